@@ -1,0 +1,133 @@
+package io.presage.certify;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+
+/**
+ * The single writer: any number of threads {@link #submit} transactions into a lock-free bounded
+ * queue; one thread drains it in batches, certifies each transaction and hands the batch to a
+ * {@link BatchHandler} (the coordinator's group commit publishes it to the log; the default answers
+ * at once). Work that must touch certification state — undoing a batch whose publish failed,
+ * releasing one that is durable — is queued with {@link #execute} and runs on the same thread, in
+ * order, so the state never needs a lock.
+ */
+public final class CertifierLoop implements AutoCloseable {
+
+    /** Called on the loop thread with each transaction's decision. */
+    public interface Callback {
+        void onDecision(Decision decision);
+    }
+
+    /** A certified transaction, as a batch handler sees it. */
+    public record Certified(TxnRequest txn, Object attachment, Decision decision, Callback callback) {
+        public void answer() {
+            callback.onDecision(decision);
+        }
+
+        public void answer(Decision d) {
+            callback.onDecision(d);
+        }
+    }
+
+    /** Receives every batch on the loop thread; {@code markBefore} undoes the whole batch. */
+    public interface BatchHandler {
+        void onBatch(Certifier certifier, long markBefore, List<Certified> batch);
+
+        /** Answers each transaction as soon as it is certified. */
+        BatchHandler ANSWER_AT_ONCE = (certifier, mark, batch) -> batch.forEach(Certified::answer);
+    }
+
+    private record Submission(TxnRequest txn, Object attachment, Callback callback) {
+    }
+
+    private final Certifier certifier;
+    private final ManyToOneConcurrentArrayQueue<Object> queue;
+    private final int maxBatch;
+    private final BatchHandler handler;
+    private final AgentRunner runner;
+    private final ArrayList<Certified> batch = new ArrayList<>();
+
+    public CertifierLoop(Certifier certifier, int queueCapacity, int maxBatch, BatchHandler handler) {
+        this.certifier = certifier;
+        this.queue = new ManyToOneConcurrentArrayQueue<>(queueCapacity);
+        this.maxBatch = maxBatch;
+        this.handler = handler;
+        // Spin briefly, then yield, then park up to 100 µs: low latency under load without burning a
+        // core when idle (this runs on 2-core machines beside the HTTP server).
+        this.runner = new AgentRunner(new BackoffIdleStrategy(64, 16, 1_000, 100_000),
+                err -> System.err.println("certifier loop: " + err), null, new LoopAgent());
+        AgentRunner.startOnThread(runner, r -> {
+            Thread t = new Thread(r, "presage-certifier");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Queues a transaction; false when the queue is full (the caller should answer 503). */
+    public boolean submit(TxnRequest txn, Object attachment, Callback callback) {
+        return queue.offer(new Submission(txn, attachment, callback));
+    }
+
+    /** Runs {@code task} on the loop thread, after everything queued before it. False if full. */
+    public boolean execute(Consumer<Certifier> task) {
+        return queue.offer(task);
+    }
+
+    public int queued() {
+        return queue.size();
+    }
+
+    @Override
+    public void close() {
+        runner.close();
+    }
+
+    private final class LoopAgent implements Agent {
+        @Override
+        @SuppressWarnings("unchecked")
+        public int doWork() {
+            int work = 0;
+            long mark = certifier.mark();
+            Object item;
+            while (work < maxBatch && (item = queue.poll()) != null) {
+                work++;
+                if (item instanceof Submission s) {
+                    Decision d;
+                    try {
+                        d = certifier.certify(s.txn);
+                    } catch (RuntimeException e) {
+                        // Never lose the caller's answer; the state is untouched by a failed evaluate.
+                        d = Decision.abort(AbortReason.NO_FREE_TIMESTAMP, List.of());
+                        System.err.println("certification failed for " + s.txn + ": " + e);
+                    }
+                    batch.add(new Certified(s.txn, s.attachment, d, s.callback));
+                } else {
+                    flush(mark);
+                    ((Consumer<Certifier>) item).accept(certifier);
+                    mark = certifier.mark();
+                }
+            }
+            flush(mark);
+            return work;
+        }
+
+        private void flush(long mark) {
+            if (!batch.isEmpty()) {
+                List<Certified> out = List.copyOf(batch);
+                batch.clear();
+                handler.onBatch(certifier, mark, out);
+            }
+        }
+
+        @Override
+        public String roleName() {
+            return "presage-certifier";
+        }
+    }
+}
