@@ -49,6 +49,7 @@ final class PartitionCertifier {
         final long[] rv = slice.readVersions;
         for (int i = 0; i < rk.length; i++) {
             final KeyState st = window.get(rk[i]);
+            v.readState[i] = st;
             if (st != null && st.writeHolds != 0) {
                 v.refuse(AbortReason.PENDING_CONFLICT, rk[i]);
                 continue;
@@ -76,6 +77,7 @@ final class PartitionCertifier {
         final String[] wk = slice.writeKeys;
         for (int i = 0; i < wk.length; i++) {
             final KeyState st = window.get(wk[i]);
+            v.writeState[i] = st;
             final long tr;
             final long tw;
             if (st != null) {
@@ -135,9 +137,11 @@ final class PartitionCertifier {
 
     /** Records a commit at {@code ts} of a slice whose vote is {@code v} (not refused, ts inside it). */
     void apply(TxnRequest slice, Vote v, long ts) {
+        // Reads first: their Tr lands in the states found by evaluate; if creating a written key's
+        // state below evicts one of them, the eviction folds that Tr into the floors (still safe).
         final String[] rk = slice.readKeys;
         for (int i = 0; i < rk.length; i++) {
-            final KeyState st = window.get(rk[i]);
+            final KeyState st = live(v.readState[i], rk[i]);
             if (st != null) {
                 if (ts > st.tr) {
                     undo.record(UndoLog.SET_TR, st, st.tr, 0, 0);
@@ -150,7 +154,8 @@ final class PartitionCertifier {
         }
         final String[] wk = slice.writeKeys;
         for (int i = 0; i < wk.length; i++) {
-            final KeyState st = window.getOrCreate(wk[i]);
+            final KeyState cached = v.writeState[i];
+            final KeyState st = cached != null && cached.live ? cached : window.getOrCreate(wk[i]);
             if (st.size() == 0) {
                 // If this transaction read the key and the read was current, we know the exact
                 // version being replaced: keep it, so readers of it can still be placed in the past.
@@ -162,6 +167,11 @@ final class PartitionCertifier {
             pushWrite(st, ts);
             st.referenced = true;
         }
+    }
+
+    /** The state evaluate found, if still in the window; else whatever the window holds now. */
+    private KeyState live(KeyState cached, String key) {
+        return cached != null && cached.live ? cached : window.get(key);
     }
 
     private void pushWrite(KeyState st, long ts) {
