@@ -24,8 +24,11 @@ public final class CertifierLoop implements AutoCloseable {
         void onDecision(Decision decision);
     }
 
-    /** A certified transaction, as a batch handler sees it. */
-    public record Certified(TxnRequest txn, Object attachment, Decision decision, Callback callback) {
+    /**
+     * A certified transaction, as a batch handler sees it; {@code markAfter} is the undo position
+     * just after it, so a handler that splits a batch can release or roll back each part exactly.
+     */
+    public record Certified(TxnRequest txn, Object attachment, Decision decision, Callback callback, long markAfter) {
         public void answer() {
             callback.onDecision(decision);
         }
@@ -35,12 +38,15 @@ public final class CertifierLoop implements AutoCloseable {
         }
     }
 
-    /** Receives every batch on the loop thread; {@code markBefore} undoes the whole batch. */
+    /**
+     * Receives every batch on the loop thread. {@code rollbackTo(markBefore)} undoes the batch (and
+     * everything certified after it); {@code release(markAfter)} forgets it once durable.
+     */
     public interface BatchHandler {
-        void onBatch(Certifier certifier, long markBefore, List<Certified> batch);
+        void onBatch(Certifier certifier, long markBefore, long markAfter, List<Certified> batch);
 
         /** Answers each transaction as soon as it is certified. */
-        BatchHandler ANSWER_AT_ONCE = (certifier, mark, batch) -> batch.forEach(Certified::answer);
+        BatchHandler ANSWER_AT_ONCE = (certifier, before, after, batch) -> batch.forEach(Certified::answer);
     }
 
     private record Submission(TxnRequest txn, Object attachment, Callback callback) {
@@ -52,6 +58,7 @@ public final class CertifierLoop implements AutoCloseable {
     private final BatchHandler handler;
     private final AgentRunner runner;
     private final ArrayList<Certified> batch = new ArrayList<>();
+    private final org.agrona.ErrorHandler errors;
 
     public CertifierLoop(Certifier certifier, int queueCapacity, int maxBatch, BatchHandler handler) {
         this.certifier = certifier;
@@ -60,8 +67,9 @@ public final class CertifierLoop implements AutoCloseable {
         this.handler = handler;
         // Spin briefly, then yield, then park up to 100 µs: low latency under load without burning a
         // core when idle (this runs on 2-core machines beside the HTTP server).
+        this.errors = err -> System.err.println("presage certifier loop: " + err);
         this.runner = new AgentRunner(new BackoffIdleStrategy(64, 16, 1_000, 100_000),
-                err -> System.err.println("certifier loop: " + err), null, new LoopAgent());
+                errors, null, new LoopAgent());
         AgentRunner.startOnThread(runner, r -> {
             Thread t = new Thread(r, "presage-certifier");
             t.setDaemon(true);
@@ -102,11 +110,12 @@ public final class CertifierLoop implements AutoCloseable {
                     try {
                         d = certifier.certify(s.txn);
                     } catch (RuntimeException e) {
-                        // Never lose the caller's answer; the state is untouched by a failed evaluate.
+                        // A bug must not leave a caller waiting forever: it gets an answer, the
+                        // failure is reported, and the loop goes on.
+                        errors.onError(e);
                         d = Decision.abort(AbortReason.NO_FREE_TIMESTAMP, List.of());
-                        System.err.println("certification failed for " + s.txn + ": " + e);
                     }
-                    batch.add(new Certified(s.txn, s.attachment, d, s.callback));
+                    batch.add(new Certified(s.txn, s.attachment, d, s.callback, certifier.mark()));
                 } else {
                     flush(mark);
                     ((Consumer<Certifier>) item).accept(certifier);
@@ -121,7 +130,7 @@ public final class CertifierLoop implements AutoCloseable {
             if (!batch.isEmpty()) {
                 List<Certified> out = List.copyOf(batch);
                 batch.clear();
-                handler.onBatch(certifier, mark, out);
+                handler.onBatch(certifier, mark, certifier.mark(), out);
             }
         }
 

@@ -19,6 +19,12 @@ final class KeyState {
     /** Multi-partition transactions prepared but not yet decided that read / write this key. */
     int readHolds;
     int writeHolds;
+    /**
+     * Undo position just after this key's last write was recorded. Until the undo log is released
+     * past it, that write is not durable and the key must stay in the window: the store a cold
+     * lookup asks does not have the write yet.
+     */
+    long pin;
     /** CLOCK second-chance bit. */
     boolean referenced;
     /** False once evicted or its creation undone. */

@@ -120,8 +120,9 @@ final class KeyWindow {
             return filled++;
         }
         // CLOCK: two sweeps clear every reference bit. Keys held by a prepared multi-partition
-        // transaction cannot go; if nothing else can, the window overflows its bound for now (a
-        // transaction larger than the window must still be decidable) and shrinks back as it evicts.
+        // transaction, or whose last write is not durable yet (pinned), cannot go; if nothing else
+        // can, the window overflows its bound for now (a transaction larger than the window must
+        // still be decidable) and shrinks back as it evicts.
         final int limit = 2 * clock.length + 1;
         for (int scanned = 0; scanned < limit; scanned++) {
             int slot = hand;
@@ -130,7 +131,7 @@ final class KeyWindow {
             if (st == null || !st.live) {
                 return slot;
             }
-            if (st.held()) {
+            if (st.held() || (undo.enabled() && st.pin > undo.released())) {
                 continue;
             }
             if (st.referenced) {

@@ -178,6 +178,7 @@ final class PartitionCertifier {
         final long oldFloor = st.floor;
         final long dropped = st.push(ts);
         undo.record(UndoLog.PUSH, st, dropped, oldFloor, 0);
+        st.pin = undo.mark();
     }
 
     private static long currentReadOf(TxnRequest slice, Vote v, String key) {

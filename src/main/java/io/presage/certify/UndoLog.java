@@ -42,6 +42,11 @@ final class UndoLog {
         return base + size;
     }
 
+    /** Everything recorded before this position is durable (released). */
+    long released() {
+        return base;
+    }
+
     void record(byte op, Object ref, long a, long b, long c) {
         if (!enabled) {
             return;

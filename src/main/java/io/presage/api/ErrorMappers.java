@@ -1,0 +1,69 @@
+package io.presage.api;
+
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+
+import jakarta.ws.rs.NotAllowedException;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.NotSupportedException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Every failure leaves as the API's JSON error: never a stack trace, never a 500 for bad input. */
+public class ErrorMappers {
+    private static final Logger LOG = Logger.getLogger(ErrorMappers.class);
+
+    @ServerExceptionMapper
+    public Response api(ApiException e) {
+        return json(e.status(), e.body());
+    }
+
+    @ServerExceptionMapper
+    public Response malformedJson(JsonProcessingException e) {
+        return json(400, Map.of("error", "BAD_REQUEST", "message", "malformed JSON: " + e.getOriginalMessage()));
+    }
+
+    @ServerExceptionMapper
+    public Response notFound(NotFoundException e) {
+        return json(404, Map.of("error", "NOT_FOUND", "message", "no such resource"));
+    }
+
+    @ServerExceptionMapper
+    public Response notAllowed(NotAllowedException e) {
+        return json(405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "method not allowed here"));
+    }
+
+    @ServerExceptionMapper
+    public Response unsupported(NotSupportedException e) {
+        return json(415, Map.of("error", "BAD_REQUEST", "message", "send application/json"));
+    }
+
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        int status = e.getResponse() == null ? 400 : e.getResponse().getStatus();
+        if (status >= 500) {
+            LOG.warn("request failed", e);
+            return json(status, Map.of("error", "INTERNAL", "message", "internal error"));
+        }
+        if (status == 413) {
+            return json(413, Map.of("error", "TOO_LARGE", "message", "request body too large"));
+        }
+        return json(status, Map.of("error", "BAD_REQUEST", "message", String.valueOf(e.getMessage())));
+    }
+
+    @ServerExceptionMapper
+    public Response unexpected(Throwable e) {
+        // A bug, not bad input: log it with its stack for us, answer without one.
+        LOG.error("unexpected failure", e);
+        return json(500, Map.of("error", "INTERNAL", "message", "internal error; see the server log"));
+    }
+
+    static Response json(int status, Object body) {
+        return Response.status(status).type(MediaType.APPLICATION_JSON_TYPE).entity(body).build();
+    }
+}

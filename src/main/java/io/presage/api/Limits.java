@@ -1,0 +1,28 @@
+package io.presage.api;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Input limits ({@code presage.limits.*}); over them a request gets 400 INVALID_KEY or 413 TOO_LARGE. */
+@ConfigMapping(prefix = "presage.limits")
+public interface Limits {
+    /** Largest key, in UTF-8 bytes. */
+    @WithDefault("512")
+    int keyBytes();
+
+    /** Largest value, in bytes of its JSON text. */
+    @WithDefault("1048576")
+    int valueBytes();
+
+    /** Most keys one transaction may read plus write. */
+    @WithDefault("1000")
+    int txnKeys();
+
+    /** Largest request body (a transaction's JSON), in bytes. */
+    @WithDefault("8388608")
+    int txnBytes();
+
+    /** Most keys in one batch read or reconcile. */
+    @WithDefault("1000")
+    int batchKeys();
+}

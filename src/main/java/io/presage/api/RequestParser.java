@@ -1,0 +1,188 @@
+package io.presage.api;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.coord.TxnSpec;
+
+/**
+ * Turns request bodies into validated requests with messages that say exactly what is wrong. Bodies
+ * are parsed here rather than bound by the framework so that every malformed input gets the API's
+ * error, and size limits are checked before any parsing work.
+ */
+public final class RequestParser {
+    private final ObjectMapper json;
+    private final Limits limits;
+
+    public RequestParser(ObjectMapper json, Limits limits) {
+        this.json = json;
+        this.limits = limits;
+    }
+
+    public JsonNode parse(byte[] body, int maxBytes, String what) {
+        if (body == null || body.length == 0) {
+            throw ApiException.badRequest(what + " is required in the request body");
+        }
+        if (body.length > maxBytes) {
+            throw ApiException.tooLarge(what + " is " + body.length + " bytes; the limit is " + maxBytes);
+        }
+        try {
+            JsonNode node = json.readTree(body);
+            if (node == null || node.isMissingNode()) {
+                throw ApiException.badRequest(what + " is required in the request body");
+            }
+            return node;
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw ApiException.badRequest("unreadable request body");
+        }
+    }
+
+    /** A PUT body: any JSON value, kept as compact JSON text. */
+    public byte[] value(byte[] body) {
+        JsonNode v = parse(body, limits.valueBytes(), "the value");
+        return compact(v);
+    }
+
+    public String key(String key) {
+        return Keys.check(key, limits.keyBytes());
+    }
+
+    public TxnSpec transaction(byte[] body, String origin) {
+        JsonNode root = parse(body, limits.txnBytes(), "a transaction");
+        requireObject(root, "the transaction");
+        String id = null;
+        JsonNode idNode = root.get("id");
+        if (idNode != null && !idNode.isNull()) {
+            if (!idNode.isTextual() || idNode.asText().isEmpty() || idNode.asText().length() > 128) {
+                throw ApiException.badRequest("id must be a string of 1 to 128 characters");
+            }
+            id = idNode.asText();
+        }
+        List<TxnSpec.Read> reads = new ArrayList<>();
+        Set<String> readKeys = new HashSet<>();
+        for (JsonNode r : array(root, "reads")) {
+            requireObject(r, "each read");
+            String key = key(text(r, "key", "each read"));
+            JsonNode v = r.get("version");
+            if (v == null || !v.canConvertToLong() || !v.isIntegralNumber()) {
+                throw ApiException.badRequest("read of '" + key + "': version must be an integer");
+            }
+            if (v.asLong() < 0) {
+                throw ApiException.badRequest("read of '" + key + "': version must not be negative");
+            }
+            if (!readKeys.add(key)) {
+                throw ApiException.badRequest("key '" + key + "' is read twice");
+            }
+            reads.add(new TxnSpec.Read(key, v.asLong()));
+        }
+        List<TxnSpec.Write> writes = new ArrayList<>();
+        Set<String> writeKeys = new HashSet<>();
+        for (JsonNode w : array(root, "writes")) {
+            requireObject(w, "each write");
+            String key = key(text(w, "key", "each write"));
+            JsonNode del = w.get("delete");
+            boolean delete = false;
+            if (del != null && !del.isNull()) {
+                if (!del.isBoolean()) {
+                    throw ApiException.badRequest("write of '" + key + "': delete must be true or false");
+                }
+                delete = del.asBoolean();
+            }
+            JsonNode value = w.get("value");
+            if (delete && value != null) {
+                throw ApiException.badRequest("write of '" + key + "': give a value or delete, not both");
+            }
+            if (!delete && value == null) {
+                throw ApiException.badRequest("write of '" + key + "': value is required (or \"delete\": true)");
+            }
+            byte[] valueJson = delete ? null : compact(value);
+            if (valueJson != null && valueJson.length > limits.valueBytes()) {
+                throw ApiException.tooLarge("value of '" + key + "' is " + valueJson.length
+                        + " bytes; the limit is " + limits.valueBytes());
+            }
+            if (!writeKeys.add(key)) {
+                throw ApiException.badRequest("key '" + key + "' is written twice");
+            }
+            writes.add(new TxnSpec.Write(key, valueJson));
+        }
+        if (reads.size() + writes.size() > limits.txnKeys()) {
+            throw ApiException.tooLarge("the transaction touches " + (reads.size() + writes.size())
+                    + " keys; the limit is " + limits.txnKeys());
+        }
+        return new TxnSpec(id, List.copyOf(reads), List.copyOf(writes), origin);
+    }
+
+    /** {@code {"keys": [...]}} for batch reads and reconciliation. */
+    public List<String> keys(byte[] body) {
+        JsonNode root = parse(body, limits.txnBytes(), "a key list");
+        requireObject(root, "the request");
+        List<String> keys = new ArrayList<>();
+        JsonNode arr = root.get("keys");
+        if (arr == null || !arr.isArray()) {
+            throw ApiException.badRequest("keys must be an array of strings");
+        }
+        if (arr.size() > limits.batchKeys()) {
+            throw ApiException.tooLarge(arr.size() + " keys; the limit is " + limits.batchKeys());
+        }
+        for (JsonNode k : arr) {
+            if (!k.isTextual()) {
+                throw ApiException.badRequest("keys must be an array of strings");
+            }
+            keys.add(key(k.asText()));
+        }
+        return keys;
+    }
+
+    public JsonNode object(byte[] body, String what) {
+        JsonNode root = parse(body, limits.txnBytes(), what);
+        requireObject(root, what);
+        return root;
+    }
+
+    public byte[] compact(JsonNode v) {
+        try {
+            return json.writeValueAsBytes(v);
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest("value cannot be written as JSON");
+        }
+    }
+
+    private static Iterable<JsonNode> array(JsonNode root, String field) {
+        JsonNode a = root.get(field);
+        if (a == null || a.isNull()) {
+            return List.of();
+        }
+        if (!a.isArray()) {
+            throw ApiException.badRequest(field + " must be an array");
+        }
+        return a;
+    }
+
+    private static String text(JsonNode node, String field, String what) {
+        JsonNode t = node.get(field);
+        if (t == null || !t.isTextual()) {
+            throw ApiException.badRequest(what + " needs a string " + field);
+        }
+        return t.asText();
+    }
+
+    private static void requireObject(JsonNode n, String what) {
+        if (!n.isObject()) {
+            throw ApiException.badRequest(what + " must be a JSON object");
+        }
+    }
+
+    public static String utf8(byte[] b) {
+        return new String(b, StandardCharsets.UTF_8);
+    }
+}

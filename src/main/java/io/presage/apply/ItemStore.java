@@ -1,0 +1,36 @@
+package io.presage.apply;
+
+import java.util.List;
+
+import io.smallrye.mutiny.Uni;
+
+/** Reads of a node's materialised copy of the log (PostgreSQL). */
+public interface ItemStore {
+
+    /** The item, or null when the store has never seen the key. */
+    Uni<StoredItem> get(String key);
+
+    /** Several items read in one database snapshot (absent keys are left out). */
+    Uni<Snapshot> getAll(List<String> keys);
+
+    /** Last log sequence applied (0 if none). */
+    Uni<Long> appliedSequence();
+
+    /** Largest item version in the store (0 if empty): bounds every write the log replay won't show. */
+    Uni<Long> maxVersion();
+
+    /**
+     * Blocking lookup of a key's current version (0 if absent), for the certifier's cold-key
+     * question; called from the certifier thread, rarely.
+     */
+    long currentVersionBlocking(String key);
+
+    /** The outcome recorded for an idempotency id, or null. */
+    Uni<TxnRecord> findTxn(String id);
+
+    record Snapshot(List<StoredItem> items, long appliedSequence) {
+    }
+
+    record TxnRecord(String id, long timestamp, boolean adjusted, long sequence) {
+    }
+}

@@ -1,0 +1,24 @@
+package io.presage.coord;
+
+import java.util.List;
+
+/**
+ * A transaction as clients send it: versions read, values written (JSON text, or null for a
+ * delete), and an optional idempotency id. Validated before it gets here.
+ */
+public record TxnSpec(String id, List<Read> reads, List<Write> writes, String origin) {
+
+    public record Read(String key, long version) {
+    }
+
+    /** {@code valueJson} is the value's JSON text in UTF-8; null means delete. */
+    public record Write(String key, byte[] valueJson) {
+        public boolean delete() {
+            return valueJson == null;
+        }
+    }
+
+    public static TxnSpec blind(String key, byte[] valueJson, String origin) {
+        return new TxnSpec(null, List.of(), List.of(new Write(key, valueJson)), origin);
+    }
+}
