@@ -1,13 +1,21 @@
 package io.presage.coord;
 
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The values of acknowledged commits that the coordinator's own applier has not yet made durable
  * in PostgreSQL (DESIGN §5). Reads look here first, so every acknowledged commit is visible at
- * once; an entry goes when the applier has applied its log sequence. Memory is bounded by the
+ * once; versions go when the applier has applied their log sequence. Memory is bounded by the
  * apply lag, not by the data size.
+ *
+ * <h2>Reading several keys at one position</h2>
+ * A batch read must see the state after some log sequence P — all commits up to P, none after.
+ * Each key keeps its recent versions (newest first), so a reader can take, per key, the newest
+ * version at or before P. The rest comes from the store's snapshot at its applied sequence A ≤ P.
+ * That is only complete if nothing in (A, P] was evicted in between: {@link #evictedUpTo()} tells
+ * the reader, which then simply reads again.
  */
 public final class RecentWrites {
 
@@ -18,27 +26,96 @@ public final class RecentWrites {
         }
     }
 
-    private final ConcurrentHashMap<String, Version> byKey = new ConcurrentHashMap<>();
+    private static final Version[] NONE = new Version[0];
 
+    private final ConcurrentHashMap<String, Version[]> byKey = new ConcurrentHashMap<>();
+    private volatile long evictedUpTo;
+    private final java.util.concurrent.atomic.AtomicLong acked = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong visible = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Called before a message's versions are put: tokens handed out after a read cover them. */
+    public void acked(long sequence) {
+        acked.accumulateAndGet(sequence, Math::max);
+    }
+
+    /** Called after a message's versions are all put: a batch read may use this position. */
+    public void visible(long sequence) {
+        visible.accumulateAndGet(sequence, Math::max);
+    }
+
+    /** Highest acknowledged log sequence. */
+    public long acked() {
+        return acked.get();
+    }
+
+    /** Every version of every message up to this sequence is here (or already applied). */
+    public long visible() {
+        return visible.get();
+    }
+
+    /** The newest version of a key, or null. */
     public Version get(String key) {
-        return byKey.get(key);
+        Version[] chain = byKey.get(key);
+        return chain == null || chain.length == 0 ? null : chain[0];
     }
 
-    /** Records a version; an older one never replaces a newer one (acks may be handled out of order). */
+    /** The newest version of a key written at or before log sequence {@code position}, or null. */
+    public Version at(String key, long position) {
+        Version[] chain = byKey.getOrDefault(key, NONE);
+        for (Version v : chain) {
+            if (v.sequence() <= position) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /** Records a version; the chain stays ordered newest first whatever order acks are handled in. */
     public void put(Version v) {
-        byKey.merge(v.key(), v, (old, now) -> now.version() > old.version() ? now : old);
+        byKey.compute(v.key(), (k, chain) -> {
+            if (chain == null) {
+                return new Version[] {v};
+            }
+            Version[] out = Arrays.copyOf(chain, chain.length + 1);
+            int i = out.length - 1;
+            while (i > 0 && out[i - 1].version() < v.version()) {
+                out[i] = out[i - 1];
+                i--;
+            }
+            out[i] = v;
+            return out;
+        });
     }
 
-    /** Drops every entry the store now holds durably (its sequence is applied). */
+    /** Drops every version the store now holds durably (its sequence is applied). */
     public void evictApplied(long appliedSequence) {
-        byKey.values().removeIf(v -> v.sequence() <= appliedSequence);
+        if (appliedSequence <= evictedUpTo) {
+            return;
+        }
+        evictedUpTo = appliedSequence; // before removing: a reader that sees the old value reads again
+        for (Map.Entry<String, Version[]> e : byKey.entrySet()) {
+            byKey.computeIfPresent(e.getKey(), (k, chain) -> {
+                int keep = 0;
+                while (keep < chain.length && chain[keep].sequence() > appliedSequence) {
+                    keep++;
+                }
+                return keep == 0 ? null : keep == chain.length ? chain : Arrays.copyOf(chain, keep);
+            });
+        }
+    }
+
+    public long evictedUpTo() {
+        return evictedUpTo;
     }
 
     public int size() {
         return byKey.size();
     }
 
-    public void clear() {
+    /** Forget everything and start again from a recovered log position. */
+    public void reset(long sequence) {
         byKey.clear();
+        acked.set(sequence);
+        visible.set(sequence);
     }
 }

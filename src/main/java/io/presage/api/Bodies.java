@@ -1,0 +1,84 @@
+package io.presage.api;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.util.RawValue;
+
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import io.presage.apply.StoredItem;
+import io.presage.coord.CommitOutcome;
+import io.presage.coord.Tokens;
+
+/** The API's response bodies, built in one place so both roles answer alike. */
+public final class Bodies {
+    private Bodies() {
+    }
+
+    public static Response ok(Object body) {
+        return Response.ok(body, MediaType.APPLICATION_JSON_TYPE).build();
+    }
+
+    /** 200 with the item, or 404 NOT_FOUND carrying the version of its deletion (0 if never written). */
+    public static Response item(String key, StoredItem item, double confidence, long position, Map<String, Object> extra) {
+        Map<String, Object> m = itemFields(key, item, confidence);
+        m.put("token", Tokens.of(position));
+        m.putAll(extra);
+        if (item == null || item.deleted()) {
+            Map<String, Object> nf = new LinkedHashMap<>();
+            nf.put("error", "NOT_FOUND");
+            nf.put("message", item == null ? "no such key" : "the key was deleted");
+            nf.putAll(m);
+            return ErrorMappers.json(404, nf);
+        }
+        return ok(m);
+    }
+
+    public static Map<String, Object> itemFields(String key, StoredItem item, double confidence) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("key", key);
+        boolean found = item != null && !item.deleted();
+        if (found) {
+            m.put("value", new RawValue(RequestParser.utf8(item.valueJson())));
+        }
+        m.put("version", item == null ? 0L : item.version());
+        m.put("vclock", item == null ? Map.of() : item.vclock());
+        m.put("confidence", confidence);
+        if (!found) {
+            m.put("found", false);
+        }
+        return m;
+    }
+
+    /** The answer to a commit: 200 COMMITTED, 409 ABORTED or 503 UNAVAILABLE. */
+    public static Response outcome(CommitOutcome o, Map<String, Object> extra) {
+        if (o instanceof CommitOutcome.Committed c) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("status", "COMMITTED");
+            m.put("timestamp", c.timestamp());
+            m.put("adjusted", c.adjusted());
+            m.put("token", Tokens.of(c.sequence()));
+            m.putAll(extra);
+            return ok(m);
+        }
+        if (o instanceof CommitOutcome.Aborted a) {
+            return aborted(a.reason().name(), a.conflicts(), "certification failed: " + a.reason(), extra);
+        }
+        CommitOutcome.Unavailable u = (CommitOutcome.Unavailable) o;
+        return ErrorMappers.json(503, Map.of("error", "UNAVAILABLE", "message", u.why()));
+    }
+
+    public static Response aborted(String reason, List<String> conflicts, String message, Map<String, Object> extra) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("error", "ABORTED");
+        m.put("status", "ABORTED");
+        m.put("reason", reason);
+        m.put("conflicts", conflicts);
+        m.put("message", message);
+        m.putAll(extra);
+        return ErrorMappers.json(409, m);
+    }
+}

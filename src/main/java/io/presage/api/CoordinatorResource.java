@@ -1,0 +1,205 @@
+package io.presage.api;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import io.presage.apply.ApplyProgress;
+import io.presage.certify.Certifier;
+import io.presage.config.PresageConfig;
+import io.presage.coord.CommitOutcome;
+import io.presage.coord.CoordinatorEngine;
+import io.presage.coord.ProcedureRunner;
+import io.presage.coord.TxnSpec;
+import io.presage.proc.Procedure;
+import io.presage.proc.ProcedureException;
+import io.presage.proc.Procedures;
+import io.smallrye.mutiny.Uni;
+
+/** API v1 at the coordinator (see shared/API.md). */
+@Path("/v1")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.WILDCARD)
+public class CoordinatorResource {
+
+    @Inject
+    CoordinatorEngine engine;
+    @Inject
+    ApplyProgress applier;
+    @Inject
+    PresageConfig config;
+    @Inject
+    Limits limits;
+    @Inject
+    ObjectMapper json;
+
+    private RequestParser parse;
+    private ProcedureRunner procedures;
+
+    @PostConstruct
+    void init() {
+        parse = new RequestParser(json, limits);
+        procedures = new ProcedureRunner(engine, json, config.nodeId());
+    }
+
+    @GET
+    @Path("/kv/{key: .+}")
+    public Uni<Response> get(@PathParam("key") String key) {
+        String k = parse.key(key);
+        return engine.read(k).map(r -> Bodies.item(k, r.item(), 1.0, r.position(), Map.of()));
+    }
+
+    @PUT
+    @Path("/kv/{key: .+}")
+    public Uni<Response> put(@PathParam("key") String key, byte[] body) {
+        String k = parse.key(key);
+        byte[] value = parse.value(body);
+        return engine.commit(TxnSpec.blind(k, value, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
+    }
+
+    @DELETE
+    @Path("/kv/{key: .+}")
+    public Uni<Response> delete(@PathParam("key") String key) {
+        String k = parse.key(key);
+        return engine.commit(TxnSpec.blind(k, null, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
+    }
+
+    @POST
+    @Path("/kv/_batch")
+    public Uni<Response> batch(byte[] body) {
+        List<String> keys = parse.keys(body);
+        return engine.readAll(keys).map(reads -> {
+            List<Object> items = new ArrayList<>(keys.size());
+            long position = 0;
+            for (int i = 0; i < keys.size(); i++) {
+                items.add(Bodies.itemFields(keys.get(i), reads.get(i).item(), 1.0));
+                position = reads.get(i).position();
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("items", items);
+            m.put("sequence", position);
+            m.put("token", io.presage.coord.Tokens.of(position));
+            return Bodies.ok(m);
+        });
+    }
+
+    @POST
+    @Path("/transactions")
+    public Uni<Response> transaction(byte[] body) {
+        TxnSpec spec = parse.transaction(body, config.nodeId());
+        return engine.commit(spec).map(o -> Bodies.outcome(o, Map.of()));
+    }
+
+    @POST
+    @Path("/procedures/{name}")
+    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String id, byte[] body) {
+        Procedure p = Procedures.get(name);
+        if (p == null) {
+            throw ApiException.notFound("no procedure named '" + name + "' (transfer, increment)");
+        }
+        if (id != null && (id.isEmpty() || id.length() > 120)) {
+            throw ApiException.badRequest("id must be 1 to 120 characters");
+        }
+        JsonNode args = parse.object(body, "the procedure's arguments");
+        try {
+            for (String k : p.keys(args)) {
+                parse.key(k);
+            }
+            return procedures.run(p, args, id)
+                    .map(r -> Bodies.outcome(r.outcome(), r.result() == null ? Map.of() : Map.of("result", r.result())))
+                    .onFailure(ProcedureException.class).recoverWithItem(e -> refusal((ProcedureException) e));
+        } catch (ProcedureException e) {
+            return Uni.createFrom().item(refusal(e));
+        }
+    }
+
+    private static Response refusal(ProcedureException e) {
+        if (e.badInput()) {
+            throw ApiException.badRequest(e.getMessage());
+        }
+        return Bodies.aborted(e.reason(), List.of(), e.getMessage(), Map.of());
+    }
+
+    @GET
+    @Path("/status")
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", config.role());
+        m.put("nodeId", config.nodeId());
+        m.put("state", engine.state().name());
+        m.put("detail", engine.stateDetail());
+        m.put("appliedSequence", applier.appliedSequence());
+        m.put("committedSequence", engine.lastAcked());
+        m.put("recentWrites", engine.recentWrites());
+        m.put("deadLetters", applier.deadLetters());
+        Certifier c = engine.certifier();
+        if (c != null) {
+            Map<String, Object> cert = new LinkedHashMap<>();
+            cert.put("policy", c.config().policy().name().toLowerCase(java.util.Locale.ROOT));
+            cert.put("committed", c.stats().committed());
+            cert.put("adjusted", c.stats().adjusted());
+            cert.put("aborted", c.stats().aborted());
+            cert.put("windowKeys", c.windowSize());
+            cert.put("coldLookups", c.coldLookups());
+            m.put("certification", cert);
+        }
+        return m;
+    }
+
+    @GET
+    @Path("/reconcile/{key: .+}")
+    public Uni<Response> reconcile(@PathParam("key") String key) {
+        String k = parse.key(key);
+        return engine.read(k).map(r -> Bodies.ok(reconciled(k, r)));
+    }
+
+    @POST
+    @Path("/reconcile")
+    public Uni<Response> reconcileAll(byte[] body) {
+        List<String> keys = parse.keys(body);
+        return engine.readAll(keys).map(reads -> {
+            List<Object> items = new ArrayList<>();
+            long position = 0;
+            for (int i = 0; i < keys.size(); i++) {
+                items.add(reconciled(keys.get(i), reads.get(i)));
+                position = reads.get(i).position();
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("items", items);
+            m.put("sequence", position);
+            return Bodies.ok(m);
+        });
+    }
+
+    private static Map<String, Object> reconciled(String key, CoordinatorEngine.Read r) {
+        Map<String, Object> m = Bodies.itemFields(key, r.item(), 1.0);
+        m.remove("confidence");
+        m.put("sequence", r.position());
+        return m;
+    }
+
+    /** The trivial endpoint the benchmarks measure the HTTP ceiling with. */
+    @GET
+    @Path("/ping")
+    public Map<String, Object> ping() {
+        return Map.of("ok", true);
+    }
+}

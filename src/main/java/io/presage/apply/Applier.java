@@ -1,0 +1,333 @@
+package io.presage.apply;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.hibernate.reactive.mutiny.Mutiny;
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.presage.config.PresageConfig;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogDecodeException;
+import io.presage.log.LogFollower;
+import io.presage.log.LogMessage;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.presage.node.LogConnection;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.quarkus.vertx.VertxContextSupport;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The applier (DESIGN §5), the same on every node: a durable JetStream consumer → PostgreSQL.
+ *
+ * <h2>Invariants</h2>
+ * <ul>
+ * <li>Log order: messages are applied in stream-sequence order, and a gap (the consumer ahead of
+ *     the database, e.g. after the database was restored) is filled by reading the log by sequence.</li>
+ * <li>Atomic, durable, idempotent: one database transaction writes a chunk of messages' items and
+ *     the last applied sequence together. A message at or below that sequence is skipped, so a
+ *     redelivery after a crash changes nothing; the consumer's ack comes only after the commit.</li>
+ * <li>Atomic visibility: a transaction's writes are in one message, and a message is never split
+ *     across database transactions, so a reader never sees half a transaction.</li>
+ * <li>Monotonic items: an upsert only replaces an older version, so even a replay of an older
+ *     message cannot move a key backwards.</li>
+ * <li>Nothing silently skipped: an undecodable message is published to the dead-letter subject,
+ *     recorded in {@code dead_letters} in the same transaction that moves past it, counted, and
+ *     reported by health.</li>
+ * </ul>
+ */
+@ApplicationScoped
+public class Applier implements ApplyProgress {
+    private static final Logger LOG = Logger.getLogger(Applier.class);
+    private static final int ROWS_PER_STATEMENT = 500;
+
+    @Inject
+    Mutiny.SessionFactory sessions;
+    @Inject
+    ItemStore store;
+    @Inject
+    LogConnection logs;
+    @Inject
+    PresageConfig config;
+    @Inject
+    MeterRegistry registry;
+
+    private final BatchCodec codec = new BatchCodec();
+    private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong deadLetters = new AtomicLong();
+    private volatile long applied;
+    private volatile long lastMessageMillis;
+    private volatile boolean caughtUp;
+    private volatile String lastError;
+    private volatile boolean started;
+    private volatile boolean stopping;
+    private Thread thread;
+    private Timer applyTimer;
+    private Counter deadLetterCounter;
+
+    void onStart(@Observes @Priority(Integer.MAX_VALUE) StartupEvent ev) {
+        applyTimer = Timer.builder("presage_apply_batch_seconds").description("one database transaction of the applier")
+                .publishPercentiles(0.5, 0.99).register(registry);
+        deadLetterCounter = Counter.builder("presage_dead_letters_total")
+                .description("log messages that could not be decoded and were parked").register(registry);
+        registry.gauge("presage_applied_sequence", this, a -> a.applied);
+        registry.gauge("presage_apply_lag_seconds", this, Applier::lagSeconds);
+        thread = new Thread(this::run, "presage-applier");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void onStop(@Observes ShutdownEvent ev) {
+        stopping = true;
+        if (thread != null) {
+            thread.interrupt();
+        }
+    }
+
+    @Override
+    public long appliedSequence() {
+        return applied;
+    }
+
+    @Override
+    public void onApplied(LongConsumer listener) {
+        listeners.add(listener);
+    }
+
+    @Override
+    public long deadLetters() {
+        return deadLetters.get();
+    }
+
+    /** True once the applier has read its position from the database. */
+    public boolean started() {
+        return started;
+    }
+
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Age of the last applied message when it was applied; 0 when caught up. */
+    public double lagSeconds() {
+        if (caughtUp || lastMessageMillis == 0) {
+            return 0;
+        }
+        return Math.max(0, (System.currentTimeMillis() - lastMessageMillis) / 1000.0);
+    }
+
+    // ---- the loop ---------------------------------------------------------------------------
+
+    private void run() {
+        LogFollower follower = null;
+        while (!stopping) {
+            try {
+                if (follower == null) {
+                    applied = await(() -> store.appliedSequence());
+                    deadLetters.set(await(this::countDeadLetters));
+                    started = true;
+                    follower = logs.get().follower("apply-" + config.nodeId(), applied + 1);
+                }
+                List<LogMessage> page = follower.next(config.apply().batchMessages(), Duration.ofMillis(500));
+                if (page.isEmpty()) {
+                    caughtUp = true;
+                    continue;
+                }
+                caughtUp = false;
+                List<LogMessage> todo = new ArrayList<>(page.size());
+                for (LogMessage m : page) {
+                    if (m.sequence() > applied) {
+                        todo.add(m);
+                    }
+                }
+                if (!todo.isEmpty() && todo.get(0).sequence() > applied + 1) {
+                    todo.addAll(0, fillGap(applied + 1, todo.get(0).sequence() - 1));
+                }
+                if (!todo.isEmpty()) {
+                    long start = System.nanoTime();
+                    apply(todo);
+                    applyTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+                    LogMessage last = todo.get(todo.size() - 1);
+                    applied = last.sequence();
+                    lastMessageMillis = last.timestampMillis();
+                    for (LongConsumer l : listeners) {
+                        l.accept(applied);
+                    }
+                }
+                follower.ack(page.get(page.size() - 1));
+                lastError = null;
+            } catch (Throwable e) {
+                if (stopping) {
+                    return;
+                }
+                lastError = e.getClass().getSimpleName() + ": " + e.getMessage();
+                LOG.warnf("applier: %s; retrying", lastError);
+                if (follower != null) {
+                    try {
+                        follower.close();
+                    } catch (RuntimeException ignored) {
+                        // the follower is being replaced anyway
+                    }
+                    follower = null;
+                }
+                sleep(1_000);
+            }
+        }
+    }
+
+    private List<LogMessage> fillGap(long from, long to) {
+        List<LogMessage> out = new ArrayList<>();
+        JetStreamLog log = logs.get();
+        long next = from;
+        while (next <= to) {
+            List<LogMessage> page = log.fetch(next, (int) Math.min(256, to - next + 1), Duration.ofSeconds(5));
+            if (page.isEmpty()) {
+                throw new IllegalStateException("log messages " + next + ".." + to + " cannot be read");
+            }
+            for (LogMessage m : page) {
+                if (m.sequence() <= to) {
+                    out.add(m);
+                }
+                next = m.sequence() + 1;
+            }
+        }
+        LOG.infof("applier: filled a gap of %d messages (%d..%d) by sequence", out.size(), from, to);
+        return out;
+    }
+
+    /** One database transaction: every write of these messages, their ids, dead letters, the position. */
+    private void apply(List<LogMessage> messages) throws Throwable {
+        Map<String, Object[]> items = new LinkedHashMap<>(); // key -> {value, version, vclock map, seq}
+        List<Object[]> ids = new ArrayList<>();
+        List<Object[]> parked = new ArrayList<>();
+        for (LogMessage m : messages) {
+            LogBatch batch;
+            try {
+                batch = codec.decode(m.data());
+            } catch (LogDecodeException e) {
+                parked.add(new Object[] {m.sequence(), m.subject(), e.getMessage(), m.data()});
+                continue;
+            }
+            for (LogTxn t : batch.txns()) {
+                for (LogWrite w : t.writes()) {
+                    Object[] prior = items.get(w.key());
+                    @SuppressWarnings("unchecked")
+                    Map<String, Long> vclock = prior == null ? t.vclock()
+                            : Vclocks.merge((Map<String, Long>) prior[2], t.vclock());
+                    items.put(w.key(), new Object[] {
+                        w.delete() ? null : new String(w.valueJson(), StandardCharsets.UTF_8),
+                        t.timestamp(), vclock, m.sequence()});
+                }
+                if (t.id() != null) {
+                    ids.add(new Object[] {t.id(), t.timestamp(), t.adjusted(), m.sequence()});
+                }
+            }
+        }
+        long last = messages.get(messages.size() - 1).sequence();
+        for (Object[] p : parked) {
+            park(p);
+        }
+        await(() -> sessions.withStatelessTransaction(s -> upsertItems(s, new ArrayList<>(items.entrySet()), 0)
+                .chain(() -> insertIds(s, ids))
+                .chain(() -> insertDeadLetters(s, parked))
+                .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, updated_at = now() "
+                        + "where id = 1 and last_seq < :seq").setParameter("seq", last).executeUpdate())));
+        if (!parked.isEmpty()) {
+            deadLetters.addAndGet(parked.size());
+            deadLetterCounter.increment(parked.size());
+        }
+    }
+
+    private Uni<Integer> upsertItems(Mutiny.StatelessSession s, List<Map.Entry<String, Object[]>> rows, int from) {
+        if (from >= rows.size()) {
+            return Uni.createFrom().item(0);
+        }
+        int to = Math.min(rows.size(), from + ROWS_PER_STATEMENT);
+        StringBuilder sql = new StringBuilder("insert into items (item_key, item_value, version, vclock, seq) values ");
+        for (int i = from; i < to; i++) {
+            sql.append(i == from ? "" : ", ").append("(:k").append(i).append(", cast(:v").append(i)
+                    .append(" as text), :n").append(i).append(", :c").append(i).append(", :s").append(i).append(')');
+        }
+        sql.append(" on conflict (item_key) do update set item_value = excluded.item_value, version = excluded.version,"
+                + " vclock = (items.vclock::jsonb || excluded.vclock::jsonb)::text, seq = excluded.seq"
+                + " where items.version < excluded.version");
+        var query = s.createNativeQuery(sql.toString());
+        for (int i = from; i < to; i++) {
+            Object[] r = rows.get(i).getValue();
+            @SuppressWarnings("unchecked")
+            Map<String, Long> vclock = (Map<String, Long>) r[2];
+            query.setParameter("k" + i, rows.get(i).getKey())
+                    .setParameter("v" + i, r[0])
+                    .setParameter("n" + i, r[1])
+                    .setParameter("c" + i, Vclocks.write(vclock))
+                    .setParameter("s" + i, r[3]);
+        }
+        return query.executeUpdate().chain(() -> upsertItems(s, rows, to));
+    }
+
+    private static Uni<Integer> insertIds(Mutiny.StatelessSession s, List<Object[]> ids) {
+        Uni<Integer> u = Uni.createFrom().item(0);
+        for (Object[] id : ids) {
+            u = u.chain(() -> s.createNativeQuery("insert into txn_ids (txn_id, ts, adjusted, seq) "
+                    + "values (:i, :t, :a, :s) on conflict do nothing")
+                    .setParameter("i", id[0]).setParameter("t", id[1]).setParameter("a", id[2]).setParameter("s", id[3])
+                    .executeUpdate());
+        }
+        return u;
+    }
+
+    private static Uni<Integer> insertDeadLetters(Mutiny.StatelessSession s, List<Object[]> parked) {
+        Uni<Integer> u = Uni.createFrom().item(0);
+        for (Object[] p : parked) {
+            u = u.chain(() -> s.createNativeQuery("insert into dead_letters (seq, subject, reason, data) "
+                    + "values (:q, :s, :r, :d) on conflict do nothing")
+                    .setParameter("q", p[0]).setParameter("s", p[1]).setParameter("r", p[2]).setParameter("d", p[3])
+                    .executeUpdate());
+        }
+        return u;
+    }
+
+    private void park(Object[] p) {
+        LOG.errorf("log message %d cannot be decoded (%s): parked on %s", p[0], p[2], config.apply().deadLetterSubject());
+        logs.get().publishDeadLetter(config.apply().deadLetterSubject(), (long) p[0], (String) p[2], (byte[]) p[3]);
+    }
+
+    private Uni<Long> countDeadLetters() {
+        return sessions.withStatelessSession(s -> s.createNativeQuery("select count(*) from dead_letters", Long.class)
+                .getSingleResult());
+    }
+
+    private static <T> T await(java.util.function.Supplier<Uni<T>> u) throws Throwable {
+        // Hibernate Reactive must run on a Vert.x context; this thread is not one, so the Uni is
+        // created and subscribed on a duplicated context and this thread waits for it.
+        return VertxContextSupport.subscribeAndAwait(u);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package io.presage.config;
+
+import java.time.Duration;
+
+import io.presage.certify.CertifierConfig;
+import io.presage.certify.Policy;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Every {@code presage.*} setting; the README's configuration reference lists them all. */
+@ConfigMapping(prefix = "presage")
+public interface PresageConfig {
+
+    /** {@code coordinator} or {@code mirror}; set by the profile of the same name. */
+    @WithDefault("coordinator")
+    String role();
+
+    /** This node's id: names it in vector clocks, message ids and durable consumers. */
+    @WithDefault("coordinator")
+    String nodeId();
+
+    Nats nats();
+
+    Certification certification();
+
+    GroupCommit groupCommit();
+
+    Apply apply();
+
+    interface Nats {
+        @WithDefault("nats://127.0.0.1:4222")
+        String url();
+
+        @WithDefault("MIRROR_LOG")
+        String stream();
+
+        /** {@code file} or {@code memory}. */
+        @WithDefault("file")
+        String storage();
+
+        @WithDefault("1")
+        int replicas();
+
+        /** How long JetStream remembers message ids for de-duplication. */
+        @WithDefault("2m")
+        Duration duplicateWindow();
+
+        /** How long one append may wait for JetStream's ack before it is retried. */
+        @WithDefault("2s")
+        Duration publishTimeout();
+    }
+
+    interface Certification {
+        /** {@code adaptive} (timestamp history) or {@code basic}. */
+        @WithDefault("adaptive")
+        String policy();
+
+        /** k: write timestamps kept per key. */
+        @WithDefault("8")
+        int historyDepth();
+
+        /** Keys with exact metadata per partition. */
+        @WithDefault("262144")
+        int windowKeys();
+
+        /** Buckets of floors standing in for evicted keys, per partition (power of two). */
+        @WithDefault("1048576")
+        int floorBuckets();
+
+        @WithDefault("1")
+        int partitions();
+
+        @WithDefault("65536")
+        int adjustedWindow();
+
+        default CertifierConfig toCore() {
+            return new CertifierConfig(Policy.parse(policy()), historyDepth(), windowKeys(), floorBuckets(),
+                    partitions(), adjustedWindow());
+        }
+    }
+
+    interface GroupCommit {
+        /** Largest log message, in bytes (JetStream's max payload must allow it). */
+        @WithDefault("900000")
+        int maxBytes();
+
+        /** Most transactions certified per batch. */
+        @WithDefault("1024")
+        int maxTransactions();
+
+        /** Capacity of the queue in front of the certifier; when full, writes get 503. */
+        @WithDefault("65536")
+        int queueCapacity();
+
+        /** Appends with an unknown outcome are retried this often (same message id). */
+        @WithDefault("3")
+        int retries();
+
+        /** A commit not answered within this gets 503 (retry is safe). */
+        @WithDefault("10s")
+        Duration timeout();
+    }
+
+    interface Apply {
+        /** Log messages applied per database transaction, at most. */
+        @WithDefault("64")
+        int batchMessages();
+
+        /** Dead-letter subject for messages that cannot be decoded. */
+        @WithDefault("mirror.deadletter")
+        String deadLetterSubject();
+    }
+}

@@ -1,0 +1,391 @@
+package io.presage.coord;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.presage.apply.ApplyProgress;
+import io.presage.apply.ItemStore;
+import io.presage.apply.StoredItem;
+import io.presage.certify.Certifier;
+import io.presage.certify.CertifierLoop;
+import io.presage.certify.ColdVersions;
+import io.presage.certify.Hlc;
+import io.presage.certify.TxnRequest;
+import io.presage.config.PresageConfig;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogDecodeException;
+import io.presage.log.LogMessage;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.presage.node.LogConnection;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * The coordinator: recovery, then certification → group commit → log, and reads that see every
+ * acknowledged commit. Runs only in the {@code coordinator} role.
+ *
+ * <p>Recovery (DESIGN §10): load the store's applied position, replay the log from there into the
+ * certifier (writes exactly, reads conservatively) and into the recent-writes map (the store does
+ * not have those values yet), then open for writes. Until then writes get 503 and readiness is down.
+ * The same procedure runs again whenever group commit finds the log ahead of the certifier.
+ */
+@ApplicationScoped
+public class CoordinatorEngine {
+    private static final Logger LOG = Logger.getLogger(CoordinatorEngine.class);
+
+    public enum State { STARTING, RECOVERING, READY }
+
+    private record Running(Certifier certifier, CertifierLoop loop) {
+    }
+
+    @Inject
+    PresageConfig config;
+    @Inject
+    ItemStore store;
+    @Inject
+    ApplyProgress applier;
+    @Inject
+    LogConnection logs;
+    @Inject
+    MeterRegistry registry;
+
+    private final Hlc clock = new Hlc();
+    private final RecentWrites recent = new RecentWrites();
+    private final IdempotencyCache ids = new IdempotencyCache(100_000);
+    private final BatchCodec codec = new BatchCodec();
+    private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "presage-recovery");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile Running running;
+    private volatile State state = State.STARTING;
+    private volatile String stateDetail = "starting";
+    private volatile boolean stopping;
+    private Timer publishTimer;
+    private DistributionSummary batchTxns;
+    private DistributionSummary batchBytes;
+    private Counter resyncs;
+
+    void onStart(@Observes StartupEvent ev) {
+        if (!isCoordinator()) {
+            return;
+        }
+        publishTimer = Timer.builder("presage_publish_seconds").description("log append latency (publish to ack)")
+                .publishPercentiles(0.5, 0.99).register(registry);
+        batchTxns = DistributionSummary.builder("presage_group_commit_batch_transactions")
+                .description("transactions per log message").publishPercentiles(0.5, 0.99).register(registry);
+        batchBytes = DistributionSummary.builder("presage_group_commit_batch_bytes")
+                .description("bytes per log message").register(registry);
+        resyncs = Counter.builder("presage_coordinator_resyncs_total")
+                .description("rebuilds of the certifier from the log after a failed append").register(registry);
+        registry.gauge("presage_recent_writes", recent, RecentWrites::size);
+        registry.counter("presage_commits_total", "outcome", "committed", "reason", "");
+        registry.counter("presage_certification_adjusted_total");
+        applier.onApplied(recent::evictApplied);
+        recovery.submit(this::recoverUntilDone);
+    }
+
+    void onStop(@Observes ShutdownEvent ev) {
+        stopping = true;
+        Running r = running;
+        if (r != null) {
+            r.loop().close();
+        }
+        recovery.shutdownNow();
+    }
+
+    public boolean isCoordinator() {
+        return "coordinator".equals(config.role());
+    }
+
+    public State state() {
+        return state;
+    }
+
+    public String stateDetail() {
+        return stateDetail;
+    }
+
+    // ---- recovery ---------------------------------------------------------------------------
+
+    private void recoverUntilDone() {
+        while (!stopping) {
+            try {
+                recover();
+                return;
+            } catch (Exception e) {
+                stateDetail = "recovery failed, retrying: " + e.getMessage();
+                LOG.warn(stateDetail);
+                sleep(1_000);
+            }
+        }
+    }
+
+    private void recover() throws Exception {
+        state = State.RECOVERING;
+        stateDetail = "replaying the log";
+        Running old = running;
+        running = null;
+        if (old != null) {
+            old.loop().close();
+        }
+        JetStreamLog log = logs.get();
+        long applied = awaitStore(() -> store.appliedSequence());
+        long base = awaitStore(() -> store.maxVersion());
+        Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
+        certifier.beginRecovery(base);
+        long last = log.lastSequence();
+        recent.reset(applied);
+        ids.clear();
+        long next = applied + 1;
+        long replayed = 0;
+        while (next <= last) {
+            List<LogMessage> page = log.fetch(next, 256, Duration.ofSeconds(5));
+            if (page.isEmpty()) {
+                throw new IllegalStateException("the log stopped answering at sequence " + next + " of " + last);
+            }
+            for (LogMessage m : page) {
+                replay(certifier, m);
+                next = m.sequence() + 1;
+                replayed++;
+            }
+        }
+        recent.acked(last);
+        recent.visible(last);
+        certifier.endRecovery();
+        GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), config.nodeId(),
+                System.currentTimeMillis(), config.groupCommit().maxBytes(), config.groupCommit().retries(),
+                last, recent, events());
+        CertifierLoop loop = new CertifierLoop(certifier, config.groupCommit().queueCapacity(),
+                config.groupCommit().maxTransactions(), gc);
+        gc.attach(loop);
+        running = new Running(certifier, loop);
+        state = State.READY;
+        stateDetail = "ready";
+        LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed",
+                config.nodeId(), last, applied, replayed);
+    }
+
+    private void replay(Certifier certifier, LogMessage m) {
+        LogBatch batch;
+        try {
+            batch = codec.decode(m.data());
+        } catch (LogDecodeException e) {
+            // We cannot know what it wrote: treat every key as possibly written now (conservative).
+            LOG.errorf("log message %d cannot be decoded (%s); certification treats all keys as written",
+                    m.sequence(), e.getMessage());
+            certifier.beginRecovery(clock.current());
+            return;
+        }
+        for (LogTxn t : batch.txns()) {
+            String[] keys = new String[t.writes().size()];
+            for (int i = 0; i < keys.length; i++) {
+                LogWrite w = t.writes().get(i);
+                keys[i] = w.key();
+                recent.put(new RecentWrites.Version(w.key(), w.delete() ? null : w.valueJson(), t.timestamp(),
+                        m.sequence(), t.vclock()));
+            }
+            certifier.replay(t.timestamp(), keys);
+            if (t.id() != null) {
+                ids.remember(t.id(), new CommitOutcome.Committed(t.timestamp(), t.adjusted(), m.sequence()));
+            }
+        }
+    }
+
+    private GroupCommit.Events events() {
+        return new GroupCommit.Events() {
+            @Override
+            public void resyncNeeded(String why) {
+                LOG.warnf("rebuilding the certifier from the log: %s", why);
+                resyncs.increment();
+                state = State.RECOVERING;
+                stateDetail = why;
+                recovery.submit(CoordinatorEngine.this::recoverUntilDone);
+            }
+
+            @Override
+            public void published(int txns, int bytes, long nanos) {
+                publishTimer.record(nanos, TimeUnit.NANOSECONDS);
+                batchTxns.record(txns);
+                batchBytes.record(bytes);
+            }
+        };
+    }
+
+    /** A cold key's exact version: recent writes first (not yet in the store), then the store. */
+    private ColdVersions coldVersions() {
+        return key -> {
+            RecentWrites.Version v = recent.get(key);
+            return v != null ? v.version() : store.currentVersionBlocking(key);
+        };
+    }
+
+    // ---- writes -----------------------------------------------------------------------------
+
+    public Uni<CommitOutcome> commit(TxnSpec spec) {
+        if (spec.id() == null) {
+            return submit(spec);
+        }
+        CompletableFuture<CommitOutcome> known = ids.get(spec.id());
+        if (known != null) {
+            return Uni.createFrom().completionStage(known);
+        }
+        return store.findTxn(spec.id()).onItem().transformToUni(rec -> rec != null
+                ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
+                : submit(spec));
+    }
+
+    private Uni<CommitOutcome> submit(TxnSpec spec) {
+        Running r = running;
+        if (state != State.READY || r == null) {
+            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+        }
+        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
+        if (spec.id() != null) {
+            CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer);
+            if (prior != null) {
+                return Uni.createFrom().completionStage(prior);
+            }
+        }
+        GroupCommit.Answer callback = answer::complete;
+        if (!r.loop().submit(toRequest(spec), spec, callback)) {
+            answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded; retry"));
+        }
+        answer.thenAccept(this::count);
+        return Uni.createFrom().completionStage(answer)
+                .ifNoItem().after(config.groupCommit().timeout())
+                .recoverWithItem(new CommitOutcome.Unavailable("no answer from the log in time; retry"));
+    }
+
+    /** {@code presage_commits_total{outcome, reason}} and {@code presage_certification_adjusted_total}. */
+    private void count(CommitOutcome o) {
+        String outcome;
+        String reason = "";
+        if (o instanceof CommitOutcome.Committed c) {
+            outcome = "committed";
+            if (c.adjusted()) {
+                registry.counter("presage_certification_adjusted_total").increment();
+            }
+        } else if (o instanceof CommitOutcome.Aborted a) {
+            outcome = "aborted";
+            reason = a.reason().name();
+        } else {
+            outcome = "unavailable";
+        }
+        registry.counter("presage_commits_total", "outcome", outcome, "reason", reason).increment();
+    }
+
+    private static TxnRequest toRequest(TxnSpec spec) {
+        String[] rk = new String[spec.reads().size()];
+        long[] rv = new long[rk.length];
+        for (int i = 0; i < rk.length; i++) {
+            rk[i] = spec.reads().get(i).key();
+            rv[i] = spec.reads().get(i).version();
+        }
+        String[] wk = new String[spec.writes().size()];
+        for (int i = 0; i < wk.length; i++) {
+            wk[i] = spec.writes().get(i).key();
+        }
+        return new TxnRequest(rk, rv, wk);
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    /** A key's latest committed version (null if never written), and the position it is current at. */
+    public record Read(StoredItem item, long position) {
+    }
+
+    /**
+     * One key. Both the store and the recent writes are consulted and the newer version wins: the
+     * applier may have stored a commit whose ack has not reached us yet, and a later read must never
+     * return something older than an earlier one did.
+     */
+    public Uni<Read> read(String key) {
+        return store.get(key).map(stored -> {
+            RecentWrites.Version v = recent.get(key);
+            long position = recent.acked();
+            return new Read(newer(stored, v), position);
+        });
+    }
+
+    /** Several keys at one consistent log position. */
+    public Uni<List<Read>> readAll(List<String> keys) {
+        return store.getAll(keys).flatMap(snapshot -> {
+            long position = Math.max(recent.visible(), snapshot.appliedSequence());
+            Map<String, StoredItem> stored = new HashMap<>();
+            for (StoredItem i : snapshot.items()) {
+                stored.put(i.key(), i);
+            }
+            List<Read> out = new ArrayList<>(keys.size());
+            for (String k : keys) {
+                out.add(new Read(newer(stored.get(k), recent.at(k, position)), position));
+            }
+            if (recent.evictedUpTo() > snapshot.appliedSequence()) {
+                // Versions between the snapshot and now may have left memory meanwhile: read again.
+                return readAll(keys);
+            }
+            return Uni.createFrom().item(out);
+        });
+    }
+
+    private static StoredItem newer(StoredItem stored, RecentWrites.Version v) {
+        if (v == null || (stored != null && stored.version() >= v.version())) {
+            return stored;
+        }
+        return new StoredItem(v.key(), v.valueJson(), v.version(), v.vclock(), v.sequence());
+    }
+
+    public long lastAcked() {
+        return recent.acked();
+    }
+
+    public int recentWrites() {
+        return recent.size();
+    }
+
+    public Certifier certifier() {
+        Running r = running;
+        return r == null ? null : r.certifier();
+    }
+
+    /** Hibernate Reactive runs on a Vert.x context; the recovery thread is not one. */
+    private static <T> T awaitStore(java.util.function.Supplier<Uni<T>> u) throws Exception {
+        try {
+            return io.quarkus.vertx.VertxContextSupport.subscribeAndAwait(u);
+        } catch (Exception e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

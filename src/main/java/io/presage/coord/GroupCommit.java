@@ -1,0 +1,295 @@
+package io.presage.coord;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
+
+import io.presage.certify.Certifier;
+import io.presage.certify.CertifierLoop;
+import io.presage.log.Appended;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogTxn;
+import io.presage.log.LogUnavailableException;
+import io.presage.log.LogWrite;
+
+/**
+ * Group commit: turns each batch the certifier loop hands over into as few log messages as the
+ * size limit allows, appends them with {@code Nats-Msg-Id} and {@code Nats-Expected-Last-Sequence},
+ * and answers COMMITTED only after JetStream's ack — the commit point.
+ *
+ * <p>Batching adapts to load by itself: the loop drains whatever queued while the previous batch
+ * was being certified, so an idle coordinator publishes single transactions at once and a busy one
+ * publishes hundreds per message. Messages are pipelined: the next is published before the
+ * previous is acknowledged, each expecting the sequence the previous one will get.
+ *
+ * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
+ * message (which also undoes everything certified after it), every affected client gets 503, and
+ * new batches are refused until every message in flight has settled; then the coordinator checks
+ * the stream's last sequence against what it knows. Equal: it carries on. Different (an append
+ * whose outcome was unknown did land, or another coordinator wrote): it asks for a resync, which
+ * rebuilds the certifier from the log. An uncertain append (timeout) is first retried with the same
+ * message id and expected sequence, which JetStream de-duplicates.
+ *
+ * <p>Threading: {@link #onBatch} and everything that touches certifier state or this object's
+ * fields runs on the loop thread (acks post their follow-up there with {@code loop.execute}).
+ */
+final class GroupCommit implements CertifierLoop.BatchHandler {
+
+    interface Events {
+        /** The log holds something the certifier does not: rebuild it from the log. */
+        void resyncNeeded(String why);
+
+        void published(int txns, int bytes, long publishNanos);
+    }
+
+    private static final class Message {
+        final List<CertifierLoop.Certified> txns;
+        final long markBefore;
+        final long markAfter;
+        boolean rolledBack;
+
+        Message(List<CertifierLoop.Certified> txns, long markBefore, long markAfter) {
+            this.txns = txns;
+            this.markBefore = markBefore;
+            this.markAfter = markAfter;
+        }
+    }
+
+    private final JetStreamLog log;
+    private final BatchCodec codec = new BatchCodec();
+    private final String subject;
+    private final String coordinatorId;
+    private final long epoch;
+    private final int maxBytes;
+    private final int retries;
+    private final RecentWrites recent;
+    private final Events events;
+    private CertifierLoop loop;
+
+    private final ArrayDeque<Message> inflight = new ArrayDeque<>();
+    private long nextBatchId;
+    private long lastAcked;
+    private long expectedLast;
+    private boolean failing;
+    private boolean resync;
+
+    GroupCommit(JetStreamLog log, String subject, String coordinatorId, long epoch, int maxBytes, int retries,
+                long lastSequence, RecentWrites recent, Events events) {
+        this.log = log;
+        this.subject = subject;
+        this.coordinatorId = coordinatorId;
+        this.epoch = epoch;
+        this.maxBytes = maxBytes;
+        this.retries = retries;
+        this.recent = recent;
+        this.events = events;
+        this.lastAcked = lastSequence;
+        this.expectedLast = lastSequence;
+    }
+
+    void attach(CertifierLoop loop) {
+        this.loop = loop;
+    }
+
+    @Override
+    public void onBatch(Certifier certifier, long markBefore, long markAfter, List<CertifierLoop.Certified> batch) {
+        List<CertifierLoop.Certified> part = new ArrayList<>();
+        long partStart = markBefore;
+        int bytes = 0;
+        for (CertifierLoop.Certified c : batch) {
+            if (!c.decision().committed()) {
+                c.answer(); // aborted: nothing to publish, nothing to undo
+                continue;
+            }
+            int size = estimate((TxnSpec) c.attachment());
+            if (!part.isEmpty() && bytes + size > maxBytes) {
+                partStart = publish(certifier, part, partStart);
+                part = new ArrayList<>();
+                bytes = 0;
+            }
+            part.add(c);
+            bytes += size;
+        }
+        if (!part.isEmpty()) {
+            publish(certifier, part, partStart);
+        }
+    }
+
+    /** Publishes one message; returns the undo position after it. */
+    private long publish(Certifier certifier, List<CertifierLoop.Certified> txns, long markBefore) {
+        final long markAfter = txns.get(txns.size() - 1).markAfter();
+        if (failing) {
+            certifier.rollbackTo(markBefore);
+            answerUnavailable(txns, "the log is recovering from a failed append; retry");
+            return markAfter;
+        }
+        final Message m = new Message(txns, markBefore, markAfter);
+        final long batchId = ++nextBatchId;
+        final byte[] payload = codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
+        final String msgId = coordinatorId + "-" + epoch + "-" + batchId;
+        final long expected = expectedLast++;
+        inflight.addLast(m);
+        final long start = System.nanoTime();
+        append(payload, msgId, expected, retries).whenComplete((ack, err) -> {
+            if (err == null) {
+                events.published(txns.size(), payload.length, System.nanoTime() - start);
+                answerCommitted(m, ack.sequence());
+                post(c -> acked(c, m, ack.sequence()));
+            } else {
+                answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(err));
+                post(c -> failed(c, m));
+            }
+        });
+        return markAfter;
+    }
+
+    private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, int attemptsLeft) {
+        return log.append(subject, payload, msgId, expected).handle((ack, err) -> {
+            if (err == null) {
+                return CompletableFuture.completedFuture(ack);
+            }
+            Throwable cause = unwrap(err);
+            if (attemptsLeft > 0 && cause instanceof LogUnavailableException u && u.mayHaveBeenAppended()) {
+                // Same id, same expectation: JetStream answers a duplicate ack if the first got in.
+                return append(payload, msgId, expected, attemptsLeft - 1);
+            }
+            return CompletableFuture.<Appended>failedFuture(cause);
+        }).thenCompose(f -> f);
+    }
+
+    private void acked(Certifier certifier, Message m, long sequence) {
+        inflight.remove(m);
+        lastAcked = Math.max(lastAcked, sequence);
+        if (m.rolledBack) {
+            // Rolled back because an earlier message failed, yet it is in the log.
+            resync = true;
+        } else {
+            certifier.release(m.markAfter); // durable; anything failed later lies after it
+        }
+        settleIfQuiet();
+    }
+
+    private void failed(Certifier certifier, Message m) {
+        inflight.remove(m);
+        if (!m.rolledBack) {
+            certifier.rollbackTo(m.markBefore);
+            for (Message later : inflight) {
+                later.rolledBack = true; // undone with it; they will fail too (wrong expected sequence)
+            }
+            m.rolledBack = true;
+            failing = true;
+        }
+        settleIfQuiet();
+    }
+
+    private void settleIfQuiet() {
+        if (!failing || !inflight.isEmpty()) {
+            return;
+        }
+        long last;
+        try {
+            last = log.lastSequence();
+        } catch (RuntimeException e) {
+            events.resyncNeeded("cannot read the stream's last sequence: " + e.getMessage());
+            return;
+        }
+        if (resync || last != lastAcked) {
+            events.resyncNeeded("the log has sequence " + last + " but the certifier knows " + lastAcked);
+            return;
+        }
+        expectedLast = last;
+        failing = false;
+    }
+
+    private void answerCommitted(Message m, long sequence) {
+        recent.acked(sequence);
+        for (CertifierLoop.Certified c : m.txns) {
+            TxnSpec spec = (TxnSpec) c.attachment();
+            long ts = c.decision().timestamp();
+            Map<String, Long> vclock = Map.of(spec.origin(), ts);
+            for (TxnSpec.Write w : spec.writes()) {
+                // Visible to reads before the client hears COMMITTED: every acknowledged commit is.
+                recent.put(new RecentWrites.Version(w.key(), w.valueJson(), ts, sequence, vclock));
+            }
+        }
+        recent.visible(sequence);
+        for (CertifierLoop.Certified c : m.txns) {
+            ((Answer) c.callback()).outcome(new CommitOutcome.Committed(
+                    c.decision().timestamp(), c.decision().adjusted(), sequence));
+        }
+    }
+
+    private static void answerUnavailable(List<CertifierLoop.Certified> txns, String why) {
+        for (CertifierLoop.Certified c : txns) {
+            ((Answer) c.callback()).outcome(new CommitOutcome.Unavailable(why));
+        }
+    }
+
+    private List<LogTxn> toLog(List<CertifierLoop.Certified> txns) {
+        List<LogTxn> out = new ArrayList<>(txns.size());
+        for (CertifierLoop.Certified c : txns) {
+            TxnSpec spec = (TxnSpec) c.attachment();
+            List<LogWrite> writes = new ArrayList<>(spec.writes().size());
+            for (TxnSpec.Write w : spec.writes()) {
+                writes.add(w.delete() ? LogWrite.remove(w.key()) : LogWrite.put(w.key(), w.valueJson()));
+            }
+            List<String> reads = new ArrayList<>(spec.reads().size());
+            for (TxnSpec.Read r : spec.reads()) {
+                reads.add(r.key());
+            }
+            long ts = c.decision().timestamp();
+            out.add(new LogTxn(ts, spec.id(), c.decision().adjusted(), spec.origin(), writes,
+                    Map.of(spec.origin(), ts), reads));
+        }
+        return out;
+    }
+
+    private static int estimate(TxnSpec spec) {
+        int n = 64 + (spec.id() == null ? 0 : spec.id().length());
+        for (TxnSpec.Write w : spec.writes()) {
+            n += 16 + w.key().length() * 3 + (w.valueJson() == null ? 0 : w.valueJson().length);
+        }
+        for (TxnSpec.Read r : spec.reads()) {
+            n += 8 + r.key().length() * 3;
+        }
+        return n;
+    }
+
+    /** Runs on the loop thread; waits (briefly) for room in its queue rather than dropping. */
+    private void post(Consumer<Certifier> task) {
+        while (!loop.execute(task)) {
+            LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(50));
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof java.util.concurrent.CompletionException
+                || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable u = unwrap(t);
+        return u.getMessage() == null ? u.getClass().getSimpleName() : u.getMessage();
+    }
+
+    /** The callback a submission carries: where its outcome goes. */
+    interface Answer extends CertifierLoop.Callback {
+        void outcome(CommitOutcome o);
+
+        /** Only aborts are answered straight from a decision; commits wait for the log's ack. */
+        @Override
+        default void onDecision(io.presage.certify.Decision d) {
+            outcome(new CommitOutcome.Aborted(d.reason(), d.conflicts()));
+        }
+    }
+}

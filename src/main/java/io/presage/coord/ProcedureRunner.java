@@ -1,0 +1,84 @@
+package io.presage.coord;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.proc.Procedure;
+import io.presage.proc.ProcedureException;
+import io.smallrye.mutiny.Uni;
+
+/**
+ * Runs a procedure at the coordinator as one transaction: read its keys at one position, plan,
+ * certify with the versions read; on a conflict, re-run on the newer data (bounded). With a client
+ * id, attempt {@code n} commits under id {@code "<id>#n"}, so a retried call walks the same ids and
+ * finds the attempt that committed instead of committing again.
+ */
+public final class ProcedureRunner {
+    public static final int MAX_ATTEMPTS = 8;
+
+    /** The final outcome and, when committed, the procedure's result. */
+    public record Ran(CommitOutcome outcome, JsonNode result) {
+    }
+
+    private final CoordinatorEngine engine;
+    private final ObjectMapper json;
+    private final String origin;
+
+    public ProcedureRunner(CoordinatorEngine engine, ObjectMapper json, String origin) {
+        this.engine = engine;
+        this.json = json;
+        this.origin = origin;
+    }
+
+    public Uni<Ran> run(Procedure p, JsonNode args, String id) {
+        List<String> keys = p.keys(args); // bad arguments fail here, before anything is read
+        return attempt(p, args, keys, id, 0);
+    }
+
+    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n) {
+        return engine.readAll(keys).flatMap(reads -> {
+            Map<String, JsonNode> values = new HashMap<>();
+            List<TxnSpec.Read> readSet = new ArrayList<>();
+            for (int i = 0; i < keys.size(); i++) {
+                CoordinatorEngine.Read r = reads.get(i);
+                String k = keys.get(i);
+                readSet.add(new TxnSpec.Read(k, r.item() == null ? 0 : r.item().version()));
+                values.put(k, r.item() == null || r.item().deleted() ? null : parse(r.item().valueJson()));
+            }
+            Procedure.Plan plan = p.plan(args, values);
+            List<TxnSpec.Write> writes = new ArrayList<>();
+            for (Map.Entry<String, JsonNode> w : plan.writes().entrySet()) {
+                writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
+            }
+            String attemptId = id == null ? null : id + "#" + n;
+            return engine.commit(new TxnSpec(attemptId, readSet, writes, origin)).flatMap(o -> {
+                if (o instanceof CommitOutcome.Aborted && n + 1 < MAX_ATTEMPTS) {
+                    return attempt(p, args, keys, id, n + 1);
+                }
+                return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));
+            });
+        });
+    }
+
+    private JsonNode parse(byte[] b) {
+        try {
+            return json.readTree(b);
+        } catch (IOException e) {
+            throw ProcedureException.refuse("UNREADABLE_VALUE", "a stored value is not JSON");
+        }
+    }
+
+    private byte[] bytes(JsonNode v) {
+        try {
+            return json.writeValueAsBytes(v);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

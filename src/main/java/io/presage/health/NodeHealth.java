@@ -1,0 +1,82 @@
+package io.presage.health;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Liveness;
+import org.eclipse.microprofile.health.Readiness;
+import org.eclipse.microprofile.health.Startup;
+
+import io.presage.apply.Applier;
+import io.presage.config.PresageConfig;
+import io.presage.coord.CoordinatorEngine;
+import io.presage.node.LogConnection;
+
+/**
+ * MicroProfile Health. The database check is Quarkus's own (datasource health); these add the log
+ * connection, the applier, dead letters and, at the coordinator, recovery.
+ */
+public class NodeHealth {
+
+    @Inject
+    PresageConfig config;
+    @Inject
+    LogConnection logs;
+    @Inject
+    Applier applier;
+    @Inject
+    CoordinatorEngine coordinator;
+
+    @Readiness
+    @ApplicationScoped
+    HealthCheck log() {
+        return () -> HealthCheckResponse.named("nats-jetstream").status(logs.connected())
+                .withData("url", config.nats().url()).withData("stream", config.nats().stream()).build();
+    }
+
+    @Readiness
+    @ApplicationScoped
+    HealthCheck apply() {
+        return () -> {
+            long parked = applier.deadLetters();
+            HealthCheckResponseBuilder b = HealthCheckResponse.named("applier")
+                    .status(applier.started() && parked == 0)
+                    .withData("appliedSequence", applier.appliedSequence())
+                    .withData("deadLetters", parked)
+                    .withData("lagSeconds", String.format(java.util.Locale.ROOT, "%.3f", applier.lagSeconds()));
+            if (applier.lastError() != null) {
+                b.withData("lastError", applier.lastError());
+            }
+            return b.build();
+        };
+    }
+
+    @Readiness
+    @ApplicationScoped
+    HealthCheck recovery() {
+        return () -> {
+            if (!coordinator.isCoordinator()) {
+                return HealthCheckResponse.up("recovery");
+            }
+            return HealthCheckResponse.named("recovery")
+                    .status(coordinator.state() == CoordinatorEngine.State.READY)
+                    .withData("state", coordinator.state().name())
+                    .withData("detail", coordinator.stateDetail()).build();
+        };
+    }
+
+    @Startup
+    @ApplicationScoped
+    HealthCheck started() {
+        return () -> HealthCheckResponse.named("applier-started").status(applier.started()).build();
+    }
+
+    @Liveness
+    @ApplicationScoped
+    HealthCheck alive() {
+        return () -> HealthCheckResponse.up("presage");
+    }
+}

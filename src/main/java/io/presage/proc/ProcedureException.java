@@ -1,0 +1,29 @@
+package io.presage.proc;
+
+/** A procedure refusing: {@code badInput} means the arguments are wrong (400), else a business refusal (409). */
+public final class ProcedureException extends RuntimeException {
+    private final boolean badInput;
+    private final String reason;
+
+    private ProcedureException(boolean badInput, String reason, String message) {
+        super(message, null, false, false);
+        this.badInput = badInput;
+        this.reason = reason;
+    }
+
+    public static ProcedureException badInput(String message) {
+        return new ProcedureException(true, "BAD_REQUEST", message);
+    }
+
+    public static ProcedureException refuse(String reason, String message) {
+        return new ProcedureException(false, reason, message);
+    }
+
+    public boolean badInput() {
+        return badInput;
+    }
+
+    public String reason() {
+        return reason;
+    }
+}

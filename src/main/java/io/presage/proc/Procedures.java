@@ -1,0 +1,110 @@
+package io.presage.proc;
+
+import java.math.BigInteger;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/** The procedures registered in code. */
+public final class Procedures {
+    private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
+    private static final Map<String, Procedure> ALL = Map.of("transfer", new Transfer(), "increment", new Increment());
+
+    private Procedures() {
+    }
+
+    public static Procedure get(String name) {
+        return ALL.get(name);
+    }
+
+    /** {@code {"from": key, "to": key, "amount": positive integer}}: moves an amount, refusing overdrafts. */
+    static final class Transfer implements Procedure {
+        @Override
+        public List<String> keys(JsonNode args) {
+            String from = text(args, "from");
+            String to = text(args, "to");
+            if (from.equals(to)) {
+                throw ProcedureException.badInput("from and to must differ");
+            }
+            positive(args, "amount");
+            return List.of(from, to);
+        }
+
+        @Override
+        public Plan plan(JsonNode args, Map<String, JsonNode> values) {
+            String from = text(args, "from");
+            String to = text(args, "to");
+            BigInteger amount = positive(args, "amount");
+            BigInteger a = number(values.get(from), from);
+            BigInteger b = number(values.get(to), to);
+            if (a.compareTo(amount) < 0) {
+                throw ProcedureException.refuse("INSUFFICIENT_FUNDS", from + " holds " + a + ", less than " + amount);
+            }
+            Map<String, JsonNode> writes = new LinkedHashMap<>();
+            writes.put(from, JSON.numberNode(a.subtract(amount)));
+            writes.put(to, JSON.numberNode(b.add(amount)));
+            ObjectNode result = JSON.objectNode();
+            result.set(from, writes.get(from));
+            result.set(to, writes.get(to));
+            return new Plan(writes, result);
+        }
+    }
+
+    /** {@code {"key": key, "by": integer (default 1)}}: adds to a number (a missing key counts as 0). */
+    static final class Increment implements Procedure {
+        @Override
+        public List<String> keys(JsonNode args) {
+            by(args);
+            return List.of(text(args, "key"));
+        }
+
+        @Override
+        public Plan plan(JsonNode args, Map<String, JsonNode> values) {
+            String key = text(args, "key");
+            BigInteger next = number(values.get(key), key).add(by(args));
+            JsonNode v = JSON.numberNode(next);
+            return new Plan(Map.of(key, v), v);
+        }
+
+        private static BigInteger by(JsonNode args) {
+            JsonNode by = args.get("by");
+            if (by == null || by.isNull()) {
+                return BigInteger.ONE;
+            }
+            if (!by.isIntegralNumber()) {
+                throw ProcedureException.badInput("by must be an integer");
+            }
+            return by.bigIntegerValue();
+        }
+    }
+
+    static String text(JsonNode args, String field) {
+        JsonNode n = args.get(field);
+        if (n == null || !n.isTextual() || n.asText().isEmpty()) {
+            throw ProcedureException.badInput(field + " must be a non-empty string (a key)");
+        }
+        return n.asText();
+    }
+
+    static BigInteger positive(JsonNode args, String field) {
+        JsonNode n = args.get(field);
+        if (n == null || !n.isIntegralNumber() || n.bigIntegerValue().signum() <= 0) {
+            throw ProcedureException.badInput(field + " must be a positive integer");
+        }
+        return n.bigIntegerValue();
+    }
+
+    static BigInteger number(JsonNode v, String key) {
+        if (v == null || v.isNull()) {
+            return BigInteger.ZERO;
+        }
+        if (!v.isIntegralNumber()) {
+            throw ProcedureException.refuse("NOT_A_NUMBER", key + " does not hold an integer");
+        }
+        return v.bigIntegerValue();
+    }
+}

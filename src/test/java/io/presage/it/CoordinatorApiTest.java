@@ -1,0 +1,196 @@
+package io.presage.it;
+
+import static io.presage.it.Http.get;
+import static io.presage.it.Http.post;
+import static io.presage.it.Http.put;
+import static io.presage.it.Http.version;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+
+/** The coordinator's API v1 against a real NATS JetStream and a real PostgreSQL. */
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+class CoordinatorApiTest {
+
+    @BeforeEach
+    void ready() {
+        Http.awaitReady(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void aWriteIsCommittedAfterTheLogAckAndReadBackAtOnce() {
+        Response w = put("api-a", "{\"n\":1}");
+        w.then().statusCode(200).body("status", equalTo("COMMITTED")).body("token", startsWith("p1."));
+        long ts = w.jsonPath().getLong("timestamp");
+        get("api-a").then().statusCode(200)
+                .body("value.n", equalTo(1))
+                .body("version", equalTo(ts))
+                .body("confidence", equalTo(1.0f))
+                .body("vclock.coordinator", equalTo(ts));
+    }
+
+    @Test
+    void theAppliedCopyInPostgresCatchesUpWithTheLog() {
+        long seq = Long.parseLong(put("api-applied", "\"x\"").jsonPath().getString("token").substring(3), 36);
+        long deadline = System.currentTimeMillis() + 20_000;
+        long applied = 0;
+        while (System.currentTimeMillis() < deadline && applied < seq) {
+            applied = given().get("/v1/status").jsonPath().getLong("appliedSequence");
+            Http.sleep(100);
+        }
+        assertTrue(applied >= seq, "applied " + applied + " < committed " + seq);
+        get("api-applied").then().statusCode(200).body(equalTo(get("api-applied").asString()));
+    }
+
+    @Test
+    void aStaleReadCommitsAtAnAdjustedTimestampWhenItsReadsWereValidTogether() {
+        long a1 = put("seed-a", "1").jsonPath().getLong("timestamp");
+        long b1 = put("seed-b", "1").jsonPath().getLong("timestamp");
+        long a2 = put("seed-a", "2").jsonPath().getLong("timestamp");
+        Response r = post("/v1/transactions", "{\"reads\":[{\"key\":\"seed-a\",\"version\":" + a1 + "},"
+                + "{\"key\":\"seed-b\",\"version\":" + b1 + "}],\"writes\":[{\"key\":\"seed-c\",\"value\":3}]}");
+        r.then().statusCode(200).body("status", equalTo("COMMITTED")).body("adjusted", equalTo(true));
+        long t = r.jsonPath().getLong("timestamp");
+        assertTrue(t > b1 && t < a2, "placed between the versions read and the overwrite");
+    }
+
+    @Test
+    void aConflictingTransactionIsAbortedWithReasonAndKeys() {
+        long v1 = put("conf-a", "1").jsonPath().getLong("timestamp");
+        put("conf-a", "2");
+        put("conf-w", "0"); // written after a's overwrite: X cannot be placed before it
+        post("/v1/transactions", "{\"reads\":[{\"key\":\"conf-a\",\"version\":" + v1 + "}],"
+                + "\"writes\":[{\"key\":\"conf-w\",\"value\":1}]}")
+                .then().statusCode(409)
+                .body("error", equalTo("ABORTED")).body("status", equalTo("ABORTED"))
+                .body("reason", equalTo("WRITE_AFTER_WRITE")).body("conflicts", hasItem("conf-w"));
+    }
+
+    @Test
+    void theSameIdempotencyIdReturnsTheFirstOutcomeAndCommitsOnce() {
+        String body = "{\"id\":\"once-1\",\"reads\":[],\"writes\":[{\"key\":\"once\",\"value\":7}]}";
+        Response first = post("/v1/transactions", body);
+        Response second = post("/v1/transactions", body);
+        first.then().statusCode(200);
+        second.then().statusCode(200);
+        assertEquals(first.jsonPath().getLong("timestamp"), second.jsonPath().getLong("timestamp"));
+        assertEquals(first.jsonPath().getLong("timestamp"), version("once"));
+    }
+
+    @Test
+    void deletingLeavesANotFoundThatCarriesTheDeletionsVersion() {
+        put("del-me", "true");
+        long ts = given().delete("/v1/kv/{k}", "del-me").then().statusCode(200).extract().jsonPath().getLong("timestamp");
+        get("del-me").then().statusCode(404).body("error", equalTo("NOT_FOUND")).body("version", equalTo(ts));
+        get("never-written").then().statusCode(404).body("version", equalTo(0)).body("token", notNullValue());
+    }
+
+    @Test
+    void proceduresRunAsOneTransactionAndReturnTheirResult() {
+        post("/v1/procedures/increment", "{\"key\":\"ctr\",\"by\":5}").then().statusCode(200)
+                .body("status", equalTo("COMMITTED")).body("result", equalTo(5));
+        post("/v1/procedures/increment", "{\"key\":\"ctr\"}").then().statusCode(200).body("result", equalTo(6));
+        put("acct-1", "100");
+        put("acct-2", "0");
+        post("/v1/procedures/transfer", "{\"from\":\"acct-1\",\"to\":\"acct-2\",\"amount\":30}").then().statusCode(200)
+                .body("result.acct-1", equalTo(70)).body("result.acct-2", equalTo(30));
+        post("/v1/procedures/transfer", "{\"from\":\"acct-2\",\"to\":\"acct-1\",\"amount\":31}").then().statusCode(409)
+                .body("reason", equalTo("INSUFFICIENT_FUNDS"));
+    }
+
+    @Test
+    void aBatchReadAnswersEveryKeyAtOnePosition() {
+        put("batch-1", "1");
+        put("batch-2", "2");
+        Response r = post("/v1/kv/_batch", "{\"keys\":[\"batch-1\",\"batch-2\",\"batch-none\"]}");
+        r.then().statusCode(200).body("items.size()", equalTo(3)).body("items[0].value", equalTo(1))
+                .body("items[2].found", equalTo(false)).body("items[2].version", equalTo(0));
+        assertTrue(r.jsonPath().getLong("sequence") > 0);
+    }
+
+    @Test
+    void reconciliationGivesTheLatestVersionAndItsPosition() {
+        long ts = put("rec-1", "{\"r\":true}").jsonPath().getLong("timestamp");
+        given().get("/v1/reconcile/{k}", "rec-1").then().statusCode(200)
+                .body("version", equalTo(ts)).body("value.r", equalTo(true)).body("sequence", notNullValue());
+        post("/v1/reconcile", "{\"keys\":[\"rec-1\",\"rec-none\"]}").then().statusCode(200)
+                .body("items[0].version", equalTo(ts)).body("items[1].version", equalTo(0));
+    }
+
+    @Test
+    void statusHealthMetricsAndOpenApiAreServed() {
+        given().get("/v1/status").then().statusCode(200).body("role", equalTo("coordinator"))
+                .body("state", equalTo("READY")).body("certification.policy", equalTo("adaptive"));
+        given().get("/q/health/live").then().statusCode(200);
+        put("metrics-key", "1");
+        String metrics = given().get("/q/metrics").asString();
+        for (String m : List.of("presage_publish_seconds", "presage_group_commit_batch_transactions",
+                "presage_apply_batch_seconds", "presage_dead_letters_total", "presage_commits_total")) {
+            assertTrue(metrics.contains(m), m + " in /q/metrics");
+        }
+        given().get("/q/openapi").then().statusCode(200);
+    }
+
+    // ---- bad input: the API's JSON errors, never a 500 ------------------------------------
+
+    @Test
+    void badInputGetsTheApisJsonErrorsOnEveryEndpoint() {
+        Map<String, Object[]> cases = new java.util.LinkedHashMap<>();
+        cases.put("malformed JSON", new Object[] {"POST", "/v1/transactions", "{\"reads\":[", 400, "BAD_REQUEST"});
+        cases.put("not an object", new Object[] {"POST", "/v1/transactions", "[]", 400, "BAD_REQUEST"});
+        cases.put("version a string", new Object[] {"POST", "/v1/transactions",
+                "{\"reads\":[{\"key\":\"a\",\"version\":\"x\"}]}", 400, "BAD_REQUEST"});
+        cases.put("negative version", new Object[] {"POST", "/v1/transactions",
+                "{\"reads\":[{\"key\":\"a\",\"version\":-1}]}", 400, "BAD_REQUEST"});
+        cases.put("missing value", new Object[] {"POST", "/v1/transactions", "{\"writes\":[{\"key\":\"a\"}]}", 400, "BAD_REQUEST"});
+        cases.put("value and delete", new Object[] {"POST", "/v1/transactions",
+                "{\"writes\":[{\"key\":\"a\",\"value\":1,\"delete\":true}]}", 400, "BAD_REQUEST"});
+        cases.put("empty key", new Object[] {"POST", "/v1/transactions", "{\"writes\":[{\"key\":\"\",\"value\":1}]}", 400, "INVALID_KEY"});
+        cases.put("key too long", new Object[] {"POST", "/v1/transactions",
+                "{\"writes\":[{\"key\":\"" + "k".repeat(513) + "\",\"value\":1}]}", 400, "INVALID_KEY"});
+        cases.put("control character", new Object[] {"POST", "/v1/transactions",
+                "{\"writes\":[{\"key\":\"a\\u0001b\",\"value\":1}]}", 400, "INVALID_KEY"});
+        cases.put("value too large", new Object[] {"PUT", "/v1/kv/big", "\"" + "x".repeat(5000) + "\"", 413, "TOO_LARGE"});
+        cases.put("empty PUT body", new Object[] {"PUT", "/v1/kv/empty", "", 400, "BAD_REQUEST"});
+        cases.put("id too long", new Object[] {"POST", "/v1/transactions", "{\"id\":\"" + "i".repeat(129) + "\"}", 400, "BAD_REQUEST"});
+        cases.put("unknown procedure", new Object[] {"POST", "/v1/procedures/nope", "{}", 404, "NOT_FOUND"});
+        cases.put("bad procedure args", new Object[] {"POST", "/v1/procedures/transfer", "{\"from\":\"a\"}", 400, "BAD_REQUEST"});
+        cases.put("batch keys not strings", new Object[] {"POST", "/v1/kv/_batch", "{\"keys\":[1]}", 400, "BAD_REQUEST"});
+        cases.put("reconcile without keys", new Object[] {"POST", "/v1/reconcile", "{}", 400, "BAD_REQUEST"});
+        cases.put("unknown path", new Object[] {"GET", "/v1/nothing-here", "", 404, "NOT_FOUND"});
+        for (Map.Entry<String, Object[]> c : cases.entrySet()) {
+            Object[] x = c.getValue();
+            var req = given().contentType(ContentType.JSON).body((String) x[2]);
+            Response r = switch ((String) x[0]) {
+                case "PUT" -> req.put((String) x[1]);
+                case "GET" -> given().get((String) x[1]);
+                default -> req.post((String) x[1]);
+            };
+            assertEquals((int) x[3], r.statusCode(), c.getKey() + ": " + r.asString());
+            assertEquals(x[4], r.jsonPath().getString("error"), c.getKey() + ": " + r.asString());
+            assertTrue(r.jsonPath().getString("message") != null && !r.asString().contains("Exception"),
+                    c.getKey() + " has a message and no stack trace: " + r.asString());
+        }
+        // A control character in a path key.
+        Response r = given().urlEncodingEnabled(false).get("/v1/kv/a%01b");
+        assertEquals(400, r.statusCode(), r.asString());
+        assertEquals("INVALID_KEY", r.jsonPath().getString("error"));
+    }
+}

@@ -1,0 +1,43 @@
+package io.presage.it;
+
+import java.util.HashMap;
+import java.util.Map;
+
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+
+/**
+ * Starts a real nats-server (JetStream, own store dir, free port) and a fresh database on a real
+ * PostgreSQL for a {@code @QuarkusTest}, and points the application at them.
+ */
+public class RealServers implements QuarkusTestResourceLifecycleManager {
+    static volatile NatsTestServer nats;
+
+    @Override
+    public Map<String, String> start() {
+        nats = NatsTestServer.start();
+        PostgresTestServer pg = PostgresTestServer.get();
+        String db = pg.createDatabase();
+        Map<String, String> cfg = new HashMap<>();
+        cfg.put("presage.nats.url", nats.url());
+        cfg.put("presage.node-id", "coordinator");
+        cfg.put("presage.nats.publish-timeout", "1s");
+        cfg.put("presage.group-commit.retries", "1");
+        cfg.put("presage.group-commit.timeout", "5s");
+        cfg.put("quarkus.datasource.username", pg.username());
+        cfg.put("quarkus.datasource.password", pg.password());
+        cfg.put("quarkus.datasource.jdbc.url", pg.jdbcUrl(db));
+        cfg.put("quarkus.datasource.reactive.url", pg.reactiveUrl(db));
+        cfg.put("presage.limits.value-bytes", "4096");
+        cfg.put("quarkus.http.test-port", "0");
+        return cfg;
+    }
+
+    @Override
+    public void stop() {
+        if (nats != null) {
+            nats.close();
+        }
+    }
+}
