@@ -268,7 +268,7 @@ public final class Certifier {
             return partitions[partitionOf(st.key)];
         }
         for (PartitionCertifier p : partitions) {
-            if (p.window.trFloor == ref || p.window.twFloor == ref) {
+            if (p.window.floors == ref) {
                 return p;
             }
         }

@@ -15,8 +15,11 @@ import java.util.HashMap;
  * {@code capacity} entries plus two long arrays, whatever the number of keys ever written.
  */
 final class KeyWindow {
-    final long[] trFloor;
-    final long[] twFloor;
+    /**
+     * Floors of bucket b: {@code floors[2b]} bounds Tr, {@code floors[2b+1]} bounds Tw. Interleaved
+     * because a cold read checks one and then raises the other: one cache line instead of two.
+     */
+    final long[] floors;
     private final int mask;
     private final int depth;
     private final int capacity;
@@ -30,8 +33,7 @@ final class KeyWindow {
     KeyWindow(int capacity, int buckets, int depth, UndoLog undo) {
         this.capacity = capacity;
         this.depth = depth;
-        this.trFloor = new long[buckets];
-        this.twFloor = new long[buckets];
+        this.floors = new long[2 * buckets];
         this.mask = buckets - 1;
         this.map = new HashMap<>(Math.min(capacity, 1 << 20) * 2);
         this.clock = new KeyState[capacity];
@@ -58,7 +60,7 @@ final class KeyWindow {
             return st;
         }
         int b = bucket(key);
-        st = new KeyState(key, b, trFloor[b], twFloor[b], depth);
+        st = new KeyState(key, b, trFloor(b), twFloor(b), depth);
         st.slot = freeSlot();
         clock[st.slot] = st;
         map.put(key, st);
@@ -76,9 +78,17 @@ final class KeyWindow {
     }
 
     /** Reverses an eviction (undo): the floors it raised and its place in the map and clock. */
+    long trFloor(int b) {
+        return floors[2 * b];
+    }
+
+    long twFloor(int b) {
+        return floors[2 * b + 1];
+    }
+
     void unevict(KeyState st, long oldTr, long oldTw, int slot) {
-        trFloor[st.bucket] = oldTr;
-        twFloor[st.bucket] = oldTw;
+        floors[2 * st.bucket] = oldTr;
+        floors[2 * st.bucket + 1] = oldTw;
         st.live = true;
         st.slot = slot;
         clock[slot] = st;
@@ -87,10 +97,10 @@ final class KeyWindow {
 
     /** Raises a key's floors directly (cold key, or recovery): conservative for every key sharing the bucket. */
     void raiseTrFloor(int b, long ts) {
-        long old = trFloor[b];
+        long old = floors[2 * b];
         if (ts > old) {
-            undo.record(UndoLog.SET_FLOOR_ARRAY, trFloor, b, old, 0);
-            trFloor[b] = ts;
+            undo.record(UndoLog.SET_FLOOR_ARRAY, floors, 2 * b, old, 0);
+            floors[2 * b] = ts;
         }
     }
 
@@ -100,8 +110,8 @@ final class KeyWindow {
 
     /** Every key's {@code Tr} at least {@code ts} (recovery: read timestamps are not in the log). */
     void raiseAllTr(long ts) {
-        for (int i = 0; i < trFloor.length; i++) {
-            trFloor[i] = Math.max(trFloor[i], ts);
+        for (int i = 0; i < floors.length; i += 2) {
+            floors[i] = Math.max(floors[i], ts);
         }
         for (KeyState st : map.values()) {
             st.tr = Math.max(st.tr, ts);
@@ -110,8 +120,8 @@ final class KeyWindow {
 
     /** Every key not in the window has {@code Tw ≤ ts} (recovery: writes before the replayed suffix). */
     void raiseAllTw(long ts) {
-        for (int i = 0; i < twFloor.length; i++) {
-            twFloor[i] = Math.max(twFloor[i], ts);
+        for (int i = 1; i < floors.length; i += 2) {
+            floors[i] = Math.max(floors[i], ts);
         }
     }
 
@@ -147,9 +157,9 @@ final class KeyWindow {
 
     private void evict(KeyState st, int slot) {
         int b = st.bucket;
-        undo.record(UndoLog.EVICT, st, trFloor[b], twFloor[b], slot);
-        trFloor[b] = Math.max(trFloor[b], st.tr);
-        twFloor[b] = Math.max(twFloor[b], st.twBound());
+        undo.record(UndoLog.EVICT, st, floors[2 * b], floors[2 * b + 1], slot);
+        floors[2 * b] = Math.max(floors[2 * b], st.tr);
+        floors[2 * b + 1] = Math.max(floors[2 * b + 1], st.twBound());
         st.live = false;
         map.remove(st.key);
         clock[slot] = null;

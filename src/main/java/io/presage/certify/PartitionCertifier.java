@@ -88,8 +88,8 @@ final class PartitionCertifier {
                 tw = st.twBound();
             } else {
                 final int b = window.bucket(wk[i]);
-                tr = window.trFloor[b];
-                tw = window.twFloor[b];
+                tr = window.trFloor(b);
+                tw = window.twFloor(b);
             }
             v.writeTr[i] = faultSkipTrCheck ? 0 : tr;
             v.writeTw[i] = tw;
@@ -116,7 +116,7 @@ final class PartitionCertifier {
             // or one older than the history still held.
             return v > st.floor ? UNKNOWN : TOO_SHORT;
         }
-        final long floor = st != null ? st.floor : window.twFloor[window.bucket(key)];
+        final long floor = st != null ? st.floor : window.twFloor(window.bucket(key));
         if (v == floor) {
             return CURRENT; // Tw ≤ floor and v is one of its versions: it is the last
         }

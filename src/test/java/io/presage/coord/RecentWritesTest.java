@@ -1,0 +1,71 @@
+package io.presage.coord;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Map;
+
+import io.presage.api.ApiException;
+
+import org.junit.jupiter.api.Test;
+
+class RecentWritesTest {
+
+    private static RecentWrites.Version v(String key, long version, long seq) {
+        return new RecentWrites.Version(key, ("" + version).getBytes(), version, seq, Map.of("c", version));
+    }
+
+    @Test
+    void aReaderAtAPositionGetsTheNewestVersionWrittenAtOrBeforeIt() {
+        RecentWrites r = new RecentWrites();
+        r.put(v("k", 100, 5));
+        r.put(v("k", 300, 9));
+        r.put(v("k", 200, 7)); // acks handled out of order still leave the chain newest-first
+        assertEquals(300, r.get("k").version());
+        assertEquals(200, r.at("k", 8).version());
+        assertEquals(100, r.at("k", 6).version());
+        assertNull(r.at("k", 4), "nothing that early: the store answers");
+    }
+
+    @Test
+    void evictionDropsOnlyVersionsTheStoreHasAppliedAndSaysHowFarItWent() {
+        RecentWrites r = new RecentWrites();
+        r.put(v("a", 100, 5));
+        r.put(v("a", 200, 7));
+        r.put(v("b", 150, 6));
+        r.evictApplied(6);
+        assertEquals(6, r.evictedUpTo());
+        assertEquals(200, r.get("a").version());
+        assertNull(r.at("a", 6), "version at sequence 5 went: it is in the store now");
+        assertNull(r.get("b"));
+        assertEquals(1, r.size());
+        r.evictApplied(3); // never backwards
+        assertEquals(6, r.evictedUpTo());
+    }
+
+    @Test
+    void positionsOnlyMoveForward() {
+        RecentWrites r = new RecentWrites();
+        r.acked(10);
+        r.acked(7);
+        r.visible(9);
+        r.visible(3);
+        assertEquals(10, r.acked());
+        assertEquals(9, r.visible());
+        r.reset(2);
+        assertEquals(2, r.acked());
+        assertEquals(0, r.size());
+    }
+
+    @Test
+    void tokensRoundTripAndForeignTokensAreRefused() {
+        for (long p : new long[] {0, 1, 35, 36, 1L << 40, Long.MAX_VALUE}) {
+            assertEquals(p, Tokens.position(Tokens.of(p)));
+        }
+        assertThrows(ApiException.class, () -> Tokens.position("nope"));
+        assertThrows(ApiException.class, () -> Tokens.position("p1.-5"));
+        assertThrows(ApiException.class, () -> Tokens.position("p1.!!"));
+        assertThrows(ApiException.class, () -> Tokens.position(null));
+    }
+}
