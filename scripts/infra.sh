@@ -29,7 +29,7 @@
 #                           (default postgres, created by Debian's package)
 #   PRESAGE_PG_BINDIR       PostgreSQL server binaries  (default: newest
 #                           /usr/lib/postgresql/*/bin, or the cluster's version)
-#   PRESAGE_NODE_HEAP       -Xmx of each node           (default 512m)
+#   PRESAGE_NODE_HEAP       -Xmx of each node           (default 1g)
 #   PRESAGE_JVM_OPTS        extra JVM options for nodes, split on spaces
 #   JAVA_HOME               if set, $JAVA_HOME/bin/java is used instead of `java`
 #
@@ -799,7 +799,7 @@ infra_start_node() {
     fi
     shift 3
     local nats_port=${PRESAGE_NATS_PORT:-14222} pg_port=${PRESAGE_PG_PORT:-15432}
-    local heap=${PRESAGE_NODE_HEAP:-512m}
+    local heap=${PRESAGE_NODE_HEAP:-1g}
     local home state pidfile log java pid db kv
 
     if [[ ! "$name" =~ ^[A-Za-z0-9_-]{1,50}$ || "$name" == nats || "$name" == postgres ]]; then

@@ -22,7 +22,7 @@ import io.presage.certify.TxnRequest;
  */
 public final class CertifyBench {
 
-    record Options(String policy, double zipf, int inflight, int seconds, int partitions, int keys, long seed) {
+    record Options(String policy, double zipf, int inflight, int seconds, int partitions, int keys, long seed, int window) {
     }
 
     record Result(long certified, long committed, long aborted, long adjusted, double serviceTps, double wallTps,
@@ -43,13 +43,13 @@ public final class CertifyBench {
         } catch (IllegalArgumentException e) {
             System.err.println("presage bench certify: " + e.getMessage());
             System.err.println("usage: ./presage bench certify [--policy adaptive|basic|both] [--zipf θ] "
-                    + "[--inflight N] [--seconds S] [--partitions P] [--keys K]");
+                    + "[--inflight N] [--seconds S] [--partitions P] [--keys K] [--window W]");
             System.exit(2);
             return;
         }
         String[] policies = o.policy.equals("both") ? new String[] {"adaptive", "basic"} : new String[] {o.policy};
-        System.out.printf(Locale.ROOT, "certify bench: %d keys, zipf θ=%.2f, %d in flight, %d partition(s), %d s per policy%n",
-                o.keys, o.zipf, o.inflight, o.partitions, o.seconds);
+        System.out.printf(Locale.ROOT, "certify bench: %d keys, zipf θ=%.2f, %d in flight, %d partition(s), window %d keys, %d s per policy%n",
+                o.keys, o.zipf, o.inflight, o.partitions, o.window, o.seconds);
         Map<String, Result> results = new LinkedHashMap<>();
         for (String p : policies) {
             System.out.printf("  %s: warming up…%n", p);
@@ -73,7 +73,8 @@ public final class CertifyBench {
 
     static Result run(Options o, Policy policy, int seconds) {
         YcsbTransactions work = new YcsbTransactions(o.keys, o.zipf, o.seed);
-        CertifierConfig cfg = CertifierConfig.DEFAULT.withPolicy(policy).withPartitions(o.partitions);
+        CertifierConfig cfg = CertifierConfig.DEFAULT.withPolicy(policy).withPartitions(o.partitions)
+                .withWindow(o.window, Math.max(1024, Integer.highestOneBit(o.window) * 2));
         Certifier certifier = new Certifier(cfg, new Hlc(), work::versionOf, false);
         ArrayDeque<TxnRequest> inflight = new ArrayDeque<>(o.inflight);
         long[] lat = new long[1 << 20];
@@ -135,6 +136,7 @@ public final class CertifyBench {
                 .append(",\"inflight\":").append(o.inflight)
                 .append(",\"partitions\":").append(o.partitions)
                 .append(",\"keys\":").append(o.keys)
+                .append(",\"window\":").append(o.window)
                 .append(",\"seconds\":").append(o.seconds)
                 .append(",\"policies\":{");
         boolean first = true;
@@ -167,6 +169,7 @@ public final class CertifyBench {
         int partitions = 1;
         int keys = 1_000_000;
         long seed = 42;
+        int window = CertifierConfig.DEFAULT.windowKeys();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -187,6 +190,7 @@ public final class CertifyBench {
                     case "--partitions" -> partitions = Integer.parseInt(v);
                     case "--keys" -> keys = Integer.parseInt(v);
                     case "--seed" -> seed = Long.parseLong(v);
+                    case "--window" -> window = Integer.parseInt(v);
                     default -> throw new IllegalArgumentException("unknown option " + a);
                 }
             } catch (NumberFormatException e) {
@@ -196,9 +200,9 @@ public final class CertifyBench {
         if (zipf < 0 || zipf >= 1) {
             throw new IllegalArgumentException("--zipf must be in [0, 1)");
         }
-        if (inflight < 1 || seconds < 1 || partitions < 1 || keys < 16) {
-            throw new IllegalArgumentException("--inflight, --seconds, --partitions must be ≥ 1 and --keys ≥ 16");
+        if (inflight < 1 || seconds < 1 || partitions < 1 || keys < 16 || window < 1) {
+            throw new IllegalArgumentException("--inflight, --seconds, --partitions, --window must be ≥ 1 and --keys ≥ 16");
         }
-        return new Options(policy, zipf, inflight, seconds, partitions, keys, seed);
+        return new Options(policy, zipf, inflight, seconds, partitions, keys, seed, window);
     }
 }

@@ -14,7 +14,7 @@ public record CertifierConfig(Policy policy, int historyDepth, int windowKeys, i
                               int partitions, int adjustedWindow) {
 
     public static final CertifierConfig DEFAULT =
-            new CertifierConfig(Policy.ADAPTIVE, 8, 262_144, 1 << 20, 1, 65_536);
+            new CertifierConfig(Policy.ADAPTIVE, 8, 1 << 20, 1 << 21, 1, 65_536);
 
     public CertifierConfig {
         if (policy == null) {

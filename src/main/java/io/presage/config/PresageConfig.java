@@ -60,11 +60,11 @@ public interface PresageConfig {
         int historyDepth();
 
         /** Keys with exact metadata per partition. */
-        @WithDefault("262144")
+        @WithDefault("1048576")
         int windowKeys();
 
         /** Buckets of floors standing in for evicted keys, per partition (power of two). */
-        @WithDefault("1048576")
+        @WithDefault("2097152")
         int floorBuckets();
 
         @WithDefault("1")
