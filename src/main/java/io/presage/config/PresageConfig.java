@@ -92,6 +92,13 @@ public interface PresageConfig {
         @WithDefault("65536")
         int queueCapacity();
 
+        /**
+         * Log messages published but not yet acknowledged, at most. While the pipeline is full,
+         * committed transactions wait and go out together: the batch grows with the load.
+         */
+        @WithDefault("4")
+        int maxInflight();
+
         /** Appends with an unknown outcome are retried this often (same message id). */
         @WithDefault("3")
         int retries();

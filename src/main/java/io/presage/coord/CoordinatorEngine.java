@@ -84,6 +84,7 @@ public class CoordinatorEngine {
     private volatile String stateDetail = "starting";
     private volatile boolean stopping;
     private Timer publishTimer;
+    private Timer delayTimer;
     private DistributionSummary batchTxns;
     private DistributionSummary batchBytes;
     private Counter resyncs;
@@ -93,6 +94,9 @@ public class CoordinatorEngine {
             return;
         }
         publishTimer = Timer.builder("presage_publish_seconds").description("log append latency (publish to ack)")
+                .publishPercentiles(0.5, 0.99).register(registry);
+        delayTimer = Timer.builder("presage_group_commit_delay_seconds")
+                .description("time a committed transaction waited for a place in the log pipeline")
                 .publishPercentiles(0.5, 0.99).register(registry);
         batchTxns = DistributionSummary.builder("presage_group_commit_batch_transactions")
                 .description("transactions per log message").publishPercentiles(0.5, 0.99).register(registry);
@@ -177,7 +181,7 @@ public class CoordinatorEngine {
         certifier.endRecovery();
         GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), config.nodeId(),
                 System.currentTimeMillis(), config.groupCommit().maxBytes(), config.groupCommit().retries(),
-                last, recent, events());
+                config.groupCommit().maxInflight(), last, recent, events());
         CertifierLoop loop = new CertifierLoop(certifier, config.groupCommit().queueCapacity(),
                 config.groupCommit().maxTransactions(), gc);
         gc.attach(loop);
@@ -226,8 +230,9 @@ public class CoordinatorEngine {
             }
 
             @Override
-            public void published(int txns, int bytes, long nanos) {
+            public void published(int txns, int bytes, long delayNanos, long nanos) {
                 publishTimer.record(nanos, TimeUnit.NANOSECONDS);
+                delayTimer.record(delayNanos, TimeUnit.NANOSECONDS);
                 batchTxns.record(txns);
                 batchBytes.record(bytes);
             }

@@ -24,10 +24,11 @@ import io.presage.log.LogWrite;
  * size limit allows, appends them with {@code Nats-Msg-Id} and {@code Nats-Expected-Last-Sequence},
  * and answers COMMITTED only after JetStream's ack — the commit point.
  *
- * <p>Batching adapts to load by itself: the loop drains whatever queued while the previous batch
- * was being certified, so an idle coordinator publishes single transactions at once and a busy one
- * publishes hundreds per message. Messages are pipelined: the next is published before the
- * previous is acknowledged, each expecting the sequence the previous one will get.
+ * <p>Batching adapts to load with no timer: at most {@code maxInflight} messages are published and
+ * not yet acknowledged; while that many are in flight, newly committed transactions wait and the
+ * next free slot takes all of them in one message. An idle coordinator publishes each transaction
+ * at once; a busy one publishes hundreds per message, and the wait is bounded by one append's
+ * latency. Messages are pipelined, each expecting the sequence the previous one will get.
  *
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
  * message (which also undoes everything certified after it), every affected client gets 503, and
@@ -46,7 +47,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         /** The log holds something the certifier does not: rebuild it from the log. */
         void resyncNeeded(String why);
 
-        void published(int txns, int bytes, long publishNanos);
+        /** A message was acknowledged: its size, how long its oldest transaction waited to be published, the append's latency. */
+        void published(int txns, int bytes, long delayNanos, long publishNanos);
     }
 
     private static final class Message {
@@ -74,6 +76,11 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private CertifierLoop loop;
 
     private final ArrayDeque<Message> inflight = new ArrayDeque<>();
+    /** Certified, committed, not yet published (waiting for room in the pipeline). */
+    private List<CertifierLoop.Certified> pending = new ArrayList<>();
+    private long pendingMark;
+    private long pendingSince;
+    private final int maxInflight;
     private long nextBatchId;
     private long lastAcked;
     private long expectedLast;
@@ -81,7 +88,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private boolean resync;
 
     GroupCommit(JetStreamLog log, String subject, String coordinatorId, long epoch, int maxBytes, int retries,
-                long lastSequence, RecentWrites recent, Events events) {
+                int maxInflight, long lastSequence, RecentWrites recent, Events events) {
+        this.maxInflight = maxInflight;
         this.log = log;
         this.subject = subject;
         this.coordinatorId = coordinatorId;
@@ -100,30 +108,50 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
 
     @Override
     public void onBatch(Certifier certifier, long markBefore, long markAfter, List<CertifierLoop.Certified> batch) {
-        List<CertifierLoop.Certified> part = new ArrayList<>();
-        long partStart = markBefore;
-        int bytes = 0;
         for (CertifierLoop.Certified c : batch) {
             if (!c.decision().committed()) {
                 c.answer(); // aborted: nothing to publish, nothing to undo
                 continue;
             }
+            if (pending.isEmpty()) {
+                pendingMark = markBefore;
+                pendingSince = System.nanoTime();
+            }
+            pending.add(c);
+        }
+        flush(certifier);
+    }
+
+    /**
+     * Publishes what is pending while the pipeline has room. With the pipeline full, transactions
+     * wait here and the next message carries all of them: batches grow exactly when the log is the
+     * bottleneck, and an idle coordinator publishes each transaction at once.
+     */
+    private void flush(Certifier certifier) {
+        if (pending.isEmpty() || (!failing && inflight.size() >= maxInflight)) {
+            return;
+        }
+        List<CertifierLoop.Certified> all = pending;
+        long partStart = pendingMark;
+        long since = pendingSince;
+        pending = new ArrayList<>();
+        List<CertifierLoop.Certified> part = new ArrayList<>();
+        int bytes = 0;
+        for (CertifierLoop.Certified c : all) {
             int size = estimate((TxnSpec) c.attachment());
             if (!part.isEmpty() && bytes + size > maxBytes) {
-                partStart = publish(certifier, part, partStart);
+                partStart = publish(certifier, part, partStart, since);
                 part = new ArrayList<>();
                 bytes = 0;
             }
             part.add(c);
             bytes += size;
         }
-        if (!part.isEmpty()) {
-            publish(certifier, part, partStart);
-        }
+        publish(certifier, part, partStart, since);
     }
 
     /** Publishes one message; returns the undo position after it. */
-    private long publish(Certifier certifier, List<CertifierLoop.Certified> txns, long markBefore) {
+    private long publish(Certifier certifier, List<CertifierLoop.Certified> txns, long markBefore, long since) {
         final long markAfter = txns.get(txns.size() - 1).markAfter();
         if (failing) {
             certifier.rollbackTo(markBefore);
@@ -137,9 +165,10 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long expected = expectedLast++;
         inflight.addLast(m);
         final long start = System.nanoTime();
+        final long delay = start - since;
         append(payload, msgId, expected, retries).whenComplete((ack, err) -> {
             if (err == null) {
-                events.published(txns.size(), payload.length, System.nanoTime() - start);
+                events.published(txns.size(), payload.length, delay, System.nanoTime() - start);
                 answerCommitted(m, ack.sequence());
                 post(c -> acked(c, m, ack.sequence()));
             } else {
@@ -174,6 +203,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             certifier.release(m.markAfter); // durable; anything failed later lies after it
         }
         settleIfQuiet();
+        flush(certifier);
     }
 
     private void failed(Certifier certifier, Message m) {
@@ -185,6 +215,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             }
             m.rolledBack = true;
             failing = true;
+            // Waiting transactions were certified after m: the rollback undid them too.
+            answerUnavailable(pending, "the log did not accept an earlier commit; retry");
+            pending = new ArrayList<>();
         }
         settleIfQuiet();
     }
