@@ -101,6 +101,7 @@ public final class JetStreamLog implements AutoCloseable {
     static final long MIN_FETCH_WAIT_MILLIS = 1_000;
     static final Duration FOLLOWER_ACK_WAIT = Duration.ofSeconds(30);
     private static final Duration REPLAY_CONSUMER_INACTIVE = Duration.ofSeconds(30);
+    private static final Duration PING_INTERVAL = Duration.ofSeconds(5);
     private static final long RECONNECT_BASE_MILLIS = 50;
     private static final long RECONNECT_MAX_MILLIS = 2_000;
 
@@ -150,6 +151,9 @@ public final class JetStreamLog implements AutoCloseable {
         try {
             log.session = log.newSession();
             log.connected = log.session.connection().getStatus() == Connection.Status.CONNECTED;
+            if (!log.connected) {
+                log.scheduleReconnect(); // lost before its events were listened to
+            }
             return log;
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             log.close();
@@ -169,6 +173,10 @@ public final class JetStreamLog implements AutoCloseable {
                 .connectionName("presage-log:" + config.streamName())
                 .connectionTimeout(config.publishTimeout())
                 .noReconnect() // lost connections are replaced, see the class comment
+                // A server that vanished without closing the socket, or a client that stopped writing,
+                // is noticed after two unanswered pings (instead of jnats' default of 2 x 2 minutes).
+                .pingInterval(PING_INTERVAL)
+                .maxPingsOut(2)
                 .connectionListener(this::onConnectionEvent)
                 .build();
         Connection connection = Nats.connect(options);

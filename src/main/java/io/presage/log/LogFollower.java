@@ -29,7 +29,9 @@ import io.nats.client.Message;
  * not acknowledged come back at once if this follower is {@linkplain #close closed} (it gives them back,
  * "nak"), first thing when a follower of the same name is opened after a crash or this one continues
  * after the log reconnected (see {@link JetStreamLog#follower}), and otherwise after the consumer's ack
- * wait (30 s).
+ * wait (30 s). nats-server 2.9 persists consumer acks lazily: acks confirmed just before the server
+ * is stopped can be lost with it, and those messages are then delivered again after the restart, one
+ * more reason why the database, not the consumer, decides what has been applied.
  *
  * <p>Not thread-safe: one applier thread per follower.
  */
@@ -112,23 +114,23 @@ public final class LogFollower implements AutoCloseable {
      */
     public void ack(LogMessage upTo) {
         ensureOpen();
-        Message last = null;
-        for (Iterator<Message> it = unacked.iterator(); it.hasNext(); ) {
-            Message m = it.next();
-            if (m.metaData().streamSequence() <= upTo.sequence()) {
-                it.remove();
-                if (last != null) {
-                    last.ack();
-                }
-                last = m;
-            }
-        }
-        if (last == null) {
-            return;
-        }
         try {
-            last.ackSync(ackTimeout);
+            Message last = null;
+            for (Iterator<Message> it = unacked.iterator(); it.hasNext(); ) {
+                Message m = it.next();
+                if (m.metaData().streamSequence() <= upTo.sequence()) {
+                    it.remove();
+                    if (last != null) {
+                        last.ack();
+                    }
+                    last = m;
+                }
+            }
+            if (last != null) {
+                last.ackSync(ackTimeout);
+            }
         } catch (TimeoutException | RuntimeException e) {
+            // RuntimeException: the connection these messages came on is closed.
             throw new LogUnavailableException("ack of " + durableName + " up to " + upTo.sequence()
                     + " not confirmed: " + e.getMessage(), true, e);
         } catch (InterruptedException e) {

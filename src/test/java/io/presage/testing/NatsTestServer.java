@@ -3,10 +3,14 @@ package io.presage.testing;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
 import java.util.logging.Level;
 import java.util.stream.Stream;
 
@@ -18,8 +22,9 @@ import io.nats.NatsServerRunner;
  *
  * <p>{@link #restart()} brings the server back on the same port with the same store directory, so
  * file-stored streams and durable consumers survive it, as after a crash and restart in production;
- * clients that reconnect forever find it again at the same URL. {@link #close()} stops the server and
- * deletes the store.
+ * clients that reconnect forever find it again at the same URL. {@link #pause()} / {@link #resume()}
+ * freeze and continue the process (a hung server: connections stay open, nothing answers).
+ * {@link #close()} stops the server and deletes the store.
  *
  * <p>The binary is {@code $nats_server_path} if set, else Debian's {@code /usr/sbin/nats-server}, else
  * {@code nats-server} on the PATH. It listens on 127.0.0.1 only ({@code --addr}); the store directory
@@ -30,16 +35,19 @@ public final class NatsTestServer implements AutoCloseable {
 
     private static final String DEBIAN_BINARY = "/usr/sbin/nats-server";
     private static final int START_ATTEMPTS = 3;
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(15);
 
     static {
         // The server's own log (banner, JetStream recovery) at INFO is noise in test output; the runner
-        // still reports startup failures with the server's output in the exception.
-        NatsServerRunner.setDefaultOutputLevel(Level.parse(System.getProperty("natsTestServerLogLevel", "SEVERE")));
+        // still reports startup failures with the server's output in the exception. -Dpresage.nats.log=INFO
+        // shows it.
+        NatsServerRunner.setDefaultOutputLevel(Level.parse(System.getProperty("presage.nats.log", "SEVERE")));
     }
 
     private final int port;
     private final Path storeDir;
     private NatsServerRunner runner;
+    private boolean paused;
 
     private NatsTestServer(int port, Path storeDir) {
         this.port = port;
@@ -89,6 +97,9 @@ public final class NatsTestServer implements AutoCloseable {
         if (runner == null) {
             return;
         }
+        if (paused) {
+            resume(); // a stopped process would never act on SIGTERM, and shutdown(true) would wait forever
+        }
         try {
             runner.shutdown(true);
         } catch (InterruptedException e) {
@@ -97,6 +108,49 @@ public final class NatsTestServer implements AutoCloseable {
         } finally {
             runner = null;
         }
+    }
+
+    /**
+     * Freezes the server process (SIGSTOP): its sockets stay open but nothing is answered, like a server
+     * that hangs or a network that silently drops packets. {@link #resume()} continues it.
+     */
+    public synchronized void pause() {
+        signal("-STOP");
+        paused = true;
+    }
+
+    /** Continues a {@linkplain #pause() paused} server (SIGCONT); it then handles what queued up. */
+    public synchronized void resume() {
+        signal("-CONT");
+        paused = false;
+    }
+
+    private void signal(String signal) {
+        if (runner == null) {
+            throw new IllegalStateException("not running");
+        }
+        long pid = serverPid();
+        try {
+            Process kill = new ProcessBuilder("kill", signal, Long.toString(pid)).inheritIO().start();
+            if (kill.waitFor() != 0) {
+                throw new IllegalStateException("kill " + signal + " " + pid + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Our own child process, recognised by its unique store directory (the runner hides the Process). */
+    private long serverPid() {
+        String store = storeDir.toString();
+        return ProcessHandle.current().children()
+                .filter(p -> p.info().arguments().map(args -> List.of(args).contains(store)).orElse(false))
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("no nats-server child process with store " + store))
+                .pid();
     }
 
     /** Stops the server if running and starts it again on the same port with the same store. */
@@ -116,8 +170,10 @@ public final class NatsTestServer implements AutoCloseable {
     }
 
     /**
-     * Starts the process and waits until it accepts connections. The runner's default wait (3 x 100 ms)
-     * is too short for a JetStream server recovering its store on a loaded 2-core machine.
+     * Starts the process and waits until it accepts connections. jnats-server-runner 2.0.2's own check
+     * is switched off ({@code connectCheckTries(0)}): when its first connection attempt comes too early
+     * it retries on the socket it has just closed and reports a failed start (ClosedChannelException),
+     * which on a loaded machine happened several times a run.
      */
     private synchronized void launch() {
         try {
@@ -126,14 +182,38 @@ public final class NatsTestServer implements AutoCloseable {
                     .port(port)
                     .jetstream(true)
                     .customArgs(new String[] {"--addr", "127.0.0.1", "--store_dir", storeDir.toString()})
-                    .processCheckWait(50L)
-                    .processCheckTries(100)
-                    .connectCheckWait(50L)
-                    .connectCheckTries(200)
+                    .processCheckWait(20L)
+                    .processCheckTries(50)
+                    .connectCheckTries(0)
                     .fullErrorReportOnStartup(true)
                     .build();
         } catch (IOException e) {
             throw new UncheckedIOException("could not start nats-server on port " + port, e);
+        }
+        awaitListening();
+    }
+
+    /** The server listens only once JetStream has recovered its store, so this also waits for that. */
+    private void awaitListening() {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            try (Socket probe = new Socket()) {
+                probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 250);
+                return;
+            } catch (IOException notYet) {
+                if (System.nanoTime() > deadline) {
+                    stop();
+                    throw new IllegalStateException("nats-server did not listen on 127.0.0.1:" + port
+                            + " within " + READY_TIMEOUT, notYet);
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                stop();
+                throw new IllegalStateException("interrupted while waiting for nats-server", e);
+            }
         }
     }
 
