@@ -1,0 +1,31 @@
+/**
+ * The coordinator: certification wired to the log.
+ *
+ * <h2>The commit path</h2>
+ * HTTP thread → {@link io.presage.certify.CertifierLoop} (single writer, lock-free queue) →
+ * {@link io.presage.coord.GroupCommit} (many transactions per log message) → JetStream append with
+ * {@code Nats-Msg-Id} and {@code Nats-Expected-Last-Sequence} → ack → the commit's values go into
+ * {@link io.presage.coord.RecentWrites} → the client hears COMMITTED. The JetStream ack is the
+ * commit point: nothing is acknowledged before it, and nothing acknowledged can be lost, because it
+ * is in the replicated log before anyone is told.
+ *
+ * <h2>When an append fails</h2>
+ * The certifier keeps an undo log. A failed append rolls certification back to just before that
+ * message (which also takes back everything certified after it), its clients and every later one
+ * get 503, and nothing is published until all appends in flight have settled. Then the stream's
+ * last sequence is compared with what the coordinator knows; if they differ (an append whose
+ * outcome was unknown did land, or another coordinator wrote — fencing refused us), the certifier
+ * is rebuilt from the log. An append that timed out is first retried unchanged: JetStream checks
+ * the message id before the expected sequence, so the retry learns whether the first one landed.
+ *
+ * <h2>Reads</h2>
+ * A read sees every acknowledged commit: recent values stay in memory until the node's applier has
+ * made their log sequence durable in PostgreSQL; a read takes the newer of memory and the store.
+ * Batch reads answer at one log position (see {@link io.presage.coord.RecentWrites}).
+ *
+ * <h2>Recovery</h2>
+ * On start, and after a rebuild: the store's applied sequence, the log replayed from there into
+ * the certifier (writes exactly, reads conservatively) and into recent writes; until then writes
+ * get 503 and readiness is down.
+ */
+package io.presage.coord;
