@@ -215,8 +215,12 @@ public class Applier implements ApplyProgress {
         return out;
     }
 
-    /** One database transaction: every write of these messages, their ids, dead letters, the position. */
-    private void apply(List<LogMessage> messages) throws Throwable {
+    /**
+     * One database transaction: every write of these messages, their ids, dead letters, the position.
+     * The loop passes only messages above the applied sequence; on its own this transaction still
+     * never moves a key or the position backwards (package-private so a test can replay through it).
+     */
+    void apply(List<LogMessage> messages) throws Throwable {
         Map<String, Object[]> items = new LinkedHashMap<>(); // key -> {value, version, vclock map, seq}
         List<Object[]> ids = new ArrayList<>();
         List<Object[]> parked = new ArrayList<>();

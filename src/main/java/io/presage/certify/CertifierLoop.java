@@ -22,6 +22,10 @@ public final class CertifierLoop implements AutoCloseable {
     /** Called on the loop thread with each transaction's decision. */
     public interface Callback {
         void onDecision(Decision decision);
+
+        /** The loop closed before certifying this transaction (called on the closing thread). */
+        default void onClosed() {
+        }
     }
 
     /**
@@ -91,9 +95,16 @@ public final class CertifierLoop implements AutoCloseable {
         return queue.size();
     }
 
+    /** Stops the loop; transactions still queued are told with {@link Callback#onClosed()}. */
     @Override
     public void close() {
         runner.close();
+        Object item;
+        while ((item = queue.poll()) != null) {
+            if (item instanceof Submission s) {
+                s.callback.onClosed();
+            }
+        }
     }
 
     private final class LoopAgent implements Agent {

@@ -56,7 +56,11 @@ public class CoordinatorEngine {
 
     public enum State { STARTING, RECOVERING, READY }
 
-    private record Running(Certifier certifier, CertifierLoop loop) {
+    private record Running(Certifier certifier, CertifierLoop loop, GroupCommit groupCommit) {
+        void stop() {
+            loop.close();          // queued submissions are answered 503
+            groupCommit.abandon(); // and so are those waiting for a place in the pipeline
+        }
     }
 
     @Inject
@@ -115,7 +119,7 @@ public class CoordinatorEngine {
         stopping = true;
         Running r = running;
         if (r != null) {
-            r.loop().close();
+            r.stop();
         }
         recovery.shutdownNow();
     }
@@ -153,7 +157,7 @@ public class CoordinatorEngine {
         Running old = running;
         running = null;
         if (old != null) {
-            old.loop().close();
+            old.stop();
         }
         JetStreamLog log = logs.get();
         long applied = awaitStore(() -> store.appliedSequence());
@@ -185,7 +189,7 @@ public class CoordinatorEngine {
         CertifierLoop loop = new CertifierLoop(certifier, config.groupCommit().queueCapacity(),
                 config.groupCommit().maxTransactions(), gc);
         gc.attach(loop);
-        running = new Running(certifier, loop);
+        running = new Running(certifier, loop, gc);
         state = State.READY;
         stateDetail = "ready";
         LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed",
@@ -255,7 +259,7 @@ public class CoordinatorEngine {
         }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
         if (known != null) {
-            return Uni.createFrom().completionStage(known);
+            return bounded(known);
         }
         return store.findTxn(spec.id()).onItem().transformToUni(rec -> rec != null
                 ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
@@ -271,7 +275,7 @@ public class CoordinatorEngine {
         if (spec.id() != null) {
             CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer);
             if (prior != null) {
-                return Uni.createFrom().completionStage(prior);
+                return bounded(prior);
             }
         }
         GroupCommit.Answer callback = answer::complete;
@@ -279,7 +283,12 @@ public class CoordinatorEngine {
             answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded; retry"));
         }
         answer.thenAccept(this::count);
-        return Uni.createFrom().completionStage(answer)
+        return bounded(answer);
+    }
+
+    /** Waits for an outcome at most the commit timeout: a client never hangs, it gets 503 and retries. */
+    private Uni<CommitOutcome> bounded(CompletableFuture<CommitOutcome> f) {
+        return Uni.createFrom().completionStage(f)
                 .ifNoItem().after(config.groupCommit().timeout())
                 .recoverWithItem(new CommitOutcome.Unavailable("no answer from the log in time; retry"));
     }

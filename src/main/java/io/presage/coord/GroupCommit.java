@@ -106,6 +106,15 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         this.loop = loop;
     }
 
+    /**
+     * The loop has been closed (the coordinator rebuilds from the log): transactions certified but
+     * never published are answered 503. Call only after the loop thread has stopped.
+     */
+    void abandon() {
+        answerUnavailable(pending, "the coordinator is rebuilding its state; retry");
+        pending = new ArrayList<>();
+    }
+
     @Override
     public void onBatch(Certifier certifier, long markBefore, long markAfter, List<CertifierLoop.Certified> batch) {
         for (CertifierLoop.Certified c : batch) {
@@ -318,6 +327,11 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     /** The callback a submission carries: where its outcome goes. */
     interface Answer extends CertifierLoop.Callback {
         void outcome(CommitOutcome o);
+
+        @Override
+        default void onClosed() {
+            outcome(new CommitOutcome.Unavailable("the coordinator is rebuilding its state; retry"));
+        }
 
         /** Only aborts are answered straight from a decision; commits wait for the log's ack. */
         @Override

@@ -12,6 +12,11 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
  * PostgreSQL for a {@code @QuarkusTest}, and points the application at them.
  */
 public class RealServers implements QuarkusTestResourceLifecycleManager {
+    /**
+     * The nats-server of the application under test, for tests that stop and {@linkplain
+     * NatsTestServer#restart() restart} it (same port and store). Test classes run one after another
+     * and each restricted resource gets its own application, so this is always the current one.
+     */
     static volatile NatsTestServer nats;
 
     @Override

@@ -1,0 +1,213 @@
+package io.presage.apply;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Nats;
+import io.nats.client.Subscription;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.ConsumerInfo;
+import io.nats.client.api.DeliverPolicy;
+import io.presage.certify.Hlc;
+import io.presage.it.RealServers;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogConfig;
+import io.presage.log.LogMessage;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+
+/**
+ * The applier against a real JetStream and PostgreSQL: a crash between the database commit and the
+ * JetStream ack means messages already applied are delivered again, and applying them again must
+ * change nothing. The node runs as a mirror (no coordinator), so the test is the log's only writer.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = ApplierReplayTest.MirrorServers.class, restrictToAnnotatedClass = true)
+class ApplierReplayTest {
+
+    /** RealServers with the node in the mirror role: just the applier. */
+    public static class MirrorServers extends RealServers {
+        @Override
+        public Map<String, String> start() {
+            Map<String, String> cfg = super.start();
+            cfg.put("presage.role", "mirror");
+            cfg.put("presage.node-id", "mirror-1");
+            return cfg;
+        }
+    }
+
+    private static final String DURABLE = "apply-mirror-1";
+
+    @Inject
+    Applier applier;
+
+    private final Hlc hlc = new Hlc();
+    private final BatchCodec codec = new BatchCodec();
+    private long batches;
+
+    @Test
+    void messagesDeliveredAgainAfterACrashBetweenCommitAndAckChangeNothing() throws Throwable {
+        Config config = ConfigProvider.getConfig();
+        String stream = config.getValue("presage.nats.stream", String.class);
+        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
+                .withStreamName(stream).withPublishTimeout(Duration.ofSeconds(5)));
+                io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
+            // Overwrites within a message and across messages, a delete, idempotency ids, and an
+            // undecodable message that gets parked.
+            append(writer, txn("r-1", LogWrite.put("a", json("1")), LogWrite.put("b", json("1"))),
+                    txn(null, LogWrite.put("a", json("2"))));
+            append(writer, txn("r-2", LogWrite.put("b", json("2")), LogWrite.put("c", json("1"))));
+            long garbage = append(writer, "not a batch".getBytes(UTF_8));
+            append(writer, txn("r-3", LogWrite.remove("c")), txn(null, LogWrite.put("d", json("{\"x\":[1,2]}"))));
+            long last = append(writer, txn(null, LogWrite.put("a", json("3"))));
+            await(() -> applier.appliedSequence() == last, "applied up to " + last);
+            Snapshot before = snapshot();
+            assertEquals(last, before.lastSeq());
+            assertEquals(List.of("a=3", "b=2", "c=null", "d={\"x\":[1,2]}"), before.values());
+            assertEquals(List.of(garbage), before.deadLetterSeqs());
+            assertEquals(1, before.deadLettersInMemory());
+
+            // The crash: the database holds everything, JetStream's position does not (the acks never
+            // arrived). Re-creating the durable consumer at sequence 1 makes it deliver them all again.
+            Subscription parkedAgain = nc.subscribe(config.getValue("presage.apply.dead-letter-subject", String.class));
+            nc.flush(Duration.ofSeconds(5));
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            jsm.deleteConsumer(stream, DURABLE);
+            jsm.addOrUpdateConsumer(stream, ConsumerConfiguration.builder().durable(DURABLE)
+                    .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(30))
+                    .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(1).build());
+            await(() -> {
+                ConsumerInfo info = consumerInfo(jsm, stream);
+                return info.getConsumerConfiguration().getStartSequence() == 1
+                        && info.getDelivered().getConsumerSequence() >= last
+                        && info.getAckFloor().getStreamSequence() == last && info.getNumAckPending() == 0;
+            }, "every message delivered again and acknowledged");
+            assertEquals(before, snapshot(), "the redelivery changed nothing");
+            assertNull(parkedAgain.nextMessage(Duration.ofMillis(500)), "the garbage is not parked twice");
+
+            // Below the loop's skip, the database transaction itself: the same messages again, and
+            // the oldest one alone after the newest, move no key and not the position backwards.
+            List<LogMessage> decodable = new ArrayList<>();
+            for (LogMessage m : writer.fetch(1, 100, Duration.ofSeconds(2))) {
+                if (m.sequence() != garbage) {
+                    decodable.add(m);
+                }
+            }
+            applier.apply(decodable);
+            applier.apply(List.of(decodable.get(0)));
+            assertEquals(before, snapshot(), "a replayed transaction is a no-op");
+
+            // And the applier carries on after the replay.
+            long next = append(writer, txn("r-4", LogWrite.put("a", json("4"))));
+            await(() -> applier.appliedSequence() == next, "applied up to " + next);
+            Snapshot after = snapshot();
+            assertEquals(next, after.lastSeq());
+            assertEquals("a=4", after.values().get(0));
+            assertEquals(before.ids().size() + 1, after.ids().size());
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private static byte[] json(String s) {
+        return s.getBytes(UTF_8);
+    }
+
+    private LogTxn txn(String id, LogWrite... writes) {
+        long ts = hlc.next();
+        return new LogTxn(ts, id, false, "writer", List.of(writes), Map.of("writer", ts), List.of());
+    }
+
+    private long append(JetStreamLog log, LogTxn... txns) throws Exception {
+        return append(log, codec.encode(LogBatch.of("writer", 1, 0, ++batches, List.of(txns))));
+    }
+
+    private static long append(JetStreamLog log, byte[] payload) throws Exception {
+        long lastSeq = log.lastSequence();
+        return log.append(JetStreamLog.subjectFor(0), payload, "m-" + (lastSeq + 1), lastSeq)
+                .get(10, TimeUnit.SECONDS).sequence();
+    }
+
+    private static ConsumerInfo consumerInfo(JetStreamManagement jsm, String stream) {
+        try {
+            return jsm.getConsumerInfo(stream, DURABLE);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not " + what + " in time");
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Everything the applier writes, as the database and the applier itself report it. */
+    record Snapshot(List<String> items, List<String> values, long lastSeq, List<String> ids, List<Long> deadLetterSeqs,
+            long appliedInMemory, long deadLettersInMemory) {
+    }
+
+    private Snapshot snapshot() throws SQLException {
+        Config config = ConfigProvider.getConfig();
+        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
+                config.getValue("quarkus.datasource.username", String.class),
+                config.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
+                Statement s = c.createStatement()) {
+            return new Snapshot(
+                    rows(s, "select item_key, item_value, version, vclock, seq from items order by item_key"),
+                    rows(s, "select item_key || '=' || coalesce(item_value, 'null') from items order by item_key"),
+                    Long.parseLong(rows(s, "select last_seq from apply_state").get(0)),
+                    rows(s, "select txn_id, ts, adjusted, seq from txn_ids order by txn_id"),
+                    rows(s, "select seq from dead_letters order by seq").stream().map(Long::valueOf).toList(),
+                    applier.appliedSequence(), applier.deadLetters());
+        }
+    }
+
+    private static List<String> rows(Statement s, String sql) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery(sql)) {
+            int n = rs.getMetaData().getColumnCount();
+            while (rs.next()) {
+                StringBuilder row = new StringBuilder();
+                for (int i = 1; i <= n; i++) {
+                    row.append(i > 1 ? "|" : "").append(rs.getString(i));
+                }
+                out.add(row.toString());
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,528 @@
+package io.presage.it;
+
+import static io.presage.it.Http.get;
+import static io.presage.it.Http.post;
+import static io.presage.it.Http.put;
+import static io.presage.it.Http.version;
+import static io.restassured.RestAssured.given;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import jakarta.inject.Inject;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Message;
+import io.nats.client.Nats;
+import io.nats.client.Subscription;
+import io.nats.client.api.DiscardPolicy;
+import io.nats.client.api.StreamConfiguration;
+import io.nats.client.api.StreamInfo;
+import io.presage.apply.ItemStore;
+import io.presage.certify.Certifier;
+import io.presage.certify.Hlc;
+import io.presage.coord.CoordinatorEngine;
+import io.presage.log.Appended;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogConfig;
+import io.presage.log.LogMessage;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.presage.testing.NatsTestServer;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import io.restassured.path.json.JsonPath;
+import io.restassured.response.Response;
+
+/**
+ * The coordinator's failure paths against a real nats-server and a real PostgreSQL, no mocks: the log
+ * going away, the log refusing an append, a second writer fencing the coordinator, one idempotency id
+ * sent many times at once, and an undecodable message in the log.
+ *
+ * <p>The tests share one application and one log, so they run in a fixed order; the dead-letter test
+ * is last because a parked message keeps readiness down for good (by design: an operator must look).
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class CoordinatorFailuresTest {
+    private static final String RESYNCS = "presage_coordinator_resyncs_total";
+
+    @Inject
+    CoordinatorEngine engine;
+    @Inject
+    ItemStore store;
+
+    @BeforeEach
+    void ready() {
+        Http.awaitReady(Duration.ofSeconds(60));
+    }
+
+    // ---- idempotent ids -----------------------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void oneIdSentConcurrentlyCommitsOnceAndItsOutcomeOutlivesTheCoordinatorsMemory() throws Throwable {
+        String id = "idem-concurrent-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-k\",\"value\":{\"n\":1}}]}";
+        List<Response> answers = concurrently(8, () -> post("/v1/transactions", body));
+
+        Set<Long> timestamps = new HashSet<>();
+        Set<String> tokens = new HashSet<>();
+        for (Response r : answers) {
+            assertEquals(200, r.statusCode(), r.asString());
+            assertEquals("COMMITTED", r.jsonPath().getString("status"));
+            timestamps.add(r.jsonPath().getLong("timestamp"));
+            tokens.add(r.jsonPath().getString("token"));
+        }
+        assertEquals(1, timestamps.size(), "every answer reports the one commit: " + timestamps);
+        assertEquals(1, tokens.size(), "in one log message: " + tokens);
+        long ts = timestamps.iterator().next();
+        long seq = sequenceOf(answers.get(0));
+        assertEquals(ts, version("idem-k"), "the item carries that commit's version");
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "one transaction in the log");
+        }
+
+        // The applier records the id with the items, so it survives the coordinator's memory.
+        awaitApplied(seq);
+        ItemStore.TxnRecord stored = VertxContextSupport.subscribeAndAwait(() -> store.findTxn(id));
+        assertEquals(new ItemStore.TxnRecord(id, ts, false, seq), stored);
+
+        // A rebuild forgets in-memory ids and replays only what the store lacks: the retry is
+        // answered from txn_ids, with the first outcome, and commits nothing new.
+        try (JetStreamLog log = secondWriter()) {
+            forceResync(log, "idem-intruder");
+            Response retry = post("/v1/transactions", body);
+            assertEquals(200, retry.statusCode(), retry.asString());
+            assertEquals(ts, retry.jsonPath().getLong("timestamp"));
+            assertEquals(seq, sequenceOf(retry));
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "still one transaction");
+        }
+    }
+
+    // ---- the log goes away --------------------------------------------------------------------
+
+    @Test
+    @Order(2)
+    void whileTheLogIsDownCommitsGet503AndLeaveNoTraceOnceItIsBack() throws Exception {
+        NatsTestServer nats = RealServers.nats;
+        assertNotNull(nats, "RealServers exposes its nats-server");
+        Response before = put("down-k", "\"before\"");
+        long v1 = before.jsonPath().getLong("timestamp");
+        awaitApplied(sequenceOf(before));
+
+        nats.stop();
+        try {
+            Response first = timedCommit(() -> put("down-k", "\"failed-while-down\""));
+            assertTrue(first.jsonPath().getString("message").startsWith("the log did not accept the commit"),
+                    "certified, then refused at the append: " + first.asString());
+            timedCommit(() -> put("down-new", "\"failed-while-down\""));
+            timedCommit(() -> post("/v1/transactions", "{\"reads\":[{\"key\":\"down-k\",\"version\":" + v1 + "}],"
+                    + "\"writes\":[{\"key\":\"down-other\",\"value\":\"failed-while-down\"}]}"));
+            timedCommit(() -> given().delete("/v1/kv/{k}", "down-k"));
+            timedCommit(() -> post("/v1/procedures/increment", "{\"key\":\"down-counter\"}"));
+            // Reads need no log: the last acknowledged value is still served.
+            Response during = get("down-k");
+            assertEquals(200, during.statusCode(), during.asString());
+            assertEquals(v1, during.jsonPath().getLong("version"));
+        } finally {
+            if (!nats.isRunning()) {
+                nats.restart(); // same port, same store
+            }
+        }
+        Http.awaitReady(Duration.ofSeconds(60));
+
+        // Nothing of the failed commits is readable: single reads, batch reads, the database.
+        assertEquals("before", get("down-k").jsonPath().getString("value"));
+        assertEquals(v1, version("down-k"));
+        get("down-new").then().statusCode(404);
+        assertEquals(0, version("down-new"));
+        JsonPath batch = post("/v1/kv/_batch", "{\"keys\":[\"down-k\",\"down-new\",\"down-other\",\"down-counter\"]}")
+                .jsonPath();
+        assertEquals(v1, batch.getLong("items[0].version"));
+        for (int i = 1; i < 4; i++) {
+            assertFalse(batch.getBoolean("items[" + i + "].found"), batch.prettify());
+            assertEquals(0, batch.getLong("items[" + i + "].version"));
+        }
+        awaitApplied(status().getLong("committedSequence"));
+        assertEquals("\"before\"", storedValue("down-k"));
+        assertNull(storedValue("down-new"));
+        assertNull(storedValue("down-other"));
+        assertNull(storedValue("down-counter"));
+        assertEquals(0, countRows("select count(*) from items where item_value like '%failed-while-down%'"));
+        // Nor is anything in the stream: an append the client was told failed never lands later.
+        try (JetStreamLog log = secondWriter()) {
+            for (LogTxn t : logTxns(log)) {
+                for (LogWrite w : t.writes()) {
+                    assertFalse(w.key().startsWith("down-") && !w.key().equals("down-k"), "no write of " + w.key());
+                    assertFalse(w.valueJson() != null && new String(w.valueJson(), UTF_8).contains("failed-while-down"),
+                            "no failed value in the log: " + w);
+                }
+            }
+        }
+        // The certifier holds no trace either: a read of the version before the failed write is
+        // current, so it commits at a fresh timestamp (a stale read would be placed in the past).
+        Response after = post("/v1/transactions", "{\"reads\":[{\"key\":\"down-k\",\"version\":" + v1 + "}],"
+                + "\"writes\":[{\"key\":\"down-k\",\"value\":\"after\"}]}");
+        assertEquals(200, after.statusCode(), after.asString());
+        assertFalse(after.jsonPath().getBoolean("adjusted"), after.asString());
+        assertTrue(after.jsonPath().getLong("timestamp") > v1);
+        assertEquals("after", get("down-k").jsonPath().getString("value"));
+    }
+
+    // ---- the log refuses an append ------------------------------------------------------------
+
+    @Test
+    @Order(3)
+    void aRefusedAppendIsUndoneInTheLiveCertifierWithoutARebuild() throws Exception {
+        Response seed = put("ref-k", "\"before\"");
+        long v1 = seed.jsonPath().getLong("timestamp");
+        Certifier certifier = engine.certifier();
+        double resyncs = metric(RESYNCS);
+        long committed = status().getLong("committedSequence");
+        assertEquals(sequenceOf(seed), committed);
+
+        try (io.nats.client.Connection nc = Nats.connect(natsUrl())) {
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            StreamInfo info = jsm.getStreamInfo(config().getValue("presage.nats.stream", String.class));
+            StreamConfiguration original = info.getConfiguration();
+            // The stream is full and refuses new messages: every append fails for certain, while
+            // the stream itself stays readable, so group commit can tell nothing landed.
+            jsm.updateStream(StreamConfiguration.builder(original)
+                    .maxMessages(info.getStreamState().getMsgCount()).discardPolicy(DiscardPolicy.New).build());
+            try {
+                Response refused = timedCommit(() -> put("ref-k", "\"refused\""));
+                assertTrue(refused.jsonPath().getString("message").startsWith("the log did not accept the commit"),
+                        refused.asString());
+                timedCommit(() -> post("/v1/transactions", "{\"reads\":[{\"key\":\"ref-k\",\"version\":" + v1 + "}],"
+                        + "\"writes\":[{\"key\":\"ref-w\",\"value\":\"refused\"}]}"));
+                // Several at once: messages pipelined behind a refused one are undone with it.
+                for (Response r : concurrently(8, () -> put("ref-k", "\"refused-burst\""))) {
+                    assertUnavailable(r);
+                }
+            } finally {
+                jsm.updateStream(original);
+            }
+        }
+
+        assertEquals("READY", status().getString("state"));
+        assertSame(certifier, engine.certifier(), "the same certifier carries on: nothing was rebuilt");
+        assertEquals(resyncs, metric(RESYNCS), "no resync");
+        assertEquals(v1, version("ref-k"));
+        assertEquals(0, version("ref-w"));
+        // Had a refused write stayed in the certifier, this read would be stale (adjusted or aborted).
+        Response after = post("/v1/transactions", "{\"reads\":[{\"key\":\"ref-k\",\"version\":" + v1 + "}],"
+                + "\"writes\":[{\"key\":\"ref-k\",\"value\":\"after\"}]}");
+        assertEquals(200, after.statusCode(), after.asString());
+        assertFalse(after.jsonPath().getBoolean("adjusted"), after.asString());
+        assertEquals(committed + 1, sequenceOf(after), "the next message follows the last acknowledged one");
+        assertEquals("after", get("ref-k").jsonPath().getString("value"));
+    }
+
+    // ---- fencing: a second writer -------------------------------------------------------------
+
+    @Test
+    @Order(4)
+    void aSecondWriterFencesTheCoordinatorWhichRebuildsFromTheLog() throws Exception {
+        Response seed = put("fence-seed", "1");
+        awaitApplied(sequenceOf(seed));
+        double resyncs = metric(RESYNCS);
+        long foreignTs = new Hlc().next();
+
+        try (Connection holdItems = lockingConnection(); Connection holdPosition = lockingConnection();
+                JetStreamLog intruder = secondWriter()) {
+            // The applier cannot write items, so the foreign value can only come from the log replay;
+            // recovery cannot read the applied position, so RECOVERING stays visible until released.
+            lock(holdItems, "lock table items in exclusive mode");
+            lock(holdPosition, "lock table apply_state in access exclusive mode");
+
+            long foreignSeq = append(intruder, batchWriting("fence-foreign", "{\"by\":\"intruder\"}", foreignTs),
+                    "intruder-fence");
+            Response fenced = timedCommit(() -> put("fence-mine", "\"fenced\""));
+            assertTrue(fenced.jsonPath().getString("message").startsWith("the log did not accept the commit"),
+                    "refused by JetStream, not silently lost: " + fenced.asString());
+
+            awaitStatus(s -> "RECOVERING".equals(s.getString("state")), "RECOVERING");
+            assertUnavailable(put("fence-during", "1"));
+            holdPosition.rollback();
+            awaitStatus(s -> "READY".equals(s.getString("state")), "READY again");
+
+            assertEquals(foreignSeq, status().getLong("committedSequence"), "rebuilt up to the foreign message");
+            assertNull(storedValue("fence-foreign"), "not applied yet: the database is held");
+            Response foreign = get("fence-foreign");
+            assertEquals(200, foreign.statusCode(), foreign.asString());
+            assertEquals("intruder", foreign.jsonPath().getString("value.by"), "served from the replayed log");
+            assertEquals(foreignTs, foreign.jsonPath().getLong("version"));
+            assertEquals(0, version("fence-mine"), "the fenced write is nowhere");
+
+            Response next = put("fence-after", "1");
+            assertEquals(200, next.statusCode(), next.asString());
+            assertEquals(foreignSeq + 1, sequenceOf(next), "appends follow the foreign message");
+            holdItems.rollback();
+            awaitApplied(sequenceOf(next));
+        }
+        assertEquals(resyncs + 1, metric(RESYNCS), "one resync");
+        assertEquals("{\"by\":\"intruder\"}", storedValue("fence-foreign").replace(" ", ""));
+        assertNull(storedValue("fence-mine"));
+        assertEquals(0, version("fence-during"));
+    }
+
+    // ---- dead letters (last: readiness stays down) -------------------------------------------
+
+    @Test
+    @Order(5)
+    void anUndecodableMessageIsParkedReportedAndSkippedWhileLaterOnesApply() throws Exception {
+        byte[] garbage = "this is not a log batch".getBytes(UTF_8);
+        String deadLetterSubject = config().getValue("presage.apply.dead-letter-subject", String.class);
+        double parkedBefore = metric("presage_dead_letters_total");
+        assertEquals(0.0, parkedBefore);
+
+        try (io.nats.client.Connection nc = Nats.connect(natsUrl()); JetStreamLog intruder = secondWriter()) {
+            Subscription parked = nc.subscribe(deadLetterSubject);
+            nc.flush(Duration.ofSeconds(5));
+            long garbageSeq = append(intruder, garbage, "garbage-1");
+
+            awaitStatus(s -> s.getLong("deadLetters") == 1, "the garbage parked");
+            Message m = parked.nextMessage(Duration.ofSeconds(10));
+            assertNotNull(m, "published on " + deadLetterSubject);
+            assertArrayEquals(garbage, m.getData());
+            assertEquals(Long.toString(garbageSeq), m.getHeaders().getFirst("Presage-Sequence"));
+
+            Response ready = given().get("/q/health/ready");
+            assertEquals(503, ready.statusCode(), ready.asString());
+            assertEquals("DOWN", ready.jsonPath().getString("checks.find { it.name == 'applier' }.status"));
+            assertEquals(1, ready.jsonPath().getInt("checks.find { it.name == 'applier' }.data.deadLetters"));
+            try (Connection db = database(); Statement s = db.createStatement();
+                    ResultSet rs = s.executeQuery("select seq, subject, data from dead_letters")) {
+                assertTrue(rs.next(), "a dead_letters row");
+                assertEquals(garbageSeq, rs.getLong(1));
+                assertEquals(JetStreamLog.subjectFor(0), rs.getString(2));
+                assertArrayEquals(garbage, rs.getBytes(3));
+                assertFalse(rs.next(), "exactly one");
+            }
+            assertEquals(1.0, metric("presage_dead_letters_total"));
+
+            // The coordinator keeps running: fenced by the foreign message, it rebuilds (treating
+            // the undecodable message conservatively) and commits again, after the garbage.
+            assertUnavailable(put("dl-after", "7"));
+            awaitStatus(s -> "READY".equals(s.getString("state")) && s.getLong("committedSequence") >= garbageSeq,
+                    "the coordinator READY past the garbage");
+            Response after = put("dl-after", "7");
+            assertEquals(200, after.statusCode(), after.asString());
+            assertTrue(sequenceOf(after) > garbageSeq);
+            awaitApplied(sequenceOf(after));
+            assertEquals("7", storedValue("dl-after"));
+            assertEquals(1, status().getLong("deadLetters"), "parked once");
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private static Config config() {
+        return ConfigProvider.getConfig();
+    }
+
+    private static String natsUrl() {
+        return config().getValue("presage.nats.url", String.class);
+    }
+
+    /** A plain JetStreamLog on the application's stream: the test's second writer and log reader. */
+    private static JetStreamLog secondWriter() {
+        return JetStreamLog.connect(LogConfig.defaults(natsUrl())
+                .withStreamName(config().getValue("presage.nats.stream", String.class))
+                .withPublishTimeout(Duration.ofSeconds(5)));
+    }
+
+    /** Appends behind the coordinator's back, at the stream's real end; returns the new sequence. */
+    private static long append(JetStreamLog log, byte[] payload, String msgId) throws Exception {
+        long last = log.lastSequence();
+        Appended a = log.append(JetStreamLog.subjectFor(0), payload, msgId, last).get(10, TimeUnit.SECONDS);
+        assertEquals(new Appended(last + 1, false), a);
+        return a.sequence();
+    }
+
+    private static byte[] batchWriting(String key, String json, long timestamp) {
+        LogTxn txn = new LogTxn(timestamp, null, false, "intruder", List.of(LogWrite.put(key, json.getBytes(UTF_8))),
+                Map.of("intruder", timestamp), List.of());
+        return new BatchCodec().encode(LogBatch.of("intruder", 1, 0, 1, List.of(txn)));
+    }
+
+    /**
+     * A foreign append, then a commit that JetStream fences: the coordinator rebuilds from the log.
+     * Returns when it is READY again at the foreign message.
+     */
+    private static void forceResync(JetStreamLog log, String key) throws Exception {
+        long seq = append(log, batchWriting(key, "1", new Hlc().next()), "intruder-" + key);
+        assertUnavailable(put(key + "-fenced", "1"));
+        awaitStatus(s -> "READY".equals(s.getString("state")) && s.getLong("committedSequence") >= seq,
+                "READY after the rebuild");
+    }
+
+    /** Every transaction in the log, decoded. */
+    private static List<LogTxn> logTxns(JetStreamLog log) throws Exception {
+        BatchCodec codec = new BatchCodec();
+        List<LogTxn> out = new ArrayList<>();
+        long last = log.lastSequence();
+        for (long next = 1; next <= last; ) {
+            List<LogMessage> page = log.fetch(next, 256, Duration.ofSeconds(2));
+            assertFalse(page.isEmpty(), "the log answers at " + next);
+            for (LogMessage m : page) {
+                out.addAll(codec.decode(m.data()).txns());
+                next = m.sequence() + 1;
+            }
+        }
+        return out;
+    }
+
+    /** A commit while something is broken: 503 UNAVAILABLE as JSON, within the commit timeout. */
+    private static Response timedCommit(Callable<Response> request) throws Exception {
+        long start = System.nanoTime();
+        Response r = request.call();
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        assertUnavailable(r);
+        // The longest a commit may take to answer, plus slack for a loaded machine.
+        Duration timeout = config().getValue("presage.group-commit.timeout", Duration.class);
+        assertTrue(took.compareTo(timeout.plusSeconds(2)) < 0, "answered in " + took + ", timeout " + timeout);
+        return r;
+    }
+
+    private static void assertUnavailable(Response r) {
+        assertEquals(503, r.statusCode(), r.asString());
+        assertEquals("UNAVAILABLE", r.jsonPath().getString("error"), r.asString());
+        assertNotNull(r.jsonPath().getString("message"), r.asString());
+    }
+
+    private static <T> List<T> concurrently(int n, Callable<T> task) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<T>> futures = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                futures.add(pool.submit(() -> {
+                    go.await();
+                    return task.call();
+                }));
+            }
+            go.countDown();
+            List<T> out = new ArrayList<>();
+            for (Future<T> f : futures) {
+                out.add(f.get(30, TimeUnit.SECONDS));
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static JsonPath status() {
+        return given().get("/v1/status").jsonPath();
+    }
+
+    private static void awaitStatus(Predicate<JsonPath> condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonPath s = status();
+        while (!condition.test(s)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not " + what + " in time: " + s.prettify());
+            }
+            Http.sleep(20);
+            s = status();
+        }
+    }
+
+    private static void awaitApplied(long sequence) {
+        awaitStatus(s -> s.getLong("appliedSequence") >= sequence, "applied up to " + sequence);
+    }
+
+    private static long sequenceOf(Response committed) {
+        return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);
+    }
+
+    /** Sum of a metric's samples in /q/metrics. */
+    private static double metric(String name) {
+        double sum = 0;
+        boolean found = false;
+        for (String line : given().get("/q/metrics").asString().split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                found = true;
+            }
+        }
+        assertTrue(found, name + " in /q/metrics");
+        return sum;
+    }
+
+    private static Connection database() throws SQLException {
+        return DriverManager.getConnection(config().getValue("quarkus.datasource.jdbc.url", String.class),
+                config().getValue("quarkus.datasource.username", String.class),
+                config().getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
+    }
+
+    private static Connection lockingConnection() throws SQLException {
+        Connection c = database();
+        c.setAutoCommit(false);
+        return c;
+    }
+
+    private static void lock(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("set local lock_timeout = '10s'");
+            s.execute(sql);
+        }
+    }
+
+    /** The item's value as the applier stored it; null if it has no row. */
+    private static String storedValue(String key) throws SQLException {
+        try (Connection c = database();
+                PreparedStatement ps = c.prepareStatement("select item_value from items where item_key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static long countRows(String sql) throws SQLException {
+        try (Connection c = database(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+}
