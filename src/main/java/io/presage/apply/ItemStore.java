@@ -28,6 +28,9 @@ public interface ItemStore {
     /** The outcome recorded for an idempotency id, or null. */
     Uni<TxnRecord> findTxn(String id);
 
+    /** The earliest (lowest sequence) outcome recorded for any of these idempotency ids, or null. */
+    Uni<TxnRecord> findAnyTxn(List<String> ids);
+
     record Snapshot(List<StoredItem> items, long appliedSequence) {
     }
 

@@ -89,8 +89,20 @@ public class PgItemStore implements ItemStore {
         return sessions.withStatelessSession(s -> s.createNativeQuery(
                 "select txn_id, ts, adjusted, seq from txn_ids where txn_id = :id", Object[].class)
                 .setParameter("id", id).getResultList())
-                .map(rows -> rows.isEmpty() ? null : new TxnRecord((String) rows.get(0)[0],
-                        ((Number) rows.get(0)[1]).longValue(), (Boolean) rows.get(0)[2], ((Number) rows.get(0)[3]).longValue()));
+                .map(PgItemStore::firstTxn);
+    }
+
+    @Override
+    public Uni<TxnRecord> findAnyTxn(List<String> ids) {
+        return sessions.withStatelessSession(s -> s.createNativeQuery(
+                "select txn_id, ts, adjusted, seq from txn_ids where txn_id in (:ids) order by seq limit 1", Object[].class)
+                .setParameter("ids", ids).getResultList())
+                .map(PgItemStore::firstTxn);
+    }
+
+    private static TxnRecord firstTxn(List<Object[]> rows) {
+        return rows.isEmpty() ? null : new TxnRecord((String) rows.get(0)[0],
+                ((Number) rows.get(0)[1]).longValue(), (Boolean) rows.get(0)[2], ((Number) rows.get(0)[3]).longValue());
     }
 
     static StoredItem toItem(ItemRow r) {

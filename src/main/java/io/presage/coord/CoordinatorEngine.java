@@ -257,6 +257,11 @@ public class CoordinatorEngine {
         if (spec.id() == null) {
             return submit(spec);
         }
+        if (state != State.READY) {
+            // Until recovery has replayed the log, the ids committed after the store's position are not
+            // known: a lookup now could miss one, and submit() could run after recovery and commit it again.
+            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+        }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
         if (known != null) {
             return bounded(known);
@@ -264,6 +269,26 @@ public class CoordinatorEngine {
         return store.findTxn(spec.id()).onItem().transformToUni(rec -> rec != null
                 ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
                 : submit(spec));
+    }
+
+    /**
+     * The outcome of the first of these idempotency ids known to have committed, or null (the item) if
+     * none has: this process's outcomes, which since recovery include every id in the log after the
+     * store's position, then the store's. Unavailable until recovery is done.
+     */
+    public Uni<CommitOutcome> committedAny(List<String> candidates) {
+        if (state != State.READY) {
+            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+        }
+        for (String id : candidates) {
+            CompletableFuture<CommitOutcome> f = ids.get(id);
+            if (f != null && f.isDone() && !f.isCompletedExceptionally()
+                    && f.getNow(null) instanceof CommitOutcome.Committed c) {
+                return Uni.createFrom().item(c);
+            }
+        }
+        return store.findAnyTxn(candidates).map(rec -> rec == null ? null
+                : new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()));
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec) {

@@ -18,6 +18,12 @@ import io.smallrye.mutiny.Uni;
  * certify with the versions read; on a conflict, re-run on the newer data (bounded). With a client
  * id, attempt {@code n} commits under id {@code "<id>#n"}, so a retried call walks the same ids and
  * finds the attempt that committed instead of committing again.
+ *
+ * <p>Only committed attempts are remembered durably (in the log and the store's {@code txn_ids}); the
+ * aborted ones only in memory. So a retried call first asks whether any of its attempt ids committed
+ * and, if one did, answers with that outcome; otherwise, after a restart, the walk would re-run
+ * attempt 0 on today's data and commit the call a second time. Such an answer carries no
+ * {@code result}: the procedure's result is not recorded.
  */
 public final class ProcedureRunner {
     public static final int MAX_ATTEMPTS = 8;
@@ -38,7 +44,16 @@ public final class ProcedureRunner {
 
     public Uni<Ran> run(Procedure p, JsonNode args, String id) {
         List<String> keys = p.keys(args); // bad arguments fail here, before anything is read
-        return attempt(p, args, keys, id, 0);
+        if (id == null) {
+            return attempt(p, args, keys, null, 0);
+        }
+        List<String> attemptIds = new ArrayList<>(MAX_ATTEMPTS);
+        for (int n = 0; n < MAX_ATTEMPTS; n++) {
+            attemptIds.add(id + "#" + n);
+        }
+        return engine.committedAny(attemptIds).flatMap(known -> known != null
+                ? Uni.createFrom().item(new Ran(known, null)) // committed before, or unavailable
+                : attempt(p, args, keys, id, 0));
     }
 
     private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n) {
