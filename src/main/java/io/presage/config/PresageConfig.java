@@ -1,6 +1,7 @@
 package io.presage.config;
 
 import java.time.Duration;
+import java.util.Optional;
 
 import io.presage.certify.CertifierConfig;
 import io.presage.certify.Policy;
@@ -18,6 +19,17 @@ public interface PresageConfig {
     /** This node's id: names it in vector clocks, message ids and durable consumers. */
     @WithDefault("coordinator")
     String nodeId();
+
+    /**
+     * The project directory and node name that {@code ./presage} puts on each node's command line
+     * ({@code -Dpresage.home=…}, {@code -Dpresage.node=…}) so that it can recognise its own processes.
+     * Unused by the node; declared so that the mapping's check for unknown {@code presage.*} keys
+     * accepts them instead of refusing to start.
+     */
+    Optional<String> home();
+
+    /** See {@link #home()}. */
+    Optional<String> node();
 
     Nats nats();
 

@@ -1,0 +1,1251 @@
+package io.presage.bench;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import io.nats.client.Connection;
+import io.nats.client.JetStream;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Nats;
+import io.nats.client.api.StorageType;
+import io.nats.client.api.StreamConfiguration;
+import io.presage.log.BatchCodec;
+import io.presage.log.LogBatch;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+
+/**
+ * {@code ./presage bench commit}: end-to-end commit throughput and latency of the running cluster over
+ * HTTP, next to the ceilings it should be compared with, all measured in one run against the same
+ * servers: the HTTP ceiling of a trivial endpoint of the same application with the same client
+ * machinery, and raw JetStream publish throughput (synchronous and asynchronous) on the same NATS.
+ *
+ * <p>The HTTP load is closed-loop: {@code clients} independent loops over a pool of as many keep-alive
+ * connections (no pipelining), each with one request in flight, driven by Vert.x's event-loop HTTP
+ * client so that one process on two cores can keep the server busy. A transaction reads two random
+ * keys of a large key space ({@code GET /v1/kv/{key}}, version and value), then commits a
+ * read-modify-write of both ({@code POST /v1/transactions} with the versions read and each value plus
+ * one). Commit latency is the POST's, of committed transactions; transaction latency also includes the
+ * two reads.
+ *
+ * <p>Phases: warm-up (not measured), commit and ping ({@code GET /v1/ping}) for {@code seconds}
+ * each, then JetStream sync publish (one at a time, each waiting for its ack) and async publish (up
+ * to {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each, on a scratch stream
+ * {@code BENCH_RAW} (file storage like the log, deleted afterwards; no message ids or expected
+ * sequences, so raw publishing) with one encoded single-transaction log batch as the payload. The coordinator's
+ * {@code /q/metrics} is read around the commit phase for group-commit batching, publish latency, GC
+ * and heap. With {@code --mirror URL}, a sample of commits is polled at the mirrors until visible
+ * ({@code ?consistency=predictive}): commit ack to visible is the replication lag.
+ *
+ * <p>Last line: {@code RESULT {json}}.
+ */
+public final class CommitBench {
+
+    static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
+            + "         [--warmup S (3)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
+            + "         [--mirror URL]... [--reads get|batch|none (get)] [--io-threads N (1)] [--js-window N (1024)]";
+
+    static final String RAW_STREAM = "BENCH_RAW";
+    static final String RAW_SUBJECT = "bench.raw";
+    private static final JsonFactory JSON = new JsonFactory();
+    /** A request that gets no byte back for this long fails (the coordinator answers within 10 s). */
+    private static final long REQUEST_IDLE_TIMEOUT_MS = 30_000;
+
+    record Options(URI url, String nats, int seconds, int clients, int keys, int warmup, int ioThreads,
+                   int jsWindow, Reads reads, List<URI> mirrors) {
+    }
+
+    /**
+     * How a transaction learns the versions it reads. {@code get} (the workload proper): two
+     * {@code GET /v1/kv/{key}}. {@code batch}: one {@code POST /v1/kv/_batch} for both. {@code none}:
+     * no reads, two blind writes, so that every request of the phase is a commit (isolates the commit
+     * path from the read path).
+     */
+    enum Reads {
+        GET(3), BATCH(2), NONE(1);
+
+        /** HTTP requests per transaction. */
+        final int requests;
+
+        Reads(int requests) {
+            this.requests = requests;
+        }
+
+        static Reads parse(String v) {
+            try {
+                return valueOf(v.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--reads must be get, batch or none, not '" + v + "'");
+            }
+        }
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Options
+
+    static Options parse(String[] args, Map<String, String> env) {
+        String natsPort = env.getOrDefault("PRESAGE_NATS_PORT", "14222");
+        URI url = URI.create("http://127.0.0.1:8080");
+        String nats = "nats://127.0.0.1:" + natsPort;
+        int seconds = 10;
+        int clients = 32;
+        int keys = 100_000;
+        int warmup = 3;
+        int ioThreads = 1;
+        int jsWindow = 1024;
+        Reads reads = Reads.GET;
+        List<URI> mirrors = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                throw new HelpRequested();
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("missing value after " + a);
+            }
+            String v = args[++i];
+            switch (a) {
+                case "--url" -> url = httpUrl(v, "--url");
+                case "--nats" -> nats = v;
+                case "--seconds" -> seconds = positive(a, v);
+                case "--clients" -> clients = positive(a, v);
+                case "--keys" -> keys = positive(a, v);
+                case "--warmup" -> warmup = nonNegative(a, v);
+                case "--io-threads" -> ioThreads = positive(a, v);
+                case "--js-window" -> jsWindow = positive(a, v);
+                case "--reads" -> reads = Reads.parse(v);
+                case "--mirror" -> mirrors.add(httpUrl(v, "--mirror"));
+                default -> throw new IllegalArgumentException("unknown option " + a);
+            }
+        }
+        if (keys < 2) {
+            throw new IllegalArgumentException("--keys must be at least 2 (a transaction touches two keys)");
+        }
+        if (!nats.startsWith("nats://")) {
+            throw new IllegalArgumentException("--nats must be a nats:// URL, not '" + nats + "'");
+        }
+        return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(mirrors));
+    }
+
+    static final class HelpRequested extends RuntimeException {
+        HelpRequested() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static URI httpUrl(String v, String option) {
+        URI u;
+        try {
+            u = URI.create(v.endsWith("/") ? v.substring(0, v.length() - 1) : v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(option + ": not a URL: " + v);
+        }
+        if (!"http".equals(u.getScheme()) || u.getHost() == null) {
+            throw new IllegalArgumentException(option + " must be an http:// URL with a host, not '" + v + "'");
+        }
+        if (u.getPath() != null && !u.getPath().isEmpty()) {
+            throw new IllegalArgumentException(option + " must be the node's root URL (no path), not '" + v + "'");
+        }
+        return u;
+    }
+
+    private static int positive(String option, String v) {
+        int n = integer(option, v);
+        if (n < 1) {
+            throw new IllegalArgumentException(option + " must be at least 1, not " + v);
+        }
+        return n;
+    }
+
+    private static int nonNegative(String option, String v) {
+        int n = integer(option, v);
+        if (n < 0) {
+            throw new IllegalArgumentException(option + " must not be negative, not " + v);
+        }
+        return n;
+    }
+
+    private static int integer(String option, String v) {
+        try {
+            return Integer.parseInt(v.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number for " + option + ": " + v);
+        }
+    }
+
+    static int port(URI u) {
+        return u.getPort() > 0 ? u.getPort() : 80;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The HTTP client machinery, shared by every HTTP phase
+
+    record Reply(int status, Buffer body) {
+        String text() {
+            String s = body == null ? "" : body.toString(StandardCharsets.UTF_8);
+            return s.length() > 300 ? s.substring(0, 300) + "…" : s;
+        }
+    }
+
+    /** One Vert.x HTTP/1.1 client: a keep-alive pool of up to {@code connections}, no pipelining. */
+    static final class Http {
+        final HttpClient client;
+
+        Http(Vertx vertx, int connections) {
+            HttpClientOptions options = new HttpClientOptions()
+                    .setKeepAlive(true)
+                    .setPipelining(false)
+                    .setTcpNoDelay(true)
+                    .setConnectTimeout(3_000)
+                    .setTryUseCompression(false);
+            client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(-1));
+        }
+
+        Future<Reply> call(HttpMethod method, URI node, String path, Buffer body) {
+            RequestOptions o = new RequestOptions()
+                    .setMethod(method)
+                    .setHost(node.getHost())
+                    .setPort(port(node))
+                    .setURI(path)
+                    .setIdleTimeout(REQUEST_IDLE_TIMEOUT_MS);
+            if (body != null) {
+                o.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+            }
+            return client.request(o)
+                    .compose(req -> body == null ? req.send() : req.send(body))
+                    .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b)));
+        }
+
+        /** Blocking, for the main thread between phases. */
+        Reply await(HttpMethod method, URI node, String path) throws Exception {
+            return call(method, node, path, null).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        }
+    }
+
+    /** One measured (or warm-up) interval: clients start operations until {@code end}. */
+    static final class Run {
+        final String name;
+        final long start = System.nanoTime();
+        final long end;
+        final boolean probeLag;
+        final CountDownLatch done;
+
+        Run(String name, int seconds, int clients, boolean probeLag) {
+            this.name = name;
+            this.end = start + TimeUnit.SECONDS.toNanos(seconds);
+            this.probeLag = probeLag;
+            this.done = new CountDownLatch(clients);
+        }
+    }
+
+    enum Work { COMMIT, PING }
+
+    /**
+     * One closed-loop client. Everything it does runs on its own Vert.x context (one event-loop
+     * thread), so its counters and latency logs need no synchronisation; the main thread reads them
+     * after the run's latch (and, racily but harmlessly, for progress lines).
+     */
+    final class Client {
+        final Context context;
+        final SplittableRandom rnd;
+        long ops;
+        long committed;
+        long aborted;
+        long unavailable;
+        long errors;
+        LatencyLog latency = new LatencyLog();
+        LatencyLog txnLatency = new LatencyLog();
+
+        Client(Context context, long seed) {
+            this.context = context;
+            this.rnd = new SplittableRandom(seed);
+        }
+
+        void reset() {
+            ops = committed = aborted = unavailable = errors = 0;
+            latency = new LatencyLog();
+            txnLatency = new LatencyLog();
+        }
+
+        void start(Run run, Work work) {
+            context.runOnContext(v -> next(run, work));
+        }
+
+        private void next(Run run, Work work) {
+            if (System.nanoTime() >= run.end) {
+                run.done.countDown();
+                return;
+            }
+            Future<Void> op = work == Work.COMMIT ? transaction(run) : ping(run);
+            op.onComplete(ar -> {
+                if (ar.succeeded()) {
+                    next(run, work);
+                } else {
+                    errors++;
+                    error(ar.cause().toString());
+                    // A refused connection fails at once: do not spin.
+                    vertx.setTimer(10, id -> next(run, work));
+                }
+            });
+        }
+
+        private Future<Void> ping(Run run) {
+            long t0 = System.nanoTime();
+            return http.call(HttpMethod.GET, o.url, "/v1/ping", null).map(r -> {
+                long t1 = System.nanoTime();
+                if (t1 > run.end) {
+                    return null;
+                }
+                if (r.status == 200) {
+                    ops++;
+                    latency.add(t1 - t0);
+                } else {
+                    errors++;
+                    error("GET /v1/ping: " + r.status + " " + r.text());
+                }
+                return null;
+            });
+        }
+
+        private Future<Void> transaction(Run run) {
+            int a = rnd.nextInt(o.keys);
+            int b = rnd.nextInt(o.keys - 1);
+            b = b >= a ? b + 1 : b; // distinct, uniform
+            String ka = key(a);
+            String kb = key(b);
+            long t0 = System.nanoTime();
+            return reads(ka, kb).compose(items -> {
+                Buffer body = Buffer.buffer(transactionBody(ka, items[0], kb, items[1], o.reads != Reads.NONE));
+                long t1 = System.nanoTime();
+                return http.call(HttpMethod.POST, o.url, "/v1/transactions", body).map(r -> {
+                    long t2 = System.nanoTime();
+                    if (t2 > run.end) {
+                        return null;
+                    }
+                    switch (r.status) {
+                        case 200 -> {
+                            committed++;
+                            latency.add(t2 - t1);
+                            txnLatency.add(t2 - t0);
+                            if (run.probeLag) {
+                                lag.maybeProbe(ka, r.body, t2);
+                            }
+                        }
+                        case 409 -> aborted++;
+                        case 503 -> {
+                            unavailable++;
+                            error("POST /v1/transactions: 503 " + r.text());
+                        }
+                        default -> {
+                            errors++;
+                            error("POST /v1/transactions: " + r.status + " " + r.text());
+                        }
+                    }
+                    return null;
+                });
+            });
+        }
+
+        /** What the transaction reads of its two keys (nothing, for blind writes: versions 0, numbers random). */
+        private Future<Item[]> reads(String ka, String kb) {
+            return switch (o.reads) {
+                case GET -> read(ka).compose(ra -> read(kb).map(rb -> new Item[] {ra, rb}));
+                case BATCH -> readBatch(ka, kb);
+                case NONE -> Future.succeededFuture(new Item[] {new Item(0, rnd.nextInt(1_000_000)),
+                    new Item(0, rnd.nextInt(1_000_000))});
+            };
+        }
+
+        private Future<Item[]> readBatch(String ka, String kb) {
+            Buffer body = Buffer.buffer("{\"keys\":[\"" + ka + "\",\"" + kb + "\"]}");
+            return http.call(HttpMethod.POST, o.url, "/v1/kv/_batch", body).compose(r -> {
+                if (r.status != 200) {
+                    return Future.failedFuture("POST /v1/kv/_batch: " + r.status + " " + r.text());
+                }
+                try {
+                    List<Item> items = Item.parseBatch(r.body.getBytes());
+                    if (items.size() != 2) {
+                        throw new IOException("expected 2 items");
+                    }
+                    return Future.succeededFuture(items.toArray(new Item[0]));
+                } catch (IOException | RuntimeException e) {
+                    return Future.failedFuture("POST /v1/kv/_batch: unreadable answer " + r.text());
+                }
+            });
+        }
+
+        private Future<Item> read(String key) {
+            return http.call(HttpMethod.GET, o.url, "/v1/kv/" + key, null).compose(r -> {
+                if (r.status != 200 && r.status != 404) {
+                    return Future.failedFuture("GET /v1/kv/" + key + ": " + r.status + " " + r.text());
+                }
+                try {
+                    return Future.succeededFuture(Item.parse(r.body.getBytes()));
+                } catch (IOException | RuntimeException e) {
+                    return Future.failedFuture("GET /v1/kv/" + key + ": unreadable answer " + r.text());
+                }
+            });
+        }
+    }
+
+    static String key(int i) {
+        return "bench-k" + i;
+    }
+
+    /** What a read returns: the version (0 if never written) and the value if it is a whole number. */
+    record Item(long version, long number) {
+        /** A {@code GET /v1/kv/{key}} answer, found (200) or not (404). */
+        static Item parse(byte[] json) throws IOException {
+            try (JsonParser p = JSON.createParser(json)) {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
+                    throw new IOException("not a JSON object");
+                }
+                return fields(p);
+            }
+        }
+
+        /** The items of a {@code POST /v1/kv/_batch} answer, in order. */
+        static List<Item> parseBatch(byte[] json) throws IOException {
+            List<Item> items = new ArrayList<>(2);
+            try (JsonParser p = JSON.createParser(json)) {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
+                    throw new IOException("not a JSON object");
+                }
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String field = p.currentName();
+                    JsonToken t = p.nextToken();
+                    if ("items".equals(field) && t == JsonToken.START_ARRAY) {
+                        while (p.nextToken() == JsonToken.START_OBJECT) {
+                            items.add(fields(p));
+                        }
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            }
+            return items;
+        }
+
+        /** The fields of the object just started, up to its end. */
+        private static Item fields(JsonParser p) throws IOException {
+            long version = -1;
+            long number = 0;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if ("version".equals(field) && t == JsonToken.VALUE_NUMBER_INT) {
+                    version = p.getLongValue();
+                } else if ("value".equals(field) && t == JsonToken.VALUE_NUMBER_INT) {
+                    number = p.getLongValue();
+                } else {
+                    p.skipChildren();
+                }
+            }
+            if (version < 0) {
+                throw new IOException("no version in the item");
+            }
+            return new Item(version, number);
+        }
+    }
+
+    /** A top-level whole-number field of a JSON object, if there is one. */
+    static OptionalLong topLevelLong(byte[] json, String name) {
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return OptionalLong.empty();
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                if (name.equals(field) && t == JsonToken.VALUE_NUMBER_INT) {
+                    return OptionalLong.of(p.getLongValue());
+                }
+                p.skipChildren();
+            }
+        } catch (IOException e) {
+            // not JSON
+        }
+        return OptionalLong.empty();
+    }
+
+    /**
+     * The read-modify-write: both versions read, each value plus one (with {@code withReads} false, the
+     * same writes blind). Keys need no JSON escaping.
+     */
+    static String transactionBody(String ka, Item ra, String kb, Item rb, boolean withReads) {
+        String reads = withReads ? "{\"key\":\"" + ka + "\",\"version\":" + ra.version + "},{\"key\":\"" + kb
+                + "\",\"version\":" + rb.version + "}" : "";
+        return "{\"reads\":[" + reads + "],\"writes\":[{\"key\":\"" + ka + "\",\"value\":" + (ra.number + 1)
+                + "},{\"key\":\"" + kb + "\",\"value\":" + (rb.number + 1) + "}]}";
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Replication lag at the mirrors (only with --mirror)
+
+    /**
+     * Commit ack to visible at a mirror: for at most one commit every {@link #SAMPLE_EVERY_NANOS} and
+     * {@link #MAX_PROBES} at a time, polls {@code GET /v1/kv/{key}?consistency=predictive} at the next
+     * mirror every millisecond until it shows the committed version (the commit's timestamp) or later.
+     */
+    final class LagProbes {
+        static final long SAMPLE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+        static final int MAX_PROBES = 16;
+        static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+        private final AtomicLong nextSample = new AtomicLong();
+        private final AtomicInteger inflight = new AtomicInteger();
+        private final AtomicInteger nextMirror = new AtomicInteger();
+        private final AtomicLong timeouts = new AtomicLong();
+        private final LatencyLog lags = new LatencyLog(); // guarded by itself
+        private Http probeHttp;
+
+        void maybeProbe(String key, Buffer commitReply, long ackNanos) {
+            long due = nextSample.get();
+            if (o.mirrors.isEmpty() || ackNanos < due || !nextSample.compareAndSet(due, ackNanos + SAMPLE_EVERY_NANOS)) {
+                return;
+            }
+            if (inflight.incrementAndGet() > MAX_PROBES) {
+                inflight.decrementAndGet();
+                return;
+            }
+            OptionalLong version = topLevelLong(commitReply.getBytes(), "timestamp");
+            if (version.isEmpty()) {
+                inflight.decrementAndGet();
+                return;
+            }
+            URI mirror = o.mirrors.get(Math.floorMod(nextMirror.getAndIncrement(), o.mirrors.size()));
+            poll(mirror, key, version.getAsLong(), ackNanos);
+        }
+
+        private void poll(URI mirror, String key, long version, long ackNanos) {
+            probeHttp.call(HttpMethod.GET, mirror, "/v1/kv/" + key + "?consistency=predictive", null).onComplete(ar -> {
+                long now = System.nanoTime();
+                boolean visible = false;
+                if (ar.succeeded() && ar.result().status == 200) {
+                    OptionalLong v = topLevelLong(ar.result().body.getBytes(), "version");
+                    visible = v.isPresent() && v.getAsLong() >= version;
+                }
+                if (visible) {
+                    synchronized (lags) {
+                        lags.add(now - ackNanos);
+                    }
+                    inflight.decrementAndGet();
+                } else if (now - ackNanos > GIVE_UP_NANOS) {
+                    timeouts.incrementAndGet();
+                    inflight.decrementAndGet();
+                } else {
+                    vertx.setTimer(1, id -> poll(mirror, key, version, ackNanos));
+                }
+            });
+        }
+
+        void awaitProbes() throws InterruptedException {
+            long deadline = System.nanoTime() + GIVE_UP_NANOS + TimeUnit.SECONDS.toNanos(2);
+            while (inflight.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+        }
+
+        long[] sorted() {
+            synchronized (lags) {
+                return LatencyLog.sortedUnion(List.of(lags));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Results
+
+    /** Everything measured; fields stay NaN (or -1) when not measured. */
+    static final class Report {
+        long committed;
+        long aborted;
+        long unavailable;
+        long errors;
+        double commitSeconds;
+        double commitTps;
+        double commitP50;
+        double commitP90;
+        double commitP99;
+        double commitMax;
+        double txnP50;
+        double txnP99;
+        double commitPhaseHttpRps;
+        double pingRps;
+        double pingP50;
+        double pingP99;
+        double syncTps;
+        double syncP50;
+        double syncP99;
+        double asyncTps;
+        int payloadBytes;
+        double heapAfterGcMb = Double.NaN;
+        double heapUsedMb = Double.NaN;
+        double liveDataMb = Double.NaN;
+        double meanBatchTxns = Double.NaN;
+        double meanBatchBytes = Double.NaN;
+        double meanPublishMs = Double.NaN;
+        double gcPauses = Double.NaN;
+        double gcPauseMs = Double.NaN;
+        double coordinatorCpuCores = Double.NaN;
+        double clientCpuCommit = Double.NaN;
+        double clientCpuPing = Double.NaN;
+        double machineCpuCommit = Double.NaN;
+        double machineCpuPing = Double.NaN;
+        double machineCpuIdle = Double.NaN;
+        boolean mirrors;
+        long lagSamples;
+        long lagTimeouts;
+        double lagP50 = Double.NaN;
+        double lagP99 = Double.NaN;
+
+        double abortRate() {
+            long n = committed + aborted;
+            return n == 0 ? 0 : (double) aborted / n;
+        }
+    }
+
+    static Map<String, Object> resultFields(Options o, Report r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("bench", "commit");
+        m.put("seconds", o.seconds);
+        m.put("clients", o.clients);
+        m.put("keys", o.keys);
+        m.put("reads", o.reads.label());
+        m.put("commit_tps", Math.round(r.commitTps));
+        m.put("commit_p50_ms", r.commitP50);
+        m.put("commit_p90_ms", r.commitP90);
+        m.put("commit_p99_ms", r.commitP99);
+        m.put("commit_max_ms", r.commitMax);
+        m.put("txn_p50_ms", r.txnP50);
+        m.put("txn_p99_ms", r.txnP99);
+        m.put("committed", r.committed);
+        m.put("aborted", r.aborted);
+        m.put("unavailable", r.unavailable);
+        m.put("errors", r.errors);
+        m.put("abort_rate", r.abortRate());
+        m.put("commit_phase_http_rps", Math.round(r.commitPhaseHttpRps));
+        m.put("http_ceiling_rps", Math.round(r.pingRps));
+        m.put("ping_p50_ms", r.pingP50);
+        m.put("ping_p99_ms", r.pingP99);
+        m.put("jetstream_sync_publish_tps", Math.round(r.syncTps));
+        m.put("jetstream_sync_publish_p50_ms", r.syncP50);
+        m.put("jetstream_sync_publish_p99_ms", r.syncP99);
+        m.put("jetstream_async_publish_tps", Math.round(r.asyncTps));
+        m.put("jetstream_payload_bytes", r.payloadBytes);
+        m.put("commit_vs_http_ceiling", r.pingRps > 0 ? r.commitTps / r.pingRps : Double.NaN);
+        m.put("commit_vs_sync_publish", r.syncTps > 0 ? r.commitTps / r.syncTps : Double.NaN);
+        m.put("coordinator_heap_after_gc_mb", r.heapAfterGcMb);
+        m.put("coordinator_heap_used_mb", r.heapUsedMb);
+        m.put("coordinator_live_data_mb", r.liveDataMb);
+        m.put("group_commit_mean_txns", r.meanBatchTxns);
+        m.put("group_commit_mean_bytes", r.meanBatchBytes);
+        m.put("publish_mean_ms", r.meanPublishMs);
+        m.put("coordinator_gc_pauses", r.gcPauses);
+        m.put("coordinator_gc_pause_ms", r.gcPauseMs);
+        m.put("coordinator_cpu_cores", r.coordinatorCpuCores);
+        m.put("client_cpu_cores_commit", r.clientCpuCommit);
+        m.put("client_cpu_cores_ping", r.clientCpuPing);
+        m.put("machine_cpu_cores_commit", r.machineCpuCommit);
+        m.put("machine_cpu_cores_ping", r.machineCpuPing);
+        m.put("machine_cpu_cores_before", r.machineCpuIdle);
+        m.put("cpus", Runtime.getRuntime().availableProcessors());
+        if (r.mirrors) {
+            m.put("lag_p50_ms", r.lagP50);
+            m.put("lag_p99_ms", r.lagP99);
+            m.put("lag_samples", r.lagSamples);
+            m.put("lag_timeouts", r.lagTimeouts);
+        }
+        return m;
+    }
+
+    /** {@code RESULT {json}}: whole numbers as they are, others to three decimals, unmeasured as null. */
+    static String resultLine(Map<String, Object> fields) {
+        StringBuilder sb = new StringBuilder("RESULT {");
+        boolean first = true;
+        for (Map.Entry<String, Object> e : fields.entrySet()) {
+            sb.append(first ? "" : ",").append('"').append(e.getKey()).append("\":");
+            first = false;
+            Object v = e.getValue();
+            if (v instanceof Double d) {
+                sb.append(Double.isFinite(d) ? decimal(d) : "null");
+            } else if (v instanceof Number || v instanceof Boolean) {
+                sb.append(v);
+            } else {
+                sb.append('"').append(String.valueOf(v).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            }
+        }
+        return sb.append('}').toString();
+    }
+
+    static String decimal(double d) {
+        String s = String.format(Locale.ROOT, "%.3f", d);
+        if (s.contains(".")) {
+            s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
+        }
+        return s.equals("-0") ? "0" : s;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Running it
+
+    private final Options o;
+    private final Vertx vertx;
+    private final Http http;
+    private final List<Client> clients = new ArrayList<>();
+    private final LagProbes lag;
+    private final AtomicReference<String> firstError = new AtomicReference<>();
+
+    private CommitBench(Options o) {
+        this.o = o;
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(o.ioThreads).setWorkerPoolSize(1)
+                .setInternalBlockingPoolSize(1));
+        this.http = new Http(vertx, o.clients);
+        this.lag = new LagProbes();
+        if (!o.mirrors.isEmpty()) {
+            lag.probeHttp = new Http(vertx, LagProbes.MAX_PROBES);
+        }
+        for (int i = 0; i < o.clients; i++) {
+            // From a non-Vert.x thread each call makes a new context, round-robin over the event loops.
+            clients.add(new Client(vertx.getOrCreateContext(), 0x5EED + i));
+        }
+    }
+
+    private void error(String message) {
+        firstError.compareAndSet(null, message);
+    }
+
+    public static void main(String[] args) {
+        Options o;
+        try {
+            o = parse(args, System.getenv());
+        } catch (HelpRequested e) {
+            System.out.println(USAGE);
+            return;
+        } catch (IllegalArgumentException e) {
+            System.err.println("presage bench commit: " + e.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+            return;
+        }
+        int status;
+        CommitBench bench = new CommitBench(o);
+        try {
+            status = bench.run();
+        } catch (Exception e) {
+            System.err.println("presage bench commit: error: " + e);
+            status = 1;
+        } finally {
+            bench.vertx.close().toCompletionStage().toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
+                    .exceptionally(t -> null).join();
+        }
+        System.exit(status);
+    }
+
+    private int run() throws Exception {
+        Report r = new Report();
+        r.mirrors = !o.mirrors.isEmpty();
+        System.out.printf(Locale.ROOT, "commit bench: %s, %d clients (one connection and one request in flight each), "
+                        + "%,d keys, reads: %s, %d s per phase, NATS %s%s%n",
+                o.url, o.clients, o.keys, o.reads.label(), o.seconds, o.nats,
+                o.mirrors.isEmpty() ? "" : ", lag at mirrors " + o.mirrors);
+        if (!checkCoordinator()) {
+            return 1;
+        }
+        Connection nats;
+        try {
+            nats = Nats.connect(new io.nats.client.Options.Builder().server(o.nats)
+                    .connectionTimeout(Duration.ofSeconds(3)).noReconnect().build());
+        } catch (IOException | RuntimeException e) {
+            System.err.printf("presage bench commit: error: cannot reach NATS at %s (%s): run ./presage up first, "
+                    + "or give --nats (or set PRESAGE_NATS_PORT)%n", o.nats, e.getMessage());
+            return 1;
+        }
+        try {
+            // The machine while nothing of ours runs: other work here competes with the servers and the client.
+            CpuClock idle = CpuClock.now();
+            Thread.sleep(1_000);
+            r.machineCpuIdle = idle.machineCores();
+            if (r.machineCpuIdle > 0.25) {
+                System.out.printf(Locale.ROOT, "  warning: other work keeps %.2f of %d cores busy before the bench starts; "
+                        + "it competes with the servers and the client%n", r.machineCpuIdle, Runtime.getRuntime().availableProcessors());
+            }
+            if (o.warmup > 0) {
+                System.out.printf("  warming up %d s (not measured)…%n", o.warmup);
+                Phase w = runPhase(new Run("warm-up", o.warmup, o.clients, false), Work.COMMIT, false);
+                if (w.committed() == 0 && w.unavailable() + w.errors() > 0) {
+                    System.err.println("presage bench commit: error: no transaction committed during the warm-up; first error: "
+                            + firstError.get());
+                    return 1;
+                }
+            }
+            firstError.set(null);
+            PrometheusText before = scrape();
+            Phase commit = runPhase(new Run("commit", o.seconds, o.clients, r.mirrors), Work.COMMIT, true);
+            PrometheusText after = scrape();
+            if (r.mirrors) {
+                lag.awaitProbes();
+            }
+            commitResults(r, commit, before, after);
+            printCommit(r, commit);
+
+            if (o.warmup > 0) {
+                runPhase(new Run("ping warm-up", 1, o.clients, false), Work.PING, false);
+            }
+            Phase ping = runPhase(new Run("ping", o.seconds, o.clients, false), Work.PING, true);
+            long[] pl = ping.latencies();
+            r.pingRps = ping.ops() / ping.seconds();
+            r.pingP50 = LatencyLog.percentileMillis(pl, 0.50);
+            r.pingP99 = LatencyLog.percentileMillis(pl, 0.99);
+            r.clientCpuPing = ping.clientCpu();
+            r.machineCpuPing = ping.machineCpu();
+            System.out.printf(Locale.ROOT, "  ping (HTTP ceiling, GET /v1/ping): %,.0f req/s, latency p50 %.2f ms p99 %.2f ms, "
+                            + "%d errors; CPU: client %.2f cores, machine %s%n",
+                    r.pingRps, r.pingP50, r.pingP99, ping.errors(), r.clientCpuPing, cores(r.machineCpuPing));
+
+            rawJetStream(nats, r);
+        } finally {
+            nats.close();
+        }
+
+        System.out.printf(Locale.ROOT, "  against the targets: commit %,.0f txn/s = %.2f × the HTTP ceiling (target ≥ 0.5), "
+                        + "%.2f × raw JetStream sync publish (target ≥ 3); commit p99 %.2f ms (target < 25)%n",
+                r.commitTps, r.commitTps / r.pingRps, r.commitTps / r.syncTps, r.commitP99);
+        if (firstError.get() != null) {
+            System.out.println("  first error: " + firstError.get());
+        }
+        System.out.println(resultLine(resultFields(o, r)));
+        return 0;
+    }
+
+    /** The coordinator answers, is a coordinator, and is ready (waits up to a minute for recovery). */
+    private boolean checkCoordinator() throws InterruptedException {
+        try {
+            Reply ping = http.await(HttpMethod.GET, o.url, "/v1/ping");
+            if (ping.status != 200) {
+                System.err.printf("presage bench commit: error: %s/v1/ping answered %d: is this a Presage node?%n",
+                        o.url, ping.status);
+                return false;
+            }
+        } catch (Exception e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            System.err.printf("presage bench commit: error: cannot reach the coordinator at %s (%s): run ./presage up first, "
+                    + "or give --url%n", o.url, c.getMessage() == null ? c.toString() : c.getMessage());
+            return false;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        boolean said = false;
+        while (true) {
+            String state;
+            String role;
+            try {
+                Reply s = http.await(HttpMethod.GET, o.url, "/v1/status");
+                String body = s.body.toString(StandardCharsets.UTF_8);
+                role = jsonString(body, "role");
+                state = jsonString(body, "state");
+            } catch (Exception e) {
+                role = "?";
+                state = "unreachable (" + e + ")";
+            }
+            if (!"coordinator".equals(role) && !"?".equals(role)) {
+                System.err.printf("presage bench commit: error: %s is a %s, not the coordinator: give the coordinator's --url%n",
+                        o.url, role);
+                return false;
+            }
+            if ("READY".equals(state)) {
+                return true;
+            }
+            if (System.nanoTime() > deadline) {
+                System.err.printf("presage bench commit: error: the coordinator at %s is still %s after 60 s%n", o.url, state);
+                return false;
+            }
+            if (!said) {
+                System.out.printf("  waiting for the coordinator to be ready (it is %s)…%n", state);
+                said = true;
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    private static String jsonString(String json, String field) {
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String f = p.currentName();
+                JsonToken t = p.nextToken();
+                if (field.equals(f) && t == JsonToken.VALUE_STRING) {
+                    return p.getText();
+                }
+                p.skipChildren();
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
+    }
+
+    private PrometheusText scrape() {
+        try {
+            Reply m = http.await(HttpMethod.GET, o.url, "/q/metrics");
+            return m.status == 200 ? PrometheusText.parse(m.body.toString(StandardCharsets.UTF_8)) : null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** What the clients did in one run, added up. */
+    record Phase(List<LatencyLog> logs, List<LatencyLog> txnLogs, long ops, long committed, long aborted,
+                 long unavailable, long errors, double seconds, double clientCpu, double machineCpu) {
+        long[] latencies() {
+            return LatencyLog.sortedUnion(logs);
+        }
+    }
+
+    private Phase runPhase(Run run, Work work, boolean progress) throws InterruptedException {
+        for (Client c : clients) {
+            c.reset();
+        }
+        CpuClock cpu = CpuClock.now();
+        Run started = run;
+        for (Client c : clients) {
+            c.start(started, work);
+        }
+        long lastOps = 0;
+        long tick = run.start;
+        while (true) {
+            tick += TimeUnit.SECONDS.toNanos(1);
+            long sleep = Math.min(tick, run.end) - System.nanoTime();
+            if (sleep > 0) {
+                TimeUnit.NANOSECONDS.sleep(sleep);
+            }
+            if (System.nanoTime() >= run.end) {
+                break;
+            }
+            if (progress) {
+                long ops = 0;
+                long aborted = 0;
+                long failed = 0;
+                for (Client c : clients) {
+                    ops += work == Work.COMMIT ? c.committed : c.ops;
+                    aborted += c.aborted;
+                    failed += c.unavailable + c.errors;
+                }
+                System.out.printf(Locale.ROOT, "    %s %2d/%d s: %,8d %s/s%s%n", run.name,
+                        TimeUnit.NANOSECONDS.toSeconds(tick - run.start), TimeUnit.NANOSECONDS.toSeconds(run.end - run.start),
+                        ops - lastOps, work == Work.COMMIT ? "txn" : "req",
+                        work == Work.COMMIT ? String.format(Locale.ROOT, " (%,d aborted, %,d failed so far)", aborted, failed) : "");
+                lastOps = ops;
+            }
+        }
+        double clientCpu = cpu.processCores();
+        double machineCpu = cpu.machineCores();
+        if (!run.done.await(REQUEST_IDLE_TIMEOUT_MS + 5_000, TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException(run.name + ": requests still outstanding "
+                    + (REQUEST_IDLE_TIMEOUT_MS / 1000 + 5) + " s after the end");
+        }
+        List<LatencyLog> logs = new ArrayList<>();
+        List<LatencyLog> txnLogs = new ArrayList<>();
+        long ops = 0;
+        long committed = 0;
+        long aborted = 0;
+        long unavailable = 0;
+        long errors = 0;
+        for (Client c : clients) {
+            logs.add(c.latency);
+            txnLogs.add(c.txnLatency);
+            ops += c.ops;
+            committed += c.committed;
+            aborted += c.aborted;
+            unavailable += c.unavailable;
+            errors += c.errors;
+        }
+        double seconds = (run.end - run.start) / 1e9;
+        return new Phase(logs, txnLogs, ops, committed, aborted, unavailable, errors, seconds, clientCpu, machineCpu);
+    }
+
+    private void commitResults(Report r, Phase p, PrometheusText before, PrometheusText after) {
+        long[] lat = p.latencies();
+        long[] txn = LatencyLog.sortedUnion(p.txnLogs());
+        r.committed = p.committed();
+        r.aborted = p.aborted();
+        r.unavailable = p.unavailable();
+        r.errors = p.errors();
+        r.commitSeconds = p.seconds();
+        r.commitTps = p.committed() / p.seconds();
+        r.commitP50 = LatencyLog.percentileMillis(lat, 0.50);
+        r.commitP90 = LatencyLog.percentileMillis(lat, 0.90);
+        r.commitP99 = LatencyLog.percentileMillis(lat, 0.99);
+        r.commitMax = LatencyLog.percentileMillis(lat, 1.0);
+        r.txnP50 = LatencyLog.percentileMillis(txn, 0.50);
+        r.txnP99 = LatencyLog.percentileMillis(txn, 0.99);
+        // Failed reads aside, every transaction attempt makes the same requests.
+        r.commitPhaseHttpRps = (double) o.reads.requests * (p.committed() + p.aborted() + p.unavailable()) / p.seconds();
+        r.clientCpuCommit = p.clientCpu();
+        r.machineCpuCommit = p.machineCpu();
+        if (after != null) {
+            r.heapAfterGcMb = mb(after.heapAfterGcBytes());
+            r.heapUsedMb = mb(after.heapUsedBytes());
+            r.liveDataMb = mb(after.sum("jvm_gc_live_data_size_bytes"));
+        }
+        if (before != null && after != null) {
+            double messages = delta(before, after, "presage_group_commit_batch_transactions_count");
+            r.meanBatchTxns = delta(before, after, "presage_group_commit_batch_transactions_sum") / messages;
+            r.meanBatchBytes = delta(before, after, "presage_group_commit_batch_bytes_sum")
+                    / delta(before, after, "presage_group_commit_batch_bytes_count");
+            r.meanPublishMs = 1e3 * delta(before, after, "presage_publish_seconds_sum")
+                    / delta(before, after, "presage_publish_seconds_count");
+            r.gcPauses = delta(before, after, "jvm_gc_pause_seconds_count");
+            r.gcPauseMs = 1e3 * delta(before, after, "jvm_gc_pause_seconds_sum");
+            // Micrometer's process CPU time counter, when the JVM provides it.
+            r.coordinatorCpuCores = delta(before, after, "process_cpu_time_ns_total") / 1e9 / p.seconds();
+        }
+        if (r.mirrors) {
+            long[] lags = lag.sorted();
+            r.lagSamples = lags.length;
+            r.lagTimeouts = lag.timeouts.get();
+            r.lagP50 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.50);
+            r.lagP99 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.99);
+        }
+    }
+
+    private static double delta(PrometheusText before, PrometheusText after, String name) {
+        OptionalDouble a = after.sum(name);
+        OptionalDouble b = before.sum(name);
+        return a.isPresent() && b.isPresent() ? a.getAsDouble() - b.getAsDouble() : Double.NaN;
+    }
+
+    private static double mb(OptionalDouble bytes) {
+        return bytes.isPresent() ? bytes.getAsDouble() / (1024 * 1024) : Double.NaN;
+    }
+
+    private static String cores(double c) {
+        return Double.isNaN(c) ? "n/a" : String.format(Locale.ROOT, "%.2f of %d cores busy", c,
+                Runtime.getRuntime().availableProcessors());
+    }
+
+    private static String opt(double v, String format) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "n/a";
+    }
+
+    private void printCommit(Report r, Phase p) {
+        System.out.printf(Locale.ROOT, "  commit: %,.0f txn/s committed (%,d in %.1f s), aborted %,d (%.2f %%), unavailable %,d, "
+                        + "errors %,d%n",
+                r.commitTps, r.committed, r.commitSeconds, r.aborted, 100 * r.abortRate(), r.unavailable, r.errors);
+        System.out.printf(Locale.ROOT, "          commit (POST) latency p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms; "
+                        + "whole transaction (%s) p50 %.2f ms, p99 %.2f ms%n",
+                r.commitP50, r.commitP90, r.commitP99, r.commitMax, switch (o.reads) {
+                    case GET -> "2 GETs + POST";
+                    case BATCH -> "batch read + POST";
+                    case NONE -> "blind writes, POST only";
+                }, r.txnP50, r.txnP99);
+        System.out.printf(Locale.ROOT, "          HTTP requests during the phase: %,.0f/s; CPU: client %.2f cores, machine %s, "
+                        + "coordinator %s cores%n",
+                r.commitPhaseHttpRps, r.clientCpuCommit, cores(r.machineCpuCommit), opt(r.coordinatorCpuCores, "%.2f"));
+        System.out.printf(Locale.ROOT, "          coordinator: %s txns and %s bytes per log message, publish-to-ack mean %s ms, "
+                        + "%s GC pauses (%s ms); heap after GC %s MB (used %s MB, live data %s MB)%n",
+                opt(r.meanBatchTxns, "%.1f"), opt(r.meanBatchBytes, "%,.0f"), opt(r.meanPublishMs, "%.2f"),
+                opt(r.gcPauses, "%.0f"), opt(r.gcPauseMs, "%.0f"), opt(r.heapAfterGcMb, "%.1f"), opt(r.heapUsedMb, "%.1f"),
+                opt(r.liveDataMb, "%.1f"));
+        if (r.mirrors) {
+            System.out.printf(Locale.ROOT, "          replication lag (commit ack → visible at a mirror): p50 %s ms, p99 %s ms "
+                            + "(%d samples, %d not visible within 10 s)%n",
+                    opt(r.lagP50, "%.2f"), opt(r.lagP99, "%.2f"), r.lagSamples, r.lagTimeouts);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Raw JetStream
+
+    /** The payload: one committed two-key read-modify-write, encoded as the coordinator would. */
+    static byte[] realisticPayload() {
+        long ts = System.currentTimeMillis() << 16;
+        LogTxn txn = new LogTxn(ts, null, false, "coordinator",
+                List.of(LogWrite.put("bench-k12345", "1234".getBytes(StandardCharsets.UTF_8)),
+                        LogWrite.put("bench-k67890", "5678".getBytes(StandardCharsets.UTF_8))),
+                Map.of("coordinator", ts), List.of("bench-k12345", "bench-k67890"));
+        return new BatchCodec().encode(LogBatch.of("coordinator", System.currentTimeMillis(), 0, 123_456, List.of(txn)));
+    }
+
+    private void rawJetStream(Connection nats, Report r) throws Exception {
+        int seconds = Math.min(o.seconds, 5);
+        byte[] payload = realisticPayload();
+        r.payloadBytes = payload.length;
+        JetStreamManagement jsm = nats.jetStreamManagement();
+        deleteQuietly(jsm);
+        jsm.addStream(StreamConfiguration.builder().name(RAW_STREAM).subjects(RAW_SUBJECT)
+                .storageType(StorageType.File).replicas(1).build());
+        try {
+            JetStream js = nats.jetStream();
+            syncPublish(js, payload, 1); // warm-up
+            CpuClock cpu = CpuClock.now();
+            LatencyLog sync = new LatencyLog();
+            r.syncTps = syncPublish(js, payload, seconds, sync) / (double) seconds;
+            long[] sl = LatencyLog.sortedUnion(List.of(sync));
+            r.syncP50 = LatencyLog.percentileMillis(sl, 0.50);
+            r.syncP99 = LatencyLog.percentileMillis(sl, 0.99);
+            System.out.printf(Locale.ROOT, "  JetStream sync publish (%d s, %d-byte payload, file storage, wait for each ack): "
+                            + "%,.0f msg/s, p50 %.3f ms, p99 %.3f ms; machine %s%n",
+                    seconds, payload.length, r.syncTps, r.syncP50, r.syncP99, cores(cpu.machineCores()));
+
+            asyncPublish(js, payload, 1); // warm-up
+            cpu = CpuClock.now();
+            r.asyncTps = asyncPublish(js, payload, seconds) / (double) seconds;
+            System.out.printf(Locale.ROOT, "  JetStream async publish (%d s, up to %d acks outstanding): %,.0f msg/s; machine %s%n",
+                    seconds, o.jsWindow, r.asyncTps, cores(cpu.machineCores()));
+        } finally {
+            deleteQuietly(jsm);
+        }
+    }
+
+    private static long syncPublish(JetStream js, byte[] payload, int seconds) throws Exception {
+        return syncPublish(js, payload, seconds, new LatencyLog());
+    }
+
+    private static long syncPublish(JetStream js, byte[] payload, int seconds, LatencyLog lat) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        long n = 0;
+        long t0 = System.nanoTime();
+        while (t0 < end) {
+            js.publish(RAW_SUBJECT, payload);
+            long t1 = System.nanoTime();
+            lat.add(t1 - t0);
+            n++;
+            t0 = t1;
+        }
+        return n;
+    }
+
+    /** Acks received within {@code seconds}, with up to {@code jsWindow} unacknowledged at any time. */
+    private long asyncPublish(JetStream js, byte[] payload, int seconds) throws InterruptedException {
+        Semaphore window = new Semaphore(o.jsWindow);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        AtomicLong acked = new AtomicLong();
+        AtomicLong failed = new AtomicLong();
+        while (System.nanoTime() < end) {
+            if (!window.tryAcquire(10, TimeUnit.MILLISECONDS)) {
+                continue;
+            }
+            js.publishAsync(RAW_SUBJECT, payload).whenComplete((ack, err) -> {
+                if (err == null && System.nanoTime() <= end) {
+                    acked.incrementAndGet();
+                } else if (err != null) {
+                    failed.incrementAndGet();
+                }
+                window.release();
+            });
+        }
+        if (!window.tryAcquire(o.jsWindow, 30, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("JetStream async publish: acks still outstanding 30 s after the end");
+        }
+        if (failed.get() > 0) {
+            error("JetStream async publish: " + failed.get() + " publishes failed");
+        }
+        return acked.get();
+    }
+
+    private static void deleteQuietly(JetStreamManagement jsm) {
+        try {
+            jsm.deleteStream(RAW_STREAM);
+        } catch (IOException | JetStreamApiException e) {
+            // absent
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // CPU accounting: this process, and the whole machine from /proc/stat (Linux)
+
+    record CpuClock(long wallNanos, long processNanos, long[] machine) {
+        static CpuClock now() {
+            return new CpuClock(System.nanoTime(), processCpuNanos(), machineTicks());
+        }
+
+        /** Cores this process used on average since. */
+        double processCores() {
+            long p = processCpuNanos();
+            return p < 0 || processNanos < 0 ? Double.NaN : (double) (p - processNanos) / (System.nanoTime() - wallNanos);
+        }
+
+        /** Cores busy on the whole machine on average since (anything not idle or waiting for I/O). */
+        double machineCores() {
+            long[] now = machineTicks();
+            if (now == null || machine == null) {
+                return Double.NaN;
+            }
+            double total = now[0] - machine[0];
+            double idle = now[1] - machine[1];
+            return total <= 0 ? Double.NaN : (1 - idle / total) * Runtime.getRuntime().availableProcessors();
+        }
+
+        private static long processCpuNanos() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                return os.getProcessCpuTime();
+            }
+            return -1;
+        }
+
+        /** {total, idle + iowait} jiffies from the first line of /proc/stat, or null. */
+        static long[] machineTicks() {
+            try {
+                String line = Files.readAllLines(Path.of("/proc/stat")).get(0);
+                return parseProcStat(line);
+            } catch (IOException | RuntimeException e) {
+                return null;
+            }
+        }
+
+        static long[] parseProcStat(String line) {
+            String[] f = line.trim().split("\\s+");
+            if (!f[0].equals("cpu") || f.length < 5) {
+                return null;
+            }
+            long total = 0;
+            // user nice system idle iowait irq softirq steal [guest guest_nice, already counted in user/nice]
+            for (int i = 1; i < Math.min(f.length, 9); i++) {
+                total += Long.parseLong(f[i]);
+            }
+            long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
+            return new long[] {total, idle};
+        }
+    }
+}

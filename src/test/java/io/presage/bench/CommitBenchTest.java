@@ -1,0 +1,256 @@
+package io.presage.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import org.junit.jupiter.api.Test;
+
+class CommitBenchTest {
+
+    private static CommitBench.Options parse(String... args) {
+        return CommitBench.parse(args, Map.of());
+    }
+
+    @Test
+    void defaultsPointAtTheLocalClusterOfPresageUp() {
+        CommitBench.Options o = parse();
+        assertEquals(URI.create("http://127.0.0.1:8080"), o.url());
+        assertEquals("nats://127.0.0.1:14222", o.nats());
+        assertEquals(10, o.seconds());
+        assertEquals(32, o.clients());
+        assertEquals(100_000, o.keys());
+        assertEquals(3, o.warmup());
+        assertEquals(1024, o.jsWindow());
+        assertEquals(CommitBench.Reads.GET, o.reads());
+        assertTrue(o.mirrors().isEmpty());
+    }
+
+    @Test
+    void natsPortComesFromTheLauncherEnvironmentUnlessGiven() {
+        assertEquals("nats://127.0.0.1:24222", CommitBench.parse(new String[0], Map.of("PRESAGE_NATS_PORT", "24222")).nats());
+        assertEquals("nats://127.0.0.1:4222",
+                CommitBench.parse(new String[] {"--nats", "nats://127.0.0.1:4222"}, Map.of("PRESAGE_NATS_PORT", "24222")).nats());
+    }
+
+    @Test
+    void optionsAreParsedAndMirrorsRepeat() {
+        CommitBench.Options o = parse("--seconds", "3", "--clients", "8", "--keys", "1_000", "--url", "http://127.0.0.1:9090/",
+                "--mirror", "http://127.0.0.1:8081", "--mirror", "http://127.0.0.1:8082", "--warmup", "0", "--io-threads", "2", "--reads", "batch");
+        assertEquals(3, o.seconds());
+        assertEquals(8, o.clients());
+        assertEquals(1000, o.keys());
+        assertEquals(0, o.warmup());
+        assertEquals(2, o.ioThreads());
+        assertEquals(CommitBench.Reads.BATCH, o.reads());
+        assertEquals(URI.create("http://127.0.0.1:9090"), o.url());
+        assertEquals(9090, CommitBench.port(o.url()));
+        assertEquals(List.of(URI.create("http://127.0.0.1:8081"), URI.create("http://127.0.0.1:8082")), o.mirrors());
+    }
+
+    @Test
+    void badOptionsSayWhatIsWrong() {
+        assertEquals("unknown option --bogus", assertThrows(IllegalArgumentException.class, () -> parse("--bogus", "1")).getMessage());
+        assertEquals("missing value after --seconds", assertThrows(IllegalArgumentException.class, () -> parse("--seconds")).getMessage());
+        assertEquals("not a whole number for --clients: many",
+                assertThrows(IllegalArgumentException.class, () -> parse("--clients", "many")).getMessage());
+        assertEquals("--seconds must be at least 1, not 0",
+                assertThrows(IllegalArgumentException.class, () -> parse("--seconds", "0")).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--keys", "1")).getMessage().contains("at least 2"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--url", "https://x:1")).getMessage().contains("http://"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--url", "http://h:1/v1")).getMessage().contains("no path"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--nats", "127.0.0.1:4222")).getMessage().contains("nats://"));
+        assertEquals("--reads must be get, batch or none, not 'some'",
+                assertThrows(IllegalArgumentException.class, () -> parse("--reads", "some")).getMessage());
+        assertThrows(CommitBench.HelpRequested.class, () -> parse("--help"));
+    }
+
+    @Test
+    void percentilesAreNearestRank() {
+        long[] hundred = new long[100];
+        for (int i = 0; i < 100; i++) {
+            hundred[i] = i + 1; // 1..100
+        }
+        assertEquals(50, LatencyLog.percentile(hundred, 0.50));
+        assertEquals(99, LatencyLog.percentile(hundred, 0.99));
+        assertEquals(100, LatencyLog.percentile(hundred, 1.0));
+        assertEquals(1, LatencyLog.percentile(hundred, 0.0));
+        assertEquals(7, LatencyLog.percentile(new long[] {7}, 0.99));
+        assertEquals(0, LatencyLog.percentile(new long[0], 0.5));
+        long[] ten = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1000};
+        assertEquals(1000, LatencyLog.percentile(ten, 0.99), "one slow request in ten is the p99");
+        assertEquals(5, LatencyLog.percentile(ten, 0.5));
+        assertEquals(1.5, LatencyLog.percentileMillis(new long[] {1_500_000}, 0.5));
+        assertThrows(IllegalArgumentException.class, () -> LatencyLog.percentile(ten, 1.5));
+    }
+
+    @Test
+    void logsOfSeveralClientsMergeSorted() {
+        LatencyLog a = new LatencyLog();
+        LatencyLog b = new LatencyLog();
+        for (int i = 0; i < 3000; i++) {
+            a.add(2 * i);
+            b.add(2 * i + 1);
+        }
+        long[] all = LatencyLog.sortedUnion(List.of(a, b));
+        assertEquals(6000, all.length);
+        for (int i = 0; i < all.length; i++) {
+            assertEquals(i, all[i]);
+        }
+    }
+
+    @Test
+    void readsTakeVersionAndNumberFromFoundAndNotFoundAnswers() throws Exception {
+        CommitBench.Item found = CommitBench.Item.parse(("{\"key\":\"bench-k1\",\"value\":41,\"version\":123456,"
+                + "\"vclock\":{\"coordinator\":123456},\"confidence\":1.0,\"token\":\"abc\"}").getBytes(StandardCharsets.UTF_8));
+        assertEquals(new CommitBench.Item(123456, 41), found);
+        CommitBench.Item missing = CommitBench.Item.parse(("{\"error\":\"NOT_FOUND\",\"message\":\"no such key\",\"key\":\"bench-k2\","
+                + "\"version\":0,\"vclock\":{},\"confidence\":1.0,\"found\":false,\"token\":\"t\"}").getBytes(StandardCharsets.UTF_8));
+        assertEquals(new CommitBench.Item(0, 0), missing);
+        CommitBench.Item objectValue = CommitBench.Item.parse(
+                "{\"value\":{\"version\":9},\"version\":5}".getBytes(StandardCharsets.UTF_8));
+        assertEquals(new CommitBench.Item(5, 0), objectValue, "only the top-level version counts");
+        assertThrows(java.io.IOException.class, () -> CommitBench.Item.parse("{\"error\":\"X\"}".getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void transactionBodyIsTheReadModifyWriteTheApiExpects() throws Exception {
+        String body = CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41), "bench-k2", new CommitBench.Item(0, 0), true);
+        JsonNode t = new ObjectMapper().readTree(body);
+        assertEquals("bench-k1", t.get("reads").get(0).get("key").asText());
+        assertEquals(7, t.get("reads").get(0).get("version").asLong());
+        assertEquals(0, t.get("reads").get(1).get("version").asLong());
+        assertEquals(42, t.get("writes").get(0).get("value").asLong());
+        assertEquals(1, t.get("writes").get(1).get("value").asLong());
+        assertEquals("bench-k2", t.get("writes").get(1).get("key").asText());
+        JsonNode blind = new ObjectMapper().readTree(CommitBench.transactionBody("bench-k1", new CommitBench.Item(0, 5),
+                "bench-k2", new CommitBench.Item(0, 6), false));
+        assertEquals(0, blind.get("reads").size());
+        assertEquals(6, blind.get("writes").get(0).get("value").asLong());
+    }
+
+    @Test
+    void batchReadsGiveOneItemPerKeyInOrder() throws Exception {
+        List<CommitBench.Item> items = CommitBench.Item.parseBatch(("{\"items\":[{\"key\":\"bench-k1\",\"value\":3,"
+                + "\"version\":17,\"vclock\":{\"c\":17},\"confidence\":1.0},{\"key\":\"bench-k2\",\"version\":0,"
+                + "\"vclock\":{},\"confidence\":1.0,\"found\":false}],\"sequence\":12,\"token\":\"t\"}")
+                .getBytes(StandardCharsets.UTF_8));
+        assertEquals(List.of(new CommitBench.Item(17, 3), new CommitBench.Item(0, 0)), items);
+    }
+
+    @Test
+    void commitTimestampIsReadFromTheAnswer() {
+        byte[] ok = "{\"status\":\"COMMITTED\",\"timestamp\":1234567,\"adjusted\":false,\"token\":\"x\"}".getBytes(StandardCharsets.UTF_8);
+        assertEquals(1234567, CommitBench.topLevelLong(ok, "timestamp").getAsLong());
+        assertFalse(CommitBench.topLevelLong(ok, "version").isPresent());
+        assertFalse(CommitBench.topLevelLong("not json".getBytes(StandardCharsets.UTF_8), "timestamp").isPresent());
+    }
+
+    private static CommitBench.Report sampleReport() {
+        CommitBench.Report r = new CommitBench.Report();
+        r.committed = 50_000;
+        r.aborted = 50;
+        r.commitSeconds = 10;
+        r.commitTps = 5000.4;
+        r.commitP50 = 3.2;
+        r.commitP99 = 12.3456;
+        r.pingRps = 20000;
+        r.syncTps = 1500;
+        r.asyncTps = 90000;
+        r.heapAfterGcMb = 85.25;
+        return r;
+    }
+
+    @Test
+    void resultLineIsOneJsonObjectWithTheAgreedFields() throws Exception {
+        CommitBench.Options o = parse("--seconds", "10");
+        String line = CommitBench.resultLine(CommitBench.resultFields(o, sampleReport()));
+        assertTrue(line.startsWith("RESULT {"), line);
+        assertFalse(line.contains("\n"));
+        JsonNode j = new ObjectMapper().readTree(line.substring("RESULT ".length()));
+        for (String f : List.of("commit_tps", "commit_p50_ms", "commit_p99_ms", "http_ceiling_rps",
+                "jetstream_sync_publish_tps", "jetstream_async_publish_tps", "coordinator_heap_after_gc_mb")) {
+            assertTrue(j.has(f), "missing " + f + " in " + line);
+        }
+        assertEquals("commit", j.get("bench").asText());
+        assertEquals("get", j.get("reads").asText());
+        assertEquals(5000, j.get("commit_tps").asLong());
+        assertTrue(j.get("commit_tps").isIntegralNumber());
+        assertEquals(12.346, j.get("commit_p99_ms").asDouble(), 1e-9);
+        assertEquals(20000, j.get("http_ceiling_rps").asLong());
+        assertEquals(1500, j.get("jetstream_sync_publish_tps").asLong());
+        assertEquals(90000, j.get("jetstream_async_publish_tps").asLong());
+        assertEquals(85.25, j.get("coordinator_heap_after_gc_mb").asDouble(), 1e-9);
+        assertEquals(0.25, j.get("commit_vs_http_ceiling").asDouble(), 1e-3);
+        assertTrue(j.get("group_commit_mean_txns").isNull(), "unmeasured values are null, not NaN");
+        assertFalse(j.has("lag_p50_ms"), "no lag without mirrors");
+        assertFalse(j.has("lag_p99_ms"));
+    }
+
+    @Test
+    void resultLineCarriesLagWhenMirrorsRun() throws Exception {
+        CommitBench.Options o = parse("--mirror", "http://127.0.0.1:8081");
+        CommitBench.Report r = sampleReport();
+        r.mirrors = true;
+        r.lagP50 = 4.5;
+        r.lagP99 = 20.125;
+        r.lagSamples = 900;
+        JsonNode j = new ObjectMapper().readTree(CommitBench.resultLine(CommitBench.resultFields(o, r)).substring(7));
+        assertEquals(4.5, j.get("lag_p50_ms").asDouble(), 1e-9);
+        assertEquals(20.125, j.get("lag_p99_ms").asDouble(), 1e-9);
+        assertEquals(900, j.get("lag_samples").asLong());
+    }
+
+    @Test
+    void decimalsAreShortAndJsonSafe() {
+        assertEquals("12.346", CommitBench.decimal(12.3456));
+        assertEquals("3", CommitBench.decimal(3.0));
+        assertEquals("0.5", CommitBench.decimal(0.5));
+        assertEquals("0", CommitBench.decimal(-0.0001));
+        assertEquals("12345678.9", CommitBench.decimal(12345678.9));
+    }
+
+    @Test
+    void prometheusTextIsSummedBySeries() {
+        PrometheusText m = PrometheusText.parse("""
+                # HELP jvm_memory_used_bytes The amount of used memory
+                # TYPE jvm_memory_used_bytes gauge
+                jvm_memory_used_bytes{area="heap",id="G1 Survivor Space"} 4194304.0
+                jvm_memory_used_bytes{area="heap",id="G1 Old Gen"} 5.0331648E7
+                jvm_memory_used_bytes{area="heap",id="G1 Eden Space"} 1.2582912E8
+                jvm_memory_used_bytes{area="nonheap",id="Metaspace"} 9.0E7
+                presage_group_commit_batch_transactions_count 120.0
+                presage_group_commit_batch_transactions_sum 4800.0
+                presage_publish_seconds{quantile="0.99",} 0.004
+                weird{label="a \\"quoted\\", comma"} 1 1700000000000
+                """);
+        assertEquals(52.0, m.heapAfterGcBytes().getAsDouble() / (1024 * 1024), 1e-9);
+        assertEquals(172.0, m.heapUsedBytes().getAsDouble() / (1024 * 1024), 1e-9);
+        assertEquals(120.0, m.sum("presage_group_commit_batch_transactions_count").getAsDouble());
+        assertEquals(0.004, m.get("presage_publish_seconds", "quantile", "0.99").getAsDouble());
+        assertEquals(1.0, m.get("weird", "label", "a \"quoted\", comma").getAsDouble());
+        assertFalse(m.sum("absent").isPresent());
+    }
+
+    @Test
+    void machineCpuComesFromProcStat() {
+        long[] t = CommitBench.CpuClock.parseProcStat("cpu  100 5 50 800 20 3 2 0 0 0");
+        assertEquals(980, t[0]);
+        assertEquals(820, t[1]);
+    }
+
+    @Test
+    void rawPublishPayloadIsOneEncodedTransaction() {
+        int n = CommitBench.realisticPayload().length;
+        assertTrue(n > 80 && n < 400, "one two-key transaction encodes to a couple of hundred bytes: " + n);
+    }
+}
