@@ -18,10 +18,12 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
      * and each restricted resource gets its own application, so this is always the current one.
      */
     static volatile NatsTestServer nats;
+    private NatsTestServer mine;
 
     @Override
     public Map<String, String> start() {
-        nats = NatsTestServer.start();
+        mine = NatsTestServer.start();
+        nats = mine;
         PostgresTestServer pg = PostgresTestServer.get();
         String db = pg.createDatabase();
         Map<String, String> cfg = new HashMap<>();
@@ -41,8 +43,10 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public void stop() {
-        if (nats != null) {
-            nats.close();
+        // Close this resource's own server: Quarkus may start the next test class's resource
+        // (which overwrites the static handle) before stopping this one.
+        if (mine != null) {
+            mine.close();
         }
     }
 }

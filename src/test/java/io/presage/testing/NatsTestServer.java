@@ -62,6 +62,8 @@ public final class NatsTestServer implements AutoCloseable {
                 NatsTestServer server = new NatsTestServer(freeLoopbackPort(), Files.createTempDirectory("presage-nats-"));
                 try {
                     server.launch();
+                    // Safety net: a test that forgets close() must not leave a nats-server behind.
+                    Runtime.getRuntime().addShutdownHook(new Thread(server::close, "nats-test-server-stop"));
                     return server;
                 } catch (RuntimeException e) {
                     // Most likely another process (builds share this machine) took the port meanwhile.
