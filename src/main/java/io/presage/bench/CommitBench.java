@@ -794,7 +794,9 @@ public final class CommitBench {
         Connection nats;
         try {
             nats = Nats.connect(new io.nats.client.Options.Builder().server(o.nats)
-                    .connectionTimeout(Duration.ofSeconds(3)).noReconnect().build());
+                    .connectionTimeout(Duration.ofSeconds(3)).noReconnect()
+                    .errorListener(new io.nats.client.ErrorListener() { }) // failures are reported below, once
+                    .build());
         } catch (IOException | RuntimeException e) {
             System.err.printf("presage bench commit: error: cannot reach NATS at %s (%s): run ./presage up first, "
                     + "or give --nats (or set PRESAGE_NATS_PORT)%n", o.nats, e.getMessage());
