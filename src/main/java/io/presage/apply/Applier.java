@@ -290,23 +290,26 @@ public class Applier implements ApplyProgress {
     }
 
     private static Uni<Integer> insertIds(Mutiny.StatelessSession s, List<Object[]> ids) {
-        Uni<Integer> u = Uni.createFrom().item(0);
-        for (Object[] id : ids) {
-            u = u.chain(() -> s.createNativeQuery("insert into txn_ids (txn_id, ts, adjusted, seq) "
-                    + "values (:i, :t, :a, :s) on conflict do nothing")
-                    .setParameter("i", id[0]).setParameter("t", id[1]).setParameter("a", id[2]).setParameter("s", id[3])
-                    .executeUpdate());
-        }
-        return u;
+        return insertEach(s, "insert into txn_ids (txn_id, ts, adjusted, seq) values (:p0, :p1, :p2, :p3) "
+                + "on conflict do nothing", ids);
     }
 
     private static Uni<Integer> insertDeadLetters(Mutiny.StatelessSession s, List<Object[]> parked) {
+        return insertEach(s, "insert into dead_letters (seq, subject, reason, data) values (:p0, :p1, :p2, :p3) "
+                + "on conflict do nothing", parked);
+    }
+
+    /** Runs {@code sql} once per row, binding {@code :p0…} to the row's values, one after another. */
+    private static Uni<Integer> insertEach(Mutiny.StatelessSession s, String sql, List<Object[]> rows) {
         Uni<Integer> u = Uni.createFrom().item(0);
-        for (Object[] p : parked) {
-            u = u.chain(() -> s.createNativeQuery("insert into dead_letters (seq, subject, reason, data) "
-                    + "values (:q, :s, :r, :d) on conflict do nothing")
-                    .setParameter("q", p[0]).setParameter("s", p[1]).setParameter("r", p[2]).setParameter("d", p[3])
-                    .executeUpdate());
+        for (Object[] row : rows) {
+            u = u.chain(() -> {
+                var q = s.createNativeQuery(sql);
+                for (int i = 0; i < row.length; i++) {
+                    q.setParameter("p" + i, row[i]);
+                }
+                return q.executeUpdate();
+            });
         }
         return u;
     }
