@@ -236,6 +236,11 @@ public final class Certifier {
 
     // ---- undo (group commit) ----------------------------------------------------------------
 
+    /** True when this certifier keeps an undo log ({@link #rollbackTo} works). */
+    public boolean undoable() {
+        return undo.enabled();
+    }
+
     /** A position before the next certification, for {@link #rollbackTo} and {@link #release}. */
     public long mark() {
         return undo.mark();

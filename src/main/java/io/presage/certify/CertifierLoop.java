@@ -23,8 +23,11 @@ public final class CertifierLoop implements AutoCloseable {
     public interface Callback {
         void onDecision(Decision decision);
 
-        /** The loop closed before certifying this transaction (called on the closing thread). */
-        default void onClosed() {
+        /**
+         * This transaction was not certified: the loop closed first (called on the closing thread)
+         * or certification failed on a bug (called on the loop thread, state rolled back if it can be).
+         */
+        default void notCertified() {
         }
     }
 
@@ -95,14 +98,14 @@ public final class CertifierLoop implements AutoCloseable {
         return queue.size();
     }
 
-    /** Stops the loop; transactions still queued are told with {@link Callback#onClosed()}. */
+    /** Stops the loop; transactions still queued are told with {@link Callback#notCertified()}. */
     @Override
     public void close() {
         runner.close();
         Object item;
         while ((item = queue.poll()) != null) {
             if (item instanceof Submission s) {
-                s.callback.onClosed();
+                s.callback.notCertified();
             }
         }
     }
@@ -117,14 +120,19 @@ public final class CertifierLoop implements AutoCloseable {
             while (work < maxBatch && (item = queue.poll()) != null) {
                 work++;
                 if (item instanceof Submission s) {
-                    Decision d;
+                    final long before = certifier.mark();
+                    final Decision d;
                     try {
                         d = certifier.certify(s.txn);
                     } catch (RuntimeException e) {
-                        // A bug must not leave a caller waiting forever: it gets an answer, the
-                        // failure is reported, and the loop goes on.
+                        // A bug must not leave a caller waiting forever, nor half a commit in the
+                        // state: report it, take back what it changed, tell the caller, go on.
                         errors.onError(e);
-                        d = Decision.abort(AbortReason.NO_FREE_TIMESTAMP, List.of());
+                        if (certifier.undoable()) {
+                            certifier.rollbackTo(before);
+                        }
+                        s.callback.notCertified();
+                        continue;
                     }
                     batch.add(new Certified(s.txn, s.attachment, d, s.callback, certifier.mark()));
                 } else {

@@ -329,8 +329,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         void outcome(CommitOutcome o);
 
         @Override
-        default void onClosed() {
-            outcome(new CommitOutcome.Unavailable("the coordinator is rebuilding its state; retry"));
+        default void notCertified() {
+            outcome(new CommitOutcome.Unavailable("the coordinator could not certify this now; retry"));
         }
 
         /** Only aborts are answered straight from a decision; commits wait for the log's ack. */
