@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalDouble;
-import java.util.OptionalLong;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -37,6 +36,7 @@ import io.presage.log.BatchCodec;
 import io.presage.log.LogBatch;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
+import io.presage.bench.BenchHttp.Reply;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -69,8 +69,10 @@ import io.vertx.core.http.RequestOptions;
  * {@code BENCH_RAW} (file storage like the log, deleted afterwards; no message ids or expected
  * sequences, so raw publishing) with one encoded single-transaction log batch as the payload. The coordinator's
  * {@code /q/metrics} is read around the commit phase for group-commit batching, publish latency, GC
- * and heap. With {@code --mirror URL}, a sample of commits is polled at the mirrors until visible
- * ({@code ?consistency=predictive}): commit ack to visible is the replication lag.
+ * and heap. With mirrors (given with {@code --mirror URL}, else the ones found running on the ports after
+ * the coordinator's, see {@link MirrorDiscovery}; {@code --no-mirrors} skips them), a sample of commits is
+ * polled at the mirrors until visible ({@code ?consistency=predictive}): commit ack to visible is the
+ * replication lag, {@code lag_p50_ms} / {@code lag_p99_ms} in the result.
  *
  * <p>Last line: {@code RESULT {json}}.
  */
@@ -78,16 +80,19 @@ public final class CommitBench {
 
     static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
             + "         [--warmup S (3)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
-            + "         [--mirror URL]... [--reads get|batch|none (get)] [--io-threads N (1)] [--js-window N (1024)]";
+            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none (get)] [--io-threads N (1)] [--js-window N (1024)]";
 
     static final String RAW_STREAM = "BENCH_RAW";
     static final String RAW_SUBJECT = "bench.raw";
-    private static final JsonFactory JSON = new JsonFactory();
-    /** A request that gets no byte back for this long fails (the coordinator answers within 10 s). */
-    private static final long REQUEST_IDLE_TIMEOUT_MS = 30_000;
+    private static final JsonFactory JSON = JsonFields.JSON;
+    private static final long REQUEST_IDLE_TIMEOUT_MS = BenchHttp.REQUEST_IDLE_TIMEOUT_MS;
 
     record Options(URI url, String nats, int seconds, int clients, int keys, int warmup, int ioThreads,
-                   int jsWindow, Reads reads, List<URI> mirrors) {
+                   int jsWindow, Reads reads, List<URI> mirrors, boolean findMirrors) {
+        /** The same options with the mirrors found running. */
+        Options withMirrors(List<URI> found) {
+            return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(found), false);
+        }
     }
 
     /**
@@ -134,26 +139,31 @@ public final class CommitBench {
         int jsWindow = 1024;
         Reads reads = Reads.GET;
         List<URI> mirrors = new ArrayList<>();
+        boolean noMirrors = false;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("-h") || a.equals("--help")) {
-                throw new HelpRequested();
+                throw new BenchArgs.HelpRequested();
+            }
+            if (a.equals("--no-mirrors")) {
+                noMirrors = true;
+                continue;
             }
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("missing value after " + a);
             }
             String v = args[++i];
             switch (a) {
-                case "--url" -> url = httpUrl(v, "--url");
+                case "--url" -> url = BenchArgs.httpUrl(v, "--url");
                 case "--nats" -> nats = v;
-                case "--seconds" -> seconds = positive(a, v);
-                case "--clients" -> clients = positive(a, v);
-                case "--keys" -> keys = positive(a, v);
-                case "--warmup" -> warmup = nonNegative(a, v);
-                case "--io-threads" -> ioThreads = positive(a, v);
-                case "--js-window" -> jsWindow = positive(a, v);
+                case "--seconds" -> seconds = BenchArgs.positive(a, v);
+                case "--clients" -> clients = BenchArgs.positive(a, v);
+                case "--keys" -> keys = BenchArgs.positive(a, v);
+                case "--warmup" -> warmup = BenchArgs.nonNegative(a, v);
+                case "--io-threads" -> ioThreads = BenchArgs.positive(a, v);
+                case "--js-window" -> jsWindow = BenchArgs.positive(a, v);
                 case "--reads" -> reads = Reads.parse(v);
-                case "--mirror" -> mirrors.add(httpUrl(v, "--mirror"));
+                case "--mirror" -> mirrors.add(BenchArgs.httpUrl(v, "--mirror"));
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -163,103 +173,12 @@ public final class CommitBench {
         if (!nats.startsWith("nats://")) {
             throw new IllegalArgumentException("--nats must be a nats:// URL, not '" + nats + "'");
         }
-        return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(mirrors));
-    }
-
-    static final class HelpRequested extends RuntimeException {
-        HelpRequested() {
-            super(null, null, false, false);
-        }
-    }
-
-    private static URI httpUrl(String v, String option) {
-        URI u;
-        try {
-            u = URI.create(v.endsWith("/") ? v.substring(0, v.length() - 1) : v);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": not a URL: " + v);
-        }
-        if (!"http".equals(u.getScheme()) || u.getHost() == null) {
-            throw new IllegalArgumentException(option + " must be an http:// URL with a host, not '" + v + "'");
-        }
-        if (u.getPath() != null && !u.getPath().isEmpty()) {
-            throw new IllegalArgumentException(option + " must be the node's root URL (no path), not '" + v + "'");
-        }
-        return u;
-    }
-
-    private static int positive(String option, String v) {
-        int n = integer(option, v);
-        if (n < 1) {
-            throw new IllegalArgumentException(option + " must be at least 1, not " + v);
-        }
-        return n;
-    }
-
-    private static int nonNegative(String option, String v) {
-        int n = integer(option, v);
-        if (n < 0) {
-            throw new IllegalArgumentException(option + " must not be negative, not " + v);
-        }
-        return n;
-    }
-
-    private static int integer(String option, String v) {
-        try {
-            return Integer.parseInt(v.replace("_", ""));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number for " + option + ": " + v);
-        }
-    }
-
-    static int port(URI u) {
-        return u.getPort() > 0 ? u.getPort() : 80;
+        return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads,
+                noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty());
     }
 
     // ---------------------------------------------------------------------------------------------
     // The HTTP client machinery, shared by every HTTP phase
-
-    record Reply(int status, Buffer body) {
-        String text() {
-            String s = body == null ? "" : body.toString(StandardCharsets.UTF_8);
-            return s.length() > 300 ? s.substring(0, 300) + "…" : s;
-        }
-    }
-
-    /** One Vert.x HTTP/1.1 client: a keep-alive pool of up to {@code connections}, no pipelining. */
-    static final class Http {
-        final HttpClient client;
-
-        Http(Vertx vertx, int connections) {
-            HttpClientOptions options = new HttpClientOptions()
-                    .setKeepAlive(true)
-                    .setPipelining(false)
-                    .setTcpNoDelay(true)
-                    .setConnectTimeout(3_000)
-                    .setTryUseCompression(false);
-            client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(-1));
-        }
-
-        Future<Reply> call(HttpMethod method, URI node, String path, Buffer body) {
-            RequestOptions o = new RequestOptions()
-                    .setMethod(method)
-                    .setHost(node.getHost())
-                    .setPort(port(node))
-                    .setURI(path)
-                    .setIdleTimeout(REQUEST_IDLE_TIMEOUT_MS);
-            if (body != null) {
-                o.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
-            }
-            return client.request(o)
-                    .compose(req -> body == null ? req.send() : req.send(body))
-                    .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), b)));
-        }
-
-        /** Blocking, for the main thread between phases. */
-        Reply await(HttpMethod method, URI node, String path) throws Exception {
-            return call(method, node, path, null).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
-        }
-    }
 
     /** One measured (or warm-up) interval: clients start operations until {@code end}. */
     static final class Run {
@@ -335,12 +254,12 @@ public final class CommitBench {
                 if (t1 > run.end) {
                     return null;
                 }
-                if (r.status == 200) {
+                if (r.status() == 200) {
                     ops++;
                     latency.add(t1 - t0);
                 } else {
                     errors++;
-                    error("GET /v1/ping: " + r.status + " " + r.text());
+                    error("GET /v1/ping: " + r.status() + " " + r.text());
                 }
                 return null;
             });
@@ -361,13 +280,13 @@ public final class CommitBench {
                     if (t2 > run.end) {
                         return null;
                     }
-                    switch (r.status) {
+                    switch (r.status()) {
                         case 200 -> {
                             committed++;
                             latency.add(t2 - t1);
                             txnLatency.add(t2 - t0);
                             if (run.probeLag) {
-                                lag.maybeProbe(ka, r.body, t2);
+                                lag.maybeProbe(ka, r.body().getBytes(), t2);
                             }
                         }
                         case 409 -> aborted++;
@@ -377,7 +296,7 @@ public final class CommitBench {
                         }
                         default -> {
                             errors++;
-                            error("POST /v1/transactions: " + r.status + " " + r.text());
+                            error("POST /v1/transactions: " + r.status() + " " + r.text());
                         }
                     }
                     return null;
@@ -398,11 +317,11 @@ public final class CommitBench {
         private Future<Item[]> readBatch(String ka, String kb) {
             Buffer body = Buffer.buffer("{\"keys\":[\"" + ka + "\",\"" + kb + "\"]}");
             return http.call(HttpMethod.POST, o.url, "/v1/kv/_batch", body).compose(r -> {
-                if (r.status != 200) {
-                    return Future.failedFuture("POST /v1/kv/_batch: " + r.status + " " + r.text());
+                if (r.status() != 200) {
+                    return Future.failedFuture("POST /v1/kv/_batch: " + r.status() + " " + r.text());
                 }
                 try {
-                    List<Item> items = Item.parseBatch(r.body.getBytes());
+                    List<Item> items = Item.parseBatch(r.body().getBytes());
                     if (items.size() != 2) {
                         throw new IOException("expected 2 items");
                     }
@@ -415,11 +334,11 @@ public final class CommitBench {
 
         private Future<Item> read(String key) {
             return http.call(HttpMethod.GET, o.url, "/v1/kv/" + key, null).compose(r -> {
-                if (r.status != 200 && r.status != 404) {
-                    return Future.failedFuture("GET /v1/kv/" + key + ": " + r.status + " " + r.text());
+                if (r.status() != 200 && r.status() != 404) {
+                    return Future.failedFuture("GET /v1/kv/" + key + ": " + r.status() + " " + r.text());
                 }
                 try {
-                    return Future.succeededFuture(Item.parse(r.body.getBytes()));
+                    return Future.succeededFuture(Item.parse(r.body().getBytes()));
                 } catch (IOException | RuntimeException e) {
                     return Future.failedFuture("GET /v1/kv/" + key + ": unreadable answer " + r.text());
                 }
@@ -487,26 +406,6 @@ public final class CommitBench {
         }
     }
 
-    /** A top-level whole-number field of a JSON object, if there is one. */
-    static OptionalLong topLevelLong(byte[] json, String name) {
-        try (JsonParser p = JSON.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return OptionalLong.empty();
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String field = p.currentName();
-                JsonToken t = p.nextToken();
-                if (name.equals(field) && t == JsonToken.VALUE_NUMBER_INT) {
-                    return OptionalLong.of(p.getLongValue());
-                }
-                p.skipChildren();
-            }
-        } catch (IOException e) {
-            // not JSON
-        }
-        return OptionalLong.empty();
-    }
-
     /**
      * The read-modify-write: both versions read, each value plus one (with {@code withReads} false, the
      * same writes blind). Keys need no JSON escaping.
@@ -520,77 +419,6 @@ public final class CommitBench {
 
     // ---------------------------------------------------------------------------------------------
     // Replication lag at the mirrors (only with --mirror)
-
-    /**
-     * Commit ack to visible at a mirror: for at most one commit every {@link #SAMPLE_EVERY_NANOS} and
-     * {@link #MAX_PROBES} at a time, polls {@code GET /v1/kv/{key}?consistency=predictive} at the next
-     * mirror every millisecond until it shows the committed version (the commit's timestamp) or later.
-     */
-    final class LagProbes {
-        static final long SAMPLE_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
-        static final int MAX_PROBES = 16;
-        static final long GIVE_UP_NANOS = TimeUnit.SECONDS.toNanos(10);
-
-        private final AtomicLong nextSample = new AtomicLong();
-        private final AtomicInteger inflight = new AtomicInteger();
-        private final AtomicInteger nextMirror = new AtomicInteger();
-        private final AtomicLong timeouts = new AtomicLong();
-        private final LatencyLog lags = new LatencyLog(); // guarded by itself
-        private Http probeHttp;
-
-        void maybeProbe(String key, Buffer commitReply, long ackNanos) {
-            long due = nextSample.get();
-            if (o.mirrors.isEmpty() || ackNanos < due || !nextSample.compareAndSet(due, ackNanos + SAMPLE_EVERY_NANOS)) {
-                return;
-            }
-            if (inflight.incrementAndGet() > MAX_PROBES) {
-                inflight.decrementAndGet();
-                return;
-            }
-            OptionalLong version = topLevelLong(commitReply.getBytes(), "timestamp");
-            if (version.isEmpty()) {
-                inflight.decrementAndGet();
-                return;
-            }
-            URI mirror = o.mirrors.get(Math.floorMod(nextMirror.getAndIncrement(), o.mirrors.size()));
-            poll(mirror, key, version.getAsLong(), ackNanos);
-        }
-
-        private void poll(URI mirror, String key, long version, long ackNanos) {
-            probeHttp.call(HttpMethod.GET, mirror, "/v1/kv/" + key + "?consistency=predictive", null).onComplete(ar -> {
-                long now = System.nanoTime();
-                boolean visible = false;
-                if (ar.succeeded() && ar.result().status == 200) {
-                    OptionalLong v = topLevelLong(ar.result().body.getBytes(), "version");
-                    visible = v.isPresent() && v.getAsLong() >= version;
-                }
-                if (visible) {
-                    synchronized (lags) {
-                        lags.add(now - ackNanos);
-                    }
-                    inflight.decrementAndGet();
-                } else if (now - ackNanos > GIVE_UP_NANOS) {
-                    timeouts.incrementAndGet();
-                    inflight.decrementAndGet();
-                } else {
-                    vertx.setTimer(1, id -> poll(mirror, key, version, ackNanos));
-                }
-            });
-        }
-
-        void awaitProbes() throws InterruptedException {
-            long deadline = System.nanoTime() + GIVE_UP_NANOS + TimeUnit.SECONDS.toNanos(2);
-            while (inflight.get() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
-        }
-
-        long[] sorted() {
-            synchronized (lags) {
-                return LatencyLog.sortedUnion(List.of(lags));
-            }
-        }
-    }
 
     // ---------------------------------------------------------------------------------------------
     // Results
@@ -698,39 +526,12 @@ public final class CommitBench {
         return m;
     }
 
-    /** {@code RESULT {json}}: whole numbers as they are, others to three decimals, unmeasured as null. */
-    static String resultLine(Map<String, Object> fields) {
-        StringBuilder sb = new StringBuilder("RESULT {");
-        boolean first = true;
-        for (Map.Entry<String, Object> e : fields.entrySet()) {
-            sb.append(first ? "" : ",").append('"').append(e.getKey()).append("\":");
-            first = false;
-            Object v = e.getValue();
-            if (v instanceof Double d) {
-                sb.append(Double.isFinite(d) ? decimal(d) : "null");
-            } else if (v instanceof Number || v instanceof Boolean) {
-                sb.append(v);
-            } else {
-                sb.append('"').append(String.valueOf(v).replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
-            }
-        }
-        return sb.append('}').toString();
-    }
-
-    static String decimal(double d) {
-        String s = String.format(Locale.ROOT, "%.3f", d);
-        if (s.contains(".")) {
-            s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
-        }
-        return s.equals("-0") ? "0" : s;
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Running it
 
     private final Options o;
     private final Vertx vertx;
-    private final Http http;
+    private final BenchHttp http;
     private final List<Client> clients = new ArrayList<>();
     private final LagProbes lag;
     private final AtomicReference<String> firstError = new AtomicReference<>();
@@ -739,11 +540,8 @@ public final class CommitBench {
         this.o = o;
         this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(o.ioThreads).setWorkerPoolSize(1)
                 .setInternalBlockingPoolSize(1));
-        this.http = new Http(vertx, o.clients);
-        this.lag = new LagProbes();
-        if (!o.mirrors.isEmpty()) {
-            lag.probeHttp = new Http(vertx, LagProbes.MAX_PROBES);
-        }
+        this.http = new BenchHttp(vertx, o.clients);
+        this.lag = new LagProbes(vertx, o.mirrors, TimeUnit.MILLISECONDS.toNanos(5));
         for (int i = 0; i < o.clients; i++) {
             // From a non-Vert.x thread each call makes a new context, round-robin over the event loops.
             clients.add(new Client(vertx.getOrCreateContext(), 0x5EED + i));
@@ -758,7 +556,7 @@ public final class CommitBench {
         Options o;
         try {
             o = parse(args, System.getenv());
-        } catch (HelpRequested e) {
+        } catch (BenchArgs.HelpRequested e) {
             System.out.println(USAGE);
             return;
         } catch (IllegalArgumentException e) {
@@ -766,6 +564,9 @@ public final class CommitBench {
             System.err.println(USAGE);
             System.exit(2);
             return;
+        }
+        if (o.findMirrors()) {
+            o = o.withMirrors(MirrorDiscovery.find(o.url()));
         }
         int status;
         CommitBench bench = new CommitBench(o);
@@ -855,7 +656,7 @@ public final class CommitBench {
         if (firstError.get() != null) {
             System.out.println("  first error: " + firstError.get());
         }
-        System.out.println(resultLine(resultFields(o, r)));
+        System.out.println(ResultLine.of(resultFields(o, r)));
         return 0;
     }
 
@@ -863,9 +664,9 @@ public final class CommitBench {
     private boolean checkCoordinator() throws InterruptedException {
         try {
             Reply ping = http.await(HttpMethod.GET, o.url, "/v1/ping");
-            if (ping.status != 200) {
+            if (ping.status() != 200) {
                 System.err.printf("presage bench commit: error: %s/v1/ping answered %d: is this a Presage node?%n",
-                        o.url, ping.status);
+                        o.url, ping.status());
                 return false;
             }
         } catch (Exception e) {
@@ -881,9 +682,9 @@ public final class CommitBench {
             String role;
             try {
                 Reply s = http.await(HttpMethod.GET, o.url, "/v1/status");
-                String body = s.body.toString(StandardCharsets.UTF_8);
-                role = jsonString(body, "role");
-                state = jsonString(body, "state");
+                String body = s.body().toString(StandardCharsets.UTF_8);
+                role = JsonFields.topLevelString(body, "role");
+                state = JsonFields.topLevelString(body, "state");
             } catch (Exception e) {
                 role = "?";
                 state = "unreachable (" + e + ")";
@@ -908,29 +709,10 @@ public final class CommitBench {
         }
     }
 
-    private static String jsonString(String json, String field) {
-        try (JsonParser p = JSON.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return null;
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String f = p.currentName();
-                JsonToken t = p.nextToken();
-                if (field.equals(f) && t == JsonToken.VALUE_STRING) {
-                    return p.getText();
-                }
-                p.skipChildren();
-            }
-        } catch (IOException e) {
-            return null;
-        }
-        return null;
-    }
-
     private PrometheusText scrape() {
         try {
             Reply m = http.await(HttpMethod.GET, o.url, "/q/metrics");
-            return m.status == 200 ? PrometheusText.parse(m.body.toString(StandardCharsets.UTF_8)) : null;
+            return m.status() == 200 ? PrometheusText.parse(m.body().toString(StandardCharsets.UTF_8)) : null;
         } catch (Exception e) {
             return null;
         }
@@ -1045,7 +827,7 @@ public final class CommitBench {
         if (r.mirrors) {
             long[] lags = lag.sorted();
             r.lagSamples = lags.length;
-            r.lagTimeouts = lag.timeouts.get();
+            r.lagTimeouts = lag.timeouts();
             r.lagP50 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.50);
             r.lagP99 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.99);
         }
@@ -1066,10 +848,6 @@ public final class CommitBench {
                 Runtime.getRuntime().availableProcessors());
     }
 
-    private static String opt(double v, String format) {
-        return Double.isFinite(v) ? String.format(Locale.ROOT, format, v) : "n/a";
-    }
-
     private void printCommit(Report r, Phase p) {
         System.out.printf(Locale.ROOT, "  commit: %,.0f txn/s committed (%,d in %.1f s), aborted %,d (%.2f %%), unavailable %,d, "
                         + "errors %,d%n",
@@ -1083,16 +861,16 @@ public final class CommitBench {
                 }, r.txnP50, r.txnP99);
         System.out.printf(Locale.ROOT, "          HTTP requests during the phase: %,.0f/s; CPU: client %.2f cores, machine %s, "
                         + "coordinator %s cores%n",
-                r.commitPhaseHttpRps, r.clientCpuCommit, cores(r.machineCpuCommit), opt(r.coordinatorCpuCores, "%.2f"));
+                r.commitPhaseHttpRps, r.clientCpuCommit, cores(r.machineCpuCommit), ResultLine.opt(r.coordinatorCpuCores, "%.2f"));
         System.out.printf(Locale.ROOT, "          coordinator: %s txns and %s bytes per log message, publish-to-ack mean %s ms, "
                         + "%s GC pauses (%s ms); heap after GC %s MB (used %s MB, live data %s MB)%n",
-                opt(r.meanBatchTxns, "%.1f"), opt(r.meanBatchBytes, "%,.0f"), opt(r.meanPublishMs, "%.2f"),
-                opt(r.gcPauses, "%.0f"), opt(r.gcPauseMs, "%.0f"), opt(r.heapAfterGcMb, "%.1f"), opt(r.heapUsedMb, "%.1f"),
-                opt(r.liveDataMb, "%.1f"));
+                ResultLine.opt(r.meanBatchTxns, "%.1f"), ResultLine.opt(r.meanBatchBytes, "%,.0f"), ResultLine.opt(r.meanPublishMs, "%.2f"),
+                ResultLine.opt(r.gcPauses, "%.0f"), ResultLine.opt(r.gcPauseMs, "%.0f"), ResultLine.opt(r.heapAfterGcMb, "%.1f"), ResultLine.opt(r.heapUsedMb, "%.1f"),
+                ResultLine.opt(r.liveDataMb, "%.1f"));
         if (r.mirrors) {
             System.out.printf(Locale.ROOT, "          replication lag (commit ack → visible at a mirror): p50 %s ms, p99 %s ms "
                             + "(%d samples, %d not visible within 10 s)%n",
-                    opt(r.lagP50, "%.2f"), opt(r.lagP99, "%.2f"), r.lagSamples, r.lagTimeouts);
+                    ResultLine.opt(r.lagP50, "%.2f"), ResultLine.opt(r.lagP99, "%.2f"), r.lagSamples, r.lagTimeouts);
         }
     }
 
@@ -1191,63 +969,6 @@ public final class CommitBench {
             jsm.deleteStream(RAW_STREAM);
         } catch (IOException | JetStreamApiException e) {
             // absent
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // CPU accounting: this process, and the whole machine from /proc/stat (Linux)
-
-    record CpuClock(long wallNanos, long processNanos, long[] machine) {
-        static CpuClock now() {
-            return new CpuClock(System.nanoTime(), processCpuNanos(), machineTicks());
-        }
-
-        /** Cores this process used on average since. */
-        double processCores() {
-            long p = processCpuNanos();
-            return p < 0 || processNanos < 0 ? Double.NaN : (double) (p - processNanos) / (System.nanoTime() - wallNanos);
-        }
-
-        /** Cores busy on the whole machine on average since (anything not idle or waiting for I/O). */
-        double machineCores() {
-            long[] now = machineTicks();
-            if (now == null || machine == null) {
-                return Double.NaN;
-            }
-            double total = now[0] - machine[0];
-            double idle = now[1] - machine[1];
-            return total <= 0 ? Double.NaN : (1 - idle / total) * Runtime.getRuntime().availableProcessors();
-        }
-
-        private static long processCpuNanos() {
-            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-                return os.getProcessCpuTime();
-            }
-            return -1;
-        }
-
-        /** {total, idle + iowait} jiffies from the first line of /proc/stat, or null. */
-        static long[] machineTicks() {
-            try {
-                String line = Files.readAllLines(Path.of("/proc/stat")).get(0);
-                return parseProcStat(line);
-            } catch (IOException | RuntimeException e) {
-                return null;
-            }
-        }
-
-        static long[] parseProcStat(String line) {
-            String[] f = line.trim().split("\\s+");
-            if (!f[0].equals("cpu") || f.length < 5) {
-                return null;
-            }
-            long total = 0;
-            // user nice system idle iowait irq softirq steal [guest guest_nice, already counted in user/nice]
-            for (int i = 1; i < Math.min(f.length, 9); i++) {
-                total += Long.parseLong(f[i]);
-            }
-            long idle = Long.parseLong(f[4]) + (f.length > 5 ? Long.parseLong(f[5]) : 0);
-            return new long[] {total, idle};
         }
     }
 }

@@ -33,6 +33,33 @@ class CommitBenchTest {
         assertEquals(1024, o.jsWindow());
         assertEquals(CommitBench.Reads.GET, o.reads());
         assertTrue(o.mirrors().isEmpty());
+        assertTrue(o.findMirrors(), "without --mirror, the mirrors running beside the coordinator are looked for");
+    }
+
+    @Test
+    void givenMirrorsOrNoMirrorsTurnTheSearchOff() {
+        assertFalse(parse("--mirror", "http://127.0.0.1:8081").findMirrors());
+        CommitBench.Options none = parse("--no-mirrors", "--seconds", "2");
+        assertFalse(none.findMirrors());
+        assertTrue(none.mirrors().isEmpty());
+        assertEquals(2, none.seconds());
+        CommitBench.Options found = parse().withMirrors(List.of(URI.create("http://127.0.0.1:8081")));
+        assertEquals(List.of(URI.create("http://127.0.0.1:8081")), found.mirrors());
+        assertFalse(found.findMirrors());
+    }
+
+    @Test
+    void aMirrorIsRecognisedByItsStatusAndTheCoordinatorItFollows() {
+        URI coordinator = URI.create("http://127.0.0.1:8080");
+        assertTrue(MirrorDiscovery.isMirrorOf("{\"role\":\"mirror\",\"nodeId\":\"mirror1\",\"appliedSequence\":3,"
+                + "\"coordinator\":{\"url\":\"http://127.0.0.1:8080\",\"reachable\":true}}", coordinator));
+        assertTrue(MirrorDiscovery.isMirrorOf("{\"role\":\"mirror\",\"coordinator\":{\"url\":\"http://localhost:8080\"}}",
+                coordinator), "localhost and 127.0.0.1 are the same loopback");
+        assertTrue(MirrorDiscovery.isMirrorOf("{\"role\":\"mirror\"}", coordinator), "a mirror that does not say whom it follows");
+        assertFalse(MirrorDiscovery.isMirrorOf("{\"role\":\"mirror\",\"coordinator\":{\"url\":\"http://127.0.0.1:9090\"}}",
+                coordinator), "the mirror of another cluster");
+        assertFalse(MirrorDiscovery.isMirrorOf("{\"role\":\"coordinator\"}", coordinator));
+        assertFalse(MirrorDiscovery.isMirrorOf("<html>", coordinator));
     }
 
     @Test
@@ -53,7 +80,7 @@ class CommitBenchTest {
         assertEquals(2, o.ioThreads());
         assertEquals(CommitBench.Reads.BATCH, o.reads());
         assertEquals(URI.create("http://127.0.0.1:9090"), o.url());
-        assertEquals(9090, CommitBench.port(o.url()));
+        assertEquals(9090, BenchHttp.port(o.url()));
         assertEquals(List.of(URI.create("http://127.0.0.1:8081"), URI.create("http://127.0.0.1:8082")), o.mirrors());
     }
 
@@ -71,7 +98,7 @@ class CommitBenchTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--nats", "127.0.0.1:4222")).getMessage().contains("nats://"));
         assertEquals("--reads must be get, batch or none, not 'some'",
                 assertThrows(IllegalArgumentException.class, () -> parse("--reads", "some")).getMessage());
-        assertThrows(CommitBench.HelpRequested.class, () -> parse("--help"));
+        assertThrows(BenchArgs.HelpRequested.class, () -> parse("--help"));
     }
 
     @Test
@@ -150,9 +177,9 @@ class CommitBenchTest {
     @Test
     void commitTimestampIsReadFromTheAnswer() {
         byte[] ok = "{\"status\":\"COMMITTED\",\"timestamp\":1234567,\"adjusted\":false,\"token\":\"x\"}".getBytes(StandardCharsets.UTF_8);
-        assertEquals(1234567, CommitBench.topLevelLong(ok, "timestamp").getAsLong());
-        assertFalse(CommitBench.topLevelLong(ok, "version").isPresent());
-        assertFalse(CommitBench.topLevelLong("not json".getBytes(StandardCharsets.UTF_8), "timestamp").isPresent());
+        assertEquals(1234567, JsonFields.topLevelLong(ok, "timestamp").getAsLong());
+        assertFalse(JsonFields.topLevelLong(ok, "version").isPresent());
+        assertFalse(JsonFields.topLevelLong("not json".getBytes(StandardCharsets.UTF_8), "timestamp").isPresent());
     }
 
     private static CommitBench.Report sampleReport() {
@@ -173,7 +200,7 @@ class CommitBenchTest {
     @Test
     void resultLineIsOneJsonObjectWithTheAgreedFields() throws Exception {
         CommitBench.Options o = parse("--seconds", "10");
-        String line = CommitBench.resultLine(CommitBench.resultFields(o, sampleReport()));
+        String line = ResultLine.of(CommitBench.resultFields(o, sampleReport()));
         assertTrue(line.startsWith("RESULT {"), line);
         assertFalse(line.contains("\n"));
         JsonNode j = new ObjectMapper().readTree(line.substring("RESULT ".length()));
@@ -204,7 +231,7 @@ class CommitBenchTest {
         r.lagP50 = 4.5;
         r.lagP99 = 20.125;
         r.lagSamples = 900;
-        JsonNode j = new ObjectMapper().readTree(CommitBench.resultLine(CommitBench.resultFields(o, r)).substring(7));
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(o, r)).substring(7));
         assertEquals(4.5, j.get("lag_p50_ms").asDouble(), 1e-9);
         assertEquals(20.125, j.get("lag_p99_ms").asDouble(), 1e-9);
         assertEquals(900, j.get("lag_samples").asLong());
@@ -212,11 +239,11 @@ class CommitBenchTest {
 
     @Test
     void decimalsAreShortAndJsonSafe() {
-        assertEquals("12.346", CommitBench.decimal(12.3456));
-        assertEquals("3", CommitBench.decimal(3.0));
-        assertEquals("0.5", CommitBench.decimal(0.5));
-        assertEquals("0", CommitBench.decimal(-0.0001));
-        assertEquals("12345678.9", CommitBench.decimal(12345678.9));
+        assertEquals("12.346", ResultLine.decimal(12.3456));
+        assertEquals("3", ResultLine.decimal(3.0));
+        assertEquals("0.5", ResultLine.decimal(0.5));
+        assertEquals("0", ResultLine.decimal(-0.0001));
+        assertEquals("12345678.9", ResultLine.decimal(12345678.9));
     }
 
     @Test
@@ -243,7 +270,7 @@ class CommitBenchTest {
 
     @Test
     void machineCpuComesFromProcStat() {
-        long[] t = CommitBench.CpuClock.parseProcStat("cpu  100 5 50 800 20 3 2 0 0 0");
+        long[] t = CpuClock.parseProcStat("cpu  100 5 50 800 20 3 2 0 0 0");
         assertEquals(980, t[0]);
         assertEquals(820, t[1]);
     }
