@@ -1,6 +1,11 @@
 package io.presage.bench;
 
 import java.net.URI;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import io.vertx.core.Vertx;
 
 /** Command-line values shared by the benchmarks' option parsers; errors say which option is wrong. */
 final class BenchArgs {
@@ -20,7 +25,7 @@ final class BenchArgs {
         try {
             u = URI.create(v.endsWith("/") ? v.substring(0, v.length() - 1) : v);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(option + ": not a URL: " + v);
+            throw new IllegalArgumentException(option + " must be an http:// URL with a host, not '" + v + "'");
         }
         if (!"http".equals(u.getScheme()) || u.getHost() == null) {
             throw new IllegalArgumentException(option + " must be an http:// URL with a host, not '" + v + "'");
@@ -52,6 +57,52 @@ final class BenchArgs {
             return Integer.parseInt(v.replace("_", ""));
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a whole number for " + option + ": " + v);
+        }
+    }
+
+    /**
+     * The options, or the process ends: usage and status 0 for {@code --help}, the problem, usage and
+     * status 2 for a bad option.
+     */
+    static <T> T parseOrExit(String command, String usage, Supplier<T> parser) {
+        try {
+            return parser.get();
+        } catch (HelpRequested e) {
+            System.out.println(usage);
+            System.exit(0);
+        } catch (IllegalArgumentException e) {
+            System.err.println("presage " + command + ": " + e.getMessage());
+            System.err.println(usage);
+            System.exit(2);
+        }
+        throw new AssertionError("unreachable");
+    }
+
+    /**
+     * Runs a command's body and ends the process with its status: a {@link Failure} prints its message,
+     * anything else thrown prints itself, both status 1. The Vert.x instance is closed first.
+     */
+    static void runAndExit(String command, Vertx vertx, Callable<Integer> body) {
+        int status;
+        try {
+            status = body.call();
+        } catch (Failure e) {
+            System.err.println("presage " + command + ": error: " + e.getMessage());
+            status = 1;
+        } catch (Exception e) {
+            System.err.println("presage " + command + ": error: " + e);
+            status = 1;
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
+                    .exceptionally(t -> null).join();
+        }
+        System.exit(status);
+    }
+
+    /** A failure with a message for the user, no stack trace. */
+    static final class Failure extends RuntimeException {
+        Failure(String message) {
+            super(message, null, false, false);
         }
     }
 }

@@ -553,33 +553,10 @@ public final class CommitBench {
     }
 
     public static void main(String[] args) {
-        Options o;
-        try {
-            o = parse(args, System.getenv());
-        } catch (BenchArgs.HelpRequested e) {
-            System.out.println(USAGE);
-            return;
-        } catch (IllegalArgumentException e) {
-            System.err.println("presage bench commit: " + e.getMessage());
-            System.err.println(USAGE);
-            System.exit(2);
-            return;
-        }
-        if (o.findMirrors()) {
-            o = o.withMirrors(MirrorDiscovery.find(o.url()));
-        }
-        int status;
+        Options parsed = BenchArgs.parseOrExit("bench commit", USAGE, () -> parse(args, System.getenv()));
+        Options o = parsed.findMirrors() ? parsed.withMirrors(MirrorDiscovery.find(parsed.url())) : parsed;
         CommitBench bench = new CommitBench(o);
-        try {
-            status = bench.run();
-        } catch (Exception e) {
-            System.err.println("presage bench commit: error: " + e);
-            status = 1;
-        } finally {
-            bench.vertx.close().toCompletionStage().toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
-                    .exceptionally(t -> null).join();
-        }
-        System.exit(status);
+        BenchArgs.runAndExit("bench commit", bench.vertx, bench::run);
     }
 
     private int run() throws Exception {
