@@ -4,17 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -45,6 +37,9 @@ import org.junit.jupiter.api.function.Executable;
 
 import io.presage.testing.NatsTestServer;
 import io.presage.testing.PostgresTestServer;
+import io.presage.it.ProcedureCalls.Kind;
+import io.presage.it.ProcedureCalls.Op;
+import io.presage.it.ProcedureCalls.Outcome;
 
 /**
  * Issue 5's crash test, against the packaged application ({@code target/quarkus-app/quarkus-run.jar},
@@ -89,49 +84,19 @@ class CoordinatorCrashIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One procedure call as the client issued it. */
-    private record Op(String procedure, String key, String from, String to, long amount) {
-        static Op increment(String key) {
-            return new Op("increment", key, null, null, 1);
-        }
-
-        static Op transfer(String from, String to, long amount) {
-            return new Op("transfer", null, from, to, amount);
-        }
-
-        String body() {
-            return procedure.equals("increment") ? "{\"key\":\"" + key + "\",\"by\":1}"
-                    : "{\"from\":\"" + from + "\",\"to\":\"" + to + "\",\"amount\":" + amount + "}";
-        }
-    }
-
-    private enum Kind { COMMITTED, ABORTED }
-
-    /** The definitive answer for an id; {@code lostAnswers}: connection errors / 503s before it. */
-    private record Outcome(Op op, Kind kind, String reason, int lostAnswers, long answeredAtNanos) {
-    }
-
-    private final Path baseDir = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
-    private final Path jar = baseDir.resolve("target/quarkus-app/quarkus-run.jar");
-    private final Path logDir = baseDir.resolve("target/crash-it");
-    private final HttpClient http = HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .proxy(HttpClient.Builder.NO_PROXY)
-            .connectTimeout(Duration.ofSeconds(2))
-            .build();
+    private final Path logDir = NodeProcess.BASE_DIR.resolve("target/crash-it");
     private final Map<String, Outcome> outcomes = new ConcurrentHashMap<>();
     private final AtomicBoolean stop = new AtomicBoolean();
-    private final AtomicLong settleDeadline = new AtomicLong(Long.MAX_VALUE);
-    private final AtomicInteger connectionErrors = new AtomicInteger();
-    private final AtomicInteger unavailable = new AtomicInteger();
-    private final List<String> clientFailures = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final ProcedureCalls calls = new ProcedureCalls();
+    private final AtomicLong settleDeadline = calls.settleDeadline;
+    private final AtomicInteger connectionErrors = calls.connectionErrors;
+    private final AtomicInteger unavailable = calls.unavailable;
+    private final List<String> clientFailures = calls.failures;
 
-    private volatile Process coordinator;
+    private NodeProcess coordinator;
     private volatile long killedAtNanos;
     private volatile long readyAgainAtNanos;
     private final List<Long> downtimeMillis = new ArrayList<>();
-    private Map<String, String> env;
-    private int port;
 
     @Test
     void everyAcknowledgedCommitSurvivesASigkillAndNothingIsAppliedTwice() {
@@ -140,22 +105,17 @@ class CoordinatorCrashIT {
     }
 
     private void crashUnderLoad() throws Exception {
-        assertTrue(Files.isRegularFile(jar), jar + " is missing: this test runs after package (./mvnw verify)");
         Files.createDirectories(logDir);
         Files.deleteIfExists(logDir.resolve("summary.txt"));
         long t0 = System.nanoTime();
-        Thread hook = new Thread(this::killCoordinator, "crash-it-cleanup");
-        Runtime.getRuntime().addShutdownHook(hook);
         ExecutorService clients = Executors.newFixedThreadPool(THREADS);
         NatsTestServer nats = NatsTestServer.start();
         try {
             PostgresTestServer pg = PostgresTestServer.get();
             String db = pg.createDatabase();
-            port = freeLoopbackPort();
-            env = coordinatorEnv(nats, pg, db);
-
-            launch(1);
-            awaitReady();
+            coordinator = NodeProcess.coordinator(nats, pg, db, logDir);
+            coordinator.start();
+            coordinator.awaitReady(READY_TIMEOUT);
             long firstReady = System.nanoTime();
             for (int i = 0; i < ACCOUNTS; i++) {
                 putUntilCommitted(account(i), Long.toString(INITIAL));
@@ -170,17 +130,14 @@ class CoordinatorCrashIT {
             for (int kill = 1; kill <= KILLS; kill++) {
                 Thread.sleep(LOAD_BEFORE_KILL.toMillis());
                 // SIGKILL (Process.destroyForcibly on Linux): no shutdown hook, nothing flushed.
-                Process victim = coordinator;
                 long killedAt = System.nanoTime();
                 if (kill == 1) {
                     killedAtNanos = killedAt;
                 }
-                victim.destroyForcibly();
-                assertTrue(victim.waitFor(20, TimeUnit.SECONDS), "the killed coordinator did not exit");
-                assertEquals(137, victim.exitValue(), "the coordinator must die of SIGKILL (128 + 9)");
+                coordinator.kill();
 
-                launch(kill + 1);
-                awaitReady();
+                coordinator.start();
+                coordinator.awaitReady(READY_TIMEOUT);
                 readyAgainAtNanos = System.nanoTime();
                 downtimeMillis.add((readyAgainAtNanos - killedAt) / 1_000_000);
             }
@@ -206,13 +163,10 @@ class CoordinatorCrashIT {
             settleDeadline.set(System.nanoTime());
             clients.shutdownNow();
             clients.awaitTermination(10, TimeUnit.SECONDS);
-            stopCoordinator();
-            nats.close();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is already shutting down: the hook runs anyway
+            if (coordinator != null) {
+                coordinator.stop();
             }
+            nats.close();
         }
     }
 
@@ -253,16 +207,16 @@ class CoordinatorCrashIT {
         }
 
         // Read everything first, so that a failure reports every check and the run's numbers.
-        JsonNode counter = JSON.readTree(send(get("/v1/kv/" + COUNTER)).body());
+        JsonNode counter = send(get("/v1/kv/" + COUNTER)).json();
         List<String> keys = new ArrayList<>();
         for (int i = 0; i < ACCOUNTS; i++) {
             keys.add(account(i));
         }
-        HttpResponse<String> batch = send(post("/v1/kv/_batch", JSON.writeValueAsString(Map.of("keys", keys))));
-        assertEquals(200, batch.statusCode(), batch.body());
+        JsonHttp.Answer batch = send(post("/v1/kv/_batch", JSON.writeValueAsString(Map.of("keys", keys))));
+        assertEquals(200, batch.status(), batch.text());
         long total = 0;
         Map<String, long[]> api = new HashMap<>(); // key -> {value, version}
-        for (JsonNode item : JSON.readTree(batch.body()).get("items")) {
+        for (JsonNode item : batch.json().get("items")) {
             long v = item.get("value").asLong();
             total += v;
             api.put(item.get("key").asText(), new long[] {v, item.get("version").asLong()});
@@ -407,7 +361,7 @@ class CoordinatorCrashIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         JsonNode s = null;
         while (System.nanoTime() < deadline) {
-            s = JSON.readTree(send(get("/v1/status")).body());
+            s = send(get("/v1/status")).json();
             long committed = s.get("committedSequence").asLong();
             if (committed > 0 && s.get("appliedSequence").asLong() == committed) {
                 return s;
@@ -444,46 +398,8 @@ class CoordinatorCrashIT {
         }
     }
 
-    /**
-     * Calls until a definitive answer: 200 COMMITTED or 409 ABORTED. A connection error (the
-     * coordinator is dead or restarting), 503 or 504 means "unknown": retry with the same id.
-     */
     private Outcome callUntilAnswered(Op op, String id) {
-        HttpRequest request = post("/v1/procedures/" + op.procedure() + "?id=" + id, op.body());
-        int lost = 0;
-        while (true) {
-            if (System.nanoTime() > settleDeadline.get()) {
-                clientFailures.add(id + " " + op + ": no definitive answer by the end (" + lost + " tries lost)");
-                return null;
-            }
-            HttpResponse<String> r;
-            try {
-                r = http.send(request, HttpResponse.BodyHandlers.ofString());
-            } catch (IOException e) {
-                connectionErrors.incrementAndGet();
-                lost++;
-                pause(100);
-                continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                clientFailures.add(id + ": interrupted");
-                return null;
-            }
-            if (r.statusCode() == 503 || r.statusCode() == 504) {
-                unavailable.incrementAndGet();
-                lost++;
-                pause(50);
-                continue;
-            }
-            JsonNode body = tree(r.body());
-            if (r.statusCode() == 200 && "COMMITTED".equals(body.path("status").asText())) {
-                return new Outcome(op, Kind.COMMITTED, null, lost, System.nanoTime());
-            }
-            if (r.statusCode() == 409 && "ABORTED".equals(body.path("status").asText())) {
-                return new Outcome(op, Kind.ABORTED, body.path("reason").asText(), lost, System.nanoTime());
-            }
-            throw new AssertionError(id + " " + op + ": unexpected answer " + r.statusCode() + " " + r.body());
-        }
+        return calls.callUntilAnswered(coordinator.uri(""), op, id);
     }
 
     private void putUntilCommitted(String key, String json) throws Exception {
@@ -491,87 +407,15 @@ class CoordinatorCrashIT {
         HttpRequest put = HttpRequest.newBuilder(uri("/v1/kv/" + key)).timeout(Duration.ofSeconds(15))
                 .header("Content-Type", "application/json")
                 .PUT(HttpRequest.BodyPublishers.ofString(json)).build();
-        HttpResponse<String> r = null;
+        JsonHttp.Answer r = null;
         while (System.nanoTime() < deadline) {
             r = send(put);
-            if (r.statusCode() == 200) {
+            if (r.status() == 200) {
                 return;
             }
             Thread.sleep(100);
         }
-        throw new AssertionError("PUT " + key + " was not committed: " + (r == null ? "no answer" : r.body()));
-    }
-
-    // ---- the coordinator process ------------------------------------------------------------
-
-    private Map<String, String> coordinatorEnv(NatsTestServer nats, PostgresTestServer pg, String db) {
-        Map<String, String> e = new HashMap<>();
-        e.put("QUARKUS_PROFILE", "coordinator");
-        e.put("QUARKUS_HTTP_HOST", "127.0.0.1");
-        e.put("QUARKUS_HTTP_PORT", Integer.toString(port));
-        e.put("PRESAGE_NODE_ID", "coordinator");
-        e.put("PRESAGE_NATS_URL", nats.url());
-        e.put("QUARKUS_DATASOURCE_USERNAME", pg.username());
-        e.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
-        e.put("QUARKUS_DATASOURCE_JDBC_URL", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db);
-        e.put("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + pg.port() + "/" + db);
-        return e;
-    }
-
-    /** Starts the packaged coordinator as the launcher does; output to target/crash-it/coordinator-N.log. */
-    private void launch(int generation) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-jar", jar.toString())
-                .directory(baseDir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(logDir.resolve("coordinator-" + generation + ".log").toFile());
-        // Nothing from the environment Maven runs in may configure the node: only what we set.
-        pb.environment().keySet().removeIf(k -> k.startsWith("QUARKUS_") || k.startsWith("PRESAGE_"));
-        pb.environment().putAll(env);
-        coordinator = pb.start();
-    }
-
-    private void awaitReady() throws Exception {
-        Process p = coordinator;
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                fail("the coordinator exited with " + p.exitValue() + " before it was ready; see " + logDir);
-            }
-            try {
-                HttpResponse<String> r = http.send(get("/q/health/ready"), HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    return;
-                }
-                last = r.statusCode() + " " + r.body();
-            } catch (IOException e) {
-                last = e.toString();
-            }
-            Thread.sleep(200);
-        }
-        fail("the coordinator was not ready after " + READY_TIMEOUT + " (last: " + last + "); see " + logDir);
-    }
-
-    /** At the end: SIGTERM, then SIGKILL if it lingers. */
-    private void stopCoordinator() throws InterruptedException {
-        Process p = coordinator;
-        if (p == null || !p.isAlive()) {
-            return;
-        }
-        p.destroy();
-        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-    }
-
-    /** The JVM shutdown hook: never leave the coordinator running behind an aborted test run. */
-    private void killCoordinator() {
-        Process p = coordinator;
-        if (p != null && p.isAlive()) {
-            p.destroyForcibly();
-        }
+        throw new AssertionError("PUT " + key + " was not committed: " + (r == null ? "no answer" : r.text()));
     }
 
     // ---- helpers ----------------------------------------------------------------------------
@@ -585,50 +429,18 @@ class CoordinatorCrashIT {
     }
 
     private URI uri(String path) {
-        return URI.create("http://127.0.0.1:" + port + path);
+        return coordinator.uri(path);
     }
 
     private HttpRequest get(String path) {
-        return HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10)).GET().build();
+        return JsonHttp.get(uri(path));
     }
 
     private HttpRequest post(String path, String json) {
-        return HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(20))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json, StandardCharsets.UTF_8)).build();
+        return JsonHttp.post(uri(path), json);
     }
 
-    private HttpResponse<String> send(HttpRequest r) {
-        try {
-            return http.send(r, HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new UncheckedIOException(r.uri() + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        }
-    }
-
-    private static JsonNode tree(String s) {
-        try {
-            return JSON.readTree(s);
-        } catch (IOException e) {
-            throw new UncheckedIOException("not JSON: " + s, e);
-        }
-    }
-
-    private static void pause(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static int freeLoopbackPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        }
+    private static JsonHttp.Answer send(HttpRequest r) {
+        return JsonHttp.send(r);
     }
 }

@@ -1,0 +1,171 @@
+package io.presage.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+
+/**
+ * One node of the packaged application ({@code target/quarkus-app/quarkus-run.jar}) as a separate
+ * process, started as the launcher starts it: only the environment given here configures it (nothing
+ * {@code QUARKUS_*} or {@code PRESAGE_*} leaks in from Maven's environment). Each start writes
+ * {@code <logDir>/<name>-<n>.log}. {@link #kill()} is SIGKILL (no shutdown hook, nothing flushed);
+ * {@link #stop()} is SIGTERM, then SIGKILL if it lingers. A JVM shutdown hook kills a node that a
+ * failed or interrupted test run left behind.
+ */
+final class NodeProcess {
+    static final Path BASE_DIR = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
+    static final Path JAR = BASE_DIR.resolve("target/quarkus-app/quarkus-run.jar");
+
+    private static final HttpClient HTTP = HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .proxy(HttpClient.Builder.NO_PROXY)
+            .connectTimeout(Duration.ofSeconds(2))
+            .build();
+
+    final String name;
+    final int port;
+    private final Map<String, String> env;
+    private final Path logDir;
+    private final Thread hook;
+    private volatile Process process;
+    private int generation;
+
+    private NodeProcess(String name, int port, Map<String, String> env, Path logDir) {
+        this.name = name;
+        this.port = port;
+        this.env = Map.copyOf(env);
+        this.logDir = logDir;
+        this.hook = new Thread(this::killQuietly, name + "-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** A coordinator on a free loopback port, with its own database {@code db}. */
+    static NodeProcess coordinator(NatsTestServer nats, PostgresTestServer pg, String db, Path logDir) throws IOException {
+        int port = freeLoopbackPort();
+        return new NodeProcess("coordinator", port, env("coordinator", "coordinator", port, nats, pg, db), logDir);
+    }
+
+    /** A mirror following {@code coordinator}, on a free loopback port, with its own database {@code db}. */
+    static NodeProcess mirror(String nodeId, NodeProcess coordinator, NatsTestServer nats, PostgresTestServer pg, String db,
+                              Path logDir) throws IOException {
+        int port = freeLoopbackPort();
+        Map<String, String> e = env("mirror", nodeId, port, nats, pg, db);
+        e.put("PRESAGE_MIRROR_COORDINATOR_URL", "http://127.0.0.1:" + coordinator.port);
+        return new NodeProcess(nodeId, port, e, logDir);
+    }
+
+    /** The node's environment, as {@code scripts/infra.sh}'s infra_start_node sets it. */
+    static Map<String, String> env(String profile, String nodeId, int port, NatsTestServer nats, PostgresTestServer pg, String db) {
+        Map<String, String> e = new HashMap<>();
+        e.put("QUARKUS_PROFILE", profile);
+        e.put("QUARKUS_HTTP_HOST", "127.0.0.1");
+        e.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        e.put("PRESAGE_NODE_ID", nodeId);
+        e.put("PRESAGE_NATS_URL", nats.url());
+        e.put("QUARKUS_DATASOURCE_USERNAME", pg.username());
+        e.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
+        e.put("QUARKUS_DATASOURCE_JDBC_URL", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db);
+        e.put("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + pg.port() + "/" + db);
+        return e;
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + port + path);
+    }
+
+    /** Starts the node (again: same port, database and NATS). */
+    synchronized void start() throws IOException {
+        assertTrue(Files.isRegularFile(JAR), JAR + " is missing: this test runs after package (./mvnw verify)");
+        Files.createDirectories(logDir);
+        generation++;
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx512m",
+                "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-jar", JAR.toString())
+                .directory(BASE_DIR.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(logDir.resolve(name + "-" + generation + ".log").toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("QUARKUS_") || k.startsWith("PRESAGE_"));
+        pb.environment().putAll(env);
+        process = pb.start();
+    }
+
+    /** Polls {@code /q/health/ready} until 200; fails at once if the process exits. */
+    void awaitReady(Duration max) throws InterruptedException {
+        Process p = process;
+        long deadline = System.nanoTime() + max.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                fail(name + " exited with " + p.exitValue() + " before it was ready; see " + logDir);
+            }
+            try {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(uri("/q/health/ready")).timeout(Duration.ofSeconds(5))
+                        .GET().build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+                last = r.statusCode() + " " + r.body();
+            } catch (IOException e) {
+                last = e.toString();
+            }
+            Thread.sleep(200);
+        }
+        fail(name + " was not ready after " + max + " (last: " + last + "); see " + logDir);
+    }
+
+    /** SIGKILL (Process.destroyForcibly on Linux) and wait for the exit; asserts it died of the signal. */
+    void kill() throws InterruptedException {
+        Process victim = process;
+        victim.destroyForcibly();
+        assertTrue(victim.waitFor(20, TimeUnit.SECONDS), name + ": the killed process did not exit");
+        assertEquals(137, victim.exitValue(), name + " must die of SIGKILL (128 + 9)");
+    }
+
+    /** SIGTERM, then SIGKILL if it lingers; forgets the shutdown hook. */
+    void stop() throws InterruptedException {
+        Process p = process;
+        if (p != null && p.isAlive()) {
+            p.destroy();
+            if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // the JVM is already shutting down: the hook runs anyway
+        }
+    }
+
+    private void killQuietly() {
+        Process p = process;
+        if (p != null && p.isAlive()) {
+            p.destroyForcibly();
+        }
+    }
+
+    static int freeLoopbackPort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+}
