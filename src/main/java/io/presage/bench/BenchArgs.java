@@ -1,6 +1,11 @@
 package io.presage.bench;
 
 import java.net.URI;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -17,6 +22,30 @@ final class BenchArgs {
         HelpRequested() {
             super(null, null, false, false);
         }
+    }
+
+    /**
+     * The {@code --option value} pairs of a command line, in order: {@code -h}/{@code --help} anywhere
+     * throws {@link HelpRequested}; an option without a value is an error naming it; flags (options that
+     * take no value) come with a null value.
+     */
+    static List<Map.Entry<String, String>> pairs(String[] args, Set<String> flags) {
+        List<Map.Entry<String, String>> pairs = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-h") || a.equals("--help")) {
+                throw new HelpRequested();
+            }
+            if (flags.contains(a)) {
+                pairs.add(new AbstractMap.SimpleEntry<>(a, null));
+                continue;
+            }
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException("missing value after " + a);
+            }
+            pairs.add(new AbstractMap.SimpleEntry<>(a, args[++i]));
+        }
+        return pairs;
     }
 
     /** A node's root URL: {@code http://host:port}, no path (a trailing slash is dropped). */

@@ -140,19 +140,13 @@ public final class CommitBench {
         Reads reads = Reads.GET;
         List<URI> mirrors = new ArrayList<>();
         boolean noMirrors = false;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("-h") || a.equals("--help")) {
-                throw new BenchArgs.HelpRequested();
-            }
+        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of("--no-mirrors"))) {
+            String a = p.getKey();
+            String v = p.getValue();
             if (a.equals("--no-mirrors")) {
                 noMirrors = true;
                 continue;
             }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("missing value after " + a);
-            }
-            String v = args[++i];
             switch (a) {
                 case "--url" -> url = BenchArgs.httpUrl(v, "--url");
                 case "--nats" -> nats = v;

@@ -49,15 +49,9 @@ public final class ReadBench {
         int keys = 10_000;
         int warmup = 3;
         int ioThreads = 1;
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            if (a.equals("-h") || a.equals("--help")) {
-                throw new BenchArgs.HelpRequested();
-            }
-            if (i + 1 >= args.length) {
-                throw new IllegalArgumentException("missing value after " + a);
-            }
-            String v = args[++i];
+        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of())) {
+            String a = p.getKey();
+            String v = p.getValue();
             switch (a) {
                 case "--url" -> url = BenchArgs.httpUrl(v, a);
                 case "--coordinator" -> coordinator = BenchArgs.httpUrl(v, a);

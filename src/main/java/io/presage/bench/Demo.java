@@ -1,0 +1,583 @@
+package io.presage.bench;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.bench.BenchArgs.Failure;
+import io.presage.bench.BenchHttp.Reply;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+
+/**
+ * {@code ./presage demo}: a short mixed workload on a running coordinator and its mirrors, with progress
+ * lines, then a plain-language report: commits and aborts, the aborts that adjusted timestamps avoided,
+ * replication lag at each mirror, read-your-writes across regions shown with real values, the bank's
+ * total at every node, and how far the confidence of local reads can be trusted (measured here, and the
+ * mirrors' own calibration table when they report one).
+ *
+ * <p>The workload, on 20 bank accounts, a visit counter and 50 audit keys, from {@code --clients} closed
+ * loops: transfers at the coordinator (30 %) and through mirror1 (15 %, forwarded); increments through
+ * the last mirror (10 %); "audits" (20 %) that read two busy accounts at the coordinator and then commit a
+ * transaction writing their sum to an audit key, which often read a version that has meanwhile been
+ * overwritten, the case adaptive certification commits in the past instead of aborting; and local reads
+ * of accounts at the mirrors (25 %), one in four of them checked against the coordinator right after.
+ */
+public final class Demo {
+    static final String USAGE = "usage: ./presage demo [--seconds S (25)]   (the launcher starts the cluster; run directly:\n"
+            + "       java -cp … io.presage.bench.Demo [--url URL (http://127.0.0.1:8080)] [--mirror URL]... [--seconds S] [--clients C (8)])";
+    static final int ACCOUNTS = 20;
+    static final long INITIAL = 1000;
+    static final int AUDIT_KEYS = 50;
+    static final String COUNTER = "demo-visits";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    record Options(URI url, List<URI> mirrors, int seconds, int clients) {
+    }
+
+    static Options parse(String[] args) {
+        URI url = URI.create("http://127.0.0.1:8080");
+        List<URI> mirrors = new ArrayList<>();
+        int seconds = 25;
+        int clients = 8;
+        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of())) {
+            String a = p.getKey();
+            String v = p.getValue();
+            switch (a) {
+                case "--url" -> url = BenchArgs.httpUrl(v, a);
+                case "--mirror" -> mirrors.add(BenchArgs.httpUrl(v, a));
+                case "--seconds" -> seconds = BenchArgs.positive(a, v);
+                case "--clients" -> clients = BenchArgs.positive(a, v);
+                default -> throw new IllegalArgumentException("unknown option " + a);
+            }
+        }
+        if (seconds < 5) {
+            throw new IllegalArgumentException("--seconds must be at least 5, not " + seconds);
+        }
+        return new Options(url, List.copyOf(mirrors), seconds, clients);
+    }
+
+    static String account(int i) {
+        return "demo-acct-" + i;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Confidence of local reads, checked against the coordinator
+
+    /** Confidence buckets, lowest first: {@code [bound(i), bound(i+1))}, the last one includes 1.0. */
+    static final double[] BOUNDS = {0.0, 0.5, 0.8, 0.95, 0.99, 1.0};
+
+    static final class Confidence {
+        final AtomicLongArray reads = new AtomicLongArray(BOUNDS.length - 1);
+        final AtomicLongArray checked = new AtomicLongArray(BOUNDS.length - 1);
+        final AtomicLongArray current = new AtomicLongArray(BOUNDS.length - 1);
+
+        static int bucket(double c) {
+            for (int i = BOUNDS.length - 2; i > 0; i--) {
+                if (c >= BOUNDS[i]) {
+                    return i;
+                }
+            }
+            return 0;
+        }
+
+        void read(double c) {
+            reads.incrementAndGet(bucket(c));
+        }
+
+        void checked(double c, boolean wasCurrent) {
+            int b = bucket(c);
+            checked.incrementAndGet(b);
+            if (wasCurrent) {
+                current.incrementAndGet(b);
+            }
+        }
+
+        long total() {
+            long n = 0;
+            for (int i = 0; i < reads.length(); i++) {
+                n += reads.get(i);
+            }
+            return n;
+        }
+
+        /** The table, highest confidence first, one line a bucket that has reads. */
+        String table() {
+            long total = total();
+            StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "      %-16s %9s %8s   %s%n", "confidence", "reads",
+                    "share", "found current when checked at the coordinator"));
+            for (int i = reads.length() - 1; i >= 0; i--) {
+                long n = reads.get(i);
+                if (n == 0) {
+                    continue;
+                }
+                String range = i == reads.length() - 1 ? String.format(Locale.ROOT, "≥ %.2f", BOUNDS[i])
+                        : String.format(Locale.ROOT, "%.2f – %.2f", BOUNDS[i], BOUNDS[i + 1]);
+                long c = checked.get(i);
+                String check = c == 0 ? "not checked" : String.format(Locale.ROOT, "%5.1f %% of %,d", 100.0 * current.get(i) / c, c);
+                sb.append(String.format(Locale.ROOT, "      %-16s %,9d %7.1f %%   %s%n", range, n, 100.0 * n / total, check));
+            }
+            return sb.toString();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Counters of the workload (any event loop)
+
+    static final class Counts {
+        final AtomicLong committedAtCoordinator = new AtomicLong();
+        final AtomicLong committedViaMirrors = new AtomicLong();
+        final AtomicLong adjusted = new AtomicLong();
+        final AtomicLong conflicts = new AtomicLong();
+        final AtomicLong refused = new AtomicLong();
+        final AtomicLong unavailable = new AtomicLong();
+        final AtomicLong localReads = new AtomicLong();
+        final AtomicLong primaryReads = new AtomicLong();
+
+        long committed() {
+            return committedAtCoordinator.get() + committedViaMirrors.get();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private final Options o;
+    private final Vertx vertx;
+    private final BenchHttp http;
+    private final LagProbes lag;
+    private final Counts counts = new Counts();
+    private final Confidence confidence = new Confidence();
+    private final Map<URI, String> names = new LinkedHashMap<>();
+
+    private Demo(Options o) {
+        this.o = o;
+        this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1).setInternalBlockingPoolSize(1));
+        this.http = new BenchHttp(vertx, o.clients());
+        this.lag = new LagProbes(vertx, o.mirrors(), TimeUnit.MILLISECONDS.toNanos(20));
+    }
+
+    public static void main(String[] args) {
+        Options parsed = BenchArgs.parseOrExit("demo", USAGE, () -> parse(args));
+        Options o = parsed.mirrors().isEmpty()
+                ? new Options(parsed.url(), MirrorDiscovery.find(parsed.url()), parsed.seconds(), parsed.clients()) : parsed;
+        Demo demo = new Demo(o);
+        BenchArgs.runAndExit("demo", demo.vertx, demo::run);
+    }
+
+    private int run() throws Exception {
+        checkCluster();
+        say("");
+        say("Presage demo: one coordinator (the primary, where every write is certified) and %d mirror(s), each with its own "
+                + "PostgreSQL, following the coordinator's log on NATS JetStream.", o.mirrors().size());
+        say("  coordinator %s", o.url());
+        for (URI m : o.mirrors()) {
+            say("  %-11s %s", names.get(m), m);
+        }
+        setUp();
+        JsonNode before = status(o.url()).path("certification");
+        say("");
+        say("Running a mixed workload for %d s with %d concurrent clients: transfers at the coordinator and through %s, "
+                + "visit counts through %s, audits that read two busy accounts and record their sum, and local reads at the "
+                + "mirrors…", o.seconds(), o.clients(), names.get(o.mirrors().get(0)), names.get(last()));
+        ClosedLoop load = new ClosedLoop(vertx, o.clients(), 0xDE30);
+        long[] lastCommitted = {0};
+        ClosedLoop.Result r = load.run(o.seconds(), this::oneOperation, (s, n) -> {
+            if (s % 5 == 0) {
+                long c = counts.committed();
+                long[] lags = lag.sorted();
+                say("  [%2d s] %,d commits so far (%,d/s lately; %,d via mirrors), %,d aborted by conflicts, %,d in the past "
+                                + "instead, %,d local reads at the mirrors; mirror lag p99 so far %s ms",
+                        s, c, (c - lastCommitted[0]) / 5, counts.committedViaMirrors.get(), counts.conflicts.get(),
+                        counts.adjusted.get(), counts.localReads.get(),
+                        lags.length == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", LatencyLog.percentileMillis(lags, 0.99)));
+                lastCommitted[0] = c;
+            }
+        });
+        lag.awaitProbes();
+        JsonNode after = status(o.url()).path("certification");
+        if (counts.committed() == 0) {
+            throw new Failure("nothing committed during the workload; first error: " + r.firstError());
+        }
+        String fence = put(o.url(), "demo-fence", "{\"at\":\"" + LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + "\"}")
+                .path("token").asText();
+        say("  done: %,d operations in %.0f s (%,d failed%s).", r.done(), r.seconds(), r.errors(),
+                r.firstError() == null ? "" : "; first: " + r.firstError());
+
+        readYourWrites();
+        report(before, after, r.seconds(), fence);
+        return 0;
+    }
+
+    // ---- set-up ---------------------------------------------------------------------------
+
+    private void checkCluster() throws Exception {
+        JsonNode s;
+        try {
+            s = status(o.url());
+        } catch (Failure e) {
+            throw new Failure("cannot reach the coordinator at " + o.url() + ": start the cluster with ./presage up --mirrors 2 "
+                    + "(./presage demo does it)");
+        }
+        if (!"coordinator".equals(s.path("role").asText())) {
+            throw new Failure(o.url() + " is a " + s.path("role").asText("?") + ", not the coordinator");
+        }
+        if (o.mirrors().isEmpty()) {
+            throw new Failure("no mirror found on the ports after the coordinator's: start them with ./presage up --mirrors 2");
+        }
+        for (URI m : o.mirrors()) {
+            JsonNode ms = status(m);
+            if (!"mirror".equals(ms.path("role").asText())) {
+                throw new Failure(m + " is a " + ms.path("role").asText("?") + ", not a mirror");
+            }
+            names.put(m, ms.path("nodeId").asText(m.toString()));
+        }
+    }
+
+    private URI last() {
+        return o.mirrors().get(o.mirrors().size() - 1);
+    }
+
+    /** 20 accounts of 1000 and the counter, in one transaction; waits until every mirror has them. */
+    private void setUp() throws Exception {
+        StringBuilder writes = new StringBuilder();
+        for (int i = 0; i < ACCOUNTS; i++) {
+            writes.append("{\"key\":\"").append(account(i)).append("\",\"value\":").append(INITIAL).append("},");
+        }
+        writes.append("{\"key\":\"").append(COUNTER).append("\",\"value\":0}");
+        Reply a = http.await(HttpMethod.POST, o.url(), "/v1/transactions", "{\"reads\":[],\"writes\":[" + writes + "]}");
+        if (a.status() != 200) {
+            throw new Failure("setting up the accounts at the coordinator: " + a.status() + " " + a.text());
+        }
+        String token = JsonFields.topLevelString(a.string(), "token");
+        long t0 = System.nanoTime();
+        for (URI m : o.mirrors()) {
+            causal(m, account(0), token);
+        }
+        say("");
+        say("Set up %d bank accounts of %,d each and a visit counter at the coordinator; every mirror had them %.0f ms later.",
+                ACCOUNTS, INITIAL, (System.nanoTime() - t0) / 1e6);
+    }
+
+    // ---- the workload ------------------------------------------------------------------------
+
+    /** A busy account: half the picks go to the first five. */
+    private static int busyAccount(ClosedLoop.Client c) {
+        return c.rnd.nextBoolean() ? c.rnd.nextInt(5) : c.rnd.nextInt(ACCOUNTS);
+    }
+
+    private Future<?> oneOperation(ClosedLoop.Client c) {
+        int dice = c.rnd.nextInt(100);
+        if (dice < 30) {
+            return transfer(c, o.url());
+        } else if (dice < 45) {
+            return transfer(c, o.mirrors().get(0));
+        } else if (dice < 55) {
+            return commit(last(), "/v1/procedures/increment", "{\"key\":\"" + COUNTER + "\",\"by\":1}", null);
+        } else if (dice < 75) {
+            return audit(c);
+        }
+        return localRead(c);
+    }
+
+    private Future<?> transfer(ClosedLoop.Client c, URI node) {
+        int from = busyAccount(c);
+        int to = (from + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
+        return commit(node, "/v1/procedures/transfer", "{\"from\":\"" + account(from) + "\",\"to\":\"" + account(to)
+                + "\",\"amount\":" + (1 + c.rnd.nextInt(50)) + "}", account(from));
+    }
+
+    /** Reads two busy accounts at the coordinator, then records their sum under an audit key, reading both. */
+    private Future<?> audit(ClosedLoop.Client c) {
+        String a = account(busyAccount(c));
+        String b = account((busyAccount(c) + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS);
+        String target = "demo-audit-" + c.rnd.nextInt(AUDIT_KEYS);
+        return readItem(o.url(), a).compose(ra -> readItem(o.url(), b).compose(rb -> {
+            String body = "{\"reads\":[{\"key\":\"" + a + "\",\"version\":" + ra.path("version").asLong() + "},{\"key\":\"" + b
+                    + "\",\"version\":" + rb.path("version").asLong() + "}],\"writes\":[{\"key\":\"" + target
+                    + "\",\"value\":{\"sum\":" + (ra.path("value").asLong() + rb.path("value").asLong()) + ",\"of\":[\"" + a + "\",\""
+                    + b + "\"]}}]}";
+            return commit(o.url(), "/v1/transactions", body, null);
+        }));
+    }
+
+    /** Sends a write, counts its outcome; {@code probeKey}: measure the lag of this commit on that key. */
+    private Future<?> commit(URI node, String path, String body, String probeKey) {
+        return http.call(HttpMethod.POST, node, path, Buffer.buffer(body)).compose(r -> {
+            long now = System.nanoTime();
+            String text = r.string();
+            switch (r.status()) {
+                case 200 -> {
+                    (node.equals(o.url()) ? counts.committedAtCoordinator : counts.committedViaMirrors).incrementAndGet();
+                    if (text.contains("\"adjusted\":true")) {
+                        counts.adjusted.incrementAndGet();
+                    }
+                    if (probeKey != null && node.equals(o.url())) {
+                        lag.maybeProbe(probeKey, r.body().getBytes(), now);
+                    }
+                }
+                case 409 -> (text.contains("INSUFFICIENT_FUNDS") ? counts.refused : counts.conflicts).incrementAndGet();
+                case 503, 504 -> counts.unavailable.incrementAndGet();
+                default -> {
+                    return Future.failedFuture("POST " + path + " at " + node + ": " + r.status() + " " + r.text());
+                }
+            }
+            return Future.succeededFuture();
+        });
+    }
+
+    private Future<JsonNode> readItem(URI node, String key) {
+        return http.call(HttpMethod.GET, node, "/v1/kv/" + key, null).compose(r -> {
+            if (r.status() != 200 && r.status() != 404) {
+                return Future.failedFuture("GET /v1/kv/" + key + " at " + node + ": " + r.status() + " " + r.text());
+            }
+            try {
+                return Future.succeededFuture(JSON.readTree(r.string()));
+            } catch (IOException e) {
+                return Future.failedFuture("GET /v1/kv/" + key + " at " + node + ": not JSON: " + r.text());
+            }
+        });
+    }
+
+    /** A predictive read at a random mirror; one in four is checked against the coordinator right after. */
+    private Future<?> localRead(ClosedLoop.Client c) {
+        URI mirror = o.mirrors().get(c.rnd.nextInt(o.mirrors().size()));
+        String key = account(busyAccount(c));
+        boolean check = c.rnd.nextInt(4) == 0;
+        return readItem(mirror, key).compose(local -> {
+            if (!"local".equals(local.path("source").asText("local"))) {
+                counts.primaryReads.incrementAndGet();
+                return Future.succeededFuture();
+            }
+            counts.localReads.incrementAndGet();
+            double conf = local.path("confidence").asDouble(Double.NaN);
+            if (Double.isNaN(conf)) {
+                return Future.succeededFuture();
+            }
+            confidence.read(conf);
+            if (!check) {
+                return Future.succeededFuture();
+            }
+            return readItem(o.url(), key).map(primary -> {
+                confidence.checked(conf, primary.path("version").asLong() == local.path("version").asLong());
+                return null;
+            });
+        });
+    }
+
+    // ---- read-your-writes ----------------------------------------------------------------------
+
+    private void readYourWrites() throws Exception {
+        URI first = o.mirrors().get(0);
+        URI other = last();
+        say("");
+        say("Read-your-writes across regions: write in one place, read at %s with the write's token "
+                + "(consistency=causal&after=TOKEN), which waits until that mirror has applied the write.", names.get(other));
+        String greeting = "\"hello from the coordinator at " + LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + "\"";
+        JsonNode w1 = put(o.url(), "demo-greeting", greeting);
+        showRoundTrip(1, "PUT demo-greeting = " + greeting + " at the coordinator", "demo-greeting", w1, other);
+
+        String profile = "{\"name\":\"Ada\",\"city\":\"Lisbon\",\"updated\":\"" + LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + "\"}";
+        JsonNode w2 = put(first, "demo-profile", profile);
+        showRoundTrip(2, "PUT demo-profile = " + profile + " at " + names.get(first) + " (forwarded to the coordinator)",
+                "demo-profile", w2, other);
+
+        Reply inc = http.await(HttpMethod.POST, first, "/v1/procedures/increment", "{\"key\":\"" + COUNTER + "\",\"by\":1}");
+        if (inc.status() != 200) {
+            throw new Failure("increment at " + first + ": " + inc.status() + " " + inc.text());
+        }
+        JsonNode w3 = JSON.readTree(inc.string());
+        showRoundTrip(3, "increment " + COUNTER + " at " + names.get(first) + " (forwarded) → " + w3.path("result"), COUNTER, w3, other);
+    }
+
+    private void showRoundTrip(int n, String what, String key, JsonNode write, URI reader) throws Exception {
+        long version = write.path("timestamp").asLong();
+        String token = write.path("token").asText();
+        say("  %d. %s: COMMITTED, version %d, token %s", n, what, version, token);
+        Reply plain = http.await(HttpMethod.GET, reader, "/v1/kv/" + key);
+        JsonNode p = JSON.readTree(plain.string());
+        say("     %s right away without the token (predictive): %s", names.get(reader), plain.status() == 404 ? "not found yet"
+                : "version " + p.path("version").asLong() + (p.path("version").asLong() == version ? " (already there)" : " (older)")
+                + ", confidence " + p.path("confidence"));
+        long t0 = System.nanoTime();
+        JsonNode r = causal(reader, key, token);
+        double waited = (System.nanoTime() - t0) / 1e6;
+        boolean ok = r.path("version").asLong() == version;
+        say("     %s with after=%s: %s, version %d, answered in %.1f ms  %s", names.get(reader), token, r.path("value"),
+                r.path("version").asLong(), waited, ok ? "✓ the write is there" : "✗ NOT the version written");
+        if (!ok) {
+            throw new Failure("read-your-writes failed at " + reader + ": expected version " + version + ", got " + r);
+        }
+    }
+
+    // ---- the report ----------------------------------------------------------------------------
+
+    private void report(JsonNode before, JsonNode after, double seconds, String fence) throws Exception {
+        long committed = counts.committed();
+        long certCommitted = delta(before, after, "committed");
+        long certAborted = delta(before, after, "aborted");
+        long certAdjusted = delta(before, after, "adjusted");
+        long adjusted = certAdjusted >= 0 ? certAdjusted : counts.adjusted.get();
+        say("");
+        say("Report (%.0f s of workload):", seconds);
+        say("  Commits: %,d transactions committed, %,.0f per second: %,d sent to the coordinator, %,d sent to a mirror and "
+                + "forwarded to it.", committed, committed / seconds, counts.committedAtCoordinator.get(), counts.committedViaMirrors.get());
+        say("           (the coordinator's certifier counted %s commits and %s aborts, including the retries inside procedures)",
+                certCommitted < 0 ? "n/a" : String.format(Locale.ROOT, "%,d", certCommitted),
+                certAborted < 0 ? "n/a" : String.format(Locale.ROOT, "%,d", certAborted));
+        say("  Aborts: %,d transactions were aborted because what they had read was overwritten in a way no commit time could "
+                + "fix; %,d transfers were refused for insufficient funds (the business rule, not a conflict).",
+                counts.conflicts.get(), counts.refused.get());
+        say("  Aborts avoided: %,d transactions had read a value that was overwritten before they committed, and still "
+                + "committed: the coordinator placed them at a timestamp in the past at which everything they read was "
+                + "current (adaptive timestamp certification). Plain optimistic certification (policy basic) aborts these: "
+                + "%,d aborts instead of %,d.", adjusted, adjusted + counts.conflicts.get(), counts.conflicts.get());
+        if (counts.unavailable.get() > 0) {
+            say("  Unavailable: %,d requests were answered 503/504 (retry is safe).", counts.unavailable.get());
+        }
+
+        say("  Mirror lag (commit acknowledged at the coordinator → visible in a read at the mirror):");
+        for (URI m : o.mirrors()) {
+            long[] l = lag.sorted(m);
+            say("      %-9s p50 %s ms, p99 %s ms (%,d commits sampled)", names.get(m),
+                    l.length == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", LatencyLog.percentileMillis(l, 0.5)),
+                    l.length == 0 ? "n/a" : String.format(Locale.ROOT, "%.1f", LatencyLog.percentileMillis(l, 0.99)), l.length);
+        }
+        if (lag.timeouts() > 0) {
+            say("      %,d sampled commits were not visible within 10 s", lag.timeouts());
+        }
+        for (URI m : o.mirrors()) {
+            JsonNode lagNow = status(m).path("lag");
+            if (!lagNow.isMissingNode()) {
+                say("      %-9s reports its lag now: %s sequences, %s s", names.get(m), lagNow.path("sequences"), lagNow.path("seconds"));
+            }
+        }
+
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < ACCOUNTS; i++) {
+            keys.add(account(i));
+        }
+        StringBuilder totals = new StringBuilder();
+        boolean same = true;
+        for (URI node : nodes()) {
+            long total = bankTotal(node, keys, fence);
+            same &= total == ACCOUNTS * INITIAL;
+            totals.append(totals.length() == 0 ? "" : ", ").append(nodeName(node)).append(String.format(Locale.ROOT, " %,d", total));
+        }
+        say("  Bank: the %d accounts add up to %s (one consistent batch read at each node, after the workload) — %s",
+                ACCOUNTS, totals, same ? "no money created or lost anywhere." : "NOT the " + ACCOUNTS * INITIAL + " they started with!");
+        if (!same) {
+            throw new Failure("the bank total differs from " + ACCOUNTS * INITIAL + " at some node: " + totals);
+        }
+
+        long total = confidence.total();
+        say("  Local reads at the mirrors: %,d answered from the mirror's own PostgreSQL copy%s. Each tells how likely it is to "
+                + "be the primary's current version:", total + counts.primaryReads.get() - counts.primaryReads.get(),
+                counts.primaryReads.get() == 0 ? "" : String.format(Locale.ROOT, " (%,d more answered from the primary)",
+                        counts.primaryReads.get()));
+        if (total > 0) {
+            System.out.print(confidence.table());
+            say("      (a checked read is compared with the coordinator's version right after it, so a commit in between "
+                    + "counts as stale: the check is slightly strict)");
+        }
+        for (URI m : o.mirrors()) {
+            JsonNode cal = status(m).path("calibration");
+            if (cal.isArray() && cal.size() > 0) {
+                say("      %s's own calibration table (confidence given vs. found current):", names.get(m));
+                for (JsonNode row : cal) {
+                    say("        %s", row);
+                }
+            }
+        }
+        say("");
+        say("The cluster keeps its data in .presage/ (./presage down --wipe deletes it). Try: ./presage up --mirrors 2, then "
+                + "curl -s 'http://127.0.0.1:8082/v1/kv/demo-greeting?consistency=strong'");
+    }
+
+    private List<URI> nodes() {
+        List<URI> all = new ArrayList<>();
+        all.add(o.url());
+        all.addAll(o.mirrors());
+        return all;
+    }
+
+    private String nodeName(URI node) {
+        return node.equals(o.url()) ? "coordinator" : names.get(node);
+    }
+
+    private long bankTotal(URI node, List<String> keys, String token) throws Exception {
+        String query = node.equals(o.url()) ? "" : "?consistency=causal&after=" + enc(token) + "&timeoutMs=20000";
+        Reply r = http.await(HttpMethod.POST, node, "/v1/kv/_batch" + query, JSON.writeValueAsString(Map.of("keys", keys)));
+        if (r.status() != 200) {
+            throw new Failure("batch read of the accounts at " + nodeName(node) + ": " + r.status() + " " + r.text());
+        }
+        long total = 0;
+        for (JsonNode item : JSON.readTree(r.string()).path("items")) {
+            total += item.path("value").asLong();
+        }
+        return total;
+    }
+
+    static long delta(JsonNode before, JsonNode after, String field) {
+        JsonNode a = after.path(field);
+        JsonNode b = before.path(field);
+        return a.isNumber() && b.isNumber() ? a.asLong() - b.asLong() : -1;
+    }
+
+    // ---- small helpers -----------------------------------------------------------------------
+
+    private JsonNode status(URI node) {
+        try {
+            Reply r = http.await(HttpMethod.GET, node, "/v1/status");
+            if (r.status() != 200) {
+                throw new Failure(node + "/v1/status answered " + r.status() + " " + r.text());
+            }
+            return JSON.readTree(r.string());
+        } catch (Failure e) {
+            throw e;
+        } catch (Exception e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            throw new Failure("cannot reach " + node + " (" + c.getMessage() + ")");
+        }
+    }
+
+    private JsonNode put(URI node, String key, String json) throws Exception {
+        Reply r = http.await(HttpMethod.PUT, node, "/v1/kv/" + key, json);
+        if (r.status() != 200) {
+            throw new Failure("PUT /v1/kv/" + key + " at " + node + ": " + r.status() + " " + r.text());
+        }
+        return JSON.readTree(r.string());
+    }
+
+    private JsonNode causal(URI mirror, String key, String token) throws Exception {
+        Reply r = http.await(HttpMethod.GET, mirror, "/v1/kv/" + key + "?consistency=causal&after=" + enc(token) + "&timeoutMs=10000");
+        if (r.status() != 200) {
+            throw new Failure("causal read of " + key + " at " + mirror + " after " + token + ": " + r.status() + " " + r.text());
+        }
+        return JSON.readTree(r.string());
+    }
+
+    private static String enc(String token) {
+        return URLEncoder.encode(token, StandardCharsets.UTF_8);
+    }
+
+    private static void say(String format, Object... args) {
+        System.out.println(args.length == 0 ? format : String.format(Locale.ROOT, format, args));
+    }
+}
