@@ -18,6 +18,7 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.presage.config.PresageConfig;
+import io.presage.mirror.MirrorApi;
 import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.mutiny.Uni;
 
@@ -31,13 +32,15 @@ public class NodeResource {
     PresageConfig config;
     @Inject
     Instance<CoordinatorApi> coordinator;
+    @Inject
+    Instance<MirrorApi> mirror;
 
     private NodeApi api;
 
     @PostConstruct
     void init() {
-        api = coordinator.get(); // the only role with an implementation so far
-
+        // Only the role's implementation is created: the other one's beans are never started.
+        api = "mirror".equals(config.role()) ? mirror.get() : coordinator.get();
     }
 
     @GET
