@@ -277,7 +277,7 @@ public final class Demo {
 
     // ---- the workload ------------------------------------------------------------------------
 
-    /** A busy account: half the picks go to the first five. */
+    /** A busy account: half the picks go to the first five (the ones transfers pay into and audits read). */
     private static int busyAccount(ClosedLoop.Client c) {
         return c.rnd.nextBoolean() ? c.rnd.nextInt(5) : c.rnd.nextInt(ACCOUNTS);
     }
@@ -297,16 +297,22 @@ public final class Demo {
     }
 
     private Future<?> transfer(ClosedLoop.Client c, URI node) {
-        int from = busyAccount(c);
-        int to = (from + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
+        // Money flows into the busy accounts (which the audits read), from any account.
+        int to = busyAccount(c);
+        int from = (to + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS;
         return commit(node, "/v1/procedures/transfer", "{\"from\":\"" + account(from) + "\",\"to\":\"" + account(to)
                 + "\",\"amount\":" + (1 + c.rnd.nextInt(50)) + "}", account(from));
     }
 
     /** Reads two busy accounts at the coordinator, then records their sum under an audit key, reading both. */
     private Future<?> audit(ClosedLoop.Client c) {
-        String a = account(busyAccount(c));
-        String b = account((busyAccount(c) + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS);
+        int ia = busyAccount(c);
+        int ib = busyAccount(c);
+        if (ib == ia) {
+            ib = (ia + 1 + c.rnd.nextInt(ACCOUNTS - 1)) % ACCOUNTS; // a transaction reads a key once
+        }
+        String a = account(ia);
+        String b = account(ib);
         String target = "demo-audit-" + c.rnd.nextInt(AUDIT_KEYS);
         return readItem(o.url(), a).compose(ra -> readItem(o.url(), b).compose(rb -> {
             String body = "{\"reads\":[{\"key\":\"" + a + "\",\"version\":" + ra.path("version").asLong() + "},{\"key\":\"" + b
@@ -488,7 +494,7 @@ public final class Demo {
 
         long total = confidence.total();
         say("  Local reads at the mirrors: %,d answered from the mirror's own PostgreSQL copy%s. Each tells how likely it is to "
-                + "be the primary's current version:", total + counts.primaryReads.get() - counts.primaryReads.get(),
+                + "be the primary's current version:", counts.localReads.get(),
                 counts.primaryReads.get() == 0 ? "" : String.format(Locale.ROOT, " (%,d more answered from the primary)",
                         counts.primaryReads.get()));
         if (total > 0) {
