@@ -126,6 +126,11 @@ public final class RequestParser {
     public List<String> keys(byte[] body) {
         JsonNode root = parse(body, limits.txnBytes(), "a key list");
         requireObject(root, "the request");
+        return keys(root);
+    }
+
+    /** The {@code keys} of a parsed request object, checked as {@link #keys(byte[])} does. */
+    public List<String> keys(JsonNode root) {
         List<String> keys = new ArrayList<>();
         JsonNode arr = root.get("keys");
         if (arr == null || !arr.isArray()) {

@@ -84,6 +84,8 @@ public class Applier implements ApplyProgress {
     private Thread thread;
     private Timer applyTimer;
     private Counter deadLetterCounter;
+    /** The role's additions to the apply path (the mirror's); null at the coordinator. */
+    private volatile ApplyHook hook;
 
     void onStart(@Observes @Priority(Integer.MAX_VALUE) StartupEvent ev) {
         applyTimer = Timer.builder("presage_apply_batch_seconds").description("one database transaction of the applier")
@@ -102,6 +104,17 @@ public class Applier implements ApplyProgress {
         if (thread != null) {
             thread.interrupt();
         }
+    }
+
+    /**
+     * Installs the role's hook. Must happen before the applier starts (a StartupEvent observer with a
+     * default priority runs before this bean's), so that the hook sees every chunk from the first.
+     */
+    public void setHook(ApplyHook hook) {
+        if (thread != null) {
+            throw new IllegalStateException("the applier has started; install the hook before");
+        }
+        this.hook = hook;
     }
 
     @Override
@@ -146,11 +159,17 @@ public class Applier implements ApplyProgress {
                     applied = await(() -> store.appliedSequence());
                     deadLetters.set(await(this::countDeadLetters));
                     started = true;
+                    if (hook != null) {
+                        hook.starting(applied);
+                    }
                     follower = logs.get().follower("apply-" + config.nodeId(), applied + 1);
                 }
                 List<LogMessage> page = follower.next(config.apply().batchMessages(), Duration.ofMillis(500));
                 if (page.isEmpty()) {
                     caughtUp = true;
+                    if (hook != null) {
+                        hook.drained(System.currentTimeMillis());
+                    }
                     continue;
                 }
                 caughtUp = false;
@@ -165,14 +184,21 @@ public class Applier implements ApplyProgress {
                 }
                 if (!todo.isEmpty()) {
                     long start = System.nanoTime();
-                    apply(todo);
+                    Chunk chunk = apply(todo);
                     applyTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
                     LogMessage last = todo.get(todo.size() - 1);
                     applied = last.sequence();
                     lastMessageMillis = last.timestampMillis();
+                    if (hook != null) {
+                        hook.applied(applied, lastMessageMillis, chunk.items(), chunk.writes());
+                    }
                     for (LongConsumer l : listeners) {
                         l.accept(applied);
                     }
+                }
+                if (hook != null && page.get(page.size() - 1).pending() == 0) {
+                    // JetStream had nothing more for this consumer when it delivered the page's last message.
+                    hook.drained(System.currentTimeMillis());
                 }
                 follower.ack(page.get(page.size() - 1));
                 lastError = null;
@@ -220,20 +246,34 @@ public class Applier implements ApplyProgress {
      * The loop passes only messages above the applied sequence; on its own this transaction still
      * never moves a key or the position backwards (package-private so a test can replay through it).
      */
-    void apply(List<LogMessage> messages) throws Throwable {
+    Chunk apply(List<LogMessage> messages) throws Throwable {
         Map<String, Object[]> items = new LinkedHashMap<>(); // key -> {value, version, vclock map, seq}
         List<Object[]> ids = new ArrayList<>();
         List<Object[]> parked = new ArrayList<>();
+        List<LogBatch> batches = new ArrayList<>(messages.size()); // null where parked
         for (LogMessage m : messages) {
-            LogBatch batch;
             try {
-                batch = codec.decode(m.data());
+                batches.add(codec.decode(m.data()));
             } catch (LogDecodeException e) {
+                batches.add(null);
                 parked.add(new Object[] {m.sequence(), m.subject(), e.getMessage(), m.data()});
+            }
+        }
+        ApplyHook h = hook;
+        List<ApplyHook.AppliedWrite> applied = h == null ? List.of() : received(h, messages, batches);
+        Map<String, StoredItem> stored = h == null ? Map.of() : new LinkedHashMap<>();
+        int next = 0;
+        for (int mi = 0; mi < messages.size(); mi++) {
+            LogMessage m = messages.get(mi);
+            LogBatch batch = batches.get(mi);
+            if (batch == null) {
                 continue;
             }
             for (LogTxn t : batch.txns()) {
                 for (LogWrite w : t.writes()) {
+                    if (h != null && !h.validate(applied.get(next++))) {
+                        continue;
+                    }
                     Object[] prior = items.get(w.key());
                     @SuppressWarnings("unchecked")
                     Map<String, Long> vclock = prior == null ? t.vclock()
@@ -241,6 +281,9 @@ public class Applier implements ApplyProgress {
                     items.put(w.key(), new Object[] {
                         w.delete() ? null : new String(w.valueJson(), StandardCharsets.UTF_8),
                         t.timestamp(), vclock, m.sequence()});
+                    if (h != null) {
+                        stored.put(w.key(), new StoredItem(w.key(), w.valueJson(), t.timestamp(), vclock, m.sequence()));
+                    }
                 }
                 if (t.id() != null) {
                     ids.add(new Object[] {t.id(), t.timestamp(), t.adjusted(), m.sequence()});
@@ -260,6 +303,32 @@ public class Applier implements ApplyProgress {
             deadLetters.addAndGet(parked.size());
             deadLetterCounter.increment(parked.size());
         }
+        return new Chunk(stored, applied);
+    }
+
+    /** What a chunk applied, for the hook: final item states and every write in log order. */
+    record Chunk(Map<String, StoredItem> items, List<ApplyHook.AppliedWrite> writes) {
+    }
+
+    /** Tells the hook each decoded message (the pre-apply buffer); the writes in log order. */
+    private static List<ApplyHook.AppliedWrite> received(ApplyHook h, List<LogMessage> messages, List<LogBatch> batches) {
+        List<ApplyHook.AppliedWrite> all = new ArrayList<>();
+        for (int mi = 0; mi < messages.size(); mi++) {
+            LogMessage m = messages.get(mi);
+            LogBatch batch = batches.get(mi);
+            if (batch == null) {
+                continue;
+            }
+            int from = all.size();
+            for (LogTxn t : batch.txns()) {
+                for (LogWrite w : t.writes()) {
+                    all.add(new ApplyHook.AppliedWrite(w.key(), w.valueJson(), t.timestamp(), t.vclock(),
+                            m.sequence(), m.timestampMillis()));
+                }
+            }
+            h.received(m.sequence(), m.timestampMillis(), all.subList(from, all.size()));
+        }
+        return all;
     }
 
     private Uni<Integer> upsertItems(Mutiny.StatelessSession s, List<Map.Entry<String, Object[]>> rows, int from) {

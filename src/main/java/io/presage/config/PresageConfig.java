@@ -39,6 +39,9 @@ public interface PresageConfig {
 
     Apply apply();
 
+    /** Settings of the mirror role; unused at the coordinator. */
+    Mirror mirror();
+
     interface Nats {
         @WithDefault("nats://127.0.0.1:4222")
         String url();
@@ -128,5 +131,46 @@ public interface PresageConfig {
         /** Dead-letter subject for messages that cannot be decoded. */
         @WithDefault("mirror.deadletter")
         String deadLetterSubject();
+    }
+
+    interface Mirror {
+        /** Base URL of the coordinator that writes are forwarded to and reconciliations asked of (loopback or the DC link). */
+        @WithDefault("http://127.0.0.1:8080")
+        String coordinatorUrl();
+
+        /** Readiness fails while the replication lag is above this many seconds. */
+        @WithDefault("5")
+        double maxLagSeconds();
+
+        /** Keys (present or known absent) held in the read cache in front of PostgreSQL. */
+        @WithDefault("262144")
+        int cacheKeys();
+
+        /** How long a read with {@code after} waits for the mirror to apply that position when it gives no timeoutMs. */
+        @WithDefault("5s")
+        Duration causalTimeout();
+
+        /** Largest timeoutMs a read may ask for. */
+        @WithDefault("60000")
+        long maxTimeoutMs();
+
+        /** Answer time allowed to the coordinator for a forwarded write or a reconciliation; then 503. */
+        @WithDefault("10s")
+        Duration forwardTimeout();
+
+        /** Share of local reads whose currency is checked afterwards against the log (0 = none, 1 = all). */
+        @WithDefault("0.01")
+        double calibrationSampleRate();
+
+        /** How far past a sampled read the mirror must have applied before the read counts as current. */
+        @WithDefault("250ms")
+        Duration calibrationMargin();
+
+        /** File that resolved calibration samples are appended to as JSON lines; none when unset. */
+        Optional<String> calibrationLog();
+
+        /** Time constant of the decayed per-key write rates the confidence is computed from. */
+        @WithDefault("60s")
+        Duration rateHalfLife();
     }
 }

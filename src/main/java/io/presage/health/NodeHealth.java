@@ -13,11 +13,13 @@ import org.eclipse.microprofile.health.Startup;
 import io.presage.apply.Applier;
 import io.presage.config.PresageConfig;
 import io.presage.coord.CoordinatorEngine;
+import io.presage.mirror.MirrorNode;
 import io.presage.node.LogConnection;
 
 /**
  * MicroProfile Health. The database check is Quarkus's own (datasource health); these add the log
- * connection, the applier, dead letters and, at the coordinator, recovery.
+ * connection, the applier, dead letters and, at the coordinator, recovery; at a mirror, the
+ * replication lag against its bound.
  */
 public class NodeHealth {
 
@@ -29,6 +31,8 @@ public class NodeHealth {
     Applier applier;
     @Inject
     CoordinatorEngine coordinator;
+    @Inject
+    MirrorNode mirror;
 
     @Readiness
     @ApplicationScoped
@@ -65,6 +69,22 @@ public class NodeHealth {
                     .status(coordinator.state() == CoordinatorEngine.State.READY)
                     .withData("state", coordinator.state().name())
                     .withData("detail", coordinator.stateDetail()).build();
+        };
+    }
+
+    @Readiness
+    @ApplicationScoped
+    HealthCheck replication() {
+        return () -> {
+            if (!mirror.active()) {
+                return HealthCheckResponse.up("replication-lag");
+            }
+            double lag = mirror.lagSeconds();
+            double max = config.mirror().maxLagSeconds();
+            return HealthCheckResponse.named("replication-lag").status(lag <= max)
+                    .withData("lagSeconds", String.format(java.util.Locale.ROOT, "%.3f", lag))
+                    .withData("lagSequences", mirror.lagSequences())
+                    .withData("maxLagSeconds", String.format(java.util.Locale.ROOT, "%.3f", max)).build();
         };
     }
 

@@ -339,6 +339,22 @@ public final class JetStreamLog implements AutoCloseable {
     }
 
     /**
+     * The JetStream timestamp (server receive time, ≈ commit time) of the message at {@code sequence}:
+     * one direct request, for lag reports.
+     *
+     * @throws LogUnavailableException if not connected, no such message, or no answer in time
+     */
+    public long messageTimestampMillis(long sequence) {
+        Session s = liveSession();
+        try {
+            return s.jsm().getMessage(config.streamName(), sequence).getTime().toInstant().toEpochMilli();
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            throw new LogUnavailableException("cannot read message " + sequence + " of " + config.streamName()
+                    + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /**
      * Appends one batch, fenced and de-duplicated (see the class comment).
      *
      * @param subject              {@code mirror.log.<partition>} ({@link #subjectFor})
@@ -603,7 +619,7 @@ public final class JetStreamLog implements AutoCloseable {
     static LogMessage toLogMessage(Message m) {
         var meta = m.metaData();
         return new LogMessage(meta.streamSequence(), m.getSubject(), m.getData(),
-                meta.timestamp().toInstant().toEpochMilli());
+                meta.timestamp().toInstant().toEpochMilli(), meta.pendingCount());
     }
 
     /** Closes the connection and stops reconnecting; pending appends fail, followers stop working. */

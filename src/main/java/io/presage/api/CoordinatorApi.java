@@ -9,17 +9,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import jakarta.ws.rs.Consumes;
-import jakarta.ws.rs.DELETE;
-import jakarta.ws.rs.GET;
-import jakarta.ws.rs.POST;
-import jakarta.ws.rs.PUT;
-import jakarta.ws.rs.Path;
-import jakarta.ws.rs.PathParam;
-import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.QueryParam;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import io.presage.apply.ApplyProgress;
@@ -32,14 +23,11 @@ import io.presage.coord.TxnSpec;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 import io.presage.proc.Procedures;
-import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.mutiny.Uni;
 
-/** API v1 at the coordinator (see shared/API.md). */
-@Path("/v1")
-@Produces(MediaType.APPLICATION_JSON)
-@Consumes(MediaType.WILDCARD)
-public class CoordinatorResource {
+/** API v1 at the coordinator (see shared/API.md); {@link NodeResource} delegates here in that role. */
+@ApplicationScoped
+public class CoordinatorApi implements NodeApi {
 
     @Inject
     CoordinatorEngine engine;
@@ -61,31 +49,27 @@ public class CoordinatorResource {
         procedures = new ProcedureRunner(engine, json, config.nodeId());
     }
 
-    @GET
-    @Path("/kv/{key: .+}")
-    public Uni<Response> get(@PathParam("key") String key) {
+    @Override
+    public Uni<Response> get(String key, ReadParams ignored) {
         String k = parse.key(key);
         return engine.read(k).map(r -> Bodies.item(k, r.item(), 1.0, r.position(), Map.of()));
     }
 
-    @PUT
-    @Path("/kv/{key: .+}")
-    public Uni<Response> put(@PathParam("key") String key, byte[] body) {
+    @Override
+    public Uni<Response> put(String key, byte[] body, String speculative) {
         String k = parse.key(key);
         byte[] value = parse.value(body);
         return engine.commit(TxnSpec.blind(k, value, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
     }
 
-    @DELETE
-    @Path("/kv/{key: .+}")
-    public Uni<Response> delete(@PathParam("key") String key) {
+    @Override
+    public Uni<Response> delete(String key, String speculative) {
         String k = parse.key(key);
         return engine.commit(TxnSpec.blind(k, null, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
     }
 
-    @POST
-    @Path("/kv/_batch")
-    public Uni<Response> batch(byte[] body) {
+    @Override
+    public Uni<Response> batch(byte[] body, ReadParams ignored) {
         List<String> keys = parse.keys(body);
         return engine.readAll(keys).map(reads -> {
             List<Object> items = new ArrayList<>(keys.size());
@@ -102,29 +86,17 @@ public class CoordinatorResource {
         });
     }
 
-    @POST
-    @Path("/transactions")
-    public Uni<Response> transaction(byte[] body) {
+    @Override
+    public Uni<Response> transaction(byte[] body, String speculative) {
         TxnSpec spec = parse.transaction(body, config.nodeId());
         return engine.commit(spec).map(o -> Bodies.outcome(o, Map.of()));
     }
 
-    @POST
-    @Path("/procedures/{name}")
-    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String id, byte[] body) {
-        Procedure p = Procedures.get(name);
-        if (p == null) {
-            throw ApiException.notFound("no procedure named '" + name + "' (transfer, increment)");
-        }
-        if (id != null && (id.isEmpty() || id.length() > 120)) {
-            throw ApiException.badRequest("id must be 1 to 120 characters");
-        }
-        JsonNode args = parse.object(body, "the procedure's arguments");
+    @Override
+    public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
         try {
-            for (String k : p.keys(args)) {
-                parse.key(k);
-            }
-            return procedures.run(p, args, id)
+            ProcedureCall call = ProcedureCall.check(parse, name, id, body);
+            return procedures.run(call.procedure(), call.args(), id)
                     .map(r -> Bodies.outcome(r.outcome(), r.result() == null ? Map.of() : Map.of("result", r.result())))
                     .onFailure(ProcedureException.class).recoverWithItem(e -> refusal((ProcedureException) e));
         } catch (ProcedureException e) {
@@ -139,8 +111,7 @@ public class CoordinatorResource {
         return Bodies.aborted(e.reason(), List.of(), e.getMessage(), Map.of());
     }
 
-    @GET
-    @Path("/status")
+    @Override
     public Map<String, Object> status() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("role", config.role());
@@ -165,15 +136,13 @@ public class CoordinatorResource {
         return m;
     }
 
-    @GET
-    @Path("/reconcile/{key: .+}")
-    public Uni<Response> reconcile(@PathParam("key") String key) {
+    @Override
+    public Uni<Response> reconcile(String key) {
         String k = parse.key(key);
         return engine.read(k).map(r -> Bodies.ok(reconciled(k, r)));
     }
 
-    @POST
-    @Path("/reconcile")
+    @Override
     public Uni<Response> reconcileAll(byte[] body) {
         List<String> keys = parse.keys(body);
         return engine.readAll(keys).map(reads -> {
@@ -195,17 +164,5 @@ public class CoordinatorResource {
         m.remove("confidence");
         m.put("sequence", r.position());
         return m;
-    }
-
-    /**
-     * The trivial endpoint the benchmarks measure the HTTP ceiling with. Non-blocking, like every
-     * endpoint that returns a {@code Uni}: a plain return type would otherwise send each call through
-     * the worker pool and back, and the ceiling would measure that hop rather than the HTTP stack.
-     */
-    @GET
-    @Path("/ping")
-    @NonBlocking
-    public Map<String, Object> ping() {
-        return Map.of("ok", true);
     }
 }

@@ -1,0 +1,116 @@
+package io.presage.api;
+
+import java.util.Map;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import io.presage.config.PresageConfig;
+import io.presage.mirror.MirrorApi;
+import io.smallrye.common.annotation.NonBlocking;
+import io.smallrye.mutiny.Uni;
+
+/** API v1 (see shared/API.md): the paths, delegating to the node's role ({@link NodeApi}). */
+@Path("/v1")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.WILDCARD)
+public class NodeResource {
+
+    @Inject
+    PresageConfig config;
+    @Inject
+    Instance<CoordinatorApi> coordinator;
+    @Inject
+    Instance<MirrorApi> mirror;
+
+    private NodeApi api;
+
+    @PostConstruct
+    void init() {
+        // Only the role's implementation is created: the other one's beans are never started.
+        api = "mirror".equals(config.role()) ? mirror.get() : coordinator.get();
+    }
+
+    @GET
+    @Path("/kv/{key: .+}")
+    public Uni<Response> get(@PathParam("key") String key, @QueryParam("consistency") String consistency,
+            @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
+            @QueryParam("timeoutMs") String timeoutMs) {
+        return api.get(key, new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs));
+    }
+
+    @PUT
+    @Path("/kv/{key: .+}")
+    public Uni<Response> put(@PathParam("key") String key, @QueryParam("speculative") String speculative, byte[] body) {
+        return api.put(key, body, speculative);
+    }
+
+    @DELETE
+    @Path("/kv/{key: .+}")
+    public Uni<Response> delete(@PathParam("key") String key, @QueryParam("speculative") String speculative) {
+        return api.delete(key, speculative);
+    }
+
+    @POST
+    @Path("/kv/_batch")
+    public Uni<Response> batch(@QueryParam("consistency") String consistency,
+            @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
+            @QueryParam("timeoutMs") String timeoutMs, byte[] body) {
+        return api.batch(body, new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs));
+    }
+
+    @POST
+    @Path("/transactions")
+    public Uni<Response> transaction(@QueryParam("speculative") String speculative, byte[] body) {
+        return api.transaction(body, speculative);
+    }
+
+    @POST
+    @Path("/procedures/{name}")
+    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String id,
+            @QueryParam("speculative") String speculative, byte[] body) {
+        return api.procedure(name, id, body, speculative);
+    }
+
+    @GET
+    @Path("/status")
+    public Map<String, Object> status() {
+        return api.status();
+    }
+
+    @GET
+    @Path("/reconcile/{key: .+}")
+    public Uni<Response> reconcile(@PathParam("key") String key) {
+        return api.reconcile(key);
+    }
+
+    @POST
+    @Path("/reconcile")
+    public Uni<Response> reconcileAll(byte[] body) {
+        return api.reconcileAll(body);
+    }
+
+    /**
+     * The trivial endpoint the benchmarks measure the HTTP ceiling with. Non-blocking, like every
+     * endpoint that returns a {@code Uni}: a plain return type would otherwise send each call through
+     * the worker pool and back, and the ceiling would measure that hop rather than the HTTP stack.
+     */
+    @GET
+    @Path("/ping")
+    @NonBlocking
+    public Map<String, Object> ping() {
+        return Map.of("ok", true);
+    }
+}

@@ -1,0 +1,164 @@
+package io.presage.mirror;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+import io.presage.apply.ApplyHook.AppliedWrite;
+
+/**
+ * Measures whether confidence is calibrated: a sample of local reads is checked afterwards, exactly,
+ * against the log.
+ *
+ * <p>A sampled read returned version {@code v} of key {@code k} at wall time {@code t}. It was
+ * <b>not current</b> iff the log holds a write of {@code k} committed (JetStream message timestamp) at
+ * or before {@code t} with a version above {@code v}: the primary had already moved on. It is
+ * <b>current</b> once the mirror has applied everything committed up to {@code t + margin} without
+ * such a write (JetStream timestamps grow along the stream; the margin absorbs clock differences
+ * between this node and the log). Results are counted per confidence decile.
+ *
+ * <p>Readers only enqueue (lock-free); the applier thread does all the bookkeeping.
+ */
+public final class Calibration {
+    public record Sample(String key, long version, double confidence, long readMillis) {
+    }
+
+    /** Receives each resolved sample (metrics, the JSON-lines log). Applier thread. */
+    public interface Sink {
+        void resolved(Sample s, boolean current, int decile);
+    }
+
+    private static final int MAX_OPEN = 100_000;
+
+    private final double rate;
+    private final long marginMillis;
+    private final Sink sink;
+    private final ConcurrentLinkedQueue<Sample> intake = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger open = new AtomicInteger();
+    // applier thread only
+    private final Map<String, List<Sample>> byKey = new HashMap<>();
+    private final ArrayDeque<Sample> byTime = new ArrayDeque<>();
+    private final AtomicLongArray samples = new AtomicLongArray(10);
+    private final AtomicLongArray current = new AtomicLongArray(10);
+    private final AtomicLongArray dropped = new AtomicLongArray(1);
+
+    public Calibration(double rate, long marginMillis, Sink sink) {
+        this.rate = rate;
+        this.marginMillis = marginMillis;
+        this.sink = sink;
+    }
+
+    /** A local read was answered; sampled with the configured probability. Any thread. */
+    public void read(String key, long version, double confidence, long readMillis) {
+        if (rate <= 0 || (rate < 1 && ThreadLocalRandom.current().nextDouble() >= rate)) {
+            return;
+        }
+        if (open.incrementAndGet() > MAX_OPEN) {
+            open.decrementAndGet();
+            dropped.incrementAndGet(0);
+            return;
+        }
+        intake.add(new Sample(key, version, confidence, readMillis));
+    }
+
+    /** Applier thread: a chunk was applied; its writes may prove samples stale. */
+    public void applied(List<AppliedWrite> writes, long lastCommitMillis) {
+        take();
+        if (!byKey.isEmpty()) {
+            for (AppliedWrite w : writes) {
+                List<Sample> waiting = byKey.get(w.key());
+                if (waiting == null) {
+                    continue;
+                }
+                for (int i = waiting.size() - 1; i >= 0; i--) {
+                    Sample s = waiting.get(i);
+                    if (w.timestampMillis() <= s.readMillis() && w.version() > s.version()) {
+                        waiting.remove(i);
+                        resolve(s, false);
+                    }
+                }
+                if (waiting.isEmpty()) {
+                    byKey.remove(w.key());
+                }
+            }
+        }
+        knownUpTo(lastCommitMillis);
+    }
+
+    /** Applier thread: the log is drained; everything committed before {@code nowMillis - margin} is applied. */
+    public void drained(long nowMillis) {
+        take();
+        knownUpTo(nowMillis - marginMillis);
+    }
+
+    /** Samples read long enough before what the mirror has applied, and not proved stale, were current. */
+    private void knownUpTo(long millis) {
+        while (!byTime.isEmpty() && byTime.peekFirst().readMillis() + marginMillis <= millis) {
+            Sample s = byTime.pollFirst();
+            List<Sample> waiting = byKey.get(s.key());
+            if (waiting != null && waiting.remove(s)) {
+                if (waiting.isEmpty()) {
+                    byKey.remove(s.key());
+                }
+                resolve(s, true);
+            }
+        }
+    }
+
+    private void take() {
+        Sample s;
+        while ((s = intake.poll()) != null) {
+            byKey.computeIfAbsent(s.key(), k -> new ArrayList<>(2)).add(s);
+            byTime.addLast(s);
+        }
+    }
+
+    private void resolve(Sample s, boolean isCurrent) {
+        open.decrementAndGet();
+        int d = decile(s.confidence());
+        samples.incrementAndGet(d);
+        if (isCurrent) {
+            current.incrementAndGet(d);
+        }
+        sink.resolved(s, isCurrent, d);
+    }
+
+    /** 0 for [0, 0.1), …, 9 for [0.9, 1.0]. */
+    public static int decile(double confidence) {
+        return Math.max(0, Math.min(9, (int) Math.floor(confidence * 10)));
+    }
+
+    /** Per decile: {@code bucket, samples, current, currentRate}, for deciles with samples. */
+    public List<Map<String, Object>> table() {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int d = 0; d < 10; d++) {
+            long n = samples.get(d);
+            if (n == 0) {
+                continue;
+            }
+            long c = current.get(d);
+            Map<String, Object> row = new java.util.LinkedHashMap<>();
+            row.put("bucket", String.format(java.util.Locale.ROOT, "%.1f-%.1f", d / 10.0, (d + 1) / 10.0));
+            row.put("samples", n);
+            row.put("current", c);
+            row.put("currentRate", (double) c / n);
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    /** Samples taken and not resolved yet. */
+    public int open() {
+        return open.get();
+    }
+
+    public long dropped() {
+        return dropped.get(0);
+    }
+}

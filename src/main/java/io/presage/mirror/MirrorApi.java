@@ -1,0 +1,363 @@
+package io.presage.mirror;
+
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.presage.api.ApiException;
+import io.presage.api.Bodies;
+import io.presage.api.Limits;
+import io.presage.api.NodeApi;
+import io.presage.api.ProcedureCall;
+import io.presage.api.RequestParser;
+import io.presage.apply.Applier;
+import io.presage.apply.ItemStore;
+import io.presage.apply.StoredItem;
+import io.presage.config.PresageConfig;
+import io.presage.coord.Tokens;
+import io.presage.mirror.ReadOptions.Consistency;
+import io.presage.proc.ProcedureException;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+
+/**
+ * API v1 at a mirror: reads answered locally with a confidence (or after reconciling with the
+ * coordinator), causal waits, and writes forwarded to the coordinator. See the package comment.
+ */
+@ApplicationScoped
+public class MirrorApi implements NodeApi {
+    private static final String LOCAL = "local";
+    private static final String PRIMARY = "primary";
+
+    @Inject
+    MirrorNode node;
+    @Inject
+    ItemStore store;
+    @Inject
+    Applier applier;
+    @Inject
+    PresageConfig config;
+    @Inject
+    Limits limits;
+    @Inject
+    ObjectMapper json;
+    @Inject
+    MeterRegistry registry;
+
+    private RequestParser parse;
+    /** presage_reads_total by [consistency][0 local, 1 primary]: looked up once, not per read. */
+    private final Counter[][] reads = new Counter[Consistency.values().length][2];
+    private DistributionSummary confidence;
+
+    @PostConstruct
+    void init() {
+        parse = new RequestParser(json, limits);
+        for (Consistency c : Consistency.values()) {
+            for (int s = 0; s < 2; s++) {
+                reads[c.ordinal()][s] = Counter.builder("presage_reads_total").description("reads answered at this mirror")
+                        .tag("consistency", c.name().toLowerCase(java.util.Locale.ROOT))
+                        .tag("source", s == 0 ? LOCAL : PRIMARY).register(registry);
+            }
+        }
+        confidence = DistributionSummary.builder("presage_read_confidence")
+                .description("confidence of the local reads answered").publishPercentiles(0.01, 0.1, 0.5)
+                .register(registry);
+    }
+
+    // ---- reads ------------------------------------------------------------------------------
+
+    @Override
+    public Uni<Response> get(String key, ReadParams p) {
+        String k = parse.key(key);
+        ReadOptions o = options(p.consistency(), p.minConfidence(), p.after(), p.timeoutMs());
+        if (o.consistency() == Consistency.STRONG) {
+            return primary(k, o);
+        }
+        if (o.after() < 0) {
+            return local(k, o);
+        }
+        return afterPosition(o).onItem().transformToUni(x -> local(k, o));
+    }
+
+    private Uni<Response> local(String k, ReadOptions o) {
+        long pendingSeq = node.pendingSequence(k); // before the cache: see PendingKeys
+        ReadCache.Hit h = node.cache().get(k);
+        if (h != null) {
+            return answer(k, o, h.item(), h.position(), pendingSeq);
+        }
+        return storeRead(List.of(k)).onItem().transformToUni(snap -> {
+            StoredItem item = snap.items().isEmpty() ? null : snap.items().get(0);
+            node.cache().fill(k, item, snap.appliedSequence());
+            return answer(k, o, item, snap.appliedSequence(), pendingSeq);
+        });
+    }
+
+    private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq) {
+        long now = System.currentTimeMillis();
+        double c = node.confidence(k, pendingSeq, position, now);
+        if (o.hasMinConfidence() && c < o.minConfidence()) {
+            return primary(k, o);
+        }
+        counted(o, LOCAL, c, k, item, now);
+        return Uni.createFrom().item(Bodies.item(k, item, c, position, Map.of("source", LOCAL, "sequence", position)));
+    }
+
+    private Uni<Response> primary(String k, ReadOptions o) {
+        return reconcile(List.of(k)).map(r -> {
+            reads[o.consistency().ordinal()][1].increment();
+            return Bodies.item(k, r.items().get(k), 1.0, r.sequence(), Map.of("source", PRIMARY, "sequence", r.sequence()));
+        });
+    }
+
+    @Override
+    public Uni<Response> batch(byte[] body, ReadParams p) {
+        JsonNode root = parse.object(body, "a key list");
+        List<String> keys = parse.keys(root);
+        ReadOptions o = options(field(root, "consistency", p.consistency()), field(root, "minConfidence", p.minConfidence()),
+                field(root, "after", p.after()), field(root, "timeoutMs", p.timeoutMs()));
+        if (o.consistency() == Consistency.STRONG) {
+            return primaryBatch(keys, o);
+        }
+        if (o.after() < 0) {
+            return localBatch(keys, o);
+        }
+        return afterPosition(o).onItem().transformToUni(x -> localBatch(keys, o));
+    }
+
+    private Uni<Response> localBatch(List<String> keys, ReadOptions o) {
+        long[] pendingSeqs = new long[keys.size()];
+        for (int i = 0; i < pendingSeqs.length; i++) {
+            pendingSeqs[i] = node.pendingSequence(keys.get(i));
+        }
+        ReadCache.Hits h = node.cache().getAll(keys);
+        if (h != null) {
+            return answerBatch(keys, o, h.items(), h.position(), pendingSeqs);
+        }
+        // Any miss: all from the store in one statement, so all at one position.
+        return storeRead(keys).onItem().transformToUni(snap -> {
+            Map<String, StoredItem> byKey = new java.util.HashMap<>();
+            for (StoredItem i : snap.items()) {
+                byKey.put(i.key(), i);
+            }
+            StoredItem[] items = new StoredItem[keys.size()];
+            for (int i = 0; i < items.length; i++) {
+                items[i] = byKey.get(keys.get(i));
+                node.cache().fill(keys.get(i), items[i], snap.appliedSequence());
+            }
+            return answerBatch(keys, o, items, snap.appliedSequence(), pendingSeqs);
+        });
+    }
+
+    private Uni<Response> answerBatch(List<String> keys, ReadOptions o, StoredItem[] items, long position, long[] pendingSeqs) {
+        long now = System.currentTimeMillis();
+        double[] c = new double[items.length];
+        for (int i = 0; i < items.length; i++) {
+            c[i] = node.confidence(keys.get(i), pendingSeqs[i], position, now);
+            if (o.hasMinConfidence() && c[i] < o.minConfidence()) {
+                return primaryBatch(keys, o);
+            }
+        }
+        List<Object> out = new ArrayList<>(items.length);
+        for (int i = 0; i < items.length; i++) {
+            counted(o, LOCAL, c[i], keys.get(i), items[i], now);
+            out.add(Bodies.itemFields(keys.get(i), items[i], c[i]));
+        }
+        return Uni.createFrom().item(batchBody(out, position, LOCAL));
+    }
+
+    private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
+        return reconcile(keys).map(r -> {
+            List<Object> out = new ArrayList<>(keys.size());
+            for (String k : keys) {
+                reads[o.consistency().ordinal()][1].increment();
+                out.add(Bodies.itemFields(k, r.items().get(k), 1.0));
+            }
+            return batchBody(out, r.sequence(), PRIMARY);
+        });
+    }
+
+    private static Response batchBody(List<Object> items, long position, String source) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("items", items);
+        m.put("sequence", position);
+        m.put("token", Tokens.of(position));
+        m.put("source", source);
+        return Bodies.ok(m);
+    }
+
+    private void counted(ReadOptions o, String source, double c, String key, StoredItem item, long now) {
+        reads[o.consistency().ordinal()][0].increment();
+        confidence.record(c);
+        node.calibration().read(key, item == null ? 0 : item.version(), c, now);
+    }
+
+    /** Waits (bounded by timeoutMs) until the mirror has applied the {@code after} position. */
+    private Uni<Void> afterPosition(ReadOptions o) {
+        long target = o.after();
+        CompletableFuture<Void> f = node.waiters().await(target);
+        if (f.isDone()) {
+            return Uni.createFrom().voidItem();
+        }
+        if (o.timeoutMs() <= 0) {
+            node.waiters().cancel(target, f);
+            return Uni.createFrom().failure(timeout(target));
+        }
+        // The applier's thread wakes the waiter; continue on this request's context (the store's client needs it).
+        Context ctx = Vertx.currentContext();
+        Uni<Void> waited = Uni.createFrom().completionStage(f).ifNoItem().after(Duration.ofMillis(o.timeoutMs()))
+                .failWith(() -> {
+                    node.waiters().cancel(target, f);
+                    return timeout(target);
+                });
+        return ctx == null ? waited : waited.emitOn(r -> ctx.runOnContext(x -> r.run()));
+    }
+
+    private ApiException timeout(long target) {
+        return new ApiException(504, "TIMEOUT", "the mirror has not applied log position " + target + " in time",
+                Map.of("sequence", target, "appliedSequence", node.cache().position()));
+    }
+
+    private Uni<ItemStore.Snapshot> storeRead(List<String> keys) {
+        return store.getAll(keys).onFailure(e -> !(e instanceof ApiException))
+                .transform(e -> ApiException.unavailable("the mirror's store cannot be read: " + e.getMessage()));
+    }
+
+    private Uni<ReconcileBatcher.Reconciled> reconcile(List<String> keys) {
+        return Uni.createFrom().completionStage(() -> node.reconciler().reconcile(keys))
+                .onFailure().transform(MirrorApi::unavailable);
+    }
+
+    private ReadOptions options(String consistency, String minConfidence, String after, String timeoutMs) {
+        PresageConfig.Mirror m = config.mirror();
+        return ReadOptions.parse(consistency, minConfidence, after, timeoutMs, m.causalTimeout().toMillis(),
+                m.maxTimeoutMs());
+    }
+
+    /** A batch option from the body, else the query parameter; a non-scalar value is passed on to be refused. */
+    private static String field(JsonNode root, String name, String query) {
+        JsonNode v = root.get(name);
+        if (v == null || v.isNull()) {
+            return query;
+        }
+        return v.isValueNode() ? v.asText() : v.toString();
+    }
+
+    // ---- writes: forwarded ------------------------------------------------------------------
+
+    @Override
+    public Uni<Response> put(String key, byte[] body, String speculative) {
+        notSpeculative(speculative);
+        String k = parse.key(key);
+        parse.value(body);
+        return forward("PUT", "/v1/kv/" + pathSegment(k), body);
+    }
+
+    @Override
+    public Uni<Response> delete(String key, String speculative) {
+        notSpeculative(speculative);
+        String k = parse.key(key);
+        return forward("DELETE", "/v1/kv/" + pathSegment(k), null);
+    }
+
+    @Override
+    public Uni<Response> transaction(byte[] body, String speculative) {
+        notSpeculative(speculative);
+        parse.transaction(body, config.nodeId());
+        return forward("POST", "/v1/transactions", body);
+    }
+
+    @Override
+    public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
+        notSpeculative(speculative);
+        try {
+            ProcedureCall.check(parse, name, id, body);
+        } catch (ProcedureException e) {
+            if (e.badInput()) {
+                throw ApiException.badRequest(e.getMessage());
+            }
+            // any other refusal is the coordinator's to give
+        }
+        String path = "/v1/procedures/" + pathSegment(name) + (id == null ? "" : "?id=" + query(id));
+        return forward("POST", path, body);
+    }
+
+    private Uni<Response> forward(String method, String path, byte[] body) {
+        return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
+                .map(a -> Response.status(a.status()).type(MediaType.APPLICATION_JSON_TYPE).entity(a.body()).build())
+                .onFailure().transform(MirrorApi::unavailable);
+    }
+
+    private static void notSpeculative(String speculative) {
+        if (speculative != null && !"false".equalsIgnoreCase(speculative)) {
+            throw ApiException.badRequest("speculative transactions at a mirror are not available yet; without "
+                    + "speculative=true the mirror forwards the write to the coordinator and answers its outcome");
+        }
+    }
+
+    private static Throwable unavailable(Throwable e) {
+        if (e instanceof ApiException) {
+            return e;
+        }
+        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        return ApiException.unavailable(c instanceof CoordinatorClient.Unreachable ? c.getMessage()
+                : "the coordinator cannot be reached: " + c.getMessage());
+    }
+
+    /** Percent-encoded, except '/', which the key path matches as it is. */
+    private static String pathSegment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
+    }
+
+    private static String query(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    // ---- status, reconcile ------------------------------------------------------------------
+
+    @Override
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("role", "mirror");
+        m.put("nodeId", config.nodeId());
+        m.put("appliedSequence", applier.appliedSequence());
+        m.put("deadLetters", applier.deadLetters());
+        if (applier.lastError() != null) {
+            m.put("applierError", applier.lastError());
+        }
+        m.putAll(node.status());
+        return m;
+    }
+
+    @Override
+    public Uni<Response> reconcile(String key) {
+        throw notHere();
+    }
+
+    @Override
+    public Uni<Response> reconcileAll(byte[] body) {
+        throw notHere();
+    }
+
+    private static ApiException notHere() {
+        return ApiException.notFound("reconciliation is answered by the coordinator only; this node is a mirror");
+    }
+}

@@ -1,0 +1,350 @@
+package io.presage.mirror;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.presage.api.Limits;
+import io.presage.apply.Applier;
+import io.presage.apply.ApplyHook;
+import io.presage.apply.StoredItem;
+import io.presage.config.PresageConfig;
+import io.presage.log.JetStreamLog;
+import io.presage.node.LogConnection;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * The mirror's state around the shared applier: its {@link ApplyHook} (pre-apply buffer, validation,
+ * read cache, learned write rates, calibration, causal waiters), the replication lag and the client to
+ * the coordinator. Inert unless {@code presage.role=mirror}.
+ */
+@ApplicationScoped
+public class MirrorNode implements ApplyHook {
+    private static final Logger LOG = Logger.getLogger(MirrorNode.class);
+    private static final long REFRESH_MILLIS = 500;
+    private static final long PROBE_MILLIS = 2_000;
+
+    @Inject
+    PresageConfig config;
+    @Inject
+    Applier applier;
+    @Inject
+    LogConnection logs;
+    @Inject
+    MeterRegistry registry;
+    @Inject
+    ObjectMapper json;
+    @Inject
+    Limits limits;
+
+    private volatile boolean active;
+    private ReadCache cache;
+    private final PendingKeys pending = new PendingKeys();
+    private final Staleness staleness = new Staleness();
+    private final SpeculativeWrites speculative = new SpeculativeWrites();
+    private final AtomicLong skipped = new AtomicLong();
+    private WriteRates rates;
+    private Calibration calibration;
+    private PositionWaiters waiters;
+    private CoordinatorClient coordinator;
+    private ReconcileBatcher reconciler;
+    private ScheduledExecutorService refresher;
+    private BufferedWriter calibrationLog;
+    private Counter[][] sampleCounters;
+
+    // lag, refreshed in the background
+    private volatile long streamLast;
+    private volatile long oldestUnappliedSeq;
+    private volatile long oldestUnappliedMillis;
+    private volatile boolean logReadable;
+    private volatile long lastProbeMillis;
+
+    void onStart(@Observes StartupEvent ev) {
+        if (!"mirror".equals(config.role())) {
+            return;
+        }
+        PresageConfig.Mirror m = config.mirror();
+        cache = new ReadCache(m.cacheKeys());
+        rates = new WriteRates(m.rateHalfLife().toMillis(), m.cacheKeys());
+        waiters = new PositionWaiters(cache::position);
+        coordinator = new CoordinatorClient(m.coordinatorUrl(), m.forwardTimeout(), json);
+        reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
+        sampleCounters = new Counter[10][2];
+        for (int d = 0; d < 10; d++) {
+            for (int c = 0; c < 2; c++) {
+                sampleCounters[d][c] = Counter.builder("presage_confidence_samples_total")
+                        .description("sampled local reads checked against the log, by confidence decile and outcome")
+                        .tag("bucket", String.format(java.util.Locale.ROOT, "%.1f", d / 10.0))
+                        .tag("current", Boolean.toString(c == 1)).register(registry);
+            }
+        }
+        calibrationLog = openCalibrationLog(m);
+        calibration = new Calibration(m.calibrationSampleRate(), m.calibrationMargin().toMillis(), this::resolved);
+        registry.gauge("presage_replication_lag_seconds", this, MirrorNode::lagSeconds);
+        registry.gauge("presage_replication_lag_sequences", this, MirrorNode::lagSequences);
+        registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
+        applier.setHook(this); // before the applier starts: this observer runs before its (priority MAX)
+        refresher = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "presage-mirror-lag");
+            t.setDaemon(true);
+            return t;
+        });
+        refresher.scheduleWithFixedDelay(this::refresh, 0, REFRESH_MILLIS, TimeUnit.MILLISECONDS);
+        active = true;
+        LOG.infof("mirror %s: following the log, coordinator at %s", config.nodeId(), m.coordinatorUrl());
+    }
+
+    void onStop(@Observes ShutdownEvent ev) {
+        if (!active) {
+            return;
+        }
+        refresher.shutdownNow();
+        coordinator.close();
+        if (calibrationLog != null) {
+            try {
+                calibrationLog.close();
+            } catch (IOException ignored) {
+                // nothing to do at shutdown
+            }
+        }
+    }
+
+    public boolean active() {
+        return active;
+    }
+
+    // ---- the apply hook (applier thread) ----------------------------------------------------
+
+    @Override
+    public void starting(long appliedSequence) {
+        cache.reset(appliedSequence);
+        pending.clear();
+        waiters.advanced(cache.position());
+    }
+
+    @Override
+    public void received(long sequence, long timestampMillis, List<AppliedWrite> writes) {
+        for (AppliedWrite w : writes) {
+            pending.received(w.key(), sequence);
+        }
+    }
+
+    @Override
+    public boolean validate(AppliedWrite w) {
+        VersionValidation.Local spec = speculative.get(w.key());
+        if (spec != null) {
+            switch (VersionValidation.decide(spec, w.version(), w.vclock())) {
+                case APPLY -> speculative.confirmed(w.key());
+                case APPLY_AND_ROLL_BACK_LOCAL -> speculative.overruled(w.key(), w.version(), w.sequence());
+                case SKIP -> {
+                    // a committed version older than our own write: the store takes it, the speculation stays
+                }
+            }
+        }
+        StoredItem local = cache.peek(w.key());
+        if (local != null && VersionValidation.decide(new VersionValidation.Local(local.version(), local.vclock(), false),
+                w.version(), w.vclock()) == VersionValidation.Verdict.SKIP) {
+            skipped.incrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    @Override
+    public void applied(long sequence, long lastTimestampMillis, Map<String, StoredItem> items, List<AppliedWrite> writes) {
+        long now = System.currentTimeMillis();
+        cache.applied(sequence, items);
+        // Only after the cache moved: a reader that no longer finds the key pending reads at or past it.
+        for (AppliedWrite w : writes) {
+            pending.applied(w.key(), sequence);
+            rates.written(w.key(), w.timestampMillis());
+        }
+        staleness.applied(lastTimestampMillis, now);
+        calibration.applied(writes, lastTimestampMillis);
+        waiters.advanced(sequence);
+    }
+
+    @Override
+    public void drained(long nowMillis) {
+        staleness.drained(nowMillis);
+        calibration.drained(nowMillis);
+    }
+
+    // ---- what reads need --------------------------------------------------------------------
+
+    public ReadCache cache() {
+        return cache;
+    }
+
+    public PositionWaiters waiters() {
+        return waiters;
+    }
+
+    public CoordinatorClient coordinator() {
+        return coordinator;
+    }
+
+    public ReconcileBatcher reconciler() {
+        return reconciler;
+    }
+
+    public Calibration calibration() {
+        return calibration;
+    }
+
+    public SpeculativeWrites speculative() {
+        return speculative;
+    }
+
+    /** The highest received-but-unapplied sequence for the key (0: none); read it before the cache. */
+    public long pendingSequence(String key) {
+        return pending.highest(key);
+    }
+
+    /**
+     * Confidence that {@code key}'s answer at {@code position} is the primary's current version:
+     * 0 with an update received after that position, else exp(−λ·S).
+     */
+    public double confidence(String key, long pendingSequence, long position, long nowMillis) {
+        if (pendingSequence > position) {
+            return 0.0;
+        }
+        return Confidence.of(false, rates.rate(key, nowMillis), staleness.seconds(nowMillis, logs.connected()));
+    }
+
+    // ---- lag --------------------------------------------------------------------------------
+
+    public long lagSequences() {
+        return Math.max(0, streamLast - applier.appliedSequence());
+    }
+
+    /** Now − commit time of the oldest message not applied yet; 0 when everything known is applied. */
+    public double lagSeconds() {
+        long applied = applier.appliedSequence();
+        if (streamLast <= applied) {
+            return 0;
+        }
+        long oldest = oldestUnappliedSeq > applied ? oldestUnappliedMillis : 0;
+        // Until the next refresh, the last applied message's commit time bounds it from below.
+        long since = Math.max(oldest, staleness.lastCommitMillis());
+        return since == 0 ? 0 : Math.max(0, (System.currentTimeMillis() - since) / 1000.0);
+    }
+
+    private void refresh() {
+        try {
+            JetStreamLog log = logs.get();
+            long last = log.lastSequence();
+            long applied = applier.appliedSequence();
+            if (last > applied && oldestUnappliedSeq != applied + 1) {
+                oldestUnappliedMillis = log.messageTimestampMillis(applied + 1);
+                oldestUnappliedSeq = applied + 1;
+            }
+            streamLast = last;
+            logReadable = true;
+        } catch (RuntimeException e) {
+            logReadable = false;
+        }
+        long now = System.currentTimeMillis();
+        if (now - lastProbeMillis >= PROBE_MILLIS && now - coordinator.lastAnswerMillis() >= PROBE_MILLIS) {
+            lastProbeMillis = now;
+            coordinator.probe();
+        }
+    }
+
+    /** The part of {@code /v1/status} only a mirror has. */
+    public Map<String, Object> status() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> lag = new LinkedHashMap<>();
+        lag.put("sequences", lagSequences());
+        lag.put("seconds", lagSeconds());
+        lag.put("streamLastSequence", streamLast);
+        lag.put("logReadable", logReadable);
+        m.put("lag", lag);
+        Map<String, Object> coord = new LinkedHashMap<>();
+        coord.put("url", coordinator.url());
+        coord.put("reachable", coordinator.reachable());
+        m.put("coordinator", coord);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("position", cache.position());
+        c.put("keys", cache.size());
+        c.put("capacity", cache.capacity());
+        c.put("hits", cache.hits());
+        c.put("misses", cache.misses());
+        c.put("fills", cache.fills());
+        c.put("refusedFills", cache.refusedFills());
+        c.put("evictions", cache.evictions());
+        m.put("cache", c);
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("pendingKeys", pending.size());
+        v.put("skipped", skipped.get());
+        v.put("speculativeWrites", speculative.size());
+        v.put("rolledBack", speculative.rolledBack());
+        m.put("validation", v);
+        m.put("stalenessSeconds", staleness.seconds(System.currentTimeMillis(), logs.connected()));
+        m.put("propagationMillis", staleness.propagationMillis());
+        m.put("calibration", calibration.table());
+        m.put("calibrationOpenSamples", calibration.open());
+        m.put("causalWaiters", waiters.size());
+        m.put("reconcilePosts", reconciler.posts());
+        return m;
+    }
+
+    // ---- calibration output -----------------------------------------------------------------
+
+    private void resolved(Calibration.Sample s, boolean current, int decile) {
+        sampleCounters[decile][current ? 1 : 0].increment();
+        if (calibrationLog != null) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("key", s.key());
+            line.put("version", s.version());
+            line.put("confidence", s.confidence());
+            line.put("readMillis", s.readMillis());
+            line.put("current", current);
+            try {
+                calibrationLog.write(json.writeValueAsString(line));
+                calibrationLog.newLine();
+                calibrationLog.flush();
+            } catch (IOException e) {
+                LOG.warnf("calibration log: %s; no more lines will be written", e.getMessage());
+                calibrationLog = null;
+            }
+        }
+    }
+
+    private static BufferedWriter openCalibrationLog(PresageConfig.Mirror m) {
+        if (m.calibrationLog().isEmpty() || m.calibrationLog().get().isBlank()) {
+            return null;
+        }
+        try {
+            Path p = Path.of(m.calibrationLog().get());
+            if (p.getParent() != null) {
+                Files.createDirectories(p.getParent());
+            }
+            return Files.newBufferedWriter(p, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            LOG.warnf("calibration log %s cannot be opened: %s", m.calibrationLog().get(), e.getMessage());
+            return null;
+        }
+    }
+}

@@ -1,0 +1,240 @@
+package io.presage.mirror;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.presage.apply.StoredItem;
+
+/**
+ * The mirror's bounded read cache in front of PostgreSQL, kept coherent with the applied log.
+ *
+ * <h2>Invariant</h2>
+ * Every entry is the key's state in the store <em>at {@link #position()}</em>: its latest applied
+ * version (a tombstone for a deletion), or "absent" (a negative entry). So any set of entries read
+ * together with the position is a consistent prefix of the log, and a reader never sees half a
+ * transaction.
+ *
+ * <h2>How it holds</h2>
+ * <ul>
+ * <li>The applier, after each database commit, updates the entries of the keys it wrote and moves the
+ *     position in one critical section bracketed by a sequence counter ({@code stamp}, odd while it
+ *     runs). Readers take no lock: they read the stamp, the position and the entries, and retry if
+ *     the stamp moved (a seqlock). All of it is volatile (the stamp, the position, and the values of a
+ *     {@link ConcurrentHashMap}), so the check is sound under the Java memory model.</li>
+ * <li>Only keys already cached are updated by the applier; others stay misses, so an entry is always
+ *     exactly what the store holds (including the vector clock, merged as the store merges it).</li>
+ * <li>A miss reads the store (items and the applied sequence in one snapshot) and may {@link #fill}
+ *     only if the cache is at exactly that snapshot's position. Had the applier moved past it, the
+ *     snapshot's value might be stale (the fill would resurrect it); were the cache behind it (the
+ *     store committed a chunk the applier has not reported yet), the entry would be newer than the
+ *     others, and a batch read could see half a transaction. Fills take the applier's lock.</li>
+ * <li>A restart of the applier from a position other than the cache's clears the cache.</li>
+ * </ul>
+ * Eviction only removes entries (a later read misses and reads the store), so it cannot break the
+ * invariant.
+ */
+public final class ReadCache {
+    /** The negative entry: the store does not have the key at the position. */
+    private static final StoredItem ABSENT = new StoredItem("", null, 0, Map.of(), 0);
+    private static final int SPINS = 64;
+
+    private final int capacity;
+    private final ConcurrentHashMap<String, StoredItem> entries;
+    private final Object writeLock = new Object();
+    private volatile long stamp;
+    /** The applied sequence the entries are current at; -1 until the applier has started. */
+    private volatile long position = -1;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder fills = new LongAdder();
+    private final LongAdder refusedFills = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
+
+    public ReadCache(int capacity) {
+        if (capacity < 1) {
+            throw new IllegalArgumentException("capacity must be positive");
+        }
+        this.capacity = capacity;
+        this.entries = new ConcurrentHashMap<>(Math.min(capacity, 1 << 16));
+    }
+
+    /** A key's state at a position: {@code item} null means absent. */
+    public record Hit(StoredItem item, long position) {
+    }
+
+    /** Several keys' states at one position, in the order asked. */
+    public record Hits(StoredItem[] items, long position) {
+    }
+
+    public long position() {
+        return position;
+    }
+
+    public int size() {
+        return entries.size();
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** The key's cached state with the position it is current at, or null on a miss. */
+    public Hit get(String key) {
+        for (int i = 0; i < SPINS; i++) {
+            long s = stamp;
+            if ((s & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long pos = position;
+            StoredItem e = entries.get(key);
+            if (stamp == s) {
+                if (e == null || pos < 0) {
+                    misses.increment();
+                    return null;
+                }
+                hits.increment();
+                return new Hit(e == ABSENT ? null : e, pos);
+            }
+        }
+        misses.increment(); // the applier kept moving: let the store answer
+        return null;
+    }
+
+    /** All keys at one position, or null if any of them is not cached. */
+    public Hits getAll(List<String> keys) {
+        StoredItem[] out = new StoredItem[keys.size()];
+        for (int i = 0; i < SPINS; i++) {
+            long s = stamp;
+            if ((s & 1) != 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            long pos = position;
+            boolean complete = pos >= 0;
+            for (int k = 0; k < out.length && complete; k++) {
+                StoredItem e = entries.get(keys.get(k));
+                complete = e != null;
+                out[k] = e == ABSENT ? null : e;
+            }
+            if (stamp == s) {
+                if (!complete) {
+                    misses.increment();
+                    return null;
+                }
+                hits.increment();
+                return new Hits(out, pos);
+            }
+        }
+        misses.increment();
+        return null;
+    }
+
+    /** The cached committed state of a key (null if not cached or absent), for validation. Applier thread. */
+    public StoredItem peek(String key) {
+        StoredItem e = entries.get(key);
+        return e == ABSENT ? null : e;
+    }
+
+    /**
+     * A read of the store at {@code snapshotPosition} found {@code item} (null: absent). Cached only if
+     * the cache is at exactly that position and does not hold the key yet; returns whether it was.
+     */
+    public boolean fill(String key, StoredItem item, long snapshotPosition) {
+        synchronized (writeLock) {
+            if (position != snapshotPosition || position < 0) {
+                refusedFills.increment();
+                return false;
+            }
+            if (entries.size() >= capacity && !entries.containsKey(key)) {
+                evict();
+            }
+            entries.putIfAbsent(key, item == null ? ABSENT : item);
+            fills.increment();
+            return true;
+        }
+    }
+
+    /**
+     * The applier committed a chunk up to {@code sequence}; {@code items} is the new state of every key
+     * it wrote. Cached keys take the new state (only a newer version replaces an older one, as in the
+     * store); the position moves (never backwards). Readers see all of it or none of it.
+     */
+    public void applied(long sequence, Map<String, StoredItem> items) {
+        synchronized (writeLock) {
+            stamp++;
+            try {
+                for (StoredItem item : items.values()) {
+                    StoredItem old = entries.get(item.key());
+                    if (old == ABSENT) {
+                        entries.put(item.key(), item);
+                    } else if (old != null && item.version() > old.version()) {
+                        entries.put(item.key(), withMergedClock(old, item));
+                    }
+                }
+                if (sequence > position) {
+                    position = sequence;
+                }
+            } finally {
+                stamp++;
+            }
+        }
+    }
+
+    /**
+     * The applier (re)starts at {@code applied}, as the store says. If that is not where the cache is,
+     * some commit was not reported to it (or it is new): start empty at that position.
+     */
+    public void reset(long applied) {
+        synchronized (writeLock) {
+            if (applied == position) {
+                return;
+            }
+            stamp++;
+            try {
+                entries.clear();
+                position = applied;
+            } finally {
+                stamp++;
+            }
+        }
+    }
+
+    /** As the store merges: the new version's clock entries over the old ones. */
+    private static StoredItem withMergedClock(StoredItem old, StoredItem item) {
+        if (old.vclock().isEmpty() || old.vclock().equals(item.vclock())) {
+            return item;
+        }
+        TreeMap<String, Long> clock = new TreeMap<>(old.vclock());
+        clock.putAll(item.vclock());
+        return new StoredItem(item.key(), item.valueJson(), item.version(), clock, item.sequence());
+    }
+
+    /** Drops about 1/16 of the entries (at least one). Caller holds the write lock. */
+    private void evict() {
+        evictions.add(Eviction.sixteenth(entries, capacity));
+    }
+
+    public long hits() {
+        return hits.sum();
+    }
+
+    public long misses() {
+        return misses.sum();
+    }
+
+    public long fills() {
+        return fills.sum();
+    }
+
+    public long refusedFills() {
+        return refusedFills.sum();
+    }
+
+    public long evictions() {
+        return evictions.sum();
+    }
+}

@@ -1,0 +1,75 @@
+package io.presage.mirror;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Exponentially decayed write rates, per key and overall, learned from the applied log.
+ *
+ * <p>A rate is {@code Σ exp(-(t - tᵢ)/τ) / τ} over the writes at times {@code tᵢ} (writes per
+ * second): a key written every {@code P} seconds (with {@code P ≪ τ}) converges to {@code 1/P}, a key
+ * not written for a few {@code τ} decays towards 0. It is kept as (value, time of last update) and
+ * decayed on read, so neither a write nor a read touches more than one entry. Per-key entries are
+ * bounded; an evicted key falls back to the prior (see {@link #rate}).
+ *
+ * <p>Written by the applier thread only; read by any thread. Entries are immutable and replaced, so a
+ * reader never sees a value paired with the wrong time.
+ */
+public final class WriteRates {
+    private record Rate(double perSecond, long atMillis) {
+        double at(long nowMillis, double tauMillis) {
+            long dt = nowMillis - atMillis;
+            return dt <= 0 ? perSecond : perSecond * Math.exp(-dt / tauMillis);
+        }
+    }
+
+    private final double tauMillis;
+    private final double bump;
+    private final int maxKeys;
+    private final ConcurrentHashMap<String, Rate> keys = new ConcurrentHashMap<>();
+    private volatile Rate global = new Rate(0, 0);
+
+    /** @param halfLifeMillis how long until a write counts half as much */
+    public WriteRates(long halfLifeMillis, int maxKeys) {
+        this.tauMillis = halfLifeMillis / Math.log(2);
+        this.bump = 1000.0 / tauMillis;
+        this.maxKeys = maxKeys;
+    }
+
+    /** One applied write of {@code key}, committed at {@code atMillis}. */
+    public void written(String key, long atMillis) {
+        Rate r = keys.get(key);
+        if (r == null && keys.size() >= maxKeys) {
+            Eviction.sixteenth(keys, maxKeys); // an evicted key falls back to the prior
+        }
+        keys.put(key, bumped(r, atMillis));
+        global = bumped(global, atMillis);
+    }
+
+    private Rate bumped(Rate r, long atMillis) {
+        if (r == null) {
+            return new Rate(bump, atMillis);
+        }
+        long at = Math.max(atMillis, r.atMillis); // message timestamps may tie; never decay backwards
+        return new Rate(r.at(at, tauMillis) + bump, at);
+    }
+
+    /**
+     * The key's write rate now, in writes per second: its own decayed rate plus a prior, the overall
+     * rate spread over the keys seen, so that a key never seen written still has the average key's
+     * chance of being written.
+     */
+    public double rate(String key, long nowMillis) {
+        Rate r = keys.get(key);
+        double own = r == null ? 0 : r.at(nowMillis, tauMillis);
+        return own + global.at(nowMillis, tauMillis) / Math.max(1, keys.size());
+    }
+
+    /** All writes per second, decayed. */
+    public double globalRate(long nowMillis) {
+        return global.at(nowMillis, tauMillis);
+    }
+
+    public int trackedKeys() {
+        return keys.size();
+    }
+}

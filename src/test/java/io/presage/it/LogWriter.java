@@ -1,0 +1,67 @@
+package io.presage.it;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+
+import io.presage.certify.Hlc;
+import io.presage.log.BatchCodec;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogBatch;
+import io.presage.log.LogConfig;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+
+/**
+ * Appends committed batches to the application's log in the real format, standing in for the
+ * coordinator (fenced by expected last sequence, as it appends). For tests of the apply path.
+ */
+final class LogWriter implements AutoCloseable {
+    private final JetStreamLog log;
+    private final Hlc hlc = new Hlc();
+    private final BatchCodec codec = new BatchCodec();
+    private long batches;
+
+    LogWriter() {
+        Config config = ConfigProvider.getConfig();
+        log = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
+                .withStreamName(config.getValue("presage.nats.stream", String.class))
+                .withPublishTimeout(Duration.ofSeconds(5)));
+    }
+
+    JetStreamLog log() {
+        return log;
+    }
+
+    /** A committed transaction at a fresh timestamp, as the coordinator "coordinator" writes it. */
+    LogTxn txn(LogWrite... writes) {
+        long ts = hlc.next();
+        return new LogTxn(ts, null, false, "coordinator", List.of(writes), Map.of("coordinator", ts), List.of());
+    }
+
+    static LogWrite put(String key, String json) {
+        return LogWrite.put(key, json.getBytes(UTF_8));
+    }
+
+    /** Appends one message holding these transactions; returns its stream sequence. */
+    synchronized long append(LogTxn... txns) throws Exception {
+        return appendRaw(codec.encode(LogBatch.of("coordinator", 1, 0, ++batches, List.of(txns))));
+    }
+
+    synchronized long appendRaw(byte[] payload) throws Exception {
+        long lastSeq = log.lastSequence();
+        return log.append(JetStreamLog.subjectFor(0), payload, "test-" + System.nanoTime(), lastSeq)
+                .get(10, TimeUnit.SECONDS).sequence();
+    }
+
+    @Override
+    public void close() {
+        log.close();
+    }
+}

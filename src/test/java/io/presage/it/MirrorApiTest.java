@@ -1,0 +1,406 @@
+package io.presage.it;
+
+import static io.presage.it.Http.get;
+import static io.presage.it.Http.post;
+import static io.presage.it.LogWriter.put;
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Nats;
+import io.nats.client.api.AckPolicy;
+import io.nats.client.api.ConsumerConfiguration;
+import io.nats.client.api.DeliverPolicy;
+import io.presage.coord.Tokens;
+import io.presage.log.LogTxn;
+import io.presage.log.LogWrite;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+
+/**
+ * A mirror (the {@code mirror} profile) against a real NATS JetStream and PostgreSQL, fed with
+ * committed batches in the real log format. The coordinator is down throughout (nothing listens on its
+ * URL): writes must get 503 while reads go on.
+ */
+@QuarkusTest
+@TestProfile(MirrorProfile.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class MirrorApiTest {
+    private static LogWriter log;
+
+    @BeforeAll
+    static void connect() {
+        log = new LogWriter();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        log.close();
+    }
+
+    // ---- local reads --------------------------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void aCausalReadWithTheTokenOfAnAppendSeesItAndSaysWhereItAnswered() throws Exception {
+        Http.awaitReady(Duration.ofSeconds(60));
+        log.append(log.txn(put("m-a", "1")));
+        LogTxn second = log.txn(put("m-a", "2"), put("m-b", "{\"x\":true}"));
+        long seq = log.append(second);
+        Response r = given().queryParam("consistency", "causal").queryParam("after", Tokens.of(seq))
+                .get("/v1/kv/{k}", "m-a");
+        r.then().statusCode(200).body("value", equalTo(2)).body("version", equalTo(second.timestamp()))
+                .body("vclock.coordinator", equalTo(second.timestamp()))
+                .body("source", equalTo("local"));
+        assertTrue(r.jsonPath().getLong("sequence") >= seq);
+        assertTrue(Tokens.position(r.jsonPath().getString("token")) >= seq);
+        double c = r.jsonPath().getDouble("confidence");
+        assertTrue(c > 0 && c <= 1, "confidence " + c);
+        // Again, from the cache this time: the same answer.
+        get("m-b").then().statusCode(200).body("value.x", equalTo(true)).body("source", equalTo("local"));
+        get("m-b").then().statusCode(200).body("value.x", equalTo(true));
+    }
+
+    @Test
+    @Order(2)
+    void laterMessagesWinOverEarlierOnesAndDeletesLeaveATombstone() throws Exception {
+        LogTxn a = log.txn(put("ord-k", "\"first\""));
+        LogTxn b = log.txn(put("ord-k", "\"second\""));
+        LogTxn c = log.txn(LogWrite.remove("ord-gone"));
+        log.append(a);
+        log.append(log.txn(put("ord-gone", "1")));
+        long last = log.append(b, c); // two transactions in one message, applied in order
+        awaitApplied(last);
+        get("ord-k").then().statusCode(200).body("value", equalTo("second")).body("version", equalTo(b.timestamp()));
+        get("ord-gone").then().statusCode(404).body("error", equalTo("NOT_FOUND"))
+                .body("version", equalTo(c.timestamp())).body("source", equalTo("local"));
+        get("ord-never").then().statusCode(404).body("error", equalTo("NOT_FOUND")).body("version", equalTo(0))
+                .body("confidence", greaterThan(0f)).body("token", containsString("p1."));
+    }
+
+    @Test
+    @Order(3)
+    void aBatchReaderNeverSeesHalfATransfer() throws Exception {
+        int accounts = 8;
+        List<String> keys = new ArrayList<>();
+        LogWrite[] init = new LogWrite[accounts];
+        for (int i = 0; i < accounts; i++) {
+            keys.add("acct-" + i);
+            init[i] = put("acct-" + i, "100");
+        }
+        awaitApplied(log.append(log.txn(init)));
+        long[] balance = new long[accounts];
+        java.util.Arrays.fill(balance, 100);
+        String body = "{\"keys\":" + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(keys) + "}";
+        AtomicBoolean done = new AtomicBoolean();
+        AtomicLong batchReads = new AtomicLong();
+        ExecutorService readers = Executors.newFixedThreadPool(2);
+        List<Future<?>> checks = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            checks.add(readers.submit(() -> {
+                while (!done.get()) {
+                    Response r = post("/v1/kv/_batch", body);
+                    assertEquals(200, r.statusCode(), r.asString());
+                    List<Integer> values = r.jsonPath().getList("items.value", Integer.class);
+                    assertEquals(accounts * 100, values.stream().mapToInt(Integer::intValue).sum(),
+                            "a batch at one position shows the bank's total: " + r.asString());
+                    batchReads.incrementAndGet();
+                }
+                return null;
+            }));
+        }
+        java.util.Random rnd = new java.util.Random(7);
+        long last = 0;
+        for (int n = 0; n < 150; n++) {
+            // one or two transfers per message, each moving money between two accounts
+            int txns = 1 + rnd.nextInt(2);
+            LogTxn[] batch = new LogTxn[txns];
+            for (int t = 0; t < txns; t++) {
+                int from = rnd.nextInt(accounts);
+                int to = (from + 1 + rnd.nextInt(accounts - 1)) % accounts;
+                long amount = rnd.nextInt(10);
+                balance[from] -= amount;
+                balance[to] += amount;
+                batch[t] = log.txn(put(keys.get(from), Long.toString(balance[from])),
+                        put(keys.get(to), Long.toString(balance[to])));
+            }
+            last = log.append(batch);
+        }
+        awaitApplied(last);
+        done.set(true);
+        for (Future<?> f : checks) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        readers.shutdown();
+        assertTrue(batchReads.get() > 10, "readers ran concurrently with the applier: " + batchReads.get());
+        Response end = post("/v1/kv/_batch", body);
+        assertEquals(java.util.Arrays.stream(balance).boxed().map(Long::intValue).toList(),
+                end.jsonPath().getList("items.value", Integer.class), "the final balances, exactly");
+        assertEquals("local", end.jsonPath().getString("source"));
+        assertTrue(end.jsonPath().getLong("sequence") >= last);
+    }
+
+    @Test
+    @Order(4)
+    void redeliveryFromAnOlderPositionChangesNothing() throws Exception {
+        long last = log.append(log.txn(put("replay-k", "1")));
+        awaitApplied(last);
+        String body = "{\"keys\":[\"m-a\",\"m-b\",\"ord-k\",\"ord-gone\",\"acct-0\",\"acct-1\",\"replay-k\"]}";
+        List<Map<String, Object>> before = withoutConfidence(post("/v1/kv/_batch", body));
+        Config config = ConfigProvider.getConfig();
+        String stream = config.getValue("presage.nats.stream", String.class);
+        try (io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            jsm.deleteConsumer(stream, "apply-mirror1");
+            jsm.addOrUpdateConsumer(stream, ConsumerConfiguration.builder().durable("apply-mirror1")
+                    .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(30))
+                    .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(1).build());
+            await(() -> {
+                try {
+                    var info = jsm.getConsumerInfo(stream, "apply-mirror1");
+                    return info.getAckFloor().getStreamSequence() >= last && info.getNumAckPending() == 0;
+                } catch (Exception e) {
+                    return false;
+                }
+            }, "every message delivered again and acknowledged");
+        }
+        assertEquals(before, withoutConfidence(post("/v1/kv/_batch", body)), "nothing changed");
+        assertEquals(last, given().get("/v1/status").jsonPath().getLong("appliedSequence"));
+        long next = log.append(log.txn(put("replay-k", "2")));
+        awaitApplied(next);
+        get("replay-k").then().statusCode(200).body("value", equalTo(2));
+    }
+
+    // ---- causal -------------------------------------------------------------------------------
+
+    @Test
+    @Order(5)
+    void aCausalReadWaitsForItsPositionAndReturnsAsSoonAsItIsApplied() throws Exception {
+        long current = given().get("/v1/status").jsonPath().getLong("appliedSequence");
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        try {
+            Future<Response> waiting = ex.submit(() -> given().queryParam("consistency", "causal")
+                    .queryParam("after", Tokens.of(current + 1)).queryParam("timeoutMs", 20_000).get("/v1/kv/{k}", "wait-k"));
+            Thread.sleep(300);
+            assertTrue(!waiting.isDone(), "the read waits for a position not applied yet");
+            long appended = System.nanoTime();
+            log.append(log.txn(put("wait-k", "\"here\"")));
+            Response r = waiting.get(20, TimeUnit.SECONDS);
+            long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - appended);
+            r.then().statusCode(200).body("value", equalTo("here"));
+            assertTrue(waitedMs < 5_000, "answered " + waitedMs + " ms after the append, far before the timeout");
+        } finally {
+            ex.shutdownNow();
+        }
+    }
+
+    @Test
+    @Order(6)
+    void aCausalReadForAPositionNotReachedInTimeGets504() {
+        long current = given().get("/v1/status").jsonPath().getLong("appliedSequence");
+        long t0 = System.nanoTime();
+        given().queryParam("consistency", "causal").queryParam("after", Tokens.of(current + 1000))
+                .queryParam("timeoutMs", 300).get("/v1/kv/{k}", "m-a")
+                .then().statusCode(504).body("error", equalTo("TIMEOUT"));
+        assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0) >= 250);
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"after\":\"" + Tokens.of(current + 1000) + "\",\"timeoutMs\":0}")
+                .then().statusCode(504).body("error", equalTo("TIMEOUT"));
+        assertEquals(0, given().get("/v1/status").jsonPath().getInt("causalWaiters"), "timed-out waiters left");
+    }
+
+    @Test
+    @Order(7)
+    void badReadOptionsAre400WithTheReason() {
+        for (Map<String, Object> q : List.<Map<String, Object>>of(Map.of("after", "nonsense"), Map.of("after", "p1.!!"),
+                Map.of("consistency", "eventual"), Map.of("minConfidence", "1.5"), Map.of("minConfidence", "x"),
+                Map.of("timeoutMs", "-1"), Map.of("timeoutMs", "soon"))) {
+            given().queryParams(q).get("/v1/kv/{k}", "m-a").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        }
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"consistency\":\"causal\",\"after\":\"p2.zz\"}")
+                .then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"minConfidence\":[1]}").then().statusCode(400);
+        post("/v1/kv/_batch", "{\"keys\":\"m-a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/kv/_batch", "{\"keys\":[").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        get("").then().statusCode(404);
+    }
+
+    // ---- the coordinator is down -------------------------------------------------------------
+
+    @Test
+    @Order(8)
+    void writesForwardedToAnUnreachableCoordinatorGet503WhileReadsAre200() {
+        Http.put("fw-k", "{\"n\":1}").then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        given().delete("/v1/kv/{k}", "fw-k").then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        post("/v1/transactions", "{\"reads\":[],\"writes\":[{\"key\":\"fw-k\",\"value\":1}]}")
+                .then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        given().contentType(ContentType.JSON).queryParam("id", "t-1").body("{\"key\":\"c\",\"by\":1}")
+                .post("/v1/procedures/increment").then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        get("m-a").then().statusCode(200).body("source", equalTo("local"));
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\",\"m-b\"]}").then().statusCode(200).body("source", equalTo("local"));
+        given().get("/v1/status").then().statusCode(200).body("coordinator.reachable", equalTo(false));
+    }
+
+    @Test
+    @Order(9)
+    void badWritesAreRefusedLocallyAsTheCoordinatorWould() {
+        Http.put("fw-k", "{not json").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        Http.put("fw-k", "\"" + "x".repeat(5000) + "\"").then().statusCode(413).body("error", equalTo("TOO_LARGE"));
+        Http.put("bad\u0001key", "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
+        post("/v1/transactions", "{\"writes\":[{\"key\":\"k\"}]}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/procedures/nope", "{}").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
+        post("/v1/procedures/transfer", "{\"from\":\"a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"writes\":[{\"key\":\"k\",\"value\":1}]}")
+                .post("/v1/transactions").then().statusCode(400).body("message", containsString("not available yet"));
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("1").put("/v1/kv/{k}", "k")
+                .then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+    }
+
+    @Test
+    @Order(10)
+    void strongReadsAndReadsBelowTheirMinimumConfidenceGet503WithoutTheCoordinator() {
+        given().queryParam("consistency", "strong").get("/v1/kv/{k}", "m-a")
+                .then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"consistency\":\"strong\"}")
+                .then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        given().queryParam("minConfidence", "1").get("/v1/kv/{k}", "m-a")
+                .then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+        given().queryParam("minConfidence", "0").get("/v1/kv/{k}", "m-a").then().statusCode(200);
+    }
+
+    @Test
+    @Order(11)
+    void reconciliationIsTheCoordinatorsAndAMirrorAnswers404() {
+        given().get("/v1/reconcile/{k}", "m-a").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
+        post("/v1/reconcile", "{\"keys\":[\"m-a\"]}").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
+    }
+
+    // ---- pending updates, lag, calibration -------------------------------------------------------
+
+    @Test
+    @Order(12)
+    void aKeyWithAReceivedUnappliedUpdateHasConfidenceZeroAndTheLagMakesTheMirrorUnready() throws Exception {
+        long seq = log.append(log.txn(put("pend-k", "1")));
+        awaitApplied(seq);
+        get("pend-k").then().statusCode(200).body("value", equalTo(1)); // now cached
+        Response ready = given().get("/q/health/ready");
+        assertEquals(200, ready.statusCode(), ready.asString());
+        // Hold the items table so the applier's next transaction waits: the update is received, not applied.
+        try (Connection c = jdbc(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("lock table items in exclusive mode");
+            LogTxn update = log.txn(put("pend-k", "2"));
+            long next = log.append(update);
+            await(() -> given().get("/v1/status").jsonPath().getInt("validation.pendingKeys") > 0, "the update received");
+            Response r = get("pend-k");
+            r.then().statusCode(200).body("value", equalTo(1)).body("confidence", equalTo(0.0f));
+            post("/v1/kv/_batch", "{\"keys\":[\"pend-k\",\"m-a\"]}").then().statusCode(200)
+                    .body("items[0].confidence", equalTo(0.0f)).body("items[1].confidence", greaterThan(0f));
+            await(() -> given().get("/q/health/ready").statusCode() == 503, "readiness down while lag > 1 s");
+            assertTrue(given().get("/q/health/ready").asString().contains("replication-lag"));
+            assertTrue(given().get("/v1/status").jsonPath().getLong("lag.sequences") >= 1);
+            c.rollback();
+            awaitApplied(next);
+        }
+        get("pend-k").then().statusCode(200).body("value", equalTo(2)).body("confidence", greaterThan(0f));
+        await(() -> given().get("/q/health/ready").statusCode() == 200, "ready again once caught up");
+        // The read answered with the old value while the update was pending was not current; the log says so.
+        await(() -> given().get("/v1/status").jsonPath().getList("calibration").stream()
+                .anyMatch(row -> ((Map<?, ?>) row).get("bucket").equals("0.0-0.1")
+                        && ((Number) ((Map<?, ?>) row).get("samples")).longValue() > ((Number) ((Map<?, ?>) row).get("current")).longValue()),
+                "a stale sample in the lowest decile");
+        String metrics = given().get("/q/metrics").asString();
+        for (String m : List.of("presage_reads_total{consistency=\"predictive\",source=\"local\"}",
+                "presage_replication_lag_seconds", "presage_read_confidence_count", "presage_confidence_samples_total{bucket=\"0.0\",current=\"false\"}",
+                "presage_apply_batch_seconds")) {
+            assertTrue(metrics.contains(m), m + " in /q/metrics");
+        }
+    }
+
+    @Test
+    @Order(13)
+    void statusReportsTheMirrorsPositionLagCacheAndCoordinator() {
+        Response s = given().get("/v1/status");
+        s.then().statusCode(200).body("role", equalTo("mirror")).body("nodeId", equalTo("mirror1"))
+                .body("lag.sequences", equalTo(0)).body("lag.seconds", equalTo(0.0f))
+                .body("coordinator.url", containsString("http://127.0.0.1:")).body("deadLetters", equalTo(0));
+        assertTrue(s.jsonPath().getLong("appliedSequence") > 0);
+        assertTrue(s.jsonPath().getLong("cache.hits") > 0);
+        assertTrue(s.jsonPath().getInt("cache.keys") <= 64, "the cache stays within its bound");
+    }
+
+    @Test
+    @Order(99)
+    void aParkedDeadLetterMakesTheMirrorUnreadyButReadsGoOn() throws Exception {
+        long garbage = log.appendRaw("not a batch".getBytes(StandardCharsets.UTF_8));
+        await(() -> given().get("/v1/status").jsonPath().getLong("deadLetters") == 1, "the message parked");
+        assertEquals(garbage, given().get("/v1/status").jsonPath().getLong("appliedSequence"));
+        given().get("/q/health/ready").then().statusCode(503);
+        long after = log.append(log.txn(put("after-garbage", "1")));
+        awaitApplied(after);
+        get("after-garbage").then().statusCode(200).body("value", equalTo(1));
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /** The items of a batch answer (confidence changes with time; the data must not). */
+    private static List<Map<String, Object>> withoutConfidence(Response r) {
+        List<Map<String, Object>> items = r.jsonPath().getList("items");
+        for (Map<String, Object> i : items) {
+            i.remove("confidence");
+        }
+        return items;
+    }
+
+    private static void awaitApplied(long seq) {
+        await(() -> given().get("/v1/status").jsonPath().getLong("appliedSequence") >= seq, "applied " + seq);
+    }
+
+    private static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail("not " + what + " in time");
+            }
+            Http.sleep(20);
+        }
+    }
+
+    private static Connection jdbc() throws Exception {
+        Config config = ConfigProvider.getConfig();
+        return DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
+                config.getValue("quarkus.datasource.username", String.class),
+                config.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
+    }
+}

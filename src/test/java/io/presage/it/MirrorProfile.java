@@ -1,0 +1,54 @@
+package io.presage.it;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.util.List;
+import java.util.Map;
+
+import io.quarkus.test.junit.QuarkusTestProfile;
+
+/**
+ * The node as the launcher starts a mirror: the {@code mirror} configuration profile, its own node id
+ * and database, real NATS and PostgreSQL. The coordinator URL is a loopback port nobody listens on
+ * (the coordinator is down): forwarding and reconciliation with a live coordinator need a second
+ * process and are tested end to end with the packaged application.
+ */
+public class MirrorProfile implements QuarkusTestProfile {
+
+    @Override
+    public String getConfigProfile() {
+        return "mirror";
+    }
+
+    @Override
+    public List<TestResourceEntry> testResources() {
+        return List.of(new TestResourceEntry(Servers.class));
+    }
+
+    /** RealServers, plus the mirror's settings. */
+    public static class Servers extends RealServers {
+        @Override
+        public Map<String, String> start() {
+            Map<String, String> cfg = super.start();
+            cfg.put("presage.node-id", "mirror1");
+            cfg.put("presage.mirror.coordinator-url", "http://127.0.0.1:" + closedPort());
+            cfg.put("presage.mirror.forward-timeout", "2s");
+            cfg.put("presage.mirror.max-lag-seconds", "1");
+            cfg.put("presage.mirror.calibration-sample-rate", "1.0");
+            cfg.put("presage.mirror.calibration-margin", "50ms");
+            cfg.put("presage.mirror.cache-keys", "64"); // small: eviction and refills happen in the tests
+            return cfg;
+        }
+    }
+
+    /** A loopback port that was free a moment ago: connections to it are refused. */
+    static int closedPort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
