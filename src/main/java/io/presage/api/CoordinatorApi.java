@@ -121,6 +121,7 @@ public class CoordinatorApi implements NodeApi {
         m.put("appliedSequence", applier.appliedSequence());
         m.put("committedSequence", engine.lastAcked());
         m.put("recentWrites", engine.recentWrites());
+        m.put("readCache", engine.readCacheStats());
         m.put("deadLetters", applier.deadLetters());
         Certifier c = engine.certifier();
         if (c != null) {

@@ -16,52 +16,64 @@ import jakarta.inject.Inject;
 import org.hibernate.reactive.mutiny.Mutiny;
 
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.Tuple;
 
 /**
- * The store on PostgreSQL: Hibernate Reactive for everything on the request path; plain JDBC only
- * for the certifier's rare blocking question about a cold key (its thread must not wait on an event
- * loop).
+ * The store on PostgreSQL. Reads on the request path go straight to the reactive PostgreSQL client
+ * (the one Hibernate Reactive runs on, same pool) with prepared statements: they are single-table
+ * lookups returning plain rows, and a Hibernate stateless session per GET (persistence context,
+ * entity initialisers, native-query parameter parsing) cost several times the query itself on the
+ * coordinator's request path. The applier's writes stay on Hibernate Reactive. Plain JDBC only for
+ * the certifier's rare blocking question about a cold key (its thread must not wait on an event loop).
  */
 @ApplicationScoped
 public class PgItemStore implements ItemStore {
+    private static final String ONE = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
+            + "from apply_state s left join items i on i.item_key = $1 where s.id = 1";
+    // One statement, so one snapshot: the items and the position they are current at.
+    private static final String MANY = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
+            + "from apply_state s left join items i on i.item_key = any($1) where s.id = 1";
+    private static final String TXN = "select txn_id, ts, adjusted, seq from txn_ids where txn_id = any($1) "
+            + "order by seq limit 1";
 
     @Inject
     Mutiny.SessionFactory sessions;
+    @Inject
+    Pool pool;
     @Inject
     DataSource jdbc;
 
     @Override
     public Uni<StoredItem> get(String key) {
-        return sessions.withStatelessSession(s -> s.get(ItemRow.class, key)).map(PgItemStore::toItem);
+        return pool.preparedQuery(ONE).execute(Tuple.of(key)).map(rows -> snapshot(rows).items().stream()
+                .findFirst().orElse(null));
     }
 
     @Override
     public Uni<Snapshot> getAll(List<String> keys) {
-        if (keys.isEmpty()) {
-            return appliedSequence().map(seq -> new Snapshot(List.of(), seq));
+        return pool.preparedQuery(MANY).execute(Tuple.of(keys.toArray(new String[0]))).map(PgItemStore::snapshot);
+    }
+
+    private static Snapshot snapshot(RowSet<Row> rows) {
+        long applied = 0;
+        List<StoredItem> items = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            applied = r.getLong(0);
+            if (r.getString(1) != null) {
+                items.add(new StoredItem(r.getString(1), utf8(r.getString(2)), r.getLong(3),
+                        Vclocks.parse(r.getString(4)), r.getLong(5)));
+            }
         }
-        // One statement, so one snapshot: the items and the position they are current at.
-        String sql = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
-                + "from apply_state s left join items i on i.item_key in (:keys) where s.id = 1";
-        return sessions.withStatelessSession(s -> s.createNativeQuery(sql, Object[].class)
-                .setParameter("keys", keys).getResultList()).map(rows -> {
-                    long applied = 0;
-                    List<StoredItem> items = new ArrayList<>(rows.size());
-                    for (Object[] r : rows) {
-                        applied = ((Number) r[0]).longValue();
-                        if (r[1] != null) {
-                            items.add(new StoredItem((String) r[1], utf8((String) r[2]), ((Number) r[3]).longValue(),
-                                    Vclocks.parse((String) r[4]), ((Number) r[5]).longValue()));
-                        }
-                    }
-                    return new Snapshot(items, applied);
-                });
+        return new Snapshot(items, applied);
     }
 
     @Override
     public Uni<Long> appliedSequence() {
-        return sessions.withStatelessSession(s -> s.createNativeQuery("select last_seq from apply_state where id = 1",
-                Long.class).getSingleResult());
+        return pool.preparedQuery("select last_seq from apply_state where id = 1").execute()
+                .map(rows -> rows.iterator().next().getLong(0));
     }
 
     @Override
@@ -86,30 +98,18 @@ public class PgItemStore implements ItemStore {
 
     @Override
     public Uni<TxnRecord> findTxn(String id) {
-        return sessions.withStatelessSession(s -> s.createNativeQuery(
-                "select txn_id, ts, adjusted, seq from txn_ids where txn_id = :id", Object[].class)
-                .setParameter("id", id).getResultList())
-                .map(PgItemStore::firstTxn);
+        return findAnyTxn(List.of(id));
     }
 
     @Override
     public Uni<TxnRecord> findAnyTxn(List<String> ids) {
-        return sessions.withStatelessSession(s -> s.createNativeQuery(
-                "select txn_id, ts, adjusted, seq from txn_ids where txn_id in (:ids) order by seq limit 1", Object[].class)
-                .setParameter("ids", ids).getResultList())
-                .map(PgItemStore::firstTxn);
-    }
-
-    private static TxnRecord firstTxn(List<Object[]> rows) {
-        return rows.isEmpty() ? null : new TxnRecord((String) rows.get(0)[0],
-                ((Number) rows.get(0)[1]).longValue(), (Boolean) rows.get(0)[2], ((Number) rows.get(0)[3]).longValue());
-    }
-
-    static StoredItem toItem(ItemRow r) {
-        if (r == null) {
-            return null;
-        }
-        return new StoredItem(r.key, utf8(r.value), r.version, Vclocks.parse(r.vclock), r.seq);
+        return pool.preparedQuery(TXN).execute(Tuple.of(ids.toArray(new String[0]))).map(rows -> {
+            if (rows.size() == 0) {
+                return null;
+            }
+            Row r = rows.iterator().next();
+            return new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3));
+        });
     }
 
     private static byte[] utf8(String s) {

@@ -6,7 +6,6 @@ import java.util.function.Consumer;
 
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 
 /**
@@ -66,17 +65,18 @@ public final class CertifierLoop implements AutoCloseable {
     private final AgentRunner runner;
     private final ArrayList<Certified> batch = new ArrayList<>();
     private final org.agrona.ErrorHandler errors;
+    private final WakeableIdleStrategy idle;
 
     public CertifierLoop(Certifier certifier, int queueCapacity, int maxBatch, BatchHandler handler) {
         this.certifier = certifier;
         this.queue = new ManyToOneConcurrentArrayQueue<>(queueCapacity);
         this.maxBatch = maxBatch;
         this.handler = handler;
-        // Spin briefly, then yield, then park up to 100 µs: low latency under load without burning a
-        // core when idle (this runs on 2-core machines beside the HTTP server).
+        // Spin briefly, then yield, then sleep until a submission wakes the loop: low latency under
+        // load without burning a core when idle (this runs on 2-core machines beside the HTTP server).
         this.errors = err -> System.err.println("presage certifier loop: " + err);
-        this.runner = new AgentRunner(new BackoffIdleStrategy(64, 16, 1_000, 100_000),
-                errors, null, new LoopAgent());
+        this.idle = new WakeableIdleStrategy(() -> !queue.isEmpty(), 50_000_000L);
+        this.runner = new AgentRunner(idle, errors, null, new LoopAgent());
         AgentRunner.startOnThread(runner, r -> {
             Thread t = new Thread(r, "presage-certifier");
             t.setDaemon(true);
@@ -86,12 +86,19 @@ public final class CertifierLoop implements AutoCloseable {
 
     /** Queues a transaction; false when the queue is full (the caller should answer 503). */
     public boolean submit(TxnRequest txn, Object attachment, Callback callback) {
-        return queue.offer(new Submission(txn, attachment, callback));
+        return wakeIf(queue.offer(new Submission(txn, attachment, callback)));
     }
 
     /** Runs {@code task} on the loop thread, after everything queued before it. False if full. */
     public boolean execute(Consumer<Certifier> task) {
-        return queue.offer(task);
+        return wakeIf(queue.offer(task));
+    }
+
+    private boolean wakeIf(boolean queued) {
+        if (queued) {
+            idle.wake();
+        }
+        return queued;
     }
 
     public int queued() {

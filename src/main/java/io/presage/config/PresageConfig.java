@@ -131,6 +131,13 @@ public interface PresageConfig {
         /** Dead-letter subject for messages that cannot be decoded. */
         @WithDefault("mirror.deadletter")
         String deadLetterSubject();
+
+        /**
+         * Keys (present or known absent) held in the coordinator's read cache in front of PostgreSQL,
+         * kept current by the applier.
+         */
+        @WithDefault("262144")
+        int cacheKeys();
     }
 
     interface Mirror {

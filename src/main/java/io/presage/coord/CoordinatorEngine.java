@@ -20,7 +20,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.presage.apply.ApplyHook;
 import io.presage.apply.ApplyProgress;
+import io.presage.apply.Applier;
 import io.presage.apply.ItemStore;
 import io.presage.apply.StoredItem;
 import io.presage.certify.Certifier;
@@ -36,6 +38,7 @@ import io.presage.log.LogDecodeException;
 import io.presage.log.LogMessage;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
+import io.presage.mirror.ReadCache;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -70,6 +73,8 @@ public class CoordinatorEngine {
     @Inject
     ApplyProgress applier;
     @Inject
+    Applier applierBean;
+    @Inject
     LogConnection logs;
     @Inject
     MeterRegistry registry;
@@ -83,6 +88,7 @@ public class CoordinatorEngine {
         t.setDaemon(true);
         return t;
     });
+    private ReadCache cache;
     private volatile Running running;
     private volatile State state = State.STARTING;
     private volatile String stateDetail = "starting";
@@ -109,6 +115,9 @@ public class CoordinatorEngine {
         resyncs = Counter.builder("presage_coordinator_resyncs_total")
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
+        cache = new ReadCache(config.apply().cacheKeys());
+        registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
+        applierBean.setHook(cacheHook());
         registry.counter("presage_commits_total", "outcome", "committed", "reason", "");
         registry.counter("presage_certification_adjusted_total");
         applier.onApplied(recent::evictApplied);
@@ -247,7 +256,45 @@ public class CoordinatorEngine {
     private ColdVersions coldVersions() {
         return key -> {
             RecentWrites.Version v = recent.get(key);
-            return v != null ? v.version() : store.currentVersionBlocking(key);
+            if (v != null) {
+                return v.version();
+            }
+            ReadCache.Hit hit = cache.get(key); // after recent: see read()
+            return hit != null ? (hit.item() == null ? 0 : hit.item().version()) : store.currentVersionBlocking(key);
+        };
+    }
+
+    /**
+     * Keeps the read cache current: the applier calls it after each database commit, before its
+     * listeners — so before {@link RecentWrites#evictApplied} drops the versions it just stored.
+     */
+    private ApplyHook cacheHook() {
+        return new ApplyHook() {
+            @Override
+            public void starting(long appliedSequence) {
+                cache.reset(appliedSequence);
+            }
+
+            @Override
+            public void received(long sequence, long timestampMillis, List<AppliedWrite> writes) {
+                // the coordinator has these values already (recent writes)
+            }
+
+            @Override
+            public boolean validate(AppliedWrite write) {
+                return true; // no speculative writes at the coordinator
+            }
+
+            @Override
+            public void applied(long sequence, long lastTimestampMillis, Map<String, StoredItem> items,
+                                List<AppliedWrite> writes) {
+                cache.applied(sequence, items);
+            }
+
+            @Override
+            public void drained(long nowMillis) {
+                // nothing to learn: the coordinator is the source of the log
+            }
         };
     }
 
@@ -357,36 +404,66 @@ public class CoordinatorEngine {
     }
 
     /**
-     * One key. Both the store and the recent writes are consulted and the newer version wins: the
-     * applier may have stored a commit whose ack has not reached us yet, and a later read must never
-     * return something older than an earlier one did.
+     * One key: the newer of the recent writes and the store's copy (the applier may have stored a
+     * commit whose ack has not reached us yet, and a later read must never return something older
+     * than an earlier one did). The store's copy comes from the read cache when it holds the key.
+     *
+     * <p>Order matters: recent writes first, then the cache or the store. The applier updates the
+     * cache and the store before it evicts the versions it applied from the recent writes, so a read
+     * that finds a version gone from memory finds it in the cache or the store instead.
      */
     public Uni<Read> read(String key) {
-        return store.get(key).map(stored -> {
-            RecentWrites.Version v = recent.get(key);
-            long position = recent.acked();
+        RecentWrites.Version v = recent.get(key);
+        long position = recent.acked();
+        ReadCache.Hit hit = cache.get(key);
+        if (hit != null) {
+            return Uni.createFrom().item(new Read(newer(hit.item(), v), position));
+        }
+        List<String> one = List.of(key);
+        return store.getAll(one).map(snapshot -> {
+            StoredItem stored = snapshot.items().isEmpty() ? null : snapshot.items().get(0);
+            cache.fill(key, stored, snapshot.appliedSequence());
             return new Read(newer(stored, v), position);
         });
     }
 
     /** Several keys at one consistent log position. */
     public Uni<List<Read>> readAll(List<String> keys) {
+        ReadCache.Hits hits = cache.getAll(keys);
+        if (hits != null) {
+            Map<String, StoredItem> stored = new HashMap<>();
+            for (int i = 0; i < keys.size(); i++) {
+                if (hits.items()[i] != null) {
+                    stored.put(keys.get(i), hits.items()[i]);
+                }
+            }
+            List<Read> out = atOnePosition(keys, stored, hits.position());
+            return out != null ? Uni.createFrom().item(out) : readAll(keys);
+        }
         return store.getAll(keys).flatMap(snapshot -> {
-            long position = Math.max(recent.visible(), snapshot.appliedSequence());
             Map<String, StoredItem> stored = new HashMap<>();
             for (StoredItem i : snapshot.items()) {
                 stored.put(i.key(), i);
             }
-            List<Read> out = new ArrayList<>(keys.size());
             for (String k : keys) {
-                out.add(new Read(newer(stored.get(k), recent.at(k, position)), position));
+                cache.fill(k, stored.get(k), snapshot.appliedSequence());
             }
-            if (recent.evictedUpTo() > snapshot.appliedSequence()) {
-                // Versions between the snapshot and now may have left memory meanwhile: read again.
-                return readAll(keys);
-            }
-            return Uni.createFrom().item(out);
+            List<Read> out = atOnePosition(keys, stored, snapshot.appliedSequence());
+            return out != null ? Uni.createFrom().item(out) : readAll(keys);
         });
+    }
+
+    /**
+     * The keys at one position P ≥ the store's {@code storedAt}: the store's state plus the recent
+     * versions up to P; null if versions in (storedAt, P] may have left memory meanwhile (read again).
+     */
+    private List<Read> atOnePosition(List<String> keys, Map<String, StoredItem> stored, long storedAt) {
+        long position = Math.max(recent.visible(), storedAt);
+        List<Read> out = new ArrayList<>(keys.size());
+        for (String k : keys) {
+            out.add(new Read(newer(stored.get(k), recent.at(k, position)), position));
+        }
+        return recent.evictedUpTo() > storedAt ? null : out;
     }
 
     private static StoredItem newer(StoredItem stored, RecentWrites.Version v) {
@@ -398,6 +475,20 @@ public class CoordinatorEngine {
 
     public long lastAcked() {
         return recent.acked();
+    }
+
+    /** The read cache's size and counters, for {@code /v1/status}. */
+    public Map<String, Object> readCacheStats() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        if (cache != null) {
+            m.put("position", cache.position());
+            m.put("keys", cache.size());
+            m.put("capacity", cache.capacity());
+            m.put("hits", cache.hits());
+            m.put("misses", cache.misses());
+            m.put("refusedFills", cache.refusedFills());
+        }
+        return m;
     }
 
     public int recentWrites() {

@@ -1,0 +1,52 @@
+package io.presage.certify;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+import org.junit.jupiter.api.Test;
+
+class WakeableIdleStrategyTest {
+
+    /**
+     * The consumer may park for a minute at a time, so the only way every item is consumed within
+     * the test's bound is that each producer's wake() reaches a parked consumer: a lost wake-up
+     * (e.g. reading the flag before publishing the work) leaves an item stranded and the test fails.
+     */
+    @Test
+    void aParkedConsumerIsWokenByEveryProducerNeverStranded() {
+        ConcurrentLinkedQueue<Integer> queue = new ConcurrentLinkedQueue<>();
+        WakeableIdleStrategy idle = new WakeableIdleStrategy(() -> !queue.isEmpty(), Duration.ofMinutes(1).toNanos());
+        AtomicInteger consumed = new AtomicInteger();
+        int items = 2_000;
+        Thread consumer = new Thread(() -> {
+            while (consumed.get() < items) {
+                Integer i = queue.poll();
+                idle.idle(i == null ? 0 : 1);
+                if (i != null) {
+                    consumed.incrementAndGet();
+                }
+            }
+        }, "consumer");
+        consumer.setDaemon(true);
+        consumer.start();
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            for (int i = 0; i < items; i++) {
+                queue.offer(i);
+                idle.wake();
+                if (i % 50 == 0) {
+                    // Let the consumer run out of work and go to sleep before the next item.
+                    LockSupport.parkNanos(2_000_000);
+                }
+            }
+            while (consumed.get() < items) {
+                Thread.onSpinWait();
+            }
+        });
+        assertEquals(items, consumed.get());
+    }
+}
