@@ -80,7 +80,8 @@ public final class CommitBench {
 
     static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
             + "         [--warmup S (3)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
-            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none (get)] [--io-threads N (1)] [--js-window N (1024)]";
+            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none (get)] [--rate TPS (0: as fast as possible)]\n"
+            + "         [--io-threads N (1)] [--js-window N (1024)]";
 
     static final String RAW_STREAM = "BENCH_RAW";
     static final String RAW_SUBJECT = "bench.raw";
@@ -88,10 +89,11 @@ public final class CommitBench {
     private static final long REQUEST_IDLE_TIMEOUT_MS = BenchHttp.REQUEST_IDLE_TIMEOUT_MS;
 
     record Options(URI url, String nats, int seconds, int clients, int keys, int warmup, int ioThreads,
-                   int jsWindow, Reads reads, List<URI> mirrors, boolean findMirrors) {
+                   int jsWindow, Reads reads, List<URI> mirrors, boolean findMirrors, double rate) {
         /** The same options with the mirrors found running. */
         Options withMirrors(List<URI> found) {
-            return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(found), false);
+            return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(found),
+                    false, rate);
         }
     }
 
@@ -140,6 +142,7 @@ public final class CommitBench {
         Reads reads = Reads.GET;
         List<URI> mirrors = new ArrayList<>();
         boolean noMirrors = false;
+        double rate = 0;
         for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of("--no-mirrors"))) {
             String a = p.getKey();
             String v = p.getValue();
@@ -158,6 +161,7 @@ public final class CommitBench {
                 case "--js-window" -> jsWindow = BenchArgs.positive(a, v);
                 case "--reads" -> reads = Reads.parse(v);
                 case "--mirror" -> mirrors.add(BenchArgs.httpUrl(v, "--mirror"));
+                case "--rate" -> rate = BenchArgs.positive(a, v);
                 default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
@@ -168,7 +172,7 @@ public final class CommitBench {
             throw new IllegalArgumentException("--nats must be a nats:// URL, not '" + nats + "'");
         }
         return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads,
-                noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty());
+                noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty(), rate);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -207,6 +211,8 @@ public final class CommitBench {
         long errors;
         LatencyLog latency = new LatencyLog();
         LatencyLog txnLatency = new LatencyLog();
+        /** With --rate: when this client may start its next transaction (it falls behind, never ahead). */
+        long nextStart;
 
         Client(Context context, long seed) {
             this.context = context;
@@ -228,6 +234,22 @@ public final class CommitBench {
                 run.done.countDown();
                 return;
             }
+            if (work == Work.COMMIT && o.rate > 0) {
+                // Open-loop pacing: the clients together start o.rate transactions a second, so a
+                // measurement (replication lag) can be taken at a chosen share of the maximum rate.
+                long now = System.nanoTime();
+                long interval = (long) (o.clients * 1e9 / o.rate);
+                nextStart = Math.max(nextStart + interval, now - interval);
+                long wait = nextStart - now;
+                if (wait >= 1_000_000) {
+                    vertx.setTimer(wait / 1_000_000, id -> go(run, work));
+                    return;
+                }
+            }
+            go(run, work);
+        }
+
+        private void go(Run run, Work work) {
             Future<Void> op = work == Work.COMMIT ? transaction(run) : ping(run);
             op.onComplete(ar -> {
                 if (ar.succeeded()) {
@@ -473,6 +495,9 @@ public final class CommitBench {
         m.put("clients", o.clients);
         m.put("keys", o.keys);
         m.put("reads", o.reads.label());
+        if (o.rate > 0) {
+            m.put("target_rate_tps", o.rate);
+        }
         m.put("commit_tps", Math.round(r.commitTps));
         m.put("commit_p50_ms", r.commitP50);
         m.put("commit_p90_ms", r.commitP90);

@@ -34,6 +34,14 @@ class CommitBenchTest {
         assertEquals(CommitBench.Reads.GET, o.reads());
         assertTrue(o.mirrors().isEmpty());
         assertTrue(o.findMirrors(), "without --mirror, the mirrors running beside the coordinator are looked for");
+        assertEquals(0, o.rate(), "closed loop, as fast as the cluster answers, unless --rate is given");
+    }
+
+    @Test
+    void rateSetsAnOpenLoopTargetAndMustBePositive() {
+        assertEquals(700, parse("--rate", "700").rate());
+        assertThrows(IllegalArgumentException.class, () -> parse("--rate", "0"));
+        assertThrows(IllegalArgumentException.class, () -> parse("--rate", "fast"));
     }
 
     @Test
