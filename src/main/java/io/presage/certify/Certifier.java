@@ -1,6 +1,7 @@
 package io.presage.certify;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -22,6 +23,10 @@ public final class Certifier {
     private final UndoLog undo;
     private final CertifierStats stats = new CertifierStats();
     private final Vote merged = new Vote();
+    /** Scratch of the two-phase path (single writer): the votes of one transaction, per-partition counts. */
+    private final List<Vote> votes = new ArrayList<>();
+    private final int[] readCounts;
+    private final int[] writeCounts;
     private long nextTxnId = 1;
 
     public Certifier(CertifierConfig config) {
@@ -39,6 +44,8 @@ public final class Certifier {
         this.adjusted = new AdjustedTimestamps(config.adjustedWindow());
         this.partitions = new PartitionCertifier[config.partitions()];
         this.masters = new PartitionMaster[partitions.length];
+        this.readCounts = new int[partitions.length];
+        this.writeCounts = new int[partitions.length];
         for (int i = 0; i < partitions.length; i++) {
             partitions[i] = new PartitionCertifier(i, config, cold, undo);
             masters[i] = local(partitions[i]);
@@ -118,7 +125,14 @@ public final class Certifier {
     private Decision twoPhase(TxnRequest txn) {
         final long txnId = nextTxnId++;
         final TxnRequest[] slices = split(txn);
-        final List<Vote> votes = new ArrayList<>(slices.length);
+        // Every master here is local: let them all start loading their keys before the first votes.
+        for (int p = 0; p < slices.length; p++) {
+            if (slices[p] != null) {
+                partitions[p].prefetch(slices[p]);
+            }
+        }
+        final List<Vote> votes = this.votes;
+        votes.clear();
         final Vote m = merged;
         m.reset(txn);
         Decision refusal = null;
@@ -180,8 +194,10 @@ public final class Certifier {
 
     private TxnRequest[] split(TxnRequest txn) {
         final int n = partitions.length;
-        final int[] reads = new int[n];
-        final int[] writes = new int[n];
+        final int[] reads = readCounts;
+        final int[] writes = writeCounts;
+        Arrays.fill(reads, 0);
+        Arrays.fill(writes, 0);
         for (int h : txn.readHashes) {
             reads[partitionOfHash(h)]++;
         }

@@ -17,15 +17,17 @@ import java.util.Arrays;
  * Uniform access over a million keys is memory-bound, so a key's state is kept where few cache
  * misses reach it, and nothing is allocated per key. A key lives in a <em>slot</em> (also its
  * position on the CLOCK): its name in {@link #keys}, and everything else in one row of a flat
- * {@code long[]}: {@code Tr}, the history floor, the pin, a header (ring start, ring size,
- * reference bit), the multi-partition holds and the last {@code k} write timestamps, inline. Keys
+ * {@code long[]}: a header (history size, reference bit), the multi-partition holds, {@code Tr},
+ * the history floor, the pin and the last {@code k} write timestamps, inline and newest first, so
+ * that a current read or a write's check touches only the row's first cache line (rows are padded
+ * to whole cache lines and, in a large array, start on one). Keys
  * are found through an open-addressing index (linear probing, backward-shift deletion) whose
  * cells hold the key's hash beside its slot, so a lookup reads one index cell, compares the hash,
  * and checks the name by reference (or {@code equals}) — no node, no state object, no separate
  * history array. Arrays double as the window fills, up to {@code capacity}; from then on the hot
  * path allocates nothing.
  *
- * <p>The history of a key in a slot is a ring, oldest first ({@code Tw} is the newest). Invariant:
+ * <p>The history of a key in a slot holds its last write timestamps ({@code Tw} is the newest). Invariant:
  * every write to the key with a timestamp above its floor is in the ring; entries at or below the
  * floor may be there too (an exact base version learnt from a current read).
  *
@@ -35,23 +37,28 @@ import java.util.Arrays;
 final class KeyWindow implements UndoLog.Revertible {
     static final int NONE = -1;
 
-    // Offsets in a row.
-    private static final int TR = 0;
-    private static final int FLOOR = 1;
+    // Offsets in a row: what every lookup needs first, then the history, newest first.
+    /** Bits 0–15 the history size, bit 32 the CLOCK reference bit. */
+    private static final int HDR = 0;
+    /**
+     * Multi-partition transactions prepared but not yet decided: low 32 bits those that read the
+     * key, high 32 bits those that write it.
+     */
+    private static final int HOLDS = 1;
+    private static final int TR = 2;
+    private static final int FLOOR = 3;
     /**
      * Undo position just after this key's last write was recorded. Until the undo log is released
      * past it, that write is not durable and the key must stay in the window: the store a cold
      * lookup asks does not have the write yet.
      */
-    private static final int PIN = 2;
-    /** Bits 0–15 ring start, 16–31 ring size, bit 32 the CLOCK reference bit. */
-    private static final int HDR = 3;
+    private static final int PIN = 4;
+    private static final int HISTORY = 5;
     /**
-     * Multi-partition transactions prepared but not yet decided: low 32 bits those that read the
-     * key, high 32 bits those that write it.
+     * Longs before the first row: a long[] large enough to matter starts on a heap region boundary
+     * with a 16-byte header, so 6 more longs put every row on a 64-byte line.
      */
-    private static final int HOLDS = 4;
-    private static final int RING = 5;
+    private static final int ROW_BASE = 6;
     private static final long REFERENCED = 1L << 32;
     private static final long WRITE_HOLD = 1L << 32;
     private static final int INITIAL_SLOTS = 1024;
@@ -84,7 +91,7 @@ final class KeyWindow implements UndoLog.Revertible {
     KeyWindow(int capacity, int buckets, int depth, UndoLog undo) {
         this.capacity = capacity;
         this.depth = depth;
-        this.stride = RING + depth;
+        this.stride = (HISTORY + depth + 7) & ~7; // whole cache lines
         this.floors = new long[2 * buckets];
         this.mask = buckets - 1;
         this.undo = undo;
@@ -92,7 +99,7 @@ final class KeyWindow implements UndoLog.Revertible {
         final int slots = Math.min(capacity, INITIAL_SLOTS);
         this.keys = new String[slots];
         this.hashes = new int[slots];
-        this.rows = new long[slots * stride];
+        this.rows = new long[ROW_BASE + slots * stride];
         resizeIndex(slots);
     }
 
@@ -115,6 +122,11 @@ final class KeyWindow implements UndoLog.Revertible {
                 }
             }
         }
+    }
+
+    /** Reads the first word of a slot's row (0 for {@link #NONE}): loads the line it will need next. */
+    long touch(int slot) {
+        return slot < 0 ? 0 : rows[row(slot) + HDR];
     }
 
     /** True while {@code slot} holds {@code key}: a slot found earlier may since have been evicted or reused. */
@@ -146,7 +158,7 @@ final class KeyWindow implements UndoLog.Revertible {
         final long tr = trFloor(b);
         final long floor = twFloor(b);
         final int slot = freeSlot();
-        final int r = slot * stride;
+        final int r = row(slot);
         rows[r + TR] = tr;
         rows[r + FLOOR] = floor;
         rows[r + PIN] = 0;
@@ -160,12 +172,12 @@ final class KeyWindow implements UndoLog.Revertible {
     // ---- per-key state ----------------------------------------------------------------------
 
     long tr(int slot) {
-        return rows[slot * stride + TR];
+        return rows[row(slot) + TR];
     }
 
     /** Raises {@code Tr} to {@code ts} if below (undoably) and marks the key used. */
     void observeRead(int slot, long ts) {
-        final int r = slot * stride;
+        final int r = row(slot);
         final long tr = rows[r + TR];
         if (ts > tr) {
             undo.record(UndoLog.SET_TR, this, slot, tr, 0);
@@ -176,39 +188,39 @@ final class KeyWindow implements UndoLog.Revertible {
 
     /** Every write above this is in the history. */
     long floor(int slot) {
-        return rows[slot * stride + FLOOR];
+        return rows[row(slot) + FLOOR];
     }
 
     /** How many write timestamps the history holds. */
     int historySize(int slot) {
-        return (int) (rows[slot * stride + HDR] >>> 16) & 0xFFFF;
+        return (int) rows[row(slot) + HDR] & 0xFFFF;
     }
 
     long newest(int slot) {
-        return at(slot, historySize(slot) - 1);
+        return rows[row(slot) + HISTORY];
     }
 
     /** The i-th write timestamp held, oldest first. */
     long at(int slot, int i) {
-        final int r = slot * stride;
-        return rows[r + RING + ringIndex((int) rows[r + HDR] & 0xFFFF, i)];
+        final int r = row(slot);
+        return rows[r + HISTORY + historySize(slot) - 1 - i];
     }
 
     /** The largest write timestamp this key may have (its {@code Tw}, or an upper bound of it). */
     long twBound(int slot) {
-        final long floor = floor(slot);
-        return historySize(slot) == 0 ? floor : Math.max(newest(slot), floor);
+        final int r = row(slot);
+        final long floor = rows[r + FLOOR];
+        return ((int) rows[r + HDR] & 0xFFFF) == 0 ? floor : Math.max(rows[r + HISTORY], floor);
     }
 
     /** Position (0 = oldest) of a write timestamp in the history, or -1. */
     int findWrite(int slot, long ts) {
-        final int r = slot * stride;
-        final long hdr = rows[r + HDR];
-        final int start = (int) hdr & 0xFFFF;
-        for (int i = (int) (hdr >>> 16) & 0xFFFF; --i >= 0; ) {
-            final long v = rows[r + RING + ringIndex(start, i)];
+        final int r = row(slot) + HISTORY;
+        final int n = historySize(slot);
+        for (int j = 0; j < n; j++) {
+            final long v = rows[r + j];
             if (v == ts) {
-                return i;
+                return n - 1 - j;
             }
             if (v < ts) {
                 return -1;
@@ -226,67 +238,63 @@ final class KeyWindow implements UndoLog.Revertible {
         final long oldFloor = floor(slot);
         final long dropped = push(slot, ts);
         undo.record(UndoLog.PUSH, this, slot, dropped, oldFloor);
-        rows[slot * stride + PIN] = undo.mark();
+        rows[row(slot) + PIN] = undo.mark();
     }
 
     /** Appends without an undo record or pin (recovery replay). Returns the entry dropped, or -1. */
     long push(int slot, long ts) {
-        final int r = slot * stride;
+        final int r = row(slot);
         final long hdr = rows[r + HDR];
-        int start = (int) hdr & 0xFFFF;
-        int n = (int) (hdr >>> 16) & 0xFFFF;
+        int n = (int) hdr & 0xFFFF;
         long dropped = -1;
         if (n == depth) {
-            dropped = rows[r + RING + start];
-            rows[r + FLOOR] = Math.max(rows[r + FLOOR], dropped);
-            start = ringIndex(start, 1);
             n--;
+            dropped = rows[r + HISTORY + n];
+            rows[r + FLOOR] = Math.max(rows[r + FLOOR], dropped);
         }
-        rows[r + RING + ringIndex(start, n)] = ts;
-        n++;
-        rows[r + HDR] = (hdr & REFERENCED) | ((long) n << 16) | start;
+        System.arraycopy(rows, r + HISTORY, rows, r + HISTORY + 1, n);
+        rows[r + HISTORY] = ts;
+        rows[r + HDR] = (hdr & REFERENCED) | (n + 1);
         return dropped;
     }
 
     /** Undoes the last {@link #push}. */
     private void pop(int slot, long dropped, long oldFloor) {
-        final int r = slot * stride;
+        final int r = row(slot);
         final long hdr = rows[r + HDR];
-        int start = (int) hdr & 0xFFFF;
-        int n = ((int) (hdr >>> 16) & 0xFFFF) - 1;
+        int n = ((int) hdr & 0xFFFF) - 1;
+        System.arraycopy(rows, r + HISTORY + 1, rows, r + HISTORY, n);
         if (dropped >= 0) {
-            start = start == 0 ? depth - 1 : start - 1;
-            rows[r + RING + start] = dropped;
+            rows[r + HISTORY + n] = dropped;
             n++;
         }
         rows[r + FLOOR] = oldFloor;
-        rows[r + HDR] = (hdr & REFERENCED) | ((long) n << 16) | start;
+        rows[r + HDR] = (hdr & REFERENCED) | n;
     }
 
     void markReferenced(int slot) {
-        rows[slot * stride + HDR] |= REFERENCED;
+        rows[row(slot) + HDR] |= REFERENCED;
     }
 
     boolean writeHeld(int slot) {
-        return rows[slot * stride + HOLDS] >>> 32 != 0;
+        return rows[row(slot) + HOLDS] >>> 32 != 0;
     }
 
     /** Held by a multi-partition transaction being decided, reading or writing it. */
     boolean held(int slot) {
-        return rows[slot * stride + HOLDS] != 0;
+        return rows[row(slot) + HOLDS] != 0;
     }
 
     void addReadHold(int slot, int delta) {
-        rows[slot * stride + HOLDS] += delta;
+        rows[row(slot) + HOLDS] += delta;
     }
 
     void addWriteHold(int slot, int delta) {
-        rows[slot * stride + HOLDS] += delta * WRITE_HOLD;
+        rows[row(slot) + HOLDS] += delta * WRITE_HOLD;
     }
 
-    private int ringIndex(int start, int i) {
-        final int j = start + i;
-        return j >= depth ? j - depth : j;
+    private int row(int slot) {
+        return ROW_BASE + slot * stride;
     }
 
     // ---- floors -----------------------------------------------------------------------------
@@ -315,7 +323,7 @@ final class KeyWindow implements UndoLog.Revertible {
         }
         for (int slot = 0; slot < filled; slot++) {
             if (keys[slot] != null) {
-                final int r = slot * stride + TR;
+                final int r = row(slot) + TR;
                 rows[r] = Math.max(rows[r], ts);
             }
         }
@@ -333,7 +341,7 @@ final class KeyWindow implements UndoLog.Revertible {
     @Override
     public void revert(byte op, long a, long b, long c) {
         switch (op) {
-            case UndoLog.SET_TR -> rows[(int) a * stride + TR] = b;
+            case UndoLog.SET_TR -> rows[row((int) a) + TR] = b;
             case UndoLog.SET_FLOOR -> floors[(int) a] = b;
             case UndoLog.PUSH -> pop((int) a, b, c);
             case UndoLog.CREATE -> vacate((int) a);
@@ -369,7 +377,7 @@ final class KeyWindow implements UndoLog.Revertible {
         if (keys[slot] != null) {
             throw new IllegalStateException("undoing an eviction into an occupied slot " + slot);
         }
-        System.arraycopy(e.row, 0, rows, slot * stride, stride);
+        System.arraycopy(e.row, 0, rows, row(slot), stride);
         occupy(slot, e.key, e.hash);
     }
 
@@ -390,7 +398,7 @@ final class KeyWindow implements UndoLog.Revertible {
             if (slot >= filled || keys[slot] == null) {
                 return claimFrom(slot);
             }
-            final int r = slot * stride;
+            final int r = row(slot);
             if (rows[r + HOLDS] != 0 || (undo.enabled() && rows[r + PIN] > undo.released())) {
                 continue;
             }
@@ -418,7 +426,7 @@ final class KeyWindow implements UndoLog.Revertible {
     }
 
     private void evict(int slot) {
-        final int r = slot * stride;
+        final int r = row(slot);
         final int b = bucket(hashes[slot]);
         if (undo.enabled()) {
             final long[] row = Arrays.copyOfRange(rows, r, r + stride);
@@ -487,7 +495,7 @@ final class KeyWindow implements UndoLog.Revertible {
         n = Math.max(atLeast, Math.min(n, Math.max(capacity, clockLength)));
         keys = Arrays.copyOf(keys, n);
         hashes = Arrays.copyOf(hashes, n);
-        rows = Arrays.copyOf(rows, n * stride);
+        rows = Arrays.copyOf(rows, ROW_BASE + n * stride);
         resizeIndex(n);
     }
 
