@@ -24,8 +24,11 @@ import net.jqwik.api.constraints.IntRange;
  * on most creates. After every step the window must hold exactly the model's keys with exactly their
  * state; a key that vanished must have been evictable (not held, not pinned) and its Tr and Tw must
  * now be covered by its bucket's floors; a rollback must restore the state at its mark.
+ *
+ * <p>Named {@code *Test} so that Surefire's default includes run it in {@code ./mvnw verify}
+ * (a {@code *Properties} class is only run when named with {@code -Dtest}).
  */
-class KeyWindowProperties {
+class KeyWindowTest {
 
     enum Op { WRITE, READ, HOLD, UNHOLD, MARK, ROLLBACK, RELEASE }
 
