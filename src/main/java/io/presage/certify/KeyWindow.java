@@ -495,6 +495,10 @@ final class KeyWindow implements UndoLog.Revertible {
         n = Math.max(atLeast, Math.min(n, Math.max(capacity, clockLength)));
         keys = Arrays.copyOf(keys, n);
         hashes = Arrays.copyOf(hashes, n);
+        if ((long) n * stride > Integer.MAX_VALUE - 64) {
+            throw new IllegalStateException("a window of " + n + " keys of " + depth
+                    + " write timestamps does not fit in one array: lower windowKeys or historyDepth");
+        }
         rows = Arrays.copyOf(rows, ROW_BASE + n * stride);
         resizeIndex(n);
     }
