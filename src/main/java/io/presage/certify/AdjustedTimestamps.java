@@ -9,7 +9,7 @@ import org.agrona.collections.LongHashSet;
  * summarised by a floor below which no timestamp is handed out (safe: the transaction aborts with
  * {@code NO_FREE_TIMESTAMP} instead). Single-writer.
  */
-final class AdjustedTimestamps {
+final class AdjustedTimestamps implements UndoLog.Revertible {
     private final LongHashSet claimed;
     private final long[] order;
     private int next;
@@ -37,6 +37,15 @@ final class AdjustedTimestamps {
     /** Takes back a claim (undo of a batch whose publish failed). */
     void release(long t) {
         claimed.remove(t);
+    }
+
+    /** Undo of a claim recorded in the {@link UndoLog}. */
+    @Override
+    public void revert(byte op, long t, long unused1, long unused2) {
+        if (op != UndoLog.CLAIM) {
+            throw new IllegalStateException("not an adjusted-timestamp undo record: " + op);
+        }
+        release(t);
     }
 
     /** Marks timestamps seen in the log as taken (recovery). */

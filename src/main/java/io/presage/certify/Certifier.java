@@ -1,6 +1,7 @@
 package io.presage.certify;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -22,6 +23,10 @@ public final class Certifier {
     private final UndoLog undo;
     private final CertifierStats stats = new CertifierStats();
     private final Vote merged = new Vote();
+    /** Scratch of the two-phase path (single writer): the votes of one transaction, per-partition counts. */
+    private final List<Vote> votes = new ArrayList<>();
+    private final int[] readCounts;
+    private final int[] writeCounts;
     private long nextTxnId = 1;
 
     public Certifier(CertifierConfig config) {
@@ -39,6 +44,8 @@ public final class Certifier {
         this.adjusted = new AdjustedTimestamps(config.adjustedWindow());
         this.partitions = new PartitionCertifier[config.partitions()];
         this.masters = new PartitionMaster[partitions.length];
+        this.readCounts = new int[partitions.length];
+        this.writeCounts = new int[partitions.length];
         for (int i = 0; i < partitions.length; i++) {
             partitions[i] = new PartitionCertifier(i, config, cold, undo);
             masters[i] = local(partitions[i]);
@@ -59,10 +66,15 @@ public final class Certifier {
 
     /** The partition a key belongs to. */
     public int partitionOf(String key) {
+        return partitionOfHash(key.hashCode());
+    }
+
+    /** The partition of a key whose {@code String.hashCode} is {@code hash}. */
+    private int partitionOfHash(int hash) {
         if (partitions.length == 1) {
             return 0;
         }
-        int h = key.hashCode() * 0x85EBCA6B;
+        int h = hash * 0x85EBCA6B;
         return Math.floorMod(h ^ (h >>> 13), partitions.length);
     }
 
@@ -75,16 +87,16 @@ public final class Certifier {
     private Decision routed(TxnRequest txn) {
         int first = -1;
         boolean single = true;
-        for (String k : txn.readKeys) {
-            int p = partitionOf(k);
+        for (int h : txn.readHashes) {
+            int p = partitionOfHash(h);
             if (first < 0) {
                 first = p;
             } else if (p != first) {
                 single = false;
             }
         }
-        for (String k : txn.writeKeys) {
-            int p = partitionOf(k);
+        for (int h : txn.writeHashes) {
+            int p = partitionOfHash(h);
             if (first < 0) {
                 first = p;
             } else if (p != first) {
@@ -113,7 +125,14 @@ public final class Certifier {
     private Decision twoPhase(TxnRequest txn) {
         final long txnId = nextTxnId++;
         final TxnRequest[] slices = split(txn);
-        final List<Vote> votes = new ArrayList<>(slices.length);
+        // Every master here is local: let them all start loading their keys before the first votes.
+        for (int p = 0; p < slices.length; p++) {
+            if (slices[p] != null) {
+                partitions[p].prefetch(slices[p]);
+            }
+        }
+        final List<Vote> votes = this.votes;
+        votes.clear();
         final Vote m = merged;
         m.reset(txn);
         Decision refusal = null;
@@ -175,37 +194,45 @@ public final class Certifier {
 
     private TxnRequest[] split(TxnRequest txn) {
         final int n = partitions.length;
-        final int[] reads = new int[n];
-        final int[] writes = new int[n];
-        for (String k : txn.readKeys) {
-            reads[partitionOf(k)]++;
+        final int[] reads = readCounts;
+        final int[] writes = writeCounts;
+        Arrays.fill(reads, 0);
+        Arrays.fill(writes, 0);
+        for (int h : txn.readHashes) {
+            reads[partitionOfHash(h)]++;
         }
-        for (String k : txn.writeKeys) {
-            writes[partitionOf(k)]++;
+        for (int h : txn.writeHashes) {
+            writes[partitionOfHash(h)]++;
         }
         final TxnRequest[] slices = new TxnRequest[n];
         final String[][] rk = new String[n][];
         final long[][] rv = new long[n][];
+        final int[][] rh = new int[n][];
         final String[][] wk = new String[n][];
+        final int[][] wh = new int[n][];
         for (int p = 0; p < n; p++) {
             rk[p] = new String[reads[p]];
             rv[p] = new long[reads[p]];
+            rh[p] = new int[reads[p]];
             wk[p] = new String[writes[p]];
+            wh[p] = new int[writes[p]];
             reads[p] = 0;
             writes[p] = 0;
         }
         for (int i = 0; i < txn.readKeys.length; i++) {
-            int p = partitionOf(txn.readKeys[i]);
+            int p = partitionOfHash(txn.readHashes[i]);
             rk[p][reads[p]] = txn.readKeys[i];
+            rh[p][reads[p]] = txn.readHashes[i];
             rv[p][reads[p]++] = txn.readVersions[i];
         }
-        for (String k : txn.writeKeys) {
-            int p = partitionOf(k);
-            wk[p][writes[p]++] = k;
+        for (int i = 0; i < txn.writeKeys.length; i++) {
+            int p = partitionOfHash(txn.writeHashes[i]);
+            wk[p][writes[p]] = txn.writeKeys[i];
+            wh[p][writes[p]++] = txn.writeHashes[i];
         }
         for (int p = 0; p < n; p++) {
             if (rk[p].length + wk[p].length > 0) {
-                slices[p] = new TxnRequest(rk[p], rv[p], wk[p]);
+                slices[p] = new TxnRequest(rk[p], rv[p], rh[p], wk[p], wh[p]);
             }
         }
         return slices;
@@ -251,33 +278,12 @@ public final class Certifier {
         if (!undo.enabled()) {
             throw new IllegalStateException("this certifier keeps no undo log");
         }
-        undo.rollbackTo(mark, (op, ref, a, b, c) -> {
-            if (op == UndoLog.CLAIM) {
-                ((AdjustedTimestamps) ref).release(a);
-            } else {
-                partitionFor(ref, op, a).revert(op, ref, a, b, c);
-            }
-        });
+        undo.rollbackTo(mark);
     }
 
     /** Commits up to {@code mark} are durable: their undo records can go. */
     public void release(long mark) {
         undo.release(mark);
-    }
-
-    private PartitionCertifier partitionFor(Object ref, byte op, long a) {
-        if (partitions.length == 1) {
-            return partitions[0];
-        }
-        if (ref instanceof KeyState st) {
-            return partitions[partitionOf(st.key)];
-        }
-        for (PartitionCertifier p : partitions) {
-            if (p.window.floors == ref) {
-                return p;
-            }
-        }
-        throw new IllegalStateException("undo record of no partition");
     }
 
     // ---- recovery ---------------------------------------------------------------------------

@@ -21,9 +21,11 @@ final class PartitionCertifier {
     private final CertifierConfig config;
     final KeyWindow window;
     private final ColdVersions cold;
-    private final UndoLog undo;
     private final Vote scratch = new Vote();
     private final Long2ObjectHashMap<Held> held = new Long2ObjectHashMap<>();
+    /** Sink of the row loads {@link #evaluate} starts early (kept so they are not optimised away). */
+    @SuppressWarnings("unused")
+    private long prefetched;
     /** Out-parameter of {@link #resolve}: the write after the version read. */
     private long resolvedNext;
     long coldLookups;
@@ -37,7 +39,6 @@ final class PartitionCertifier {
         this.id = id;
         this.config = config;
         this.cold = cold;
-        this.undo = undo;
         this.window = new KeyWindow(config.windowKeys(), config.floorBuckets(), config.historyDepth(), undo);
     }
 
@@ -45,17 +46,24 @@ final class PartitionCertifier {
     Vote evaluate(TxnRequest slice, Policy policy) {
         final Vote v = scratch;
         v.reset(slice);
+        final KeyWindow w = window;
         final String[] rk = slice.readKeys;
+        final int[] rh = slice.readHashes;
         final long[] rv = slice.readVersions;
+        final String[] wk = slice.writeKeys;
+        final int[] wh = slice.writeHashes;
+        // Find every key first, and start loading its row: the lookups are independent, so their
+        // cache misses overlap instead of queueing behind one another.
+        locate(rk, rh, v.readSlot);
+        locate(wk, wh, v.writeSlot);
         for (int i = 0; i < rk.length; i++) {
-            final KeyState st = window.get(rk[i]);
-            v.readState[i] = st;
-            if (st != null && st.writeHolds != 0) {
+            final int slot = v.readSlot[i];
+            if (slot >= 0 && w.writeHeld(slot)) {
                 v.refuse(AbortReason.PENDING_CONFLICT, rk[i]);
                 continue;
             }
             final long version = rv[i];
-            final int r = resolve(rk[i], st, version);
+            final int r = resolve(rk[i], rh[i], slot, version);
             v.readLo = Math.max(v.readLo, version);
             if (r == CURRENT) {
                 v.readCurrent[i] = true;
@@ -74,22 +82,20 @@ final class PartitionCertifier {
                 v.refuse(r == TOO_SHORT ? AbortReason.HISTORY_TOO_SHORT : AbortReason.UNKNOWN_VERSION, rk[i]);
             }
         }
-        final String[] wk = slice.writeKeys;
         for (int i = 0; i < wk.length; i++) {
-            final KeyState st = window.get(wk[i]);
-            v.writeState[i] = st;
+            final int slot = v.writeSlot[i];
             final long tr;
             final long tw;
-            if (st != null) {
-                if (st.held()) {
+            if (slot >= 0) {
+                if (w.held(slot)) {
                     v.refuse(AbortReason.PENDING_CONFLICT, wk[i]);
                 }
-                tr = st.tr;
-                tw = st.twBound();
+                tr = w.tr(slot);
+                tw = w.twBound(slot);
             } else {
-                final int b = window.bucket(wk[i]);
-                tr = window.trFloor(b);
-                tw = window.twFloor(b);
+                final int b = w.bucket(wh[i]);
+                tr = w.trFloor(b);
+                tw = w.twFloor(b);
             }
             v.writeTr[i] = faultSkipTrCheck ? 0 : tr;
             v.writeTw[i] = tw;
@@ -99,24 +105,49 @@ final class PartitionCertifier {
     }
 
     /**
+     * Starts loading the state of every key of {@code slice} without deciding anything, so that a
+     * transaction spanning partitions pays its cache misses in all of them at once rather than one
+     * partition after the other.
+     */
+    void prefetch(TxnRequest slice) {
+        locate(slice.readKeys, slice.readHashes, null);
+        locate(slice.writeKeys, slice.writeHashes, null);
+    }
+
+    /** Finds each key's slot (into {@code slots} unless null) and touches its row. */
+    private void locate(String[] keys, int[] hashes, int[] slots) {
+        final KeyWindow w = window;
+        long touched = 0;
+        for (int i = 0; i < keys.length; i++) {
+            final int slot = w.find(keys[i], hashes[i]);
+            if (slots != null) {
+                slots[i] = slot;
+            }
+            touched += w.touch(slot);
+        }
+        prefetched += touched;
+    }
+
+    /**
      * Where version {@code v} of a key stands: current, stale (then {@link #resolvedNext} is the
      * write that overwrote it), older than the history held, or never written.
      */
-    private int resolve(String key, KeyState st, long v) {
-        if (st != null && st.size() > 0) {
-            final int at = st.find(v);
-            if (at == st.size() - 1) {
+    private int resolve(String key, int hash, int slot, long v) {
+        final KeyWindow w = window;
+        if (slot >= 0 && w.historySize(slot) > 0) {
+            final int at = w.findWrite(slot, v);
+            if (at == w.historySize(slot) - 1) {
                 return CURRENT;
             }
             if (at >= 0) {
-                resolvedNext = st.at(at + 1);
+                resolvedNext = w.at(slot, at + 1);
                 return STALE;
             }
             // Every write above the floor is in the ring, so v is either a version we never issued
             // or one older than the history still held.
-            return v > st.floor ? UNKNOWN : TOO_SHORT;
+            return v > w.floor(slot) ? UNKNOWN : TOO_SHORT;
         }
-        final long floor = st != null ? st.floor : window.twFloor(window.bucket(key));
+        final long floor = slot >= 0 ? w.floor(slot) : w.twFloor(w.bucket(hash));
         if (v == floor) {
             return CURRENT; // Tw ≤ floor and v is one of its versions: it is the last
         }
@@ -137,54 +168,43 @@ final class PartitionCertifier {
 
     /** Records a commit at {@code ts} of a slice whose vote is {@code v} (not refused, ts inside it). */
     void apply(TxnRequest slice, Vote v, long ts) {
-        // Reads first: their Tr lands in the states found by evaluate; if creating a written key's
-        // state below evicts one of them, the eviction folds that Tr into the floors (still safe).
+        // Reads first: their Tr lands in the slots found by evaluate; if creating a written key's
+        // slot below evicts one of them, the eviction folds that Tr into the floors (still safe).
+        final KeyWindow w = window;
         final String[] rk = slice.readKeys;
+        final int[] rh = slice.readHashes;
         for (int i = 0; i < rk.length; i++) {
-            final KeyState st = live(v.readState[i], rk[i]);
-            if (st != null) {
-                if (ts > st.tr) {
-                    undo.record(UndoLog.SET_TR, st, st.tr, 0, 0);
-                    st.tr = ts;
-                }
-                st.referenced = true;
+            final int cached = v.readSlot[i];
+            final int slot = w.holds(cached, rk[i]) ? cached : w.find(rk[i], rh[i]);
+            if (slot >= 0) {
+                w.observeRead(slot, ts);
             } else {
-                window.raiseTrFloor(window.bucket(rk[i]), ts);
+                w.raiseTrFloor(w.bucket(rh[i]), ts);
             }
         }
         final String[] wk = slice.writeKeys;
+        final int[] wh = slice.writeHashes;
         for (int i = 0; i < wk.length; i++) {
-            final KeyState cached = v.writeState[i];
-            final KeyState st = cached != null && cached.live ? cached : window.getOrCreate(wk[i]);
-            if (st.size() == 0) {
+            final int cached = v.writeSlot[i];
+            final int slot = w.holds(cached, wk[i]) ? cached : w.getOrCreate(wk[i], wh[i]);
+            if (w.historySize(slot) == 0) {
                 // If this transaction read the key and the read was current, we know the exact
                 // version being replaced: keep it, so readers of it can still be placed in the past.
-                final long base = currentReadOf(slice, v, wk[i]);
+                final long base = currentReadOf(slice, v, wk[i], wh[i]);
                 if (base >= 0) {
-                    pushWrite(st, base);
+                    w.pushWrite(slot, base);
                 }
             }
-            pushWrite(st, ts);
-            st.referenced = true;
+            w.pushWrite(slot, ts);
+            w.markReferenced(slot);
         }
     }
 
-    /** The state evaluate found, if still in the window; else whatever the window holds now. */
-    private KeyState live(KeyState cached, String key) {
-        return cached != null && cached.live ? cached : window.get(key);
-    }
-
-    private void pushWrite(KeyState st, long ts) {
-        final long oldFloor = st.floor;
-        final long dropped = st.push(ts);
-        undo.record(UndoLog.PUSH, st, dropped, oldFloor, 0);
-        st.pin = undo.mark();
-    }
-
-    private static long currentReadOf(TxnRequest slice, Vote v, String key) {
+    private static long currentReadOf(TxnRequest slice, Vote v, String key, int hash) {
         final String[] rk = slice.readKeys;
+        final int[] rh = slice.readHashes;
         for (int i = 0; i < rk.length; i++) {
-            if (v.readCurrent[i] && rk[i].equals(key)) {
+            if (v.readCurrent[i] && rh[i] == hash && rk[i].equals(key)) {
                 return slice.readVersions[i];
             }
         }
@@ -197,11 +217,14 @@ final class PartitionCertifier {
     Vote prepare(long txnId, TxnRequest slice, Policy policy) {
         final Vote v = evaluate(slice, policy).copy();
         if (!v.refused()) {
-            for (String k : slice.readKeys) {
-                window.getOrCreate(k).readHolds++;
+            // Held keys cannot be evicted, so these slots stay theirs until the decision.
+            for (int i = 0; i < slice.readKeys.length; i++) {
+                v.readSlot[i] = window.getOrCreate(slice.readKeys[i], slice.readHashes[i]);
+                window.addReadHold(v.readSlot[i], 1);
             }
-            for (String k : slice.writeKeys) {
-                window.getOrCreate(k).writeHolds++;
+            for (int i = 0; i < slice.writeKeys.length; i++) {
+                v.writeSlot[i] = window.getOrCreate(slice.writeKeys[i], slice.writeHashes[i]);
+                window.addWriteHold(v.writeSlot[i], 1);
             }
             held.put(txnId, new Held(slice, v));
         }
@@ -222,40 +245,29 @@ final class PartitionCertifier {
     private Held release(long txnId) {
         final Held h = held.remove(txnId);
         if (h != null) {
-            for (String k : h.slice.readKeys) {
-                window.get(k).readHolds--;
+            for (int i = 0; i < h.slice.readKeys.length; i++) {
+                window.addReadHold(h.vote.readSlot[i], -1);
             }
-            for (String k : h.slice.writeKeys) {
-                window.get(k).writeHolds--;
+            for (int i = 0; i < h.slice.writeKeys.length; i++) {
+                window.addWriteHold(h.vote.writeSlot[i], -1);
             }
         }
         return h;
     }
 
-    // ---- recovery and undo ------------------------------------------------------------------
+    // ---- recovery ---------------------------------------------------------------------------
 
     /** Replays one committed write (log order; per key the timestamps increase). */
     void replayWrite(String key, long ts) {
-        final KeyState st = window.getOrCreate(key);
-        if (st.size() == 0 || ts > st.newest()) {
-            st.push(ts);
-        }
-    }
-
-    void revert(byte op, Object ref, long a, long b, long c) {
-        switch (op) {
-            case UndoLog.SET_TR -> ((KeyState) ref).tr = a;
-            case UndoLog.SET_FLOOR_ARRAY -> window.restoreFloor((long[]) ref, (int) a, b);
-            case UndoLog.PUSH -> ((KeyState) ref).pop(a, b);
-            case UndoLog.CREATE -> window.uncreate((KeyState) ref);
-            case UndoLog.EVICT -> window.unevict((KeyState) ref, a, b, (int) c);
-            default -> throw new IllegalStateException("not a partition undo record: " + op);
+        final int slot = window.getOrCreate(key, key.hashCode());
+        if (window.historySize(slot) == 0 || ts > window.newest(slot)) {
+            window.push(slot, ts);
         }
     }
 
     /** The exact current version if the key is in the window with history, else -1. */
     long knownVersion(String key) {
-        final KeyState st = window.get(key);
-        return st != null && st.size() > 0 ? st.newest() : -1;
+        final int slot = window.find(key, key.hashCode());
+        return slot >= 0 && window.historySize(slot) > 0 ? window.newest(slot) : -1;
     }
 }

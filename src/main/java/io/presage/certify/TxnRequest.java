@@ -14,6 +14,13 @@ public final class TxnRequest {
     final String[] readKeys;
     final long[] readVersions;
     final String[] writeKeys;
+    /**
+     * {@code String.hashCode} of every key, computed by whoever builds the request — in the service
+     * a request thread, not the single certifier thread, which then reaches each key's state
+     * without touching the key's characters.
+     */
+    final int[] readHashes;
+    final int[] writeHashes;
 
     public TxnRequest(String[] readKeys, long[] readVersions, String[] writeKeys) {
         if (readKeys.length != readVersions.length) {
@@ -22,6 +29,17 @@ public final class TxnRequest {
         this.readKeys = readKeys;
         this.readVersions = readVersions;
         this.writeKeys = distinct(writeKeys);
+        this.readHashes = hashes(this.readKeys);
+        this.writeHashes = hashes(this.writeKeys);
+    }
+
+    /** A part of a request (two-phase): keys already distinct, hashes already known. */
+    TxnRequest(String[] readKeys, long[] readVersions, int[] readHashes, String[] writeKeys, int[] writeHashes) {
+        this.readKeys = readKeys;
+        this.readVersions = readVersions;
+        this.readHashes = readHashes;
+        this.writeKeys = writeKeys;
+        this.writeHashes = writeHashes;
     }
 
     public static TxnRequest of(String[] readKeys, long[] readVersions, String... writeKeys) {
@@ -54,6 +72,14 @@ public final class TxnRequest {
 
     public boolean isReadOnly() {
         return writeKeys.length == 0;
+    }
+
+    private static int[] hashes(String[] keys) {
+        final int[] h = new int[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            h[i] = keys[i].hashCode();
+        }
+        return h;
     }
 
     /** Writing a key twice in one transaction means once; keeps each history strictly increasing. */

@@ -11,19 +11,20 @@ import java.util.Arrays;
  */
 final class UndoLog {
     static final byte SET_TR = 1;
-    static final byte SET_FLOOR_ARRAY = 2;
+    static final byte SET_FLOOR = 2;
     static final byte PUSH = 3;
     static final byte CREATE = 4;
     static final byte EVICT = 5;
     static final byte CLAIM = 6;
 
-    interface Reverter {
-        void revert(byte op, Object ref, long a, long b, long c);
+    /** What a record reverses: the structure that made the change (or a snapshot that restores it). */
+    interface Revertible {
+        void revert(byte op, long a, long b, long c);
     }
 
     private final boolean enabled;
     private byte[] ops = new byte[256];
-    private Object[] refs = new Object[256];
+    private Revertible[] refs = new Revertible[256];
     private long[] as = new long[256];
     private long[] bs = new long[256];
     private long[] cs = new long[256];
@@ -47,7 +48,7 @@ final class UndoLog {
         return base;
     }
 
-    void record(byte op, Object ref, long a, long b, long c) {
+    void record(byte op, Revertible ref, long a, long b, long c) {
         if (!enabled) {
             return;
         }
@@ -63,13 +64,13 @@ final class UndoLog {
     }
 
     /** Undoes, newest first, everything recorded after {@code mark}. */
-    void rollbackTo(long mark, Reverter reverter) {
+    void rollbackTo(long mark) {
         if (mark < base) {
             throw new IllegalStateException("undo position " + mark + " was already released (base " + base + ")");
         }
         int to = (int) (mark - base);
         for (int i = size - 1; i >= to; i--) {
-            reverter.revert(ops[i], refs[i], as[i], bs[i], cs[i]);
+            refs[i].revert(ops[i], as[i], bs[i], cs[i]);
             refs[i] = null;
         }
         size = Math.min(size, to);

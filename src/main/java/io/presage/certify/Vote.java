@@ -27,9 +27,9 @@ public final class Vote {
     long[] readNext = new long[8];
     long[] writeTr = new long[8];
     long[] writeTw = new long[8];
-    /** States found by evaluate, so apply does not hash again (null: not in the window then). */
-    KeyState[] readState = new KeyState[8];
-    KeyState[] writeState = new KeyState[8];
+    /** Window slots found by evaluate, so apply does not look up again ({@code KeyWindow.NONE}: not in the window then). */
+    int[] readSlot = new int[8];
+    int[] writeSlot = new int[8];
     String[] readKeys;
     String[] writeKeys;
     int reads;
@@ -49,12 +49,12 @@ public final class Vote {
         if (readCurrent.length < reads) {
             readCurrent = new boolean[reads];
             readNext = new long[reads];
-            readState = new KeyState[reads];
+            readSlot = new int[reads];
         }
         if (writeTr.length < writes) {
             writeTr = new long[writes];
             writeTw = new long[writes];
-            writeState = new KeyState[writes];
+            writeSlot = new int[writes];
         }
     }
 
@@ -136,8 +136,8 @@ public final class Vote {
         v.readNext = readNext.clone();
         v.writeTr = writeTr.clone();
         v.writeTw = writeTw.clone();
-        v.readState = readState.clone();
-        v.writeState = writeState.clone();
+        v.readSlot = readSlot.clone();
+        v.writeSlot = writeSlot.clone();
         v.readKeys = readKeys;
         v.writeKeys = writeKeys;
         v.reads = reads;
