@@ -61,7 +61,9 @@ class ConfidenceModelTest {
     @Test
     void stalenessIsThePropagationDelayWhenDrainedAndGrowsWhileTheLogIsUnreachable() {
         Staleness s = new Staleness();
-        s.applied(10_000, 10_020);  // commit → visible: 20 ms
+        s.applied(1_000, 9_000);    // out of a backlog at start: queueing, not propagation
+        s.drained(9_990);
+        s.applied(10_000, 10_020);  // arrived while waiting: commit → visible in 20 ms
         s.drained(10_030);
         double caughtUp = s.seconds(50_000, true);
         assertTrue(caughtUp < 0.03, "drained and connected: only the propagation estimate " + caughtUp);
