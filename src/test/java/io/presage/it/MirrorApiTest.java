@@ -126,6 +126,7 @@ class MirrorApiTest {
         String body = "{\"keys\":" + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(keys) + "}";
         AtomicBoolean done = new AtomicBoolean();
         AtomicLong batchReads = new AtomicLong();
+        java.util.Set<Long> positionsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
         ExecutorService readers = Executors.newFixedThreadPool(2);
         List<Future<?>> checks = new ArrayList<>();
         for (int t = 0; t < 2; t++) {
@@ -137,13 +138,15 @@ class MirrorApiTest {
                     assertEquals(accounts * 100, values.stream().mapToInt(Integer::intValue).sum(),
                             "a batch at one position shows the bank's total: " + r.asString());
                     batchReads.incrementAndGet();
+                    positionsSeen.add(r.jsonPath().getLong("sequence"));
                 }
                 return null;
             }));
         }
         java.util.Random rnd = new java.util.Random(7);
         long last = 0;
-        for (int n = 0; n < 150; n++) {
+        // At least 150 messages, and on until the readers have seen the state at many positions.
+        for (int n = 0; n < 150 || (positionsSeen.size() < 20 && n < 5000); n++) {
             // one or two transfers per message, each moving money between two accounts
             int txns = 1 + rnd.nextInt(2);
             LogTxn[] batch = new LogTxn[txns];
@@ -164,7 +167,8 @@ class MirrorApiTest {
             f.get(30, TimeUnit.SECONDS);
         }
         readers.shutdown();
-        assertTrue(batchReads.get() > 10, "readers ran concurrently with the applier: " + batchReads.get());
+        assertTrue(positionsSeen.size() >= 20, "readers saw the bank at " + positionsSeen.size()
+                + " positions while the applier ran (" + batchReads.get() + " batch reads)");
         Response end = post("/v1/kv/_batch", body);
         assertEquals(java.util.Arrays.stream(balance).boxed().map(Long::intValue).toList(),
                 end.jsonPath().getList("items.value", Integer.class), "the final balances, exactly");
@@ -340,6 +344,9 @@ class MirrorApiTest {
                 .anyMatch(row -> ((Map<?, ?>) row).get("bucket").equals("0.0-0.1")
                         && ((Number) ((Map<?, ?>) row).get("samples")).longValue() > ((Number) ((Map<?, ?>) row).get("current")).longValue()),
                 "a stale sample in the lowest decile");
+        List<String> lines = java.nio.file.Files.readAllLines(MirrorProfile.CALIBRATION_LOG);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("\"key\":\"pend-k\"") && l.contains("\"current\":false")),
+                "the stale sample in the calibration log: " + lines.size() + " lines");
         String metrics = given().get("/q/metrics").asString();
         for (String m : List.of("presage_reads_total{consistency=\"predictive\",source=\"local\"}",
                 "presage_replication_lag_seconds", "presage_read_confidence_count", "presage_confidence_samples_total{bucket=\"0.0\",current=\"false\"}",
