@@ -112,7 +112,7 @@ class MirrorApiTest {
 
     @Test
     @Order(3)
-    void aBatchReaderNeverSeesHalfATransfer() throws Exception {
+    void aBatchReaderNeverSeesHalfATransferAndNoReaderSeesTheLogGoBack() throws Exception {
         int accounts = 8;
         List<String> keys = new ArrayList<>();
         LogWrite[] init = new LogWrite[accounts];
@@ -127,10 +127,24 @@ class MirrorApiTest {
         AtomicBoolean done = new AtomicBoolean();
         AtomicLong batchReads = new AtomicLong();
         java.util.Set<Long> positionsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
-        ExecutorService readers = Executors.newFixedThreadPool(2);
+        ExecutorService readers = Executors.newFixedThreadPool(3);
         List<Future<?>> checks = new ArrayList<>();
+        // A third reader reads keys that mostly miss the small cache (the store answers, then fills):
+        // like the others, it must never see the log go backwards between its successive reads.
+        checks.add(readers.submit(() -> {
+            java.util.Random keys3 = new java.util.Random(3);
+            long previous = 0;
+            while (!done.get()) {
+                Response r = get("miss-" + keys3.nextInt(300));
+                long seq = r.jsonPath().getLong("sequence");
+                assertTrue(seq >= previous, "read at " + seq + " after one at " + previous);
+                previous = seq;
+            }
+            return null;
+        }));
         for (int t = 0; t < 2; t++) {
             checks.add(readers.submit(() -> {
+                long previous = 0;
                 while (!done.get()) {
                     Response r = post("/v1/kv/_batch", body);
                     assertEquals(200, r.statusCode(), r.asString());
@@ -138,7 +152,10 @@ class MirrorApiTest {
                     assertEquals(accounts * 100, values.stream().mapToInt(Integer::intValue).sum(),
                             "a batch at one position shows the bank's total: " + r.asString());
                     batchReads.incrementAndGet();
-                    positionsSeen.add(r.jsonPath().getLong("sequence"));
+                    long seq = r.jsonPath().getLong("sequence");
+                    assertTrue(seq >= previous, "read at " + seq + " after one at " + previous);
+                    previous = seq;
+                    positionsSeen.add(seq);
                 }
                 return null;
             }));
