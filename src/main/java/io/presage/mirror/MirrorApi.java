@@ -47,6 +47,8 @@ import io.vertx.core.Vertx;
 public class MirrorApi implements NodeApi {
     private static final String LOCAL = "local";
     private static final String PRIMARY = "primary";
+    /** Longest wait for the applier to report a commit a store read already saw (normally microseconds). */
+    private static final long CACHE_CATCH_UP_MS = 1_000;
 
     @Inject
     MirrorNode node;
@@ -104,7 +106,7 @@ public class MirrorApi implements NodeApi {
         if (h != null) {
             return answer(k, o, h.item(), h.position(), pendingSeq);
         }
-        return storeRead(List.of(k)).onItem().transformToUni(snap -> {
+        return storeRead(List.of(k)).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
             StoredItem item = snap.items().isEmpty() ? null : snap.items().get(0);
             node.cache().fill(k, item, snap.appliedSequence());
             return answer(k, o, item, snap.appliedSequence(), pendingSeq);
@@ -153,7 +155,7 @@ public class MirrorApi implements NodeApi {
             return answerBatch(keys, o, h.items(), h.position(), pendingSeqs);
         }
         // Any miss: all from the store in one statement, so all at one position.
-        return storeRead(keys).onItem().transformToUni(snap -> {
+        return storeRead(keys).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
             Map<String, StoredItem> byKey = new java.util.HashMap<>();
             for (StoredItem i : snap.items()) {
                 byKey.put(i.key(), i);
@@ -210,25 +212,47 @@ public class MirrorApi implements NodeApi {
         node.calibration().read(key, item == null ? 0 : item.version(), c, now);
     }
 
-    /** Waits (bounded by timeoutMs) until the mirror has applied the {@code after} position. */
+    /** Waits (bounded by timeoutMs) until the mirror has applied the {@code after} position; else 504. */
     private Uni<Void> afterPosition(ReadOptions o) {
-        long target = o.after();
+        return reached(o.after(), o.timeoutMs(), true);
+    }
+
+    /**
+     * Completes once the cache's position is at least {@code target}. The applier's thread wakes the
+     * waiter; the continuation runs on this request's context again (the store's client needs it).
+     * After {@code timeoutMs}: 504 if {@code required}, else it completes anyway.
+     */
+    private Uni<Void> reached(long target, long timeoutMs, boolean required) {
         CompletableFuture<Void> f = node.waiters().await(target);
         if (f.isDone()) {
             return Uni.createFrom().voidItem();
         }
-        if (o.timeoutMs() <= 0) {
+        if (timeoutMs <= 0) {
             node.waiters().cancel(target, f);
-            return Uni.createFrom().failure(timeout(target));
+            return required ? Uni.createFrom().failure(timeout(target)) : Uni.createFrom().voidItem();
         }
-        // The applier's thread wakes the waiter; continue on this request's context (the store's client needs it).
         Context ctx = Vertx.currentContext();
-        Uni<Void> waited = Uni.createFrom().completionStage(f).ifNoItem().after(Duration.ofMillis(o.timeoutMs()))
+        Uni<Void> waited = Uni.createFrom().completionStage(f).ifNoItem().after(Duration.ofMillis(timeoutMs))
                 .failWith(() -> {
                     node.waiters().cancel(target, f);
                     return timeout(target);
                 });
+        if (!required) {
+            waited = waited.onFailure().recoverWithNull();
+        }
         return ctx == null ? waited : waited.emitOn(r -> ctx.runOnContext(x -> r.run()));
+    }
+
+    /**
+     * A store read that saw a commit the applier has not reported to the cache yet (it does so right
+     * after the commit) waits for that report before answering, so that the next read, from the cache,
+     * is not at an older position: a client's successive reads never go back in the log.
+     */
+    private Uni<ItemStore.Snapshot> monotonic(ItemStore.Snapshot snap) {
+        if (snap.appliedSequence() <= node.cache().position()) {
+            return Uni.createFrom().item(snap);
+        }
+        return reached(snap.appliedSequence(), CACHE_CATCH_UP_MS, false).replaceWith(snap);
     }
 
     private ApiException timeout(long target) {

@@ -224,13 +224,16 @@ public class MirrorNode implements ApplyHook {
 
     /**
      * Confidence that {@code key}'s answer at {@code position} is the primary's current version:
-     * 0 with an update received after that position, else exp(−λ·S).
+     * 0 with an update received after that position, else exp(−λ·S), S the larger of the follower's
+     * staleness and the replication lag last measured against the stream.
      */
     public double confidence(String key, long pendingSequence, long position, long nowMillis) {
         if (pendingSequence > position) {
             return 0.0;
         }
-        return Confidence.of(false, rates.rate(key, nowMillis), staleness.seconds(nowMillis, logs.connected()));
+        // The follower's view (S) and, where the lag refresh has seen the stream further on, the lag.
+        double stale = Math.max(staleness.seconds(nowMillis, logs.connected()), lagSeconds(nowMillis));
+        return Confidence.of(false, rates.rate(key, nowMillis), stale);
     }
 
     // ---- lag --------------------------------------------------------------------------------
@@ -241,6 +244,10 @@ public class MirrorNode implements ApplyHook {
 
     /** Now − commit time of the oldest message not applied yet; 0 when everything known is applied. */
     public double lagSeconds() {
+        return lagSeconds(System.currentTimeMillis());
+    }
+
+    private double lagSeconds(long nowMillis) {
         long applied = applier.appliedSequence();
         if (streamLast <= applied) {
             return 0;
@@ -248,7 +255,7 @@ public class MirrorNode implements ApplyHook {
         long oldest = oldestUnappliedSeq > applied ? oldestUnappliedMillis : 0;
         // Until the next refresh, the last applied message's commit time bounds it from below.
         long since = Math.max(oldest, staleness.lastCommitMillis());
-        return since == 0 ? 0 : Math.max(0, (System.currentTimeMillis() - since) / 1000.0);
+        return since == 0 ? 0 : Math.max(0, (nowMillis - since) / 1000.0);
     }
 
     private void refresh() {

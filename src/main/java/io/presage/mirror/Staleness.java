@@ -28,10 +28,15 @@ public final class Staleness {
 
     /** A chunk whose last message was committed at {@code commitMillis} became visible at {@code nowMillis}. */
     public void applied(long commitMillis, long nowMillis) {
+        if (drained) {
+            // It arrived while the follower was waiting for it: its delay is propagation (publish →
+            // delivery → database commit). Out of a backlog, the delay is mostly queueing, which the
+            // backlog branch of seconds() accounts for already.
+            long delay = Math.max(0, nowMillis - commitMillis);
+            propagationMillis += ALPHA * (delay - propagationMillis);
+        }
         lastCommitMillis = commitMillis;
         drained = false;
-        long delay = Math.max(0, nowMillis - commitMillis);
-        propagationMillis += ALPHA * (delay - propagationMillis);
     }
 
     /** The follower found nothing more to apply at {@code nowMillis}. */

@@ -22,6 +22,9 @@ public final class WriteRates {
         }
     }
 
+    /** Weight of the average key's rate in a known key's rate. */
+    static final double PRIOR_WEIGHT = 0.1;
+
     private final double tauMillis;
     private final double bump;
     private final int maxKeys;
@@ -54,14 +57,15 @@ public final class WriteRates {
     }
 
     /**
-     * The key's write rate now, in writes per second: its own decayed rate plus a prior, the overall
-     * rate spread over the keys seen, so that a key never seen written still has the average key's
-     * chance of being written.
+     * The key's write rate now, in writes per second. A key with a history of its own: its decayed rate
+     * plus a small share ({@value #PRIOR_WEIGHT}) of the average key's, so that a key written rarely
+     * while the data set is busy is not taken as certainly quiet. A key without one (never written since
+     * this node started, or evicted): the average key's rate, the overall rate spread over the keys seen.
      */
     public double rate(String key, long nowMillis) {
         Rate r = keys.get(key);
-        double own = r == null ? 0 : r.at(nowMillis, tauMillis);
-        return own + global.at(nowMillis, tauMillis) / Math.max(1, keys.size());
+        double average = global.at(nowMillis, tauMillis) / Math.max(1, keys.size());
+        return r == null ? average : r.at(nowMillis, tauMillis) + PRIOR_WEIGHT * average;
     }
 
     /** All writes per second, decayed. */

@@ -8,7 +8,8 @@
  * comes from one such prefix, so a reader never sees half a transaction and a batch read is one
  * consistent state. Reads come from a bounded {@link io.presage.mirror.ReadCache} kept coherent by
  * the applier, or from one PostgreSQL statement that reads the items and {@code apply_state.last_seq}
- * together.
+ * together. Positions answered never decrease: a store read that is ahead of the cache waits for the
+ * applier to bring the cache there before it answers.
  *
  * <h2>Consistency levels</h2>
  * <ul>

@@ -112,7 +112,7 @@ class MirrorApiTest {
 
     @Test
     @Order(3)
-    void aBatchReaderNeverSeesHalfATransfer() throws Exception {
+    void aBatchReaderNeverSeesHalfATransferAndNoReaderSeesTheLogGoBack() throws Exception {
         int accounts = 8;
         List<String> keys = new ArrayList<>();
         LogWrite[] init = new LogWrite[accounts];
@@ -126,10 +126,25 @@ class MirrorApiTest {
         String body = "{\"keys\":" + new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(keys) + "}";
         AtomicBoolean done = new AtomicBoolean();
         AtomicLong batchReads = new AtomicLong();
-        ExecutorService readers = Executors.newFixedThreadPool(2);
+        java.util.Set<Long> positionsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        ExecutorService readers = Executors.newFixedThreadPool(3);
         List<Future<?>> checks = new ArrayList<>();
+        // A third reader reads keys that mostly miss the small cache (the store answers, then fills):
+        // like the others, it must never see the log go backwards between its successive reads.
+        checks.add(readers.submit(() -> {
+            java.util.Random keys3 = new java.util.Random(3);
+            long previous = 0;
+            while (!done.get()) {
+                Response r = get("miss-" + keys3.nextInt(300));
+                long seq = r.jsonPath().getLong("sequence");
+                assertTrue(seq >= previous, "read at " + seq + " after one at " + previous);
+                previous = seq;
+            }
+            return null;
+        }));
         for (int t = 0; t < 2; t++) {
             checks.add(readers.submit(() -> {
+                long previous = 0;
                 while (!done.get()) {
                     Response r = post("/v1/kv/_batch", body);
                     assertEquals(200, r.statusCode(), r.asString());
@@ -137,13 +152,18 @@ class MirrorApiTest {
                     assertEquals(accounts * 100, values.stream().mapToInt(Integer::intValue).sum(),
                             "a batch at one position shows the bank's total: " + r.asString());
                     batchReads.incrementAndGet();
+                    long seq = r.jsonPath().getLong("sequence");
+                    assertTrue(seq >= previous, "read at " + seq + " after one at " + previous);
+                    previous = seq;
+                    positionsSeen.add(seq);
                 }
                 return null;
             }));
         }
         java.util.Random rnd = new java.util.Random(7);
         long last = 0;
-        for (int n = 0; n < 150; n++) {
+        // At least 150 messages, and on until the readers have seen the state at many positions.
+        for (int n = 0; n < 150 || (positionsSeen.size() < 20 && n < 5000); n++) {
             // one or two transfers per message, each moving money between two accounts
             int txns = 1 + rnd.nextInt(2);
             LogTxn[] batch = new LogTxn[txns];
@@ -164,7 +184,8 @@ class MirrorApiTest {
             f.get(30, TimeUnit.SECONDS);
         }
         readers.shutdown();
-        assertTrue(batchReads.get() > 10, "readers ran concurrently with the applier: " + batchReads.get());
+        assertTrue(positionsSeen.size() >= 20, "readers saw the bank at " + positionsSeen.size()
+                + " positions while the applier ran (" + batchReads.get() + " batch reads)");
         Response end = post("/v1/kv/_batch", body);
         assertEquals(java.util.Arrays.stream(balance).boxed().map(Long::intValue).toList(),
                 end.jsonPath().getList("items.value", Integer.class), "the final balances, exactly");
@@ -340,6 +361,9 @@ class MirrorApiTest {
                 .anyMatch(row -> ((Map<?, ?>) row).get("bucket").equals("0.0-0.1")
                         && ((Number) ((Map<?, ?>) row).get("samples")).longValue() > ((Number) ((Map<?, ?>) row).get("current")).longValue()),
                 "a stale sample in the lowest decile");
+        List<String> lines = java.nio.file.Files.readAllLines(MirrorProfile.CALIBRATION_LOG);
+        assertTrue(lines.stream().anyMatch(l -> l.contains("\"key\":\"pend-k\"") && l.contains("\"current\":false")),
+                "the stale sample in the calibration log: " + lines.size() + " lines");
         String metrics = given().get("/q/metrics").asString();
         for (String m : List.of("presage_reads_total{consistency=\"predictive\",source=\"local\"}",
                 "presage_replication_lag_seconds", "presage_read_confidence_count", "presage_confidence_samples_total{bucket=\"0.0\",current=\"false\"}",

@@ -16,6 +16,9 @@ import io.quarkus.test.junit.QuarkusTestProfile;
  * process and are tested end to end with the packaged application.
  */
 public class MirrorProfile implements QuarkusTestProfile {
+    /** Where the mirror under test appends its resolved calibration samples. */
+    static final java.nio.file.Path CALIBRATION_LOG = java.nio.file.Path.of("target", "mirror-test",
+            "calibration-" + ProcessHandle.current().pid() + ".jsonl").toAbsolutePath();
 
     @Override
     public String getConfigProfile() {
@@ -38,6 +41,7 @@ public class MirrorProfile implements QuarkusTestProfile {
             cfg.put("presage.mirror.max-lag-seconds", "1");
             cfg.put("presage.mirror.calibration-sample-rate", "1.0");
             cfg.put("presage.mirror.calibration-margin", "50ms");
+            cfg.put("presage.mirror.calibration-log", CALIBRATION_LOG.toString());
             cfg.put("presage.mirror.cache-keys", "64"); // small: eviction and refills happen in the tests
             return cfg;
         }

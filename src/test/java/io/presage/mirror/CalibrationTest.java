@@ -1,0 +1,72 @@
+package io.presage.mirror;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import io.presage.apply.ApplyHook.AppliedWrite;
+
+class CalibrationTest {
+    private final List<String> resolved = new ArrayList<>();
+    private final Calibration cal = new Calibration(1.0, 100, (s, current, decile) ->
+            resolved.add(s.key() + "@" + s.version() + "=" + current + "/" + decile));
+
+    private static AppliedWrite write(String key, long version, long commitMillis) {
+        return new AppliedWrite(key, null, version, Map.of(), 1, commitMillis);
+    }
+
+    @Test
+    void aReadIsNotCurrentWhenTheLogHoldsANewerWriteCommittedBeforeIt() {
+        cal.read("k", 5, 0.95, 10_000);
+        cal.applied(List.of(write("k", 9, 9_990)), 9_990);
+        assertEquals(List.of("k@5=false/9"), resolved);
+    }
+
+    @Test
+    void aReadIsCurrentOnceTheLogIsAppliedPastItPlusTheMarginWithoutANewerWrite() {
+        cal.read("k", 5, 0.42, 10_000);
+        cal.applied(List.of(write("k", 9, 10_050)), 10_050); // committed after the read: not a staleness
+        assertEquals(List.of(), resolved, "within the margin: not decided yet");
+        cal.applied(List.of(write("other", 10, 10_100)), 10_100);
+        assertEquals(List.of("k@5=true/4"), resolved);
+    }
+
+    @Test
+    void aDrainedLogDecidesOpenSamplesAsCurrent() {
+        cal.read("k", 5, 1.0, 10_000);
+        cal.drained(10_150);
+        assertEquals(List.of(), resolved);
+        cal.drained(10_250);
+        assertEquals(List.of("k@5=true/9"), resolved);
+        assertEquals(0, cal.open());
+    }
+
+    @Test
+    void theTableCountsSamplesAndCurrentOnesPerDecile() {
+        cal.read("a", 1, 0.91, 1_000);
+        cal.read("b", 1, 0.93, 1_000);
+        cal.read("c", 1, 0.05, 1_000);
+        cal.applied(List.of(write("b", 2, 900), write("c", 2, 950)), 950);
+        cal.drained(2_000);
+        List<Map<String, Object>> t = cal.table();
+        assertEquals(2, t.size());
+        assertEquals("0.0-0.1", t.get(0).get("bucket"));
+        assertEquals(0L, t.get(0).get("current"));
+        assertEquals("0.9-1.0", t.get(1).get("bucket"));
+        assertEquals(2L, t.get(1).get("samples"));
+        assertEquals(1L, t.get(1).get("current"));
+        assertEquals(0.5, t.get(1).get("currentRate"));
+    }
+
+    @Test
+    void withAZeroRateNothingIsSampled() {
+        Calibration none = new Calibration(0, 100, (s, c, d) -> resolved.add("x"));
+        none.read("k", 1, 0.5, 1);
+        none.drained(10_000);
+        assertEquals(List.of(), resolved);
+    }
+}

@@ -1,0 +1,75 @@
+package io.presage.mirror;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class ConfidenceModelTest {
+
+    @Test
+    void aKeyWithAPendingUpdateHasConfidenceZero() {
+        assertEquals(0.0, Confidence.of(true, 0, 0));
+    }
+
+    @Test
+    void confidenceIsTheChanceOfNoWriteDuringTheStalenessClampedToZeroOne() {
+        assertEquals(1.0, Confidence.of(false, 0, 10));
+        assertEquals(1.0, Confidence.of(false, 5, 0));
+        assertEquals(Math.exp(-0.5), Confidence.of(false, 10, 0.05), 1e-12);
+        assertTrue(Confidence.of(false, 10, 0.1) < Confidence.of(false, 10, 0.05), "staler is less sure");
+        assertTrue(Confidence.of(false, 20, 0.05) < Confidence.of(false, 10, 0.05), "hotter is less sure");
+        assertEquals(1.0, Confidence.of(false, -1, 1), "never above 1");
+        assertEquals(0.0, Confidence.of(false, Double.POSITIVE_INFINITY, 0), "never NaN");
+    }
+
+    @Test
+    void aKeyWrittenEveryPSecondsLearnsARateOfAboutOneOverP() {
+        WriteRates r = new WriteRates(60_000, 100);
+        long t = 1_000_000;
+        for (int i = 0; i < 2000; i++) {
+            r.written("hot", t);
+            t += 200; // 5 writes per second
+        }
+        double rate = r.rate("hot", t);
+        assertEquals(5.0 * (1 + WriteRates.PRIOR_WEIGHT), rate, 0.3, "its own 5/s plus the small prior (the average key: itself)");
+        assertTrue(r.rate("hot", t + 600_000) < 0.05, "ten half-lives later the rate is gone: " + r.rate("hot", t + 600_000));
+    }
+
+    @Test
+    void aKeyNeverWrittenGetsThePriorOfTheOverallRateSpreadOverTheKeys() {
+        WriteRates r = new WriteRates(60_000, 100);
+        long t = 1_000_000;
+        for (int i = 0; i < 1000; i++) {
+            r.written("k" + (i % 10), t);
+            t += 100; // 10 writes per second over 10 keys
+        }
+        double unseen = r.rate("never", t);
+        assertTrue(unseen > 0.5 && unseen < 1.5, "about 1 write/s per key: " + unseen);
+        assertTrue(r.rate("k3", t) > unseen, "a written key adds its own rate");
+    }
+
+    @Test
+    void perKeyRatesAreBounded() {
+        WriteRates r = new WriteRates(60_000, 64);
+        for (int i = 0; i < 10_000; i++) {
+            r.written("k" + i, 1000 + i);
+        }
+        assertTrue(r.trackedKeys() <= 64);
+    }
+
+    @Test
+    void stalenessIsThePropagationDelayWhenDrainedAndGrowsWhileTheLogIsUnreachable() {
+        Staleness s = new Staleness();
+        s.applied(1_000, 9_000);    // out of a backlog at start: queueing, not propagation
+        s.drained(9_990);
+        s.applied(10_000, 10_020);  // arrived while waiting: commit → visible in 20 ms
+        s.drained(10_030);
+        double caughtUp = s.seconds(50_000, true);
+        assertTrue(caughtUp < 0.03, "drained and connected: only the propagation estimate " + caughtUp);
+        assertEquals(caughtUp, s.seconds(90_000, true), 1e-12, "it does not grow with time while the follower waits");
+        assertTrue(s.seconds(15_030, false) >= 5.0, "the log unreachable for 5 s: 5 s stale");
+        s.applied(20_000, 20_010);
+        assertTrue(s.seconds(23_000, true) >= 3.0, "in a backlog: age of the last applied commit");
+    }
+}

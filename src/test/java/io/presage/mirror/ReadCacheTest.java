@@ -1,0 +1,188 @@
+package io.presage.mirror;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.Test;
+
+import io.presage.apply.StoredItem;
+
+class ReadCacheTest {
+
+    private static StoredItem item(String key, long version, long seq) {
+        return new StoredItem(key, Long.toString(version).getBytes(StandardCharsets.UTF_8), version,
+                Map.of("coordinator", version), seq);
+    }
+
+    @Test
+    void aFillIsRefusedUnlessTheCacheIsAtExactlyTheSnapshotsPosition() {
+        ReadCache c = new ReadCache(16);
+        assertFalse(c.fill("k", item("k", 1, 1), 1), "not started: no position yet");
+        c.reset(5);
+        assertFalse(c.fill("k", item("k", 1, 1), 4), "the applier moved past the snapshot: it may be stale");
+        assertFalse(c.fill("k", item("k", 1, 1), 6), "the snapshot is ahead of the cache: it would mix positions");
+        assertNull(c.get("k"));
+        assertTrue(c.fill("k", item("k", 1, 1), 5));
+        assertEquals(5, c.get("k").position());
+        assertTrue(c.fill("absent", null, 5));
+        ReadCache.Hit negative = c.get("absent");
+        assertNotNull(negative, "absent keys are cached too");
+        assertNull(negative.item());
+    }
+
+    @Test
+    void theApplierUpdatesCachedKeysOnlyAndNeverMovesBackwards() {
+        ReadCache c = new ReadCache(16);
+        c.reset(1);
+        c.fill("a", item("a", 10, 1), 1);
+        c.fill("gone", null, 1);
+        c.applied(2, Map.of("a", item("a", 20, 2), "gone", item("gone", 20, 2), "other", item("other", 20, 2)));
+        assertEquals(20, c.get("a").item().version());
+        assertEquals(20, c.get("gone").item().version(), "a negative entry takes the new item");
+        assertNull(c.get("other"), "an uncached key stays a miss: its store row may carry older clock entries");
+        c.applied(1, Map.of("a", item("a", 10, 1))); // a replay of an older chunk
+        assertEquals(20, c.get("a").item().version());
+        assertEquals(2, c.position());
+    }
+
+    @Test
+    void aRestartFromAnotherPositionEmptiesTheCacheAndFromTheSameKeepsIt() {
+        ReadCache c = new ReadCache(16);
+        c.reset(3);
+        c.fill("a", item("a", 1, 1), 3);
+        c.reset(3);
+        assertNotNull(c.get("a"));
+        c.reset(4); // a commit the cache never heard of
+        assertNull(c.get("a"));
+        assertEquals(4, c.position());
+    }
+
+    @Test
+    void theCacheStaysWithinItsCapacity() {
+        ReadCache c = new ReadCache(32);
+        c.reset(0);
+        for (int i = 0; i < 1000; i++) {
+            c.fill("k" + i, null, 0);
+            assertTrue(c.size() <= 32);
+        }
+        assertTrue(c.evictions() > 0);
+    }
+
+    /**
+     * Property, under concurrency: every answer the cache gives (one key, or many at one position) is
+     * exactly the store's state at the position it names. A simulated store commits transactions of
+     * several keys, then the "applier" reports them to the cache; readers read the cache and, on a
+     * miss, read a snapshot of the store and fill. The oracle keeps every state the store went through.
+     */
+    @Test
+    void everyAnswerIsTheStoresStateAtTheAnsweredPositionUnderConcurrentApplyAndFill() throws Exception {
+        for (long seed = 1; seed <= 3; seed++) {
+            runStress(seed);
+        }
+    }
+
+    private static void runStress(long seed) throws Exception {
+        int keys = 24;
+        int txns = 4000;
+        ReadCache cache = new ReadCache(8); // far fewer than the keys: eviction and refills all the time
+        Store store = new Store();
+        cache.reset(0);
+        AtomicBoolean done = new AtomicBoolean();
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<long[]>> readers = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            long readerSeed = seed * 31 + r;
+            readers.add(pool.submit(() -> {
+                Random rnd = new Random(readerSeed);
+                long checked = 0;
+                while (!done.get()) {
+                    List<String> ks = new ArrayList<>();
+                    for (int i = 1 + rnd.nextInt(4); i > 0; i--) {
+                        ks.add("k" + rnd.nextInt(keys));
+                    }
+                    ReadCache.Hits h = cache.getAll(ks);
+                    if (h != null) {
+                        for (int i = 0; i < ks.size(); i++) {
+                            assertEquals(store.at(h.position()).get(ks.get(i)), h.items()[i],
+                                    ks.get(i) + " at " + h.position());
+                        }
+                    } else {
+                        Store.Snapshot s = store.snapshot();
+                        for (String k : ks) {
+                            cache.fill(k, s.state().get(k), s.position());
+                        }
+                    }
+                    ReadCache.Hit one = cache.get(ks.get(0));
+                    if (one != null) {
+                        assertEquals(store.at(one.position()).get(ks.get(0)), one.item());
+                    }
+                    checked++;
+                }
+                return new long[] {checked};
+            }));
+        }
+        Random rnd = new Random(seed);
+        for (long seq = 1; seq <= txns; seq++) {
+            Map<String, StoredItem> writes = new HashMap<>();
+            for (int i = 1 + rnd.nextInt(3); i > 0; i--) {
+                String k = "k" + rnd.nextInt(keys);
+                writes.put(k, rnd.nextInt(5) == 0 ? new StoredItem(k, null, seq, Map.of("coordinator", seq), seq)
+                        : item(k, seq, seq));
+            }
+            store.commit(seq, writes);
+            cache.applied(seq, writes);
+        }
+        done.set(true);
+        long checked = 0;
+        for (Future<long[]> f : readers) {
+            checked += f.get(60, TimeUnit.SECONDS)[0];
+        }
+        pool.shutdown();
+        assertTrue(checked > 100, "readers ran: " + checked);
+        assertTrue(cache.hits() > 0 && cache.fills() > 0, "both paths taken");
+    }
+
+    /** The store as the oracle: every state it went through, by position; snapshots are atomic. */
+    private static final class Store {
+        record Snapshot(Map<String, StoredItem> state, long position) {
+        }
+
+        private final Map<Long, Map<String, StoredItem>> states = new ConcurrentHashMap<>();
+        private volatile Snapshot current = new Snapshot(Map.of(), 0);
+
+        Store() {
+            states.put(0L, Map.of());
+        }
+
+        synchronized void commit(long seq, Map<String, StoredItem> writes) {
+            Map<String, StoredItem> next = new HashMap<>(current.state());
+            next.putAll(writes);
+            states.put(seq, next);
+            current = new Snapshot(next, seq);
+        }
+
+        Snapshot snapshot() {
+            return current;
+        }
+
+        Map<String, StoredItem> at(long position) {
+            return states.get(position);
+        }
+    }
+}

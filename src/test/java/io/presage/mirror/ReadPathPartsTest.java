@@ -1,0 +1,103 @@
+package io.presage.mirror;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+import io.presage.api.ApiException;
+import io.presage.coord.Tokens;
+
+/** The small parts of the read path: options, causal waiters, pending keys, batched reconciliation. */
+class ReadPathPartsTest {
+
+    @Test
+    void readOptionsParseAndRefuseBadValuesWith400() {
+        ReadOptions d = ReadOptions.parse(null, null, null, null, 5000, 60000);
+        assertEquals(ReadOptions.Consistency.PREDICTIVE, d.consistency());
+        assertFalse(d.hasMinConfidence());
+        assertEquals(-1, d.after());
+        assertEquals(5000, d.timeoutMs());
+        ReadOptions o = ReadOptions.parse("CAUSAL", "0.9", Tokens.of(77), "999999", 5000, 60000);
+        assertEquals(ReadOptions.Consistency.CAUSAL, o.consistency());
+        assertEquals(0.9, o.minConfidence());
+        assertEquals(77, o.after());
+        assertEquals(60000, o.timeoutMs(), "capped");
+        for (String[] bad : new String[][] {{"eventual", null, null, null}, {null, "1.01", null, null},
+                {null, "-0", null, null}, {null, "NaN", null, null}, {null, null, "p1.", null},
+                {null, null, "x1.5", null}, {null, null, null, "-5"}, {null, null, null, "1.5"}}) {
+            if ("-0".equals(bad[1])) {
+                continue; // -0 is 0: accepted
+            }
+            ApiException e = assertThrows(ApiException.class,
+                    () -> ReadOptions.parse(bad[0], bad[1], bad[2], bad[3], 5000, 60000), String.join(",", String.valueOf(bad[0])));
+            assertEquals(400, e.status());
+        }
+    }
+
+    @Test
+    void aWaiterIsWokenWhenThePositionReachesItsSequenceAndNotBefore() {
+        AtomicLong position = new AtomicLong(5);
+        PositionWaiters w = new PositionWaiters(position::get);
+        assertTrue(w.await(5).isDone(), "already there");
+        CompletableFuture<Void> f7 = w.await(7);
+        CompletableFuture<Void> f9 = w.await(9);
+        position.set(7);
+        w.advanced(7);
+        assertTrue(f7.isDone());
+        assertFalse(f9.isDone());
+        w.cancel(9, f9);
+        assertEquals(0, w.size(), "a waiter that gave up leaves");
+    }
+
+    @Test
+    void aKeyIsPendingUntilThePositionPassesItsHighestReceivedSequence() {
+        PendingKeys p = new PendingKeys();
+        p.received("k", 4);
+        p.received("k", 6);
+        assertEquals(6, p.highest("k"));
+        p.applied("k", 4);
+        assertEquals(6, p.highest("k"), "still an update above 4");
+        p.applied("k", 6);
+        assertEquals(0, p.highest("k"));
+        assertEquals(0, p.size());
+    }
+
+    @Test
+    void reconciliationsAskedWhileOneIsInFlightGoOutTogetherInOneRequest() throws Exception {
+        List<List<String>> sent = new ArrayList<>();
+        List<CompletableFuture<ReconcileBatcher.Reconciled>> answers = new ArrayList<>();
+        ReconcileBatcher b = new ReconcileBatcher(keys -> {
+            sent.add(keys);
+            CompletableFuture<ReconcileBatcher.Reconciled> f = new CompletableFuture<>();
+            answers.add(f);
+            return f;
+        }, 3);
+        CompletableFuture<ReconcileBatcher.Reconciled> first = b.reconcile(List.of("a"));
+        CompletableFuture<ReconcileBatcher.Reconciled> second = b.reconcile(List.of("b", "c"));
+        CompletableFuture<ReconcileBatcher.Reconciled> third = b.reconcile(List.of("c"));
+        CompletableFuture<ReconcileBatcher.Reconciled> fourth = b.reconcile(List.of("d", "e"));
+        assertEquals(List.of(List.of("a")), sent, "one request in flight");
+        answers.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1));
+        assertEquals(1, first.get(1, TimeUnit.SECONDS).sequence());
+        assertEquals(List.of("b", "c"), sent.get(1), "the waiting ones together, as many as fit in one POST");
+        answers.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2));
+        assertEquals(2, second.get().sequence());
+        assertEquals(2, third.get().sequence());
+        assertEquals(List.of("d", "e"), sent.get(2));
+        answers.get(2).completeExceptionally(new IllegalStateException("down"));
+        assertThrows(ExecutionException.class, fourth::get);
+        b.reconcile(List.of("z"));
+        assertEquals(List.of("z"), sent.get(3), "after a failure the next one goes out at once");
+    }
+}
