@@ -4,9 +4,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a role adds to the shared apply path (the mirror's pre-apply buffer, validation, read cache
- * and confidence model). The coordinator installs none, and then the applier behaves exactly as
- * without hooks. All methods are called on the applier's single thread, in log order.
+ * What a role adds to the shared apply path: at a mirror its pre-apply buffer, validation, read cache
+ * and confidence model; at the coordinator only its read cache. Without a hook the applier behaves as
+ * it did before hooks existed. All methods are called on the applier's single thread, in log order.
  */
 public interface ApplyHook {
 
