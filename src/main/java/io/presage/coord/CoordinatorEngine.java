@@ -38,7 +38,7 @@ import io.presage.log.LogDecodeException;
 import io.presage.log.LogMessage;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
-import io.presage.mirror.ReadCache;
+import io.presage.apply.ReadCache;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;

@@ -30,6 +30,7 @@ import io.presage.api.ProcedureCall;
 import io.presage.api.RequestParser;
 import io.presage.apply.Applier;
 import io.presage.apply.ItemStore;
+import io.presage.apply.ReadCache;
 import io.presage.apply.StoredItem;
 import io.presage.config.PresageConfig;
 import io.presage.coord.Tokens;

@@ -27,6 +27,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.api.Limits;
 import io.presage.apply.Applier;
 import io.presage.apply.ApplyHook;
+import io.presage.apply.ReadCache;
 import io.presage.apply.StoredItem;
 import io.presage.config.PresageConfig;
 import io.presage.log.JetStreamLog;

@@ -2,6 +2,8 @@ package io.presage.mirror;
 
 import java.util.concurrent.ConcurrentHashMap;
 
+import io.presage.apply.Eviction;
+
 /**
  * Exponentially decayed write rates, per key and overall, learned from the applied log.
  *

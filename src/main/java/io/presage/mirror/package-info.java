@@ -6,7 +6,7 @@
  * A mirror's state is a prefix of the log: everything up to its applied sequence, nothing after.
  * Every local answer names that position ({@code sequence}, and the {@code token} encoding it) and
  * comes from one such prefix, so a reader never sees half a transaction and a batch read is one
- * consistent state. Reads come from a bounded {@link io.presage.mirror.ReadCache} kept coherent by
+ * consistent state. Reads come from a bounded {@link io.presage.apply.ReadCache} kept coherent by
  * the applier, or from one PostgreSQL statement that reads the items and {@code apply_state.last_seq}
  * together. Positions answered never decrease: a store read that is ahead of the cache waits for the
  * applier to bring the cache there before it answers.

@@ -1,15 +1,15 @@
-package io.presage.mirror;
+package io.presage.apply;
 
 import java.util.Iterator;
 import java.util.Map;
 
 /** Bounding a map without bookkeeping per access: when full, drop a sixteenth of it. */
-final class Eviction {
+public final class Eviction {
     private Eviction() {
     }
 
     /** Removes about 1/16 of {@code capacity} entries (at least one), in the map's own order; returns how many. */
-    static int sixteenth(Map<String, ?> map, int capacity) {
+    public static int sixteenth(Map<String, ?> map, int capacity) {
         int n = Math.max(1, capacity / 16);
         int removed = 0;
         Iterator<String> it = map.keySet().iterator();

@@ -1,4 +1,4 @@
-package io.presage.mirror;
+package io.presage.apply;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,7 +21,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
 
-import io.presage.apply.StoredItem;
 
 class ReadCacheTest {
 

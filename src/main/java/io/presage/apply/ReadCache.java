@@ -1,4 +1,4 @@
-package io.presage.mirror;
+package io.presage.apply;
 
 import java.util.List;
 import java.util.Map;
@@ -6,10 +6,10 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
-import io.presage.apply.StoredItem;
 
 /**
- * The mirror's bounded read cache in front of PostgreSQL, kept coherent with the applied log.
+ * A node's bounded read cache in front of PostgreSQL, kept coherent with the applied log (used by
+ * the mirror for all local reads and by the coordinator beside its recent writes).
  *
  * <h2>Invariant</h2>
  * Every entry is the key's state in the store <em>at {@link #position()}</em>: its latest applied
