@@ -13,6 +13,12 @@ public interface ItemStore {
     /** Several items read in one database snapshot (absent keys are left out). */
     Uni<Snapshot> getAll(List<String> keys);
 
+    /**
+     * The {@code limit} most recently written items (by log sequence) and the applied sequence, in one
+     * snapshot: what a node loads into its read cache when it starts.
+     */
+    Uni<Snapshot> loadRecent(int limit);
+
     /** Last log sequence applied (0 if none). */
     Uni<Long> appliedSequence();
 

@@ -36,6 +36,9 @@ public class PgItemStore implements ItemStore {
     // One statement, so one snapshot: the items and the position they are current at.
     private static final String MANY = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from apply_state s left join items i on i.item_key = any($1) where s.id = 1";
+    private static final String RECENT = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
+            + "from apply_state s left join lateral (select * from items order by seq desc limit $1) i on true "
+            + "where s.id = 1";
     private static final String TXN = "select txn_id, ts, adjusted, seq from txn_ids where txn_id = any($1) "
             + "order by seq limit 1";
 
@@ -55,6 +58,11 @@ public class PgItemStore implements ItemStore {
     @Override
     public Uni<Snapshot> getAll(List<String> keys) {
         return pool.preparedQuery(MANY).execute(Tuple.of(keys.toArray(new String[0]))).map(PgItemStore::snapshot);
+    }
+
+    @Override
+    public Uni<Snapshot> loadRecent(int limit) {
+        return pool.preparedQuery(RECENT).execute(Tuple.of(limit)).map(PgItemStore::snapshot);
     }
 
     private static Snapshot snapshot(RowSet<Row> rows) {

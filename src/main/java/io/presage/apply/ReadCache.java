@@ -35,6 +35,15 @@ import java.util.concurrent.atomic.LongAdder;
  * </ul>
  * Eviction only removes entries (a later read misses and reads the store), so it cannot break the
  * invariant.
+ *
+ * <h2>Complete mode</h2>
+ * When the node starts, the applier {@link #load}s the store into the cache. If the whole store fit,
+ * the cache is <em>complete</em>: it holds every key the store holds, so a miss means "absent" and
+ * no read (nor the certifier's cold-key question at the coordinator) goes to PostgreSQL. The applier
+ * then inserts every key it writes, not only cached ones: with the old state in the cache (or known
+ * absent), the new entry is exactly the store's, vector clock merge included. The first time the
+ * cache would exceed its capacity it leaves complete mode for good (until the next load): it evicts
+ * as usual and misses go to the store again.
  */
 public final class ReadCache {
     /** The negative entry: the store does not have the key at the position. */
@@ -47,6 +56,8 @@ public final class ReadCache {
     private volatile long stamp;
     /** The applied sequence the entries are current at; -1 until the applier has started. */
     private volatile long position = -1;
+    /** Every key of the store at {@link #position} is here: a miss is an absent key. */
+    private volatile boolean complete;
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
     private final LongAdder fills = new LongAdder();
@@ -91,6 +102,9 @@ public final class ReadCache {
             }
             long pos = position;
             StoredItem e = entries.get(key);
+            if (e == null && complete) {
+                e = ABSENT;
+            }
             if (stamp == s) {
                 if (e == null || pos < 0) {
                     misses.increment();
@@ -114,14 +128,15 @@ public final class ReadCache {
                 continue;
             }
             long pos = position;
-            boolean complete = pos >= 0;
-            for (int k = 0; k < out.length && complete; k++) {
+            boolean all = complete;
+            boolean found = pos >= 0;
+            for (int k = 0; k < out.length && found; k++) {
                 StoredItem e = entries.get(keys.get(k));
-                complete = e != null;
+                found = e != null || all;
                 out[k] = e == ABSENT ? null : e;
             }
             if (stamp == s) {
-                if (!complete) {
+                if (!found) {
                     misses.increment();
                     return null;
                 }
@@ -145,6 +160,9 @@ public final class ReadCache {
      */
     public boolean fill(String key, StoredItem item, long snapshotPosition) {
         synchronized (writeLock) {
+            if (complete) {
+                return false; // it holds every key already; and an eviction here would end complete mode unseen
+            }
             if (position != snapshotPosition || position < 0) {
                 refusedFills.increment();
                 return false;
@@ -173,6 +191,13 @@ public final class ReadCache {
                         entries.put(item.key(), item);
                     } else if (old != null && item.version() > old.version()) {
                         entries.put(item.key(), withMergedClock(old, item));
+                    } else if (old == null && complete) {
+                        if (entries.size() >= capacity) {
+                            complete = false; // from now on a miss must ask the store
+                            evict();
+                        } else {
+                            entries.put(item.key(), item);
+                        }
                     }
                 }
                 if (sequence > position) {
@@ -196,11 +221,56 @@ public final class ReadCache {
             stamp++;
             try {
                 entries.clear();
+                complete = false;
                 position = applied;
             } finally {
                 stamp++;
             }
         }
+    }
+
+    /**
+     * Replaces the contents with {@code items}, the store's state at {@code position} (the applier's,
+     * before it applies anything). {@code wholeStore}: these are all the keys the store holds, and
+     * they fit, so the cache becomes complete.
+     */
+    public void load(long position, List<StoredItem> items, boolean wholeStore) {
+        synchronized (writeLock) {
+            stamp++;
+            try {
+                entries.clear();
+                for (StoredItem item : items) {
+                    if (entries.size() >= capacity) {
+                        break;
+                    }
+                    entries.put(item.key(), item);
+                }
+                complete = wholeStore && items.size() <= capacity;
+                this.position = position;
+            } finally {
+                stamp++;
+            }
+        }
+    }
+
+    /** True while every key of the store is cached (a miss is an absent key). */
+    public boolean complete() {
+        return complete;
+    }
+
+    /** Size, position, mode and counters, for {@code /v1/status}. */
+    public Map<String, Object> stats() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("position", position);
+        m.put("keys", entries.size());
+        m.put("capacity", capacity);
+        m.put("complete", complete);
+        m.put("hits", hits());
+        m.put("misses", misses());
+        m.put("fills", fills());
+        m.put("refusedFills", refusedFills());
+        m.put("evictions", evictions());
+        return m;
     }
 
     /** As the store merges: the new version's clock entries over the old ones. */

@@ -21,6 +21,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.presage.apply.ApplyHook;
+import io.presage.apply.CacheLoader;
 import io.presage.apply.ApplyProgress;
 import io.presage.apply.Applier;
 import io.presage.apply.ItemStore;
@@ -272,7 +273,7 @@ public class CoordinatorEngine {
         return new ApplyHook() {
             @Override
             public void starting(long appliedSequence) {
-                cache.reset(appliedSequence);
+                CacheLoader.loadIfMoved(cache, store, appliedSequence);
             }
 
             @Override
@@ -479,16 +480,7 @@ public class CoordinatorEngine {
 
     /** The read cache's size and counters, for {@code /v1/status}. */
     public Map<String, Object> readCacheStats() {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
-        if (cache != null) {
-            m.put("position", cache.position());
-            m.put("keys", cache.size());
-            m.put("capacity", cache.capacity());
-            m.put("hits", cache.hits());
-            m.put("misses", cache.misses());
-            m.put("refusedFills", cache.refusedFills());
-        }
-        return m;
+        return cache == null ? Map.of() : cache.stats();
     }
 
     public int recentWrites() {

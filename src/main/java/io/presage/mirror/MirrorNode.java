@@ -27,6 +27,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.api.Limits;
 import io.presage.apply.Applier;
 import io.presage.apply.ApplyHook;
+import io.presage.apply.CacheLoader;
+import io.presage.apply.ItemStore;
 import io.presage.apply.ReadCache;
 import io.presage.apply.StoredItem;
 import io.presage.config.PresageConfig;
@@ -50,6 +52,8 @@ public class MirrorNode implements ApplyHook {
     PresageConfig config;
     @Inject
     Applier applier;
+    @Inject
+    ItemStore store;
     @Inject
     LogConnection logs;
     @Inject
@@ -139,7 +143,7 @@ public class MirrorNode implements ApplyHook {
 
     @Override
     public void starting(long appliedSequence) {
-        cache.reset(appliedSequence);
+        CacheLoader.loadIfMoved(cache, store, appliedSequence);
         pending.clear();
         waiters.advanced(cache.position());
     }
@@ -293,16 +297,7 @@ public class MirrorNode implements ApplyHook {
         coord.put("url", coordinator.url());
         coord.put("reachable", coordinator.reachable());
         m.put("coordinator", coord);
-        Map<String, Object> c = new LinkedHashMap<>();
-        c.put("position", cache.position());
-        c.put("keys", cache.size());
-        c.put("capacity", cache.capacity());
-        c.put("hits", cache.hits());
-        c.put("misses", cache.misses());
-        c.put("fills", cache.fills());
-        c.put("refusedFills", cache.refusedFills());
-        c.put("evictions", cache.evictions());
-        m.put("cache", c);
+        m.put("cache", cache.stats());
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("pendingKeys", pending.size());
         v.put("skipped", skipped.get());

@@ -92,16 +92,49 @@ class ReadCacheTest {
     @Test
     void everyAnswerIsTheStoresStateAtTheAnsweredPositionUnderConcurrentApplyAndFill() throws Exception {
         for (long seed = 1; seed <= 3; seed++) {
-            runStress(seed);
+            runStress(seed, 8, false); // far fewer than the keys: eviction and refills all the time
         }
     }
 
-    private static void runStress(long seed) throws Exception {
+    /** The same property from a complete load: the cache stays complete (capacity 64) or leaves it (16). */
+    @Test
+    void everyAnswerIsTheStoresStateWhenCompleteAndAfterLeavingCompleteMode() throws Exception {
+        for (long seed = 1; seed <= 3; seed++) {
+            runStress(seed, 64, true);
+            runStress(seed, 16, true);
+        }
+    }
+
+    @Test
+    void aCompleteCacheAnswersAbsentForUnknownKeysAndLeavesCompleteModeWhenFull() {
+        ReadCache c = new ReadCache(3);
+        c.load(7, List.of(item("a", 1, 5), item("b", 2, 6)), true);
+        assertTrue(c.complete());
+        ReadCache.Hit unknown = c.get("never-written");
+        assertNotNull(unknown, "complete: a miss is an absent key");
+        assertNull(unknown.item());
+        assertNotNull(c.getAll(List.of("a", "never-written")));
+        assertFalse(c.fill("x", null, 7), "nothing to fill in a complete cache");
+        c.applied(8, Map.of("c", item("c", 3, 8)));
+        assertEquals(3, c.get("c").item().version(), "complete: a new key is inserted, not left a miss");
+        c.applied(9, Map.of("d", item("d", 4, 9)));
+        assertFalse(c.complete(), "the fourth key does not fit");
+        assertTrue(c.size() <= 3);
+        assertNull(c.get("never-written"), "no longer complete: an unknown key is a miss again");
+        c.load(9, List.of(item("a", 1, 5)), false);
+        assertFalse(c.complete(), "a partial load is not complete");
+    }
+
+    private static void runStress(long seed, int capacity, boolean loadFirst) throws Exception {
         int keys = 24;
         int txns = 4000;
-        ReadCache cache = new ReadCache(8); // far fewer than the keys: eviction and refills all the time
+        ReadCache cache = new ReadCache(capacity);
         Store store = new Store();
-        cache.reset(0);
+        if (loadFirst) {
+            cache.load(0, List.of(), true);
+        } else {
+            cache.reset(0);
+        }
         AtomicBoolean done = new AtomicBoolean();
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<long[]>> readers = new ArrayList<>();
@@ -154,7 +187,9 @@ class ReadCacheTest {
         }
         pool.shutdown();
         assertTrue(checked > 100, "readers ran: " + checked);
-        assertTrue(cache.hits() > 0 && cache.fills() > 0, "both paths taken");
+        assertTrue(cache.hits() > 0, "hits");
+        assertTrue(loadFirst ? capacity >= keys == cache.complete() : cache.fills() > 0,
+                "complete mode kept exactly while every key fits; fills when partial");
     }
 
     /** The store as the oracle: every state it went through, by position; snapshots are atomic. */
