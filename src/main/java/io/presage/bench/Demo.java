@@ -573,10 +573,13 @@ public final class Demo {
 
     private JsonNode causal(URI mirror, String key, String token) throws Exception {
         Reply r = http.await(HttpMethod.GET, mirror, "/v1/kv/" + key + "?consistency=causal&after=" + enc(token) + "&timeoutMs=10000");
-        if (r.status() != 200) {
-            throw new Failure("causal read of " + key + " at " + mirror + " after " + token + ": " + r.status() + " " + r.text());
+        JsonNode body = r.string().isBlank() ? null : JSON.readTree(r.string());
+        if (r.status() != 200 || body == null || !body.isObject()) {
+            // Once (2026-11-25) a causal read answered 200 with an empty body; say exactly what came back.
+            throw new Failure("causal read of " + key + " at " + mirror + " after " + token + ": HTTP " + r.status()
+                    + " with " + (r.body() == null ? "no body" : r.body().length() + " bytes: '" + r.text() + "'"));
         }
-        return JSON.readTree(r.string());
+        return body;
     }
 
     private static String enc(String token) {
