@@ -133,8 +133,8 @@ public interface PresageConfig {
         String deadLetterSubject();
 
         /**
-         * Keys (present or known absent) held in the coordinator's read cache in front of PostgreSQL,
-         * kept current by the applier.
+         * Keys (present or known absent) held in the node's read cache in front of PostgreSQL, kept
+         * current by the applier (both roles); at a mirror it also bounds the learned write rates.
          */
         @WithDefault("262144")
         int cacheKeys();
@@ -149,9 +149,6 @@ public interface PresageConfig {
         @WithDefault("5")
         double maxLagSeconds();
 
-        /** Keys (present or known absent) held in the read cache in front of PostgreSQL. */
-        @WithDefault("262144")
-        int cacheKeys();
 
         /** How long a read with {@code after} waits for the mirror to apply that position when it gives no timeoutMs. */
         @WithDefault("5s")

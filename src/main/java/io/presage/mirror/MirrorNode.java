@@ -90,8 +90,8 @@ public class MirrorNode implements ApplyHook {
             return;
         }
         PresageConfig.Mirror m = config.mirror();
-        cache = new ReadCache(m.cacheKeys());
-        rates = new WriteRates(m.rateHalfLife().toMillis(), m.cacheKeys());
+        cache = new ReadCache(config.apply().cacheKeys());
+        rates = new WriteRates(m.rateHalfLife().toMillis(), config.apply().cacheKeys());
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(m.coordinatorUrl(), m.forwardTimeout(), json);
         reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());

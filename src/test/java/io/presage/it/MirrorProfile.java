@@ -42,7 +42,7 @@ public class MirrorProfile implements QuarkusTestProfile {
             cfg.put("presage.mirror.calibration-sample-rate", "1.0");
             cfg.put("presage.mirror.calibration-margin", "50ms");
             cfg.put("presage.mirror.calibration-log", CALIBRATION_LOG.toString());
-            cfg.put("presage.mirror.cache-keys", "64"); // small: eviction and refills happen in the tests
+            cfg.put("presage.apply.cache-keys", "64"); // small: eviction and refills happen in the tests
             return cfg;
         }
     }
