@@ -2,20 +2,14 @@ package io.presage.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -46,52 +40,25 @@ import io.presage.testing.PostgresTestServer;
 class MirrorForwardingIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
-    private static final Path BASE = Path.of(System.getProperty("basedir", ".")).toAbsolutePath();
-    private static final Path JAR = BASE.resolve("target/quarkus-app/quarkus-run.jar");
-    private static final Path LOGS = BASE.resolve("target/mirror-it");
+    private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/mirror-it");
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
 
     private static NatsTestServer nats;
-    private static Node coordinator;
-    private static Node mirror;
-
-    /** One packaged node, started as the launcher starts it. */
-    private record Node(String name, int port, Process process) {
-        String url(String path) {
-            return "http://127.0.0.1:" + port + path;
-        }
-
-        void stop() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(15, TimeUnit.SECONDS)) {
-                    process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                }
-            }
-        }
-    }
+    private static NodeProcess coordinator;
+    private static NodeProcess mirror;
 
     @BeforeAll
     static void start() throws Exception {
-        assertTrue(Files.isRegularFile(JAR), JAR + " is missing: this test runs after package (./mvnw verify)");
-        Files.createDirectories(LOGS);
         nats = NatsTestServer.start();
         PostgresTestServer pg = PostgresTestServer.get();
-        int coordinatorPort = freePort();
-        coordinator = launch("coordinator", "coordinator", coordinatorPort, pg, pg.createDatabase(), Map.of());
-        mirror = launch("mirror", "mirror1", freePort(), pg, pg.createDatabase(),
-                Map.of("PRESAGE_MIRROR_COORDINATOR_URL", "http://127.0.0.1:" + coordinatorPort,
-                        "PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            for (Node n : new Node[] {coordinator, mirror}) {
-                if (n != null && n.process().isAlive()) {
-                    n.process().destroyForcibly();
-                }
-            }
-        }));
-        awaitReady(coordinator);
-        awaitReady(mirror);
+        coordinator = NodeProcess.coordinator(nats, pg, pg.createDatabase(), LOGS);
+        mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, pg.createDatabase(), LOGS,
+                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
+        coordinator.start();
+        mirror.start();
+        coordinator.awaitReady(READY_TIMEOUT);
+        mirror.awaitReady(READY_TIMEOUT);
     }
 
     @AfterAll
@@ -206,50 +173,8 @@ class MirrorForwardingIT {
 
     // ---- helpers ------------------------------------------------------------------------------
 
-    private static Node launch(String name, String nodeId, int port, PostgresTestServer pg, String db,
-            Map<String, String> extra) throws IOException {
-        Map<String, String> env = new HashMap<>();
-        env.put("QUARKUS_PROFILE", name.equals("mirror") ? "mirror" : "coordinator");
-        env.put("QUARKUS_HTTP_PORT", Integer.toString(port));
-        env.put("PRESAGE_NODE_ID", nodeId);
-        env.put("PRESAGE_NATS_URL", nats.url());
-        env.put("QUARKUS_DATASOURCE_USERNAME", pg.username());
-        env.put("QUARKUS_DATASOURCE_PASSWORD", pg.password());
-        env.put("QUARKUS_DATASOURCE_JDBC_URL", "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db);
-        env.put("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + pg.port() + "/" + db);
-        env.putAll(extra);
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(java, "-Xmx384m", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED",
-                "-jar", JAR.toString()).directory(BASE.toFile()).redirectErrorStream(true)
-                .redirectOutput(LOGS.resolve(name + ".log").toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("QUARKUS_") || k.startsWith("PRESAGE_"));
-        pb.environment().putAll(env);
-        return new Node(name, port, pb.start());
-    }
-
-    private static void awaitReady(Node n) throws Exception {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            if (!n.process().isAlive()) {
-                fail(n.name() + " exited with " + n.process().exitValue() + "; see " + LOGS);
-            }
-            try {
-                HttpResponse<String> r = send(n, "GET", "/q/health/ready", null);
-                if (r.statusCode() == 200) {
-                    return;
-                }
-                last = r.statusCode() + " " + r.body();
-            } catch (IOException e) {
-                last = e.toString();
-            }
-            Thread.sleep(200);
-        }
-        fail(n.name() + " not ready after " + READY_TIMEOUT + " (last: " + last + "); see " + LOGS);
-    }
-
-    private static HttpResponse<String> send(Node n, String method, String path, String body) throws IOException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(n.url(path))).timeout(Duration.ofSeconds(20));
+    private static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));
         if (body != null) {
             b.header("Content-Type", "application/json");
         }
@@ -265,11 +190,5 @@ class MirrorForwardingIT {
     private static JsonNode json(HttpResponse<String> r, int status) throws IOException {
         assertEquals(status, r.statusCode(), r.body());
         return JSON.readTree(r.body());
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 }

@@ -65,9 +65,16 @@ final class NodeProcess {
     /** A mirror following {@code coordinator}, on a free loopback port, with its own database {@code db}. */
     static NodeProcess mirror(String nodeId, NodeProcess coordinator, NatsTestServer nats, PostgresTestServer pg, String db,
                               Path logDir) throws IOException {
+        return mirror(nodeId, coordinator, nats, pg, db, logDir, Map.of());
+    }
+
+    /** As above, with more environment (e.g. a shorter forward timeout). */
+    static NodeProcess mirror(String nodeId, NodeProcess coordinator, NatsTestServer nats, PostgresTestServer pg, String db,
+                              Path logDir, Map<String, String> extra) throws IOException {
         int port = freeLoopbackPort();
         Map<String, String> e = env("mirror", nodeId, port, nats, pg, db);
         e.put("PRESAGE_MIRROR_COORDINATOR_URL", "http://127.0.0.1:" + coordinator.port);
+        e.putAll(extra);
         return new NodeProcess(nodeId, port, e, logDir);
     }
 
