@@ -185,7 +185,8 @@ public class MirrorNode implements ApplyHook {
             pending.applied(w.key(), sequence);
             rates.written(w.key(), w.timestampMillis());
         }
-        staleness.applied(lastTimestampMillis, now);
+        long firstTimestampMillis = writes.isEmpty() ? lastTimestampMillis : writes.get(0).timestampMillis();
+        staleness.applied(firstTimestampMillis, lastTimestampMillis, now);
         calibration.applied(writes, lastTimestampMillis);
         waiters.advanced(sequence);
     }

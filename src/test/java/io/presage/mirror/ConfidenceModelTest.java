@@ -37,6 +37,31 @@ class ConfidenceModelTest {
     }
 
     @Test
+    void aKeysRateIsRightSoonAfterTheNodeStartsNotRampingUpOverTheHalfLife() {
+        WriteRates r = new WriteRates(60_000, 100);
+        long t = 1_000_000;
+        for (int i = 0; i < 300; i++) {
+            r.written("hot", t);
+            t += 66; // 15 writes per second, for 20 s after the node's first observed write
+        }
+        double rate = r.rate("hot", t);
+        // Without the start-up correction the decayed sum reads about 3/s here (1 − exp(−20 s / 87 s) of 15).
+        assertEquals(15.0 * (1 + WriteRates.PRIOR_WEIGHT), rate, 1.5, "15/s plus the small prior: " + rate);
+    }
+
+    @Test
+    void thePropagationEstimateIsTheOldestMessagesDelayNotTheNewests() {
+        Staleness s = new Staleness();
+        for (int i = 0; i < 60; i++) {
+            long now = 100_000 + i * 1_000L;
+            // A chunk of messages committed 50 ms … 2 ms before it became visible; then the log is drained.
+            s.applied(now - 50, now - 2, now);
+            s.drained(now + 1);
+        }
+        assertEquals(0.050, s.seconds(200_000, true), 0.005, "a reader could miss the oldest commit for 50 ms");
+    }
+
+    @Test
     void aKeyNeverWrittenGetsThePriorOfTheOverallRateSpreadOverTheKeys() {
         WriteRates r = new WriteRates(60_000, 100);
         long t = 1_000_000;
@@ -61,15 +86,15 @@ class ConfidenceModelTest {
     @Test
     void stalenessIsThePropagationDelayWhenDrainedAndGrowsWhileTheLogIsUnreachable() {
         Staleness s = new Staleness();
-        s.applied(1_000, 9_000);    // out of a backlog at start: queueing, not propagation
+        s.applied(1_000, 1_000, 9_000);    // out of a backlog at start: queueing, not propagation
         s.drained(9_990);
-        s.applied(10_000, 10_020);  // arrived while waiting: commit → visible in 20 ms
+        s.applied(10_000, 10_000, 10_020);  // arrived while waiting: commit → visible in 20 ms
         s.drained(10_030);
         double caughtUp = s.seconds(50_000, true);
         assertTrue(caughtUp < 0.03, "drained and connected: only the propagation estimate " + caughtUp);
         assertEquals(caughtUp, s.seconds(90_000, true), 1e-12, "it does not grow with time while the follower waits");
         assertTrue(s.seconds(15_030, false) >= 5.0, "the log unreachable for 5 s: 5 s stale");
-        s.applied(20_000, 20_010);
+        s.applied(20_000, 20_000, 20_010);
         assertTrue(s.seconds(23_000, true) >= 3.0, "in a backlog: age of the last applied commit");
     }
 }
