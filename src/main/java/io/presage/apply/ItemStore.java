@@ -7,9 +7,6 @@ import io.smallrye.mutiny.Uni;
 /** Reads of a node's materialised copy of the log (PostgreSQL). */
 public interface ItemStore {
 
-    /** The item, or null when the store has never seen the key. */
-    Uni<StoredItem> get(String key);
-
     /** Several items read in one database snapshot (absent keys are left out). */
     Uni<Snapshot> getAll(List<String> keys);
 

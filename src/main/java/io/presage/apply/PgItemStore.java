@@ -31,8 +31,6 @@ import io.vertx.mutiny.sqlclient.Tuple;
  */
 @ApplicationScoped
 public class PgItemStore implements ItemStore {
-    private static final String ONE = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
-            + "from apply_state s left join items i on i.item_key = $1 where s.id = 1";
     // One statement, so one snapshot: the items and the position they are current at.
     private static final String MANY = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from apply_state s left join items i on i.item_key = any($1) where s.id = 1";
@@ -48,12 +46,6 @@ public class PgItemStore implements ItemStore {
     Pool pool;
     @Inject
     DataSource jdbc;
-
-    @Override
-    public Uni<StoredItem> get(String key) {
-        return pool.preparedQuery(ONE).execute(Tuple.of(key)).map(rows -> snapshot(rows).items().stream()
-                .findFirst().orElse(null));
-    }
 
     @Override
     public Uni<Snapshot> getAll(List<String> keys) {

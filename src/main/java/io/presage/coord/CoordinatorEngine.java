@@ -22,7 +22,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.presage.apply.ApplyHook;
 import io.presage.apply.CacheLoader;
-import io.presage.apply.ApplyProgress;
 import io.presage.apply.Applier;
 import io.presage.apply.ItemStore;
 import io.presage.apply.StoredItem;
@@ -72,9 +71,7 @@ public class CoordinatorEngine {
     @Inject
     ItemStore store;
     @Inject
-    ApplyProgress applier;
-    @Inject
-    Applier applierBean;
+    Applier applier;
     @Inject
     LogConnection logs;
     @Inject
@@ -118,7 +115,7 @@ public class CoordinatorEngine {
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
         cache = new ReadCache(config.apply().cacheKeys());
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
-        applierBean.setHook(cacheHook());
+        applier.setHook(cacheHook());
         registry.counter("presage_commits_total", "outcome", "committed", "reason", "");
         registry.counter("presage_certification_adjusted_total");
         applier.onApplied(recent::evictApplied);
