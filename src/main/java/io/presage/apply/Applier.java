@@ -259,7 +259,8 @@ public class Applier implements ApplyProgress {
             }
         }
         ApplyHook h = hook;
-        List<ApplyHook.AppliedWrite> applied = h == null ? List.of() : received(h, messages, batches);
+        ApplyHook perWrite = h != null && h.followsEachWrite() ? h : null;
+        List<ApplyHook.AppliedWrite> applied = perWrite == null ? List.of() : received(perWrite, messages, batches);
         Map<String, StoredItem> stored = h == null ? Map.of() : new LinkedHashMap<>();
         int next = 0;
         for (int mi = 0; mi < messages.size(); mi++) {
@@ -270,7 +271,7 @@ public class Applier implements ApplyProgress {
             }
             for (LogTxn t : batch.txns()) {
                 for (LogWrite w : t.writes()) {
-                    if (h != null && !h.validate(applied.get(next++))) {
+                    if (perWrite != null && !perWrite.validate(applied.get(next++))) {
                         continue;
                     }
                     Object[] prior = items.get(w.key());
@@ -293,7 +294,7 @@ public class Applier implements ApplyProgress {
         for (Object[] p : parked) {
             park(p);
         }
-        await(() -> sessions.withStatelessTransaction(s -> upsertItems(s, new ArrayList<>(items.entrySet()))
+        await(() -> sessions.withStatelessTransaction(s -> upsertItems(s, items)
                 .chain(() -> insertIds(s, ids))
                 .chain(() -> insertDeadLetters(s, parked))
                 .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, updated_at = now() "
@@ -336,7 +337,7 @@ public class Applier implements ApplyProgress {
      * Hibernate parse and bind thousands of named parameters per chunk on the event loop (a fifth of
      * its time under the commit benchmark). Keys are unique within a chunk, so no row is hit twice.
      */
-    private static Uni<Integer> upsertItems(Mutiny.StatelessSession s, List<Map.Entry<String, Object[]>> rows) {
+    private static Uni<Integer> upsertItems(Mutiny.StatelessSession s, Map<String, Object[]> rows) {
         if (rows.isEmpty()) {
             return Uni.createFrom().item(0);
         }
@@ -346,15 +347,17 @@ public class Applier implements ApplyProgress {
         Long[] versions = new Long[n];
         String[] clocks = new String[n];
         Long[] seqs = new Long[n];
-        for (int i = 0; i < n; i++) {
-            Object[] r = rows.get(i).getValue();
+        int i = 0;
+        for (Map.Entry<String, Object[]> row : rows.entrySet()) {
+            Object[] r = row.getValue();
             @SuppressWarnings("unchecked")
             Map<String, Long> vclock = (Map<String, Long>) r[2];
-            keys[i] = rows.get(i).getKey();
+            keys[i] = row.getKey();
             values[i] = (String) r[0];
             versions[i] = (Long) r[1];
             clocks[i] = Vclocks.write(vclock);
             seqs[i] = (Long) r[3];
+            i++;
         }
         return s.createNativeQuery("insert into items (item_key, item_value, version, vclock, seq) "
                 + "select * from unnest(cast(:k as text[]), cast(:v as text[]), cast(:n as bigint[]), cast(:c as text[]), "

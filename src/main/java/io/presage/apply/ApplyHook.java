@@ -18,6 +18,15 @@ public interface ApplyHook {
     void starting(long appliedSequence);
 
     /**
+     * False when the hook needs only each chunk's final item states: the applier then skips
+     * {@link #received} and {@link #validate} and passes no writes to {@link #applied}, so it builds
+     * nothing per write for it (the coordinator's read cache).
+     */
+    default boolean followsEachWrite() {
+        return true;
+    }
+
+    /**
      * A decoded message is about to be applied (pre-apply buffer): its writes are now known to the
      * node but not yet visible in its store. Called for every message of a chunk before the chunk's
      * database transaction; a failed transaction is retried with the same messages.

@@ -274,13 +274,18 @@ public class CoordinatorEngine {
             }
 
             @Override
+            public boolean followsEachWrite() {
+                return false; // only the chunk's final states, for the cache: nothing built per write
+            }
+
+            @Override
             public void received(long sequence, long timestampMillis, List<AppliedWrite> writes) {
-                // the coordinator has these values already (recent writes)
+                // not called (followsEachWrite is false)
             }
 
             @Override
             public boolean validate(AppliedWrite write) {
-                return true; // no speculative writes at the coordinator
+                return true; // not called (followsEachWrite is false)
             }
 
             @Override
