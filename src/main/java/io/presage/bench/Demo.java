@@ -575,7 +575,8 @@ public final class Demo {
         Reply r = http.await(HttpMethod.GET, mirror, "/v1/kv/" + key + "?consistency=causal&after=" + enc(token) + "&timeoutMs=10000");
         JsonNode body = r.string().isBlank() ? null : JSON.readTree(r.string());
         if (r.status() != 200 || body == null || !body.isObject()) {
-            // Once (2026-11-25) a causal read answered 200 with an empty body; say exactly what came back.
+            // Say exactly what came back. (A "200, no body" once seen here was the client losing the
+            // body, not the mirror: see BenchHttp.call.)
             throw new Failure("causal read of " + key + " at " + mirror + " after " + token + ": HTTP " + r.status()
                     + " with " + (r.body() == null ? "no body" : r.body().length() + " bytes: '" + r.text() + "'"));
         }
