@@ -26,7 +26,13 @@ public final class PositionWaiters {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
-        waiting.computeIfAbsent(sequence, s -> new ConcurrentLinkedQueue<>()).add(f);
+        // Added inside compute, not to a queue fetched first: a cancel that empties and drops that
+        // queue in between would otherwise leave this waiter in a queue nobody wakes (a false 504).
+        waiting.compute(sequence, (s, q) -> {
+            Queue<CompletableFuture<Void>> queue = q == null ? new ConcurrentLinkedQueue<>() : q;
+            queue.add(f);
+            return queue;
+        });
         // The applier may have moved and woken this sequence's waiters between the check and the add.
         if (position.getAsLong() >= sequence) {
             f.complete(null);
@@ -36,11 +42,10 @@ public final class PositionWaiters {
 
     /** A waiter that timed out leaves, so abandoned positions (e.g. far-future tokens) do not pile up. */
     public void cancel(long sequence, CompletableFuture<Void> f) {
-        Queue<CompletableFuture<Void>> q = waiting.get(sequence);
-        if (q != null) {
+        waiting.computeIfPresent(sequence, (k, q) -> {
             q.remove(f);
-            waiting.computeIfPresent(sequence, (k, v) -> v.isEmpty() ? null : v);
-        }
+            return q.isEmpty() ? null : q;
+        });
     }
 
     /** The position moved to {@code applied}: wake everyone waiting for it or less. */

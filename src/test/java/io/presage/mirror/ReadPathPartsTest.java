@@ -61,6 +61,34 @@ class ReadPathPartsTest {
     }
 
     @Test
+    void aWaiterArrivingWhileAnotherGivesUpOnTheSamePositionIsStillWoken() throws Exception {
+        // One thread keeps waiting for position 10 and giving up (a client's timeout); another adds
+        // waiters that stay. Every waiter that stayed must be woken when the position gets there.
+        for (int round = 0; round < 200; round++) {
+            AtomicLong position = new AtomicLong(0);
+            PositionWaiters w = new PositionWaiters(position::get);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread quitter = new Thread(() -> {
+                while (!stop.get()) {
+                    w.cancel(10, w.await(10));
+                }
+            });
+            quitter.start();
+            List<CompletableFuture<Void>> stayed = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                stayed.add(w.await(10));
+            }
+            stop.set(true);
+            quitter.join();
+            position.set(10);
+            w.advanced(10);
+            long woken = stayed.stream().filter(CompletableFuture::isDone).count();
+            assertEquals(stayed.size(), woken, "round " + round + ": waiters lost when another gave up");
+            assertEquals(0, w.size());
+        }
+    }
+
+    @Test
     void aKeyIsPendingUntilThePositionPassesItsHighestReceivedSequence() {
         PendingKeys p = new PendingKeys();
         p.received("k", 4);
