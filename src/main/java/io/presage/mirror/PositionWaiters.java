@@ -1,18 +1,24 @@
 package io.presage.mirror;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
-import java.util.Queue;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.LongSupplier;
 
 /**
  * Reads waiting for the mirror to apply a log position (causal reads). The applier wakes them when
  * it moves past their position; nothing polls.
+ *
+ * <p>One lock guards the map. A lock-free version (a skip list of queues) lost waiters: a waiter
+ * added to a position's queue while a timed-out waiter emptied and dropped that same queue ended up
+ * in a queue nobody would wake, and its read answered a false 504. Waiting, giving up and waking
+ * are rare next to reads (only causal reads behind the mirror wait), so the lock costs nothing
+ * measurable; futures are completed outside it.
  */
 public final class PositionWaiters {
-    private final ConcurrentSkipListMap<Long, Queue<CompletableFuture<Void>>> waiting = new ConcurrentSkipListMap<>();
+    private final TreeMap<Long, List<CompletableFuture<Void>>> waiting = new TreeMap<>();
     private final LongSupplier position;
 
     /** @param position where the mirror's reads are, moved before {@link #advanced} is called */
@@ -26,14 +32,10 @@ public final class PositionWaiters {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> f = new CompletableFuture<>();
-        // Added inside compute, not to a queue fetched first: a cancel that empties and drops that
-        // queue in between would otherwise leave this waiter in a queue nobody wakes (a false 504).
-        waiting.compute(sequence, (s, q) -> {
-            Queue<CompletableFuture<Void>> queue = q == null ? new ConcurrentLinkedQueue<>() : q;
-            queue.add(f);
-            return queue;
-        });
-        // The applier may have moved and woken this sequence's waiters between the check and the add.
+        synchronized (waiting) {
+            waiting.computeIfAbsent(sequence, s -> new ArrayList<>(2)).add(f);
+        }
+        // The applier may have moved, and woken this sequence's waiters, between the check and the add.
         if (position.getAsLong() >= sequence) {
             f.complete(null);
         }
@@ -42,28 +44,41 @@ public final class PositionWaiters {
 
     /** A waiter that timed out leaves, so abandoned positions (e.g. far-future tokens) do not pile up. */
     public void cancel(long sequence, CompletableFuture<Void> f) {
-        waiting.computeIfPresent(sequence, (k, q) -> {
-            q.remove(f);
-            return q.isEmpty() ? null : q;
-        });
+        synchronized (waiting) {
+            List<CompletableFuture<Void>> q = waiting.get(sequence);
+            if (q != null && q.remove(f) && q.isEmpty()) {
+                waiting.remove(sequence);
+            }
+        }
     }
 
     /** The position moved to {@code applied}: wake everyone waiting for it or less. */
     public void advanced(long applied) {
-        Map.Entry<Long, Queue<CompletableFuture<Void>>> e;
-        while ((e = waiting.firstEntry()) != null && e.getKey() <= applied) {
-            if (waiting.remove(e.getKey(), e.getValue())) {
-                for (CompletableFuture<Void> f : e.getValue()) {
-                    f.complete(null);
+        List<CompletableFuture<Void>> wake = null;
+        synchronized (waiting) {
+            Map.Entry<Long, List<CompletableFuture<Void>>> e;
+            while ((e = waiting.firstEntry()) != null && e.getKey() <= applied) {
+                waiting.pollFirstEntry();
+                if (wake == null) {
+                    wake = e.getValue();
+                } else {
+                    wake.addAll(e.getValue());
                 }
+            }
+        }
+        if (wake != null) {
+            for (CompletableFuture<Void> f : wake) {
+                f.complete(null);
             }
         }
     }
 
     public int size() {
         int n = 0;
-        for (Queue<CompletableFuture<Void>> q : waiting.values()) {
-            n += q.size();
+        synchronized (waiting) {
+            for (List<CompletableFuture<Void>> q : waiting.values()) {
+                n += q.size();
+            }
         }
         return n;
     }

@@ -64,7 +64,7 @@ class ReadPathPartsTest {
     void aWaiterArrivingWhileAnotherGivesUpOnTheSamePositionIsStillWoken() throws Exception {
         // One thread keeps waiting for position 10 and giving up (a client's timeout); another adds
         // waiters that stay. Every waiter that stayed must be woken when the position gets there.
-        for (int round = 0; round < 200; round++) {
+        for (int round = 0; round < 1000; round++) {
             AtomicLong position = new AtomicLong(0);
             PositionWaiters w = new PositionWaiters(position::get);
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
