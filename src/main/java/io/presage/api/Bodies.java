@@ -4,6 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.util.RawValue;
 
 import jakarta.ws.rs.core.MediaType;
@@ -15,11 +18,32 @@ import io.presage.coord.Tokens;
 
 /** The API's response bodies, built in one place so both roles answer alike. */
 public final class Bodies {
+    /**
+     * With its charset already given, Quarkus REST does not derive a new media type per response
+     * (EncodedMediaType's withCharset showed up at 4 % of the coordinator's CPU under commit load).
+     */
+    public static final MediaType JSON = MediaType.APPLICATION_JSON_TYPE.withCharset("UTF-8");
+    private static final ObjectWriter WRITER = new ObjectMapper().writer();
+
     private Bodies() {
     }
 
     public static Response ok(Object body) {
-        return Response.ok(body, MediaType.APPLICATION_JSON_TYPE).build();
+        return json(200, body);
+    }
+
+    /**
+     * The body is serialised here, once, with one shared writer: the framework then only copies
+     * bytes, instead of looking up a writer for the entity's class and media type on every response.
+     */
+    public static Response json(int status, Object body) {
+        byte[] bytes;
+        try {
+            bytes = WRITER.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("response body cannot be written as JSON", e);
+        }
+        return Response.status(status).type(JSON).entity(bytes).build();
     }
 
     /** 200 with the item, or 404 NOT_FOUND carrying the version of its deletion (0 if never written). */
@@ -32,7 +56,7 @@ public final class Bodies {
             nf.put("error", "NOT_FOUND");
             nf.put("message", item == null ? "no such key" : "the key was deleted");
             nf.putAll(m);
-            return ErrorMappers.json(404, nf);
+            return json(404, nf);
         }
         return ok(m);
     }
@@ -68,7 +92,7 @@ public final class Bodies {
             return aborted(a.reason().name(), a.conflicts(), "certification failed: " + a.reason(), extra);
         }
         CommitOutcome.Unavailable u = (CommitOutcome.Unavailable) o;
-        return ErrorMappers.json(503, Map.of("error", "UNAVAILABLE", "message", u.why()));
+        return json(503, Map.of("error", "UNAVAILABLE", "message", u.why()));
     }
 
     public static Response aborted(String reason, List<String> conflicts, String message, Map<String, Object> extra) {
@@ -79,6 +103,6 @@ public final class Bodies {
         m.put("conflicts", conflicts);
         m.put("message", message);
         m.putAll(extra);
-        return ErrorMappers.json(409, m);
+        return json(409, m);
     }
 }

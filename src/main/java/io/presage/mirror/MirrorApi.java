@@ -13,7 +13,6 @@ import java.util.concurrent.CompletionException;
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -327,7 +326,7 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> forward(String method, String path, byte[] body) {
         return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
-                .map(a -> Response.status(a.status()).type(MediaType.APPLICATION_JSON_TYPE).entity(a.body()).build())
+                .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
                 .onFailure().transform(MirrorApi::unavailable);
     }
 
