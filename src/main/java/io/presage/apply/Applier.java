@@ -163,7 +163,7 @@ public class Applier implements ApplyProgress {
                     }
                     follower = logs.get().follower("apply-" + config.nodeId(), applied + 1);
                 }
-                List<LogMessage> page = follower.next(config.apply().batchMessages(), Duration.ofMillis(500));
+                List<LogMessage> page = gathered(follower, follower.next(config.apply().batchMessages(), Duration.ofMillis(500)));
                 if (page.isEmpty()) {
                     caughtUp = true;
                     if (hook != null) {
@@ -218,6 +218,27 @@ public class Applier implements ApplyProgress {
                 sleep(1_000);
             }
         }
+    }
+
+    /**
+     * A short page, topped up once after {@code presage.apply.gather}: the commits that arrived
+     * meanwhile go into the same database transaction (fewer, larger transactions for PostgreSQL).
+     */
+    private List<LogMessage> gathered(LogFollower follower, List<LogMessage> page) {
+        int max = config.apply().batchMessages();
+        long gatherMs = config.apply().gather().toMillis();
+        if (gatherMs <= 0 || page.isEmpty() || page.size() >= max) {
+            return page;
+        }
+        sleep(gatherMs);
+        List<LogMessage> more = follower.next(max - page.size(), Duration.ZERO);
+        if (more.isEmpty()) {
+            return page;
+        }
+        List<LogMessage> all = new ArrayList<>(page.size() + more.size());
+        all.addAll(page);
+        all.addAll(more);
+        return all;
     }
 
     private List<LogMessage> fillGap(long from, long to) {

@@ -138,6 +138,15 @@ public interface PresageConfig {
          */
         @WithDefault("262144")
         int cacheKeys();
+
+        /**
+         * When a fetch returns fewer than {@link #batchMessages} messages, wait this long for more
+         * before applying, so that one database transaction carries more commits (0: apply at once).
+         * For the coordinator, whose reads do not wait for its applier (recent writes are in memory);
+         * at a mirror it would add to the replication lag.
+         */
+        @WithDefault("0ms")
+        java.time.Duration gather();
     }
 
     interface Mirror {
