@@ -19,27 +19,27 @@ public class ErrorMappers {
 
     @ServerExceptionMapper
     public Response api(ApiException e) {
-        return json(e.status(), e.body());
+        return Bodies.json(e.status(), e.body());
     }
 
     @ServerExceptionMapper
     public Response malformedJson(JsonProcessingException e) {
-        return json(400, Map.of("error", "BAD_REQUEST", "message", "malformed JSON: " + e.getOriginalMessage()));
+        return Bodies.json(400, Map.of("error", "BAD_REQUEST", "message", "malformed JSON: " + e.getOriginalMessage()));
     }
 
     @ServerExceptionMapper
     public Response notFound(NotFoundException e) {
-        return json(404, Map.of("error", "NOT_FOUND", "message", "no such resource"));
+        return Bodies.json(404, Map.of("error", "NOT_FOUND", "message", "no such resource"));
     }
 
     @ServerExceptionMapper
     public Response notAllowed(NotAllowedException e) {
-        return json(405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "method not allowed here"));
+        return Bodies.json(405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "method not allowed here"));
     }
 
     @ServerExceptionMapper
     public Response unsupported(NotSupportedException e) {
-        return json(415, Map.of("error", "BAD_REQUEST", "message", "send application/json"));
+        return Bodies.json(415, Map.of("error", "BAD_REQUEST", "message", "send application/json"));
     }
 
     @ServerExceptionMapper
@@ -47,22 +47,18 @@ public class ErrorMappers {
         int status = e.getResponse() == null ? 400 : e.getResponse().getStatus();
         if (status >= 500) {
             LOG.warn("request failed", e);
-            return json(status, Map.of("error", "INTERNAL", "message", "internal error"));
+            return Bodies.json(status, Map.of("error", "INTERNAL", "message", "internal error"));
         }
         if (status == 413) {
-            return json(413, Map.of("error", "TOO_LARGE", "message", "request body too large"));
+            return Bodies.json(413, Map.of("error", "TOO_LARGE", "message", "request body too large"));
         }
-        return json(status, Map.of("error", "BAD_REQUEST", "message", String.valueOf(e.getMessage())));
+        return Bodies.json(status, Map.of("error", "BAD_REQUEST", "message", String.valueOf(e.getMessage())));
     }
 
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
         // A bug, not bad input: log it with its stack for us, answer without one.
         LOG.error("unexpected failure", e);
-        return json(500, Map.of("error", "INTERNAL", "message", "internal error; see the server log"));
-    }
-
-    static Response json(int status, Object body) {
-        return Bodies.json(status, body);
+        return Bodies.json(500, Map.of("error", "INTERNAL", "message", "internal error; see the server log"));
     }
 }

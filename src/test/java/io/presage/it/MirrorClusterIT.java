@@ -106,11 +106,7 @@ class MirrorClusterIT {
 
     @AfterAll
     void stopCluster() throws Exception {
-        for (NodeProcess n : new NodeProcess[] {mirror2, mirror1, coordinator}) {
-            if (n != null) {
-                n.stop();
-            }
-        }
+        NodeProcess.stopAll(mirror2, mirror1, coordinator);
         if (nats != null) {
             nats.close();
         }

@@ -63,12 +63,7 @@ class MirrorForwardingIT {
 
     @AfterAll
     static void stop() throws Exception {
-        if (mirror != null) {
-            mirror.stop();
-        }
-        if (coordinator != null) {
-            coordinator.stop();
-        }
+        NodeProcess.stopAll(mirror, coordinator);
         if (nats != null) {
             nats.close();
         }

@@ -146,6 +146,15 @@ final class NodeProcess {
     }
 
     /** SIGTERM, then SIGKILL if it lingers; forgets the shutdown hook. */
+    /** Stops the nodes in the order given, skipping those never started (a setup that failed half-way). */
+    static void stopAll(NodeProcess... nodes) throws InterruptedException {
+        for (NodeProcess n : nodes) {
+            if (n != null) {
+                n.stop();
+            }
+        }
+    }
+
     void stop() throws InterruptedException {
         Process p = process;
         if (p != null && p.isAlive()) {
