@@ -866,11 +866,16 @@ infra_start_node() {
 }
 
 # infra_wait_ready NAME PORT TIMEOUT: polls http://127.0.0.1:PORT/q/health/ready
-# every second until it answers 200, for TIMEOUT seconds at most. Fails at once
-# if the node's process is gone; on failure shows the last 30 lines of its log.
+# every second until it answers 200. Fails at once if the node's process is
+# gone, or after TIMEOUT seconds without progress; on failure shows the last 30
+# lines of its log. Progress is the applied log sequence its health reports: a
+# node working through a long log (a mirror that was down while the coordinator
+# committed, a coordinator replaying on restart) is not ready until it has
+# caught up, however long that takes, and says how far it has got every 10 s.
 infra_wait_ready() {
     local name=${1:-} port=${2:-} timeout=${3:-}
-    local state pidfile log code='' deadline
+    local state pidfile log code='' resp body deadline applied='' seen='' behind
+    local since=$SECONDS from='' next_report
     if [[ -z "$name" || ! "$timeout" =~ ^[0-9]+$ ]]; then
         _infra_err "usage: infra_wait_ready NAME PORT TIMEOUT_SECONDS"
         return 1
@@ -880,7 +885,8 @@ infra_wait_ready() {
     pidfile="$state/pids/$name.pid"
     log="$state/logs/$name.log"
     deadline=$((SECONDS + timeout))
-    _infra_say "waiting for node $name to be ready (http://127.0.0.1:$port/q/health/ready, up to $timeout s)"
+    next_report=$((SECONDS + 5))
+    _infra_say "waiting for node $name to be ready (http://127.0.0.1:$port/q/health/ready, up to $timeout s without progress)"
     while :; do
         if ! infra_is_running "$pidfile"; then
             _infra_err "node $name is not running (it exited, or was never started); see .presage/logs/$name.log"
@@ -888,14 +894,36 @@ infra_wait_ready() {
             return 1
         fi
         # --noproxy: a proxy from the environment must never see loopback calls.
-        code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 2 \
+        resp=$(curl -s --noproxy '*' --max-time 2 -w '\n%{http_code}' \
             "http://127.0.0.1:$port/q/health/ready" 2>/dev/null) || true
+        code=${resp##*$'\n'}
         if [[ "$code" == 200 ]]; then
             _infra_say "node $name is ready"
             return 0
         fi
+        body=$(tr -d ' \t\r\n' <<<"${resp%$'\n'*}")
+        if [[ "$body" =~ \"appliedSequence\":([0-9]+) ]]; then
+            applied=${BASH_REMATCH[1]}
+            [[ -z "$from" ]] && from=$applied since=$SECONDS
+            if [[ -n "$seen" ]] && ((applied > seen)); then
+                deadline=$((SECONDS + timeout)) # still applying the log: not stuck
+            fi
+            seen=$applied
+        fi
+        if ((SECONDS >= next_report)) && [[ -n "$applied" ]]; then
+            behind=''
+            if [[ "$body" =~ \"lagSequences\":([0-9]+) ]]; then
+                behind=", ${BASH_REMATCH[1]} behind the log"
+            fi
+            if ((applied > from)); then
+                _infra_say "node $name is catching up: applied the log to sequence $applied$behind ($(((applied - from) / (SECONDS - since > 0 ? SECONDS - since : 1)))/s)"
+            else
+                _infra_say "node $name is not ready yet: applied the log to sequence $applied$behind"
+            fi
+            next_report=$((SECONDS + 10))
+        fi
         if ((SECONDS >= deadline)); then
-            _infra_err "node $name was not ready after $timeout s (last HTTP status: ${code:-none}); see .presage/logs/$name.log"
+            _infra_err "node $name was not ready after $timeout s without progress (last HTTP status: ${code:-none}); see .presage/logs/$name.log"
             _infra_tail "$log" 30
             return 1
         fi

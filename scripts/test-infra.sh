@@ -35,6 +35,8 @@ node_port1=$((base + 4081))
 node_port2=$((base + 4082))
 node_port3=$((base + 4083))
 node_port4=$((base + 4084))
+node_port5=$((base + 4085))
+node_port6=$((base + 4086))
 mkdir -p "$PRESAGE_HOME"
 chmod 0700 "$tmp" "$PRESAGE_HOME"
 
@@ -202,9 +204,19 @@ public class Stub {
         String host = System.getenv("QUARKUS_HTTP_HOST");
         int port = Integer.parseInt(System.getenv("QUARKUS_HTTP_PORT"));
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 0);
+        long started = System.currentTimeMillis();
         server.createContext("/q/health/ready", ex -> {
-            int code = mode.equals("never") ? 503 : 200;
-            byte[] body = "{\"status\":\"UP\"}".getBytes(StandardCharsets.UTF_8);
+            // catchup: works through 700 log messages at 100/s, then is ready; stuck: never moves.
+            long applied = mode.equals("catchup") ? Math.min(700, (System.currentTimeMillis() - started) / 10)
+                    : mode.equals("stuck") ? 42 : -1;
+            int code = mode.equals("never") || (applied >= 0 && applied < 700) ? 503 : 200;
+            String json = applied < 0 ? "{\"status\":\"UP\"}"
+                    : "{\n    \"status\": \"" + (code == 200 ? "UP" : "DOWN") + "\",\n    \"checks\": [\n"
+                    + "        { \"name\": \"replication-lag\", \"status\": \"DOWN\", \"data\": { \"lagSequences\": "
+                    + (700 - applied) + " } },\n"
+                    + "        { \"name\": \"applier\", \"status\": \"UP\", \"data\": { \"appliedSequence\": "
+                    + applied + " } }\n    ]\n}";
+            byte[] body = json.getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(code, body.length);
             ex.getResponseBody().write(body);
             ex.close();
@@ -405,13 +417,29 @@ if ((have_java_tools)); then
     check "... with the last HTTP status" out_has "last HTTP status: 503"
     check "... and the end of the log" out_has "last 30 lines"
 
+    run infra_start_node n5 prod "$node_port5" STUB_MODE=catchup || true
+    t0=$SECONDS
+    check "infra_wait_ready waits past its timeout for a node that is still applying the log" \
+        run infra_wait_ready n5 "$node_port5" 3
+    check "... until it is ready (about 7 s)" between "$((SECONDS - t0))" 5 20
+    check "... showing how far it has got" out_has "node n5 is catching up: applied the log to sequence"
+    check "... and how far behind it is" out_has "behind the log"
+
+    run infra_start_node n6 prod "$node_port6" STUB_MODE=stuck || true
+    t0=$SECONDS
+    fails "infra_wait_ready gives up on a node whose applied sequence does not move" infra_wait_ready n6 "$node_port6" 3
+    check "... after about 3 s" between "$((SECONDS - t0))" 3 10
+    check "... saying there was no progress" out_has "without progress"
+
     check "a node that ignores SIGTERM starts" run infra_start_node n4 prod "$node_port4" STUB_MODE=stubborn
     check "... and is ready" run infra_wait_ready n4 "$node_port4" 30
     n3_pid=$(pid_of n3) || n3_pid=0
     n4_pid=$(pid_of n4) || n4_pid=0
+    n5_pid=$(pid_of n5) || n5_pid=0
+    n6_pid=$(pid_of n6) || n6_pid=0
 else
     skip "infra_start_node / infra_wait_ready (no javac/jar for the stand-in)"
-    n1_pid=0 n3_pid=0 n4_pid=0
+    n1_pid=0 n3_pid=0 n4_pid=0 n5_pid=0 n6_pid=0
 fi
 fails "infra_wait_ready fails at once for a node that was never started" infra_wait_ready nosuch "$node_port4" 30
 
@@ -431,7 +459,7 @@ echo "== stop"
 t0=$SECONDS
 check "infra_stop_all stops everything" run infra_stop_all
 stop_secs=$((SECONDS - t0))
-check "... nats, postgres and every node are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid" "$n3_pid" "$n4_pid"
+check "... nats, postgres and every node are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid" "$n3_pid" "$n4_pid" "$n5_pid" "$n6_pid"
 check "... ports are closed" all_closed "$PRESAGE_NATS_PORT" "$PRESAGE_NATS_HTTP_PORT" "$PRESAGE_PG_PORT" "$node_port1" "$node_port3" "$node_port4"
 check "... no postgres process of ours remains" not pgrep -f -- "$PRESAGE_HOME/.presage/pg"
 check "... pid files removed" empty_dir "$PRESAGE_HOME/.presage/pids"
