@@ -476,6 +476,8 @@ public final class CommitBench {
         double machineCpuCommit = Double.NaN;
         double machineCpuPing = Double.NaN;
         double machineCpuIdle = Double.NaN;
+        /** How long the coordinator's JVM had been running when the commit phase began. */
+        double coordinatorUptimeS = Double.NaN;
         boolean mirrors;
         long lagSamples;
         long lagTimeouts;
@@ -522,6 +524,7 @@ public final class CommitBench {
         m.put("commit_vs_http_ceiling", r.pingRps > 0 ? r.commitTps / r.pingRps : Double.NaN);
         m.put("commit_vs_sync_publish", r.syncTps > 0 ? r.commitTps / r.syncTps : Double.NaN);
         m.put("coordinator_heap_after_gc_mb", r.heapAfterGcMb);
+        m.put("coordinator_uptime_s", r.coordinatorUptimeS);
         m.put("coordinator_heap_used_mb", r.heapUsedMb);
         m.put("coordinator_live_data_mb", r.liveDataMb);
         m.put("group_commit_mean_txns", r.meanBatchTxns);
@@ -619,6 +622,13 @@ public final class CommitBench {
             }
             firstError.set(null);
             PrometheusText before = scrape();
+            if (before != null) {
+                r.coordinatorUptimeS = before.sum("process_uptime_seconds").orElse(Double.NaN);
+            }
+            String young = youngCoordinatorNote(r.coordinatorUptimeS);
+            if (young != null) {
+                System.out.println(young);
+            }
             Phase commit = runPhase(new Run("commit", o.seconds, o.clients, r.mirrors), Work.COMMIT, true);
             PrometheusText after = scrape();
             if (r.mirrors) {
@@ -703,6 +713,24 @@ public final class CommitBench {
             }
             Thread.sleep(500);
         }
+    }
+
+    /** Below this a coordinator's JIT may still be compiling the commit path (seen: 2–3 min of load on 2 slow cores). */
+    static final double WARM_COORDINATOR_SECONDS = 120;
+
+    /**
+     * A note when the coordinator started so recently that its JIT compiler is likely still at work:
+     * its numbers are then low and noisy (measured: blind writes 0.20–0.31 × the ceiling 55 s after
+     * start, 0.37–0.45 × after 150 s of load, same machine). Null when it has run long enough or the
+     * uptime is unknown.
+     */
+    static String youngCoordinatorNote(double uptimeSeconds) {
+        if (Double.isNaN(uptimeSeconds) || uptimeSeconds >= WARM_COORDINATOR_SECONDS) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "  note: the coordinator started %.0f s ago; until its JIT compiler has caught up "
+                + "(a minute or more of load on 2 cores) throughput is low and noisy: run the bench again, or give --warmup 120",
+                uptimeSeconds);
     }
 
     private PrometheusText scrape() {

@@ -232,6 +232,23 @@ class CommitBenchTest {
     }
 
     @Test
+    void aCoordinatorStartedLessThanTwoMinutesAgoIsFlaggedAsStillWarmingUp() {
+        String note = CommitBench.youngCoordinatorNote(23.4);
+        assertTrue(note != null && note.contains("started 23 s ago") && note.contains("--warmup"), String.valueOf(note));
+        assertEquals(null, CommitBench.youngCoordinatorNote(CommitBench.WARM_COORDINATOR_SECONDS));
+        assertEquals(null, CommitBench.youngCoordinatorNote(3600));
+        assertEquals(null, CommitBench.youngCoordinatorNote(Double.NaN), "no metric, no note");
+    }
+
+    @Test
+    void resultLineCarriesTheCoordinatorsUptime() throws Exception {
+        CommitBench.Report r = sampleReport();
+        r.coordinatorUptimeS = 42.5;
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        assertEquals(42.5, j.get("coordinator_uptime_s").asDouble(), 1e-9);
+    }
+
+    @Test
     void resultLineCarriesLagWhenMirrorsRun() throws Exception {
         CommitBench.Options o = parse("--mirror", "http://127.0.0.1:8081");
         CommitBench.Report r = sampleReport();
