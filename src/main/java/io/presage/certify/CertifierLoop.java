@@ -51,9 +51,22 @@ public final class CertifierLoop implements AutoCloseable {
     public interface BatchHandler {
         void onBatch(Certifier certifier, long markBefore, long markAfter, List<Certified> batch);
 
+        /**
+         * Called on the loop thread after every round of work and whenever a deadline it asked for has
+         * passed: a handler that holds transactions back (group commit spacing its log messages) sends
+         * them here. Returns the {@link System#nanoTime()} by which it wants to be called again, or
+         * {@link #NO_DEADLINE}; the loop does not sleep past it.
+         */
+        default long tick(Certifier certifier, long nowNanos) {
+            return NO_DEADLINE;
+        }
+
         /** Answers each transaction as soon as it is certified. */
         BatchHandler ANSWER_AT_ONCE = (certifier, before, after, batch) -> batch.forEach(Certified::answer);
     }
+
+    /** {@link BatchHandler#tick}'s answer when it needs no call back. */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     private record Submission(TxnRequest txn, Object attachment, Callback callback) {
     }
@@ -149,6 +162,7 @@ public final class CertifierLoop implements AutoCloseable {
                 }
             }
             flush(mark);
+            idle.wakeBy(handler.tick(certifier, System.nanoTime()));
             return work;
         }
 

@@ -27,10 +27,20 @@ final class WakeableIdleStrategy implements IdleStrategy {
     private volatile boolean sleeping;
     private volatile Thread owner;
     private int idleRounds;
+    /** Loop thread only: when the loop's batch handler wants to run again ({@code Long.MAX_VALUE}: never). */
+    private long deadlineNanos = Long.MAX_VALUE;
 
     WakeableIdleStrategy(BooleanSupplier hasWork, long maxParkNanos) {
         this.hasWork = hasWork;
         this.maxParkNanos = maxParkNanos;
+    }
+
+    /**
+     * Loop thread only: do not sleep past {@code nanoTime} (a {@link System#nanoTime()} value, or
+     * {@code Long.MAX_VALUE} for no deadline). Set after every round of work.
+     */
+    void wakeBy(long nanoTime) {
+        deadlineNanos = nanoTime;
     }
 
     /** Called by producers after they queued work. Cheap when the loop is awake (one volatile read). */
@@ -63,9 +73,16 @@ final class WakeableIdleStrategy implements IdleStrategy {
             if (owner == null) {
                 owner = Thread.currentThread();
             }
+            long sleep = maxParkNanos;
+            if (deadlineNanos != Long.MAX_VALUE) {
+                sleep = Math.min(sleep, deadlineNanos - System.nanoTime());
+                if (sleep <= 0) {
+                    return; // the deadline has come: back to doWork, which runs the handler's tick
+                }
+            }
             sleeping = true;
             if (!hasWork.getAsBoolean()) {
-                LockSupport.parkNanos(this, maxParkNanos);
+                LockSupport.parkNanos(this, sleep);
             }
             sleeping = false;
         }

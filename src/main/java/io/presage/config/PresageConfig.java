@@ -114,6 +114,22 @@ public interface PresageConfig {
         @WithDefault("4")
         int maxInflight();
 
+        /**
+         * Shortest time between two log messages while commits arrive in company (see
+         * {@link #minIntervalAfter()}). A transaction committed sooner than this after the last message
+         * waits (at most this long) and goes out with everything committed meanwhile: a busy
+         * coordinator sends fuller, fewer messages. 0: publish whenever the pipeline has room.
+         */
+        @WithDefault("1ms")
+        Duration minInterval();
+
+        /**
+         * The interval applies only after a message that carried at least this many transactions: a
+         * lone commit after a lone commit (one client committing in sequence) never waits.
+         */
+        @WithDefault("4")
+        int minIntervalAfter();
+
         /** Appends with an unknown outcome are retried this often (same message id). */
         @WithDefault("3")
         int retries();

@@ -192,7 +192,8 @@ public class CoordinatorEngine {
         certifier.endRecovery();
         GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), config.nodeId(),
                 System.currentTimeMillis(), config.groupCommit().maxBytes(), config.groupCommit().retries(),
-                config.groupCommit().maxInflight(), last, recent, events());
+                config.groupCommit().maxInflight(), config.groupCommit().minInterval().toNanos(),
+                config.groupCommit().minIntervalAfter(), last, recent, events());
         CertifierLoop loop = new CertifierLoop(certifier, config.groupCommit().queueCapacity(),
                 config.groupCommit().maxTransactions(), gc);
         gc.attach(loop);

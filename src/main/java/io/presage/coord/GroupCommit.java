@@ -24,11 +24,20 @@ import io.presage.log.LogWrite;
  * size limit allows, appends them with {@code Nats-Msg-Id} and {@code Nats-Expected-Last-Sequence},
  * and answers COMMITTED only after JetStream's ack — the commit point.
  *
- * <p>Batching adapts to load with no timer: at most {@code maxInflight} messages are published and
+ * <p>Batching adapts to load in two ways. At most {@code maxInflight} messages are published and
  * not yet acknowledged; while that many are in flight, newly committed transactions wait and the
- * next free slot takes all of them in one message. An idle coordinator publishes each transaction
- * at once; a busy one publishes hundreds per message, and the wait is bounded by one append's
- * latency. Messages are pipelined, each expecting the sequence the previous one will get.
+ * next free slot takes all of them in one message. And while commits arrive in company — the last
+ * message carried at least {@code spacingAfterTxns} transactions — messages are spaced at least
+ * {@code minIntervalNanos} apart: a transaction committed sooner than that after the last message
+ * waits for the interval to end (or for its message to reach {@code maxBytes}) and goes out with
+ * everything committed meanwhile. A busy coordinator thus publishes one message per interval
+ * carrying everything committed in it, and a transaction waits at most one interval. A lone
+ * commit after a lone commit never waits: a client committing one transaction after another would
+ * otherwise wait out the interval every time and gain nothing. Every log message costs the same
+ * wherever it goes — a publish and its ack, JetStream storing it, each applier fetching and
+ * acknowledging it — whatever it carries, so fewer, fuller messages are what make commits cheaper
+ * than raw publishes. Messages are pipelined, each expecting the sequence the previous one will
+ * get.
  *
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
  * message (which also undoes everything certified after it), every affected client gets 503, and
@@ -80,7 +89,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private List<CertifierLoop.Certified> pending = new ArrayList<>();
     private long pendingMark;
     private long pendingSince;
+    private int pendingBytes;
     private final int maxInflight;
+    private final long minIntervalNanos;
+    private final int spacingAfterTxns;
+    /** Transactions in the last message published: whether commits are arriving in company. */
+    private int lastMessageTxns;
+    /** When the last message went out; starts a whole interval back, so the first goes out at once. */
+    private long lastPublishNanos;
     private long nextBatchId;
     private long lastAcked;
     private long expectedLast;
@@ -88,8 +104,12 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private boolean resync;
 
     GroupCommit(JetStreamLog log, String subject, String coordinatorId, long epoch, int maxBytes, int retries,
-                int maxInflight, long lastSequence, RecentWrites recent, Events events) {
+                int maxInflight, long minIntervalNanos, int spacingAfterTxns, long lastSequence, RecentWrites recent,
+                Events events) {
         this.maxInflight = maxInflight;
+        this.minIntervalNanos = minIntervalNanos;
+        this.spacingAfterTxns = spacingAfterTxns;
+        this.lastPublishNanos = System.nanoTime() - minIntervalNanos;
         this.log = log;
         this.subject = subject;
         this.coordinatorId = coordinatorId;
@@ -112,7 +132,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
      */
     void abandon() {
         answerUnavailable(pending, "the coordinator is rebuilding its state; retry");
-        pending = new ArrayList<>();
+        clearPending();
     }
 
     @Override
@@ -127,23 +147,49 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
                 pendingSince = System.nanoTime();
             }
             pending.add(c);
+            pendingBytes += estimate((TxnSpec) c.attachment());
         }
-        flush(certifier);
+        flush(certifier, System.nanoTime());
+    }
+
+    /** Whether pending transactions should wait for the end of the interval since the last message. */
+    private boolean spacing(long nowNanos) {
+        return lastMessageTxns >= spacingAfterTxns && pendingBytes < maxBytes
+                && nowNanos - lastPublishNanos < minIntervalNanos;
+    }
+
+    /** Sends what waited for the end of the interval; asks to be called back when the next one ends. */
+    @Override
+    public long tick(Certifier certifier, long nowNanos) {
+        if (pending.isEmpty()) {
+            return CertifierLoop.NO_DEADLINE;
+        }
+        flush(certifier, nowNanos);
+        // Still waiting: for an ack (which the loop is woken for) or for the interval to end.
+        return pending.isEmpty() || inflight.size() >= maxInflight
+                ? CertifierLoop.NO_DEADLINE : lastPublishNanos + minIntervalNanos;
     }
 
     /**
-     * Publishes what is pending while the pipeline has room. With the pipeline full, transactions
-     * wait here and the next message carries all of them: batches grow exactly when the log is the
-     * bottleneck, and an idle coordinator publishes each transaction at once.
+     * Publishes what is pending if the pipeline has room and the interval since the last message has
+     * passed (or the pending transactions fill a message). Otherwise they wait here and the next
+     * message carries all of them: batches grow exactly as fast as commits arrive, and an idle
+     * coordinator publishes each transaction at once. After a failure, nothing waits: the pending
+     * transactions are answered at once.
      */
-    private void flush(Certifier certifier) {
-        if (pending.isEmpty() || (!failing && inflight.size() >= maxInflight)) {
+    private void flush(Certifier certifier, long nowNanos) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        if (!failing && (inflight.size() >= maxInflight || spacing(nowNanos))) {
             return;
         }
         List<CertifierLoop.Certified> all = pending;
         long partStart = pendingMark;
         long since = pendingSince;
-        pending = new ArrayList<>();
+        clearPending();
+        lastPublishNanos = nowNanos;
+        lastMessageTxns = all.size();
         List<CertifierLoop.Certified> part = new ArrayList<>();
         int bytes = 0;
         for (CertifierLoop.Certified c : all) {
@@ -212,7 +258,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             certifier.release(m.markAfter); // durable; anything failed later lies after it
         }
         settleIfQuiet();
-        flush(certifier);
+        flush(certifier, System.nanoTime());
     }
 
     private void failed(Certifier certifier, Message m) {
@@ -226,9 +272,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             failing = true;
             // Waiting transactions were certified after m: the rollback undid them too.
             answerUnavailable(pending, "the log did not accept an earlier commit; retry");
-            pending = new ArrayList<>();
+            clearPending();
         }
         settleIfQuiet();
+    }
+
+    private void clearPending() {
+        pending = new ArrayList<>();
+        pendingBytes = 0;
     }
 
     private void settleIfQuiet() {

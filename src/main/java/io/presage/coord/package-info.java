@@ -9,6 +9,16 @@
  * commit point: nothing is acknowledged before it, and nothing acknowledged can be lost, because it
  * is in the replicated log before anyone is told.
  *
+ * <h2>How many transactions a message carries</h2>
+ * Every log message costs the same wherever it goes (publish and ack, JetStream storing it, each
+ * applier fetching and acknowledging it), whatever it carries. Group commit therefore spaces
+ * messages at least {@code presage.group-commit.min-interval} apart and bounds those in flight
+ * ({@code max-inflight}): while commits arrive in company (the last message carried at least
+ * {@code min-interval-after} of them), a commit that arrives sooner waits, at most one interval, and
+ * goes out with everything committed meanwhile. Batches grow with the load; a lone commit, or one
+ * after a quiet spell, goes out at once. The loop thread sleeps no longer than the interval's end
+ * ({@link io.presage.certify.CertifierLoop.BatchHandler#tick}), so no timer thread is involved.
+ *
  * <h2>When an append fails</h2>
  * The certifier keeps an undo log. A failed append rolls certification back to just before that
  * message (which also takes back everything certified after it), its clients and every later one

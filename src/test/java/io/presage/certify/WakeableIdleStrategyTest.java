@@ -49,4 +49,20 @@ class WakeableIdleStrategyTest {
         });
         assertEquals(items, consumed.get());
     }
+
+    /**
+     * With work held back until a deadline (group commit spacing its log messages), the loop must not
+     * sleep past it: a strategy that ignored the deadline would park for the full minute here.
+     */
+    @Test
+    void aLoopWithADeadlineWakesByItWithoutAProducer() {
+        WakeableIdleStrategy idle = new WakeableIdleStrategy(() -> false, Duration.ofMinutes(1).toNanos());
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            long deadline = System.nanoTime() + Duration.ofMillis(200).toNanos();
+            idle.wakeBy(deadline);
+            while (System.nanoTime() - deadline < 0) {
+                idle.idle(0); // spins, yields, then parks until the deadline
+            }
+        });
+    }
 }
