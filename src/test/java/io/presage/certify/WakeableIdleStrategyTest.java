@@ -2,6 +2,7 @@ package io.presage.certify;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -64,5 +65,37 @@ class WakeableIdleStrategyTest {
                 idle.idle(0); // spins, yields, then parks until the deadline
             }
         });
+    }
+
+    /**
+     * While the handler holds work back until a deadline, what producers add can only join that work,
+     * so the loop should sleep until the deadline in one go: no spinning or yielding, and producers'
+     * wake() must not cut the sleep short (each would cost an unpark and a loop round for nothing).
+     * The producer here wakes every 5 ms through a 400 ms hold.
+     */
+    @Test
+    void aLoopThatHoldsWorkUntilADeadlineSleepsThroughProducersWakeUps() {
+        WakeableIdleStrategy idle = new WakeableIdleStrategy(() -> false, Duration.ofMinutes(1).toNanos());
+        AtomicInteger rounds = new AtomicInteger(-1);
+        Thread loop = new Thread(() -> {
+            long deadline = System.nanoTime() + Duration.ofMillis(400).toNanos();
+            idle.wakeBy(deadline);
+            int n = 0;
+            while (System.nanoTime() - deadline < 0) {
+                idle.idle(0);
+                n++;
+            }
+            rounds.set(n);
+        }, "loop");
+        loop.setDaemon(true);
+        loop.start();
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+            while (rounds.get() < 0) {
+                idle.wake();
+                LockSupport.parkNanos(5_000_000);
+            }
+        });
+        // One park, give or take a spurious return or two.
+        assertTrue(rounds.get() <= 3, "the loop went round " + rounds.get() + " times in a 400 ms hold");
     }
 }
