@@ -21,7 +21,7 @@ import org.agrona.concurrent.IdleStrategy;
  * <p>When the loop's handler holds work back until a deadline ({@link #wakeBy}; group commit waiting
  * out its interval), the loop sleeps straight to the deadline and producers do not wake it: what
  * they queue meanwhile can only join the held work, so spinning, yielding and unparks would buy
- * nothing (measured: 8–16 % less coordinator CPU per commit). Transactions queued meanwhile are
+ * nothing (measured: 9–16 % less coordinator CPU per commit). Transactions queued meanwhile are
  * certified at the deadline; acks and a message that fills up wait for it too, at most one interval.
  */
 final class WakeableIdleStrategy implements IdleStrategy {
