@@ -160,11 +160,11 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
 
     /** Sends what waited for the end of the interval; asks to be called back when the next one ends. */
     @Override
-    public long tick(Certifier certifier, long nowNanos) {
+    public long tick(Certifier certifier) {
         if (pending.isEmpty()) {
             return CertifierLoop.NO_DEADLINE;
         }
-        flush(certifier, nowNanos);
+        flush(certifier, System.nanoTime());
         // Still waiting: for an ack (which the loop is woken for) or for the interval to end.
         return pending.isEmpty() || inflight.size() >= maxInflight
                 ? CertifierLoop.NO_DEADLINE : lastPublishNanos + minIntervalNanos;
@@ -187,9 +187,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         List<CertifierLoop.Certified> all = pending;
         long partStart = pendingMark;
         long since = pendingSince;
+        boolean fitsOneMessage = pendingBytes <= maxBytes;
         clearPending();
         lastPublishNanos = nowNanos;
         lastMessageTxns = all.size();
+        if (fitsOneMessage) {
+            publish(certifier, all, partStart, since); // the usual case: no need to size each again
+            return;
+        }
         List<CertifierLoop.Certified> part = new ArrayList<>();
         int bytes = 0;
         for (CertifierLoop.Certified c : all) {
