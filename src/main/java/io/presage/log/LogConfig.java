@@ -17,7 +17,7 @@ import io.nats.client.api.StorageType;
  * @param duplicateWindow how long JetStream remembers {@code Nats-Msg-Id}s; a retried append is
  *                        recognised as a duplicate only within it. Used only on creation
  * @param publishTimeout  bound on one append (and on management requests): after it the append fails
- *                        with {@link LogUnavailableException}
+ *                        with {@link LogUnavailableException}, at most a tenth of it (and 100 ms) late
  */
 public record LogConfig(String natsUrl, String streamName, String storage, int replicas,
         Duration duplicateWindow, Duration publishTimeout) {
