@@ -27,11 +27,7 @@ import com.fasterxml.jackson.core.JsonToken;
 
 import io.nats.client.Connection;
 import io.nats.client.JetStream;
-import io.nats.client.JetStreamApiException;
-import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
-import io.nats.client.api.StorageType;
-import io.nats.client.api.StreamConfiguration;
 import io.presage.log.BatchCodec;
 import io.presage.log.LogBatch;
 import io.presage.log.LogTxn;
@@ -66,7 +62,7 @@ import io.vertx.core.http.RequestOptions;
  * <p>Phases: warm-up (not measured), commit and ping ({@code GET /v1/ping}) for {@code seconds}
  * each, then JetStream sync publish (one at a time, each waiting for its ack) and async publish (up
  * to {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each, on a scratch stream
- * {@code BENCH_RAW} (file storage like the log, deleted afterwards; no message ids or expected
+ * {@link ScratchStream} of its own (file storage like the log, deleted afterwards; no message ids or expected
  * sequences, so raw publishing) with one encoded single-transaction log batch as the payload. The coordinator's
  * {@code /q/metrics} is read around the commit phase for group-commit batching, publish latency, GC
  * and heap. With mirrors (given with {@code --mirror URL}, else the ones found running on the ports after
@@ -83,8 +79,6 @@ public final class CommitBench {
             + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none (get)] [--rate TPS (0: as fast as possible)]\n"
             + "         [--io-threads N (1)] [--js-window N (1024)]";
 
-    static final String RAW_STREAM = "BENCH_RAW";
-    static final String RAW_SUBJECT = "bench.raw";
     private static final JsonFactory JSON = JsonFields.JSON;
     private static final long REQUEST_IDLE_TIMEOUT_MS = BenchHttp.REQUEST_IDLE_TIMEOUT_MS;
 
@@ -915,16 +909,13 @@ public final class CommitBench {
         int seconds = Math.min(o.seconds, 5);
         byte[] payload = realisticPayload();
         r.payloadBytes = payload.length;
-        JetStreamManagement jsm = nats.jetStreamManagement();
-        deleteQuietly(jsm);
-        jsm.addStream(StreamConfiguration.builder().name(RAW_STREAM).subjects(RAW_SUBJECT)
-                .storageType(StorageType.File).replicas(1).build());
-        try {
+        try (ScratchStream stream = ScratchStream.create(nats.jetStreamManagement())) {
             JetStream js = nats.jetStream();
-            syncPublish(js, payload, 1); // warm-up
+            String subject = stream.subject();
+            syncPublish(js, subject, payload, 1); // warm-up
             CpuClock cpu = CpuClock.now();
             LatencyLog sync = new LatencyLog();
-            r.syncTps = syncPublish(js, payload, seconds, sync) / (double) seconds;
+            r.syncTps = syncPublish(js, subject, payload, seconds, sync) / (double) seconds;
             long[] sl = LatencyLog.sortedUnion(List.of(sync));
             r.syncP50 = LatencyLog.percentileMillis(sl, 0.50);
             r.syncP99 = LatencyLog.percentileMillis(sl, 0.99);
@@ -932,26 +923,25 @@ public final class CommitBench {
                             + "%,.0f msg/s, p50 %.3f ms, p99 %.3f ms; machine %s%n",
                     seconds, payload.length, r.syncTps, r.syncP50, r.syncP99, cores(cpu.machineCores()));
 
-            asyncPublish(js, payload, 1); // warm-up
+            asyncPublish(js, subject, payload, 1); // warm-up
             cpu = CpuClock.now();
-            r.asyncTps = asyncPublish(js, payload, seconds) / (double) seconds;
+            r.asyncTps = asyncPublish(js, subject, payload, seconds) / (double) seconds;
             System.out.printf(Locale.ROOT, "  JetStream async publish (%d s, up to %d acks outstanding): %,.0f msg/s; machine %s%n",
                     seconds, o.jsWindow, r.asyncTps, cores(cpu.machineCores()));
-        } finally {
-            deleteQuietly(jsm);
         }
     }
 
-    private static long syncPublish(JetStream js, byte[] payload, int seconds) throws Exception {
-        return syncPublish(js, payload, seconds, new LatencyLog());
+    private static long syncPublish(JetStream js, String subject, byte[] payload, int seconds) throws Exception {
+        return syncPublish(js, subject, payload, seconds, new LatencyLog());
     }
 
-    private static long syncPublish(JetStream js, byte[] payload, int seconds, LatencyLog lat) throws Exception {
+    private static long syncPublish(JetStream js, String subject, byte[] payload, int seconds, LatencyLog lat)
+            throws Exception {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         long n = 0;
         long t0 = System.nanoTime();
         while (t0 < end) {
-            js.publish(RAW_SUBJECT, payload);
+            js.publish(subject, payload);
             long t1 = System.nanoTime();
             lat.add(t1 - t0);
             n++;
@@ -961,7 +951,7 @@ public final class CommitBench {
     }
 
     /** Acks received within {@code seconds}, with up to {@code jsWindow} unacknowledged at any time. */
-    private long asyncPublish(JetStream js, byte[] payload, int seconds) throws InterruptedException {
+    private long asyncPublish(JetStream js, String subject, byte[] payload, int seconds) throws InterruptedException {
         Semaphore window = new Semaphore(o.jsWindow);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         AtomicLong acked = new AtomicLong();
@@ -970,7 +960,7 @@ public final class CommitBench {
             if (!window.tryAcquire(10, TimeUnit.MILLISECONDS)) {
                 continue;
             }
-            js.publishAsync(RAW_SUBJECT, payload).whenComplete((ack, err) -> {
+            js.publishAsync(subject, payload).whenComplete((ack, err) -> {
                 if (err == null && System.nanoTime() <= end) {
                     acked.incrementAndGet();
                 } else if (err != null) {
@@ -986,13 +976,5 @@ public final class CommitBench {
             error("JetStream async publish: " + failed.get() + " publishes failed");
         }
         return acked.get();
-    }
-
-    private static void deleteQuietly(JetStreamManagement jsm) {
-        try {
-            jsm.deleteStream(RAW_STREAM);
-        } catch (IOException | JetStreamApiException e) {
-            // absent
-        }
     }
 }
