@@ -61,9 +61,11 @@ public final class BatchCodec {
 
     private static final LZ4Compressor COMPRESSOR = LZ4Factory.fastestInstance().fastCompressor();
     /**
-     * Pure-Java, bounds-checked decompressor: messages are untrusted input, and lz4-java 1.8.0's
-     * JNI and Unsafe decompressors can read out of bounds on crafted input (CVE-2025-12183).
-     * Decompression is on the consumers' side, off the coordinator's hot path.
+     * Pure-Java, bounds-checked decompressor: messages are untrusted input (a corrupt one must end as
+     * a dead letter, never as a read out of bounds: CVE-2025-12183 was exactly that in lz4-java 1.8.0's
+     * JNI and Unsafe decompressors). It always writes into a fresh array, so no earlier batch's bytes
+     * can show through a crafted block either (CVE-2025-66566). Decompression is on the consumers'
+     * side, off the coordinator's hot path.
      */
     private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.safeInstance().safeDecompressor();
 
