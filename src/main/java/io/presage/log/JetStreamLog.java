@@ -402,9 +402,18 @@ public final class JetStreamLog implements AutoCloseable {
         return result;
     }
 
+    /**
+     * The periodic sweep. Callers' reactions to a timeout run here (a retry appends again, which is
+     * fine mid-sweep); nothing may escape, because a periodic task that throws is never run again and
+     * appends would then hang.
+     */
     private void expireOverdueAppends() {
-        deadlines.expire(System.nanoTime(), () -> new LogUnavailableException(
-                "no ack from the log within " + config.publishTimeout(), true, null));
+        try {
+            deadlines.expire(System.nanoTime(), () -> new LogUnavailableException(
+                    "no ack from the log within " + config.publishTimeout(), true, null));
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "sweeping append deadlines failed; sweeping on", e);
+        }
     }
 
     static Throwable translate(Throwable error, long expectedLastSequence) {
