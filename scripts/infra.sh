@@ -865,16 +865,29 @@ infra_start_node() {
     _infra_say "started node $name (profile $profile) on http://127.0.0.1:$port, pid $pid, log .presage/logs/$name.log"
 }
 
+# _infra_duration SECONDS: "45 s", "3 min", "2 h 5 min" for a progress line.
+_infra_duration() {
+    local s=$1
+    if ((s < 120)); then
+        printf '%d s' "$s"
+    elif ((s < 7200)); then
+        printf '%d min' $(((s + 30) / 60))
+    else
+        printf '%d h %d min' $((s / 3600)) $(((s % 3600 + 30) / 60))
+    fi
+}
+
 # infra_wait_ready NAME PORT TIMEOUT: polls http://127.0.0.1:PORT/q/health/ready
 # every second until it answers 200. Fails at once if the node's process is
 # gone, or after TIMEOUT seconds without progress; on failure shows the last 30
 # lines of its log. Progress is the applied log sequence its health reports: a
 # node working through a long log (a mirror that was down while the coordinator
 # committed, a coordinator replaying on restart) is not ready until it has
-# caught up, however long that takes, and says how far it has got every 10 s.
+# caught up, however long that takes, and says how far it has got every 10 s,
+# with the time left at the rate so far.
 infra_wait_ready() {
     local name=${1:-} port=${2:-} timeout=${3:-}
-    local state pidfile log code='' resp body deadline applied='' seen='' behind
+    local state pidfile log code='' resp body deadline applied='' seen='' behind lag rate togo hinted=''
     local since=$SECONDS from='' next_report
     if [[ -z "$name" || ! "$timeout" =~ ^[0-9]+$ ]]; then
         _infra_err "usage: infra_wait_ready NAME PORT TIMEOUT_SECONDS"
@@ -911,12 +924,22 @@ infra_wait_ready() {
             seen=$applied
         fi
         if ((SECONDS >= next_report)) && [[ -n "$applied" ]]; then
-            behind=''
+            behind='' lag=''
             if [[ "$body" =~ \"lagSequences\":([0-9]+) ]]; then
-                behind=", ${BASH_REMATCH[1]} behind the log"
+                lag=${BASH_REMATCH[1]}
+                behind=", $lag behind the log"
             fi
             if ((applied > from)); then
-                _infra_say "node $name is catching up: applied the log to sequence $applied$behind ($(((applied - from) / (SECONDS - since > 0 ? SECONDS - since : 1)))/s)"
+                rate=$(((applied - from) / (SECONDS - since > 0 ? SECONDS - since : 1)))
+                togo=''
+                if [[ -n "$lag" ]] && ((rate > 0)); then
+                    togo="; about $(_infra_duration $((lag / rate))) to go"
+                fi
+                _infra_say "node $name is catching up: applied the log to sequence $applied$behind ($rate/s$togo)"
+                if [[ -z "$hinted" && -n "$lag" ]] && ((rate > 0 && lag / rate >= 60)); then
+                    _infra_say "  (the log keeps every commit since the cluster was last wiped, benchmarks' too; ./presage down --wipe starts afresh)"
+                    hinted=1
+                fi
             else
                 _infra_say "node $name is not ready yet: applied the log to sequence $applied$behind"
             fi

@@ -424,6 +424,10 @@ if ((have_java_tools)); then
     check "... until it is ready (about 7 s)" between "$((SECONDS - t0))" 5 20
     check "... showing how far it has got" out_has "node n5 is catching up: applied the log to sequence"
     check "... and how far behind it is" out_has "behind the log"
+    check "... and about how long it has to go" out_has "s to go)"
+    check "a progress line's time left reads in seconds" eq "$(_infra_duration 45)" "45 s"
+    check "... in minutes past two" eq "$(_infra_duration 180)" "3 min"
+    check "... and in hours past two" eq "$(_infra_duration 7500)" "2 h 5 min"
 
     run infra_start_node n6 prod "$node_port6" STUB_MODE=stuck || true
     t0=$SECONDS
