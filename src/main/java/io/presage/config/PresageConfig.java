@@ -60,7 +60,10 @@ public interface PresageConfig {
         @WithDefault("2m")
         Duration duplicateWindow();
 
-        /** How long one append may wait for JetStream's ack before it is retried. */
+        /**
+         * How long one append may wait for JetStream's ack before it is retried; checked every tenth
+         * of it (at most 100 ms), so an append fails up to that much later.
+         */
         @WithDefault("2s")
         Duration publishTimeout();
     }
