@@ -30,6 +30,10 @@
 #   PRESAGE_PG_BINDIR       PostgreSQL server binaries  (default: newest
 #                           /usr/lib/postgresql/*/bin, or the cluster's version)
 #   PRESAGE_NODE_HEAP       -Xmx of each node           (default 1g)
+#   PRESAGE_NODE_GC         garbage collector of each node: auto (default:
+#                           a coordinator gets Shenandoah where the JVM has
+#                           it, anything else G1), shenandoah or g1; a
+#                           -XX:+Use...GC in PRESAGE_JVM_OPTS wins over it
 #   PRESAGE_JVM_OPTS        extra JVM options for nodes, split on spaces
 #   JAVA_HOME               if set, $JAVA_HOME/bin/java is used instead of `java`
 #
@@ -298,6 +302,51 @@ _infra_java_bin() {
     else
         command -v java 2>/dev/null
     fi
+}
+
+# _infra_gc_flag JAVA PROFILE: the collector option for a node, on stdout;
+# nothing when PRESAGE_JVM_OPTS already picks a collector (two would stop the
+# JVM at start).
+# Why Shenandoah for the coordinator: it keeps the latest value of every key in
+# memory, so the values it writes live for seconds, are copied between survivor
+# spaces and die in the old generation. G1's young pauses then took 20-40 ms
+# each, and as the old generation filled with those dead values the young one
+# shrank until it paused 6 times a second: commit p99 14.6-18.0 ms against
+# 10.8-13.4 ms with Shenandoah, whose pauses stay under a millisecond.
+# Why G1 for a mirror: it mostly serves reads and allocates little, and
+# Shenandoah's barriers cost its read path more than its pauses do (read p99
+# 1.13 ms with G1, 1.46-1.48 ms with Shenandoah). BENCHMARKS.md, issue 5,
+# 2026-11-26. Not every JDK build has Shenandoah (Oracle's has not): hence
+# the probe.
+_infra_gc_flag() {
+    local java=$1 profile=${2:-} choice=${PRESAGE_NODE_GC:-auto}
+    if [[ " ${PRESAGE_JVM_OPTS:-} " =~ [[:space:]]-XX:\+Use[A-Za-z0-9]+GC[[:space:]] ]]; then
+        return 0
+    fi
+    case $choice in
+        auto)
+            if [[ $profile == coordinator ]] && _infra_java_has_shenandoah "$java"; then
+                printf '%s\n' -XX:+UseShenandoahGC
+            else
+                printf '%s\n' -XX:+UseG1GC
+            fi ;;
+        shenandoah)
+            if ! _infra_java_has_shenandoah "$java"; then
+                _infra_err "PRESAGE_NODE_GC=shenandoah, but $java has no Shenandoah collector; use auto or g1"
+                return 1
+            fi
+            printf '%s\n' -XX:+UseShenandoahGC ;;
+        g1) printf '%s\n' -XX:+UseG1GC ;;
+        *)
+            _infra_err "PRESAGE_NODE_GC must be auto, shenandoah or g1, not '$choice'"
+            return 1 ;;
+    esac
+}
+
+# _infra_java_has_shenandoah JAVA: whether that JVM starts with Shenandoah
+# (a `java -version`, about 0.1 s, once per node started).
+_infra_java_has_shenandoah() {
+    "$1" -XX:+UseShenandoahGC -version >/dev/null 2>&1
 }
 
 # infra_ensure_java: checks that Java 17 or newer is available.
@@ -800,7 +849,7 @@ infra_start_node() {
     shift 3
     local nats_port=${PRESAGE_NATS_PORT:-14222} pg_port=${PRESAGE_PG_PORT:-15432}
     local heap=${PRESAGE_NODE_HEAP:-1g}
-    local home state pidfile log java pid db kv
+    local home state pidfile log java pid db kv gc
 
     if [[ ! "$name" =~ ^[A-Za-z0-9_-]{1,50}$ || "$name" == nats || "$name" == postgres ]]; then
         _infra_err "invalid node name '$name' (letters, digits, _ and -; not nats or postgres)"
@@ -834,6 +883,7 @@ infra_start_node() {
         _infra_err "java not found (infra_ensure_java)"
         return 1
     fi
+    gc=$(_infra_gc_flag "$java" "$profile") || return 1
     _infra_port_free "$port" "node $name" "give node $name another port" || return 1
     db="presage_$name"
     infra_create_db "$db" || return 1
@@ -842,6 +892,9 @@ infra_start_node() {
     # and node, which is what infra_is_running compares.
     local -a argv=("$java" "-Xmx$heap" --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
         "-Dpresage.home=$home" "-Dpresage.node=$name")
+    if [[ -n "$gc" ]]; then
+        argv+=("$gc")
+    fi
     if [[ -n "${PRESAGE_JVM_OPTS:-}" ]]; then
         local -a opts
         read -r -a opts <<<"$PRESAGE_JVM_OPTS"

@@ -379,6 +379,36 @@ check "psql as postgres over 127.0.0.1 (trust) can write the database" \
 check "psql reads the row back" eq "$(psql_test -d presage_infratest -c 'SELECT v FROM kept')" survives
 
 # --------------------------------------------------------------------------
+echo "== garbage collector of a node"
+if java_bin=$(_infra_java_bin) && [[ -n "$java_bin" ]]; then
+    # A JVM without Shenandoah (as Oracle's builds are): refuses the option, runs otherwise.
+    printf '#!/bin/sh\ncase "$*" in *Shenandoah*) echo "Unrecognized VM option" >&2; exit 1 ;; esac\nexec "%s" "$@"\n' \
+        "$java_bin" >"$tmp/java-without-shenandoah"
+    chmod +x "$tmp/java-without-shenandoah"
+    if "$java_bin" -XX:+UseShenandoahGC -version >/dev/null 2>&1; then
+        check "a coordinator gets Shenandoah where the JVM has it" \
+            eq "$(PRESAGE_NODE_GC='' PRESAGE_JVM_OPTS='' _infra_gc_flag "$java_bin" coordinator)" -XX:+UseShenandoahGC
+        check "PRESAGE_NODE_GC=shenandoah gives a mirror Shenandoah too" \
+            eq "$(PRESAGE_NODE_GC=shenandoah PRESAGE_JVM_OPTS='' _infra_gc_flag "$java_bin" mirror)" -XX:+UseShenandoahGC
+    else
+        skip "Shenandoah by default for a coordinator (this JVM has no Shenandoah)"
+    fi
+    check "a mirror gets G1" eq "$(PRESAGE_NODE_GC='' PRESAGE_JVM_OPTS='' _infra_gc_flag "$java_bin" mirror)" -XX:+UseG1GC
+    check "a coordinator on a JVM without Shenandoah gets G1" \
+        eq "$(PRESAGE_NODE_GC='' PRESAGE_JVM_OPTS='' _infra_gc_flag "$tmp/java-without-shenandoah" coordinator)" -XX:+UseG1GC
+    check "PRESAGE_NODE_GC=g1 gives a coordinator G1" \
+        eq "$(PRESAGE_NODE_GC=g1 PRESAGE_JVM_OPTS='' _infra_gc_flag "$java_bin" coordinator)" -XX:+UseG1GC
+    check "a collector chosen in PRESAGE_JVM_OPTS wins (no second one)" \
+        eq "$(PRESAGE_NODE_GC='' PRESAGE_JVM_OPTS='-Xss1m -XX:+UseParallelGC' _infra_gc_flag "$java_bin" coordinator)" ""
+    PRESAGE_NODE_GC=shenandoah PRESAGE_JVM_OPTS='' fails "PRESAGE_NODE_GC=shenandoah on a JVM without it is refused" \
+        _infra_gc_flag "$tmp/java-without-shenandoah" coordinator
+    check "... saying what to use instead" out_has "has no Shenandoah collector; use auto or g1"
+    PRESAGE_NODE_GC=zgc PRESAGE_JVM_OPTS='' fails "an unknown PRESAGE_NODE_GC is refused" _infra_gc_flag "$java_bin" coordinator
+    check "... naming the choices" out_has "must be auto, shenandoah or g1, not 'zgc'"
+else
+    skip "garbage collector of a node (no java)"
+fi
+
 echo "== nodes (stand-in application)"
 if ((have_java_tools)); then
     check "infra_start_node starts a node" run infra_start_node n1 prod "$node_port1" STUB_MODE=ready EXTRA_VAR=extra
@@ -390,7 +420,7 @@ if ((have_java_tools)); then
         "QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://127.0.0.1:$PRESAGE_PG_PORT/presage_n1" \
         "QUARKUS_DATASOURCE_REACTIVE_URL=postgresql://127.0.0.1:$PRESAGE_PG_PORT/presage_n1" \
         QUARKUS_DATASOURCE_USERNAME=postgres EXTRA_VAR=extra \
-        "jvmarg --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED" "jvmarg -Xmx256m"; do
+        "jvmarg --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED" "jvmarg -Xmx256m" "jvmarg -XX:+UseG1GC"; do
         check "node n1 was given $kv" grep -qxF -- "$kv" "$tmp/env.txt"
     done
     check "node n1's database presage_n1 was created" eq "$(psql_test -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'presage_n1'")" 1
