@@ -315,8 +315,10 @@ _infra_java_bin() {
 # 10.8-13.4 ms with Shenandoah, whose pauses stay under a millisecond.
 # Why G1 for a mirror: it mostly serves reads and allocates little, and
 # Shenandoah's barriers cost its read path more than its pauses do (read p99
-# 1.13 ms with G1, 1.46-1.48 ms with Shenandoah). BENCHMARKS.md, issue 5,
-# 2026-11-26. Not every JDK build has Shenandoah (Oracle's has not): hence
+# 1.13 ms with G1, 1.46-1.48 ms with Shenandoah). The price: Shenandoah marks
+# the whole heap concurrently, CPU that mirrors sharing the machine miss while
+# the JIT warms up (demo lag p50 13-51 ms against 8-18 ms in the first minute;
+# the same once warm). BENCHMARKS.md, issue 5, 2026-11-26. Not every JDK build has Shenandoah (Oracle's has not): hence
 # the probe.
 _infra_gc_flag() {
     local java=$1 profile=${2:-} choice=${PRESAGE_NODE_GC:-auto}
