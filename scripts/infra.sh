@@ -306,20 +306,13 @@ _infra_java_bin() {
 
 # _infra_gc_flag JAVA PROFILE: the collector option for a node, on stdout;
 # nothing when PRESAGE_JVM_OPTS already picks a collector (two would stop the
-# JVM at start).
-# Why Shenandoah for the coordinator: it keeps the latest value of every key in
-# memory, so the values it writes live for seconds, are copied between survivor
-# spaces and die in the old generation. G1's young pauses then took 20-40 ms
-# each, and as the old generation filled with those dead values the young one
-# shrank until it paused 6 times a second: commit p99 14.6-18.0 ms against
-# 10.8-13.4 ms with Shenandoah, whose pauses stay under a millisecond.
-# Why G1 for a mirror: it mostly serves reads and allocates little, and
-# Shenandoah's barriers cost its read path more than its pauses do (read p99
-# 1.13 ms with G1, 1.46-1.48 ms with Shenandoah). The price: Shenandoah marks
-# the whole heap concurrently, CPU that mirrors sharing the machine miss while
-# the JIT warms up (demo lag p50 13-51 ms against 8-18 ms in the first minute;
-# the same once warm). BENCHMARKS.md, issue 5, 2026-11-26. Not every JDK build has Shenandoah (Oracle's has not): hence
-# the probe.
+# JVM at start). A coordinator gets Shenandoah: the values it keeps for every
+# key die in G1's old generation, and its young pauses then came up to 6 times
+# a second at 20-25 ms each (commit p99 about a third higher). A mirror gets
+# G1: it mostly reads, and Shenandoah's barriers slowed its reads more than
+# G1's pauses do. Measurements and the cost (mirrors sharing the machine lag
+# more while the JIT warms up): BENCHMARKS.md, issue 5, 2026-11-26. Not every
+# JDK build has Shenandoah (Oracle's has not), hence the probe.
 _infra_gc_flag() {
     local java=$1 profile=${2:-} choice=${PRESAGE_NODE_GC:-auto}
     if [[ " ${PRESAGE_JVM_OPTS:-} " =~ [[:space:]]-XX:\+Use[A-Za-z0-9]+GC[[:space:]] ]]; then
@@ -346,7 +339,7 @@ _infra_gc_flag() {
 }
 
 # _infra_java_has_shenandoah JAVA: whether that JVM starts with Shenandoah
-# (a `java -version`, about 0.1 s, once per node started).
+# (a `java -version`, about 0.1 s, once per coordinator started).
 _infra_java_has_shenandoah() {
     "$1" -XX:+UseShenandoahGC -version >/dev/null 2>&1
 }
