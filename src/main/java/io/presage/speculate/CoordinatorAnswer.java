@@ -1,0 +1,23 @@
+package io.presage.speculate;
+
+import java.util.List;
+
+/** The coordinator's answer to one submitted attempt, as far as a speculation cares. */
+public sealed interface CoordinatorAnswer {
+
+    /** 200: in the log at {@code sequence}. */
+    record Committed(long timestamp, boolean adjusted, long sequence) implements CoordinatorAnswer {
+    }
+
+    /** 409: certification (or the procedure) refused it; final for this attempt. */
+    record Aborted(String reason, List<String> conflicts, String message) implements CoordinatorAnswer {
+    }
+
+    /** Any other definite refusal (400, 413, ...): the attempt can never commit. */
+    record Refused(int status, String error, String message) implements CoordinatorAnswer {
+    }
+
+    /** 503, 504, no answer: the outcome is unknown, so the same attempt (same id) is sent again. */
+    record Unavailable(String message) implements CoordinatorAnswer {
+    }
+}

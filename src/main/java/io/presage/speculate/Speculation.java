@@ -1,0 +1,103 @@
+package io.presage.speculate;
+
+import java.util.List;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * One speculative transaction. Its driver ({@link Speculator}) moves it through its states one step
+ * at a time, never two steps at once; readers see an immutable {@link View} published through a
+ * volatile field.
+ */
+public final class Speculation {
+
+    public enum Status {
+        SPECULATIVE, COMMITTED, ROLLED_BACK, REEXECUTED;
+
+        public boolean finished() {
+            return this != SPECULATIVE;
+        }
+    }
+
+    /**
+     * What a client is told. {@code speculativeResult}: what the 202 answered (null for a plain
+     * transaction, or when the procedure refused on local data); {@code result}: the result of the
+     * attempt that committed. {@code attempts}: attempts submitted. {@code timestamp}, {@code adjusted},
+     * {@code sequence}: of the commit, once committed (0, false, 0 before). {@code reason},
+     * {@code conflicts}: why it was rolled back. {@code message}: the latest thing worth saying (why it
+     * is waiting, why it was rolled back).
+     */
+    public record View(String id, Status status, JsonNode speculativeResult, JsonNode result, int attempts,
+            long timestamp, boolean adjusted, long sequence, String reason, List<String> conflicts, String message) {
+
+        View with(Status s, String why) {
+            return new View(id, s, speculativeResult, result, attempts, timestamp, adjusted, sequence, reason, conflicts, why);
+        }
+    }
+
+    private final String id;
+    private volatile View view;
+    private volatile long finishedMillis;
+
+    public Speculation(String id) {
+        this.id = id;
+        this.view = new View(id, Status.SPECULATIVE, null, null, 0, 0, false, 0, null, List.of(), null);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public View view() {
+        return view;
+    }
+
+    public boolean finished() {
+        return view.status().finished();
+    }
+
+    /** When it finished ({@link System#currentTimeMillis()}), 0 while it is speculative. */
+    public long finishedMillis() {
+        return finishedMillis;
+    }
+
+    // ---- transitions, by the driver only ----
+
+    /** The first plan's result, answered in the 202. */
+    void speculated(JsonNode result) {
+        View v = view;
+        view = new View(id, v.status(), result, result, v.attempts(), 0, false, 0, null, List.of(), null);
+    }
+
+    /** Attempt {@code n} (0-based) is being submitted, with the result it will commit if it commits. */
+    void submitting(int n, JsonNode result) {
+        View v = view;
+        view = new View(id, v.status(), v.speculativeResult(), result, n + 1, 0, false, 0, null, List.of(), null);
+    }
+
+    void waiting(String why) {
+        view = view.with(Status.SPECULATIVE, why);
+    }
+
+    /** The coordinator committed it at {@code sequence}; it stays speculative until applied here. */
+    void logged(long timestamp, boolean adjusted, long sequence) {
+        View v = view;
+        view = new View(id, v.status(), v.speculativeResult(), v.result(), v.attempts(), timestamp, adjusted, sequence,
+                null, List.of(), "committed at log sequence " + sequence + "; waiting for this mirror to apply it");
+    }
+
+    void committed(boolean reexecuted) {
+        finish(view.with(reexecuted ? Status.REEXECUTED : Status.COMMITTED, null));
+    }
+
+    void rolledBack(String reason, List<String> conflicts, String message) {
+        View v = view;
+        finish(new View(id, Status.ROLLED_BACK, v.speculativeResult(), null, v.attempts(), 0, false, 0, reason,
+                List.copyOf(conflicts), message));
+    }
+
+    private void finish(View v) {
+        finishedMillis = System.currentTimeMillis();
+        view = v;
+    }
+}

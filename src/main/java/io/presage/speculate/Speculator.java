@@ -1,0 +1,229 @@
+package io.presage.speculate;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.LongFunction;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.coord.TxnSpec;
+import io.presage.proc.Procedure;
+import io.presage.proc.ProcedureException;
+
+/**
+ * Drives speculations to their outcome (see the package comment): submit, and on the answer commit,
+ * re-execute or roll back. Each speculation's steps run one after another on whichever thread
+ * completed the previous one; nothing here blocks.
+ */
+public final class Speculator {
+    /** Attempts per procedure; the same as the coordinator's runner, so both walk the same ids. */
+    public static final int MAX_ATTEMPTS = io.presage.coord.ProcedureRunner.MAX_ATTEMPTS;
+    /** Backoff between sends of an attempt whose outcome is unknown: doubling from the first to the most. */
+    private static final long FIRST_RETRY_MS = 50;
+    private static final long MAX_RETRY_MS = 2_000;
+    /** Bound of the random wait before re-executing: doubling per attempt from the first to the most. */
+    private static final long FIRST_BACKOFF_MS = 8;
+    private static final long MAX_BACKOFF_MS = 1_000;
+
+    /** The coordinator, as speculations need it. Futures may fail; a failure counts as unavailable. */
+    public interface Coordinator {
+        /** Certify and commit {@code txn} (its id is always set). */
+        CompletableFuture<CoordinatorAnswer> commit(TxnSpec txn);
+
+        /** The keys' latest committed values and versions, at one position. */
+        CompletableFuture<Snapshot> latest(List<String> keys);
+    }
+
+    /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */
+    public record Snapshot(Map<String, JsonNode> values, Map<String, Long> versions) {
+    }
+
+    private final Coordinator coordinator;
+    private final LongFunction<CompletableFuture<?>> applied;
+    private final ObjectMapper json;
+    private final String origin;
+    private final Consumer<Speculation> finished;
+    private final long firstRetryMs;
+    private final long maxRetryMs;
+    private final long firstBackoffMs;
+    private final long maxBackoffMs;
+
+    /**
+     * @param applied completes once this mirror has applied the given log sequence
+     * @param finished told once when a speculation has finished
+     */
+    public Speculator(Coordinator coordinator, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
+            String origin, Consumer<Speculation> finished) {
+        this(coordinator, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS);
+    }
+
+    Speculator(Coordinator coordinator, LongFunction<CompletableFuture<?>> applied, ObjectMapper json, String origin,
+            Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs, long maxBackoffMs) {
+        this.coordinator = coordinator;
+        this.applied = applied;
+        this.json = json;
+        this.origin = origin;
+        this.finished = finished;
+        this.firstRetryMs = firstRetryMs;
+        this.maxRetryMs = maxRetryMs;
+        this.firstBackoffMs = firstBackoffMs;
+        this.maxBackoffMs = maxBackoffMs;
+    }
+
+    /**
+     * Plans procedure {@code p} on {@code local} data (synchronously, so that the 202 can carry the
+     * result) and starts submitting it. A refusal on local data is not final: it may be the local data
+     * that is behind, so the procedure is re-executed on the coordinator's latest data.
+     */
+    public void procedure(Speculation s, Procedure p, JsonNode args, Snapshot local) {
+        List<String> keys = p.keys(args);
+        Procedure.Plan plan;
+        try {
+            plan = p.plan(args, local.values());
+        } catch (ProcedureException e) {
+            s.waiting("refused on this mirror's data (" + e.reason() + "); running it on the coordinator's latest data");
+            reexecute(s, p, args, keys, 1);
+            return;
+        }
+        s.speculated(plan.result());
+        submitPlan(s, p, args, keys, local, plan, 0);
+    }
+
+    /** Starts submitting a plain transaction (its id set); an abort is final, it cannot be re-run. */
+    public void transaction(Speculation s, TxnSpec txn) {
+        s.submitting(0, null);
+        submit(s, txn, firstRetryMs, answer -> {
+            if (answer instanceof CoordinatorAnswer.Committed c) {
+                confirm(s, c, false);
+            } else {
+                rollBack(s, answer);
+            }
+        });
+    }
+
+    private void reexecute(Speculation s, Procedure p, JsonNode args, List<String> keys, int n) {
+        if (n >= MAX_ATTEMPTS) {
+            s.rolledBack("TOO_MANY_CONFLICTS", List.of(), "aborted " + MAX_ATTEMPTS + " times; nothing committed");
+            finished.accept(s);
+            return;
+        }
+        // Losers of one conflict would otherwise all read the same new version and collide again, one
+        // winner per round; a random wait, its bound doubling per attempt, spreads them out.
+        long bound = Math.min(maxBackoffMs, firstBackoffMs << (n - 1));
+        later(ThreadLocalRandom.current().nextLong(bound + 1),
+                () -> latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n)));
+    }
+
+    /** Attempt {@code n} on newer data: plan again, and submit unless the procedure now refuses. */
+    private void replan(Speculation s, Procedure p, JsonNode args, List<String> keys, Snapshot data, int n) {
+        Procedure.Plan plan;
+        try {
+            plan = p.plan(args, data.values());
+        } catch (ProcedureException e) {
+            s.rolledBack(e.reason(), List.of(), e.getMessage());
+            finished.accept(s);
+            return;
+        } catch (RuntimeException e) {
+            s.rolledBack("PROCEDURE_FAILED", List.of(), "the procedure failed: " + e);
+            finished.accept(s);
+            return;
+        }
+        submitPlan(s, p, args, keys, data, plan, n);
+    }
+
+    private void submitPlan(Speculation s, Procedure p, JsonNode args, List<String> keys, Snapshot data,
+            Procedure.Plan plan, int n) {
+        List<TxnSpec.Read> reads = new ArrayList<>(keys.size());
+        for (String k : keys) {
+            reads.add(new TxnSpec.Read(k, data.versions().getOrDefault(k, 0L)));
+        }
+        List<TxnSpec.Write> writes = new ArrayList<>(plan.writes().size());
+        for (Map.Entry<String, JsonNode> w : plan.writes().entrySet()) {
+            writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
+        }
+        s.submitting(n, plan.result());
+        submit(s, new TxnSpec(s.id() + "#" + n, reads, writes, origin), firstRetryMs, answer -> {
+            if (answer instanceof CoordinatorAnswer.Committed c) {
+                confirm(s, c, n > 0);
+            } else if (answer instanceof CoordinatorAnswer.Aborted) {
+                // submitted as a plain transaction, so a 409 is certification's: run it on newer data
+                reexecute(s, p, args, keys, n + 1);
+            } else {
+                rollBack(s, answer);
+            }
+        });
+    }
+
+    /** Sends {@code txn} until the answer is definite; the same id each time, so at most one commits. */
+    private void submit(Speculation s, TxnSpec txn, long backoffMs, Consumer<CoordinatorAnswer> then) {
+        coordinator.commit(txn).whenComplete((a, e) -> {
+            CoordinatorAnswer answer = e != null ? new CoordinatorAnswer.Unavailable(describe(e)) : a;
+            if (answer instanceof CoordinatorAnswer.Unavailable u) {
+                s.waiting("the coordinator did not answer (" + u.message() + "); sending attempt " + txn.id() + " again");
+                later(backoffMs, () -> submit(s, txn, next(backoffMs), then));
+            } else {
+                then.accept(answer);
+            }
+        });
+    }
+
+    private void latest(Speculation s, List<String> keys, long backoffMs, Consumer<Snapshot> then) {
+        coordinator.latest(keys).whenComplete((data, e) -> {
+            if (e != null) {
+                s.waiting("the coordinator's latest data could not be read (" + describe(e) + "); asking again");
+                later(backoffMs, () -> latest(s, keys, next(backoffMs), then));
+            } else {
+                then.accept(data);
+            }
+        });
+    }
+
+    /** Committed: confirmed once this mirror has applied the commit's log message. */
+    private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
+        s.logged(c.timestamp(), c.adjusted(), c.sequence());
+        applied.apply(c.sequence()).whenComplete((x, e) -> {
+            s.committed(reexecuted);
+            finished.accept(s);
+        });
+    }
+
+    private void rollBack(Speculation s, CoordinatorAnswer answer) {
+        if (answer instanceof CoordinatorAnswer.Aborted a) {
+            s.rolledBack(a.reason(), a.conflicts(), a.message());
+        } else {
+            CoordinatorAnswer.Refused r = (CoordinatorAnswer.Refused) answer;
+            s.rolledBack(r.error(), List.of(), "the coordinator refused it with " + r.status() + ": " + r.message());
+        }
+        finished.accept(s);
+    }
+
+    private static void later(long delayMs, Runnable r) {
+        Executor e = CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS);
+        e.execute(r);
+    }
+
+    private long next(long backoffMs) {
+        return Math.min(backoffMs * 2, maxRetryMs);
+    }
+
+    private static String describe(Throwable e) {
+        Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
+    }
+
+    private byte[] bytes(JsonNode v) {
+        try {
+            return json.writeValueAsBytes(v);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package io.presage.speculate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.coord.TxnSpec;
+import io.presage.proc.Procedure;
+import io.presage.proc.Procedures;
+
+class SpeculatorTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Procedure TRANSFER = Procedures.get("transfer");
+    private static final Procedure INCREMENT = Procedures.get("increment");
+
+    private final ToyCoordinator coordinator = new ToyCoordinator();
+    private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
+    private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
+    private final Speculator speculator = new Speculator(coordinator, log::await, JSON, "m1",
+            s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+
+    @Test
+    void aProcedureOnCurrentDataAnswersItsResultAtOnceAndIsCommittedOnceTheMirrorHasAppliedIt() throws Exception {
+        coordinator.put("a", 100);
+        coordinator.put("b", 0);
+        Speculation s = new Speculation("t1");
+        JsonNode args = args("{\"from\":\"a\",\"to\":\"b\",\"amount\":30}");
+        speculator.procedure(s, TRANSFER, args, coordinator.snapshot(List.of("a", "b")));
+
+        assertEquals(70, s.view().speculativeResult().path("a").asInt(), "the 202's result, from local data");
+        assertEquals(List.of("t1#0"), coordinator.committedIds);
+        Thread.sleep(20);
+        assertEquals(Speculation.Status.SPECULATIVE, s.view().status(), "committed, but not applied here yet");
+        assertTrue(s.view().sequence() > 0);
+
+        log.advance(coordinator.sequence());
+        await(s);
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
+        assertEquals(s.view().speculativeResult(), s.view().result());
+        assertEquals(70, coordinator.value("a").asInt());
+        assertEquals(30, coordinator.value("b").asInt());
+    }
+
+    @Test
+    void aProcedureOnStaleDataIsReexecutedOnTheLatestDataAndReportsTheNewResult() throws Exception {
+        coordinator.put("n", 5);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("n"));
+        coordinator.put("n", 10); // the mirror has not seen this yet
+        Speculation s = new Speculation("inc");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"n\",\"by\":1}"), stale);
+        log.advance(Long.MAX_VALUE);
+        await(s);
+
+        assertEquals(Speculation.Status.REEXECUTED, s.view().status());
+        assertEquals(6, s.view().speculativeResult().asInt());
+        assertEquals(11, s.view().result().asInt());
+        assertEquals(11, coordinator.value("n").asInt());
+        assertEquals(List.of("inc#0", "inc#1"), coordinator.submittedIds);
+        assertEquals(List.of("inc#1"), coordinator.committedIds);
+        assertEquals(2, s.view().attempts());
+    }
+
+    @Test
+    void aRefusalOnLocalDataIsNotFinalButOneOnTheLatestDataRollsBackWithItsReason() throws Exception {
+        coordinator.put("a", 0);
+        coordinator.put("b", 0);
+        Speculator.Snapshot poor = coordinator.snapshot(List.of("a", "b"));
+        coordinator.put("a", 50); // funds the mirror has not seen
+        Speculation funded = new Speculation("funded");
+        speculator.procedure(funded, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":20}"), poor);
+        log.advance(Long.MAX_VALUE);
+        await(funded);
+        assertEquals(Speculation.Status.REEXECUTED, funded.view().status());
+        assertNull(funded.view().speculativeResult(), "nothing was speculated: the local run refused");
+        assertEquals(30, funded.view().result().path("a").asInt());
+
+        Speculation overdraft = new Speculation("overdraft");
+        speculator.procedure(overdraft, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":31}"),
+                coordinator.snapshot(List.of("a", "b")));
+        await(overdraft);
+        assertEquals(Speculation.Status.ROLLED_BACK, overdraft.view().status());
+        assertEquals("INSUFFICIENT_FUNDS", overdraft.view().reason());
+        assertEquals(List.of("funded#1"), coordinator.committedIds, "the overdraft committed nothing");
+    }
+
+    @Test
+    void aPlainTransactionThatFailsCertificationIsRolledBackWithItsConflicts() throws Exception {
+        coordinator.put("k", 1);
+        long stale = coordinator.snapshot(List.of("k")).versions().get("k");
+        coordinator.put("k", 2);
+        Speculation s = new Speculation("plain");
+        speculator.transaction(s, new TxnSpec("plain", List.of(new TxnSpec.Read("k", stale)),
+                List.of(new TxnSpec.Write("w", "3".getBytes())), "m1"));
+        await(s);
+        assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
+        assertEquals("STALE_READ", s.view().reason());
+        assertEquals(List.of("k"), s.view().conflicts());
+        assertEquals(List.of("plain"), coordinator.submittedIds, "a client-run transaction is never re-run");
+        assertNull(coordinator.value("w"));
+    }
+
+    @Test
+    void anAttemptWhoseAnswerIsLostIsSentAgainUnderTheSameIdAndCommitsOnce() throws Exception {
+        coordinator.put("c", 0);
+        coordinator.loseAnswers = 2;
+        coordinator.unavailable = 2;
+        Speculation s = new Speculation("lost");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"c\"}"), coordinator.snapshot(List.of("c")));
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
+        assertEquals(List.of("lost#0", "lost#0", "lost#0", "lost#0", "lost#0"), coordinator.submittedIds);
+        assertEquals(List.of("lost#0"), coordinator.committedIds);
+        assertEquals(1, coordinator.value("c").asInt());
+    }
+
+    @Test
+    void aProcedureThatKeepsLosingIsRolledBackAfterTheLastAttempt() throws Exception {
+        coordinator.put("hot", 0);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("hot"));
+        coordinator.put("hot", 1);
+        // Every re-execution reads the latest data, then someone else writes before it is certified.
+        Speculator busy = new Speculator(new Speculator.Coordinator() {
+            @Override
+            public java.util.concurrent.CompletableFuture<CoordinatorAnswer> commit(TxnSpec txn) {
+                return coordinator.commit(txn);
+            }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<Speculator.Snapshot> latest(List<String> keys) {
+                return coordinator.latest(keys).thenApply(now -> {
+                    coordinator.put("hot", 100);
+                    return now;
+                });
+            }
+        }, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+        Speculation s = new Speculation("unlucky");
+        coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
+        busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        await(s);
+        assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
+        assertEquals("TOO_MANY_CONFLICTS", s.view().reason());
+        assertEquals(Speculator.MAX_ATTEMPTS, coordinator.submittedIds.size());
+        assertEquals("unlucky#" + (Speculator.MAX_ATTEMPTS - 1), coordinator.submittedIds.get(Speculator.MAX_ATTEMPTS - 1));
+        assertTrue(coordinator.committedIds.isEmpty());
+    }
+
+    private CountDownLatch latch(String id) {
+        return done.computeIfAbsent(id, k -> new CountDownLatch(1));
+    }
+
+    private void await(Speculation s) throws InterruptedException {
+        assertTrue(latch(s.id()).await(10, TimeUnit.SECONDS), "finished: " + s.view());
+    }
+
+    private static JsonNode args(String json) throws Exception {
+        return JSON.readTree(json);
+    }
+}

@@ -1,0 +1,138 @@
+package io.presage.speculate;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.coord.TxnSpec;
+
+/**
+ * A coordinator for the speculation driver's unit tests: optimistic certification reduced to "every
+ * version read is still current", idempotency by id, and faults on demand (an answer lost after the
+ * commit, a 503 before it). Not a stand-in for the real coordinator in integration tests, which run it.
+ */
+final class ToyCoordinator implements Speculator.Coordinator {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private record Version(JsonNode value, long version) {
+    }
+
+    private final Map<String, Version> items = new HashMap<>();
+    private final Map<String, CoordinatorAnswer> byId = new HashMap<>();
+    /** Every commit, by attempt id, in order. */
+    final List<String> committedIds = new ArrayList<>();
+    final List<String> submittedIds = new ArrayList<>();
+    private long clock;
+    private long sequence;
+    /** The next this many commits happen but their answers are lost. */
+    int loseAnswers;
+    /** The next this many submissions get 503 without being looked at. */
+    int unavailable;
+    /** The next this many reads of the latest data fail. */
+    int latestFailures;
+
+    synchronized void put(String key, Object value) {
+        items.put(key, new Version(JSON.valueToTree(value), ++clock));
+        sequence++;
+    }
+
+    synchronized long sequence() {
+        return sequence;
+    }
+
+    synchronized JsonNode value(String key) {
+        Version v = items.get(key);
+        return v == null ? null : v.value();
+    }
+
+    /** What a mirror at this moment would read. */
+    synchronized Speculator.Snapshot snapshot(List<String> keys) {
+        Map<String, JsonNode> values = new HashMap<>();
+        Map<String, Long> versions = new HashMap<>();
+        for (String k : keys) {
+            Version v = items.get(k);
+            values.put(k, v == null ? null : v.value());
+            versions.put(k, v == null ? 0L : v.version());
+        }
+        return new Speculator.Snapshot(values, versions);
+    }
+
+    @Override
+    public synchronized CompletableFuture<CoordinatorAnswer> commit(TxnSpec txn) {
+        submittedIds.add(txn.id());
+        if (unavailable > 0) {
+            unavailable--;
+            return CompletableFuture.completedFuture(new CoordinatorAnswer.Unavailable("log not writable"));
+        }
+        CoordinatorAnswer answer = byId.computeIfAbsent(txn.id(), id -> certify(txn));
+        if (answer instanceof CoordinatorAnswer.Committed && loseAnswers > 0) {
+            loseAnswers--;
+            return CompletableFuture.failedFuture(new java.io.IOException("connection reset"));
+        }
+        return CompletableFuture.completedFuture(answer);
+    }
+
+    private CoordinatorAnswer certify(TxnSpec txn) {
+        List<String> conflicts = new ArrayList<>();
+        for (TxnSpec.Read r : txn.reads()) {
+            Version v = items.get(r.key());
+            if ((v == null ? 0 : v.version()) != r.version()) {
+                conflicts.add(r.key());
+            }
+        }
+        if (!conflicts.isEmpty()) {
+            return new CoordinatorAnswer.Aborted("STALE_READ", conflicts, "certification failed");
+        }
+        long ts = ++clock;
+        for (TxnSpec.Write w : txn.writes()) {
+            try {
+                items.put(w.key(), w.delete() ? null : new Version(JSON.readTree(w.valueJson()), ts));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        committedIds.add(txn.id());
+        return new CoordinatorAnswer.Committed(ts, false, ++sequence);
+    }
+
+    @Override
+    public synchronized CompletableFuture<Speculator.Snapshot> latest(List<String> keys) {
+        if (latestFailures > 0) {
+            latestFailures--;
+            return CompletableFuture.failedFuture(new java.io.IOException("connection refused"));
+        }
+        return CompletableFuture.completedFuture(snapshot(keys));
+    }
+
+    /** Log positions applied by "the mirror": a commit is confirmed once its sequence is reached. */
+    static final class AppliedLog {
+        private final TreeMap<Long, List<CompletableFuture<Void>>> waiting = new TreeMap<>();
+        private long applied;
+
+        synchronized CompletableFuture<?> await(long sequence) {
+            if (sequence <= applied) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiting.computeIfAbsent(sequence, s -> new ArrayList<>()).add(f);
+            return f;
+        }
+
+        void advance(long sequence) {
+            List<CompletableFuture<Void>> due = new ArrayList<>();
+            synchronized (this) {
+                applied = Math.max(applied, sequence);
+                while (!waiting.isEmpty() && waiting.firstKey() <= applied) {
+                    due.addAll(waiting.pollFirstEntry().getValue());
+                }
+            }
+            due.forEach(f -> f.complete(null));
+        }
+    }
+}
