@@ -104,6 +104,29 @@ public class CoordinatorApi implements NodeApi {
         }
     }
 
+    /**
+     * Whether a transaction with this id committed: under the id itself, or as an attempt
+     * {@code "<id>#n"} of a procedure. 404 when it did not (unknown, aborted, or still running).
+     */
+    @Override
+    public Uni<Response> transactionOutcome(String id) {
+        parse.transactionId(id);
+        List<String> ids = new ArrayList<>(ProcedureRunner.MAX_ATTEMPTS + 1);
+        ids.add(id);
+        for (int n = 0; n < ProcedureRunner.MAX_ATTEMPTS; n++) {
+            ids.add(id + "#" + n);
+        }
+        return engine.committedAny(ids).map(o -> {
+            if (o == null) {
+                throw ApiException.notFound("no committed transaction has id '" + id + "'");
+            }
+            if (o instanceof CommitOutcome.Committed) {
+                return Bodies.outcome(o, Map.of("id", id));
+            }
+            return Bodies.outcome(o, Map.of()); // unavailable: 503
+        });
+    }
+
     private static Response refusal(ProcedureException e) {
         if (e.badInput()) {
             throw ApiException.badRequest(e.getMessage());

@@ -30,6 +30,9 @@ public interface NodeApi {
 
     Uni<Response> procedure(String name, String id, byte[] body, String speculative);
 
+    /** {@code GET /v1/transactions/{id}}: what became of the transaction (speculative at a mirror) with that id. */
+    Uni<Response> transactionOutcome(String id);
+
     Map<String, Object> status();
 
     Uni<Response> reconcile(String key);

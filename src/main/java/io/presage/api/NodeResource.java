@@ -77,6 +77,12 @@ public class NodeResource {
         return api.transaction(body, speculative);
     }
 
+    @GET
+    @Path("/transactions/{id: .+}")
+    public Uni<Response> transactionOutcome(@PathParam("id") String id) {
+        return api.transactionOutcome(id);
+    }
+
     @POST
     @Path("/procedures/{name}")
     public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String id,

@@ -57,6 +57,19 @@ public final class RequestParser {
         return Keys.check(key, limits.keyBytes());
     }
 
+    /** A transaction id in a path ({@code GET /v1/transactions/{id}}): as the body's {@code id}, 1 to 128 characters. */
+    public String transactionId(String id) {
+        if (id == null || id.isEmpty() || id.length() > 128) {
+            throw ApiException.badRequest("a transaction id is 1 to 128 characters");
+        }
+        for (int i = 0; i < id.length(); i++) {
+            if (Character.isISOControl(id.charAt(i))) {
+                throw ApiException.badRequest("a transaction id has no control characters");
+            }
+        }
+        return id;
+    }
+
     public TxnSpec transaction(byte[] body, String origin) {
         JsonNode root = parse(body, limits.txnBytes(), "a transaction");
         requireObject(root, "the transaction");

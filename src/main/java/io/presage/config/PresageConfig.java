@@ -204,5 +204,13 @@ public interface PresageConfig {
         /** Time constant of the decayed per-key write rates the confidence is computed from. */
         @WithDefault("60s")
         Duration rateHalfLife();
+
+        /** Speculative transactions in flight at once (not yet committed or rolled back); more get 503. */
+        @WithDefault("10000")
+        int speculationMaxPending();
+
+        /** How long a finished speculation's outcome stays at {@code GET /v1/transactions/{id}} (at most 100,000 kept). */
+        @WithDefault("10m")
+        Duration speculationRetention();
     }
 }

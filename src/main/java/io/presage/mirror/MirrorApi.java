@@ -33,8 +33,11 @@ import io.presage.apply.ReadCache;
 import io.presage.apply.StoredItem;
 import io.presage.config.PresageConfig;
 import io.presage.coord.Tokens;
+import io.presage.coord.TxnSpec;
 import io.presage.mirror.ReadOptions.Consistency;
 import io.presage.proc.ProcedureException;
+import io.presage.speculate.Speculation;
+import io.presage.speculate.SpeculationTable;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -150,12 +153,20 @@ public class MirrorApi implements NodeApi {
         for (int i = 0; i < pendingSeqs.length; i++) {
             pendingSeqs[i] = node.pendingSequence(keys.get(i));
         }
+        return localState(keys).onItem().transformToUni(l -> answerBatch(keys, o, l.items(), l.position(), pendingSeqs));
+    }
+
+    /** Items of {@code keys} (null: absent) at one local log position. */
+    private record LocalState(StoredItem[] items, long position) {
+    }
+
+    /** The keys at one position: from the cache when it has them all, else all from the store in one statement. */
+    private Uni<LocalState> localState(List<String> keys) {
         ReadCache.Hits h = node.cache().getAll(keys);
         if (h != null) {
-            return answerBatch(keys, o, h.items(), h.position(), pendingSeqs);
+            return Uni.createFrom().item(new LocalState(h.items(), h.position()));
         }
-        // Any miss: all from the store in one statement, so all at one position.
-        return storeRead(keys).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
+        return storeRead(keys).onItem().transformToUni(this::monotonic).map(snap -> {
             Map<String, StoredItem> byKey = new java.util.HashMap<>();
             for (StoredItem i : snap.items()) {
                 byKey.put(i.key(), i);
@@ -165,7 +176,7 @@ public class MirrorApi implements NodeApi {
                 items[i] = byKey.get(keys.get(i));
                 node.cache().fill(keys.get(i), items[i], snap.appliedSequence());
             }
-            return answerBatch(keys, o, items, snap.appliedSequence(), pendingSeqs);
+            return new LocalState(items, snap.appliedSequence());
         });
     }
 
@@ -285,35 +296,45 @@ public class MirrorApi implements NodeApi {
         return v.isValueNode() ? v.asText() : v.toString();
     }
 
-    // ---- writes: forwarded ------------------------------------------------------------------
+    // ---- writes: forwarded, or speculative ---------------------------------------------------
 
     @Override
     public Uni<Response> put(String key, byte[] body, String speculative) {
-        notSpeculative(speculative);
         String k = parse.key(key);
-        parse.value(body);
+        byte[] value = parse.value(body);
+        if (speculative(speculative)) {
+            return speculate(new TxnSpec(speculations().newId(), List.of(), List.of(new TxnSpec.Write(k, value)), config.nodeId()));
+        }
         return forward("PUT", "/v1/kv/" + pathSegment(k), body);
     }
 
     @Override
     public Uni<Response> delete(String key, String speculative) {
-        notSpeculative(speculative);
         String k = parse.key(key);
+        if (speculative(speculative)) {
+            return speculate(new TxnSpec(speculations().newId(), List.of(), List.of(new TxnSpec.Write(k, null)), config.nodeId()));
+        }
         return forward("DELETE", "/v1/kv/" + pathSegment(k), null);
     }
 
     @Override
     public Uni<Response> transaction(byte[] body, String speculative) {
-        notSpeculative(speculative);
-        parse.transaction(body, config.nodeId());
+        TxnSpec txn = parse.transaction(body, config.nodeId());
+        if (speculative(speculative)) {
+            return speculate(txn.id() != null ? txn
+                    : new TxnSpec(speculations().newId(), txn.reads(), txn.writes(), txn.origin()));
+        }
         return forward("POST", "/v1/transactions", body);
     }
 
     @Override
     public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
-        notSpeculative(speculative);
+        boolean speculate = speculative(speculative);
         try {
-            ProcedureCall.check(parse, name, id, body);
+            ProcedureCall call = ProcedureCall.check(parse, name, id, body);
+            if (speculate) {
+                return speculate(call, id == null ? speculations().newId() : id);
+            }
         } catch (ProcedureException e) {
             if (e.badInput()) {
                 throw ApiException.badRequest(e.getMessage());
@@ -324,17 +345,76 @@ public class MirrorApi implements NodeApi {
         return forward("POST", path, body);
     }
 
+    /** A plain transaction (its id set), speculatively: 202 at once, the coordinator decides later. */
+    private Uni<Response> speculate(TxnSpec txn) {
+        SpeculationTable.Claim c = claim(txn.id());
+        if (c.created()) {
+            speculations().transaction(c.speculation(), txn);
+        }
+        return Uni.createFrom().item(accepted(c.speculation()));
+    }
+
+    /** A procedure, speculatively: planned on local data at one position, answered 202 with its result. */
+    private Uni<Response> speculate(ProcedureCall call, String id) {
+        SpeculationTable.Claim c = claim(id);
+        if (!c.created()) {
+            return Uni.createFrom().item(accepted(c.speculation()));
+        }
+        Speculation s = c.speculation();
+        List<String> keys = call.procedure().keys(call.args());
+        return localState(keys).map(l -> {
+            Map<String, StoredItem> items = new java.util.HashMap<>();
+            for (int i = 0; i < keys.size(); i++) {
+                items.put(keys.get(i), l.items()[i]);
+            }
+            speculations().procedure(s, call.procedure(), call.args(), SpeculationCommits.snapshot(keys, items, json));
+            return accepted(s);
+        }).onFailure().invoke(e -> speculations().abandon(s));
+    }
+
+    private SpeculationTable.Claim claim(String id) {
+        SpeculationTable.Claim c = speculations().claim(id);
+        if (c == null) {
+            throw ApiException.unavailable("too many speculative transactions are waiting for the coordinator ("
+                    + config.mirror().speculationMaxPending() + "); retry, or send it without speculative=true");
+        }
+        return c;
+    }
+
+    private static Response accepted(Speculation s) {
+        return Bodies.json(202, MirrorSpeculations.body(s.view()));
+    }
+
+    @Override
+    public Uni<Response> transactionOutcome(String id) {
+        parse.transactionId(id);
+        Speculation s = speculations().get(id);
+        if (s != null) {
+            return Uni.createFrom().item(Bodies.ok(MirrorSpeculations.body(s.view())));
+        }
+        // Not speculated here (or forgotten since, or before a restart): the coordinator knows whether it committed.
+        return forward("GET", "/v1/transactions/" + pathSegment(id), null);
+    }
+
+    private MirrorSpeculations speculations() {
+        return node.speculations();
+    }
+
     private Uni<Response> forward(String method, String path, byte[] body) {
         return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
                 .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
                 .onFailure().transform(MirrorApi::unavailable);
     }
 
-    private static void notSpeculative(String speculative) {
-        if (speculative != null && !"false".equalsIgnoreCase(speculative)) {
-            throw ApiException.badRequest("speculative transactions at a mirror are not available yet; without "
-                    + "speculative=true the mirror forwards the write to the coordinator and answers its outcome");
+    /** {@code ?speculative=}: absent or false forwards, true speculates; anything else is a 400. */
+    private static boolean speculative(String speculative) {
+        if (speculative == null || "false".equalsIgnoreCase(speculative)) {
+            return false;
         }
+        if ("true".equalsIgnoreCase(speculative)) {
+            return true;
+        }
+        throw ApiException.badRequest("speculative must be true or false, not '" + speculative + "'");
     }
 
     private static Throwable unavailable(Throwable e) {

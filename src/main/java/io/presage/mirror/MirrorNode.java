@@ -74,6 +74,7 @@ public class MirrorNode implements ApplyHook {
     private PositionWaiters waiters;
     private CoordinatorClient coordinator;
     private ReconcileBatcher reconciler;
+    private MirrorSpeculations speculations;
     private ScheduledExecutorService refresher;
     private BufferedWriter calibrationLog;
     private Counter[][] sampleCounters;
@@ -95,6 +96,8 @@ public class MirrorNode implements ApplyHook {
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(m.coordinatorUrl(), m.forwardTimeout(), json);
         reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
+        speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
+                coordinator, reconciler, waiters, json, registry);
         sampleCounters = new Counter[10][2];
         for (int d = 0; d < 10; d++) {
             for (int c = 0; c < 2; c++) {
@@ -211,6 +214,10 @@ public class MirrorNode implements ApplyHook {
         return coordinator;
     }
 
+    MirrorSpeculations speculations() {
+        return speculations;
+    }
+
     public ReconcileBatcher reconciler() {
         return reconciler;
     }
@@ -311,6 +318,7 @@ public class MirrorNode implements ApplyHook {
         m.put("calibrationOpenSamples", calibration.open());
         m.put("causalWaiters", waiters.size());
         m.put("reconcilePosts", reconciler.posts());
+        m.put("speculations", speculations.status());
         return m;
     }
 

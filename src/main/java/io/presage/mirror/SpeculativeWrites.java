@@ -10,8 +10,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The mirror's own speculative writes, not yet confirmed by the log, and those a committed version
- * beat (marked for rollback). Nothing creates speculative writes yet (the speculation issue will); the
- * apply path already validates against them, so that issue only has to act on {@link #rollbacks()}.
+ * beat (marked for rollback): DESIGN §5's validation of incoming versions by vector clock. Speculative
+ * transactions ({@link io.presage.speculate}) do not register their writes here, so today it is always
+ * empty: they are decided by the coordinator's certification answer, because a newer committed version
+ * does not doom a speculation that can still commit at an adjusted timestamp, and a mirror's reads never
+ * show a speculative value that this check would have to withdraw.
  */
 public final class SpeculativeWrites {
     /** A speculative write the log overruled: roll its transaction back (and re-execute it). */

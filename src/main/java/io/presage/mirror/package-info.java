@@ -44,6 +44,9 @@
  * <h2>Writes</h2>
  * Checked locally with the coordinator's own rules (the same 400/413), then forwarded
  * ({@link io.presage.mirror.CoordinatorClient}); the coordinator's status and body are the answer.
- * Unreachable or too slow: 503, and reads go on.
+ * Unreachable or too slow: 503, and reads go on. With {@code speculative=true} they are answered at
+ * once instead and decided afterwards ({@link io.presage.mirror.MirrorSpeculations}, the model in
+ * {@link io.presage.speculate}). Speculations do not use {@link io.presage.mirror.SpeculativeWrites}:
+ * the coordinator's answer decides them, and a mirror's reads never include a speculative value.
  */
 package io.presage.mirror;

@@ -295,6 +295,17 @@ class MirrorApiTest {
         get("m-a").then().statusCode(200).body("source", equalTo("local"));
         post("/v1/kv/_batch", "{\"keys\":[\"m-a\",\"m-b\"]}").then().statusCode(200).body("source", equalTo("local"));
         given().get("/v1/status").then().statusCode(200).body("coordinator.reachable", equalTo(false));
+        // A speculative write is answered at once, and stays speculative while the coordinator cannot be asked.
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"id\":\"offline-1\",\"writes\":[{\"key\":\"fw-k\",\"value\":1}]}")
+                .post("/v1/transactions").then().statusCode(202).body("status", equalTo("SPECULATIVE")).body("id", equalTo("offline-1"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        String message = "";
+        while (!message.contains("did not answer") && System.nanoTime() < deadline) {
+            message = given().get("/v1/transactions/{id}", "offline-1").then().statusCode(200)
+                    .body("status", equalTo("SPECULATIVE")).extract().path("message") + "";
+        }
+        assertTrue(message.contains("did not answer"), message);
+        given().get("/v1/transactions/{id}", "never-seen").then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
     }
 
     @Test
@@ -306,10 +317,15 @@ class MirrorApiTest {
         post("/v1/transactions", "{\"writes\":[{\"key\":\"k\"}]}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/procedures/nope", "{}").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
         post("/v1/procedures/transfer", "{\"from\":\"a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
-        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"writes\":[{\"key\":\"k\",\"value\":1}]}")
-                .post("/v1/transactions").then().statusCode(400).body("message", containsString("not available yet"));
-        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("1").put("/v1/kv/{k}", "k")
+        given().contentType(ContentType.JSON).queryParam("speculative", "yes").body("{\"writes\":[{\"key\":\"k\",\"value\":1}]}")
+                .post("/v1/transactions").then().statusCode(400).body("message", containsString("speculative must be true or false"));
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{not json").put("/v1/kv/{k}", "k")
                 .then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"writes\":[{\"key\":\"k\"}]}")
+                .post("/v1/transactions").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"from\":\"a\"}")
+                .post("/v1/procedures/transfer").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        given().get("/v1/transactions/{id}", "x".repeat(129)).then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
     }
 
     @Test

@@ -154,6 +154,112 @@ class MirrorForwardingIT {
 
     @Test
     @Order(5)
+    void aSpeculativeProcedureIsAnsweredAtOnceWithItsLocalResultAndIsCommittedOnceItIsAppliedHere() throws Exception {
+        send(coordinator, "PUT", "/v1/kv/sp-a", "100");
+        String token = JSON.readTree(send(coordinator, "PUT", "/v1/kv/sp-b", "0").body()).path("token").asText();
+        json(send(mirror, "GET", "/v1/kv/sp-b?consistency=causal&timeoutMs=10000&after=" + token, null), 200);
+
+        String transfer = "{\"from\":\"sp-a\",\"to\":\"sp-b\",\"amount\":40}";
+        JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/transfer?speculative=true&id=sp-t1", transfer), 202);
+        assertEquals("SPECULATIVE", accepted.path("status").asText());
+        assertEquals("sp-t1", accepted.path("id").asText());
+        assertEquals(60, accepted.path("result").path("sp-a").asInt(), "planned on the mirror's data");
+
+        JsonNode outcome = outcome("sp-t1");
+        assertEquals("COMMITTED", outcome.path("status").asText(), outcome.toString());
+        assertEquals(60, outcome.path("result").path("sp-a").asInt());
+        // Committed means applied here: a plain local read already shows it.
+        assertEquals(60, json(send(mirror, "GET", "/v1/kv/sp-a", null), 200).path("value").asInt());
+        assertEquals(40, json(send(mirror, "GET", "/v1/kv/sp-b", null), 200).path("value").asInt());
+        // The same id again is the same speculation, not a second transfer; the coordinator knows the id too.
+        assertEquals("COMMITTED", json(send(mirror, "POST", "/v1/procedures/transfer?speculative=true&id=sp-t1", transfer), 202)
+                .path("status").asText());
+        JsonNode atCoordinator = json(send(coordinator, "GET", "/v1/transactions/sp-t1", null), 200);
+        assertEquals("COMMITTED", atCoordinator.path("status").asText());
+        assertEquals(outcome.path("timestamp").asLong(), atCoordinator.path("timestamp").asLong());
+        assertEquals(60, json(send(coordinator, "GET", "/v1/kv/sp-a", null), 200).path("value").asInt(), "moved once");
+    }
+
+    @Test
+    @Order(6)
+    void concurrentSpeculativeIncrementsCommitOnceEachAndTheLosersAreReexecutedOnNewerData() throws Exception {
+        int calls = 16;
+        ExecutorService pool = Executors.newFixedThreadPool(calls);
+        List<Future<JsonNode>> answers = new ArrayList<>();
+        for (int i = 0; i < calls; i++) {
+            String id = "sp-inc-" + i;
+            answers.add(pool.submit(() -> json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=" + id,
+                    "{\"key\":\"sp-counter\"}"), 202)));
+        }
+        java.util.Set<Integer> speculated = new java.util.HashSet<>();
+        for (Future<JsonNode> f : answers) {
+            speculated.add(f.get(60, TimeUnit.SECONDS).path("result").asInt());
+        }
+        pool.shutdown();
+        java.util.Set<Integer> committed = new java.util.TreeSet<>();
+        int reexecuted = 0;
+        for (int i = 0; i < calls; i++) {
+            JsonNode o = outcome("sp-inc-" + i);
+            String status = o.path("status").asText();
+            if (status.equals("ROLLED_BACK")) {
+                assertEquals("TOO_MANY_CONFLICTS", o.path("reason").asText(), o.toString());
+                continue;
+            }
+            assertTrue(committed.add(o.path("result").asInt()), "two increments claim result " + o);
+            if (status.equals("REEXECUTED")) {
+                reexecuted++;
+                assertTrue(o.path("attempts").asInt() > 1, o.toString());
+            } else {
+                assertEquals("COMMITTED", status, o.toString());
+                assertEquals(o.path("speculativeResult").asInt(), o.path("result").asInt(), o.toString());
+            }
+        }
+        int counter = json(send(coordinator, "GET", "/v1/kv/sp-counter", null), 200).path("value").asInt();
+        assertEquals(committed.size(), counter, "the counter counts exactly the increments reported committed");
+        assertEquals(counter, committed.isEmpty() ? 0 : ((java.util.TreeSet<Integer>) committed).last());
+        assertEquals(1, ((java.util.TreeSet<Integer>) committed).first());
+        // Calls that speculated the same value read the same version: all but one of them lost.
+        assertTrue(reexecuted >= calls - speculated.size() - (calls - committed.size()),
+                reexecuted + " re-executed, " + speculated.size() + " distinct speculative results");
+    }
+
+    @Test
+    @Order(7)
+    void aSpeculativeTransactionOnAnOverwrittenVersionIsRolledBackAndASpeculativeBlindWriteCommits() throws Exception {
+        long stale = JSON.readTree(send(coordinator, "PUT", "/v1/kv/sp-x", "1").body()).path("timestamp").asLong();
+        send(coordinator, "PUT", "/v1/kv/sp-x", "2");
+        send(coordinator, "PUT", "/v1/kv/sp-y", "0"); // written after the overwrite: no past timestamp fits
+        JsonNode accepted = json(send(mirror, "POST", "/v1/transactions?speculative=true", "{\"reads\":[{\"key\":\"sp-x\",\"version\":"
+                + stale + "}],\"writes\":[{\"key\":\"sp-y\",\"value\":9}]}"), 202);
+        String id = accepted.path("id").asText();
+        assertTrue(id.startsWith("mirror1-s-"), "an id the mirror made up: " + id);
+        JsonNode o = outcome(id);
+        assertEquals("ROLLED_BACK", o.path("status").asText(), o.toString());
+        assertTrue(o.path("conflicts").size() > 0 && o.path("reason").asText().length() > 0, o.toString());
+        assertEquals(0, json(send(coordinator, "GET", "/v1/kv/sp-y", null), 200).path("value").asInt());
+
+        JsonNode put = json(send(mirror, "PUT", "/v1/kv/sp-blind?speculative=true", "{\"v\":7}"), 202);
+        JsonNode written = outcome(put.path("id").asText());
+        assertEquals("COMMITTED", written.path("status").asText(), written.toString());
+        assertEquals(7, json(send(mirror, "GET", "/v1/kv/sp-blind?consistency=causal&after=" + written.path("token").asText(), null), 200)
+                .path("value").path("v").asInt());
+        JsonNode del = json(send(mirror, "DELETE", "/v1/kv/sp-blind?speculative=true", null), 202);
+        assertEquals("COMMITTED", outcome(del.path("id").asText()).path("status").asText());
+        assertEquals(404, send(mirror, "GET", "/v1/kv/sp-blind", null).statusCode(), "committed means applied here");
+    }
+
+    @Test
+    @Order(8)
+    void anIdTheMirrorDidNotSpeculateIsAnsweredByTheCoordinator() throws Exception {
+        JsonNode forwarded = json(send(mirror, "GET", "/v1/transactions/fw-t1", null), 200); // order 3's procedure call
+        assertEquals("COMMITTED", forwarded.path("status").asText());
+        assertEquals(404, send(mirror, "GET", "/v1/transactions/never-sent", null).statusCode());
+        assertEquals(404, send(coordinator, "GET", "/v1/transactions/never-sent", null).statusCode());
+        assertEquals(400, send(mirror, "POST", "/v1/procedures/increment?speculative=maybe", "{\"key\":\"k\"}").statusCode());
+    }
+
+    @Test
+    @Order(9)
     void withTheCoordinatorStoppedWritesAndStrongReadsGet503AndLocalReadsGoOn() throws Exception {
         coordinator.stop();
         HttpResponse<String> w = send(mirror, "PUT", "/v1/kv/strong-a", "1");
@@ -166,7 +272,37 @@ class MirrorForwardingIT {
                 "NATS is up, so nothing can have committed: the local answer stays trusted");
     }
 
+    @Test
+    @Order(10)
+    void aSpeculationMadeWhileTheCoordinatorIsDownCommitsOnceItIsBack() throws Exception {
+        JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=sp-offline",
+                "{\"key\":\"sp-offline-counter\"}"), 202);
+        assertEquals(1, accepted.path("result").asInt());
+        Thread.sleep(500);
+        JsonNode waiting = json(send(mirror, "GET", "/v1/transactions/sp-offline", null), 200);
+        assertEquals("SPECULATIVE", waiting.path("status").asText(), waiting.toString());
+        coordinator.start();
+        coordinator.awaitReady(READY_TIMEOUT);
+        JsonNode o = outcome("sp-offline");
+        assertEquals("COMMITTED", o.path("status").asText(), o.toString());
+        assertEquals(1, json(send(coordinator, "GET", "/v1/kv/sp-offline-counter", null), 200).path("value").asInt());
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** {@code GET /v1/transactions/{id}} at the mirror until it is no longer speculative (30 s at most). */
+    private static JsonNode outcome(String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonNode o;
+        do {
+            o = json(send(mirror, "GET", "/v1/transactions/" + id, null), 200);
+            if (!o.path("status").asText().equals("SPECULATIVE")) {
+                return o;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("still speculative after 30 s: " + o);
+    }
 
     private static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
         HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));

@@ -145,7 +145,6 @@ final class NodeProcess {
         assertEquals(137, victim.exitValue(), name + " must die of SIGKILL (128 + 9)");
     }
 
-    /** SIGTERM, then SIGKILL if it lingers; forgets the shutdown hook. */
     /** Stops the nodes in the order given, skipping those never started (a setup that failed half-way). */
     static void stopAll(NodeProcess... nodes) throws InterruptedException {
         for (NodeProcess n : nodes) {
@@ -155,6 +154,7 @@ final class NodeProcess {
         }
     }
 
+    /** SIGTERM, then SIGKILL if it lingers; forgets the shutdown hook. */
     void stop() throws InterruptedException {
         Process p = process;
         if (p != null && p.isAlive()) {

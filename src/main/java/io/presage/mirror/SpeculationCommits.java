@@ -1,0 +1,128 @@
+package io.presage.mirror;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.apply.StoredItem;
+import io.presage.coord.Tokens;
+import io.presage.coord.TxnSpec;
+import io.presage.speculate.CoordinatorAnswer;
+import io.presage.speculate.Speculator;
+
+/**
+ * The coordinator as speculations see it: an attempt is an ordinary {@code POST /v1/transactions} with
+ * its idempotency id, and "latest data" a reconciliation (batched with the mirror's strong reads).
+ */
+final class SpeculationCommits implements Speculator.Coordinator {
+    private final CoordinatorClient client;
+    private final ReconcileBatcher reconciler;
+    private final ObjectMapper json;
+
+    SpeculationCommits(CoordinatorClient client, ReconcileBatcher reconciler, ObjectMapper json) {
+        this.client = client;
+        this.reconciler = reconciler;
+        this.json = json;
+    }
+
+    @Override
+    public CompletableFuture<CoordinatorAnswer> commit(TxnSpec txn) {
+        return client.send("POST", "/v1/transactions", body(txn)).thenApply(this::answer);
+    }
+
+    @Override
+    public CompletableFuture<Speculator.Snapshot> latest(List<String> keys) {
+        return reconciler.reconcile(keys).thenApply(r -> snapshot(keys, r.items(), json));
+    }
+
+    /** Values and versions of {@code keys} from items read at one position (a missing item: absent). */
+    static Speculator.Snapshot snapshot(List<String> keys, Map<String, StoredItem> items, ObjectMapper json) {
+        Map<String, JsonNode> values = new HashMap<>();
+        Map<String, Long> versions = new HashMap<>();
+        for (String k : keys) {
+            StoredItem i = items.get(k);
+            versions.put(k, i == null ? 0L : i.version());
+            values.put(k, i == null || i.deleted() ? null : tree(json, i.valueJson()));
+        }
+        return new Speculator.Snapshot(values, versions);
+    }
+
+    private static JsonNode tree(ObjectMapper json, byte[] valueJson) {
+        try {
+            return json.readTree(valueJson);
+        } catch (IOException e) {
+            throw new UncheckedIOException("a stored value is not JSON", e);
+        }
+    }
+
+    /** The transaction as API v1 takes it; values are already JSON text, written as they are. */
+    byte[] body(TxnSpec txn) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        try (JsonGenerator g = json.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            g.writeStringField("id", txn.id());
+            g.writeArrayFieldStart("reads");
+            for (TxnSpec.Read r : txn.reads()) {
+                g.writeStartObject();
+                g.writeStringField("key", r.key());
+                g.writeNumberField("version", r.version());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeArrayFieldStart("writes");
+            for (TxnSpec.Write w : txn.writes()) {
+                g.writeStartObject();
+                g.writeStringField("key", w.key());
+                if (w.delete()) {
+                    g.writeBooleanField("delete", true);
+                } else {
+                    g.writeFieldName("value");
+                    g.writeRawValue(new String(w.valueJson(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** 200 committed, 409 aborted, 5xx unknown (sent again), any other status a definite refusal. */
+    CoordinatorAnswer answer(CoordinatorClient.Answer a) {
+        JsonNode root;
+        try {
+            root = json.readTree(a.body());
+        } catch (IOException e) {
+            root = null;
+        }
+        if (root == null || !root.isObject()) {
+            return a.status() >= 500 ? new CoordinatorAnswer.Unavailable("HTTP " + a.status() + " without a JSON body")
+                    : new CoordinatorAnswer.Refused(a.status(), "UNREADABLE", "an answer that is not JSON");
+        }
+        return switch (a.status()) {
+            case 200 -> new CoordinatorAnswer.Committed(root.path("timestamp").asLong(), root.path("adjusted").asBoolean(),
+                    Tokens.position(root.path("token").asText()));
+            case 409 -> {
+                List<String> conflicts = new ArrayList<>();
+                root.path("conflicts").forEach(c -> conflicts.add(c.asText()));
+                yield new CoordinatorAnswer.Aborted(root.path("reason").asText("ABORTED"), conflicts,
+                        root.path("message").asText(""));
+            }
+            default -> a.status() >= 500 // 503, 504, or a fault: the outcome is unknown, ask again under the id
+                    ? new CoordinatorAnswer.Unavailable(root.path("message").asText("HTTP " + a.status()))
+                    : new CoordinatorAnswer.Refused(a.status(), root.path("error").asText("HTTP " + a.status()),
+                            root.path("message").asText(""));
+        };
+    }
+}
