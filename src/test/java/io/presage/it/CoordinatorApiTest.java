@@ -92,6 +92,12 @@ class CoordinatorApiTest {
         second.then().statusCode(200);
         assertEquals(first.jsonPath().getLong("timestamp"), second.jsonPath().getLong("timestamp"));
         assertEquals(first.jsonPath().getLong("timestamp"), version("once"));
+        given().get("/v1/transactions/{id}", "once-1").then().statusCode(200).body("status", equalTo("COMMITTED"))
+                .body("id", equalTo("once-1")).body("timestamp", equalTo(first.jsonPath().getLong("timestamp")));
+        given().queryParam("id", "once-proc").contentType(ContentType.JSON).body("{\"key\":\"once-ctr\"}")
+                .post("/v1/procedures/increment").then().statusCode(200);
+        given().get("/v1/transactions/{id}", "once-proc").then().statusCode(200).body("status", equalTo("COMMITTED"));
+        given().get("/v1/transactions/{id}", "once-never").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
     }
 
     @Test
@@ -227,6 +233,7 @@ class CoordinatorApiTest {
         cases.put("batch keys not strings", new Object[] {"POST", "/v1/kv/_batch", "{\"keys\":[1]}", 400, "BAD_REQUEST"});
         cases.put("reconcile without keys", new Object[] {"POST", "/v1/reconcile", "{}", 400, "BAD_REQUEST"});
         cases.put("unknown path", new Object[] {"GET", "/v1/nothing-here", "", 404, "NOT_FOUND"});
+        cases.put("transaction id too long", new Object[] {"GET", "/v1/transactions/" + "i".repeat(129), "", 400, "BAD_REQUEST"});
         for (Map.Entry<String, Object[]> c : cases.entrySet()) {
             Object[] x = c.getValue();
             var req = given().contentType(ContentType.JSON).body((String) x[2]);
