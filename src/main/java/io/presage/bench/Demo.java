@@ -221,6 +221,7 @@ public final class Demo {
                 r.firstError() == null ? "" : "; first: " + r.firstError());
 
         readYourWrites();
+        speculation();
         report(before, after, r.seconds(), fence);
         return 0;
     }
@@ -410,6 +411,75 @@ public final class Demo {
         }
         JsonNode w3 = JSON.readTree(inc.string());
         showRoundTrip(3, "increment " + COUNTER + " at " + names.get(first) + " (forwarded) → " + w3.path("result"), COUNTER, w3, other);
+    }
+
+    /**
+     * Two speculative increments of one counter, one at each end of the mirror list, sent together:
+     * both are answered at once from the mirrors' own data, and at most one can win certification with
+     * the version it read; the other is re-executed on the latest data. The counter must end up two higher.
+     */
+    private void speculation() throws Exception {
+        List<URI> at = List.of(o.mirrors().get(0), last());
+        say("");
+        say("Speculative transactions (?speculative=true): the mirror answers at once from its own copy, and the coordinator "
+                + "decides afterwards. Two increments of %s, at %s and %s, sent together:", COUNTER, names.get(at.get(0)),
+                names.get(at.get(1)));
+        long start = counter();
+        String tag = Long.toString(System.currentTimeMillis(), 36);
+        List<String> ids = List.of("demo-spec-" + tag + "-1", "demo-spec-" + tag + "-2");
+        long t0 = System.nanoTime();
+        List<Future<Reply>> sent = new ArrayList<>();
+        double[] answeredMs = new double[2];
+        for (int i = 0; i < 2; i++) {
+            int n = i;
+            sent.add(http.call(HttpMethod.POST, at.get(i), "/v1/procedures/increment?speculative=true&id=" + ids.get(i),
+                    Buffer.buffer("{\"key\":\"" + COUNTER + "\"}"))
+                    .onComplete(x -> answeredMs[n] = (System.nanoTime() - t0) / 1e6));
+        }
+        for (int i = 0; i < 2; i++) {
+            Reply r = sent.get(i).toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+            if (r.status() != 202) {
+                throw new Failure("speculative increment at " + at.get(i) + ": " + r.status() + " " + r.text());
+            }
+            say("  %s answered 202 SPECULATIVE in %.1f ms with result %s (computed on its own copy)", names.get(at.get(i)),
+                    answeredMs[i], JSON.readTree(r.string()).path("result"));
+        }
+        for (int i = 0; i < 2; i++) {
+            JsonNode outcome = outcome(at.get(i), ids.get(i));
+            String status = outcome.path("status").asText();
+            say("  %s's speculation: %s after %.0f ms%s", names.get(at.get(i)), status, (System.nanoTime() - t0) / 1e6,
+                    switch (status) {
+                        case "COMMITTED" -> ", as speculated";
+                        case "REEXECUTED" -> ": it lost certification (the version it read had been overwritten), so it ran "
+                                + "again on the latest data, result " + outcome.path("result") + " after " + outcome.path("attempts")
+                                + " attempts";
+                        default -> ": " + outcome.path("reason").asText() + " " + outcome.path("message").asText();
+                    });
+        }
+        long end = counter();
+        say("  %s went from %d to %d  %s", COUNTER, start, end, end == start + 2 ? "✓ each increment counted once"
+                : "(other increments ran meanwhile)");
+    }
+
+    private long counter() throws Exception {
+        Reply r = http.await(HttpMethod.GET, o.url(), "/v1/kv/" + COUNTER);
+        return r.status() == 200 ? JSON.readTree(r.string()).path("value").asLong() : 0;
+    }
+
+    /** {@code GET /v1/transactions/{id}} until the speculation is decided (15 s at most). */
+    private JsonNode outcome(URI mirror, String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (true) {
+            Reply r = http.await(HttpMethod.GET, mirror, "/v1/transactions/" + id);
+            JsonNode o = r.status() == 200 ? JSON.readTree(r.string()) : null;
+            if (o != null && !o.path("status").asText().equals("SPECULATIVE")) {
+                return o;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new Failure("speculation " + id + " at " + mirror + " not decided after 15 s: " + r.status() + " " + r.text());
+            }
+            Thread.sleep(10);
+        }
     }
 
     private void showRoundTrip(int n, String what, String key, JsonNode write, URI reader) throws Exception {
