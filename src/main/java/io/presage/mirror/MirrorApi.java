@@ -38,6 +38,7 @@ import io.presage.mirror.ReadOptions.Consistency;
 import io.presage.proc.ProcedureException;
 import io.presage.speculate.Speculation;
 import io.presage.speculate.SpeculationTable;
+import io.presage.speculate.Speculator;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -333,7 +334,7 @@ public class MirrorApi implements NodeApi {
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             if (speculate) {
-                return speculate(call, id == null ? speculations().newId() : id);
+                return speculate(call, name, id == null ? speculations().newId() : id);
             }
         } catch (ProcedureException e) {
             if (e.badInput()) {
@@ -345,31 +346,56 @@ public class MirrorApi implements NodeApi {
         return forward("POST", path, body);
     }
 
-    /** A plain transaction (its id set), speculatively: 202 at once, the coordinator decides later. */
+    /** A plain transaction (its id set), speculatively: recorded, then 202 at once; the coordinator decides later. */
     private Uni<Response> speculate(TxnSpec txn) {
         SpeculationTable.Claim c = claim(txn.id());
-        if (c.created()) {
-            speculations().transaction(c.speculation(), txn);
+        if (!c.created()) {
+            return Uni.createFrom().item(accepted(c.speculation()));
         }
-        return Uni.createFrom().item(accepted(c.speculation()));
+        Speculation s = c.speculation();
+        return speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
+                .onItem().transformToUni(recorded -> {
+                    if (!recorded) {
+                        return knownBefore(s.id());
+                    }
+                    speculations().transaction(s, txn);
+                    return Uni.createFrom().item(accepted(s));
+                });
     }
 
-    /** A procedure, speculatively: planned on local data at one position, answered 202 with its result. */
-    private Uni<Response> speculate(ProcedureCall call, String id) {
+    /**
+     * A procedure, speculatively: planned on local data at one position, recorded, and answered 202 with
+     * its result. Nothing is recorded or sent when the local read fails (503).
+     */
+    private Uni<Response> speculate(ProcedureCall call, String name, String id) {
         SpeculationTable.Claim c = claim(id);
         if (!c.created()) {
             return Uni.createFrom().item(accepted(c.speculation()));
         }
         Speculation s = c.speculation();
         List<String> keys = call.procedure().keys(call.args());
-        return localState(keys).map(l -> {
-            Map<String, StoredItem> items = new java.util.HashMap<>();
-            for (int i = 0; i < keys.size(); i++) {
-                items.put(keys.get(i), l.items()[i]);
-            }
-            speculations().procedure(s, call.procedure(), call.args(), SpeculationCommits.snapshot(keys, items, json));
-            return accepted(s);
-        }).onFailure().invoke(e -> speculations().abandon(s));
+        return localState(keys).onFailure().invoke(e -> speculations().abandon(s))
+                .onItem().transformToUni(local -> speculations().record(s, MirrorSpeculations.PROCEDURE, name,
+                        call.args().toString()).onItem().transformToUni(recorded -> {
+                            if (!recorded) {
+                                return knownBefore(s.id());
+                            }
+                            speculations().procedure(s, call.procedure(), call.args(), snapshot(keys, local));
+                            return Uni.createFrom().item(accepted(s));
+                        }));
+    }
+
+    private Speculator.Snapshot snapshot(List<String> keys, LocalState local) {
+        Map<String, StoredItem> items = new java.util.HashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            items.put(keys.get(i), local.items()[i]);
+        }
+        return SpeculationCommits.snapshot(keys, items, json);
+    }
+
+    /** An id the store has from before (a restart, or kept longer than memory): 202 with what it says. */
+    private Uni<Response> knownBefore(String id) {
+        return speculations().recorded(id).map(m -> Bodies.json(202, m));
     }
 
     private SpeculationTable.Claim claim(String id) {
@@ -392,8 +418,10 @@ public class MirrorApi implements NodeApi {
         if (s != null) {
             return Uni.createFrom().item(Bodies.ok(MirrorSpeculations.body(s.view())));
         }
-        // Not speculated here (or forgotten since, or before a restart): the coordinator knows whether it committed.
-        return forward("GET", "/v1/transactions/" + pathSegment(id), null);
+        // Not in memory: recorded before a restart, or not speculated here, in which case the coordinator
+        // knows whether a transaction with that id committed.
+        return speculations().recorded(id).onItem().transformToUni(m -> m != null ? Uni.createFrom().item(Bodies.ok(m))
+                : forward("GET", "/v1/transactions/" + pathSegment(id), null));
     }
 
     private MirrorSpeculations speculations() {

@@ -62,6 +62,8 @@ public class MirrorNode implements ApplyHook {
     ObjectMapper json;
     @Inject
     Limits limits;
+    @Inject
+    io.vertx.mutiny.sqlclient.Pool pool;
 
     private volatile boolean active;
     private ReadCache cache;
@@ -97,7 +99,8 @@ public class MirrorNode implements ApplyHook {
         coordinator = new CoordinatorClient(m.coordinatorUrl(), m.forwardTimeout(), json);
         reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
-                coordinator, reconciler, waiters, json, registry);
+                coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);
+        speculations.recover(new io.presage.api.RequestParser(json, limits), config.nodeId());
         sampleCounters = new Counter[10][2];
         for (int d = 0; d < 10; d++) {
             for (int c = 0; c < 2; c++) {
@@ -286,6 +289,7 @@ public class MirrorNode implements ApplyHook {
             logReadable = false;
         }
         long now = System.currentTimeMillis();
+        speculations.forgetOld(now);
         if (now - lastProbeMillis >= PROBE_MILLIS && now - coordinator.lastAnswerMillis() >= PROBE_MILLIS) {
             lastProbeMillis = now;
             coordinator.probe();

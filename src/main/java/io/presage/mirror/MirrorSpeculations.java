@@ -1,21 +1,29 @@
 package io.presage.mirror;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import org.jboss.logging.Logger;
+
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.presage.api.RequestParser;
 import io.presage.coord.Tokens;
 import io.presage.coord.TxnSpec;
 import io.presage.proc.Procedure;
+import io.presage.proc.Procedures;
 import io.presage.speculate.Speculation;
 import io.presage.speculate.SpeculationTable;
 import io.presage.speculate.Speculator;
+import io.smallrye.mutiny.Uni;
 
 /**
  * The mirror's speculative transactions (package {@link io.presage.speculate}): the table of known
@@ -25,16 +33,33 @@ import io.presage.speculate.Speculator;
  */
 final class MirrorSpeculations {
     private static final int MAX_FINISHED_KEPT = 100_000;
+    private static final TypeReference<LinkedHashMap<String, Object>> MAP = new TypeReference<>() {
+    };
     private static final SecureRandom IDS = new SecureRandom();
+
+    private static final Logger LOG = Logger.getLogger(MirrorSpeculations.class);
+    private static final long FORGET_EVERY_MILLIS = 60_000;
+    static final String PROCEDURE = "procedure";
+    static final String TRANSACTION = "transaction";
 
     private final SpeculationTable table;
     private final Speculator speculator;
+    private final SpeculationStore store;
+    private final SpeculationCommits commits;
+    private final ObjectMapper json;
     private final String idPrefix;
+    private final long retentionMillis;
     private final Map<Speculation.Status, Counter> outcomes = new EnumMap<>(Speculation.Status.class);
+    private volatile long lastForgotMillis;
 
     MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, CoordinatorClient client,
-            ReconcileBatcher reconciler, PositionWaiters waiters, ObjectMapper json, MeterRegistry registry) {
+            ReconcileBatcher reconciler, PositionWaiters waiters, SpeculationStore store, ObjectMapper json,
+            MeterRegistry registry) {
         this.table = new SpeculationTable(maxPending, MAX_FINISHED_KEPT, retentionMillis);
+        this.store = store;
+        this.json = json;
+        this.retentionMillis = retentionMillis;
+        this.commits = new SpeculationCommits(client, reconciler, json);
         this.idPrefix = (nodeId.length() > 32 ? nodeId.substring(0, 32) : nodeId) + "-s-";
         for (Speculation.Status s : Speculation.Status.values()) {
             if (s.finished()) {
@@ -43,8 +68,90 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
-        this.speculator = new Speculator(new SpeculationCommits(client, reconciler, json), waiters::await, json, nodeId,
-                this::finished);
+        this.speculator = new Speculator(commits, waiters::await, json, nodeId, this::finished);
+    }
+
+    /**
+     * Carries on with the speculations a restart interrupted (recorded, not decided), in the
+     * background: each is resumed as {@link Speculator#resume} and {@link Speculator#transaction} say.
+     */
+    void recover(RequestParser parse, String origin) {
+        store.undecided().subscribe().with(rows -> {
+            int resumed = 0;
+            for (SpeculationStore.Recorded r : rows) {
+                SpeculationTable.Claim c = table.claim(r.id());
+                if (c == null || !c.created()) {
+                    LOG.warnf("speculation %s not resumed now: %s", r.id(), c == null ? "too many in flight" : "already running");
+                    continue;
+                }
+                try {
+                    if (PROCEDURE.equals(r.kind())) {
+                        speculator.resume(c.speculation(), Procedures.get(r.name()), json.readTree(r.body()));
+                    } else {
+                        speculator.transaction(c.speculation(), parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
+                    }
+                    resumed++;
+                } catch (IOException | RuntimeException e) {
+                    table.abandon(c.speculation());
+                    LOG.errorf("speculation %s cannot be resumed: %s", r.id(), e.toString());
+                }
+            }
+            if (resumed > 0) {
+                LOG.infof("resumed %d speculations a restart had interrupted", resumed);
+            }
+        }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString()));
+    }
+
+    /**
+     * Records a speculation before it is answered; on false (the store knows the id, from before a restart
+     * or kept longer than memory) or failure, the claim is given up and the caller answers from the store.
+     */
+    Uni<Boolean> record(Speculation s, String kind, String name, String body) {
+        return store.record(s.id(), kind, name, body, System.currentTimeMillis())
+                .invoke(recorded -> {
+                    if (!recorded) {
+                        table.abandon(s);
+                    }
+                })
+                .onFailure().invoke(e -> table.abandon(s))
+                .onFailure().transform(e -> io.presage.api.ApiException.unavailable(
+                        "the mirror's store cannot record the speculation: " + e.getMessage()));
+    }
+
+    /** What the store says of an id this mirror does not hold in memory: its outcome, or null if unknown. */
+    Uni<Map<String, Object>> recorded(String id) {
+        return store.get(id).map(r -> {
+            if (r == null) {
+                return null;
+            }
+            if (!r.finished()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("status", Speculation.Status.SPECULATIVE.name());
+                m.put("id", id);
+                m.put("message", "recorded before this mirror restarted; being resumed");
+                return m;
+            }
+            try {
+                return json.readValue(r.outcome(), MAP);
+            } catch (IOException e) {
+                throw new IllegalStateException("a recorded outcome is not JSON: " + r.outcome(), e);
+            }
+        });
+    }
+
+    /** The body a plain transaction is recorded with (as {@code POST /v1/transactions} takes it). */
+    String body(TxnSpec txn) {
+        return new String(commits.body(txn), StandardCharsets.UTF_8);
+    }
+
+    /** Forgets, at most once a minute, the recorded speculations decided longer than the retention ago. */
+    void forgetOld(long nowMillis) {
+        if (nowMillis - lastForgotMillis < FORGET_EVERY_MILLIS) {
+            return;
+        }
+        lastForgotMillis = nowMillis;
+        store.forget(nowMillis - retentionMillis).subscribe().with(n -> {
+        }, e -> LOG.warnf("old speculations could not be forgotten: %s", e.toString()));
     }
 
     /** A fresh id for a call that brought none: this node's, random, well within the 120 characters ids may have. */
@@ -76,6 +183,15 @@ final class MirrorSpeculations {
     private void finished(Speculation s) {
         table.finished(s);
         outcomes.get(s.view().status()).increment();
+        String outcome;
+        try {
+            outcome = json.writeValueAsString(body(s.view()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        // If this is lost (the mirror dies first), the restarted mirror resumes it and reaches the same outcome.
+        store.finished(s.id(), s.finishedMillis(), outcome).subscribe().with(x -> {
+        }, e -> LOG.warnf("the outcome of speculation %s could not be recorded: %s", s.id(), e.toString()));
     }
 
     Map<String, Object> status() {

@@ -44,6 +44,21 @@ final class SpeculationCommits implements Speculator.Coordinator {
         return reconciler.reconcile(keys).thenApply(r -> snapshot(keys, r.items(), json));
     }
 
+    @Override
+    public CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
+        String path = "/v1/transactions/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8)
+                .replace("+", "%20").replace("%2F", "/");
+        return client.send("GET", path, null).thenApply(a -> {
+            if (a.status() == 404) {
+                return null;
+            }
+            if (answer(a) instanceof CoordinatorAnswer.Committed c) {
+                return c;
+            }
+            throw new CoordinatorClient.Unreachable("the coordinator answered " + a.status() + " to GET " + path, null);
+        });
+    }
+
     /** Values and versions of {@code keys} from items read at one position (a missing item: absent). */
     static Speculator.Snapshot snapshot(List<String> keys, Map<String, StoredItem> items, ObjectMapper json) {
         Map<String, JsonNode> values = new HashMap<>();

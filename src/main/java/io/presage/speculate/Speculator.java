@@ -40,6 +40,9 @@ public final class Speculator {
 
         /** The keys' latest committed values and versions, at one position. */
         CompletableFuture<Snapshot> latest(List<String> keys);
+
+        /** Whether a transaction committed under {@code id} or, for a procedure call, {@code "<id>#n"}; null if not. */
+        CompletableFuture<CoordinatorAnswer.Committed> committed(String id);
     }
 
     /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */
@@ -97,7 +100,40 @@ public final class Speculator {
         submitPlan(s, p, args, keys, local, plan, 0);
     }
 
-    /** Starts submitting a plain transaction (its id set); an abort is final, it cannot be re-run. */
+    /**
+     * Carries on with a procedure speculation that a restart interrupted (it was recorded, but what
+     * became of its attempts was not). If one of its attempts committed, that is the outcome. Otherwise
+     * it starts again at attempt 0 on the coordinator's latest data: walking the same attempt ids, any
+     * attempt submitted before the restart gets its first outcome back from the coordinator instead of
+     * running again.
+     */
+    public void resume(Speculation s, Procedure p, JsonNode args) {
+        List<String> keys = p.keys(args);
+        s.waiting("resumed after this mirror restarted");
+        committedBefore(s, firstRetryMs, done -> {
+            if (done != null) {
+                confirm(s, done, false);
+            } else {
+                latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, 0));
+            }
+        });
+    }
+
+    private void committedBefore(Speculation s, long backoffMs, Consumer<CoordinatorAnswer.Committed> then) {
+        coordinator.committed(s.id()).whenComplete((c, e) -> {
+            if (e != null) {
+                s.waiting("could not ask the coordinator what became of it (" + describe(e) + "); asking again");
+                later(backoffMs, () -> committedBefore(s, next(backoffMs), then));
+            } else {
+                then.accept(c);
+            }
+        });
+    }
+
+    /**
+     * Starts submitting a plain transaction (its id set); an abort is final, it cannot be re-run. Also how
+     * one interrupted by a restart carries on: the coordinator answers its id again with the first outcome.
+     */
     public void transaction(Speculation s, TxnSpec txn) {
         s.submitting(0, null);
         submit(s, txn, firstRetryMs, answer -> {

@@ -36,8 +36,15 @@
  * <h2>What it does not do</h2>
  * Speculative writes are not shown to the mirror's reads: a read answers from a log prefix, with a
  * confidence, and a speculative value is not in the log. The client sees its speculation through the
- * 202's {@code result} and through {@code GET /v1/transactions/{id}}. Speculations live in the mirror's
- * memory: after a mirror restart an unknown id is asked of the coordinator, which knows whether it
- * committed.
+ * 202's {@code result} and through {@code GET /v1/transactions/{id}}.
+ *
+ * <h2>Crashes</h2>
+ * The mirror records each speculation in its PostgreSQL before the 202, and its outcome when decided.
+ * A restarted mirror resumes the undecided ones ({@link io.presage.speculate.Speculator#resume}): if an
+ * attempt committed, that is the outcome; otherwise the attempts start again from the first, under the
+ * same ids, so an attempt sent before the crash is answered with its first outcome instead of running
+ * twice. One gap remains: an attempt still in flight when both the mirror and the coordinator restart
+ * (the coordinator forgets aborted and running ids) could commit after the resumed speculation has
+ * checked for it, and the resumed walk commit a second attempt.
  */
 package io.presage.speculate;

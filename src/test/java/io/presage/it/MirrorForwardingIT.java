@@ -47,6 +47,8 @@ class MirrorForwardingIT {
     private static NatsTestServer nats;
     private static NodeProcess coordinator;
     private static NodeProcess mirror;
+    /** A speculation order 7 rolled back: still reported after the mirror restarts (order 10). */
+    private static String rolledBackId;
 
     @BeforeAll
     static void start() throws Exception {
@@ -233,6 +235,7 @@ class MirrorForwardingIT {
                 + stale + "}],\"writes\":[{\"key\":\"sp-y\",\"value\":9}]}"), 202);
         String id = accepted.path("id").asText();
         assertTrue(id.startsWith("mirror1-s-"), "an id the mirror made up: " + id);
+        rolledBackId = id;
         JsonNode o = outcome(id);
         assertEquals("ROLLED_BACK", o.path("status").asText(), o.toString());
         assertTrue(o.path("conflicts").size() > 0 && o.path("reason").asText().length() > 0, o.toString());
@@ -274,13 +277,22 @@ class MirrorForwardingIT {
 
     @Test
     @Order(10)
-    void aSpeculationMadeWhileTheCoordinatorIsDownCommitsOnceItIsBack() throws Exception {
+    void aSpeculationMadeWhileTheCoordinatorIsDownSurvivesAMirrorCrashAndCommitsOnceTheCoordinatorIsBack() throws Exception {
         JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=sp-offline",
                 "{\"key\":\"sp-offline-counter\"}"), 202);
         assertEquals(1, accepted.path("result").asInt());
         Thread.sleep(500);
         JsonNode waiting = json(send(mirror, "GET", "/v1/transactions/sp-offline", null), 200);
         assertEquals("SPECULATIVE", waiting.path("status").asText(), waiting.toString());
+
+        mirror.kill();
+        mirror.start();
+        mirror.awaitReady(READY_TIMEOUT);
+        JsonNode after = json(send(mirror, "GET", "/v1/transactions/sp-offline", null), 200);
+        assertEquals("SPECULATIVE", after.path("status").asText(), "still undecided, and known: " + after);
+        JsonNode old = json(send(mirror, "GET", "/v1/transactions/" + rolledBackId, null), 200);
+        assertEquals("ROLLED_BACK", old.path("status").asText(), "a decided one is still reported: " + old);
+
         coordinator.start();
         coordinator.awaitReady(READY_TIMEOUT);
         JsonNode o = outcome("sp-offline");

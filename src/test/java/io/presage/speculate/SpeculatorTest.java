@@ -144,6 +144,11 @@ class SpeculatorTest {
                     return now;
                 });
             }
+
+            @Override
+            public java.util.concurrent.CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
+                return coordinator.committed(id);
+            }
         }, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
         Speculation s = new Speculation("unlucky");
         coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
@@ -154,6 +159,52 @@ class SpeculatorTest {
         assertEquals(Speculator.MAX_ATTEMPTS, coordinator.submittedIds.size());
         assertEquals("unlucky#" + (Speculator.MAX_ATTEMPTS - 1), coordinator.submittedIds.get(Speculator.MAX_ATTEMPTS - 1));
         assertTrue(coordinator.committedIds.isEmpty());
+    }
+
+    @Test
+    void aResumedSpeculationWhoseAttemptCommittedBeforeTheRestartIsReportedAndNotRunAgain() throws Exception {
+        coordinator.put("r", 0);
+        Speculation before = new Speculation("resumed");
+        speculator.procedure(before, INCREMENT, args("{\"key\":\"r\"}"), coordinator.snapshot(List.of("r")));
+        assertEquals(List.of("resumed#0"), coordinator.committedIds); // then the mirror died, before hearing of it
+        coordinator.restart();
+
+        Speculation after = new Speculation("resumed");
+        speculator.resume(after, INCREMENT, args("{\"key\":\"r\"}"));
+        log.advance(Long.MAX_VALUE);
+        await(after);
+        assertEquals(Speculation.Status.COMMITTED, after.view().status());
+        assertEquals(List.of("resumed#0"), coordinator.committedIds);
+        assertEquals(1, coordinator.value("r").asInt());
+    }
+
+    @Test
+    void aResumedSpeculationThatNeverReachedTheCoordinatorRunsOnItsLatestDataAndCommitsOnce() throws Exception {
+        coordinator.put("q", 41);
+        Speculation s = new Speculation("never-sent");
+        speculator.resume(s, INCREMENT, args("{\"key\":\"q\"}"));
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
+        assertEquals(42, s.view().result().asInt());
+        assertEquals(List.of("never-sent#0"), coordinator.committedIds);
+    }
+
+    @Test
+    void aResumedSpeculationWalksPastTheAttemptsThatAbortedBeforeTheRestart() throws Exception {
+        coordinator.put("w", 1);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("w"));
+        coordinator.put("w", 2);
+        // attempt 0 aborted at the coordinator (it remembers), then the mirror died
+        coordinator.commit(new io.presage.coord.TxnSpec("walk#0", List.of(new io.presage.coord.TxnSpec.Read("w",
+                stale.versions().get("w"))), List.of(new io.presage.coord.TxnSpec.Write("w", "2".getBytes())), "m1"));
+        Speculation s = new Speculation("walk");
+        speculator.resume(s, INCREMENT, args("{\"key\":\"w\"}"));
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(List.of("walk#0", "walk#0", "walk#1"), coordinator.submittedIds);
+        assertEquals(3, coordinator.value("w").asInt());
+        assertEquals(Speculation.Status.REEXECUTED, s.view().status());
     }
 
     private CountDownLatch latch(String id) {

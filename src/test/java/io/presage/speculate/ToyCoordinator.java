@@ -110,6 +110,21 @@ final class ToyCoordinator implements Speculator.Coordinator {
         return CompletableFuture.completedFuture(snapshot(keys));
     }
 
+    @Override
+    public synchronized CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
+        for (Map.Entry<String, CoordinatorAnswer> e : byId.entrySet()) {
+            if ((e.getKey().equals(id) || e.getKey().startsWith(id + "#")) && e.getValue() instanceof CoordinatorAnswer.Committed c) {
+                return CompletableFuture.completedFuture(c);
+            }
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /** Forgets outcomes not kept durably, as a restarted coordinator does: aborts, which are only in memory. */
+    synchronized void restart() {
+        byId.values().removeIf(a -> !(a instanceof CoordinatorAnswer.Committed));
+    }
+
     /** Log positions applied by "the mirror": a commit is confirmed once its sequence is reached. */
     static final class AppliedLog {
         private final TreeMap<Long, List<CompletableFuture<Void>>> waiting = new TreeMap<>();

@@ -1,0 +1,68 @@
+package io.presage.mirror;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+
+/**
+ * The mirror's speculations in its PostgreSQL ({@code speculations}, migration V2): each one is recorded
+ * before its 202, and its outcome when it is decided. The reactive pool is used directly, as for reads:
+ * single-row statements, some from threads that are not request contexts.
+ */
+final class SpeculationStore {
+
+    /** A recorded speculation; {@code outcome} is null (and {@code finishedMillis} 0) while it is undecided. */
+    record Recorded(String id, String kind, String name, String body, long finishedMillis, String outcome) {
+        boolean finished() {
+            return outcome != null;
+        }
+    }
+
+    private final Pool pool;
+
+    SpeculationStore(Pool pool) {
+        this.pool = pool;
+    }
+
+    /** Records a new speculation; false when one with this id is recorded already. */
+    Uni<Boolean> record(String id, String kind, String name, String body, long nowMillis) {
+        return pool.preparedQuery("insert into speculations (id, kind, name, body, created_ms) values ($1, $2, $3, $4, $5) "
+                + "on conflict (id) do nothing").execute(Tuple.of(id, kind, name, body, nowMillis)).map(r -> r.rowCount() == 1);
+    }
+
+    Uni<Void> finished(String id, long nowMillis, String outcome) {
+        return pool.preparedQuery("update speculations set finished_ms = $2, outcome = $3 where id = $1")
+                .execute(Tuple.of(id, nowMillis, outcome)).replaceWithVoid();
+    }
+
+    Uni<Recorded> get(String id) {
+        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome from speculations where id = $1")
+                .execute(Tuple.of(id)).map(rows -> rows.size() == 0 ? null : row(rows.iterator().next()));
+    }
+
+    /** Every speculation still undecided, oldest first. */
+    Uni<List<Recorded>> undecided() {
+        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome from speculations "
+                + "where finished_ms is null order by created_ms").execute().map(rows -> {
+                    List<Recorded> out = new ArrayList<>(rows.size());
+                    rows.forEach(r -> out.add(row(r)));
+                    return out;
+                });
+    }
+
+    /** Forgets the speculations decided before {@code beforeMillis}; the number forgotten. */
+    Uni<Integer> forget(long beforeMillis) {
+        return pool.preparedQuery("delete from speculations where finished_ms < $1").execute(Tuple.of(beforeMillis))
+                .map(r -> r.rowCount());
+    }
+
+    private static Recorded row(Row r) {
+        Long finished = r.getLong(4);
+        return new Recorded(r.getString(0), r.getString(1), r.getString(2), r.getString(3), finished == null ? 0 : finished,
+                r.getString(5));
+    }
+}
