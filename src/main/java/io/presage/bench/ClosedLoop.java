@@ -28,6 +28,9 @@ final class ClosedLoop {
         long done;
         long errors;
         LatencyLog latency = new LatencyLog();
+        /** Pacing: nanoseconds between this client's operations (0: none), and when the next may start. */
+        long interval;
+        long nextStart;
 
         Client(int index, Context context, long seed) {
             this.index = index;
@@ -65,13 +68,25 @@ final class ClosedLoop {
         }
     }
 
-    /** Runs {@code op} in every client for {@code seconds}; {@code progress} may be null. */
+    /** Runs {@code op} in every client for {@code seconds}, each as fast as it can; {@code progress} may be null. */
     Result run(int seconds, Op op, Progress progress) throws InterruptedException {
+        return run(seconds, op, progress, 0);
+    }
+
+    /**
+     * As {@link #run(int, Op, Progress)}, but with {@code rate > 0} the clients together start at most
+     * {@code rate} operations a second (each client one per {@code clients / rate} s; one that falls behind
+     * catches up by at most one interval). Latency is measured from an operation's start, not its slot.
+     */
+    Result run(int seconds, Op op, Progress progress, double rate) throws InterruptedException {
         firstError.set(null);
+        long interval = rate > 0 ? (long) (clients.size() * 1e9 / rate) : 0;
         for (Client c : clients) {
             c.done = 0;
             c.errors = 0;
             c.latency = new LatencyLog();
+            c.interval = interval;
+            c.nextStart = System.nanoTime();
         }
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(seconds);
@@ -114,6 +129,23 @@ final class ClosedLoop {
     }
 
     private void next(Client c, Op op, long end, CountDownLatch finished) {
+        long t0 = System.nanoTime();
+        if (t0 >= end) {
+            finished.countDown();
+            return;
+        }
+        if (c.interval > 0) {
+            c.nextStart = Math.max(c.nextStart + c.interval, t0 - c.interval);
+            long wait = c.nextStart - t0;
+            if (wait >= 1_000_000) {
+                vertx.setTimer(wait / 1_000_000, id -> start(c, op, end, finished));
+                return;
+            }
+        }
+        start(c, op, end, finished);
+    }
+
+    private void start(Client c, Op op, long end, CountDownLatch finished) {
         long t0 = System.nanoTime();
         if (t0 >= end) {
             finished.countDown();

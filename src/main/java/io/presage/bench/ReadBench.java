@@ -171,7 +171,7 @@ public final class ReadBench {
 
     private int run() throws Exception {
         Report r = new Report();
-        checkMirror();
+        coordinator = MirrorCheck.ready(http, o.url(), o.coordinator());
         System.out.printf(Locale.ROOT, "read bench: mirror %s (coordinator %s), %d clients (one connection and one request in flight "
                 + "each), %,d keys, %d s per phase%n", o.url(), coordinator, o.clients(), o.keys(), o.seconds());
 
@@ -245,44 +245,6 @@ public final class ReadBench {
 
     private static ClosedLoop.Progress progress(String name) {
         return (s, n) -> System.out.printf(Locale.ROOT, "    %s %2d s: %,8d req/s%n", name, s, n);
-    }
-
-    /** The node at --url is a mirror, ready; the coordinator is the one it follows unless --coordinator. */
-    private void checkMirror() throws InterruptedException {
-        JsonNode status;
-        try {
-            Reply s = http.await(HttpMethod.GET, o.url(), "/v1/status");
-            status = JSON.readTree(s.string());
-        } catch (Exception e) {
-            Throwable c = e.getCause() == null ? e : e.getCause();
-            throw new BenchArgs.Failure("cannot reach the mirror at " + o.url() + " (" + c.getMessage()
-                    + "): run ./presage up --mirrors 1 (or more) first, or give --url");
-        }
-        if (!"mirror".equals(status.path("role").asText())) {
-            throw new BenchArgs.Failure(o.url() + " is a " + status.path("role").asText("?") + ", not a mirror: give a mirror's --url "
-                    + "(./presage up --mirrors N puts them on 8081…)");
-        }
-        coordinator = o.coordinator();
-        if (coordinator == null) {
-            String u = status.path("coordinator").path("url").asText("");
-            coordinator = u.isEmpty() ? URI.create("http://127.0.0.1:8080") : BenchArgs.httpUrl(u, "the mirror's coordinator.url");
-        }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            int code;
-            try {
-                code = http.await(HttpMethod.GET, o.url(), "/q/health/ready").status();
-            } catch (Exception e) {
-                code = -1;
-            }
-            if (code == 200) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new BenchArgs.Failure("the mirror at " + o.url() + " is still not ready after 60 s (/q/health/ready: " + code + ")");
-            }
-            Thread.sleep(500);
-        }
     }
 
     /** Writes the keys through the coordinator, four transactions at a time; returns the marker's token. */
