@@ -64,6 +64,8 @@ public class MirrorNode implements ApplyHook {
     Limits limits;
     @Inject
     io.vertx.mutiny.sqlclient.Pool pool;
+    @Inject
+    io.vertx.core.Vertx vertx;
 
     private volatile boolean active;
     private ReadCache cache;
@@ -96,7 +98,7 @@ public class MirrorNode implements ApplyHook {
         cache = new ReadCache(config.apply().cacheKeys());
         rates = new WriteRates(m.rateHalfLife().toMillis(), config.apply().cacheKeys());
         waiters = new PositionWaiters(cache::position);
-        coordinator = new CoordinatorClient(m.coordinatorUrl(), m.forwardTimeout(), json);
+        coordinator = new CoordinatorClient(vertx, m.coordinatorUrl(), m.forwardTimeout(), json);
         reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
                 coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);
