@@ -76,7 +76,7 @@ public final class CommitBench {
 
     static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
             + "         [--warmup S (3)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
-            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none (get)] [--rate TPS (0: as fast as possible)]\n"
+            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none|procedure (get)] [--rate TPS (0: as fast as possible)]\n"
             + "         [--io-threads N (1)] [--js-window N (1024)]";
 
     private static final JsonFactory JSON = JsonFields.JSON;
@@ -95,10 +95,12 @@ public final class CommitBench {
      * How a transaction learns the versions it reads. {@code get} (the workload proper): two
      * {@code GET /v1/kv/{key}}. {@code batch}: one {@code POST /v1/kv/_batch} for both. {@code none}:
      * no reads, two blind writes, so that every request of the phase is a commit (isolates the commit
-     * path from the read path).
+     * path from the read path). {@code procedure}: the read-modify-write runs at the coordinator, as
+     * {@code POST /v1/procedures/transfer} of 1 between the two keys (preloaded with a large balance each
+     * run), one request per transaction.
      */
     enum Reads {
-        GET(3), BATCH(2), NONE(1);
+        GET(3), BATCH(2), NONE(1), PROCEDURE(1);
 
         /** HTTP requests per transaction. */
         final int requests;
@@ -111,7 +113,7 @@ public final class CommitBench {
             try {
                 return valueOf(v.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--reads must be get, batch or none, not '" + v + "'");
+                throw new IllegalArgumentException("--reads must be get, batch, none or procedure, not '" + v + "'");
             }
         }
 
@@ -282,36 +284,45 @@ public final class CommitBench {
             String ka = key(a);
             String kb = key(b);
             long t0 = System.nanoTime();
+            if (o.reads == Reads.PROCEDURE) {
+                Buffer body = Buffer.buffer("{\"from\":\"" + ka + "\",\"to\":\"" + kb + "\",\"amount\":1}");
+                return http.call(HttpMethod.POST, o.url, "/v1/procedures/transfer", body)
+                        .map(r -> counted(run, r, "POST /v1/procedures/transfer", ka, t0, t0));
+            }
             return reads(ka, kb).compose(items -> {
                 Buffer body = Buffer.buffer(transactionBody(ka, items[0], kb, items[1], o.reads != Reads.NONE));
                 long t1 = System.nanoTime();
-                return http.call(HttpMethod.POST, o.url, "/v1/transactions", body).map(r -> {
-                    long t2 = System.nanoTime();
-                    if (t2 > run.end) {
-                        return null;
-                    }
-                    switch (r.status()) {
-                        case 200 -> {
-                            committed++;
-                            latency.add(t2 - t1);
-                            txnLatency.add(t2 - t0);
-                            if (run.probeLag) {
-                                lag.maybeProbe(ka, r.body().getBytes(), t2);
-                            }
-                        }
-                        case 409 -> aborted++;
-                        case 503 -> {
-                            unavailable++;
-                            error("POST /v1/transactions: 503 " + r.text());
-                        }
-                        default -> {
-                            errors++;
-                            error("POST /v1/transactions: " + r.status() + " " + r.text());
-                        }
-                    }
-                    return null;
-                });
+                return http.call(HttpMethod.POST, o.url, "/v1/transactions", body)
+                        .map(r -> counted(run, r, "POST /v1/transactions", ka, t0, t1));
             });
+        }
+
+        /** Counts a commit's answer: {@code t0} the transaction's start, {@code t1} its commit request's. */
+        private Void counted(Run run, BenchHttp.Reply r, String what, String ka, long t0, long t1) {
+            long t2 = System.nanoTime();
+            if (t2 > run.end) {
+                return null;
+            }
+            switch (r.status()) {
+                case 200 -> {
+                    committed++;
+                    latency.add(t2 - t1);
+                    txnLatency.add(t2 - t0);
+                    if (run.probeLag) {
+                        lag.maybeProbe(ka, r.body().getBytes(), t2);
+                    }
+                }
+                case 409 -> aborted++;
+                case 503 -> {
+                    unavailable++;
+                    error(what + ": 503 " + r.text());
+                }
+                default -> {
+                    errors++;
+                    error(what + ": " + r.status() + " " + r.text());
+                }
+            }
+            return null;
         }
 
         /** What the transaction reads of its two keys (nothing, for blind writes: versions 0, numbers random). */
@@ -321,6 +332,7 @@ public final class CommitBench {
                 case BATCH -> readBatch(ka, kb);
                 case NONE -> Future.succeededFuture(new Item[] {new Item(0, rnd.nextInt(1_000_000)),
                     new Item(0, rnd.nextInt(1_000_000))});
+                case PROCEDURE -> throw new IllegalStateException("a procedure reads at the coordinator");
             };
         }
 
@@ -605,6 +617,9 @@ public final class CommitBench {
                 System.out.printf(Locale.ROOT, "  warning: other work keeps %.2f of %d cores busy before the bench starts; "
                         + "it competes with the servers and the client%n", r.machineCpuIdle, Runtime.getRuntime().availableProcessors());
             }
+            if (o.reads == Reads.PROCEDURE) {
+                preloadAccounts();
+            }
             if (o.warmup > 0) {
                 System.out.printf("  warming up %d s (not measured)…%n", o.warmup);
                 Phase w = runPhase(new Run("warm-up", o.warmup, o.clients, false), Work.COMMIT, false);
@@ -866,6 +881,41 @@ public final class CommitBench {
                 Runtime.getRuntime().availableProcessors());
     }
 
+    /** Every key gets a balance no run of transfers of 1 can exhaust, in transactions of 500 writes, 4 at a time. */
+    private void preloadAccounts() throws Exception {
+        long t0 = System.nanoTime();
+        List<Future<BenchHttp.Reply>> pending = new ArrayList<>();
+        for (int from = 0; from < o.keys; from += PRELOAD_WRITES) {
+            int to = Math.min(o.keys, from + PRELOAD_WRITES);
+            pending.add(http.call(HttpMethod.POST, o.url, "/v1/transactions", Buffer.buffer(accountsBody(from, to))));
+            if (pending.size() == 4 || to == o.keys) {
+                for (Future<BenchHttp.Reply> f : pending) {
+                    BenchHttp.Reply rep = f.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+                    if (rep.status() != 200) {
+                        throw new BenchArgs.Failure("preloading the accounts: POST /v1/transactions answered " + rep.status() + " "
+                                + rep.text());
+                    }
+                }
+                pending.clear();
+            }
+        }
+        System.out.printf(Locale.ROOT, "  gave each of the %,d keys a balance of %,d in %.1f s%n", o.keys, PRELOAD_BALANCE,
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    static final int PRELOAD_WRITES = 500;
+    static final long PRELOAD_BALANCE = 1_000_000_000L;
+
+    /** Blind writes of the preload balance to keys {@code from} (inclusive) to {@code to} (exclusive). */
+    static String accountsBody(int from, int to) {
+        StringBuilder sb = new StringBuilder("{\"reads\":[],\"writes\":[");
+        for (int i = from; i < to; i++) {
+            sb.append(i == from ? "" : ",").append("{\"key\":\"").append(key(i)).append("\",\"value\":").append(PRELOAD_BALANCE)
+                    .append('}');
+        }
+        return sb.append("]}").toString();
+    }
+
     private void printCommit(Report r, Phase p) {
         System.out.printf(Locale.ROOT, "  commit: %,.0f txn/s committed (%,d in %.1f s), aborted %,d (%.2f %%), unavailable %,d, "
                         + "errors %,d%n",
@@ -876,6 +926,7 @@ public final class CommitBench {
                     case GET -> "2 GETs + POST";
                     case BATCH -> "batch read + POST";
                     case NONE -> "blind writes, POST only";
+                    case PROCEDURE -> "transfer procedure, POST only";
                 }, r.txnP50, r.txnP99);
         System.out.printf(Locale.ROOT, "          HTTP requests during the phase: %,.0f/s; CPU: client %.2f cores, machine %s, "
                         + "coordinator %s cores%n",

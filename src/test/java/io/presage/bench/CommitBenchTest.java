@@ -104,7 +104,7 @@ class CommitBenchTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--url", "https://x:1")).getMessage().contains("http://"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--url", "http://h:1/v1")).getMessage().contains("no path"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("--nats", "127.0.0.1:4222")).getMessage().contains("nats://"));
-        assertEquals("--reads must be get, batch or none, not 'some'",
+        assertEquals("--reads must be get, batch, none or procedure, not 'some'",
                 assertThrows(IllegalArgumentException.class, () -> parse("--reads", "some")).getMessage());
         assertThrows(BenchArgs.HelpRequested.class, () -> parse("--help"));
     }
@@ -171,6 +171,18 @@ class CommitBenchTest {
                 "bench-k2", new CommitBench.Item(0, 6), false));
         assertEquals(0, blind.get("reads").size());
         assertEquals(6, blind.get("writes").get(0).get("value").asLong());
+    }
+
+    @Test
+    void theProcedureWorkloadIsOneRequestPerTransactionOnAccountsPreloadedWithABalance() throws Exception {
+        assertEquals(CommitBench.Reads.PROCEDURE, parse("--reads", "procedure").reads());
+        assertEquals(1, CommitBench.Reads.PROCEDURE.requests);
+        JsonNode t = new ObjectMapper().readTree(CommitBench.accountsBody(3, 6));
+        assertEquals(0, t.get("reads").size());
+        assertEquals(3, t.get("writes").size());
+        assertEquals("bench-k3", t.get("writes").get(0).get("key").asText());
+        assertEquals("bench-k5", t.get("writes").get(2).get("key").asText());
+        assertEquals(CommitBench.PRELOAD_BALANCE, t.get("writes").get(1).get("value").asLong());
     }
 
     @Test
