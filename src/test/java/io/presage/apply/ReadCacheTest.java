@@ -30,6 +30,18 @@ class ReadCacheTest {
     }
 
     @Test
+    void aNewVersionsClockIsLaidOverTheOldOneAsTheStoreDoes() {
+        StoredItem old = new StoredItem("k", "1".getBytes(StandardCharsets.UTF_8), 1, Map.of("a", 1L, "b", 2L), 1);
+        StoredItem sameNodes = new StoredItem("k", "2".getBytes(StandardCharsets.UTF_8), 5, Map.of("a", 5L, "b", 1L), 2);
+        assertTrue(sameNodes == ReadCache.withMergedClock(old, sameNodes), "naming every old node: the new clock as it is");
+        StoredItem fewer = new StoredItem("k", "3".getBytes(StandardCharsets.UTF_8), 6, Map.of("a", 6L), 3);
+        StoredItem merged = ReadCache.withMergedClock(old, fewer);
+        assertEquals(Map.of("a", 6L, "b", 2L), merged.vclock(), "a node the new clock leaves out keeps its old entry");
+        assertEquals(6, merged.version());
+        assertEquals(3, merged.sequence());
+    }
+
+    @Test
     void aFillIsRefusedUnlessTheCacheIsAtExactlyTheSnapshotsPosition() {
         ReadCache c = new ReadCache(16);
         assertFalse(c.fill("k", item("k", 1, 1), 1), "not started: no position yet");
