@@ -375,14 +375,18 @@ public class MirrorApi implements NodeApi {
         Speculation s = c.speculation();
         List<String> keys = call.procedure().keys(call.args());
         return localState(keys).onFailure().invoke(e -> speculations().abandon(s))
-                .onItem().transformToUni(local -> speculations().record(s, MirrorSpeculations.PROCEDURE, name,
-                        call.args().toString()).onItem().transformToUni(recorded -> {
-                            if (!recorded) {
-                                return knownBefore(s.id());
-                            }
-                            speculations().procedure(s, call.procedure(), call.args(), snapshot(keys, local));
-                            return Uni.createFrom().item(accepted(s));
-                        }));
+                .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local)));
+    }
+
+    private Uni<Response> recordAndStart(Speculation s, ProcedureCall call, String name, Speculator.Snapshot local) {
+        return speculations().record(s, MirrorSpeculations.PROCEDURE, name, call.args().toString())
+                .onItem().transformToUni(recorded -> {
+                    if (!recorded) {
+                        return knownBefore(s.id());
+                    }
+                    speculations().procedure(s, call.procedure(), call.args(), local);
+                    return Uni.createFrom().item(accepted(s));
+                });
     }
 
     private Speculator.Snapshot snapshot(List<String> keys, LocalState local) {

@@ -1,6 +1,5 @@
 package io.presage.speculate;
 
-import java.util.Collection;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,14 +72,6 @@ public final class SpeculationTable {
 
     public int pending() {
         return pending.get();
-    }
-
-    public int size() {
-        return byId.size();
-    }
-
-    public Collection<Speculation> all() {
-        return byId.values();
     }
 
     private void forgetOld(long nowMillis) {
