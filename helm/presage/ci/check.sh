@@ -53,13 +53,14 @@ render() {
     fi
 }
 
-# refuse CASE PATTERN HELM ARGS...: the rendering must fail, with PATTERN in its error.
+# refuse CASE PATTERN HELM ARGS...: the rendering must fail, with PATTERN (an extended regular
+# expression: helm's schema messages name a value as a.b before 3.18 and as /a/b since) in its error.
 refuse() {
     local name=$1 pattern=$2
     shift 2
     if helm template presage-ci "$chart" "${kube[@]}" "$@" >"$out/$name.yaml" 2>"$out/$name.err"; then
         fail "$name: rendered, but should have been refused"
-    elif grep -qF -- "$pattern" "$out/$name.err"; then
+    elif grep -qE -- "$pattern" "$out/$name.err"; then
         pass "$name (refused: $pattern)"
     else
         fail "$name: refused, but not with '$pattern'" "$out/$name.err"
@@ -73,7 +74,8 @@ else
     fail "helm lint --strict" "$out/lint.txt"
 fi
 
-render defaults "--mirrors 2 --mirror-names mirror1,mirror2 --env mirror1:PRESAGE_MIRROR_COORDINATOR_URL=http://presage-ci-coordinator:8080"
+render defaults "--mirrors 2 --mirror-names mirror1,mirror2 --env mirror1:PRESAGE_MIRROR_COORDINATOR_URL=http://presage-ci-coordinator:8080
+    --env coordinator:JAVA_OPTS_APPEND=-XX:+UseShenandoahGC --env mirror1:JAVA_OPTS_APPEND=-XX:+UseG1GC"
 render no-mirrors "--mirrors 0" --set mirrors.count=0
 render three-mirrors "--mirrors 3 --mirror-names mirror1,mirror2,mirror3" --set mirrors.count=3
 render named-mirrors "--mirrors 3 --mirror-names eu-west,us-east-1,ap-south
@@ -104,13 +106,21 @@ render prefix-and-ids "--mirrors 1 --mirror-names m-1
     --set databasePrefix=staging_ --set coordinator.nodeId=primary --set 'mirrors.list[0].name=a' \
     --set 'mirrors.list[0].nodeId=m-1'
 
+render collector-in-java-opts "--mirrors 2 --env coordinator:JAVA_OPTS_APPEND=-XX:+UseParallelGC
+    --env mirror2:JAVA_OPTS_APPEND=-XX:+UseParallelGC" --set javaOpts=-XX:+UseParallelGC
+render collector-per-node "--mirrors 2 --mirror-names a,b --env-absent coordinator:JAVA_OPTS_APPEND
+    --env a:JAVA_OPTS_APPEND=-XX:+UseG1GC --env b:JAVA_OPTS_APPEND=-XX:+UseShenandoahGC" \
+    --set coordinator.garbageCollector= --set 'mirrors.list[0].name=a' --set 'mirrors.list[1].name=b' \
+    --set 'mirrors.list[1].garbageCollector=shenandoah'
+
+refuse unknown-collector "garbageCollector" --set coordinator.garbageCollector=zgc
 refuse same-node-id "is used twice" --set 'mirrors.list[0].name=a' --set 'mirrors.list[0].nodeId=coordinator'
 refuse same-database "is used by two nodes" --set 'mirrors.list[0].name=a' --set 'mirrors.list[0].database=presage_coordinator'
 refuse same-name "two mirrors are named" --set 'mirrors.list[0].name=a' --set 'mirrors.list[1].name=a'
 refuse reserved-name "is taken by another object" --set 'mirrors.list[0].name=nats'
-refuse bad-name "EU_West" --set 'mirrors.list[0].name=EU_West'
+refuse bad-name "EU_West|mirrors[./]list[./]0[./]name" --set 'mirrors.list[0].name=EU_West'
 refuse reserved-config "is set by the chart itself" --set 'config.presage\.node-id=x'
-refuse negative-count "mirrors/count" --set mirrors.count=-1
+refuse negative-count "mirrors[./]count" --set mirrors.count=-1
 refuse external-nats-missing "externalNats.url" --set nats.enabled=false
 refuse external-db-missing "externalDatabase.host" --set postgresql.enabled=false
 refuse external-db-no-password "externalDatabase.password" --set postgresql.enabled=false \

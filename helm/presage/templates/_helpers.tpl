@@ -129,6 +129,18 @@ true
 
 {{/* ---- the nodes --------------------------------------------------------------------------- */}}
 
+{{/*
+A node's JVM options added to the image's (JAVA_OPTS_APPEND): its garbage collector's flag, unless
+javaOpts names a collector itself (two make the JVM refuse to start), then javaOpts.
+(dict "root" $ "node" $node)
+*/}}
+{{- define "presage.javaOptsAppend" -}}
+{{- $opts := .root.Values.javaOpts | default "" -}}
+{{- $gc := get (dict "shenandoah" "-XX:+UseShenandoahGC" "g1" "-XX:+UseG1GC") (.node.garbageCollector | default "") -}}
+{{- if regexMatch "-XX:\\+Use[A-Za-z0-9]+GC" $opts -}}{{- $gc = "" -}}{{- end -}}
+{{- trim (printf "%s %s" $gc $opts) -}}
+{{- end -}}
+
 {{/* A node's database: the one it names, else <prefix><nodeId with '-' as '_'>. (dict "root" $ "nodeId" .. "database" ..) */}}
 {{- define "presage.databaseFor" -}}
 {{- if .database -}}
@@ -140,7 +152,7 @@ true
 
 {{/*
 Every Presage node, resolved and checked, as JSON {"items": [...]}: the coordinator first, then the
-mirrors. Each item: name, role, nodeId, database, fullname, config (merged over the global config),
+mirrors. Each item: name, role, nodeId, database, garbageCollector, fullname, config (merged over the global config),
 extraEnv, resources, service, podAnnotations, podLabels, nodeSelector, tolerations, affinity,
 terminationGracePeriodSeconds. Templates read it with fromJson.
 */}}
@@ -154,6 +166,7 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
     "role" "coordinator"
     "nodeId" $c.nodeId
     "database" (include "presage.databaseFor" (dict "root" $root "nodeId" $c.nodeId "database" $c.database))
+    "garbageCollector" ($c.garbageCollector | default "")
     "fullname" (printf "%s-coordinator" $fullname)
     "config" (merge (deepCopy ($c.config | default dict)) (deepCopy (.Values.config | default dict)))
     "extraEnv" ($c.extraEnv | default list)
@@ -184,6 +197,7 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
     "role" "mirror"
     "nodeId" $nodeId
     "database" (include "presage.databaseFor" (dict "root" $root "nodeId" $nodeId "database" $e.database))
+    "garbageCollector" (ternary $e.garbageCollector ($m.garbageCollector | default "") (hasKey $e "garbageCollector"))
     "fullname" (printf "%s-%s" $fullname $name)
     "config" (merge (deepCopy ($e.config | default dict)) (deepCopy ($m.config | default dict)) (deepCopy ($root.Values.config | default dict)))
     "extraEnv" (concat ($m.extraEnv | default list) ($e.extraEnv | default list))

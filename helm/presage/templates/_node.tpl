@@ -159,7 +159,7 @@ spec:
             - name: PRESAGE_MIRROR_COORDINATOR_URL
               value: {{ include "presage.coordinatorUrl" $root | quote }}
             {{- end }}
-            {{- with $V.javaOpts }}
+            {{- with include "presage.javaOptsAppend" (dict "root" $root "node" $node) }}
             - name: JAVA_OPTS_APPEND
               value: {{ . | quote }}
             {{- end }}
