@@ -668,6 +668,11 @@ public final class CommitBench {
         System.out.printf(Locale.ROOT, "  against the targets: commit %,.0f txn/s = %.2f × the HTTP ceiling (target ≥ 0.5), "
                         + "%.2f × raw JetStream sync publish (target ≥ 3); commit p99 %.2f ms (target < 25)%n",
                 r.commitTps, r.commitTps / r.pingRps, r.commitTps / r.syncTps, r.commitP99);
+        if (o.reads.requests > 1) {
+            System.out.printf(Locale.ROOT, "  (each transaction here is %d HTTP requests and the ceiling counts requests: "
+                    + "at most %.2f × even if every request cost a ping; --reads none or procedure is one request)%n",
+                    o.reads.requests, 1.0 / o.reads.requests);
+        }
         if (firstError.get() != null) {
             System.out.println("  first error: " + firstError.get());
         }
