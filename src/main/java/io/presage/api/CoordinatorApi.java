@@ -20,6 +20,7 @@ import io.presage.coord.CommitOutcome;
 import io.presage.coord.CoordinatorEngine;
 import io.presage.coord.ProcedureRunner;
 import io.presage.coord.TxnSpec;
+import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 import io.presage.proc.Procedures;
@@ -96,7 +97,7 @@ public class CoordinatorApi implements NodeApi {
     public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
-            return procedures.run(call.procedure(), call.args(), id)
+            return procedures.run(call.procedure(), call.args(), call.keys(), id)
                     .map(r -> Bodies.outcome(r.outcome(), r.result() == null ? Map.of() : Map.of("result", r.result())))
                     .onFailure(ProcedureException.class).recoverWithItem(e -> refusal((ProcedureException) e));
         } catch (ProcedureException e) {
@@ -111,12 +112,7 @@ public class CoordinatorApi implements NodeApi {
     @Override
     public Uni<Response> transactionOutcome(String id) {
         parse.transactionId(id);
-        List<String> ids = new ArrayList<>(ProcedureRunner.MAX_ATTEMPTS + 1);
-        ids.add(id);
-        for (int n = 0; n < ProcedureRunner.MAX_ATTEMPTS; n++) {
-            ids.add(id + "#" + n);
-        }
-        return engine.committedAny(ids).map(o -> {
+        return engine.committedAny(Attempts.committedIds(id)).map(o -> {
             if (o == null) {
                 throw ApiException.notFound("no committed transaction has id '" + id + "'");
             }

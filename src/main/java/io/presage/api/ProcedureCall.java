@@ -1,13 +1,18 @@
 package io.presage.api;
 
+import java.util.List;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 import io.presage.proc.Procedures;
 
-/** A procedure call checked the same way by both roles before it runs or is forwarded. */
-public record ProcedureCall(Procedure procedure, JsonNode args) {
+/**
+ * A procedure call checked the same way by both roles before it runs or is forwarded; {@code keys} are
+ * the keys it reads, from its arguments, so that nothing after the check computes them again.
+ */
+public record ProcedureCall(Procedure procedure, JsonNode args, List<String> keys) {
 
     /**
      * 404 for an unknown name, 400 for a bad id or arguments that are not a JSON object or name bad keys
@@ -23,9 +28,10 @@ public record ProcedureCall(Procedure procedure, JsonNode args) {
             throw ApiException.badRequest("id must be 1 to 120 characters");
         }
         JsonNode args = parse.object(body, "the procedure's arguments");
-        for (String k : p.keys(args)) {
+        List<String> keys = p.keys(args);
+        for (String k : keys) {
             parse.key(k);
         }
-        return new ProcedureCall(p, args);
+        return new ProcedureCall(p, args, keys);
     }
 }

@@ -9,6 +9,7 @@ import java.util.Map;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 import io.smallrye.mutiny.Uni;
@@ -26,7 +27,6 @@ import io.smallrye.mutiny.Uni;
  * {@code result}: the procedure's result is not recorded.
  */
 public final class ProcedureRunner {
-    public static final int MAX_ATTEMPTS = 8;
 
     /** The final outcome and, when committed, the procedure's result. */
     public record Ran(CommitOutcome outcome, JsonNode result) {
@@ -42,16 +42,12 @@ public final class ProcedureRunner {
         this.origin = origin;
     }
 
-    public Uni<Ran> run(Procedure p, JsonNode args, String id) {
-        List<String> keys = p.keys(args); // bad arguments fail here, before anything is read
+    /** {@code keys}: the procedure's keys for {@code args}, checked already ({@link io.presage.api.ProcedureCall}). */
+    public Uni<Ran> run(Procedure p, JsonNode args, List<String> keys, String id) {
         if (id == null) {
             return attempt(p, args, keys, null, 0);
         }
-        List<String> attemptIds = new ArrayList<>(MAX_ATTEMPTS);
-        for (int n = 0; n < MAX_ATTEMPTS; n++) {
-            attemptIds.add(id + "#" + n);
-        }
-        return engine.committedAny(attemptIds).flatMap(known -> known != null
+        return engine.committedAny(Attempts.ids(id)).flatMap(known -> known != null
                 ? Uni.createFrom().item(new Ran(known, null)) // committed before, or unavailable
                 : attempt(p, args, keys, id, 0));
     }
@@ -71,9 +67,9 @@ public final class ProcedureRunner {
             for (Map.Entry<String, JsonNode> w : plan.writes().entrySet()) {
                 writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
             }
-            String attemptId = id == null ? null : id + "#" + n;
+            String attemptId = id == null ? null : Attempts.id(id, n);
             return engine.commit(new TxnSpec(attemptId, readSet, writes, origin)).flatMap(o -> {
-                if (o instanceof CommitOutcome.Aborted && n + 1 < MAX_ATTEMPTS) {
+                if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     return attempt(p, args, keys, id, n + 1);
                 }
                 return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));

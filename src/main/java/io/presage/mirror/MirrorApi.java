@@ -373,7 +373,7 @@ public class MirrorApi implements NodeApi {
             return Uni.createFrom().item(accepted(c.speculation()));
         }
         Speculation s = c.speculation();
-        List<String> keys = call.procedure().keys(call.args());
+        List<String> keys = call.keys();
         return localState(keys).onFailure().invoke(e -> speculations().abandon(s))
                 .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local)));
     }

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.presage.coord.TxnSpec;
+import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 
@@ -25,7 +26,7 @@ import io.presage.proc.ProcedureException;
  */
 public final class Speculator {
     /** Attempts per procedure; the same as the coordinator's runner, so both walk the same ids. */
-    public static final int MAX_ATTEMPTS = io.presage.coord.ProcedureRunner.MAX_ATTEMPTS;
+    public static final int MAX_ATTEMPTS = Attempts.MAX;
     /** Backoff between sends of an attempt whose outcome is unknown: doubling from the first to the most. */
     private static final long FIRST_RETRY_MS = 50;
     private static final long MAX_RETRY_MS = 2_000;
@@ -186,7 +187,7 @@ public final class Speculator {
             writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
         }
         s.submitting(n, plan.result());
-        submit(s, new TxnSpec(s.id() + "#" + n, reads, writes, origin), firstRetryMs, answer -> {
+        submit(s, new TxnSpec(Attempts.id(s.id(), n), reads, writes, origin), firstRetryMs, answer -> {
             if (answer instanceof CoordinatorAnswer.Committed c) {
                 confirm(s, c, n > 0);
             } else if (answer instanceof CoordinatorAnswer.Aborted) {

@@ -1,0 +1,38 @@
+package io.presage.proc;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * How a procedure call with an idempotency id is retried: attempt {@code n} commits under
+ * {@code "<id>#n"}, at most {@link #MAX} of them. The coordinator's runner and a mirror's speculations
+ * walk the same ids, so whichever runs a call, a repeat of it finds the attempt that committed.
+ */
+public final class Attempts {
+    public static final int MAX = 8;
+
+    private Attempts() {
+    }
+
+    /** The id attempt {@code n} of call {@code id} commits under. */
+    public static String id(String id, int n) {
+        return id + "#" + n;
+    }
+
+    /** The ids of all of call {@code id}'s attempts, in order. */
+    public static List<String> ids(String id) {
+        List<String> ids = new ArrayList<>(MAX);
+        for (int n = 0; n < MAX; n++) {
+            ids.add(id(id, n));
+        }
+        return ids;
+    }
+
+    /** Every id a transaction called {@code id} may have committed under: its own (a plain transaction's), then its attempts'. */
+    public static List<String> committedIds(String id) {
+        List<String> ids = new ArrayList<>(MAX + 1);
+        ids.add(id);
+        ids.addAll(ids(id));
+        return ids;
+    }
+}
