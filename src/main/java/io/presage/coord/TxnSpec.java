@@ -21,4 +21,9 @@ public record TxnSpec(String id, List<Read> reads, List<Write> writes, String or
     public static TxnSpec blind(String key, byte[] valueJson, String origin) {
         return new TxnSpec(null, List.of(), List.of(new Write(key, valueJson)), origin);
     }
+
+    /** The same transaction under idempotency id {@code id}. */
+    public TxnSpec withId(String id) {
+        return new TxnSpec(id, reads, writes, origin);
+    }
 }

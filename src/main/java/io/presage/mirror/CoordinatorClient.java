@@ -2,6 +2,7 @@ package io.presage.mirror;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
@@ -49,7 +50,10 @@ public final class CoordinatorClient implements AutoCloseable {
     }
 
     private final String base;
-    private final URI uri;
+    private final String host;
+    private final int port;
+    /** The base URL's path, put before every request's path (empty for a URL without one). */
+    private final String pathPrefix;
     private final long timeoutMillis;
     private final ObjectMapper json;
     private final HttpClient http;
@@ -60,7 +64,11 @@ public final class CoordinatorClient implements AutoCloseable {
 
     public CoordinatorClient(Vertx vertx, String baseUrl, Duration timeout, ObjectMapper json) {
         this.base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-        this.uri = parse(base);
+        URI uri = parse(base);
+        boolean https = "https".equals(uri.getScheme());
+        this.host = uri.getHost();
+        this.port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
+        this.pathPrefix = uri.getRawPath() == null ? "" : uri.getRawPath();
         this.timeoutMillis = timeout.toMillis();
         this.json = json;
         this.home = vertx.getOrCreateContext();
@@ -68,7 +76,7 @@ public final class CoordinatorClient implements AutoCloseable {
                 .setKeepAlive(true)
                 .setPipelining(false)
                 .setTcpNoDelay(true)
-                .setSsl("https".equals(uri.getScheme()))
+                .setSsl(https)
                 .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMillis));
         this.http = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(CONNECTIONS).setMaxWaitQueueSize(-1));
     }
@@ -83,6 +91,11 @@ public final class CoordinatorClient implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("presage.mirror.coordinator-url is not a usable URL: " + base + " (" + e.getMessage() + ")");
         }
+    }
+
+    /** Percent-encoded for a path, except '/', which the key and id paths match as it is. */
+    static String pathSegment(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
     }
 
     public String url() {
@@ -108,9 +121,9 @@ public final class CoordinatorClient implements AutoCloseable {
     private void exchange(String method, String pathAndQuery, byte[] body, CompletableFuture<Answer> answer) {
         RequestOptions o = new RequestOptions()
                 .setMethod(HttpMethod.valueOf(method))
-                .setHost(uri.getHost())
-                .setPort(uri.getPort() > 0 ? uri.getPort() : "https".equals(uri.getScheme()) ? 443 : 80)
-                .setURI((uri.getRawPath() == null ? "" : uri.getRawPath()) + pathAndQuery)
+                .setHost(host)
+                .setPort(port)
+                .setURI(pathPrefix + pathAndQuery)
                 .setIdleTimeout(timeoutMillis)
                 .putHeader(HttpHeaders.ACCEPT, "application/json");
         if (body != null) {

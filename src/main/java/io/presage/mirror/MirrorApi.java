@@ -304,26 +304,25 @@ public class MirrorApi implements NodeApi {
         String k = parse.key(key);
         byte[] value = parse.value(body);
         if (speculative(speculative)) {
-            return speculate(new TxnSpec(speculations().newId(), List.of(), List.of(new TxnSpec.Write(k, value)), config.nodeId()));
+            return speculate(TxnSpec.blind(k, value, config.nodeId()).withId(speculations().newId()));
         }
-        return forward("PUT", "/v1/kv/" + pathSegment(k), body);
+        return forward("PUT", "/v1/kv/" + CoordinatorClient.pathSegment(k), body);
     }
 
     @Override
     public Uni<Response> delete(String key, String speculative) {
         String k = parse.key(key);
         if (speculative(speculative)) {
-            return speculate(new TxnSpec(speculations().newId(), List.of(), List.of(new TxnSpec.Write(k, null)), config.nodeId()));
+            return speculate(TxnSpec.blind(k, null, config.nodeId()).withId(speculations().newId()));
         }
-        return forward("DELETE", "/v1/kv/" + pathSegment(k), null);
+        return forward("DELETE", "/v1/kv/" + CoordinatorClient.pathSegment(k), null);
     }
 
     @Override
     public Uni<Response> transaction(byte[] body, String speculative) {
         TxnSpec txn = parse.transaction(body, config.nodeId());
         if (speculative(speculative)) {
-            return speculate(txn.id() != null ? txn
-                    : new TxnSpec(speculations().newId(), txn.reads(), txn.writes(), txn.origin()));
+            return speculate(txn.id() != null ? txn : txn.withId(speculations().newId()));
         }
         return forward("POST", "/v1/transactions", body);
     }
@@ -342,7 +341,7 @@ public class MirrorApi implements NodeApi {
             }
             // any other refusal is the coordinator's to give
         }
-        String path = "/v1/procedures/" + pathSegment(name) + (id == null ? "" : "?id=" + query(id));
+        String path = "/v1/procedures/" + CoordinatorClient.pathSegment(name) + (id == null ? "" : "?id=" + query(id));
         return forward("POST", path, body);
     }
 
@@ -425,7 +424,7 @@ public class MirrorApi implements NodeApi {
         // Not in memory: recorded before a restart, or not speculated here, in which case the coordinator
         // knows whether a transaction with that id committed.
         return speculations().recorded(id).onItem().transformToUni(m -> m != null ? Uni.createFrom().item(Bodies.ok(m))
-                : forward("GET", "/v1/transactions/" + pathSegment(id), null));
+                : forward("GET", "/v1/transactions/" + CoordinatorClient.pathSegment(id), null));
     }
 
     private MirrorSpeculations speculations() {
@@ -456,11 +455,6 @@ public class MirrorApi implements NodeApi {
         Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         return ApiException.unavailable(c instanceof CoordinatorClient.Unreachable ? c.getMessage()
                 : "the coordinator cannot be reached: " + c.getMessage());
-    }
-
-    /** Percent-encoded, except '/', which the key path matches as it is. */
-    private static String pathSegment(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
     }
 
     private static String query(String s) {

@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.api.Limits;
+import io.presage.api.RequestParser;
 import io.presage.apply.Applier;
 import io.presage.apply.ApplyHook;
 import io.presage.apply.CacheLoader;
@@ -36,6 +37,8 @@ import io.presage.log.JetStreamLog;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
 
 /**
  * The mirror's state around the shared applier: its {@link ApplyHook} (pre-apply buffer, validation,
@@ -63,9 +66,9 @@ public class MirrorNode implements ApplyHook {
     @Inject
     Limits limits;
     @Inject
-    io.vertx.mutiny.sqlclient.Pool pool;
+    Pool pool;
     @Inject
-    io.vertx.core.Vertx vertx;
+    Vertx vertx;
 
     private volatile boolean active;
     private ReadCache cache;
@@ -102,7 +105,7 @@ public class MirrorNode implements ApplyHook {
         reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
                 coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);
-        speculations.recover(new io.presage.api.RequestParser(json, limits), config.nodeId());
+        speculations.recover(new RequestParser(json, limits), config.nodeId());
         sampleCounters = new Counter[10][2];
         for (int d = 0; d < 10; d++) {
             for (int c = 0; c < 2; c++) {

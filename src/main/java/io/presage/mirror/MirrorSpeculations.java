@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.presage.api.ApiException;
 import io.presage.api.RequestParser;
 import io.presage.coord.Tokens;
 import io.presage.coord.TxnSpec;
@@ -114,7 +115,7 @@ final class MirrorSpeculations {
                     }
                 })
                 .onFailure().invoke(e -> table.abandon(s))
-                .onFailure().transform(e -> io.presage.api.ApiException.unavailable(
+                .onFailure().transform(e -> ApiException.unavailable(
                         "the mirror's store cannot record the speculation: " + e.getMessage()));
     }
 

@@ -3,6 +3,7 @@ package io.presage.mirror;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -46,8 +47,7 @@ final class SpeculationCommits implements Speculator.Coordinator {
 
     @Override
     public CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
-        String path = "/v1/transactions/" + java.net.URLEncoder.encode(id, java.nio.charset.StandardCharsets.UTF_8)
-                .replace("+", "%20").replace("%2F", "/");
+        String path = "/v1/transactions/" + CoordinatorClient.pathSegment(id);
         return client.send("GET", path, null).thenApply(a -> {
             if (a.status() == 404) {
                 return null;
@@ -101,7 +101,7 @@ final class SpeculationCommits implements Speculator.Coordinator {
                     g.writeBooleanField("delete", true);
                 } else {
                     g.writeFieldName("value");
-                    g.writeRawValue(new String(w.valueJson(), java.nio.charset.StandardCharsets.UTF_8));
+                    g.writeRawValue(new String(w.valueJson(), StandardCharsets.UTF_8));
                 }
                 g.writeEndObject();
             }
