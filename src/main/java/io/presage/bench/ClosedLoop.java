@@ -80,7 +80,7 @@ final class ClosedLoop {
      */
     Result run(int seconds, Op op, Progress progress, double rate) throws InterruptedException {
         firstError.set(null);
-        long interval = rate > 0 ? (long) (clients.size() * 1e9 / rate) : 0;
+        long interval = Pacing.interval(clients.size(), rate);
         for (Client c : clients) {
             c.done = 0;
             c.errors = 0;
@@ -135,7 +135,7 @@ final class ClosedLoop {
             return;
         }
         if (c.interval > 0) {
-            c.nextStart = Math.max(c.nextStart + c.interval, t0 - c.interval);
+            c.nextStart = Pacing.nextStart(c.nextStart, c.interval, t0);
             long wait = c.nextStart - t0;
             if (wait >= 1_000_000) {
                 vertx.setTimer(wait / 1_000_000, id -> start(c, op, end, finished));

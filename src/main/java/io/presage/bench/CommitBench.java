@@ -234,8 +234,8 @@ public final class CommitBench {
                 // Open-loop pacing: the clients together start o.rate transactions a second, so a
                 // measurement (replication lag) can be taken at a chosen share of the maximum rate.
                 long now = System.nanoTime();
-                long interval = (long) (o.clients * 1e9 / o.rate);
-                nextStart = Math.max(nextStart + interval, now - interval);
+                long interval = Pacing.interval(o.clients, o.rate);
+                nextStart = Pacing.nextStart(nextStart, interval, now);
                 long wait = nextStart - now;
                 if (wait >= 1_000_000) {
                     vertx.setTimer(wait / 1_000_000, id -> go(run, work));
