@@ -218,15 +218,15 @@ public final class SpeculateBench {
         }
     }
 
-    /** Waits until the mirror has no speculation in flight and every sampled one is seen decided. */
+    /**
+     * Waits until the mirror has no speculation in flight and every sampled one is seen decided (the
+     * prober's timer keeps asking about those).
+     */
     private void awaitDecided(int seconds) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (speculations().path("pending").asLong() > 0 || !undecided.isEmpty()) {
             if (System.nanoTime() > deadline) {
                 throw new BenchArgs.Failure("speculations still undecided after " + seconds + " s: " + speculations());
-            }
-            if (!sampling) {
-                probe();
             }
             Thread.sleep(20);
         }
