@@ -18,6 +18,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
@@ -148,6 +149,7 @@ class ReadCacheTest {
             cache.reset(0);
         }
         AtomicBoolean done = new AtomicBoolean();
+        AtomicLong progress = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(3);
         List<Future<long[]>> readers = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
@@ -177,6 +179,7 @@ class ReadCacheTest {
                         assertEquals(store.at(one.position()).get(ks.get(0)), one.item());
                     }
                     checked++;
+                    progress.incrementAndGet();
                 }
                 return new long[] {checked};
             }));
@@ -191,6 +194,9 @@ class ReadCacheTest {
             }
             store.commit(seq, writes);
             cache.applied(seq, writes);
+            if (seq % 40 == 0) {
+                awaitReaders(progress, readers);
+            }
         }
         done.set(true);
         long checked = 0;
@@ -202,6 +208,18 @@ class ReadCacheTest {
         assertTrue(cache.hits() > 0, "hits");
         assertTrue(loadFirst ? capacity >= keys == cache.complete() : cache.fills() > 0,
                 "complete mode kept exactly while every key fits; fills when partial");
+    }
+
+    /**
+     * Lets the readers catch up before the writer goes on, so that reads interleave with applies even
+     * when the machine is busy: without this, on a loaded CI machine the writer could finish all its
+     * transactions before a reader was scheduled, and the property would be checked on nothing.
+     */
+    private static void awaitReaders(AtomicLong progress, List<Future<long[]>> readers) {
+        long target = progress.get() + 2;
+        while (progress.get() < target && readers.stream().noneMatch(Future::isDone)) {
+            Thread.yield();
+        }
     }
 
     /** The store as the oracle: every state it went through, by position; snapshots are atomic. */
