@@ -216,7 +216,7 @@ class ReadCacheTest {
      * transactions before a reader was scheduled, and the property would be checked on nothing.
      */
     private static void awaitReaders(AtomicLong progress, List<Future<long[]>> readers) {
-        long target = progress.get() + 2;
+        long target = progress.get() + 3; // two readers: three completions mean one whole read ran during the wait
         while (progress.get() < target && readers.stream().noneMatch(Future::isDone)) {
             Thread.yield();
         }

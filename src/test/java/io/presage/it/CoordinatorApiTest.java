@@ -165,7 +165,13 @@ class CoordinatorApiTest {
         pool.shutdown();
         assertTrue(acked.get() > 0, "the writer committed");
         assertTrue(violations.isEmpty(), violations.toString());
-        // Quiet now: the first read fills the cache, the next ones are served from it, still current.
+        // Quiet now, once the applier has caught up (a fill is refused while it moves): the first read
+        // fills the cache, the next ones are served from it, still current.
+        long committed = given().get("/v1/status").jsonPath().getLong("committedSequence");
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (given().get("/v1/status").jsonPath().getLong("appliedSequence") < committed && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
         long hitsBefore = given().get("/v1/status").jsonPath().getLong("readCache.hits");
         for (int i = 0; i < 3; i++) {
             assertEquals(acked.get(), version("race-k"));

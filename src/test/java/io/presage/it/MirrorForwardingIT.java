@@ -79,7 +79,7 @@ class MirrorForwardingIT {
         JsonNode committed = JSON.readTree(w.body());
         assertEquals("COMMITTED", committed.path("status").asText());
         String token = committed.path("token").asText();
-        JsonNode r = json(send(mirror, "GET", "/v1/kv/fw%20key/1?consistency=causal&timeoutMs=10000&after=" + token, null), 200);
+        JsonNode r = json(send(mirror, "GET", "/v1/kv/fw%20key/1?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
         assertEquals(1, r.path("value").path("n").asInt());
         assertEquals(committed.path("timestamp").asLong(), r.path("version").asLong());
         assertEquals("local", r.path("source").asText());
@@ -91,7 +91,7 @@ class MirrorForwardingIT {
         HttpResponse<String> d = send(mirror, "DELETE", "/v1/kv/fw%20key/1", null);
         assertEquals(200, d.statusCode(), d.body());
         String t2 = JSON.readTree(d.body()).path("token").asText();
-        assertEquals(404, send(mirror, "GET", "/v1/kv/fw%20key/1?consistency=causal&after=" + t2, null).statusCode());
+        assertEquals(404, send(mirror, "GET", "/v1/kv/fw%20key/1?consistency=causal&timeoutMs=20000&after=" + t2, null).statusCode());
     }
 
     @Test
@@ -123,7 +123,7 @@ class MirrorForwardingIT {
         JsonNode first = json(send(mirror, "POST", "/v1/procedures/transfer?id=fw-t1", transfer), 200);
         JsonNode again = json(send(mirror, "POST", "/v1/procedures/transfer?id=fw-t1", transfer), 200);
         assertEquals(first.path("timestamp").asLong(), again.path("timestamp").asLong(), "the id made it idempotent");
-        JsonNode b = json(send(mirror, "GET", "/v1/kv/fw-acct-b?consistency=causal&after=" + again.path("token").asText(), null), 200);
+        JsonNode b = json(send(mirror, "GET", "/v1/kv/fw-acct-b?consistency=causal&timeoutMs=20000&after=" + again.path("token").asText(), null), 200);
         assertEquals(30, b.path("value").asInt(), "applied once");
         long stale = b.path("version").asLong(); // overwritten next, and the written key after that
         send(coordinator, "PUT", "/v1/kv/fw-acct-b", "1");
@@ -159,7 +159,7 @@ class MirrorForwardingIT {
     void aSpeculativeProcedureIsAnsweredAtOnceWithItsLocalResultAndIsCommittedOnceItIsAppliedHere() throws Exception {
         send(coordinator, "PUT", "/v1/kv/sp-a", "100");
         String token = JSON.readTree(send(coordinator, "PUT", "/v1/kv/sp-b", "0").body()).path("token").asText();
-        json(send(mirror, "GET", "/v1/kv/sp-b?consistency=causal&timeoutMs=10000&after=" + token, null), 200);
+        json(send(mirror, "GET", "/v1/kv/sp-b?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
 
         String transfer = "{\"from\":\"sp-a\",\"to\":\"sp-b\",\"amount\":40}";
         JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/transfer?speculative=true&id=sp-t1", transfer), 202);
@@ -244,7 +244,7 @@ class MirrorForwardingIT {
         JsonNode put = json(send(mirror, "PUT", "/v1/kv/sp-blind?speculative=true", "{\"v\":7}"), 202);
         JsonNode written = outcome(put.path("id").asText());
         assertEquals("COMMITTED", written.path("status").asText(), written.toString());
-        assertEquals(7, json(send(mirror, "GET", "/v1/kv/sp-blind?consistency=causal&after=" + written.path("token").asText(), null), 200)
+        assertEquals(7, json(send(mirror, "GET", "/v1/kv/sp-blind?consistency=causal&timeoutMs=20000&after=" + written.path("token").asText(), null), 200)
                 .path("value").path("v").asInt());
         JsonNode del = json(send(mirror, "DELETE", "/v1/kv/sp-blind?speculative=true", null), 202);
         assertEquals("COMMITTED", outcome(del.path("id").asText()).path("status").asText());

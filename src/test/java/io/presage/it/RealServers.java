@@ -29,7 +29,9 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
         Map<String, String> cfg = new HashMap<>();
         cfg.put("presage.nats.url", nats.url());
         cfg.put("presage.node-id", "coordinator");
-        cfg.put("presage.nats.publish-timeout", "1s");
+        // Short enough that an append and its one retry fit in the 5 s commit timeout, long enough that
+        // a stall of a busy CI machine is not taken for a log outage.
+        cfg.put("presage.nats.publish-timeout", "2s");
         cfg.put("presage.group-commit.retries", "1");
         cfg.put("presage.group-commit.timeout", "5s");
         cfg.put("quarkus.datasource.username", pg.username());

@@ -29,7 +29,15 @@ import io.presage.testing.NatsTestServer;
 /** Against a real nats-server (JetStream, own port and store) started per test. */
 class JetStreamLogTest {
 
-    private static final Duration PUBLISH_TIMEOUT = Duration.ofMillis(500);
+    /** The timeout the two timeout tests measure against. */
+    private static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(1);
+    /**
+     * Every other test's timeout, which also bounds stream and consumer requests: generous, so that a
+     * stall of a busy machine does not turn into a failure of something the test is not about.
+     */
+    private static final Duration GENEROUS_TIMEOUT = Duration.ofSeconds(3);
+    /** Scheduling slack allowed above a deadline on a loaded 2-core machine; a hang is still caught. */
+    private static final long SLACK_MILLIS = 3_000;
 
     private NatsTestServer server;
     private final List<AutoCloseable> closeAfter = new ArrayList<>();
@@ -48,6 +56,10 @@ class JetStreamLogTest {
     }
 
     private LogConfig config() {
+        return LogConfig.defaults(server.url()).withPublishTimeout(GENEROUS_TIMEOUT);
+    }
+
+    private LogConfig shortTimeoutConfig() {
         return LogConfig.defaults(server.url()).withPublishTimeout(PUBLISH_TIMEOUT);
     }
 
@@ -215,7 +227,7 @@ class JetStreamLogTest {
     @Test
     void appendFailsWithLogUnavailableWithinThePublishTimeoutWhenTheServerIsDownAndWorksAgainAfterRestart()
             throws Exception {
-        JetStreamLog log = open(config());
+        JetStreamLog log = open(shortTimeoutConfig());
         assertEquals(1, append(log, 0, 1, 0).sequence());
 
         server.stop();
@@ -226,15 +238,13 @@ class JetStreamLogTest {
         assertInstanceOf(LogUnavailableException.class, inFlight);
         // Bounded by the publish timeout (plus scheduling slack on a loaded machine); usually far less,
         // since the lost connection fails what was in flight.
-        assertTrue(elapsedMillis < PUBLISH_TIMEOUT.toMillis() + 750, "bounded by the publish timeout: " + elapsedMillis + " ms");
+        assertTrue(elapsedMillis < PUBLISH_TIMEOUT.toMillis() + SLACK_MILLIS, "bounded by the publish timeout: " + elapsedMillis + " ms");
 
         await("the client notices the disconnect", Duration.ofSeconds(5), () -> !log.isConnected());
-        start = System.nanoTime();
-        Throwable whileDown = failure(log.append("mirror.log.0", batch(2), "msg-2", 1));
-        elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-        LogUnavailableException down = assertInstanceOf(LogUnavailableException.class, whileDown);
+        CompletableFuture<Appended> refused = log.append("mirror.log.0", batch(2), "msg-2", 1);
+        assertTrue(refused.isDone(), "fails at once while disconnected, without waiting for a timeout");
+        LogUnavailableException down = assertInstanceOf(LogUnavailableException.class, failure(refused));
         assertFalse(down.mayHaveBeenAppended(), "refused before sending");
-        assertTrue(elapsedMillis < 250, "fails at once while disconnected: " + elapsedMillis + " ms");
         assertInstanceOf(LogUnavailableException.class, catchThrowable(log::lastSequence));
 
         server.restart();
@@ -246,7 +256,7 @@ class JetStreamLogTest {
 
     @Test
     void anAppendToAHungServerTimesOutAndItsRetryWithTheSameIdLearnsWhetherItLanded() throws Exception {
-        JetStreamLog log = open(config());
+        JetStreamLog log = open(shortTimeoutConfig());
         assertEquals(1, append(log, 0, 1, 0).sequence());
 
         server.pause(); // the socket stays open; nothing answers
@@ -255,7 +265,7 @@ class JetStreamLogTest {
         long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
         LogUnavailableException timedOut = assertInstanceOf(LogUnavailableException.class, t);
         assertTrue(timedOut.mayHaveBeenAppended(), "sent, outcome unknown");
-        assertTrue(elapsedMillis >= PUBLISH_TIMEOUT.toMillis() - 50 && elapsedMillis < PUBLISH_TIMEOUT.toMillis() + 750,
+        assertTrue(elapsedMillis >= PUBLISH_TIMEOUT.toMillis() - 50 && elapsedMillis < PUBLISH_TIMEOUT.toMillis() + SLACK_MILLIS,
                 "fails after the publish timeout, never hangs: " + elapsedMillis + " ms");
 
         server.resume(); // the server now stores the batch it had been sent: the append did land
@@ -320,9 +330,15 @@ class JetStreamLogTest {
                     "server timestamp of the append");
         }
         assertEquals(List.of(1L, 2L), sequences(log.fetch(1, 2, Duration.ofSeconds(2))), "max is respected");
-        long start = System.nanoTime();
-        assertEquals(List.of(), log.fetch(6, 10, Duration.ZERO), "nothing after the end");
-        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(1), "a zero wait does not wait");
+        // A zero wait does not wait: a bug that waited would make every call take a second or more, so
+        // the quickest of three calls is measured (one slow call of a busy machine proves nothing).
+        long quickest = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) {
+            long start = System.nanoTime();
+            assertEquals(List.of(), log.fetch(6, 10, Duration.ZERO), "nothing after the end");
+            quickest = Math.min(quickest, System.nanoTime() - start);
+        }
+        assertTrue(quickest < TimeUnit.SECONDS.toNanos(1), "a zero wait does not wait: " + quickest / 1_000_000 + " ms");
 
         // A fresh connection after the restart sees the same log.
         JetStreamLog other = open(config());
@@ -348,7 +364,7 @@ class JetStreamLogTest {
             long start = System.nanoTime();
             List<LogMessage> rest = resumed.next(10, Duration.ofSeconds(2));
             assertEquals(List.of(4L, 5L, 6L), sequences(rest), "exactly after the last ack, without a gap");
-            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2), "not after the 30 s ack wait");
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15), "not after the 30 s ack wait");
             resumed.ack(rest.get(2));
             assertEquals(0, resumed.unackedCount());
         }
@@ -369,7 +385,7 @@ class JetStreamLogTest {
         try (LogFollower b = log.follower("applier-2", 1)) {
             long start = System.nanoTime();
             assertEquals(List.of(2L, 3L), sequences(b.next(10, Duration.ofSeconds(2))));
-            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2), "not after the 30 s ack wait");
+            assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15), "not after the 30 s ack wait");
         }
     }
 
@@ -434,6 +450,6 @@ class JetStreamLogTest {
         long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
         later.get(5, TimeUnit.SECONDS);
         assertEquals(List.of(1L), sequences(got));
-        assertTrue(elapsedMillis < 3_000, "returned on arrival, not after the 10 s wait: " + elapsedMillis + " ms");
+        assertTrue(elapsedMillis < 8_000, "returned on arrival, not after the 10 s wait: " + elapsedMillis + " ms");
     }
 }

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -40,6 +41,8 @@ public final class PostgresTestServer implements AutoCloseable {
                         .setServerConfig("max_connections", "200")
                         .setServerConfig("fsync", "off")
                         .setServerConfig("synchronous_commit", "off")
+                        // zonky waits 10 s by default; a busy CI machine can take longer to start a cluster.
+                        .setPGStartupWait(Duration.ofSeconds(60))
                         .start());
             } catch (IOException e) {
                 throw new UncheckedIOException("could not start embedded PostgreSQL", e);
