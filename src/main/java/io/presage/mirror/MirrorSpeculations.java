@@ -6,6 +6,7 @@ import java.security.SecureRandom;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import org.jboss.logging.Logger;
 
@@ -69,7 +70,7 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
-        this.speculator = new Speculator(commits, waiters::await, json, nodeId, this::finished);
+        this.speculator = new Speculator(commits, this::attempting, waiters::await, json, nodeId, this::finished);
     }
 
     /**
@@ -87,7 +88,11 @@ final class MirrorSpeculations {
                 }
                 try {
                     if (PROCEDURE.equals(r.kind())) {
-                        speculator.resume(c.speculation(), Procedures.get(r.name()), json.readTree(r.body()));
+                        TxnSpec sent = r.attemptTxn() == null ? null
+                                : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
+                        JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
+                        speculator.resume(c.speculation(), Procedures.get(r.name()), json.readTree(r.body()), r.attempt(),
+                                sent, result);
                     } else {
                         speculator.transaction(c.speculation(), parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
                     }
@@ -101,6 +106,12 @@ final class MirrorSpeculations {
                 LOG.infof("resumed %d speculations a restart had interrupted", resumed);
             }
         }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString()));
+    }
+
+    /** The speculator's attempt log: the attempt's number, transaction and result, in the store. */
+    private CompletableFuture<?> attempting(String id, int n, TxnSpec txn, JsonNode result) {
+        return store.attempting(id, n, new String(commits.body(txn), StandardCharsets.UTF_8),
+                result == null ? null : result.toString()).subscribeAsCompletionStage();
     }
 
     /**

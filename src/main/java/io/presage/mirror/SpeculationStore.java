@@ -15,8 +15,13 @@ import io.vertx.mutiny.sqlclient.Tuple;
  */
 final class SpeculationStore {
 
-    /** A recorded speculation; {@code outcome} is null (and {@code finishedMillis} 0) while it is undecided. */
-    record Recorded(String id, String kind, String name, String body, long finishedMillis, String outcome) {
+    /**
+     * A recorded speculation; {@code outcome} is null (and {@code finishedMillis} 0) while it is undecided;
+     * for a procedure, the last attempt sent (V3): its number, transaction body (null before the first) and
+     * result.
+     */
+    record Recorded(String id, String kind, String name, String body, long finishedMillis, String outcome, int attempt,
+            String attemptTxn, String attemptResult) {
         boolean finished() {
             return outcome != null;
         }
@@ -34,19 +39,25 @@ final class SpeculationStore {
                 + "on conflict (id) do nothing").execute(Tuple.of(id, kind, name, body, nowMillis)).map(r -> r.rowCount() == 1);
     }
 
+    /** Records attempt {@code n} of procedure speculation {@code id}, about to be sent as {@code txn}. */
+    Uni<Void> attempting(String id, int n, String txn, String result) {
+        return pool.preparedQuery("update speculations set attempt = $2, attempt_txn = $3, attempt_result = $4 where id = $1")
+                .execute(Tuple.of(id, n, txn, result)).replaceWithVoid();
+    }
+
     Uni<Void> finished(String id, long nowMillis, String outcome) {
         return pool.preparedQuery("update speculations set finished_ms = $2, outcome = $3 where id = $1")
                 .execute(Tuple.of(id, nowMillis, outcome)).replaceWithVoid();
     }
 
     Uni<Recorded> get(String id) {
-        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome from speculations where id = $1")
+        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result from speculations where id = $1")
                 .execute(Tuple.of(id)).map(rows -> rows.size() == 0 ? null : row(rows.iterator().next()));
     }
 
     /** Every speculation still undecided, oldest first. */
     Uni<List<Recorded>> undecided() {
-        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome from speculations "
+        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result from speculations "
                 + "where finished_ms is null order by created_ms").execute().map(rows -> {
                     List<Recorded> out = new ArrayList<>(rows.size());
                     rows.forEach(r -> out.add(row(r)));
@@ -63,6 +74,6 @@ final class SpeculationStore {
     private static Recorded row(Row r) {
         Long finished = r.getLong(4);
         return new Recorded(r.getString(0), r.getString(1), r.getString(2), r.getString(3), finished == null ? 0 : finished,
-                r.getString(5));
+                r.getString(5), r.getInteger(6), r.getString(7), r.getString(8));
     }
 }

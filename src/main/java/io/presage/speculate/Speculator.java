@@ -46,11 +46,21 @@ public final class Speculator {
         CompletableFuture<CoordinatorAnswer.Committed> committed(String id);
     }
 
+    /**
+     * Where a mirror keeps, durably, the last attempt of each procedure speculation: attempt {@code n}
+     * is sent as {@code txn} only once {@link #attempting} has completed, and a restarted mirror resumes
+     * by sending it again (see {@link #resume}). A failed future means not recorded: tried again later.
+     */
+    public interface AttemptLog {
+        CompletableFuture<?> attempting(String speculationId, int n, TxnSpec txn, JsonNode result);
+    }
+
     /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */
     public record Snapshot(Map<String, JsonNode> values, Map<String, Long> versions) {
     }
 
     private final Coordinator coordinator;
+    private final AttemptLog attempts;
     private final LongFunction<CompletableFuture<?>> applied;
     private final ObjectMapper json;
     private final String origin;
@@ -64,14 +74,17 @@ public final class Speculator {
      * @param applied completes once this mirror has applied the given log sequence
      * @param finished told once when a speculation has finished
      */
-    public Speculator(Coordinator coordinator, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
-            String origin, Consumer<Speculation> finished) {
-        this(coordinator, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS, MAX_BACKOFF_MS);
+    public Speculator(Coordinator coordinator, AttemptLog attempts, LongFunction<CompletableFuture<?>> applied,
+            ObjectMapper json, String origin, Consumer<Speculation> finished) {
+        this(coordinator, attempts, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,
+                MAX_BACKOFF_MS);
     }
 
-    Speculator(Coordinator coordinator, LongFunction<CompletableFuture<?>> applied, ObjectMapper json, String origin,
-            Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs, long maxBackoffMs) {
+    Speculator(Coordinator coordinator, AttemptLog attempts, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
+            String origin, Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs,
+            long maxBackoffMs) {
         this.coordinator = coordinator;
+        this.attempts = attempts;
         this.applied = applied;
         this.json = json;
         this.origin = origin;
@@ -103,17 +116,24 @@ public final class Speculator {
 
     /**
      * Carries on with a procedure speculation that a restart interrupted (it was recorded, but what
-     * became of its attempts was not). If one of its attempts committed, that is the outcome. Otherwise
-     * it starts again at attempt 0 on the coordinator's latest data: walking the same attempt ids, any
-     * attempt submitted before the restart gets its first outcome back from the coordinator instead of
-     * running again.
+     * became of its attempts only in part). If one of its attempts committed, that is the outcome.
+     * Otherwise, if an attempt was recorded in the {@link AttemptLog} ({@code sent}, attempt number
+     * {@code attempt}, with {@code result}), exactly that transaction is sent again under its id: the
+     * coordinator answers with its outcome, waiting for it if it is still running, and an abort carries
+     * on with the next attempt. Planning anew instead, or walking again from attempt 0, could commit a
+     * second attempt beside one still in flight: the attempts before it were answered ABORTED, and a
+     * coordinator restarted meanwhile has forgotten that. With no attempt recorded none was sent, and
+     * attempt 0 is planned on the coordinator's latest data.
      */
-    public void resume(Speculation s, Procedure p, JsonNode args) {
+    public void resume(Speculation s, Procedure p, JsonNode args, int attempt, TxnSpec sent, JsonNode result) {
         List<String> keys = p.keys(args);
         s.waiting("resumed after this mirror restarted");
         committedBefore(s, firstRetryMs, done -> {
             if (done != null) {
-                confirm(s, done, false);
+                confirm(s, done, attempt > 0);
+            } else if (sent != null) {
+                s.submitting(attempt, result);
+                send(s, p, args, keys, attempt, sent);
             } else {
                 latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, 0));
             }
@@ -187,7 +207,13 @@ public final class Speculator {
             writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
         }
         s.submitting(n, plan.result());
-        submit(s, new TxnSpec(Attempts.id(s.id(), n), reads, writes, origin), firstRetryMs, answer -> {
+        TxnSpec txn = new TxnSpec(Attempts.id(s.id(), n), reads, writes, origin);
+        recorded(s, n, txn, plan.result(), firstRetryMs, () -> send(s, p, args, keys, n, txn));
+    }
+
+    /** Sends attempt {@code n} until its answer is definite, and acts on it. */
+    private void send(Speculation s, Procedure p, JsonNode args, List<String> keys, int n, TxnSpec txn) {
+        submit(s, txn, firstRetryMs, answer -> {
             if (answer instanceof CoordinatorAnswer.Committed c) {
                 confirm(s, c, n > 0);
             } else if (answer instanceof CoordinatorAnswer.Aborted) {
@@ -195,6 +221,24 @@ public final class Speculator {
                 reexecute(s, p, args, keys, n + 1);
             } else {
                 rollBack(s, answer);
+            }
+        });
+    }
+
+    /** Runs {@code then} once attempt {@code n} is in the attempt log, never before. */
+    private void recorded(Speculation s, int n, TxnSpec txn, JsonNode result, long backoffMs, Runnable then) {
+        CompletableFuture<?> f;
+        try {
+            f = attempts.attempting(s.id(), n, txn, result);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((x, e) -> {
+            if (e != null) {
+                s.waiting("attempt " + n + " could not be recorded (" + describe(e) + "); trying again before sending it");
+                later(backoffMs, () -> recorded(s, n, txn, result, next(backoffMs), then));
+            } else {
+                then.run();
             }
         });
     }

@@ -40,11 +40,15 @@
  *
  * <h2>Crashes</h2>
  * The mirror records each speculation in its PostgreSQL before the 202, and its outcome when decided.
- * A restarted mirror resumes the undecided ones ({@link io.presage.speculate.Speculator#resume}): if an
- * attempt committed, that is the outcome; otherwise the attempts start again from the first, under the
- * same ids, so an attempt sent before the crash is answered with its first outcome instead of running
- * twice. One gap remains: an attempt still in flight when both the mirror and the coordinator restart
- * (the coordinator forgets aborted and running ids) could commit after the resumed speculation has
- * checked for it, and the resumed walk commit a second attempt.
+ * Before it sends attempt {@code n} of a procedure, it records that attempt too: its number, the
+ * transaction exactly as it will be sent, and the procedure's result for it
+ * ({@link io.presage.speculate.Speculator.AttemptLog}). A restarted mirror resumes the undecided ones
+ * ({@link io.presage.speculate.Speculator#resume}): if an attempt committed, that is the outcome;
+ * otherwise the recorded attempt is sent again, unchanged and under its id, so the coordinator answers
+ * it with its first outcome, or waits for it if it is still running, and an abort carries on with the
+ * next attempt. The earlier attempts were answered ABORTED and are never sent again. That matters when
+ * the coordinator restarted too: it keeps only committed ids, so walking again from attempt 0, or
+ * planning the recorded attempt anew, could commit a second attempt beside one that was still in flight
+ * (the unit test {@code SpeculatorTest} reproduces that double commit against the earlier design).
  */
 package io.presage.speculate;

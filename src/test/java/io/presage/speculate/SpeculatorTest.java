@@ -27,8 +27,13 @@ class SpeculatorTest {
     private final ToyCoordinator coordinator = new ToyCoordinator();
     private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
     private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
-    private final Speculator speculator = new Speculator(coordinator, log::await, JSON, "m1",
-            s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+    private final AttemptJournal journal = new AttemptJournal();
+    private final Speculator speculator = newSpeculator();
+
+    /** A mirror's speculation driver; a new one with the same journal is the mirror after a restart. */
+    private Speculator newSpeculator() {
+        return new Speculator(coordinator, journal, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+    }
 
     @Test
     void aProcedureOnCurrentDataAnswersItsResultAtOnceAndIsCommittedOnceTheMirrorHasAppliedIt() throws Exception {
@@ -149,7 +154,7 @@ class SpeculatorTest {
             public java.util.concurrent.CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
                 return coordinator.committed(id);
             }
-        }, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+        }, journal, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
         Speculation s = new Speculation("unlucky");
         coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
         busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale);
@@ -170,7 +175,7 @@ class SpeculatorTest {
         coordinator.restart();
 
         Speculation after = new Speculation("resumed");
-        speculator.resume(after, INCREMENT, args("{\"key\":\"r\"}"));
+        journal.resume(newSpeculator(), after, INCREMENT, args("{\"key\":\"r\"}"));
         log.advance(Long.MAX_VALUE);
         await(after);
         assertEquals(Speculation.Status.COMMITTED, after.view().status());
@@ -182,7 +187,7 @@ class SpeculatorTest {
     void aResumedSpeculationThatNeverReachedTheCoordinatorRunsOnItsLatestDataAndCommitsOnce() throws Exception {
         coordinator.put("q", 41);
         Speculation s = new Speculation("never-sent");
-        speculator.resume(s, INCREMENT, args("{\"key\":\"q\"}"));
+        journal.resume(speculator, s, INCREMENT, args("{\"key\":\"q\"}"));
         log.advance(Long.MAX_VALUE);
         await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
@@ -195,16 +200,64 @@ class SpeculatorTest {
         coordinator.put("w", 1);
         Speculator.Snapshot stale = coordinator.snapshot(List.of("w"));
         coordinator.put("w", 2);
-        // attempt 0 aborted at the coordinator (it remembers), then the mirror died
-        coordinator.commit(new io.presage.coord.TxnSpec("walk#0", List.of(new io.presage.coord.TxnSpec.Read("w",
-                stale.versions().get("w"))), List.of(new io.presage.coord.TxnSpec.Write("w", "2".getBytes())), "m1"));
+        // attempt 0 was recorded and aborted at the coordinator (it remembers), then the mirror died
+        TxnSpec attempt0 = new TxnSpec("walk#0", List.of(new TxnSpec.Read("w", stale.versions().get("w"))),
+                List.of(new TxnSpec.Write("w", "2".getBytes())), "m1");
+        journal.attempting("walk", 0, attempt0, JSON.valueToTree(2));
+        coordinator.commit(attempt0);
         Speculation s = new Speculation("walk");
-        speculator.resume(s, INCREMENT, args("{\"key\":\"w\"}"));
+        journal.resume(newSpeculator(), s, INCREMENT, args("{\"key\":\"w\"}"));
         log.advance(Long.MAX_VALUE);
         await(s);
-        assertEquals(List.of("walk#0", "walk#0", "walk#1"), coordinator.submittedIds);
+        assertEquals(List.of("walk#0", "walk#0", "walk#1"), coordinator.submittedIds, "attempt 0 sent again as it was");
         assertEquals(3, coordinator.value("w").asInt());
         assertEquals(Speculation.Status.REEXECUTED, s.view().status());
+    }
+
+    /**
+     * The crash gap: attempt 0 aborted; the coordinator restarted (forgetting that abort); attempt 1 was
+     * sent and is still running there when the mirror dies. The restarted mirror finds nothing committed,
+     * and then attempt 1 commits. Sending attempt 1 again (what the attempt log recorded) gets its outcome;
+     * planning again from attempt 0, on data that now includes attempt 1, committed a second increment.
+     */
+    @Test
+    void aResumedSpeculationSendsItsRecordedAttemptAgainAndNeverCommitsASecondOneBesideItInFlight() throws Exception {
+        coordinator.put("g", 1);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("g"));
+        coordinator.put("g", 2);
+        coordinator.hold("gap#1", true); // restarts just before attempt 1 arrives, then holds it in flight
+        Speculation before = new Speculation("gap");
+        speculator.procedure(before, INCREMENT, args("{\"key\":\"g\"}"), stale);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!coordinator.holding("gap#1") && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertTrue(coordinator.holding("gap#1"), "attempt 1 in flight: " + coordinator.submittedIds);
+        assertEquals(1, journal.entries.get("gap").attempt(), "recorded before it was sent");
+
+        coordinator.releaseAfterNextCommittedCheck("gap#1"); // the mirror's "did it commit?" comes too early
+        Speculation after = new Speculation("gap");
+        journal.resume(newSpeculator(), after, INCREMENT, args("{\"key\":\"g\"}"));
+        log.advance(Long.MAX_VALUE);
+        await(after);
+        assertEquals(List.of("gap#1"), coordinator.committedIds, "one increment committed, once");
+        assertEquals(3, coordinator.value("g").asInt());
+        assertEquals(Speculation.Status.REEXECUTED, after.view().status());
+        assertEquals(3, after.view().result().asInt());
+    }
+
+    @Test
+    void anAttemptIsNotSentUntilItHasBeenRecorded() throws Exception {
+        coordinator.put("j", 7);
+        journal.failures = 2;
+        Speculation s = new Speculation("journal");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"j\"}"), coordinator.snapshot(List.of("j")));
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(List.of("journal#0"), coordinator.submittedIds, "sent once, after the third try to record it");
+        assertEquals(0, journal.failures);
+        assertEquals("journal#0", journal.entries.get("journal").txn().id());
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
     }
 
     private CountDownLatch latch(String id) {

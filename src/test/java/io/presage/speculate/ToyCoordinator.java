@@ -36,6 +36,13 @@ final class ToyCoordinator implements Speculator.Coordinator {
     int unavailable;
     /** The next this many reads of the latest data fail. */
     int latestFailures;
+    /** Submissions held in flight (received, not decided yet), by id. */
+    private final Map<String, Held> held = new HashMap<>();
+    private final Map<String, Boolean> toHold = new HashMap<>();
+    private String releaseAfterCommittedCheck;
+
+    private record Held(TxnSpec txn, CompletableFuture<CoordinatorAnswer> answer) {
+    }
 
     synchronized void put(String key, Object value) {
         items.put(key, new Version(JSON.valueToTree(value), ++clock));
@@ -66,6 +73,19 @@ final class ToyCoordinator implements Speculator.Coordinator {
     @Override
     public synchronized CompletableFuture<CoordinatorAnswer> commit(TxnSpec txn) {
         submittedIds.add(txn.id());
+        Held running = held.get(txn.id());
+        if (running != null) {
+            return running.answer(); // a repeat of a request still running waits for its outcome
+        }
+        Boolean restartFirst = toHold.remove(txn.id());
+        if (restartFirst != null) {
+            if (restartFirst) {
+                restart();
+            }
+            Held h = new Held(txn, new CompletableFuture<>());
+            held.put(txn.id(), h);
+            return h.answer();
+        }
         if (unavailable > 0) {
             unavailable--;
             return CompletableFuture.completedFuture(new CoordinatorAnswer.Unavailable("log not writable"));
@@ -112,12 +132,37 @@ final class ToyCoordinator implements Speculator.Coordinator {
 
     @Override
     public synchronized CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
+        CoordinatorAnswer.Committed found = null;
         for (Map.Entry<String, CoordinatorAnswer> e : byId.entrySet()) {
             if ((e.getKey().equals(id) || e.getKey().startsWith(id + "#")) && e.getValue() instanceof CoordinatorAnswer.Committed c) {
-                return CompletableFuture.completedFuture(c);
+                found = c;
             }
         }
-        return CompletableFuture.completedFuture(null);
+        if (releaseAfterCommittedCheck != null) {
+            String r = releaseAfterCommittedCheck;
+            releaseAfterCommittedCheck = null;
+            release(r);
+        }
+        return CompletableFuture.completedFuture(found);
+    }
+
+    /** The submission of {@code id}, when it comes, stays running until released; a restart first, if asked. */
+    synchronized void hold(String id, boolean restartFirst) {
+        toHold.put(id, restartFirst);
+    }
+
+    synchronized boolean holding(String id) {
+        return held.containsKey(id);
+    }
+
+    /** Decides the held submission of {@code id} right after the next {@link #committed} check has answered. */
+    synchronized void releaseAfterNextCommittedCheck(String id) {
+        releaseAfterCommittedCheck = id;
+    }
+
+    private void release(String id) {
+        Held h = held.remove(id);
+        h.answer().complete(byId.computeIfAbsent(id, x -> certify(h.txn())));
     }
 
     /** Forgets outcomes not kept durably, as a restarted coordinator does: aborts, which are only in memory. */
