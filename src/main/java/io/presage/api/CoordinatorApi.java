@@ -53,6 +53,7 @@ public class CoordinatorApi implements NodeApi {
     @Override
     public Uni<Response> get(String key, ReadParams ignored) {
         String k = parse.key(key);
+        readable();
         return engine.read(k).map(r -> Bodies.item(k, r.item(), 1.0, r.position(), Map.of()));
     }
 
@@ -72,6 +73,7 @@ public class CoordinatorApi implements NodeApi {
     @Override
     public Uni<Response> batch(byte[] body, ReadParams ignored) {
         List<String> keys = parse.keys(body);
+        readable();
         return engine.readAll(keys).map(reads -> {
             List<Object> items = new ArrayList<>(keys.size());
             long position = 0;
@@ -123,6 +125,13 @@ public class CoordinatorApi implements NodeApi {
         });
     }
 
+    /** A standby (or a holder whose lease lapsed) answers no reads: 503, and clients go to the active one. */
+    private void readable() {
+        if (!engine.servesReads()) {
+            throw ApiException.unavailable("this coordinator is not the active one (" + engine.stateDetail() + ")");
+        }
+    }
+
     private static Response refusal(ProcedureException e) {
         if (e.badInput()) {
             throw ApiException.badRequest(e.getMessage());
@@ -137,6 +146,10 @@ public class CoordinatorApi implements NodeApi {
         m.put("nodeId", config.nodeId());
         m.put("state", engine.state().name());
         m.put("detail", engine.stateDetail());
+        Map<String, Object> lease = engine.leaseStatus();
+        if (lease != null) {
+            m.put("lease", lease);
+        }
         m.put("appliedSequence", applier.appliedSequence());
         m.put("committedSequence", engine.lastAcked());
         m.put("recentWrites", engine.recentWrites());
@@ -159,12 +172,14 @@ public class CoordinatorApi implements NodeApi {
     @Override
     public Uni<Response> reconcile(String key) {
         String k = parse.key(key);
+        readable();
         return engine.read(k).map(r -> Bodies.ok(reconciled(k, r)));
     }
 
     @Override
     public Uni<Response> reconcileAll(byte[] body) {
         List<String> keys = parse.keys(body);
+        readable();
         return engine.readAll(keys).map(reads -> {
             List<Object> items = new ArrayList<>();
             long position = 0;

@@ -42,6 +42,27 @@ public interface PresageConfig {
     /** Settings of the mirror role; unused at the coordinator. */
     Mirror mirror();
 
+    /** The active coordinator's lease, for running a standby coordinator (DESIGN §10); unused at mirrors. */
+    Lease lease();
+
+    interface Lease {
+        /**
+         * Off: this coordinator is active from the start (one coordinator). On, on every coordinator of
+         * a group: only the holder of the lease serves; the others stand by (not ready, 503) until it
+         * expires. Each coordinator of a group needs its own {@code presage.node-id} and database.
+         */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** How long a lease lasts without renewal: a failed holder is replaced after about this long. */
+        @WithDefault("5s")
+        Duration ttl();
+
+        /** The NATS key-value bucket holding the lease (created when absent, with the ttl). */
+        @WithDefault("presage_lease")
+        String bucket();
+    }
+
     interface Nats {
         @WithDefault("nats://127.0.0.1:4222")
         String url();

@@ -1,5 +1,6 @@
 package io.presage.coord;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,6 +32,7 @@ import io.presage.certify.ColdVersions;
 import io.presage.certify.Hlc;
 import io.presage.certify.TxnRequest;
 import io.presage.config.PresageConfig;
+import io.presage.lease.CoordinatorLease;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogBatch;
@@ -40,6 +42,12 @@ import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
 import io.presage.apply.ReadCache;
 import io.presage.node.LogConnection;
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.api.StorageType;
+import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
@@ -57,7 +65,8 @@ import io.smallrye.mutiny.Uni;
 public class CoordinatorEngine {
     private static final Logger LOG = Logger.getLogger(CoordinatorEngine.class);
 
-    public enum State { STARTING, RECOVERING, READY }
+    /** STANDBY: the lease is enabled and another coordinator holds it; nothing is served. */
+    public enum State { STARTING, STANDBY, RECOVERING, READY }
 
     private record Running(Certifier certifier, CertifierLoop loop, GroupCommit groupCommit) {
         void stop() {
@@ -91,6 +100,9 @@ public class CoordinatorEngine {
     private volatile State state = State.STARTING;
     private volatile String stateDetail = "starting";
     private volatile boolean stopping;
+    /** Null unless {@code presage.lease.enabled}; then commits need it valid. */
+    private volatile CoordinatorLease lease;
+    private volatile Connection leaseConnection;
     private Timer publishTimer;
     private Timer delayTimer;
     private DistributionSummary batchTxns;
@@ -119,7 +131,102 @@ public class CoordinatorEngine {
         registry.counter("presage_commits_total", "outcome", "committed", "reason", "");
         registry.counter("presage_certification_adjusted_total");
         applier.onApplied(recent::evictApplied);
+        if (config.lease().enabled()) {
+            state = State.STANDBY;
+            stateDetail = "standby: waiting for the coordinator lease";
+            Thread t = new Thread(this::standBy, "presage-standby");
+            t.setDaemon(true);
+            t.start();
+        } else {
+            recovery.submit(this::recoverUntilDone);
+        }
+    }
+
+    /**
+     * With the lease enabled: wait for it (the applier meanwhile follows the log into this node's store,
+     * so that recovery has little to replay), then recover and serve. A lease lost later stops this
+     * process (exit code 3): it may have missed commits of the new holder, and a restarted coordinator
+     * is a standby. Commits stop the moment the lease is not valid, before the exit.
+     */
+    private void standBy() {
+        CoordinatorLease l = null;
+        while (!stopping && l == null) {
+            try {
+                Connection nc = Nats.connect(new Options.Builder().server(config.nats().url()).connectionName(config.nodeId() + "-lease")
+                        .maxReconnects(-1).reconnectWait(Duration.ofMillis(250)).build());
+                leaseConnection = nc;
+                l = new CoordinatorLease(nc, config.lease().bucket(), "coordinator", config.nodeId(), config.lease().ttl(),
+                        config.nats().replicas(), "memory".equals(config.nats().storage()) ? StorageType.Memory : StorageType.File,
+                        this::leaseLost);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                stateDetail = "standby: the lease's bucket cannot be reached (" + e.getMessage() + "); retrying";
+                LOG.warn(stateDetail);
+                closeLeaseConnection();
+                sleep(1_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        if (l == null) {
+            return;
+        }
+        String holder = l.currentHolder();
+        stateDetail = "standby: waiting for the coordinator lease" + (holder == null ? "" : ", held by " + holder);
+        try {
+            if (!l.acquire(() -> stopping)) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        lease = l;
         recovery.submit(this::recoverUntilDone);
+    }
+
+    private void leaseLost() {
+        state = State.STANDBY;
+        stateDetail = "stopping: the coordinator lease was lost";
+        Running r = running;
+        if (r != null) {
+            r.stop(); // queued and waiting commits are answered 503
+        }
+        LOG.error("the coordinator lease was lost; stopping so that a restart comes back as a standby");
+        Quarkus.asyncExit(3);
+    }
+
+    private void closeLeaseConnection() {
+        Connection nc = leaseConnection;
+        leaseConnection = null;
+        if (nc != null) {
+            try {
+                nc.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Whether reads may be answered here: not by a standby, nor by a holder whose lease has lapsed
+     * (another coordinator may be committing, and a read here would miss its commits).
+     */
+    public boolean servesReads() {
+        CoordinatorLease l = lease;
+        return state != State.STANDBY && (l == null || l.valid());
+    }
+
+    /** Who holds the coordinator lease, for {@code /v1/status}: null when the lease is not enabled. */
+    public Map<String, Object> leaseStatus() {
+        if (!config.lease().enabled()) {
+            return null;
+        }
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        CoordinatorLease l = lease;
+        m.put("held", l != null && l.valid());
+        m.put("ttlMs", config.lease().ttl().toMillis());
+        return m;
     }
 
     void onStop(@Observes ShutdownEvent ev) {
@@ -129,6 +236,11 @@ public class CoordinatorEngine {
             r.stop();
         }
         recovery.shutdownNow();
+        CoordinatorLease l = lease;
+        if (l != null) {
+            l.close(); // a standby takes over at once instead of after the ttl
+        }
+        closeLeaseConnection();
     }
 
     public boolean isCoordinator() {
@@ -346,6 +458,10 @@ public class CoordinatorEngine {
         Running r = running;
         if (state != State.READY || r == null) {
             return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+        }
+        CoordinatorLease l = lease;
+        if (l != null && !l.valid()) {
+            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator lease has lapsed"));
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
         if (spec.id() != null) {

@@ -62,6 +62,15 @@ final class NodeProcess {
         return new NodeProcess("coordinator", port, env("coordinator", "coordinator", port, nats, pg, db), logDir);
     }
 
+    /** A coordinator named {@code nodeId}, with more environment (e.g. the lease switched on). */
+    static NodeProcess coordinator(String nodeId, NatsTestServer nats, PostgresTestServer pg, String db, Path logDir,
+                                   Map<String, String> extra) throws IOException {
+        int port = freeLoopbackPort();
+        Map<String, String> e = env("coordinator", nodeId, port, nats, pg, db);
+        e.putAll(extra);
+        return new NodeProcess(nodeId, port, e, logDir);
+    }
+
     /** A mirror following {@code coordinator}, on a free loopback port, with its own database {@code db}. */
     static NodeProcess mirror(String nodeId, NodeProcess coordinator, NatsTestServer nats, PostgresTestServer pg, String db,
                               Path logDir) throws IOException {
@@ -135,6 +144,24 @@ final class NodeProcess {
             Thread.sleep(200);
         }
         fail(name + " was not ready after " + max + " (last: " + last + "); see " + logDir);
+    }
+
+    /** Sends a signal by name ({@code STOP}, {@code CONT}) to the node's process. */
+    void signal(String name) throws IOException, InterruptedException {
+        Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+        assertEquals(0, k.waitFor(), "kill -" + name + " " + process.pid());
+    }
+
+    /** The process's exit code once it has exited within {@code max}; fails if it is still running. */
+    int awaitExit(Duration max) throws InterruptedException {
+        Process p = process;
+        assertTrue(p.waitFor(max.toMillis(), TimeUnit.MILLISECONDS), name + " still running after " + max);
+        return p.exitValue();
+    }
+
+    boolean alive() {
+        Process p = process;
+        return p != null && p.isAlive();
     }
 
     /** SIGKILL (Process.destroyForcibly on Linux) and wait for the exit; asserts it died of the signal. */

@@ -1,0 +1,206 @@
+package io.presage.lease;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+
+import org.jboss.logging.Logger;
+
+import io.nats.client.Connection;
+import io.nats.client.JetStreamApiException;
+import io.nats.client.KeyValue;
+import io.nats.client.KeyValueManagement;
+import io.nats.client.api.KeyValueConfiguration;
+import io.nats.client.api.KeyValueEntry;
+import io.nats.client.api.StorageType;
+
+/**
+ * The active coordinator's lease (DESIGN §10): one entry in a NATS key-value bucket whose TTL is the
+ * lease's length. Whoever creates the entry holds the lease, and keeps it by updating the entry at
+ * the revision it last wrote, every third of the TTL. A standby waits until the entry has expired
+ * (the server drops it TTL after its last update) and then creates it.
+ *
+ * <h2>What it guarantees, and what does not rest on it</h2>
+ * Two coordinators never both <em>commit</em>: every append expects the log's last sequence, so a
+ * coordinator that lost its lease without noticing is refused by JetStream the moment the new holder
+ * has appended, and rebuilds its certifier from the log before it could commit anything (see
+ * {@code GroupCommit}). The lease is what makes that rare: a holder stops serving once it has not
+ * renewed for {@code ttl − margin} by its own clock ({@link #valid}), which is before the server can
+ * expire the entry, since the server's TTL starts at the update's arrival, after it was sent. A holder
+ * that learns it lost the lease (an update refused, or the validity passed) is told once
+ * ({@code onLost}) and does not try again: a coordinator that lost its lease stops, and a restarted one
+ * is a standby.
+ *
+ * <p>Holder identity is the node id plus a random instance id, so a coordinator restarted within the
+ * TTL waits for its own old lease to expire like any standby: it cannot tell whether the old process
+ * is still running.
+ */
+public final class CoordinatorLease implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(CoordinatorLease.class);
+    /** JetStream's "wrong last sequence": the entry exists (create) or moved on (update). */
+    private static final int ERR_WRONG_LAST_SEQUENCE = 10071;
+
+    private final KeyValue kv;
+    private final String key;
+    private final String holder;
+    private final Duration ttl;
+    private final long marginNanos;
+    private final Runnable onLost;
+    private volatile long revision;
+    /** System.nanoTime() until which this holder may act as the active coordinator; 0: not holding. */
+    private volatile long validUntilNanos;
+    private volatile boolean lost;
+    private volatile boolean closed;
+    private Thread renewer;
+
+    /**
+     * Opens (creating if absent) bucket {@code bucket} with the lease's TTL on {@code nc}.
+     *
+     * @param onLost run once, on the renewing thread, when a lease this object held is lost
+     */
+    public CoordinatorLease(Connection nc, String bucket, String key, String nodeId, Duration ttl, int replicas,
+            StorageType storage, Runnable onLost) throws IOException, JetStreamApiException {
+        if (ttl.toMillis() < 300) {
+            throw new IllegalArgumentException("the lease ttl must be at least 300ms, not " + ttl);
+        }
+        this.key = key;
+        this.holder = nodeId + "/" + UUID.randomUUID();
+        this.ttl = ttl;
+        this.marginNanos = ttl.toNanos() / 5;
+        this.onLost = onLost;
+        KeyValueManagement kvm = nc.keyValueManagement();
+        try {
+            kvm.getStatus(bucket);
+        } catch (JetStreamApiException e) {
+            kvm.create(KeyValueConfiguration.builder().name(bucket).ttl(ttl).maxHistoryPerKey(1)
+                    .storageType(storage).replicas(replicas).build());
+        }
+        this.kv = nc.keyValue(bucket);
+    }
+
+    /** This process's holder id, as written in the entry. */
+    public String holder() {
+        return holder;
+    }
+
+    /** Who holds the lease now, as the bucket says (null: nobody, or it cannot be read). */
+    public String currentHolder() {
+        try {
+            KeyValueEntry e = kv.get(key);
+            return e == null || e.getValue() == null ? null : new String(e.getValue(), StandardCharsets.UTF_8);
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Blocks until this process holds the lease (true), or {@code stop} says to give up (false). Then
+     * keeps it, on a thread of its own, until it is lost or {@link #close closed}.
+     */
+    public boolean acquire(BooleanSupplier stop) throws InterruptedException {
+        long poll = Math.max(50, ttl.toMillis() / 4);
+        String lastSeen = null;
+        while (!stop.getAsBoolean() && !closed) {
+            long sentAt = System.nanoTime();
+            try {
+                revision = kv.create(key, holder.getBytes(StandardCharsets.UTF_8));
+                validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
+                LOG.infof("lease %s acquired by %s (ttl %s)", key, holder, ttl);
+                startRenewing();
+                return true;
+            } catch (JetStreamApiException e) {
+                if (e.getApiErrorCode() != ERR_WRONG_LAST_SEQUENCE) {
+                    LOG.warnf("lease %s: cannot create the entry: %s", key, e.getMessage());
+                } else {
+                    String now = currentHolder();
+                    if (now != null && !now.equals(lastSeen)) {
+                        LOG.infof("lease %s is held by %s; standing by until it expires", key, now);
+                    }
+                    lastSeen = now;
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warnf("lease %s: the key-value bucket cannot be reached: %s", key, e.getMessage());
+            }
+            Thread.sleep(poll);
+        }
+        return false;
+    }
+
+    /** Whether this process may act as the active coordinator at {@code nowNanos} (System.nanoTime()). */
+    public boolean valid(long nowNanos) {
+        return !lost && nowNanos - validUntilNanos < 0;
+    }
+
+    public boolean valid() {
+        return valid(System.nanoTime());
+    }
+
+    private void startRenewing() {
+        renewer = new Thread(this::renewUntilLost, "presage-lease");
+        renewer.setDaemon(true);
+        renewer.start();
+    }
+
+    private void renewUntilLost() {
+        long period = ttl.toMillis() / 3;
+        while (!closed) {
+            try {
+                Thread.sleep(period);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!valid()) {
+                lose("not renewed within " + Duration.ofNanos(ttl.toNanos() - marginNanos) + " (this process or the server stalled)");
+                return;
+            }
+            long sentAt = System.nanoTime();
+            try {
+                revision = kv.update(key, holder.getBytes(StandardCharsets.UTF_8), revision);
+                validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
+            } catch (JetStreamApiException e) {
+                if (e.getApiErrorCode() == ERR_WRONG_LAST_SEQUENCE) {
+                    lose("the entry moved on: it expired, and " + describe(currentHolder()) + " holds it now");
+                    return;
+                }
+                LOG.warnf("lease %s: renewal refused (%s); trying again", key, e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                LOG.warnf("lease %s: renewal failed (%s); trying again", key, e.getMessage());
+            }
+        }
+    }
+
+    private static String describe(String holder) {
+        return holder == null ? "nobody" : holder;
+    }
+
+    private void lose(String why) {
+        if (closed) {
+            return;
+        }
+        lost = true;
+        validUntilNanos = 0;
+        LOG.errorf("lease %s lost by %s: %s", key, holder, why);
+        onLost.run();
+    }
+
+    /** Stops renewing and, if still held, gives the lease up at once so that a standby need not wait for the TTL. */
+    @Override
+    public void close() {
+        closed = true;
+        Thread r = renewer;
+        if (r != null) {
+            r.interrupt();
+        }
+        if (valid()) {
+            try {
+                kv.delete(key, revision);
+                LOG.infof("lease %s released by %s", key, holder);
+            } catch (IOException | JetStreamApiException | RuntimeException e) {
+                LOG.warnf("lease %s: could not release it (%s); it expires by itself", key, e.getMessage());
+            }
+        }
+        validUntilNanos = 0;
+    }
+}

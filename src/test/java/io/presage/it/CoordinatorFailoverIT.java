@@ -1,0 +1,137 @@
+package io.presage.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.presage.it.JsonHttp.Answer;
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+
+/**
+ * A standby coordinator (DESIGN §10), from the packaged application, with a real NATS and PostgreSQL:
+ * two coordinators with the lease switched on, each with its own database. Only the holder serves; the
+ * standby takes over once a SIGKILLed holder's lease expires, with every acknowledged commit; and a
+ * holder frozen past its lease (SIGSTOP) and thawed after the other took over commits nothing and
+ * stops, so that the two never both commit.
+ */
+@Timeout(value = 300, unit = TimeUnit.SECONDS)
+class CoordinatorFailoverIT {
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration TTL = Duration.ofSeconds(2);
+    private final Path logDir = NodeProcess.BASE_DIR.resolve("target/failover-it");
+
+    @Test
+    void aStandbyTakesOverFromADeadCoordinatorAndAFrozenOneThawedLateCommitsNothing() throws Exception {
+        NatsTestServer nats = NatsTestServer.start();
+        NodeProcess a = null;
+        NodeProcess b = null;
+        try {
+            PostgresTestServer pg = PostgresTestServer.get();
+            Map<String, String> lease = Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", TTL.toMillis() + "ms");
+            a = NodeProcess.coordinator("coord-a", nats, pg, pg.createDatabase(), logDir, lease);
+            b = NodeProcess.coordinator("coord-b", nats, pg, pg.createDatabase(), logDir, lease);
+            a.start();
+            a.awaitReady(READY_TIMEOUT);
+            b.start();
+            awaitState(b, "STANDBY");
+
+            // The standby serves nothing: a client (or a load balancer's readiness check) goes to the holder.
+            assertEquals(503, JsonHttp.send(JsonHttp.get(b.uri("/q/health/ready"))).status());
+            assertUnavailable(JsonHttp.send(JsonHttp.put(b.uri("/v1/kv/fo-0"), "\"at the standby\"")));
+            assertUnavailable(JsonHttp.send(JsonHttp.get(b.uri("/v1/kv/fo-0"))));
+
+            // Acknowledged commits at the holder, then it dies.
+            Map<String, Long> acked = new LinkedHashMap<>();
+            for (int i = 0; i < 20; i++) {
+                Answer w = JsonHttp.send(JsonHttp.put(a.uri("/v1/kv/fo-" + i), "{\"n\":" + i + "}"));
+                assertEquals(200, w.status(), w.toString());
+                acked.put("fo-" + i, w.json().get("timestamp").asLong());
+            }
+            long killedAt = System.nanoTime();
+            a.kill();
+            b.awaitReady(READY_TIMEOUT);
+            long failoverMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+            for (Map.Entry<String, Long> e : acked.entrySet()) {
+                Answer r = JsonHttp.send(JsonHttp.get(b.uri("/v1/kv/" + e.getKey())));
+                assertEquals(200, r.status(), e.getKey() + " at the new holder: " + r);
+                assertEquals(e.getValue(), r.json().get("version").asLong(), e.getKey() + ": the acknowledged version");
+            }
+            Answer afterFailover = JsonHttp.send(JsonHttp.put(b.uri("/v1/kv/fo-0"), "\"b\""));
+            assertEquals(200, afterFailover.status(), afterFailover.toString());
+            assertTrue(afterFailover.json().get("timestamp").asLong() > acked.get("fo-0"), "commits go on after the last acknowledged one");
+
+            // The old holder, restarted, is a standby now.
+            a.start();
+            awaitState(a, "STANDBY");
+            assertUnavailable(JsonHttp.send(JsonHttp.put(a.uri("/v1/kv/fo-1"), "\"a, restarted\"")));
+
+            // Freeze the holder past its lease: the standby takes over and commits; the thawed one must not.
+            b.signal("STOP");
+            long frozenAt = System.nanoTime();
+            a.awaitReady(READY_TIMEOUT);
+            long takeoverMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - frozenAt);
+            Answer atA = JsonHttp.send(JsonHttp.put(a.uri("/v1/kv/fo-2"), "\"a, active again\""));
+            assertEquals(200, atA.status(), atA.toString());
+            b.signal("CONT");
+            Answer atThawed = sendOrRefused(JsonHttp.put(b.uri("/v1/kv/fo-2"), "\"b, thawed\""));
+            assertNotEquals(200, atThawed.status(), "a coordinator that lost its lease commits nothing: " + atThawed);
+            assertEquals(3, b.awaitExit(Duration.ofSeconds(30)), "it stops, with exit code 3, once it knows");
+
+            Answer fo2 = JsonHttp.send(JsonHttp.get(a.uri("/v1/kv/fo-2")));
+            assertEquals("a, active again", fo2.json().path("value").asText(), fo2.toString());
+            assertEquals(atA.json().get("timestamp").asLong(), fo2.json().get("version").asLong());
+            System.out.printf("failover IT: %d acknowledged commits kept; standby ready %d ms after the SIGKILL, "
+                    + "%d ms after the SIGSTOP (lease ttl %d ms)%n", acked.size(), failoverMs, takeoverMs, TTL.toMillis());
+        } finally {
+            if (b != null && b.alive()) {
+                b.signal("CONT");
+            }
+            NodeProcess.stopAll(a, b);
+            nats.close();
+        }
+    }
+
+    private static void assertUnavailable(Answer r) {
+        assertEquals(503, r.status(), r.toString());
+        assertEquals("UNAVAILABLE", r.json().path("error").asText(), r.toString());
+    }
+
+    /** The answer, or a made-up 0 when the connection was refused or reset (the process is stopping). */
+    private static Answer sendOrRefused(java.net.http.HttpRequest r) {
+        try {
+            return JsonHttp.send(r);
+        } catch (UncheckedIOException e) {
+            return new Answer(0, e.getMessage());
+        }
+    }
+
+    /** Polls {@code /v1/status} until the node reports {@code state}. */
+    private static void awaitState(NodeProcess n, String state) throws InterruptedException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            try {
+                Answer s = JsonHttp.send(JsonHttp.get(n.uri("/v1/status")));
+                if (state.equals(s.json().path("state").asText())) {
+                    return;
+                }
+                last = s.toString();
+            } catch (UncheckedIOException e) {
+                last = e.getMessage();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(n.name + " never reported " + state + "; last: " + last);
+    }
+}

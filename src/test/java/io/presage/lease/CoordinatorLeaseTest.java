@@ -1,0 +1,119 @@
+package io.presage.lease;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.nats.client.Connection;
+import io.nats.client.Nats;
+import io.nats.client.Options;
+import io.nats.client.api.StorageType;
+import io.presage.testing.NatsTestServer;
+
+/** The coordinator lease against a real nats-server: one holder at a time, hand-over, and loss. */
+class CoordinatorLeaseTest {
+    private static final Duration TTL = Duration.ofMillis(1_000);
+
+    private NatsTestServer server;
+    private final List<AutoCloseable> closeAfter = new ArrayList<>();
+
+    @BeforeEach
+    void startServer() {
+        server = NatsTestServer.start();
+    }
+
+    @AfterEach
+    void stopEverything() throws Exception {
+        for (int i = closeAfter.size() - 1; i >= 0; i--) {
+            closeAfter.get(i).close();
+        }
+        server.close();
+    }
+
+    private CoordinatorLease lease(String node, Runnable onLost) throws Exception {
+        Connection nc = Nats.connect(new Options.Builder().server(server.url()).maxReconnects(-1)
+                .reconnectWait(Duration.ofMillis(100)).build());
+        closeAfter.add(nc::close);
+        CoordinatorLease l = new CoordinatorLease(nc, "lease_test", "coordinator", node, TTL, 1, StorageType.File, onLost);
+        closeAfter.add(l);
+        return l;
+    }
+
+    private static CompletableFuture<Boolean> acquireInBackground(CoordinatorLease l, AtomicBoolean stop) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return l.acquire(stop::get);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
+    @Test
+    void aSecondCoordinatorWaitsWhileTheFirstRenewsAndTakesOverWhenItReleases() throws Exception {
+        CoordinatorLease first = lease("a", () -> { });
+        assertTrue(first.acquire(() -> false));
+        assertTrue(first.valid());
+        assertEquals(first.holder(), first.currentHolder());
+
+        CoordinatorLease second = lease("b", () -> { });
+        AtomicBoolean stop = new AtomicBoolean();
+        CompletableFuture<Boolean> waiting = acquireInBackground(second, stop);
+        Thread.sleep(3 * TTL.toMillis()); // three lease lengths: the first renews, so it keeps the lease
+        assertFalse(waiting.isDone(), "the standby waits while the holder renews");
+        assertTrue(first.valid());
+
+        long released = System.nanoTime();
+        first.close(); // a clean stop gives the lease up at once
+        assertTrue(waiting.get(10, TimeUnit.SECONDS));
+        assertTrue(second.valid());
+        assertEquals(second.holder(), second.currentHolder());
+        assertFalse(first.valid());
+        System.out.printf("lease hand-over after release: %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - released));
+    }
+
+    @Test
+    void aHolderThatCannotRenewLosesTheLeaseOnceAndTheStandbyGetsItAfterTheTtl() throws Exception {
+        CountDownLatch lost = new CountDownLatch(1);
+        CoordinatorLease holder = lease("a", lost::countDown);
+        assertTrue(holder.acquire(() -> false));
+        server.pause(); // nothing answers: no renewal can succeed
+        try {
+            assertTrue(lost.await(10, TimeUnit.SECONDS), "the holder is told it lost the lease");
+            assertFalse(holder.valid(), "and it no longer acts as the holder");
+        } finally {
+            server.resume();
+        }
+        CoordinatorLease standby = lease("b", () -> { });
+        assertTrue(standby.acquire(() -> false), "the entry expired, so the standby can take it");
+        assertEquals(standby.holder(), standby.currentHolder());
+        Thread.sleep(2 * TTL.toMillis());
+        assertFalse(holder.valid(), "a lost lease is not taken back");
+        assertTrue(standby.valid(), "the new holder keeps it by renewing");
+    }
+
+    @Test
+    void aStandbyThatIsToldToStopGivesUpWaiting() throws Exception {
+        CoordinatorLease holder = lease("a", () -> { });
+        assertTrue(holder.acquire(() -> false));
+        CoordinatorLease standby = lease("b", () -> { });
+        AtomicBoolean stop = new AtomicBoolean();
+        CompletableFuture<Boolean> waiting = acquireInBackground(standby, stop);
+        stop.set(true);
+        assertFalse(waiting.get(10, TimeUnit.SECONDS));
+        assertFalse(standby.valid());
+        assertTrue(holder.valid());
+    }
+}
