@@ -277,12 +277,23 @@ public final class ReadCache {
     static StoredItem withMergedClock(StoredItem old, StoredItem item) {
         // The usual case (every write from the same nodes, often one) names every node the old clock
         // does: the overlay is the new clock itself, so no map is built on the applier's hot path.
-        if (item.vclock().keySet().containsAll(old.vclock().keySet())) {
+        // (Iterating entries, not keySet(): a map's key set view is kept in a field of the map, and it
+        // would stay in the heap beside every cached clock.)
+        if (namesEveryNodeOf(item.vclock(), old.vclock())) {
             return item;
         }
         TreeMap<String, Long> clock = new TreeMap<>(old.vclock());
         clock.putAll(item.vclock());
         return new StoredItem(item.key(), item.valueJson(), item.version(), clock, item.sequence());
+    }
+
+    private static boolean namesEveryNodeOf(Map<String, Long> clock, Map<String, Long> other) {
+        for (Map.Entry<String, Long> e : other.entrySet()) {
+            if (!clock.containsKey(e.getKey())) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Drops about 1/16 of the entries (at least one). Caller holds the write lock. */
