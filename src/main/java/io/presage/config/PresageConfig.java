@@ -190,7 +190,11 @@ public interface PresageConfig {
     }
 
     interface Mirror {
-        /** Base URL of the coordinator that writes are forwarded to and reconciliations asked of (loopback or the DC link). */
+        /**
+         * Base URL of the coordinator that writes are forwarded to and reconciliations asked of (loopback
+         * or the DC link); with a standby coordinator, every coordinator's URL, separated by commas: calls
+         * go to the one that is READY.
+         */
         @WithDefault("http://127.0.0.1:8080")
         String coordinatorUrl();
 

@@ -5,10 +5,14 @@ import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.jboss.logging.Logger;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,12 +35,31 @@ import io.vertx.core.http.RequestOptions;
  * bounded by the forward timeout (no byte back for that long: 503). Replies are handled on the event
  * loop that sent the request, with no hop to another thread. Whether the coordinator answered last
  * time is remembered for status.
+ *
+ * <p>With several coordinator URLs (an active coordinator and standbys, DESIGN §10), calls go to one
+ * of them at a time. When it does not answer, or answers 503, the client asks every URL's
+ * {@code /v1/status} (at most once per {@link #RELOCATE_EVERY_MILLIS}) and moves to the first that is
+ * {@code READY}. The call that failed is not sent again: its outcome is unknown, so the client gets
+ * the 503 and retries, with its idempotency id if it gave one.
  */
 public final class CoordinatorClient implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(CoordinatorClient.class);
     private static final TypeReference<Map<String, Long>> CLOCK = new TypeReference<>() {
     };
     /** Connections kept to the coordinator; more concurrent calls wait for one (bounded by the timeout). */
     private static final int CONNECTIONS = 64;
+    /** Least time between two searches for the active coordinator. */
+    static final long RELOCATE_EVERY_MILLIS = 500;
+
+    /** One coordinator URL, taken apart once. */
+    private record Target(String base, String host, int port, String pathPrefix) {
+        static Target of(String url) {
+            String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+            URI uri = parse(base);
+            int port = uri.getPort() > 0 ? uri.getPort() : "https".equals(uri.getScheme()) ? 443 : 80;
+            return new Target(base, uri.getHost(), port, uri.getRawPath() == null ? "" : uri.getRawPath());
+        }
+    }
 
     /** The coordinator did not answer (refused, reset, timed out): the caller answers 503. */
     public static final class Unreachable extends RuntimeException {
@@ -49,11 +72,11 @@ public final class CoordinatorClient implements AutoCloseable {
     public record Answer(int status, byte[] body) {
     }
 
-    private final String base;
-    private final String host;
-    private final int port;
-    /** The base URL's path, put before every request's path (empty for a URL without one). */
-    private final String pathPrefix;
+    private final Target[] targets;
+    /** Index in {@link #targets} of the coordinator calls go to. */
+    private volatile int current;
+    private final AtomicBoolean relocating = new AtomicBoolean();
+    private volatile long lastRelocateMillis;
     private final long timeoutMillis;
     private final ObjectMapper json;
     private final HttpClient http;
@@ -62,13 +85,25 @@ public final class CoordinatorClient implements AutoCloseable {
     private volatile boolean reachable = true;
     private volatile long lastAnswerMillis;
 
-    public CoordinatorClient(Vertx vertx, String baseUrl, Duration timeout, ObjectMapper json) {
-        this.base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
-        URI uri = parse(base);
-        boolean https = "https".equals(uri.getScheme());
-        this.host = uri.getHost();
-        this.port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
-        this.pathPrefix = uri.getRawPath() == null ? "" : uri.getRawPath();
+    /** @param urls one coordinator base URL, or several separated by commas (an active one and standbys) */
+    public CoordinatorClient(Vertx vertx, String urls, Duration timeout, ObjectMapper json) {
+        String[] parts = urls.split(",");
+        List<Target> ts = new ArrayList<>(parts.length);
+        for (String u : parts) {
+            if (!u.isBlank()) {
+                ts.add(Target.of(u.strip()));
+            }
+        }
+        if (ts.isEmpty()) {
+            throw new IllegalArgumentException("presage.mirror.coordinator-url is empty");
+        }
+        this.targets = ts.toArray(new Target[0]);
+        boolean https = targets[0].base().startsWith("https:");
+        for (Target t : targets) {
+            if (t.base().startsWith("https:") != https) {
+                throw new IllegalArgumentException("presage.mirror.coordinator-url mixes http and https: " + urls);
+            }
+        }
         this.timeoutMillis = timeout.toMillis();
         this.json = json;
         this.home = vertx.getOrCreateContext();
@@ -98,8 +133,9 @@ public final class CoordinatorClient implements AutoCloseable {
         return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
     }
 
+    /** The URL calls go to now. */
     public String url() {
-        return base;
+        return targets[current].base();
     }
 
     public boolean reachable() {
@@ -119,11 +155,12 @@ public final class CoordinatorClient implements AutoCloseable {
     }
 
     private void exchange(String method, String pathAndQuery, byte[] body, CompletableFuture<Answer> answer) {
+        Target t = targets[current];
         RequestOptions o = new RequestOptions()
                 .setMethod(HttpMethod.valueOf(method))
-                .setHost(host)
-                .setPort(port)
-                .setURI(pathPrefix + pathAndQuery)
+                .setHost(t.host())
+                .setPort(t.port())
+                .setURI(t.pathPrefix() + pathAndQuery)
                 .setIdleTimeout(timeoutMillis)
                 .putHeader(HttpHeaders.ACCEPT, "application/json");
         if (body != null) {
@@ -136,14 +173,65 @@ public final class CoordinatorClient implements AutoCloseable {
                     if (ar.succeeded()) {
                         reachable = true;
                         lastAnswerMillis = System.currentTimeMillis();
+                        if (ar.result().status() == 503) {
+                            relocate(); // maybe a standby, or one that lost its lease
+                        }
                         answer.complete(ar.result());
                     } else {
                         reachable = false;
+                        relocate();
                         Throwable c = ar.cause();
-                        answer.completeExceptionally(new Unreachable("the coordinator at " + base + " did not answer: "
+                        answer.completeExceptionally(new Unreachable("the coordinator at " + t.base() + " did not answer: "
                                 + c.getClass().getSimpleName() + (c.getMessage() == null ? "" : " " + c.getMessage()), c));
                     }
                 });
+    }
+
+    /**
+     * With several URLs: asks each, from the one after the current, for its state, and moves to the
+     * first that is READY; stays put when none is. One search at a time, and not more often than
+     * every {@link #RELOCATE_EVERY_MILLIS}. Runs on the event loop.
+     */
+    private void relocate() {
+        long now = System.currentTimeMillis();
+        if (targets.length == 1 || now - lastRelocateMillis < RELOCATE_EVERY_MILLIS || !relocating.compareAndSet(false, true)) {
+            return;
+        }
+        lastRelocateMillis = now;
+        int from = current;
+        ask(from, 1);
+    }
+
+    private void ask(int from, int step) {
+        if (step > targets.length) {
+            relocating.set(false); // none READY: leave it where it is
+            return;
+        }
+        int i = (from + step) % targets.length;
+        Target t = targets[i];
+        http.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(t.host()).setPort(t.port())
+                        .setURI(t.pathPrefix() + "/v1/status").setIdleTimeout(timeoutMillis))
+                .compose(req -> req.send())
+                .compose(resp -> resp.body().map(b -> resp.statusCode() == 200 && "READY".equals(state(b))))
+                .onComplete(ar -> {
+                    if (ar.succeeded() && ar.result()) {
+                        if (i != current) {
+                            current = i;
+                            LOG.infof("the active coordinator is now %s", t.base());
+                        }
+                        relocating.set(false);
+                    } else {
+                        ask(from, step + 1);
+                    }
+                });
+    }
+
+    private String state(Buffer body) {
+        try {
+            return json.readTree(body.getBytes()).path("state").asText();
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     /** {@code POST /v1/reconcile}: the keys' latest committed states at one position. */

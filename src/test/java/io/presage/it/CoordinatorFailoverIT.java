@@ -23,7 +23,8 @@ import io.presage.testing.PostgresTestServer;
  * two coordinators with the lease switched on, each with its own database. Only the holder serves; the
  * standby takes over once a SIGKILLed holder's lease expires, with every acknowledged commit; and a
  * holder frozen past its lease (SIGSTOP) and thawed after the other took over commits nothing and
- * stops, so that the two never both commit.
+ * stops, so that the two never both commit. A mirror given both coordinators' URLs forwards its writes
+ * to whichever is active.
  */
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class CoordinatorFailoverIT {
@@ -36,6 +37,7 @@ class CoordinatorFailoverIT {
         NatsTestServer nats = NatsTestServer.start();
         NodeProcess a = null;
         NodeProcess b = null;
+        NodeProcess mirror = null;
         try {
             PostgresTestServer pg = PostgresTestServer.get();
             Map<String, String> lease = Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", TTL.toMillis() + "ms");
@@ -45,6 +47,12 @@ class CoordinatorFailoverIT {
             a.awaitReady(READY_TIMEOUT);
             b.start();
             awaitState(b, "STANDBY");
+            mirror = NodeProcess.mirror("fo-mirror", a, nats, pg, pg.createDatabase(), logDir,
+                    Map.of("PRESAGE_MIRROR_COORDINATOR_URL", "http://127.0.0.1:" + b.port + ",http://127.0.0.1:" + a.port));
+            mirror.start();
+            mirror.awaitReady(READY_TIMEOUT);
+            Answer viaMirror = forwardedUntilCommitted(mirror, "fo-m", "\"via the mirror, to a\"");
+            assertEquals("http://127.0.0.1:" + a.port, coordinatorOf(mirror), "the mirror found the active one, listed second");
 
             // The standby serves nothing: a client (or a load balancer's readiness check) goes to the holder.
             assertEquals(503, JsonHttp.send(JsonHttp.get(b.uri("/q/health/ready"))).status());
@@ -70,6 +78,9 @@ class CoordinatorFailoverIT {
             Answer afterFailover = JsonHttp.send(JsonHttp.put(b.uri("/v1/kv/fo-0"), "\"b\""));
             assertEquals(200, afterFailover.status(), afterFailover.toString());
             assertTrue(afterFailover.json().get("timestamp").asLong() > acked.get("fo-0"), "commits go on after the last acknowledged one");
+            Answer viaMirrorAfter = forwardedUntilCommitted(mirror, "fo-m", "\"via the mirror, to b\"");
+            assertTrue(viaMirrorAfter.json().get("timestamp").asLong() > viaMirror.json().get("timestamp").asLong());
+            assertEquals("http://127.0.0.1:" + b.port, coordinatorOf(mirror), "the mirror follows the failover");
 
             // The old holder, restarted, is a standby now.
             a.start();
@@ -97,9 +108,27 @@ class CoordinatorFailoverIT {
             if (b != null && b.alive()) {
                 b.signal("CONT");
             }
-            NodeProcess.stopAll(a, b);
+            NodeProcess.stopAll(mirror, a, b);
             nats.close();
         }
+    }
+
+    /** A write through the mirror, sent again on 503 or no answer (for up to 30 s) until it commits. */
+    private static Answer forwardedUntilCommitted(NodeProcess mirror, String key, String value) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        Answer last;
+        do {
+            last = sendOrRefused(JsonHttp.put(mirror.uri("/v1/kv/" + key), value));
+            if (last.status() == 200) {
+                return last;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("a write through the mirror did not commit within 30 s; last: " + last);
+    }
+
+    private static String coordinatorOf(NodeProcess mirror) {
+        return JsonHttp.send(JsonHttp.get(mirror.uri("/v1/status"))).json().path("coordinator").path("url").asText();
     }
 
     private static void assertUnavailable(Answer r) {
