@@ -130,6 +130,9 @@ public final class Speculator {
         s.waiting("resumed after this mirror restarted");
         committedBefore(s, firstRetryMs, done -> {
             if (done != null) {
+                if (sent != null) {
+                    s.submitting(attempt, result); // only recorded attempts are sent: the one that committed
+                }
                 confirm(s, done, attempt > 0);
             } else if (sent != null) {
                 s.submitting(attempt, result);

@@ -179,6 +179,7 @@ class SpeculatorTest {
         log.advance(Long.MAX_VALUE);
         await(after);
         assertEquals(Speculation.Status.COMMITTED, after.view().status());
+        assertEquals(1, after.view().result().asInt(), "the recorded attempt's result");
         assertEquals(List.of("resumed#0"), coordinator.committedIds);
         assertEquals(1, coordinator.value("r").asInt());
     }
