@@ -100,6 +100,11 @@ public class CoordinatorEngine {
     private volatile State state = State.STARTING;
     private volatile String stateDetail = "starting";
     private volatile boolean stopping;
+    /**
+     * Set by the first recovery: from then on this process has every acknowledged commit in the
+     * store or the recent writes, and reads may be answered (before, the store may be behind the log).
+     */
+    private volatile boolean caughtUp;
     /** Null unless {@code presage.lease.enabled}; then commits need it valid. */
     private volatile CoordinatorLease lease;
     private volatile Connection leaseConnection;
@@ -209,12 +214,15 @@ public class CoordinatorEngine {
     }
 
     /**
-     * Whether reads may be answered here: not by a standby, nor by a holder whose lease has lapsed
-     * (another coordinator may be committing, and a read here would miss its commits).
+     * Whether reads may be answered here: not before the first recovery has replayed the log (the store
+     * may be behind it), not by a standby, nor by a holder whose lease has lapsed (another coordinator
+     * may be committing, and a read here would miss its commits). A later resync does not stop reads:
+     * what was acknowledged is still in the store or the recent writes, and while the log is down
+     * nothing new can be.
      */
     public boolean servesReads() {
         CoordinatorLease l = lease;
-        return state != State.STANDBY && (l == null || l.valid());
+        return caughtUp && state != State.STANDBY && (l == null || l.valid());
     }
 
     /** Who holds the coordinator lease, for {@code /v1/status}: null when the lease is not enabled. */
@@ -284,7 +292,13 @@ public class CoordinatorEngine {
         Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
         certifier.beginRecovery(base);
         long last = log.lastSequence();
-        recent.reset(applied);
+        if (!caughtUp) {
+            recent.reset(applied);
+        }
+        // After the first recovery, the recent writes are kept through a resync: they hold only
+        // acknowledged commits (versions enter on the append's ack), so none of them is wrong, and
+        // clearing them would let a read meanwhile miss one the store has not applied yet. The
+        // replay below puts them again, which changes nothing (RecentWrites.put skips a version it has).
         ids.clear();
         long next = applied + 1;
         long replayed = 0;
@@ -310,6 +324,7 @@ public class CoordinatorEngine {
                 config.groupCommit().maxTransactions(), gc);
         gc.attach(loop);
         running = new Running(certifier, loop, gc);
+        caughtUp = true;
         state = State.READY;
         stateDetail = "ready";
         LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed",

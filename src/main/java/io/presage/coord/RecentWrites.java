@@ -70,11 +70,19 @@ public final class RecentWrites {
         return null;
     }
 
-    /** Records a version; the chain stays ordered newest first whatever order acks are handled in. */
+    /**
+     * Records a version; the chain stays ordered newest first whatever order acks are handled in. A
+     * version already here (same version and log sequence: a resync replaying the log) is not added again.
+     */
     public void put(Version v) {
         byKey.compute(v.key(), (k, chain) -> {
             if (chain == null) {
                 return new Version[] {v};
+            }
+            for (Version c : chain) {
+                if (c.version() == v.version() && c.sequence() == v.sequence()) {
+                    return chain;
+                }
             }
             Version[] out = Arrays.copyOf(chain, chain.length + 1);
             int i = out.length - 1;
@@ -110,6 +118,11 @@ public final class RecentWrites {
 
     public int size() {
         return byKey.size();
+    }
+
+    /** How many versions of {@code key} are held. */
+    int versions(String key) {
+        return byKey.getOrDefault(key, NONE).length;
     }
 
     /** Forget everything and start again from a recovered log position. */

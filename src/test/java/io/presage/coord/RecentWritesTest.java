@@ -29,6 +29,24 @@ class RecentWritesTest {
     }
 
     @Test
+    void aReplayOfVersionsAlreadyHereAddsNothing() {
+        RecentWrites r = new RecentWrites();
+        r.put(v("k", 100, 5));
+        r.put(v("k", 200, 7));
+        r.put(v("k", 100, 5)); // a resync replays the log over what the acks already put
+        r.put(v("k", 200, 7));
+        assertEquals(2, r.versions("k"), "each version once");
+        r.put(v("k", 300, 9));
+        assertEquals(3, r.versions("k"));
+        r.evictApplied(7);
+        assertEquals(300, r.get("k").version());
+        assertNull(r.at("k", 8), "only the newer version stayed, once, and nothing duplicated came back");
+        r.evictApplied(9);
+        assertNull(r.get("k"));
+        assertEquals(0, r.size());
+    }
+
+    @Test
     void evictionDropsOnlyVersionsTheStoreHasAppliedAndSaysHowFarItWent() {
         RecentWrites r = new RecentWrites();
         r.put(v("a", 100, 5));
