@@ -112,12 +112,21 @@ render collector-per-node "--mirrors 2 --mirror-names a,b --env-absent coordinat
     --env a:JAVA_OPTS_APPEND=-XX:+UseG1GC --env b:JAVA_OPTS_APPEND=-XX:+UseShenandoahGC" \
     --set coordinator.garbageCollector= --set 'mirrors.list[0].name=a' --set 'mirrors.list[1].name=b' \
     --set 'mirrors.list[1].garbageCollector=shenandoah'
+render standby "--mirrors 2 --coordinators 2
+    --env coordinator:PRESAGE_LEASE_TTL=3s --env coordinator-standby:PRESAGE_LEASE_TTL=3s
+    --env coordinator-standby:JAVA_OPTS_APPEND=-XX:+UseShenandoahGC
+    --env mirror1:PRESAGE_MIRROR_COORDINATOR_URL=http://presage-ci-coordinator:8080,http://presage-ci-coordinator-standby:8080
+    --env coordinator-standby:QUARKUS_DATASOURCE_JDBC_URL=jdbc:postgresql://presage-ci-postgresql:5432/presage_coordinator_standby" \
+    --set coordinator.standby.enabled=true --set coordinator.leaseTtl=3s
 
 refuse unknown-collector "garbageCollector" --set coordinator.garbageCollector=zgc
 refuse same-node-id "is used twice" --set 'mirrors.list[0].name=a' --set 'mirrors.list[0].nodeId=coordinator'
 refuse same-database "is used by two nodes" --set 'mirrors.list[0].name=a' --set 'mirrors.list[0].database=presage_coordinator'
 refuse same-name "two mirrors are named" --set 'mirrors.list[0].name=a' --set 'mirrors.list[1].name=a'
 refuse reserved-name "is taken by another object" --set 'mirrors.list[0].name=nats'
+refuse standby-name "is taken by another object" --set 'mirrors.list[0].name=coordinator-standby'
+refuse standby-same-node-id "is used twice" --set coordinator.standby.enabled=true --set coordinator.standby.nodeId=coordinator
+refuse bad-lease-ttl "leaseTtl" --set coordinator.leaseTtl=soon
 refuse bad-name "EU_West|mirrors[./]list[./]0[./]name" --set 'mirrors.list[0].name=EU_West'
 refuse reserved-config "is set by the chart itself" --set 'config.presage\.node-id=x'
 refuse negative-count "mirrors[./]count" --set mirrors.count=-1

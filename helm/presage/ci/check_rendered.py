@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Checks one `helm template` output of the Presage chart (used by check.sh).
 
-    check_rendered.py FILE --mirrors N [--nats in-chart|external] [--postgresql in-chart|external]
+    check_rendered.py FILE --mirrors N [--coordinators 1|2] [--nats in-chart|external] [--postgresql in-chart|external]
                       [--secret NAME]... [--env NODE_ID:VAR=VALUE]... [--env-absent NODE_ID:VAR]...
                       [--mirror-names a,b,...]
 
-Exits 1 and says why when the manifests do not describe a working cluster: one coordinator, N mirrors
+Exits 1 and says why when the manifests do not describe a working cluster: one coordinator (two, both
+with the lease, when a standby is asked for), N mirrors
 with distinct node ids and databases, each node wired to NATS, to its own database and (a mirror) to
 the coordinator's Service, probes on the health endpoints, Services that select pods, Secrets that exist.
 """
@@ -37,6 +38,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
     ap.add_argument("--mirrors", type=int, required=True)
+    ap.add_argument("--coordinators", type=int, default=1, choices=[1, 2], help="2: the coordinator and a standby")
     ap.add_argument("--nats", choices=["in-chart", "external"], default="in-chart")
     ap.add_argument("--postgresql", choices=["in-chart", "external"], default="in-chart")
     ap.add_argument("--secret", action="append", default=[], help="a Secret expected to exist outside the chart")
@@ -112,8 +114,16 @@ def main():
 
     coords = [n for n in nodes if n[3].get("QUARKUS_PROFILE") == "coordinator"]
     mirrors = [n for n in nodes if n[3].get("QUARKUS_PROFILE") == "mirror"]
-    if len(coords) != 1:
-        err(f"expected 1 coordinator, found {len(coords)}")
+    if len(coords) != a.coordinators:
+        err(f"expected {a.coordinators} coordinator(s), found {len(coords)}")
+    for name, s, c, env, init in coords:
+        lease = env.get("PRESAGE_LEASE_ENABLED")
+        if a.coordinators == 2 and (lease != "true" or not env.get("PRESAGE_LEASE_TTL")):
+            err(f"{name}: a coordinator beside a standby must run with the lease (PRESAGE_LEASE_ENABLED {lease!r})")
+        if a.coordinators == 1 and lease is not None:
+            err(f"{name}: the only coordinator runs with the lease ({lease!r}): it would wait for nothing")
+    # The active-by-default coordinator first (the Service mirrors are pointed at first).
+    coords.sort(key=lambda n: n[0].endswith("-coordinator-standby"))
     if len(mirrors) != a.mirrors:
         err(f"expected {a.mirrors} mirrors, found {len(mirrors)}")
     if len(nodes) != len(coords) + len(mirrors):
@@ -170,14 +180,18 @@ def main():
             err(f"{name}: its Service selects other pods too")
 
     if coords:
-        cname = coords[0][0]
-        cport = services.get(cname, {}).get("spec", {}).get("ports", [{}])[0].get("port")
+        want = []
+        for cname, *_ in coords:
+            cport = services.get(cname, {}).get("spec", {}).get("ports", [{}])[0].get("port")
+            want.append(("http", cname, cport))
         for name, s, c, env, init in mirrors:
-            u = urlparse(str(env.get("PRESAGE_MIRROR_COORDINATOR_URL")))
-            if (u.scheme, u.hostname, u.port) != ("http", cname, cport):
-                err(f"{name}: PRESAGE_MIRROR_COORDINATOR_URL {env.get('PRESAGE_MIRROR_COORDINATOR_URL')} is not the coordinator's Service http://{cname}:{cport}")
-        if "PRESAGE_MIRROR_COORDINATOR_URL" in coords[0][3]:
-            err("the coordinator has PRESAGE_MIRROR_COORDINATOR_URL")
+            urls = str(env.get("PRESAGE_MIRROR_COORDINATOR_URL")).split(",")
+            got = [(u.scheme, u.hostname, u.port) for u in map(urlparse, urls)]
+            if got != want:
+                err(f"{name}: PRESAGE_MIRROR_COORDINATOR_URL {env.get('PRESAGE_MIRROR_COORDINATOR_URL')} is not the coordinators' Services {want}")
+        for cname, s, c, env, init in coords:
+            if "PRESAGE_MIRROR_COORDINATOR_URL" in env:
+                err(f"{cname} has PRESAGE_MIRROR_COORDINATOR_URL")
 
     if a.mirror_names is not None:
         got = [n[3].get("PRESAGE_NODE_ID") for n in mirrors]

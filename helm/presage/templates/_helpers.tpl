@@ -161,14 +161,21 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
 {{- $fullname := include "presage.fullname" . -}}
 {{- $items := list -}}
 {{- $c := .Values.coordinator -}}
+{{- $standby := and $c.standby $c.standby.enabled -}}
+{{- $coordinators := list (dict "name" "coordinator" "nodeId" $c.nodeId "database" $c.database) -}}
+{{- if $standby -}}
+{{- $coordinators = append $coordinators (dict "name" "coordinator-standby" "nodeId" $c.standby.nodeId "database" $c.standby.database) -}}
+{{- end -}}
+{{- range $k := $coordinators -}}
 {{- $items = append $items (dict
-    "name" "coordinator"
+    "name" $k.name
     "role" "coordinator"
-    "nodeId" $c.nodeId
-    "database" (include "presage.databaseFor" (dict "root" $root "nodeId" $c.nodeId "database" $c.database))
+    "lease" $standby
+    "nodeId" $k.nodeId
+    "database" (include "presage.databaseFor" (dict "root" $root "nodeId" $k.nodeId "database" $k.database))
     "garbageCollector" ($c.garbageCollector | default "")
-    "fullname" (printf "%s-coordinator" $fullname)
-    "config" (merge (deepCopy ($c.config | default dict)) (deepCopy (.Values.config | default dict)))
+    "fullname" (printf "%s-%s" $fullname $k.name)
+    "config" (merge (deepCopy ($c.config | default dict)) (deepCopy ($root.Values.config | default dict)))
     "extraEnv" ($c.extraEnv | default list)
     "resources" ($c.resources | default dict)
     "service" $c.service
@@ -178,6 +185,7 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
     "tolerations" ($c.tolerations | default list)
     "affinity" ($c.affinity | default dict)
     "terminationGracePeriodSeconds" $c.terminationGracePeriodSeconds) -}}
+{{- end -}}
 {{- $m := .Values.mirrors -}}
 {{- $entries := list -}}
 {{- if $m.list -}}
@@ -219,7 +227,7 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
 {{- if not (regexMatch "^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$" $n.name) -}}
 {{- fail (printf "mirror name %q: use a DNS label of at most 30 characters (lower-case letters, digits, '-')" $n.name) -}}
 {{- end -}}
-{{- if has $n.name (list "coordinator" "nats" "postgresql" "db" "mirrors" "test") -}}
+{{- if has $n.name (list "coordinator" "coordinator-standby" "nats" "postgresql" "db" "mirrors" "test") -}}
 {{- fail (printf "mirror name %q is taken by another object of the chart" $n.name) -}}
 {{- end -}}
 {{- end -}}
@@ -241,7 +249,7 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
 
 {{/* Environment variable names the chart sets itself; `config` and extraEnv may not repeat them. */}}
 {{- define "presage.reservedEnv" -}}
-{{- list "QUARKUS_PROFILE" "PRESAGE_ROLE" "PRESAGE_NODE_ID" "QUARKUS_HTTP_HOST" "QUARKUS_HTTP_PORT" "PRESAGE_NATS_URL" "QUARKUS_DATASOURCE_USERNAME" "QUARKUS_DATASOURCE_PASSWORD" "QUARKUS_DATASOURCE_JDBC_URL" "QUARKUS_DATASOURCE_REACTIVE_URL" "PRESAGE_MIRROR_COORDINATOR_URL" "JAVA_OPTS_APPEND" | toJson -}}
+{{- list "QUARKUS_PROFILE" "PRESAGE_ROLE" "PRESAGE_NODE_ID" "QUARKUS_HTTP_HOST" "QUARKUS_HTTP_PORT" "PRESAGE_NATS_URL" "QUARKUS_DATASOURCE_USERNAME" "QUARKUS_DATASOURCE_PASSWORD" "QUARKUS_DATASOURCE_JDBC_URL" "QUARKUS_DATASOURCE_REACTIVE_URL" "PRESAGE_MIRROR_COORDINATOR_URL" "JAVA_OPTS_APPEND" "PRESAGE_LEASE_ENABLED" "PRESAGE_LEASE_TTL" | toJson -}}
 {{- end -}}
 
 {{/* A MicroProfile config key as an environment variable name: non-alphanumerics to '_', upper case. */}}
@@ -261,6 +269,14 @@ terminationGracePeriodSeconds. Templates read it with fromJson.
 {{/* The coordinator's in-cluster URL. */}}
 {{- define "presage.coordinatorUrl" -}}
 {{- printf "http://%s-coordinator:%d" (include "presage.fullname" .) (int .Values.coordinator.service.port) -}}
+{{- end -}}
+
+{{/* What mirrors are given: the coordinator's URL, then the standby's when there is one (they use the READY one). */}}
+{{- define "presage.coordinatorUrls" -}}
+{{- include "presage.coordinatorUrl" . -}}
+{{- if and .Values.coordinator.standby .Values.coordinator.standby.enabled -}}
+{{- printf ",http://%s-coordinator-standby:%d" (include "presage.fullname" .) (int .Values.coordinator.service.port) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Changes when the database credentials given in values change, so that the nodes restart. */}}

@@ -9,8 +9,10 @@ one is gone; a StatefulSet deletes the old pod and waits for it to terminate bef
 next. The coordinator is moreover the single writer of the log (it certifies every transaction in
 one in-memory loop), so it cannot be scaled out: more replicas would be more coordinators. JetStream
 fencing (Nats-Expected-Last-Sequence) rejects a stray second writer's appends, but that is a
-safety net, not a way to run two. Mirrors scale by adding mirrors (mirrors.count / mirrors.list),
-each with its own node id and database, never by adding replicas to one.
+safety net, not a way to run two. A standby (coordinator.standby.enabled) is a second coordinator
+identity, in a StatefulSet of its own, that serves only while it holds the lease. Mirrors scale by
+adding mirrors (mirrors.count / mirrors.list), each with its own node id and database, never by
+adding replicas to one.
 */}}
 {{- define "presage.node" -}}
 {{- $root := .root -}}
@@ -157,7 +159,13 @@ spec:
               value: {{ printf "postgresql://%s" $hostPortDb | quote }}
             {{- if eq $node.role "mirror" }}
             - name: PRESAGE_MIRROR_COORDINATOR_URL
-              value: {{ include "presage.coordinatorUrl" $root | quote }}
+              value: {{ include "presage.coordinatorUrls" $root | quote }}
+            {{- end }}
+            {{- if $node.lease }}
+            - name: PRESAGE_LEASE_ENABLED
+              value: "true"
+            - name: PRESAGE_LEASE_TTL
+              value: {{ $V.coordinator.leaseTtl | default "5s" | quote }}
             {{- end }}
             {{- with include "presage.javaOptsAppend" (dict "root" $root "node" $node) }}
             - name: JAVA_OPTS_APPEND
