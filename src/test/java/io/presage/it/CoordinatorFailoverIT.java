@@ -29,7 +29,8 @@ import io.presage.testing.PostgresTestServer;
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class CoordinatorFailoverIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration TTL = Duration.ofSeconds(2);
+    /** Long enough that a stall of a busy CI machine does not make a holder lose the lease by itself. */
+    private static final Duration TTL = Duration.ofSeconds(4);
     private final Path logDir = NodeProcess.BASE_DIR.resolve("target/failover-it");
 
     @Test
