@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,10 +43,7 @@ import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
 import io.presage.apply.ReadCache;
 import io.presage.node.LogConnection;
-import io.nats.client.Connection;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import io.nats.client.api.StorageType;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
@@ -107,7 +105,6 @@ public class CoordinatorEngine {
     private volatile boolean caughtUp;
     /** Null unless {@code presage.lease.enabled}; then commits need it valid. */
     private volatile CoordinatorLease lease;
-    private volatile Connection leaseConnection;
     private Timer publishTimer;
     private Timer delayTimer;
     private DistributionSummary batchTxns;
@@ -157,20 +154,14 @@ public class CoordinatorEngine {
         CoordinatorLease l = null;
         while (!stopping && l == null) {
             try {
-                Connection nc = Nats.connect(new Options.Builder().server(config.nats().url()).connectionName(config.nodeId() + "-lease")
-                        .maxReconnects(-1).reconnectWait(Duration.ofMillis(250)).build());
-                leaseConnection = nc;
-                l = new CoordinatorLease(nc, config.lease().bucket(), "coordinator", config.nodeId(), config.lease().ttl(),
-                        config.nats().replicas(), "memory".equals(config.nats().storage()) ? StorageType.Memory : StorageType.File,
-                        this::leaseLost);
+                // The node's log connection, which survives NATS restarts by being replaced (JetStreamLog).
+                l = new CoordinatorLease(() -> logs.get().connection(), config.lease().bucket(), "coordinator",
+                        config.nodeId(), config.lease().ttl(), config.nats().replicas(),
+                        "memory".equals(config.nats().storage()) ? StorageType.Memory : StorageType.File, this::leaseLost);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 stateDetail = "standby: the lease's bucket cannot be reached (" + e.getMessage() + "); retrying";
                 LOG.warn(stateDetail);
-                closeLeaseConnection();
                 sleep(1_000);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
             }
         }
         if (l == null) {
@@ -201,18 +192,6 @@ public class CoordinatorEngine {
         Quarkus.asyncExit(3);
     }
 
-    private void closeLeaseConnection() {
-        Connection nc = leaseConnection;
-        leaseConnection = null;
-        if (nc != null) {
-            try {
-                nc.close();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-    }
-
     /**
      * Whether reads may be answered here: not before the first recovery has replayed the log (the store
      * may be behind it), not by a standby, nor by a holder whose lease has lapsed (another coordinator
@@ -230,7 +209,7 @@ public class CoordinatorEngine {
         if (!config.lease().enabled()) {
             return null;
         }
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        Map<String, Object> m = new LinkedHashMap<>();
         CoordinatorLease l = lease;
         m.put("held", l != null && l.valid());
         m.put("ttlMs", config.lease().ttl().toMillis());
@@ -248,7 +227,6 @@ public class CoordinatorEngine {
         if (l != null) {
             l.close(); // a standby takes over at once instead of after the ttl
         }
-        closeLeaseConnection();
     }
 
     public boolean isCoordinator() {

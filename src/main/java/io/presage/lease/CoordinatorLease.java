@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import org.jboss.logging.Logger;
 
@@ -33,6 +34,10 @@ import io.nats.client.api.StorageType;
  * ({@code onLost}) and does not try again: a coordinator that lost its lease stops, and a restarted one
  * is a standby.
  *
+ * <p>The connection comes from a supplier asked at every use (the node's log connection, which is
+ * replaced rather than repaired when it is lost: see {@code JetStreamLog}), so that a lease keeps
+ * working across NATS restarts; the bucket handle is made again whenever the connection changes.
+ *
  * <p>Holder identity is the node id plus a random instance id, so a coordinator restarted within the
  * TTL waits for its own old lease to expire like any standby: it cannot tell whether the old process
  * is still running.
@@ -42,7 +47,10 @@ public final class CoordinatorLease implements AutoCloseable {
     /** JetStream's "wrong last sequence": the entry exists (create) or moved on (update). */
     private static final int ERR_WRONG_LAST_SEQUENCE = 10071;
 
-    private final KeyValue kv;
+    private final Supplier<Connection> connections;
+    private final String bucket;
+    private Connection kvConnection;
+    private KeyValue kvHandle;
     private final String key;
     private final String holder;
     private final Duration ttl;
@@ -56,28 +64,40 @@ public final class CoordinatorLease implements AutoCloseable {
     private Thread renewer;
 
     /**
-     * Opens (creating if absent) bucket {@code bucket} with the lease's TTL on {@code nc}.
+     * Opens (creating if absent) bucket {@code bucket} with the lease's TTL.
      *
+     * @param connections the NATS connection to use now (may throw while there is none)
      * @param onLost run once, on the renewing thread, when a lease this object held is lost
      */
-    public CoordinatorLease(Connection nc, String bucket, String key, String nodeId, Duration ttl, int replicas,
-            StorageType storage, Runnable onLost) throws IOException, JetStreamApiException {
+    public CoordinatorLease(Supplier<Connection> connections, String bucket, String key, String nodeId, Duration ttl,
+            int replicas, StorageType storage, Runnable onLost) throws IOException, JetStreamApiException {
         if (ttl.toMillis() < 300) {
             throw new IllegalArgumentException("the lease ttl must be at least 300ms, not " + ttl);
         }
+        this.connections = connections;
+        this.bucket = bucket;
         this.key = key;
         this.holder = nodeId + "/" + UUID.randomUUID();
         this.ttl = ttl;
         this.marginNanos = ttl.toNanos() / 5;
         this.onLost = onLost;
-        KeyValueManagement kvm = nc.keyValueManagement();
+        KeyValueManagement kvm = connections.get().keyValueManagement();
         try {
             kvm.getStatus(bucket);
         } catch (JetStreamApiException e) {
             kvm.create(KeyValueConfiguration.builder().name(bucket).ttl(ttl).maxHistoryPerKey(1)
                     .storageType(storage).replicas(replicas).build());
         }
-        this.kv = nc.keyValue(bucket);
+    }
+
+    /** The bucket on the current connection; made again when the connection has been replaced. */
+    private synchronized KeyValue kv() throws IOException {
+        Connection nc = connections.get();
+        if (nc != kvConnection) {
+            kvHandle = nc.keyValue(bucket);
+            kvConnection = nc;
+        }
+        return kvHandle;
     }
 
     /** This process's holder id, as written in the entry. */
@@ -88,7 +108,7 @@ public final class CoordinatorLease implements AutoCloseable {
     /** Who holds the lease now, as the bucket says (null: nobody, or it cannot be read). */
     public String currentHolder() {
         try {
-            KeyValueEntry e = kv.get(key);
+            KeyValueEntry e = kv().get(key);
             return e == null || e.getValue() == null ? null : new String(e.getValue(), StandardCharsets.UTF_8);
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             return null;
@@ -105,7 +125,7 @@ public final class CoordinatorLease implements AutoCloseable {
         while (!stop.getAsBoolean() && !closed) {
             long sentAt = System.nanoTime();
             try {
-                revision = kv.create(key, holder.getBytes(StandardCharsets.UTF_8));
+                revision = kv().create(key, holder.getBytes(StandardCharsets.UTF_8));
                 validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
                 LOG.infof("lease %s acquired by %s (ttl %s)", key, holder, ttl);
                 startRenewing();
@@ -157,7 +177,7 @@ public final class CoordinatorLease implements AutoCloseable {
             }
             long sentAt = System.nanoTime();
             try {
-                revision = kv.update(key, holder.getBytes(StandardCharsets.UTF_8), revision);
+                revision = kv().update(key, holder.getBytes(StandardCharsets.UTF_8), revision);
                 validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
             } catch (JetStreamApiException e) {
                 if (e.getApiErrorCode() == ERR_WRONG_LAST_SEQUENCE) {
@@ -195,7 +215,7 @@ public final class CoordinatorLease implements AutoCloseable {
         }
         if (valid()) {
             try {
-                kv.delete(key, revision);
+                kv().delete(key, revision);
                 LOG.infof("lease %s released by %s", key, holder);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 LOG.warnf("lease %s: could not release it (%s); it expires by itself", key, e.getMessage());

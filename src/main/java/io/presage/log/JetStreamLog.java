@@ -295,6 +295,15 @@ public final class JetStreamLog implements AutoCloseable {
         return Duration.ofMillis(capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1));
     }
 
+    /**
+     * The current connection, for other JetStream work of the node (the coordinator lease's key-value
+     * bucket): it is replaced when lost, so ask again for each use rather than keeping it. Throws
+     * LogUnavailableException while there is none.
+     */
+    public Connection connection() {
+        return liveSession().connection();
+    }
+
     /** The current session, or LogUnavailableException while there is none. */
     Session liveSession() {
         Session s = session;

@@ -16,10 +16,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.nats.client.Connection;
-import io.nats.client.Nats;
-import io.nats.client.Options;
 import io.nats.client.api.StorageType;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogConfig;
 import io.presage.testing.NatsTestServer;
 
 /** The coordinator lease against a real nats-server: one holder at a time, hand-over, and loss. */
@@ -43,11 +42,12 @@ class CoordinatorLeaseTest {
         server.close();
     }
 
+    /** A lease on a log connection of its own, as each coordinator has (JetStreamLog, replaced when lost). */
     private CoordinatorLease lease(String node, Runnable onLost) throws Exception {
-        Connection nc = Nats.connect(new Options.Builder().server(server.url()).maxReconnects(-1)
-                .reconnectWait(Duration.ofMillis(100)).build());
-        closeAfter.add(nc::close);
-        CoordinatorLease l = new CoordinatorLease(nc, "lease_test", "coordinator", node, TTL, 1, StorageType.File, onLost);
+        JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(Duration.ofSeconds(3)));
+        closeAfter.add(log);
+        CoordinatorLease l = new CoordinatorLease(log::connection, "lease_test", "coordinator", node, TTL, 1,
+                StorageType.File, onLost);
         closeAfter.add(l);
         return l;
     }
@@ -103,6 +103,24 @@ class CoordinatorLeaseTest {
         Thread.sleep(2 * TTL.toMillis());
         assertFalse(holder.valid(), "a lost lease is not taken back");
         assertTrue(standby.valid(), "the new holder keeps it by renewing");
+    }
+
+    @Test
+    void aStandbyWaitingThroughANatsRestartStillTakesTheLeaseWhenItIsReleased() throws Exception {
+        CoordinatorLease holder = lease("a", () -> { });
+        assertTrue(holder.acquire(() -> false));
+        CoordinatorLease standby = lease("b", () -> { });
+        AtomicBoolean stop = new AtomicBoolean();
+        CompletableFuture<Boolean> waiting = acquireInBackground(standby, stop);
+        server.restart(); // same store: the bucket and the holder's entry survive; both connections are replaced
+        holder.close(); // releases it if the holder still has it; otherwise it has expired, or will
+        try {
+            assertTrue(waiting.get(60, TimeUnit.SECONDS), "the standby's lease calls go on after the restart");
+        } finally {
+            stop.set(true);
+        }
+        assertTrue(standby.valid());
+        assertEquals(standby.holder(), standby.currentHolder());
     }
 
     @Test
