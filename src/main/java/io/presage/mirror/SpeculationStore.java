@@ -27,6 +27,9 @@ final class SpeculationStore {
         }
     }
 
+    /** The columns {@link #row} reads, in its order. */
+    private static final String COLUMNS = "id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result";
+
     private final Pool pool;
 
     SpeculationStore(Pool pool) {
@@ -51,13 +54,13 @@ final class SpeculationStore {
     }
 
     Uni<Recorded> get(String id) {
-        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result from speculations where id = $1")
+        return pool.preparedQuery("select " + COLUMNS + " from speculations where id = $1")
                 .execute(Tuple.of(id)).map(rows -> rows.size() == 0 ? null : row(rows.iterator().next()));
     }
 
     /** Every speculation still undecided, oldest first. */
     Uni<List<Recorded>> undecided() {
-        return pool.preparedQuery("select id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result from speculations "
+        return pool.preparedQuery("select " + COLUMNS + " from speculations "
                 + "where finished_ms is null order by created_ms").execute().map(rows -> {
                     List<Recorded> out = new ArrayList<>(rows.size());
                     rows.forEach(r -> out.add(row(r)));
