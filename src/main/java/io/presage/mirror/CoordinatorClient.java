@@ -52,12 +52,13 @@ public final class CoordinatorClient implements AutoCloseable {
     static final long RELOCATE_EVERY_MILLIS = 500;
 
     /** One coordinator URL, taken apart once. */
-    private record Target(String base, String host, int port, String pathPrefix) {
+    private record Target(String base, boolean https, String host, int port, String pathPrefix) {
         static Target of(String url) {
             String base = url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
             URI uri = parse(base);
-            int port = uri.getPort() > 0 ? uri.getPort() : "https".equals(uri.getScheme()) ? 443 : 80;
-            return new Target(base, uri.getHost(), port, uri.getRawPath() == null ? "" : uri.getRawPath());
+            boolean https = "https".equals(uri.getScheme());
+            int port = uri.getPort() > 0 ? uri.getPort() : https ? 443 : 80;
+            return new Target(base, https, uri.getHost(), port, uri.getRawPath() == null ? "" : uri.getRawPath());
         }
     }
 
@@ -98,9 +99,9 @@ public final class CoordinatorClient implements AutoCloseable {
             throw new IllegalArgumentException("presage.mirror.coordinator-url is empty");
         }
         this.targets = ts.toArray(new Target[0]);
-        boolean https = targets[0].base().startsWith("https:");
+        boolean https = targets[0].https();
         for (Target t : targets) {
-            if (t.base().startsWith("https:") != https) {
+            if (t.https() != https) {
                 throw new IllegalArgumentException("presage.mirror.coordinator-url mixes http and https: " + urls);
             }
         }
