@@ -25,7 +25,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -209,17 +211,22 @@ class MirrorApiTest {
         try (io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
             JetStreamManagement jsm = nc.jetStreamManagement();
             jsm.deleteConsumer(stream, "apply-mirror1");
+            // A short ack wait: this test is about what a redelivery changes, not about how soon one that
+            // went astray on a loaded machine (CI once waited out a 30 s ack wait here) comes back.
             jsm.addOrUpdateConsumer(stream, ConsumerConfiguration.builder().durable("apply-mirror1")
-                    .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(30))
+                    .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(3))
                     .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(1).build());
+            AtomicReference<Object> seen = new AtomicReference<>();
             await(() -> {
                 try {
                     var info = jsm.getConsumerInfo(stream, "apply-mirror1");
+                    seen.set(info);
                     return info.getAckFloor().getStreamSequence() >= last && info.getNumAckPending() == 0;
                 } catch (Exception e) {
+                    seen.set(e);
                     return false;
                 }
-            }, "every message delivered again and acknowledged");
+            }, () -> "every message up to " + last + " delivered again and acknowledged; last seen: " + seen.get());
         }
         assertEquals(before, withoutConfidence(post("/v1/kv/_batch", body)), "nothing changed");
         assertEquals(last, given().get("/v1/status").jsonPath().getLong("appliedSequence"));
@@ -432,10 +439,14 @@ class MirrorApiTest {
     }
 
     private static void await(BooleanSupplier condition, String what) {
+        await(condition, () -> what);
+    }
+
+    private static void await(BooleanSupplier condition, Supplier<String> what) {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                fail("not " + what + " in time");
+                fail("not " + what.get() + " in time");
             }
             Http.sleep(20);
         }
