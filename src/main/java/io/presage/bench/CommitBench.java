@@ -477,6 +477,9 @@ public final class CommitBench {
         double gcPauses = Double.NaN;
         double gcPauseMs = Double.NaN;
         double coordinatorCpuCores = Double.NaN;
+        /** The coordinator's CPU time and allocation per committed transaction: what a change to the commit path saves. */
+        double coordinatorCpuUsPerCommit = Double.NaN;
+        double coordinatorAllocKbPerCommit = Double.NaN;
         double clientCpuCommit = Double.NaN;
         double clientCpuPing = Double.NaN;
         double machineCpuCommit = Double.NaN;
@@ -539,6 +542,8 @@ public final class CommitBench {
         m.put("coordinator_gc_pauses", r.gcPauses);
         m.put("coordinator_gc_pause_ms", r.gcPauseMs);
         m.put("coordinator_cpu_cores", r.coordinatorCpuCores);
+        m.put("coordinator_cpu_us_per_commit", r.coordinatorCpuUsPerCommit);
+        m.put("coordinator_alloc_kb_per_commit", r.coordinatorAllocKbPerCommit);
         m.put("client_cpu_cores_commit", r.clientCpuCommit);
         m.put("client_cpu_cores_ping", r.clientCpuPing);
         m.put("machine_cpu_cores_commit", r.machineCpuCommit);
@@ -861,6 +866,7 @@ public final class CommitBench {
             r.gcPauseMs = 1e3 * delta(before, after, "jvm_gc_pause_seconds_sum");
             // Micrometer's process CPU time counter, when the JVM provides it.
             r.coordinatorCpuCores = delta(before, after, "process_cpu_time_ns_total") / 1e9 / p.seconds();
+            costsPerCommit(r, before, after, p.committed());
         }
         if (r.mirrors) {
             long[] lags = lag.sorted();
@@ -869,6 +875,17 @@ public final class CommitBench {
             r.lagP50 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.50);
             r.lagP99 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.99);
         }
+    }
+
+    /** The coordinator's CPU time and allocation per committed transaction, from its metrics around the phase. */
+    static void costsPerCommit(Report r, PrometheusText before, PrometheusText after, long committed) {
+        if (committed <= 0) {
+            return;
+        }
+        r.coordinatorCpuUsPerCommit = delta(before, after, "process_cpu_time_ns_total") / 1e3 / committed;
+        // Micrometer counts what the young generation (all of the heap, for a single-generation
+        // collector such as Shenandoah) grew by between collections.
+        r.coordinatorAllocKbPerCommit = delta(before, after, "jvm_gc_memory_allocated_bytes_total") / 1024 / committed;
     }
 
     private static double delta(PrometheusText before, PrometheusText after, String name) {
@@ -941,6 +958,8 @@ public final class CommitBench {
                 ResultLine.opt(r.meanBatchTxns, "%.1f"), ResultLine.opt(r.meanBatchBytes, "%,.0f"), ResultLine.opt(r.meanPublishMs, "%.2f"),
                 ResultLine.opt(r.gcPauses, "%.0f"), ResultLine.opt(r.gcPauseMs, "%.0f"), ResultLine.opt(r.heapAfterGcMb, "%.1f"), ResultLine.opt(r.heapUsedMb, "%.1f"),
                 ResultLine.opt(r.liveDataMb, "%.1f"));
+        System.out.printf(Locale.ROOT, "          coordinator per committed transaction: %s µs CPU, %s KB allocated%n",
+                ResultLine.opt(r.coordinatorCpuUsPerCommit, "%.0f"), ResultLine.opt(r.coordinatorAllocKbPerCommit, "%.1f"));
         if (r.mirrors) {
             System.out.printf(Locale.ROOT, "          replication lag (commit ack → visible at a mirror): p50 %s ms, p99 %s ms "
                             + "(%d samples, %d not visible within 10 s)%n",

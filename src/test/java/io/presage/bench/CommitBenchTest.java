@@ -306,6 +306,29 @@ class CommitBenchTest {
     }
 
     @Test
+    void cpuAndAllocationPerCommitComeFromTheCoordinatorsCountersAroundThePhase() throws Exception {
+        PrometheusText before = PrometheusText.parse("""
+                process_cpu_time_ns_total 1.0E10
+                jvm_gc_memory_allocated_bytes_total 1.0E9
+                """);
+        PrometheusText after = PrometheusText.parse("""
+                process_cpu_time_ns_total 1.5E10
+                jvm_gc_memory_allocated_bytes_total 1.8192E9
+                """);
+        CommitBench.Report r = new CommitBench.Report();
+        CommitBench.costsPerCommit(r, before, after, 40_000);
+        assertEquals(125.0, r.coordinatorCpuUsPerCommit, 1e-9); // 5 s of CPU over 40,000 commits
+        assertEquals(20.0, r.coordinatorAllocKbPerCommit, 1e-9); // 819.2 MB over 40,000 commits
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        assertEquals(125.0, j.get("coordinator_cpu_us_per_commit").asDouble(), 1e-9);
+        assertEquals(20.0, j.get("coordinator_alloc_kb_per_commit").asDouble(), 1e-9);
+
+        CommitBench.Report none = new CommitBench.Report();
+        CommitBench.costsPerCommit(none, before, after, 0);
+        assertTrue(Double.isNaN(none.coordinatorCpuUsPerCommit), "nothing committed: no cost per commit");
+    }
+
+    @Test
     void machineCpuComesFromProcStat() {
         long[] t = CpuClock.parseProcStat("cpu  100 5 50 800 20 3 2 0 0 0");
         assertEquals(980, t[0]);
