@@ -305,8 +305,8 @@ public class CoordinatorEngine {
         caughtUp = true;
         state = State.READY;
         stateDetail = "ready";
-        LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed",
-                config.nodeId(), last, applied, replayed);
+        LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed; batches compressed by %s",
+                config.nodeId(), last, applied, replayed, BatchCodec.compressorName());
     }
 
     private void replay(Certifier certifier, LogMessage m) {
