@@ -538,6 +538,12 @@ public final class Demo {
         if (lag.timeouts() > 0) {
             say("      %,d sampled commits were not visible within 10 s", lag.timeouts());
         }
+        double youngest = youngestMirrorUptimeSeconds();
+        if (youngest < CommitBench.WARM_COORDINATOR_SECONDS) {
+            say("      (a mirror started %.0f s before this report: its JIT compiler was still at work during the workload, which",
+                    youngest);
+            say("       shows in the p99; on warm mirrors, ./presage bench commit --rate 580 measures the steady lag, see BENCHMARKS.md)");
+        }
         for (URI m : o.mirrors()) {
             JsonNode lagNow = status(m).path("lag");
             if (!lagNow.isMissingNode()) {
@@ -617,6 +623,23 @@ public final class Demo {
     }
 
     // ---- small helpers -----------------------------------------------------------------------
+
+    /** How long the most recently started mirror has been running (its /q/metrics); infinite if unknown. */
+    private double youngestMirrorUptimeSeconds() {
+        double youngest = Double.POSITIVE_INFINITY;
+        for (URI m : o.mirrors()) {
+            try {
+                Reply r = http.await(HttpMethod.GET, m, "/q/metrics");
+                if (r.status() == 200) {
+                    youngest = Math.min(youngest, PrometheusText.parse(r.string()).sum("process_uptime_seconds")
+                            .orElse(Double.POSITIVE_INFINITY));
+                }
+            } catch (Exception e) {
+                // the note is optional; the report goes on without it
+            }
+        }
+        return youngest;
+    }
 
     private JsonNode status(URI node) {
         try {
