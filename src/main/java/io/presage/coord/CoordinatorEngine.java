@@ -36,6 +36,7 @@ import io.presage.config.PresageConfig;
 import io.presage.lease.CoordinatorLease;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
+import io.presage.log.LogConfig;
 import io.presage.log.LogBatch;
 import io.presage.log.LogDecodeException;
 import io.presage.log.LogMessage;
@@ -44,7 +45,6 @@ import io.presage.log.LogWrite;
 import io.presage.apply.ReadCache;
 import io.presage.node.LogConnection;
 import io.nats.client.JetStreamApiException;
-import io.nats.client.api.StorageType;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -157,7 +157,7 @@ public class CoordinatorEngine {
                 // The node's log connection, which survives NATS restarts by being replaced (JetStreamLog).
                 l = new CoordinatorLease(() -> logs.get().connection(), config.lease().bucket(), "coordinator",
                         config.nodeId(), config.lease().ttl(), config.nats().replicas(),
-                        "memory".equals(config.nats().storage()) ? StorageType.Memory : StorageType.File, this::leaseLost);
+                        LogConfig.storageType(config.nats().storage()), this::leaseLost);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 stateDetail = "standby: the lease's bucket cannot be reached (" + e.getMessage() + "); retrying";
                 LOG.warn(stateDetail);

@@ -75,7 +75,12 @@ public record LogConfig(String natsUrl, String streamName, String storage, int r
     }
 
     StorageType storageType() {
-        return storage.equals(MEMORY) ? StorageType.Memory : StorageType.File;
+        return storageType(storage);
+    }
+
+    /** JetStream's storage type for a configured {@code storage}: {@code "memory"}, else file. */
+    public static StorageType storageType(String storage) {
+        return MEMORY.equals(storage) ? StorageType.Memory : StorageType.File;
     }
 
     private static void requirePositive(Duration d, String name) {
