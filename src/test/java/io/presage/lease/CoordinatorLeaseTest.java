@@ -5,50 +5,34 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.nats.client.api.StorageType;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
-import io.presage.testing.NatsTestServer;
+import io.presage.testing.NatsPerTest;
 
 /** The coordinator lease against a real nats-server: one holder at a time, hand-over, and loss. */
 class CoordinatorLeaseTest {
     /** Long enough that a stall of a busy CI machine does not make the holder lose the lease by itself. */
     private static final Duration TTL = Duration.ofMillis(3_000);
 
-    private NatsTestServer server;
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @BeforeEach
-    void startServer() {
-        server = NatsTestServer.start();
-    }
-
-    @AfterEach
-    void stopEverything() throws Exception {
-        for (int i = closeAfter.size() - 1; i >= 0; i--) {
-            closeAfter.get(i).close();
-        }
-        server.close();
-    }
+    @RegisterExtension
+    final NatsPerTest nats = new NatsPerTest();
 
     /** A lease on a log connection of its own, as each coordinator has (JetStreamLog, replaced when lost). */
     private CoordinatorLease lease(String node, Runnable onLost) throws Exception {
-        JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(Duration.ofSeconds(3)));
-        closeAfter.add(log);
+        JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(nats.server().url()).withPublishTimeout(Duration.ofSeconds(3)));
+        nats.closeAfter(log);
         CoordinatorLease l = new CoordinatorLease(log::connection, "lease_test", "coordinator", node, TTL, 1,
                 StorageType.File, onLost);
-        closeAfter.add(l);
+        nats.closeAfter(l);
         return l;
     }
 
@@ -90,12 +74,12 @@ class CoordinatorLeaseTest {
         CountDownLatch lost = new CountDownLatch(1);
         CoordinatorLease holder = lease("a", lost::countDown);
         assertTrue(holder.acquire(() -> false));
-        server.pause(); // nothing answers: no renewal can succeed
+        nats.server().pause(); // nothing answers: no renewal can succeed
         try {
             assertTrue(lost.await(30, TimeUnit.SECONDS), "the holder is told it lost the lease");
             assertFalse(holder.valid(), "and it no longer acts as the holder");
         } finally {
-            server.resume();
+            nats.server().resume();
         }
         CoordinatorLease standby = lease("b", () -> { });
         assertTrue(standby.acquire(() -> false), "the entry expired, so the standby can take it");
@@ -112,7 +96,7 @@ class CoordinatorLeaseTest {
         CoordinatorLease standby = lease("b", () -> { });
         AtomicBoolean stop = new AtomicBoolean();
         CompletableFuture<Boolean> waiting = acquireInBackground(standby, stop);
-        server.restart(); // same store: the bucket and the holder's entry survive; both connections are replaced
+        nats.server().restart(); // same store: the bucket and the holder's entry survive; both connections are replaced
         holder.close(); // releases it if the holder still has it; otherwise it has expired, or will
         try {
             assertTrue(waiting.get(60, TimeUnit.SECONDS), "the standby's lease calls go on after the restart");

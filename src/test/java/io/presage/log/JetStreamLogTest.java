@@ -16,15 +16,14 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.nats.client.Connection;
 import io.nats.client.Nats;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
-import io.presage.testing.NatsTestServer;
+import io.presage.testing.NatsPerTest;
 
 /** Against a real nats-server (JetStream, own port and store) started per test. */
 class JetStreamLogTest {
@@ -39,33 +38,20 @@ class JetStreamLogTest {
     /** Scheduling slack allowed above a deadline on a loaded 2-core machine; a hang is still caught. */
     private static final long SLACK_MILLIS = 3_000;
 
-    private NatsTestServer server;
-    private final List<AutoCloseable> closeAfter = new ArrayList<>();
-
-    @BeforeEach
-    void startServer() {
-        server = NatsTestServer.start();
-    }
-
-    @AfterEach
-    void stopEverything() throws Exception {
-        for (int i = closeAfter.size() - 1; i >= 0; i--) {
-            closeAfter.get(i).close();
-        }
-        server.close();
-    }
+    @RegisterExtension
+    final NatsPerTest nats = new NatsPerTest();
 
     private LogConfig config() {
-        return LogConfig.defaults(server.url()).withPublishTimeout(GENEROUS_TIMEOUT);
+        return LogConfig.defaults(nats.server().url()).withPublishTimeout(GENEROUS_TIMEOUT);
     }
 
     private LogConfig shortTimeoutConfig() {
-        return LogConfig.defaults(server.url()).withPublishTimeout(PUBLISH_TIMEOUT);
+        return LogConfig.defaults(nats.server().url()).withPublishTimeout(PUBLISH_TIMEOUT);
     }
 
     private JetStreamLog open(LogConfig config) {
         JetStreamLog log = JetStreamLog.connect(config);
-        closeAfter.add(log);
+        nats.closeAfter(log);
         return log;
     }
 
@@ -140,7 +126,7 @@ class JetStreamLogTest {
         }
         assertEquals(5, log.lastSequence());
 
-        try (Connection nc = Nats.connect(server.url())) {
+        try (Connection nc = Nats.connect(nats.server().url())) {
             StreamConfiguration sc = nc.jetStreamManagement().getStreamInfo("LOG_IN_MEMORY").getConfiguration();
             assertEquals(StorageType.Memory, sc.getStorageType());
             assertEquals(List.of("mirror.log.>"), sc.getSubjects());
@@ -151,7 +137,7 @@ class JetStreamLogTest {
         // Connecting with another storage leaves the existing stream (and its messages) alone.
         JetStreamLog again = open(config.withStorage("file"));
         assertEquals(5, again.lastSequence());
-        try (Connection nc = Nats.connect(server.url())) {
+        try (Connection nc = Nats.connect(nats.server().url())) {
             assertEquals(StorageType.Memory,
                     nc.jetStreamManagement().getStreamInfo("LOG_IN_MEMORY").getConfiguration().getStorageType());
         }
@@ -230,7 +216,7 @@ class JetStreamLogTest {
         JetStreamLog log = open(shortTimeoutConfig());
         assertEquals(1, append(log, 0, 1, 0).sequence());
 
-        server.stop();
+        nats.server().stop();
         // Right after the crash the client may not know yet: the append is sent into the void.
         long start = System.nanoTime();
         Throwable inFlight = failure(log.append("mirror.log.0", batch(2), "msg-2", 1));
@@ -247,7 +233,7 @@ class JetStreamLogTest {
         assertFalse(down.mayHaveBeenAppended(), "refused before sending");
         assertInstanceOf(LogUnavailableException.class, catchThrowable(log::lastSequence));
 
-        server.restart();
+        nats.server().restart();
         awaitUsable(log); // reconnects by itself
         // Nothing was buffered during the outage, so the failed appends did not sneak in afterwards.
         assertEquals(1, log.lastSequence());
@@ -259,7 +245,7 @@ class JetStreamLogTest {
         JetStreamLog log = open(shortTimeoutConfig());
         assertEquals(1, append(log, 0, 1, 0).sequence());
 
-        server.pause(); // the socket stays open; nothing answers
+        nats.server().pause(); // the socket stays open; nothing answers
         long start = System.nanoTime();
         Throwable t = failure(log.append("mirror.log.0", batch(2), "epoch1-batch2", 1));
         long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
@@ -268,7 +254,7 @@ class JetStreamLogTest {
         assertTrue(elapsedMillis >= PUBLISH_TIMEOUT.toMillis() - 50 && elapsedMillis < PUBLISH_TIMEOUT.toMillis() + SLACK_MILLIS,
                 "fails after the publish timeout, never hangs: " + elapsedMillis + " ms");
 
-        server.resume(); // the server now stores the batch it had been sent: the append did land
+        nats.server().resume(); // the server now stores the batch it had been sent: the append did land
         await("the log answers again", Duration.ofSeconds(10), () -> {
             try {
                 return log.lastSequence() == 2;
@@ -287,7 +273,7 @@ class JetStreamLogTest {
         JetStreamLog log = open(config());
         long last = 0;
         for (int round = 1; round <= 6; round++) {
-            server.restart();
+            nats.server().restart();
             awaitUsable(log);
             for (int i = 0; i < 5; i++) {
                 int n = round * 10 + i;
@@ -316,7 +302,7 @@ class JetStreamLogTest {
         }
         long after = System.currentTimeMillis();
 
-        server.restart();
+        nats.server().restart();
         awaitUsable(log);
         assertEquals(5, log.lastSequence());
 
@@ -398,7 +384,7 @@ class JetStreamLogTest {
         assertEquals(List.of(3L, 4L), sequences(got));
         follower.ack(got.get(1));
 
-        server.restart();
+        nats.server().restart();
         awaitUsable(log);
         append(log, 1, 5, 4);
         // The same follower carries on like an applier loop: retrying while JetStream finishes recovering
@@ -422,7 +408,7 @@ class JetStreamLogTest {
         JetStreamLog log = open(config());
         appendBatches(log, 0, 3);
         LogFollower follower = log.follower("applier-4", 1);
-        try (Connection nc = Nats.connect(server.url())) {
+        try (Connection nc = Nats.connect(nats.server().url())) {
             nc.jetStreamManagement().deleteConsumer(log.streamName(), "applier-4");
         }
         assertInstanceOf(LogUnavailableException.class, catchThrowable(() -> follower.next(10, Duration.ZERO)));
