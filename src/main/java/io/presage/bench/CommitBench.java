@@ -59,7 +59,7 @@ import io.vertx.core.http.RequestOptions;
  * one). Commit latency is the POST's, of committed transactions; transaction latency also includes the
  * two reads.
  *
- * <p>Phases: warm-up (not measured), commit and ping ({@code GET /v1/ping}) for {@code seconds}
+ * <p>Phases: warm-up (not measured; by default until the coordinator is warm, see {@link #warmEnough}), commit and ping ({@code GET /v1/ping}) for {@code seconds}
  * each, then JetStream sync publish (one at a time, each waiting for its ack) and async publish (up
  * to {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each, on a scratch stream
  * {@link ScratchStream} of its own (file storage like the log, deleted afterwards; no message ids or expected
@@ -75,7 +75,7 @@ import io.vertx.core.http.RequestOptions;
 public final class CommitBench {
 
     static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
-            + "         [--warmup S (3)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
+            + "         [--warmup auto|S (auto)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
             + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none|procedure (get)] [--rate TPS (0: as fast as possible)]\n"
             + "         [--io-threads N (1)] [--js-window N (1024)]";
 
@@ -132,7 +132,7 @@ public final class CommitBench {
         int seconds = 10;
         int clients = 32;
         int keys = 100_000;
-        int warmup = 3;
+        int warmup = AUTO_WARMUP;
         int ioThreads = 1;
         int jsWindow = 1024;
         Reads reads = Reads.GET;
@@ -152,7 +152,7 @@ public final class CommitBench {
                 case "--seconds" -> seconds = BenchArgs.positive(a, v);
                 case "--clients" -> clients = BenchArgs.positive(a, v);
                 case "--keys" -> keys = BenchArgs.positive(a, v);
-                case "--warmup" -> warmup = BenchArgs.nonNegative(a, v);
+                case "--warmup" -> warmup = "auto".equals(v) ? AUTO_WARMUP : BenchArgs.nonNegative(a, v);
                 case "--io-threads" -> ioThreads = BenchArgs.positive(a, v);
                 case "--js-window" -> jsWindow = BenchArgs.positive(a, v);
                 case "--reads" -> reads = Reads.parse(v);
@@ -487,6 +487,9 @@ public final class CommitBench {
         double machineCpuIdle = Double.NaN;
         /** How long the coordinator's JVM had been running when the commit phase began. */
         double coordinatorUptimeS = Double.NaN;
+        /** Transactions the coordinator had committed since it started, when the measured phase began. */
+        double coordinatorCommittedBefore = Double.NaN;
+        int warmupSeconds;
         boolean mirrors;
         long lagSamples;
         long lagTimeouts;
@@ -534,6 +537,8 @@ public final class CommitBench {
         m.put("commit_vs_sync_publish", r.syncTps > 0 ? r.commitTps / r.syncTps : Double.NaN);
         m.put("coordinator_heap_after_gc_mb", r.heapAfterGcMb);
         m.put("coordinator_uptime_s", r.coordinatorUptimeS);
+        m.put("coordinator_committed_before", r.coordinatorCommittedBefore);
+        m.put("warmup_s", r.warmupSeconds);
         m.put("coordinator_heap_used_mb", r.heapUsedMb);
         m.put("coordinator_live_data_mb", r.liveDataMb);
         m.put("group_commit_mean_txns", r.meanBatchTxns);
@@ -625,23 +630,18 @@ public final class CommitBench {
             if (o.reads == Reads.PROCEDURE) {
                 preloadAccounts();
             }
-            if (o.warmup > 0) {
-                System.out.printf("  warming up %d s (not measured)…%n", o.warmup);
-                Phase w = runPhase(new Run("warm-up", o.warmup, o.clients, false), Work.COMMIT, false);
-                if (w.committed() == 0 && w.unavailable() + w.errors() > 0) {
-                    System.err.println("presage bench commit: error: no transaction committed during the warm-up; first error: "
-                            + firstError.get());
-                    return 1;
-                }
+            if (!warmUp(r)) {
+                return 1;
             }
             firstError.set(null);
             PrometheusText before = scrape();
             if (before != null) {
                 r.coordinatorUptimeS = before.sum("process_uptime_seconds").orElse(Double.NaN);
+                r.coordinatorCommittedBefore = committedSinceStart(before);
             }
-            String young = youngCoordinatorNote(r.coordinatorUptimeS);
-            if (young != null) {
-                System.out.println(young);
+            String cold = coldCoordinatorNote(r.coordinatorCommittedBefore);
+            if (cold != null) {
+                System.out.println(cold);
             }
             Phase commit = runPhase(new Run("commit", o.seconds, o.clients, r.mirrors), Work.COMMIT, true);
             PrometheusText after = scrape();
@@ -651,7 +651,7 @@ public final class CommitBench {
             commitResults(r, commit, before, after);
             printCommit(r, commit);
 
-            if (o.warmup > 0) {
+            if (o.warmup != 0) {
                 runPhase(new Run("ping warm-up", 1, o.clients, false), Work.PING, false);
             }
             Phase ping = runPhase(new Run("ping", o.seconds, o.clients, false), Work.PING, true);
@@ -734,22 +734,94 @@ public final class CommitBench {
         }
     }
 
-    /** Below this a coordinator's JIT may still be compiling the commit path (seen: 2–3 min of load on 2 slow cores). */
-    static final double WARM_COORDINATOR_SECONDS = 120;
+    /** {@code --warmup auto}: warm up until the coordinator is warm (see {@link #warmEnough}). */
+    static final int AUTO_WARMUP = -1;
+    /**
+     * Transactions a coordinator commits before its JIT compiler has caught up with the commit path.
+     * Measured on this project's 2-core machine (2026-11-26, fresh coordinator, default workload, 1 s
+     * steps): throughput climbed from 108 to ~4,000 txn/s over the first ~35 s of load (100,000
+     * commits) and stayed there, noisy, for the next 115 s; 150,000 leaves a margin. Counted in work,
+     * not seconds, because the JIT compiles what has run often, not what has been up long: a
+     * coordinator idle for an hour is as cold as a fresh one.
+     */
+    static final long WARM_COMMITS = 150_000;
+    /** The auto warm-up's first step: connections open and the client's own code warms. */
+    static final int WARMUP_MIN_SECONDS = 3;
+    /** The auto warm-up's later steps, after each of which the coordinator's count is read again. */
+    static final int WARMUP_STEP_SECONDS = 5;
+    /** The auto warm-up stops here even if the coordinator is slower than that (a loaded machine). */
+    static final int WARMUP_MAX_SECONDS = 120;
 
     /**
-     * A note when the coordinator started so recently that its JIT compiler is likely still at work:
-     * its numbers are then low and noisy (measured: blind writes 0.20–0.31 × the ceiling 55 s after
-     * start, 0.37–0.45 × after 150 s of load, same machine). Null when it has run long enough or the
-     * uptime is unknown.
+     * Whether the auto warm-up may stop, after {@code warmedSeconds} of it: once the coordinator has
+     * committed {@link #WARM_COMMITS} since it started (NaN: its metrics cannot tell, so do not wait on
+     * them), never before {@link #WARMUP_MIN_SECONDS}, always at {@link #WARMUP_MAX_SECONDS}.
      */
-    static String youngCoordinatorNote(double uptimeSeconds) {
-        if (Double.isNaN(uptimeSeconds) || uptimeSeconds >= WARM_COORDINATOR_SECONDS) {
+    static boolean warmEnough(double committedSinceStart, int warmedSeconds) {
+        if (warmedSeconds < WARMUP_MIN_SECONDS) {
+            return false;
+        }
+        return Double.isNaN(committedSinceStart) || committedSinceStart >= WARM_COMMITS
+                || warmedSeconds >= WARMUP_MAX_SECONDS;
+    }
+
+    /** The transactions the coordinator has committed since it started, from its metrics (NaN if absent). */
+    static double committedSinceStart(PrometheusText metrics) {
+        return metrics == null ? Double.NaN
+                : metrics.get("presage_commits_total", "outcome", "committed").orElse(Double.NaN);
+    }
+
+    /** Runs the warm-up; false (after saying why) if not one transaction committed in it. */
+    private boolean warmUp(Report r) throws InterruptedException {
+        if (o.warmup == 0) {
+            return true;
+        }
+        if (o.warmup > 0) {
+            System.out.printf("  warming up %d s (not measured)…%n", o.warmup);
+            r.warmupSeconds = o.warmup;
+            return warmUpStep(o.warmup);
+        }
+        System.out.printf(Locale.ROOT, "  warming up (not measured) until the coordinator has committed %,d transactions since it "
+                + "started, so that its JIT compiler has caught up; %d to %d s…%n", WARM_COMMITS, WARMUP_MIN_SECONDS, WARMUP_MAX_SECONDS);
+        int warmed = 0;
+        double committed = Double.NaN;
+        while (!warmEnough(committed, warmed)) {
+            int step = warmed == 0 ? WARMUP_MIN_SECONDS : Math.min(WARMUP_STEP_SECONDS, WARMUP_MAX_SECONDS - warmed);
+            if (!warmUpStep(step)) {
+                return false;
+            }
+            warmed += step;
+            committed = committedSinceStart(scrape());
+            if (!Double.isNaN(committed) && committed < WARM_COMMITS) {
+                System.out.printf(Locale.ROOT, "    warm-up %3d s: the coordinator has committed %,.0f%n", warmed, committed);
+            }
+        }
+        r.warmupSeconds = warmed;
+        return true;
+    }
+
+    private boolean warmUpStep(int seconds) throws InterruptedException {
+        Phase w = runPhase(new Run("warm-up", seconds, o.clients, false), Work.COMMIT, false);
+        if (w.committed() == 0 && w.unavailable() + w.errors() > 0) {
+            System.err.println("presage bench commit: error: no transaction committed during the warm-up; first error: "
+                    + firstError.get());
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * A note when the measured phase starts on a coordinator that has not yet committed
+     * {@link #WARM_COMMITS} (a short {@code --warmup}, or the auto warm-up's time ran out): its JIT
+     * compiler is likely still at work, so throughput is low and noisy. Null when warm or unknown.
+     */
+    static String coldCoordinatorNote(double committedSinceStart) {
+        if (Double.isNaN(committedSinceStart) || committedSinceStart >= WARM_COMMITS) {
             return null;
         }
-        return String.format(Locale.ROOT, "  note: the coordinator started %.0f s ago; until its JIT compiler has caught up "
-                + "(a minute or more of load on 2 cores) throughput is low and noisy: run the bench again, or give --warmup 120",
-                uptimeSeconds);
+        return String.format(Locale.ROOT, "  note: the coordinator has committed only %,.0f transactions since it started; until "
+                + "its JIT compiler has caught up (about %,d on 2 cores) throughput is low and noisy: run the bench again, "
+                + "or leave --warmup at auto", committedSinceStart, WARM_COMMITS);
     }
 
     private PrometheusText scrape() {

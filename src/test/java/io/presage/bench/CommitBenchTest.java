@@ -29,7 +29,7 @@ class CommitBenchTest {
         assertEquals(10, o.seconds());
         assertEquals(32, o.clients());
         assertEquals(100_000, o.keys());
-        assertEquals(3, o.warmup());
+        assertEquals(CommitBench.AUTO_WARMUP, o.warmup(), "warm up until the coordinator is warm");
         assertEquals(1024, o.jsWindow());
         assertEquals(CommitBench.Reads.GET, o.reads());
         assertTrue(o.mirrors().isEmpty());
@@ -244,20 +244,61 @@ class CommitBenchTest {
     }
 
     @Test
-    void aCoordinatorStartedLessThanTwoMinutesAgoIsFlaggedAsStillWarmingUp() {
-        String note = CommitBench.youngCoordinatorNote(23.4);
-        assertTrue(note != null && note.contains("started 23 s ago") && note.contains("--warmup"), String.valueOf(note));
-        assertEquals(null, CommitBench.youngCoordinatorNote(CommitBench.WARM_COORDINATOR_SECONDS));
-        assertEquals(null, CommitBench.youngCoordinatorNote(3600));
-        assertEquals(null, CommitBench.youngCoordinatorNote(Double.NaN), "no metric, no note");
+    void aCoordinatorThatHasCommittedTooLittleIsFlaggedAsStillWarmingUp() {
+        String note = CommitBench.coldCoordinatorNote(23_400);
+        assertTrue(note != null && note.contains("committed only 23,400") && note.contains("--warmup"), String.valueOf(note));
+        assertEquals(null, CommitBench.coldCoordinatorNote(CommitBench.WARM_COMMITS));
+        assertEquals(null, CommitBench.coldCoordinatorNote(10_000_000));
+        assertEquals(null, CommitBench.coldCoordinatorNote(Double.NaN), "no metric, no note");
     }
 
     @Test
-    void resultLineCarriesTheCoordinatorsUptime() throws Exception {
+    void autoWarmUpRunsUntilTheCoordinatorHasCommittedEnoughWithinItsBounds() {
+        long warm = CommitBench.WARM_COMMITS;
+        int min = CommitBench.WARMUP_MIN_SECONDS;
+        int max = CommitBench.WARMUP_MAX_SECONDS;
+        assertFalse(CommitBench.warmEnough(Double.NaN, 0), "nothing is known before the first step");
+        assertFalse(CommitBench.warmEnough(10 * warm, min - 1), "even a warm coordinator gets the first step");
+        assertTrue(CommitBench.warmEnough(warm, min));
+        assertTrue(CommitBench.warmEnough(10 * warm, min), "a coordinator warm from earlier runs needs only the first step");
+        assertFalse(CommitBench.warmEnough(warm - 1, min));
+        assertFalse(CommitBench.warmEnough(warm - 1, max - 1));
+        assertTrue(CommitBench.warmEnough(warm - 1, max), "a slow coordinator does not hold the bench forever");
+        assertTrue(CommitBench.warmEnough(Double.NaN, min), "without the coordinator's metrics, no waiting on them");
+    }
+
+    @Test
+    void theCoordinatorsCommitCountIsReadFromItsCommittedSeriesOnly() {
+        PrometheusText m = PrometheusText.parse("""
+                # TYPE presage_commits_total counter
+                presage_commits_total{outcome="aborted",reason="WRITE_AFTER_READ"} 472.0
+                presage_commits_total{outcome="committed",reason=""} 734759.0
+                presage_commits_total{outcome="unavailable",reason="LOG"} 3.0
+                """);
+        assertEquals(734_759, CommitBench.committedSinceStart(m));
+        assertTrue(Double.isNaN(CommitBench.committedSinceStart(PrometheusText.parse("process_uptime_seconds 3.0\n"))));
+        assertTrue(Double.isNaN(CommitBench.committedSinceStart(null)), "no metrics page");
+    }
+
+    @Test
+    void warmupTakesAutoOrSeconds() {
+        assertEquals(CommitBench.AUTO_WARMUP, parse("--warmup", "auto").warmup());
+        assertEquals(45, parse("--warmup", "45").warmup());
+        assertEquals(0, parse("--warmup", "0").warmup());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--warmup", "soon"));
+        assertTrue(e.getMessage().contains("--warmup"), e.getMessage());
+    }
+
+    @Test
+    void resultLineCarriesTheCoordinatorsUptimeCommitsAndTheWarmUp() throws Exception {
         CommitBench.Report r = sampleReport();
         r.coordinatorUptimeS = 42.5;
+        r.coordinatorCommittedBefore = 151_234;
+        r.warmupSeconds = 38;
         JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
         assertEquals(42.5, j.get("coordinator_uptime_s").asDouble(), 1e-9);
+        assertEquals(151_234, j.get("coordinator_committed_before").asLong());
+        assertEquals(38, j.get("warmup_s").asInt());
     }
 
     @Test
