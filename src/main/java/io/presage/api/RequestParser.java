@@ -8,8 +8,11 @@ import java.util.List;
 import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 
 import io.presage.coord.TxnSpec;
 
@@ -20,10 +23,21 @@ import io.presage.coord.TxnSpec;
  */
 public final class RequestParser {
     private final ObjectMapper json;
+    /**
+     * Reads numbers with a fraction or exponent as exact decimals, trailing zeros kept. "A value is
+     * any JSON value" (API.md), so it must come back as sent: read as a double, {@code 1e400} became
+     * the string {@code "Infinity"}, {@code -1E-400} became {@code -0.0} and
+     * {@code 0.10000000000000000000001} lost its last digit. Integers are unaffected (Jackson
+     * already reads them as int, long or BigInteger, whichever fits).
+     */
+    private final ObjectReader reader;
     private final Limits limits;
 
     public RequestParser(ObjectMapper json, Limits limits) {
         this.json = json;
+        this.reader = json.readerFor(JsonNode.class)
+                .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES);
         this.limits = limits;
     }
 
@@ -35,7 +49,7 @@ public final class RequestParser {
             throw ApiException.tooLarge(what + " is " + body.length + " bytes; the limit is " + maxBytes);
         }
         try {
-            JsonNode node = json.readTree(body);
+            JsonNode node = reader.readTree(body);
             if (node == null || node.isMissingNode()) {
                 throw ApiException.badRequest(what + " is required in the request body");
             }

@@ -258,4 +258,15 @@ class CoordinatorApiTest {
         assertEquals(400, r.statusCode(), r.asString());
         assertEquals("INVALID_KEY", r.jsonPath().getString("error"));
     }
+
+    @Test
+    void anyJsonValueComesBackAsSentNumbersToTheLastDigit() {
+        // Beyond a double: read as one, 1e400 came back as the string "Infinity" and the long fraction lost digits.
+        String value = "{\"huge\":1e400,\"tiny\":-1E-400,\"exact\":0.10000000000000000000001,\"big\":123456789012345678901234567890,"
+                + "\"kept\":1.50,\"text\":\"caf\u00e9\",\"list\":[true,null,{}]}";
+        put("api-any-json", value).then().statusCode(200);
+        String body = get("api-any-json").asString();
+        assertTrue(body.contains("\"value\":{\"huge\":1E+400,\"tiny\":-1E-400,\"exact\":0.10000000000000000000001,"
+                + "\"big\":123456789012345678901234567890,\"kept\":1.50,\"text\":\"café\",\"list\":[true,null,{}]}"), body);
+    }
 }
