@@ -26,8 +26,9 @@
  * <h2>Confidence</h2>
  * 0 for a key with an update received but not applied yet ({@link io.presage.mirror.PendingKeys},
  * the pre-apply buffer's index). Otherwise {@code exp(-λ·S)} ({@link io.presage.mirror.Confidence}):
- * λ the key's decayed write rate learned from the log plus a prior from the overall rate
- * ({@link io.presage.mirror.WriteRates}), S how far behind the mirror's knowledge of the log is
+ * λ the key's decayed write rate learned from the log (corrected for the time since this node first
+ * saw the key written, so a key that has just become busy is not taken as quiet) plus a prior from the
+ * overall rate ({@link io.presage.mirror.WriteRates}), S how far behind the mirror's knowledge of the log is
  * ({@link io.presage.mirror.Staleness}). It is measured, not assumed: {@link io.presage.mirror.Calibration}
  * checks a sample of reads against the log afterwards and counts, per confidence decile, how many
  * were current.

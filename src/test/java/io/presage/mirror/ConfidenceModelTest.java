@@ -50,6 +50,33 @@ class ConfidenceModelTest {
     }
 
     @Test
+    void aKeyWhoseWritesBeginLongAfterTheNodesFirstIsRightSoonAfterNotRampingUp() {
+        // A mirror that caught up with an hour-old log (a benchmark's keys), then a new workload starts.
+        WriteRates r = new WriteRates(60_000, 100);
+        long t = 1_000_000;
+        for (int i = 0; i < 50; i++) {
+            r.written("old" + i, t + i * 1_000L);
+        }
+        t += 3_600_000;
+        for (int i = 0; i < 300; i++) {
+            r.written("hot", t);
+            t += 66; // 15 writes per second, for 20 s
+        }
+        double rate = r.rate("hot", t);
+        // Counted from the node's first write an hour ago, the decayed sum read about 3/s here.
+        assertEquals(15.0, rate, 1.5, "15/s (the prior of 50 quiet keys adds little): " + rate);
+    }
+
+    @Test
+    void aKeySeenOnceErrsTowardsAHigherRateThenSettles() {
+        WriteRates r = new WriteRates(60_000, 100);
+        r.written("once", 1_000_000);
+        double soon = r.rate("once", 1_001_000);
+        assertTrue(soon > 0.5 && soon < 1.5, "one write in the last second reads as about 1/s: " + soon);
+        assertTrue(r.rate("once", 1_600_000) < 0.01, "ten minutes later it is nearly quiet: " + r.rate("once", 1_600_000));
+    }
+
+    @Test
     void thePropagationEstimateIsTheOldestMessagesDelayNotTheNewests() {
         Staleness s = new Staleness();
         for (int i = 0; i < 60; i++) {
