@@ -59,9 +59,10 @@ import io.vertx.core.http.RequestOptions;
  * one). Commit latency is the POST's, of committed transactions; transaction latency also includes the
  * two reads.
  *
- * <p>Phases: warm-up (not measured; by default until the coordinator is warm, see {@link #warmEnough}), commit and ping ({@code GET /v1/ping}) for {@code seconds}
- * each, then JetStream sync publish (one at a time, each waiting for its ack) and async publish (up
- * to {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each, on a scratch stream
+ * <p>Phases: warm-up (not measured; by default until the coordinator is warm, see
+ * {@link #warmEnough}), commit and ping ({@code GET /v1/ping}) for {@code seconds} each, then
+ * JetStream sync publish (one at a time, each waiting for its ack) and async publish (up to
+ * {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each, on a scratch stream
  * {@link ScratchStream} of its own (file storage like the log, deleted afterwards; no message ids or expected
  * sequences, so raw publishing) with one encoded single-transaction log batch as the payload. The coordinator's
  * {@code /q/metrics} is read around the commit phase for group-commit batching, publish latency, GC
