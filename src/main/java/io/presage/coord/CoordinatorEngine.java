@@ -12,6 +12,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -445,6 +447,22 @@ public class CoordinatorEngine {
         }
         return store.findAnyTxn(candidates).map(rec -> rec == null ? null
                 : new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()));
+    }
+
+    /** Keeps a committed procedure attempt's result with its id, so a retry of the call is answered with it. */
+    public void rememberResult(String attemptId, JsonNode result) {
+        ids.rememberResult(attemptId, result);
+    }
+
+    /** The result kept for the first of these ids that has one (null: none, e.g. after a restart). */
+    public JsonNode resultOf(List<String> attemptIds) {
+        for (String id : attemptIds) {
+            JsonNode r = ids.result(id);
+            if (r != null) {
+                return r;
+            }
+        }
+        return null;
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec) {

@@ -23,8 +23,10 @@ import io.smallrye.mutiny.Uni;
  * <p>Only committed attempts are remembered durably (in the log and the store's {@code txn_ids}); the
  * aborted ones only in memory. So a retried call first asks whether any of its attempt ids committed
  * and, if one did, answers with that outcome; otherwise, after a restart, the walk would re-run
- * attempt 0 on today's data and commit the call a second time. Such an answer carries no
- * {@code result}: the procedure's result is not recorded.
+ * attempt 0 on today's data and commit the call a second time. The answer carries the procedure's
+ * {@code result} while the coordinator still holds the id in memory (the most recent 100,000 ids
+ * since it started); the log does not record results, so a retry answered from the store after a
+ * restart or a failover has none.
  */
 public final class ProcedureRunner {
 
@@ -47,8 +49,10 @@ public final class ProcedureRunner {
         if (id == null) {
             return attempt(p, args, keys, null, 0);
         }
-        return engine.committedAny(Attempts.ids(id)).flatMap(known -> known != null
-                ? Uni.createFrom().item(new Ran(known, null)) // committed before, or unavailable
+        List<String> attemptIds = Attempts.ids(id);
+        return engine.committedAny(attemptIds).flatMap(known -> known != null
+                ? Uni.createFrom().item(new Ran(known, known instanceof CommitOutcome.Committed
+                        ? engine.resultOf(attemptIds) : null)) // committed before, or unavailable
                 : attempt(p, args, keys, id, 0));
     }
 
@@ -71,6 +75,9 @@ public final class ProcedureRunner {
             return engine.commit(new TxnSpec(attemptId, readSet, writes, origin)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     return attempt(p, args, keys, id, n + 1);
+                }
+                if (attemptId != null && o instanceof CommitOutcome.Committed) {
+                    engine.rememberResult(attemptId, plan.result());
                 }
                 return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));
             });

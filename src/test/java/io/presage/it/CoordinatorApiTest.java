@@ -119,6 +119,12 @@ class CoordinatorApiTest {
                 .body("result.acct-1", equalTo(70)).body("result.acct-2", equalTo(30));
         post("/v1/procedures/transfer", "{\"from\":\"acct-2\",\"to\":\"acct-1\",\"amount\":31}").then().statusCode(409)
                 .body("reason", equalTo("INSUFFICIENT_FUNDS"));
+        // A retried call (its answer lost) gets the first outcome with the first result, and commits nothing new.
+        Response first = post("/v1/procedures/increment?id=retry-1", "{\"key\":\"ctr\",\"by\":10}");
+        first.then().statusCode(200).body("result", equalTo(16));
+        post("/v1/procedures/increment?id=retry-1", "{\"key\":\"ctr\",\"by\":10}").then().statusCode(200)
+                .body("result", equalTo(16)).body("timestamp", equalTo(first.jsonPath().getLong("timestamp")));
+        get("ctr").then().body("value", equalTo(16));
     }
 
     /**
