@@ -7,6 +7,7 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.RawValue;
 
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -114,12 +115,14 @@ public class CoordinatorApi implements NodeApi {
     @Override
     public Uni<Response> transactionOutcome(String id) {
         parse.transactionId(id);
-        return engine.committedAny(Attempts.committedIds(id)).map(o -> {
+        return engine.committedAny(Attempts.committedIds(id)).map(known -> {
+            CommitOutcome o = known == null ? null : known.outcome();
             if (o == null) {
                 throw ApiException.notFound("no committed transaction has id '" + id + "'");
             }
             if (o instanceof CommitOutcome.Committed) {
-                return Bodies.outcome(o, Map.of("id", id));
+                return Bodies.outcome(o, known.result() == null ? Map.of("id", id)
+                        : Map.of("id", id, "result", new RawValue(known.result())));
             }
             return Bodies.outcome(o, Map.of()); // unavailable: 503
         });

@@ -307,7 +307,8 @@ public class Applier implements ApplyProgress {
                     }
                 }
                 if (t.id() != null) {
-                    ids.add(new Object[] {t.id(), t.timestamp(), t.adjusted(), m.sequence()});
+                    // "" for none: a typed value to bind, stored as null (nullif below).
+                    ids.add(new Object[] {t.id(), t.timestamp(), t.adjusted(), m.sequence(), t.result() == null ? "" : t.result()});
                 }
             }
         }
@@ -391,7 +392,7 @@ public class Applier implements ApplyProgress {
     }
 
     private static Uni<Integer> insertIds(Mutiny.StatelessSession s, List<Object[]> ids) {
-        return insertEach(s, "insert into txn_ids (txn_id, ts, adjusted, seq) values (:p0, :p1, :p2, :p3) "
+        return insertEach(s, "insert into txn_ids (txn_id, ts, adjusted, seq, result) values (:p0, :p1, :p2, :p3, nullif(:p4, '')) "
                 + "on conflict do nothing", ids);
     }
 

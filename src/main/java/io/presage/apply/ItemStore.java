@@ -37,6 +37,7 @@ public interface ItemStore {
     record Snapshot(List<StoredItem> items, long appliedSequence) {
     }
 
-    record TxnRecord(String id, long timestamp, boolean adjusted, long sequence) {
+    /** {@code result}: a procedure attempt's result as JSON text, null if it has none. */
+    record TxnRecord(String id, long timestamp, boolean adjusted, long sequence, String result) {
     }
 }

@@ -37,7 +37,7 @@ public class PgItemStore implements ItemStore {
     private static final String RECENT = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from apply_state s left join lateral (select * from items order by seq desc limit $1) i on true "
             + "where s.id = 1";
-    private static final String TXN = "select txn_id, ts, adjusted, seq from txn_ids where txn_id = any($1) "
+    private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1) "
             + "order by seq limit 1";
 
     @Inject
@@ -108,7 +108,7 @@ public class PgItemStore implements ItemStore {
                 return null;
             }
             Row r = rows.iterator().next();
-            return new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3));
+            return new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3), r.getString(4));
         });
     }
 

@@ -12,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
-import com.fasterxml.jackson.databind.JsonNode;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -332,7 +331,7 @@ public class CoordinatorEngine {
             }
             certifier.replay(t.timestamp(), keys);
             if (t.id() != null) {
-                ids.remember(t.id(), new CommitOutcome.Committed(t.timestamp(), t.adjusted(), m.sequence()));
+                ids.remember(t.id(), new CommitOutcome.Committed(t.timestamp(), t.adjusted(), m.sequence()), t.result());
             }
         }
     }
@@ -429,40 +428,29 @@ public class CoordinatorEngine {
                 : submit(spec));
     }
 
+    /** An id's outcome and, for a procedure attempt, the procedure's result as JSON text (else null). */
+    public record Known(CommitOutcome outcome, String result) {
+    }
+
     /**
-     * The outcome of the first of these idempotency ids known to have committed, or null (the item) if
-     * none has: this process's outcomes, which since recovery include every id in the log after the
-     * store's position, then the store's. Unavailable until recovery is done.
+     * The outcome of the first of these idempotency ids known to have committed, with its procedure
+     * result, or null (the item) if none has: this process's outcomes, which since recovery include
+     * every id in the log after the store's position, then the store's. Unavailable until recovery is
+     * done.
      */
-    public Uni<CommitOutcome> committedAny(List<String> candidates) {
+    public Uni<Known> committedAny(List<String> candidates) {
         if (state != State.READY) {
-            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+            return Uni.createFrom().item(new Known(new CommitOutcome.Unavailable("the coordinator is " + stateDetail), null));
         }
         for (String id : candidates) {
             CompletableFuture<CommitOutcome> f = ids.get(id);
             if (f != null && f.isDone() && !f.isCompletedExceptionally()
                     && f.getNow(null) instanceof CommitOutcome.Committed c) {
-                return Uni.createFrom().item(c);
+                return Uni.createFrom().item(new Known(c, ids.result(id)));
             }
         }
         return store.findAnyTxn(candidates).map(rec -> rec == null ? null
-                : new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()));
-    }
-
-    /** Keeps a committed procedure attempt's result with its id, so a retry of the call is answered with it. */
-    public void rememberResult(String attemptId, JsonNode result) {
-        ids.rememberResult(attemptId, result);
-    }
-
-    /** The result kept for the first of these ids that has one (null: none, e.g. after a restart). */
-    public JsonNode resultOf(List<String> attemptIds) {
-        for (String id : attemptIds) {
-            JsonNode r = ids.result(id);
-            if (r != null) {
-                return r;
-            }
-        }
-        return null;
+                : new Known(new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()), rec.result()));
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec) {
@@ -476,7 +464,7 @@ public class CoordinatorEngine {
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
         if (spec.id() != null) {
-            CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer);
+            CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer, spec.result());
             if (prior != null) {
                 return bounded(prior);
             }

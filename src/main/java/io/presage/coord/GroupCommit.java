@@ -344,13 +344,13 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             }
             long ts = c.decision().timestamp();
             out.add(new LogTxn(ts, spec.id(), c.decision().adjusted(), spec.origin(), writes,
-                    Map.of(spec.origin(), ts), reads));
+                    Map.of(spec.origin(), ts), reads, spec.result()));
         }
         return out;
     }
 
     private static int estimate(TxnSpec spec) {
-        int n = 64 + (spec.id() == null ? 0 : spec.id().length());
+        int n = 64 + (spec.id() == null ? 0 : spec.id().length()) + (spec.result() == null ? 0 : spec.result().length() * 3);
         for (TxnSpec.Write w : spec.writes()) {
             n += 16 + w.key().length() * 3 + (w.valueJson() == null ? 0 : w.valueJson().length);
         }

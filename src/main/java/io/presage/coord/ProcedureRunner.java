@@ -1,6 +1,7 @@
 package io.presage.coord;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -23,10 +24,9 @@ import io.smallrye.mutiny.Uni;
  * <p>Only committed attempts are remembered durably (in the log and the store's {@code txn_ids}); the
  * aborted ones only in memory. So a retried call first asks whether any of its attempt ids committed
  * and, if one did, answers with that outcome; otherwise, after a restart, the walk would re-run
- * attempt 0 on today's data and commit the call a second time. The answer carries the procedure's
- * {@code result} while the coordinator still holds the id in memory (the most recent 100,000 ids
- * since it started); the log does not record results, so a retry answered from the store after a
- * restart or a failover has none.
+ * attempt 0 on today's data and commit the call a second time. An attempt under an id commits its
+ * result with it (in the log, then the store's {@code txn_ids}), so such an answer carries the
+ * procedure's {@code result} too, after a restart or a failover as well.
  */
 public final class ProcedureRunner {
 
@@ -49,10 +49,9 @@ public final class ProcedureRunner {
         if (id == null) {
             return attempt(p, args, keys, null, 0);
         }
-        List<String> attemptIds = Attempts.ids(id);
-        return engine.committedAny(attemptIds).flatMap(known -> known != null
-                ? Uni.createFrom().item(new Ran(known, known instanceof CommitOutcome.Committed
-                        ? engine.resultOf(attemptIds) : null)) // committed before, or unavailable
+        return engine.committedAny(Attempts.ids(id)).flatMap(known -> known != null
+                ? Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
+                        known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))))
                 : attempt(p, args, keys, id, 0));
     }
 
@@ -72,12 +71,18 @@ public final class ProcedureRunner {
                 writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
             }
             String attemptId = id == null ? null : Attempts.id(id, n);
-            return engine.commit(new TxnSpec(attemptId, readSet, writes, origin)).flatMap(o -> {
+            // Under an id the result goes into the log with the commit, for a retry of the call.
+            String result = attemptId == null || plan.result() == null ? null
+                    : new String(bytes(plan.result()), StandardCharsets.UTF_8);
+            return engine.commit(new TxnSpec(attemptId, readSet, writes, origin, result)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     return attempt(p, args, keys, id, n + 1);
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
-                    engine.rememberResult(attemptId, plan.result());
+                    // The id may have been committed by an earlier call that this one, a retry, raced:
+                    // then the answer is that commit's, result included, not this plan's.
+                    return engine.committedAny(List.of(attemptId)).map(k -> new Ran(o, k != null && k.result() != null
+                            ? parse(k.result().getBytes(StandardCharsets.UTF_8)) : plan.result()));
                 }
                 return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));
             });

@@ -247,7 +247,7 @@ public final class BatchCodec {
                         : LogWrite.put(w.getKey(), w.getValueJson().toByteArray()));
             }
             txns.add(new LogTxn(t.getTimestamp(), t.getId(), t.getAdjusted(), t.getOrigin(),
-                    writes, t.getVclockMap(), t.getReadKeysList()));
+                    writes, t.getVclockMap(), t.getReadKeysList(), t.getResult()));
         }
         return new LogBatch(b.getFormatVersion(), b.getCoordinatorId(), b.getEpoch(), b.getPartition(),
                 b.getBatchId(), txns);

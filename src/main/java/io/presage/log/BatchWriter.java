@@ -109,6 +109,9 @@ final class BatchWriter {
             size += CodedOutputStream.computeTagSize(Txn.READ_KEYS_FIELD_NUMBER)
                     + utf8SizeNoTag(readKeys.get(i), "read key");
         }
+        if (t.result() != null) {
+            size += stringSize(Txn.RESULT_FIELD_NUMBER, t.result(), "result");
+        }
         return sizes[slot] = checkLimit(size);
     }
 
@@ -134,6 +137,9 @@ final class BatchWriter {
         List<String> readKeys = t.readKeys();
         for (int i = 0; i < readKeys.size(); i++) {
             out.writeString(Txn.READ_KEYS_FIELD_NUMBER, readKeys.get(i));
+        }
+        if (t.result() != null) {
+            out.writeString(Txn.RESULT_FIELD_NUMBER, t.result());
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.TreeMap;
  * @param writes the writes, in the order the client issued them
  * @param vclock for each node id, the highest timestamp from it the client had observed
  * @param readKeys the keys the transaction read
+ * @param result a procedure attempt's result as JSON text, {@code null} if none (empty means none too)
  */
 public record LogTxn(
         long timestamp,
@@ -32,16 +33,26 @@ public record LogTxn(
         String origin,
         List<LogWrite> writes,
         Map<String, Long> vclock,
-        List<String> readKeys) {
+        List<String> readKeys,
+        String result) {
 
     public LogTxn {
         if (id != null && id.isEmpty()) {
             id = null; // the wire cannot tell "" from absent; one spelling keeps equality honest
         }
+        if (result != null && result.isEmpty()) {
+            result = null;
+        }
         Objects.requireNonNull(origin, "origin");
         writes = List.copyOf(writes);
         vclock = sortedCopy(vclock);
         readKeys = List.copyOf(readKeys);
+    }
+
+    /** A transaction without a procedure result. */
+    public LogTxn(long timestamp, String id, boolean adjusted, String origin, List<LogWrite> writes,
+            Map<String, Long> vclock, List<String> readKeys) {
+        this(timestamp, id, adjusted, origin, writes, vclock, readKeys, null);
     }
 
     private static Map<String, Long> sortedCopy(Map<String, Long> vclock) {

@@ -327,7 +327,10 @@ class CoordinatorCrashIT {
         assertAll(phase, checks);
     }
 
-    /** Re-sends every id answered COMMITTED (in parallel, same request, same id); each must answer COMMITTED. */
+    /**
+     * Re-sends every id answered COMMITTED (in parallel, same request, same id); each must answer
+     * COMMITTED with the same result, whether the coordinator answers from memory or from its store.
+     */
     private void resendCommittedIds(ExecutorService clients) throws Exception {
         List<Map.Entry<String, Outcome>> committed = new ArrayList<>();
         for (Map.Entry<String, Outcome> e : outcomes.entrySet()) {
@@ -346,6 +349,9 @@ class CoordinatorCrashIT {
                     Outcome again = callUntilAnswered(e.getValue().op(), e.getKey());
                     if (again == null || again.kind() != Kind.COMMITTED) {
                         changed.add(e.getKey() + " " + e.getValue().op() + " -> " + again);
+                    } else if (e.getValue().result() == null || !e.getValue().result().equals(again.result())) {
+                        changed.add(e.getKey() + " " + e.getValue().op() + ": result " + e.getValue().result()
+                                + " then " + again.result());
                     }
                 }
             }));

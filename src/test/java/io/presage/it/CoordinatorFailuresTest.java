@@ -123,7 +123,7 @@ class CoordinatorFailuresTest {
         // The applier records the id with the items, so it survives the coordinator's memory.
         awaitApplied(seq);
         ItemStore.TxnRecord stored = VertxContextSupport.subscribeAndAwait(() -> store.findTxn(id));
-        assertEquals(new ItemStore.TxnRecord(id, ts, false, seq), stored);
+        assertEquals(new ItemStore.TxnRecord(id, ts, false, seq, null), stored);
 
         // A rebuild forgets in-memory ids and replays only what the store lacks: the retry is
         // answered from txn_ids, with the first outcome, and commits nothing new.

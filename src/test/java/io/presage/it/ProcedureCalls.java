@@ -38,8 +38,11 @@ final class ProcedureCalls {
 
     enum Kind { COMMITTED, ABORTED }
 
-    /** The definitive answer for an id; {@code lostAnswers}: connection errors / 503s / 504s before it. */
-    record Outcome(Op op, Kind kind, String reason, int lostAnswers, long answeredAtNanos, String token) {
+    /**
+     * The definitive answer for an id; {@code lostAnswers}: connection errors / 503s / 504s before it;
+     * {@code result}: the procedure's result when committed (null if the answer had none).
+     */
+    record Outcome(Op op, Kind kind, String reason, int lostAnswers, long answeredAtNanos, String token, JsonNode result) {
     }
 
     final AtomicInteger connectionErrors = new AtomicInteger();
@@ -79,10 +82,11 @@ final class ProcedureCalls {
             }
             JsonNode body = JsonHttp.tree(r.body());
             if (r.statusCode() == 200 && "COMMITTED".equals(body.path("status").asText())) {
-                return new Outcome(op, Kind.COMMITTED, null, lost, System.nanoTime(), body.path("token").asText(null));
+                return new Outcome(op, Kind.COMMITTED, null, lost, System.nanoTime(), body.path("token").asText(null),
+                        body.get("result"));
             }
             if (r.statusCode() == 409 && "ABORTED".equals(body.path("status").asText())) {
-                return new Outcome(op, Kind.ABORTED, body.path("reason").asText(), lost, System.nanoTime(), null);
+                return new Outcome(op, Kind.ABORTED, body.path("reason").asText(), lost, System.nanoTime(), null, null);
             }
             failures.add(id + " " + op + " at " + node + ": unexpected answer " + r.statusCode() + " " + r.body());
             return null;

@@ -71,7 +71,8 @@ final class LogTestData {
                     .setAdjusted(t.adjusted())
                     .setOrigin(t.origin())
                     .putAllVclock(t.vclock())
-                    .addAllReadKeys(t.readKeys());
+                    .addAllReadKeys(t.readKeys())
+                    .setResult(t.result() == null ? "" : t.result());
             for (LogWrite w : t.writes()) {
                 txn.addWrites(Write.newBuilder()
                         .setKey(w.key())
@@ -121,7 +122,8 @@ final class LogTestData {
                 unicodeStrings(12),
                 writes().list().ofMaxSize(6),
                 Arbitraries.maps(unicodeStrings(8), Arbitraries.longs()).ofMaxSize(4),
-                unicodeStrings(24).list().ofMaxSize(5))
+                unicodeStrings(24).list().ofMaxSize(5),
+                unicodeStrings(20).injectNull(0.6)) // a procedure attempt's result, as text
                 .as(LogTxn::new);
     }
 
