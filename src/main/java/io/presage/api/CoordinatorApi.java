@@ -77,11 +77,10 @@ public class CoordinatorApi implements NodeApi {
         readable();
         return engine.readAll(keys).map(reads -> {
             List<Object> items = new ArrayList<>(keys.size());
-            long position = 0;
             for (int i = 0; i < keys.size(); i++) {
                 items.add(Bodies.itemFields(keys.get(i), reads.get(i).item(), 1.0));
-                position = reads.get(i).position();
             }
+            long position = position(reads);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("items", items);
             m.put("sequence", position);
@@ -185,16 +184,20 @@ public class CoordinatorApi implements NodeApi {
         readable();
         return engine.readAll(keys).map(reads -> {
             List<Object> items = new ArrayList<>();
-            long position = 0;
             for (int i = 0; i < keys.size(); i++) {
                 items.add(reconciled(keys.get(i), reads.get(i)));
-                position = reads.get(i).position();
             }
+            long position = position(reads);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("items", items);
             m.put("sequence", position);
             return Bodies.ok(m);
         });
+    }
+
+    /** The one position the reads were answered at; for no keys, where a read would be now (not 0: a usable token). */
+    private long position(List<CoordinatorEngine.Read> reads) {
+        return reads.isEmpty() ? engine.readPosition() : reads.get(0).position();
     }
 
     private static Map<String, Object> reconciled(String key, CoordinatorEngine.Read r) {

@@ -592,6 +592,11 @@ public class CoordinatorEngine {
         return new StoredItem(v.key(), v.valueJson(), v.version(), v.vclock(), v.sequence());
     }
 
+    /** The position a read made now answers at (at least): every commit acknowledged up to it is visible. */
+    public long readPosition() {
+        return recent.visible();
+    }
+
     public long lastAcked() {
         return recent.acked();
     }

@@ -192,7 +192,13 @@ class CoordinatorApiTest {
         Response r = post("/v1/kv/_batch", "{\"keys\":[\"batch-1\",\"batch-2\",\"batch-none\"]}");
         r.then().statusCode(200).body("items.size()", equalTo(3)).body("items[0].value", equalTo(1))
                 .body("items[2].found", equalTo(false)).body("items[2].version", equalTo(0));
-        assertTrue(r.jsonPath().getLong("sequence") > 0);
+        long sequence = r.jsonPath().getLong("sequence");
+        assertTrue(sequence > 0);
+        // No keys still answer at the current position, with a token a causal read can use (was 0).
+        for (String path : List.of("/v1/kv/_batch", "/v1/reconcile")) {
+            long empty = post(path, "{\"keys\":[]}").jsonPath().getLong("sequence");
+            assertTrue(empty >= sequence, path + " with no keys answered at " + empty + ", before " + sequence);
+        }
     }
 
     @Test
