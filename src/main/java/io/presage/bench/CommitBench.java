@@ -153,7 +153,7 @@ public final class CommitBench {
                 case "--seconds" -> seconds = BenchArgs.positive(a, v);
                 case "--clients" -> clients = BenchArgs.positive(a, v);
                 case "--keys" -> keys = BenchArgs.positive(a, v);
-                case "--warmup" -> warmup = "auto".equals(v) ? AUTO_WARMUP : BenchArgs.nonNegative(a, v);
+                case "--warmup" -> warmup = warmup(v);
                 case "--io-threads" -> ioThreads = BenchArgs.positive(a, v);
                 case "--js-window" -> jsWindow = BenchArgs.positive(a, v);
                 case "--reads" -> reads = Reads.parse(v);
@@ -170,6 +170,17 @@ public final class CommitBench {
         }
         return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads,
                 noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty(), rate);
+    }
+
+    private static int warmup(String v) {
+        if ("auto".equals(v)) {
+            return AUTO_WARMUP;
+        }
+        try {
+            return BenchArgs.nonNegative("--warmup", v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--warmup must be auto or a whole number of seconds (0: none), not '" + v + "'");
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

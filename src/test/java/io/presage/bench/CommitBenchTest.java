@@ -285,8 +285,10 @@ class CommitBenchTest {
         assertEquals(CommitBench.AUTO_WARMUP, parse("--warmup", "auto").warmup());
         assertEquals(45, parse("--warmup", "45").warmup());
         assertEquals(0, parse("--warmup", "0").warmup());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--warmup", "soon"));
-        assertTrue(e.getMessage().contains("--warmup"), e.getMessage());
+        for (String bad : List.of("soon", "-1")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("--warmup", bad));
+            assertTrue(e.getMessage().contains("--warmup must be auto or a whole number"), e.getMessage());
+        }
     }
 
     @Test
