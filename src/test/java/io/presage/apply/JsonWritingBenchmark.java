@@ -2,24 +2,15 @@ package io.presage.apply;
 
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.IntNode;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import io.presage.api.RequestParser;
-
+import io.presage.testing.NanosPerOpBenchmark;
 import io.presage.testing.TestLimits;
 
 /**
@@ -29,13 +20,7 @@ import io.presage.testing.TestLimits;
  * before, and by hand, as they are now, side by side in one run:
  * {@code ./presage bench jmh JsonWritingBenchmark -prof gc}.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
-public class JsonWritingBenchmark {
+public class JsonWritingBenchmark extends NanosPerOpBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Map<String, Long> vclock = Map.of("coordinator", 1_700_000_000_000_000L);

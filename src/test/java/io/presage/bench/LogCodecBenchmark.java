@@ -4,24 +4,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 
 import io.presage.log.BatchCodec;
 import io.presage.log.LogBatch;
 import io.presage.log.LogDecodeException;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
+import io.presage.testing.NanosPerOpBenchmark;
 
 /**
  * The log codec on a typical group-commit message: 13 blind writes (the mean batch of the commit
@@ -30,13 +22,7 @@ import io.presage.log.LogWrite;
  * transaction before encoding. Run with the GC profiler to see bytes allocated per operation:
  * {@code ./presage bench jmh LogCodecBenchmark -prof gc}.
  */
-@State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Xmx1g"})
-public class LogCodecBenchmark {
+public class LogCodecBenchmark extends NanosPerOpBenchmark {
     private static final int TXNS = 13;
 
     private final BatchCodec codec = new BatchCodec();
