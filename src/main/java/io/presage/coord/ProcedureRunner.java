@@ -80,9 +80,11 @@ public final class ProcedureRunner {
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
                     // The id may have been committed by an earlier call that this one, a retry, raced:
-                    // then the answer is that commit's, result included, not this plan's.
-                    return engine.committedAny(List.of(attemptId)).map(k -> new Ran(o, k != null && k.result() != null
-                            ? parse(k.result().getBytes(StandardCharsets.UTF_8)) : plan.result()));
+                    // then the answer is that commit's, result included, not this plan's. Our own
+                    // commit holds our own text, which needs no parsing back.
+                    return engine.committedAny(List.of(attemptId)).map(k -> new Ran(o,
+                            k == null || k.result() == null || k.result().equals(result) ? plan.result()
+                                    : parse(k.result().getBytes(StandardCharsets.UTF_8))));
                 }
                 return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));
             });
