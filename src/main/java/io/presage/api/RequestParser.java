@@ -23,11 +23,11 @@ public final class RequestParser {
     private final ObjectMapper json;
     /**
      * Reads numbers with a fraction or exponent as exact decimals, trailing zeros kept, even with a
-     * mapper not set up by {@link ExactNumbers} (tests, benchmarks). "A value is
-     * any JSON value" (API.md), so it must come back as sent: read as a double, {@code 1e400} became
-     * the string {@code "Infinity"}, {@code -1E-400} became {@code -0.0} and
-     * {@code 0.10000000000000000000001} lost its last digit. Integers are unaffected (Jackson
-     * already reads them as int, long or BigInteger, whichever fits).
+     * mapper not set up by {@link ExactNumbers} (tests, benchmarks). "A value is any JSON value"
+     * (API.md), so it must come back as sent: read as a double, {@code 1e400} became the string
+     * {@code "Infinity"}, {@code -1E-400} became {@code -0.0} and {@code 0.10000000000000000000001}
+     * lost its last digit. Integers are unaffected (Jackson already reads them as int, long or
+     * BigInteger, whichever fits).
      */
     private final ObjectReader reader;
     private final Limits limits;
