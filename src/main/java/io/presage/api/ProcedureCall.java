@@ -24,8 +24,8 @@ public record ProcedureCall(Procedure procedure, JsonNode args, List<String> key
         if (p == null) {
             throw ApiException.notFound("no procedure named '" + name + "' (transfer, increment)");
         }
-        if (id != null && (id.isEmpty() || id.length() > 120)) {
-            throw ApiException.badRequest("id must be 1 to 120 characters");
+        if (id != null) {
+            Keys.checkId(id, RequestParser.MAX_PROCEDURE_ID_CHARS, "id");
         }
         JsonNode args = parse.object(body, "the procedure's arguments");
         List<String> keys = p.keys(args);

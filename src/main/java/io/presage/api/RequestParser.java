@@ -20,6 +20,14 @@ import io.presage.coord.TxnSpec;
  * error, and size limits are checked before any parsing work.
  */
 public final class RequestParser {
+    /** API.md: a client-chosen transaction id is at most 128 characters. */
+    public static final int MAX_ID_CHARS = 128;
+    /**
+     * A procedure call's id is at most this long: its attempts are committed as {@code "<id>#n"}
+     * (see {@link io.presage.proc.Attempts}), which must stay within {@link #MAX_ID_CHARS}.
+     */
+    public static final int MAX_PROCEDURE_ID_CHARS = 120;
+
     private final ObjectMapper json;
     /**
      * Reads numbers with a fraction or exponent as exact decimals, trailing zeros kept, even with a
@@ -68,17 +76,9 @@ public final class RequestParser {
         return Keys.check(key, limits.keyBytes());
     }
 
-    /** A transaction id in a path ({@code GET /v1/transactions/{id}}): as the body's {@code id}, 1 to 128 characters. */
+    /** A transaction id in a path ({@code GET /v1/transactions/{id}}): as the body's {@code id}. */
     public String transactionId(String id) {
-        if (id == null || id.isEmpty() || id.length() > 128) {
-            throw ApiException.badRequest("a transaction id is 1 to 128 characters");
-        }
-        for (int i = 0; i < id.length(); i++) {
-            if (Character.isISOControl(id.charAt(i))) {
-                throw ApiException.badRequest("a transaction id has no control characters");
-            }
-        }
-        return id;
+        return Keys.checkId(id, MAX_ID_CHARS, "a transaction id");
     }
 
     public TxnSpec transaction(byte[] body, String origin) {
@@ -87,10 +87,10 @@ public final class RequestParser {
         String id = null;
         JsonNode idNode = root.get("id");
         if (idNode != null && !idNode.isNull()) {
-            if (!idNode.isTextual() || idNode.asText().isEmpty() || idNode.asText().length() > 128) {
-                throw ApiException.badRequest("id must be a string of 1 to 128 characters");
+            if (!idNode.isTextual()) {
+                throw ApiException.badRequest("id must be a string of 1 to " + MAX_ID_CHARS + " characters");
             }
-            id = idNode.asText();
+            id = Keys.checkId(idNode.asText(), MAX_ID_CHARS, "id");
         }
         List<TxnSpec.Read> reads = new ArrayList<>();
         Set<String> readKeys = new HashSet<>();

@@ -246,6 +246,11 @@ class CoordinatorApiTest {
         cases.put("value too large", new Object[] {"PUT", "/v1/kv/big", "\"" + "x".repeat(5000) + "\"", 413, "TOO_LARGE"});
         cases.put("empty PUT body", new Object[] {"PUT", "/v1/kv/empty", "", 400, "BAD_REQUEST"});
         cases.put("id too long", new Object[] {"POST", "/v1/transactions", "{\"id\":\"" + "i".repeat(129) + "\"}", 400, "BAD_REQUEST"});
+        // PostgreSQL's text refuses NUL: looked up as an idempotency id, it was a 500.
+        cases.put("id with NUL", new Object[] {"POST", "/v1/transactions",
+                "{\"id\":\"x\\u0000y\",\"writes\":[{\"key\":\"api-nul\",\"value\":1}]}", 400, "BAD_REQUEST"});
+        cases.put("id with a lone surrogate", new Object[] {"POST", "/v1/transactions",
+                "{\"id\":\"x\\ud800\",\"writes\":[{\"key\":\"api-nul\",\"value\":1}]}", 400, "BAD_REQUEST"});
         cases.put("unknown procedure", new Object[] {"POST", "/v1/procedures/nope", "{}", 404, "NOT_FOUND"});
         cases.put("bad procedure args", new Object[] {"POST", "/v1/procedures/transfer", "{\"from\":\"a\"}", 400, "BAD_REQUEST"});
         cases.put("batch keys not strings", new Object[] {"POST", "/v1/kv/_batch", "{\"keys\":[1]}", 400, "BAD_REQUEST"});
@@ -269,6 +274,14 @@ class CoordinatorApiTest {
         Response r = given().urlEncodingEnabled(false).get("/v1/kv/a%01b");
         assertEquals(400, r.statusCode(), r.asString());
         assertEquals("INVALID_KEY", r.jsonPath().getString("error"));
+        // A NUL in a procedure call's id (a 500 before ids were checked like keys), and in a path id.
+        for (String path : List.of("/v1/procedures/increment?id=a%00b", "/v1/transactions/a%00b")) {
+            r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("{\"key\":\"api-nul\"}")
+                    .request(path.startsWith("/v1/procedures") ? "POST" : "GET", path);
+            assertEquals(400, r.statusCode(), path + ": " + r.asString());
+            assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), path);
+        }
+        get("api-nul").then().statusCode(404);
     }
 
     @Test
