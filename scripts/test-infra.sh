@@ -552,6 +552,9 @@ check "... .presage/ is gone" test ! -e "$PRESAGE_HOME/.presage"
 check "... the processes are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid"
 check "infra_stop_all --wipe with nothing left succeeds" run infra_stop_all --wipe
 fails "infra_stop_all rejects an unknown option" infra_stop_all --bogus
+# The launcher checks its own options first (it named infra_stop_all in its error); nothing is stopped.
+fails "./presage down rejects an unknown option" "$script_dir/../presage" down --wiped
+check "... naming it and what it takes" out_has "unknown option for down: --wiped (only --wipe)"
 check "no process of this test is left" eq "$(our_processes)" ""
 
 # --------------------------------------------------------------------------
