@@ -39,7 +39,7 @@ public class ErrorMappers {
 
     @ServerExceptionMapper
     public Response unsupported(NotSupportedException e) {
-        return Bodies.json(415, Map.of("error", "BAD_REQUEST", "message", "send application/json"));
+        return Bodies.json(415, Map.of("error", "UNSUPPORTED_MEDIA_TYPE", "message", "send application/json"));
     }
 
     @ServerExceptionMapper
@@ -51,6 +51,10 @@ public class ErrorMappers {
         }
         if (status == 413) {
             return Bodies.json(413, Map.of("error", "TOO_LARGE", "message", "request body too large"));
+        }
+        if (status == 406) {
+            // An Accept header without JSON: the error code says so (it was BAD_REQUEST with a 406).
+            return Bodies.json(406, Map.of("error", "NOT_ACCEPTABLE", "message", "this API answers application/json only"));
         }
         return Bodies.json(status, Map.of("error", "BAD_REQUEST", "message", String.valueOf(e.getMessage())));
     }

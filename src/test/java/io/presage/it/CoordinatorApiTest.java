@@ -282,6 +282,10 @@ class CoordinatorApiTest {
             assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), path);
         }
         get("api-nul").then().statusCode(404);
+        // An Accept header without JSON: 406, and the error code says which refusal it is.
+        r = given().accept("text/plain").get("/v1/status");
+        assertEquals(406, r.statusCode(), r.asString());
+        assertEquals("NOT_ACCEPTABLE", r.jsonPath().getString("error"), r.asString());
     }
 
     @Test
