@@ -25,9 +25,9 @@ public final class CacheLoader {
             return; // the applier restarted where the cache already is: it is still exact
         }
         long start = System.nanoTime();
-        ItemStore.Snapshot s;
+        ItemStore.Recent s;
         try {
-            s = VertxContextSupport.subscribeAndAwait(() -> store.loadRecent(cache.capacity() + 1));
+            s = VertxContextSupport.subscribeAndAwait(() -> store.loadRecent(cache.capacity(), cache.maxBytes()));
         } catch (Throwable e) {
             LOG.warnf("read cache: could not load the store (%s); starting empty", e.getMessage());
             cache.reset(applied);
@@ -40,10 +40,9 @@ public final class CacheLoader {
             cache.reset(applied);
             return;
         }
-        boolean whole = s.items().size() <= cache.capacity();
-        cache.load(applied, whole ? s.items() : s.items().subList(0, cache.capacity()), whole);
-        LOG.infof("read cache: loaded %,d keys at log sequence %d in %d ms (%s)", Math.min(s.items().size(),
-                cache.capacity()), applied, (System.nanoTime() - start) / 1_000_000,
-                whole ? "the whole store: a miss is an absent key" : "the most recent; misses read the store");
+        cache.load(applied, s.items(), s.whole());
+        LOG.infof("read cache: loaded %,d keys (%,d kB of %,d kB) at log sequence %d in %d ms (%s)", cache.size(),
+                cache.bytes() / 1024, cache.maxBytes() / 1024, applied, (System.nanoTime() - start) / 1_000_000,
+                cache.complete() ? "the whole store: a miss is an absent key" : "the most recent; misses read the store");
     }
 }

@@ -11,10 +11,11 @@ public interface ItemStore {
     Uni<Snapshot> getAll(List<String> keys);
 
     /**
-     * The {@code limit} most recently written items (by log sequence) and the applied sequence, in one
+     * The most recently written items (by log sequence), at most {@code maxKeys} and, newest first,
+     * at most {@code maxBytes} of {@link ReadCache#cost} together, with the applied sequence, in one
      * snapshot: what a node loads into its read cache when it starts.
      */
-    Uni<Snapshot> loadRecent(int limit);
+    Uni<Recent> loadRecent(int maxKeys, long maxBytes);
 
     /** Last log sequence applied (0 if none). */
     Uni<Long> appliedSequence();
@@ -35,6 +36,10 @@ public interface ItemStore {
     Uni<TxnRecord> findAnyTxn(List<String> ids);
 
     record Snapshot(List<StoredItem> items, long appliedSequence) {
+    }
+
+    /** {@code whole}: the items are every key the store holds. */
+    record Recent(List<StoredItem> items, long appliedSequence, boolean whole) {
     }
 
     /** {@code result}: a procedure attempt's result as JSON text, null if it has none. */

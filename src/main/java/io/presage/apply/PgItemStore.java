@@ -34,9 +34,17 @@ public class PgItemStore implements ItemStore {
     // One statement, so one snapshot: the items and the position they are current at.
     private static final String MANY = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from apply_state s left join items i on i.item_key = any($1) where s.id = 1";
-    private static final String RECENT = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
-            + "from apply_state s left join lateral (select * from items order by seq desc limit $1) i on true "
-            + "where s.id = 1";
+    /**
+     * The most recently written items whose running {@link ReadCache#cost} (newest first) stays within
+     * $2, at most $1 of them, beside the applied sequence and the store's key count. The running sum
+     * is taken over keys and lengths only (octet_length of a TOASTed value reads no value), and only the
+     * rows that fit are read whole.
+     */
+    private static final String RECENT = "select s.last_seq, s.total, i.item_key, i.item_value, i.version, i.vclock, i.seq "
+            + "from (select last_seq, (select count(*) from items) as total from apply_state where id = 1) s "
+            + "left join lateral (select it.* from (select item_key, sum(" + ReadCache.ENTRY_OVERHEAD
+            + " + char_length(item_key) + coalesce(octet_length(item_value), 0)) over (order by seq desc, item_key) as running "
+            + "from items) r join items it using (item_key) where r.running <= $2 order by it.seq desc, it.item_key limit $1) i on true";
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1) "
             + "order by seq limit 1";
 
@@ -53,8 +61,31 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<Snapshot> loadRecent(int limit) {
-        return pool.preparedQuery(RECENT).execute(Tuple.of(limit)).map(PgItemStore::snapshot);
+    public Uni<Recent> loadRecent(int maxKeys, long maxBytes) {
+        // Rows are turned into items as they arrive (mapping), so the raw rows are not held beside them.
+        return pool.preparedQuery(RECENT).mapping(PgItemStore::recentRow).execute(Tuple.of(maxKeys, maxBytes))
+                .map(rows -> {
+                    long applied = 0;
+                    long total = 0;
+                    List<StoredItem> items = new ArrayList<>(rows.size());
+                    for (RecentRow r : rows) {
+                        applied = r.applied();
+                        total = r.storeKeys();
+                        if (r.item() != null) {
+                            items.add(r.item());
+                        }
+                    }
+                    return new Recent(items, applied, items.size() == total);
+                });
+    }
+
+    private record RecentRow(long applied, long storeKeys, StoredItem item) {
+    }
+
+    private static RecentRow recentRow(Row r) {
+        StoredItem item = r.getString(2) == null ? null : new StoredItem(r.getString(2), utf8(r.getString(3)),
+                r.getLong(4), Vclocks.parse(r.getString(5)), r.getLong(6));
+        return new RecentRow(r.getLong(0), r.getLong(1), item);
     }
 
     private static Snapshot snapshot(RowSet<Row> rows) {

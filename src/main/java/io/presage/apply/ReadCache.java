@@ -1,5 +1,6 @@
 package io.presage.apply;
 
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -44,13 +45,30 @@ import java.util.concurrent.atomic.LongAdder;
  * absent), the new entry is exactly the store's, vector clock merge included. The first time the
  * cache would exceed its capacity it leaves complete mode for good (until the next load): it evicts
  * as usual and misses go to the store again.
+ *
+ * <h2>Capacity: keys and bytes</h2>
+ * The cache holds at most {@code capacity} keys <em>and</em> about {@code maxBytes} of them (each
+ * entry's {@link #cost}: its value's bytes, its key and a fixed overhead). Keys alone are not a
+ * bound on memory: values may be up to a megabyte each, and a coordinator with a 1 GB heap ran out
+ * of memory holding 106,000 keys of 8 KB (and could not load them again when restarted). Whichever
+ * bound is reached first evicts.
  */
 public final class ReadCache {
     /** The negative entry: the store does not have the key at the position. */
     private static final StoredItem ABSENT = new StoredItem("", null, 0, Map.of(), 0);
     private static final int SPINS = 64;
+    /**
+     * Estimated heap per entry besides its key's characters and its value's bytes: the map node, the
+     * {@link StoredItem}, the key's String and the value's array headers, a one-node vector clock
+     * (a TreeMap and its entry). A class histogram of a coordinator holding 32,852 entries of 8 KB
+     * values showed about 230 bytes each beside the values.
+     */
+    static final int ENTRY_OVERHEAD = 240;
 
     private final int capacity;
+    private final long maxBytes;
+    /** Σ {@link #cost} of the entries; written under the write lock only. */
+    private volatile long bytes;
     private final ConcurrentHashMap<String, StoredItem> entries;
     private final Object writeLock = new Object();
     private volatile long stamp;
@@ -64,11 +82,17 @@ public final class ReadCache {
     private final LongAdder refusedFills = new LongAdder();
     private final LongAdder evictions = new LongAdder();
 
+    /** A cache bounded by keys only (tests). */
     public ReadCache(int capacity) {
-        if (capacity < 1) {
-            throw new IllegalArgumentException("capacity must be positive");
+        this(capacity, Long.MAX_VALUE);
+    }
+
+    public ReadCache(int capacity, long maxBytes) {
+        if (capacity < 1 || maxBytes < 1) {
+            throw new IllegalArgumentException("capacity and maxBytes must be positive");
         }
         this.capacity = capacity;
+        this.maxBytes = maxBytes;
         this.entries = new ConcurrentHashMap<>(Math.min(capacity, 1 << 16));
     }
 
@@ -90,6 +114,37 @@ public final class ReadCache {
 
     public int capacity() {
         return capacity;
+    }
+
+    /** The default byte budget: a quarter of the maximum heap. */
+    public static long defaultMaxBytes() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** Estimated heap the entries hold (the sum of their {@link #cost}s). */
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Σ {@link #cost} counted afresh over the entries (tests: the running {@link #bytes} must equal it). */
+    long recountBytes() {
+        synchronized (writeLock) {
+            long sum = 0;
+            for (Map.Entry<String, StoredItem> e : entries.entrySet()) {
+                sum += cost(e.getKey(), e.getValue());
+            }
+            return sum;
+        }
+    }
+
+    /** The estimated heap an entry holds: {@link #ENTRY_OVERHEAD}, the key's characters, the value's bytes. */
+    public static long cost(String key, StoredItem item) {
+        byte[] v = item == null ? null : item.valueJson();
+        return ENTRY_OVERHEAD + key.length() + (v == null ? 0 : v.length);
     }
 
     /** The key's cached state with the position it is current at, or null on a miss. */
@@ -167,10 +222,19 @@ public final class ReadCache {
                 refusedFills.increment();
                 return false;
             }
-            if (entries.size() >= capacity && !entries.containsKey(key)) {
-                evict();
+            if (entries.containsKey(key)) {
+                return true; // another reader filled it from the same snapshot
             }
-            entries.putIfAbsent(key, item == null ? ABSENT : item);
+            long cost = cost(key, item);
+            if (cost > maxBytes) {
+                refusedFills.increment(); // it could not fit even alone
+                return false;
+            }
+            if (entries.size() >= capacity || bytes + cost > maxBytes) {
+                evict(cost);
+            }
+            entries.put(key, item == null ? ABSENT : item);
+            bytes += cost;
             fills.increment();
             return true;
         }
@@ -186,19 +250,29 @@ public final class ReadCache {
             stamp++;
             try {
                 for (StoredItem item : items.values()) {
-                    StoredItem old = entries.get(item.key());
+                    String key = item.key();
+                    StoredItem old = entries.get(key);
                     if (old == ABSENT) {
-                        entries.put(item.key(), item);
+                        entries.put(key, item);
+                        bytes += cost(key, item) - cost(key, null);
                     } else if (old != null && item.version() > old.version()) {
-                        entries.put(item.key(), withMergedClock(old, item));
+                        entries.put(key, withMergedClock(old, item));
+                        bytes += cost(key, item) - cost(key, old);
                     } else if (old == null && complete) {
-                        if (entries.size() >= capacity) {
+                        long cost = cost(key, item);
+                        if (entries.size() >= capacity || bytes + cost > maxBytes) {
                             complete = false; // from now on a miss must ask the store
-                            evict();
+                            evict(0);
                         } else {
-                            entries.put(item.key(), item);
+                            entries.put(key, item);
+                            bytes += cost;
                         }
                     }
+                }
+                if (bytes > maxBytes) {
+                    // Cached values grew past the budget: evicting ends complete mode (a miss must ask the store).
+                    complete = false;
+                    evict(0);
                 }
                 if (sequence > position) {
                     position = sequence;
@@ -221,6 +295,7 @@ public final class ReadCache {
             stamp++;
             try {
                 entries.clear();
+                bytes = 0;
                 complete = false;
                 position = applied;
             } finally {
@@ -239,13 +314,17 @@ public final class ReadCache {
             stamp++;
             try {
                 entries.clear();
+                long total = 0;
                 for (StoredItem item : items) {
-                    if (entries.size() >= capacity) {
+                    long cost = cost(item.key(), item);
+                    if (entries.size() >= capacity || total + cost > maxBytes) {
                         break;
                     }
                     entries.put(item.key(), item);
+                    total += cost;
                 }
-                complete = wholeStore && items.size() <= capacity;
+                bytes = total;
+                complete = wholeStore && entries.size() == items.size();
                 this.position = position;
             } finally {
                 stamp++;
@@ -264,6 +343,8 @@ public final class ReadCache {
         m.put("position", position);
         m.put("keys", entries.size());
         m.put("capacity", capacity);
+        m.put("bytes", bytes);
+        m.put("maxBytes", maxBytes);
         m.put("complete", complete);
         m.put("hits", hits());
         m.put("misses", misses());
@@ -296,9 +377,26 @@ public final class ReadCache {
         return true;
     }
 
-    /** Drops about 1/16 of the entries (at least one). Caller holds the write lock. */
-    private void evict() {
-        evictions.add(Eviction.sixteenth(entries, capacity));
+    /**
+     * Drops entries (at least one, in the map's own order) until a sixteenth of each bound is free
+     * beside {@code room} more bytes, so evictions come in rounds rather than one per insert. Caller
+     * holds the write lock.
+     */
+    private void evict(long room) {
+        int keepKeys = capacity - Math.max(1, capacity / 16);
+        long keepBytes = maxBytes - maxBytes / 16 - room;
+        int removed = 0;
+        for (Iterator<Map.Entry<String, StoredItem>> it = entries.entrySet().iterator(); it.hasNext(); ) {
+            if (removed > 0 && entries.size() <= keepKeys && bytes <= keepBytes) {
+                break;
+            }
+            Map.Entry<String, StoredItem> e = it.next();
+            StoredItem item = e.getValue();
+            bytes -= cost(e.getKey(), item == ABSENT ? null : item);
+            it.remove();
+            removed++;
+        }
+        evictions.add(removed);
     }
 
     public long hits() {

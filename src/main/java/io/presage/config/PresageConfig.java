@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import io.presage.certify.CertifierConfig;
 import io.presage.certify.Policy;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 
@@ -178,6 +179,13 @@ public interface PresageConfig {
          */
         @WithDefault("262144")
         int cacheKeys();
+
+        /**
+         * Estimated heap the read cache may hold (values, keys and a fixed overhead per entry), e.g.
+         * {@code 256M}; absent: a quarter of the maximum heap. Reached before {@link #cacheKeys}, it
+         * evicts (and the cache is no longer complete).
+         */
+        Optional<MemorySize> cacheBytes();
 
         /**
          * When a fetch returns fewer than {@link #batchMessages} messages, wait this long for more

@@ -48,6 +48,7 @@ import io.nats.client.JetStreamApiException;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -127,8 +128,10 @@ public class CoordinatorEngine {
         resyncs = Counter.builder("presage_coordinator_resyncs_total")
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
-        cache = new ReadCache(config.apply().cacheKeys());
+        cache = new ReadCache(config.apply().cacheKeys(),
+                config.apply().cacheBytes().map(MemorySize::asLongValue).orElseGet(ReadCache::defaultMaxBytes));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
+        registry.gauge("presage_read_cache_bytes", cache, ReadCache::bytes);
         applier.setHook(cacheHook());
         registry.counter("presage_commits_total", "outcome", "committed", "reason", "");
         registry.counter("presage_certification_adjusted_total");

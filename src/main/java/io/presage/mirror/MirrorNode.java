@@ -37,6 +37,7 @@ import io.presage.log.JetStreamLog;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 
@@ -98,7 +99,8 @@ public class MirrorNode implements ApplyHook {
             return;
         }
         PresageConfig.Mirror m = config.mirror();
-        cache = new ReadCache(config.apply().cacheKeys());
+        cache = new ReadCache(config.apply().cacheKeys(),
+                config.apply().cacheBytes().map(MemorySize::asLongValue).orElseGet(ReadCache::defaultMaxBytes));
         rates = new WriteRates(m.rateHalfLife().toMillis(), config.apply().cacheKeys());
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(vertx, m.coordinatorUrl(), m.forwardTimeout(), json);
@@ -120,6 +122,7 @@ public class MirrorNode implements ApplyHook {
         registry.gauge("presage_replication_lag_seconds", this, MirrorNode::lagSeconds);
         registry.gauge("presage_replication_lag_sequences", this, MirrorNode::lagSequences);
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
+        registry.gauge("presage_read_cache_bytes", cache, ReadCache::bytes);
         applier.setHook(this); // before the applier starts: this observer runs before its (priority MAX)
         refresher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "presage-mirror-lag");

@@ -138,10 +138,69 @@ class ReadCacheTest {
         assertFalse(c.complete(), "a partial load is not complete");
     }
 
+    @Test
+    void aByteBudgetBoundsTheCacheAndIsCountedExactly() {
+        long budget = 20 * (ReadCache.ENTRY_OVERHEAD + 3 + 100);
+        ReadCache c = new ReadCache(1_000, budget);
+        c.load(0, List.of(), true);
+        Random rnd = new Random(7);
+        for (long seq = 1; seq <= 2_000; seq++) {
+            String k = "k" + rnd.nextInt(60);
+            int size = rnd.nextInt(10) == 0 ? 900 : rnd.nextInt(200); // now and then a large value
+            StoredItem item = rnd.nextInt(8) == 0 ? new StoredItem(k, null, seq, Map.of("c", seq), seq)
+                    : new StoredItem(k, new byte[size], seq, Map.of("c", seq), seq);
+            c.applied(seq, Map.of(k, item));
+            if (!c.complete()) {
+                String f = "k" + rnd.nextInt(60);
+                c.fill(f, rnd.nextBoolean() ? null : new StoredItem(f, new byte[rnd.nextInt(300)], 0, Map.of(), 0), seq);
+            }
+            assertTrue(c.bytes() <= budget, "within the budget at " + seq + ": " + c.bytes());
+            assertEquals(c.recountBytes(), c.bytes(), "the running count is the sum of the entries' costs at " + seq);
+        }
+        assertFalse(c.complete(), "60 keys of up to 900 bytes do not fit in 20 entries' worth");
+        assertTrue(c.evictions() > 0 && c.size() > 0 && c.size() < 60, "evicted by bytes, long before 1,000 keys: " + c.size());
+    }
+
+    @Test
+    void aLoadStopsAtTheByteBudgetAndIsThenNotComplete() {
+        long budget = 3 * (ReadCache.ENTRY_OVERHEAD + 2 + 50); // three entries of a 2-character key and 50 bytes
+        ReadCache c = new ReadCache(1_000, budget);
+        List<StoredItem> recentFirst = new ArrayList<>();
+        for (int i = 5; i >= 1; i--) {
+            recentFirst.add(new StoredItem("k" + i, new byte[50], i, Map.of("c", (long) i), i));
+        }
+        c.load(5, recentFirst, true);
+        assertEquals(3, c.size(), "the three most recent fit");
+        assertNotNull(c.get("k5"));
+        assertNull(c.get("k1"), "not loaded: a miss");
+        assertFalse(c.complete(), "the whole store was given but did not fit");
+        assertEquals(c.recountBytes(), c.bytes());
+        ReadCache all = new ReadCache(1_000, budget);
+        all.load(5, recentFirst.subList(0, 3), true);
+        assertTrue(all.complete(), "the whole store fitting: complete");
+        all.applied(6, Map.of("k5", new StoredItem("k5", new byte[500], 6, Map.of("c", 6L), 6)));
+        assertFalse(all.complete(), "a value that grew past the budget evicts, which ends complete mode");
+        assertTrue(all.bytes() <= budget);
+        assertFalse(all.fill("huge", new StoredItem("huge", new byte[(int) budget], 1, Map.of(), 1), 6),
+                "a value larger than the whole budget is not cached");
+    }
+
+    @Test
+    void aFillIsCoherentWhileTheByteBudgetEvicts() throws Exception {
+        for (long seed = 1; seed <= 3; seed++) {
+            // Entries of ~170 bytes: about a third of the 24 keys fit, so fills and evictions never stop.
+            runStress(seed, 64, 8 * (ReadCache.ENTRY_OVERHEAD + 10), false);
+        }
+    }
+
     private static void runStress(long seed, int capacity, boolean loadFirst) throws Exception {
+        runStress(seed, capacity, Long.MAX_VALUE, loadFirst);
+    }
+
+    private static void runStress(long seed, int capacity, long maxBytes, boolean loadFirst) throws Exception {
         int keys = 24;
         int txns = 4000;
-        ReadCache cache = new ReadCache(capacity);
+        ReadCache cache = new ReadCache(capacity, maxBytes);
         Store store = new Store();
         if (loadFirst) {
             cache.load(0, List.of(), true);
@@ -208,6 +267,8 @@ class ReadCacheTest {
         assertTrue(cache.hits() > 0, "hits");
         assertTrue(loadFirst ? capacity >= keys == cache.complete() : cache.fills() > 0,
                 "complete mode kept exactly while every key fits; fills when partial");
+        assertEquals(cache.recountBytes(), cache.bytes(), "bytes counted exactly");
+        assertTrue(cache.bytes() <= maxBytes, "within the byte budget");
     }
 
     /**

@@ -70,6 +70,8 @@ import io.presage.it.ProcedureCalls.Outcome;
  */
 class CoordinatorCrashIT {
     private static final int ACCOUNTS = 10;
+    /** presage.apply.cache-bytes: room for about 6 of the 11 keys' entries. */
+    private static final long CACHE_BYTES = 1500;
     private static final long INITIAL = 1000;
     /** Client threads, half incrementing, half transferring: 6 unless -Dcrashit.threads=N. */
     private static final int THREADS = Integer.getInteger("crashit.threads", 6);
@@ -113,7 +115,10 @@ class CoordinatorCrashIT {
         try {
             PostgresTestServer pg = PostgresTestServer.get();
             String db = pg.createDatabase();
-            coordinator = NodeProcess.coordinator(nats, pg, db, logDir);
+            // A read cache too small for the 11 keys: reads miss, fill and evict all along, through the
+            // kill and the restart's load, so the checks below also prove the partial cache coherent.
+            coordinator = NodeProcess.coordinator("coordinator", nats, pg, db, logDir,
+                    Map.of("PRESAGE_APPLY_CACHE_BYTES", Long.toString(CACHE_BYTES)));
             coordinator.start();
             coordinator.awaitReady(READY_TIMEOUT);
             long firstReady = System.nanoTime();
@@ -157,7 +162,13 @@ class CoordinatorCrashIT {
             assertTrue(clientFailures.isEmpty(), "client failures: " + clientFailures);
 
             long loadMillis = (System.nanoTime() - firstReady) / 1_000_000;
-            verify(pg, db, awaitApplied(), loadMillis, t0, "after the load");
+            JsonNode status = awaitApplied();
+            verify(pg, db, status, loadMillis, t0, "after the load");
+            JsonNode cache = status.get("readCache");
+            assertEquals(CACHE_BYTES, cache.get("maxBytes").asLong(), "the configured budget: " + cache);
+            assertTrue(cache.get("bytes").asLong() <= CACHE_BYTES && cache.get("keys").asInt() > 0
+                    && !cache.get("complete").asBoolean() && cache.get("evictions").asLong() > 0
+                    && cache.get("fills").asLong() > 0, "a partial cache within its budget, in use: " + cache);
 
             // (f) A client whose answer the crash lost may retry much later: every id answered
             // COMMITTED, sent again to the restarted coordinator, must answer COMMITTED and commit
