@@ -162,6 +162,13 @@ public interface PresageConfig {
         /** A commit not answered within this gets 503 (retry is safe). */
         @WithDefault("10s")
         Duration timeout();
+
+        /**
+         * Committed writes the coordinator's own applier has not yet made durable in PostgreSQL are
+         * held in memory (reads must see them); past this estimated size, e.g. {@code 256M}, new
+         * commits get 503 until the database catches up. Absent: a quarter of the maximum heap.
+         */
+        Optional<MemorySize> maxUnappliedBytes();
     }
 
     interface Apply {

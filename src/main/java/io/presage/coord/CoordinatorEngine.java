@@ -87,6 +87,8 @@ public class CoordinatorEngine {
 
     private final Hlc clock = new Hlc();
     private final RecentWrites recent = new RecentWrites();
+    /** presage.group-commit.max-unapplied-bytes: past this much in {@link #recent}, commits get 503. */
+    private long maxUnappliedBytes;
     private final IdempotencyCache ids = new IdempotencyCache(100_000);
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
@@ -128,6 +130,9 @@ public class CoordinatorEngine {
         resyncs = Counter.builder("presage_coordinator_resyncs_total")
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
+        registry.gauge("presage_recent_writes_bytes", recent, RecentWrites::bytes);
+        maxUnappliedBytes = config.groupCommit().maxUnappliedBytes().map(MemorySize::asLongValue)
+                .orElseGet(() -> Runtime.getRuntime().maxMemory() / 4);
         cache = new ReadCache(config.apply().cacheKeys(),
                 config.apply().cacheBytes().map(MemorySize::asLongValue).orElseGet(ReadCache::defaultMaxBytes));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
@@ -463,6 +468,14 @@ public class CoordinatorEngine {
         CoordinatorLease l = lease;
         if (l != null && !l.valid()) {
             return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator lease has lapsed"));
+        }
+        long unapplied = recent.bytes();
+        if (unapplied > maxUnappliedBytes) {
+            // Backpressure, not a crash: every commit the database has not applied is held in memory, so
+            // with PostgreSQL down or slow the heap would fill; clients retry once it has caught up.
+            return Uni.createFrom().item(new CommitOutcome.Unavailable(String.format(java.util.Locale.ROOT,
+                    "the coordinator's database is behind the log (%,d kB of committed writes not yet applied, "
+                            + "limit %,d kB); retry", unapplied / 1024, maxUnappliedBytes / 1024)));
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
         if (spec.id() != null) {

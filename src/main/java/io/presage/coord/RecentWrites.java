@@ -28,7 +28,12 @@ public final class RecentWrites {
 
     private static final Version[] NONE = new Version[0];
 
+    /** Estimated heap per version besides its key's characters and value's bytes (the record, a clock, a slot). */
+    static final int VERSION_OVERHEAD = 160;
+
     private final ConcurrentHashMap<String, Version[]> byKey = new ConcurrentHashMap<>();
+    /** Σ {@link #cost} of the versions held. */
+    private final java.util.concurrent.atomic.LongAdder bytes = new java.util.concurrent.atomic.LongAdder();
     private volatile long evictedUpTo;
     private final java.util.concurrent.atomic.AtomicLong acked = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong visible = new java.util.concurrent.atomic.AtomicLong();
@@ -77,6 +82,7 @@ public final class RecentWrites {
     public void put(Version v) {
         byKey.compute(v.key(), (k, chain) -> {
             if (chain == null) {
+                bytes.add(cost(v));
                 return new Version[] {v};
             }
             for (Version c : chain) {
@@ -84,6 +90,7 @@ public final class RecentWrites {
                     return chain;
                 }
             }
+            bytes.add(cost(v));
             Version[] out = Arrays.copyOf(chain, chain.length + 1);
             int i = out.length - 1;
             while (i > 0 && out[i - 1].version() < v.version()) {
@@ -107,6 +114,9 @@ public final class RecentWrites {
                 while (keep < chain.length && chain[keep].sequence() > appliedSequence) {
                     keep++;
                 }
+                for (int i = keep; i < chain.length; i++) {
+                    bytes.add(-cost(chain[i]));
+                }
                 return keep == 0 ? null : keep == chain.length ? chain : Arrays.copyOf(chain, keep);
             });
         }
@@ -120,6 +130,16 @@ public final class RecentWrites {
         return byKey.size();
     }
 
+    /** Estimated heap the versions held take: what the apply lag costs in memory. */
+    public long bytes() {
+        return bytes.sum();
+    }
+
+    /** A version's estimated heap: {@link #VERSION_OVERHEAD}, its key's characters, its value's bytes. */
+    static long cost(Version v) {
+        return VERSION_OVERHEAD + v.key().length() + (v.valueJson() == null ? 0 : v.valueJson().length);
+    }
+
     /** How many versions of {@code key} are held. */
     int versions(String key) {
         return byKey.getOrDefault(key, NONE).length;
@@ -128,6 +148,7 @@ public final class RecentWrites {
     /** Forget everything and start again from a recovered log position. */
     public void reset(long sequence) {
         byKey.clear();
+        bytes.reset();
         acked.set(sequence);
         visible.set(sequence);
     }

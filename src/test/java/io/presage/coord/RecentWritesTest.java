@@ -3,6 +3,7 @@ package io.presage.coord;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Map;
 
@@ -60,6 +61,41 @@ class RecentWritesTest {
         assertEquals(1, r.size());
         r.evictApplied(3); // never backwards
         assertEquals(6, r.evictedUpTo());
+    }
+
+    @Test
+    void theHeldBytesFollowEveryPutReplayEvictionAndReset() {
+        RecentWrites r = new RecentWrites();
+        java.util.Random rnd = new java.util.Random(3);
+        java.util.List<RecentWrites.Version> held = new java.util.ArrayList<>();
+        long applied = 0;
+        for (long seq = 1; seq <= 3_000; seq++) {
+            String key = "k" + rnd.nextInt(40);
+            RecentWrites.Version v = new RecentWrites.Version(key, rnd.nextInt(6) == 0 ? null : new byte[rnd.nextInt(500)],
+                    seq, seq, Map.of("c", seq));
+            r.put(v);
+            held.add(v);
+            if (rnd.nextInt(10) == 0) {
+                r.put(v); // a resync replaying the log: not held twice
+            }
+            if (rnd.nextInt(7) == 0) {
+                applied = seq - rnd.nextInt(20);
+                r.evictApplied(applied);
+                long upTo = applied;
+                held.removeIf(h -> h.sequence() <= upTo);
+            }
+            // The oracle: the versions a model says are held, costed afresh.
+            long expected = 0;
+            for (RecentWrites.Version h : held) {
+                if (h.sequence() > r.evictedUpTo()) {
+                    expected += RecentWrites.cost(h);
+                }
+            }
+            assertEquals(expected, r.bytes(), "at sequence " + seq);
+        }
+        assertTrue(r.bytes() > 0);
+        r.reset(4_000);
+        assertEquals(0, r.bytes(), "a reset forgets them all");
     }
 
     @Test

@@ -65,6 +65,7 @@ import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
 import io.presage.testing.NatsTestServer;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.vertx.VertxContextSupport;
 import io.restassured.path.json.JsonPath;
@@ -79,7 +80,8 @@ import io.restassured.response.Response;
  * is last because a parked message keeps readiness down for good (by design: an operator must look).
  */
 @QuarkusTest
-@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true,
+        initArgs = @ResourceArg(name = "presage.group-commit.max-unapplied-bytes", value = "64K"))
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CoordinatorFailuresTest {
     private static final String RESYNCS = "presage_coordinator_resyncs_total";
@@ -304,10 +306,46 @@ class CoordinatorFailuresTest {
         assertEquals(0, version("fence-during"));
     }
 
-    // ---- dead letters (last: readiness stays down) -------------------------------------------
+    // ---- the database falling behind: backpressure, not an exhausted heap ----------------------
 
     @Test
     @Order(5)
+    void whileTheDatabaseIsHeldCommitsGet503OnceTheUnappliedBudgetIsFullAndResumeWhenItCatchesUp() throws Exception {
+        // Values of ~4 kB against the test's 64 kB budget: about fifteen commits wait in memory at most.
+        String value = "\"" + "v".repeat(3_990) + "\"";
+        int committed = 0;
+        Response refused = null;
+        try (Connection holdItems = lockingConnection()) {
+            lock(holdItems, "lock table items in exclusive mode"); // the applier cannot store anything
+            for (int i = 0; i < 200 && refused == null; i++) {
+                Response r = put("held-" + i, value);
+                if (r.statusCode() == 200) {
+                    committed++;
+                } else {
+                    refused = r;
+                }
+            }
+            assertNotNull(refused, "commits refused before the unapplied writes outgrow the budget");
+            assertUnavailable(refused);
+            assertTrue(refused.jsonPath().getString("message").startsWith("the coordinator's database is behind the log"),
+                    refused.asString());
+            assertTrue(committed >= 10 && committed <= 20, "about 64 kB of 4 kB commits first: " + committed);
+            assertTrue(status().getLong("appliedSequence") < status().getLong("committedSequence"), "nothing applied meanwhile");
+            Response read = get("held-0");
+            assertEquals(200, read.statusCode(), "reads still see every acknowledged commit: " + read.asString());
+            holdItems.rollback();
+        }
+        awaitApplied(status().getLong("committedSequence"));
+        Response after = put("held-after", value);
+        assertEquals(200, after.statusCode(), "accepted again once the database caught up: " + after.asString());
+        assertEquals(3_990, storedValue("held-" + (committed - 1)).length() - 2, "the last accepted commit is stored");
+        assertNull(storedValue("held-" + committed), "the refused one is nowhere");
+    }
+
+    // ---- dead letters (last: readiness stays down) -------------------------------------------
+
+    @Test
+    @Order(6)
     void anUndecodableMessageIsParkedReportedAndSkippedWhileLaterOnesApply() throws Exception {
         byte[] garbage = "this is not a log batch".getBytes(UTF_8);
         String deadLetterSubject = config().getValue("presage.apply.dead-letter-subject", String.class);

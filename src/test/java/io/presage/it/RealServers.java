@@ -19,6 +19,13 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
      */
     static volatile NatsTestServer nats;
     private NatsTestServer mine;
+    /** A test class's own settings ({@code initArgs}), laid over the ones below. */
+    private Map<String, String> extra = Map.of();
+
+    @Override
+    public void init(Map<String, String> initArgs) {
+        extra = Map.copyOf(initArgs);
+    }
 
     @Override
     public Map<String, String> start() {
@@ -40,6 +47,7 @@ public class RealServers implements QuarkusTestResourceLifecycleManager {
         cfg.put("quarkus.datasource.reactive.url", pg.reactiveUrl(db));
         cfg.put("presage.limits.value-bytes", "4096");
         cfg.put("quarkus.http.test-port", "0");
+        cfg.putAll(extra);
         return cfg;
     }
 
