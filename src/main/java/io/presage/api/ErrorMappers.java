@@ -61,6 +61,10 @@ public class ErrorMappers {
 
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
+        if (StoreOutage.is(e)) {
+            LOG.warnf("a read needed the database, which is unavailable: %s", e.toString());
+            return Bodies.json(503, Map.of("error", "UNAVAILABLE", "message", "this node's database is unavailable; retry"));
+        }
         // A bug, not bad input: log it with its stack for us, answer without one.
         LOG.error("unexpected failure", e);
         return Bodies.json(500, Map.of("error", "INTERNAL", "message", "internal error; see the server log"));
