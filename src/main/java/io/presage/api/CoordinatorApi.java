@@ -21,6 +21,7 @@ import io.presage.coord.CommitOutcome;
 import io.presage.coord.CoordinatorEngine;
 import io.presage.coord.ProcedureRunner;
 import io.presage.coord.TxnSpec;
+import io.presage.node.LogConnection;
 import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
@@ -31,6 +32,8 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class CoordinatorApi implements NodeApi {
 
+    @Inject
+    LogConnection logs;
     @Inject
     CoordinatorEngine engine;
     @Inject
@@ -47,7 +50,7 @@ public class CoordinatorApi implements NodeApi {
 
     @PostConstruct
     void init() {
-        parse = new RequestParser(json, limits);
+        parse = new RequestParser(json, limits, logs::maxPayload);
         procedures = new ProcedureRunner(engine, json, config.nodeId());
     }
 

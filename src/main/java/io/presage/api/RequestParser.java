@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -39,19 +40,66 @@ public final class RequestParser {
      */
     private final ObjectReader reader;
     private final Limits limits;
+    /** The log's largest message (NATS max_payload), 0 while unknown. */
+    private final LongSupplier logMaxPayload;
 
+    /** A parser held to the configured limits only. */
     public RequestParser(ObjectMapper json, Limits limits) {
+        this(json, limits, () -> 0);
+    }
+
+    /**
+     * A parser that also keeps every write within what one log message can carry: a transaction is
+     * published as one message, so one larger than the NATS server's max_payload (1 MB by default,
+     * below the default 8 MB transaction limit) could never commit; refused here it gets 413 instead
+     * of a 503 that no retry could cure.
+     */
+    public RequestParser(ObjectMapper json, Limits limits, LongSupplier logMaxPayload) {
         this.json = json;
         this.reader = ExactNumbers.treeReader(json);
         this.limits = limits;
+        this.logMaxPayload = logMaxPayload;
+    }
+
+    /**
+     * Room for a transaction's writes in one log message: max_payload less the headers, the batch and
+     * transaction framing, and LZ4's worst-case growth of incompressible data (n/255 + 16). Its writes
+     * take at most the request body's bytes (JSON syntax costs more than the log's framing per key).
+     * 0: no log limit known.
+     */
+    int logRoom() {
+        long max = logMaxPayload.getAsLong();
+        return max <= 0 ? 0 : (int) Math.max(1, max - max / 250 - 4096);
+    }
+
+    private int txnLimit() {
+        int room = logRoom();
+        return room == 0 ? limits.txnBytes() : Math.min(limits.txnBytes(), room);
+    }
+
+    /** A PUT's value goes in the log beside its key. */
+    private int valueLimit() {
+        int room = logRoom();
+        return room == 0 ? limits.valueBytes() : Math.min(limits.valueBytes(), Math.max(1, room - limits.keyBytes()));
+    }
+
+    private String limitNote(int limit, int configured) {
+        return limit < configured ? " (what one log message can carry: the NATS server's max_payload is "
+                + logMaxPayload.getAsLong() + " bytes)" : "";
     }
 
     public JsonNode parse(byte[] body, int maxBytes, String what) {
+        return parse(body, maxBytes, maxBytes, what);
+    }
+
+    /** {@code configured}: the configured limit that {@code maxBytes} may be lower than (see {@link #logRoom}). */
+    private JsonNode parse(byte[] body, int maxBytes, int configured, String what) {
         if (body == null || body.length == 0) {
             throw ApiException.badRequest(what + " is required in the request body");
         }
         if (body.length > maxBytes) {
-            throw ApiException.tooLarge(what + " is " + body.length + " bytes; the limit is " + maxBytes);
+            throw ApiException.tooLarge(what + " is " + body.length + " bytes; the limit is " + maxBytes
+                    + limitNote(maxBytes, configured));
         }
         try {
             JsonNode node = reader.readTree(body);
@@ -68,7 +116,7 @@ public final class RequestParser {
 
     /** A PUT body: any JSON value, kept as compact JSON text. */
     public byte[] value(byte[] body) {
-        JsonNode v = parse(body, limits.valueBytes(), "the value");
+        JsonNode v = parse(body, valueLimit(), limits.valueBytes(), "the value");
         return compact(v);
     }
 
@@ -82,7 +130,7 @@ public final class RequestParser {
     }
 
     public TxnSpec transaction(byte[] body, String origin) {
-        JsonNode root = parse(body, limits.txnBytes(), "a transaction");
+        JsonNode root = parse(body, txnLimit(), limits.txnBytes(), "a transaction");
         requireObject(root, "the transaction");
         String id = null;
         JsonNode idNode = root.get("id");

@@ -35,6 +35,7 @@ import io.presage.config.PresageConfig;
 import io.presage.coord.Tokens;
 import io.presage.coord.TxnSpec;
 import io.presage.mirror.ReadOptions.Consistency;
+import io.presage.node.LogConnection;
 import io.presage.proc.ProcedureException;
 import io.presage.speculate.Speculation;
 import io.presage.speculate.SpeculationTable;
@@ -54,6 +55,8 @@ public class MirrorApi implements NodeApi {
     /** Longest wait for the applier to report a commit a store read already saw (normally microseconds). */
     private static final long CACHE_CATCH_UP_MS = 1_000;
 
+    @Inject
+    LogConnection logs;
     @Inject
     MirrorNode node;
     @Inject
@@ -76,7 +79,7 @@ public class MirrorApi implements NodeApi {
 
     @PostConstruct
     void init() {
-        parse = new RequestParser(json, limits);
+        parse = new RequestParser(json, limits, logs::maxPayload);
         for (Consistency c : Consistency.values()) {
             for (int s = 0; s < 2; s++) {
                 reads[c.ordinal()][s] = Counter.builder("presage_reads_total").description("reads answered at this mirror")

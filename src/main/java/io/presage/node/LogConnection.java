@@ -32,6 +32,22 @@ public class LogConnection {
         return l;
     }
 
+    /**
+     * The largest message the NATS server takes (its {@code max_payload}, headers included), or 0
+     * while not connected: a transaction that cannot fit in one log message can never commit.
+     */
+    public long maxPayload() {
+        JetStreamLog l = log;
+        if (l == null || !l.isConnected()) {
+            return 0;
+        }
+        try {
+            return l.connection().getServerInfo().getMaxPayload();
+        } catch (RuntimeException e) {
+            return 0; // the connection went away meanwhile
+        }
+    }
+
     /** True when a connection exists and is up. */
     public boolean connected() {
         JetStreamLog l = log;
