@@ -15,6 +15,8 @@ import jakarta.inject.Inject;
 import jakarta.ws.rs.core.Response;
 
 import io.presage.apply.ApplyProgress;
+import io.presage.apply.ItemStore;
+import io.presage.apply.StoredItem;
 import io.presage.certify.Certifier;
 import io.presage.config.PresageConfig;
 import io.presage.coord.CommitOutcome;
@@ -79,6 +81,7 @@ public class CoordinatorApi implements NodeApi {
         List<String> keys = parse.keys(body);
         readable();
         return engine.readAll(keys).map(reads -> {
+            withinBatchBudget(reads);
             List<Object> items = new ArrayList<>(keys.size());
             for (int i = 0; i < keys.size(); i++) {
                 items.add(Bodies.itemFields(keys.get(i), reads.get(i).item(), 1.0));
@@ -186,6 +189,7 @@ public class CoordinatorApi implements NodeApi {
         List<String> keys = parse.keys(body);
         readable();
         return engine.readAll(keys).map(reads -> {
+            withinBatchBudget(reads);
             List<Object> items = new ArrayList<>();
             for (int i = 0; i < keys.size(); i++) {
                 items.add(reconciled(keys.get(i), reads.get(i)));
@@ -196,6 +200,15 @@ public class CoordinatorApi implements NodeApi {
             m.put("sequence", position);
             return Bodies.ok(m);
         });
+    }
+
+    /** Reads answered from memory are held to the same budget as those from the store (which checks before reading). */
+    private void withinBatchBudget(List<CoordinatorEngine.Read> reads) {
+        List<StoredItem> items = new ArrayList<>(reads.size());
+        for (CoordinatorEngine.Read r : reads) {
+            items.add(r.item());
+        }
+        ItemStore.TooLarge.check(items, limits.batchBytes());
     }
 
     /** The one position the reads were answered at; for no keys, where a read would be now (not 0: a usable token). */

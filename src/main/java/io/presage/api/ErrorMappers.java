@@ -13,6 +13,8 @@ import jakarta.ws.rs.core.Response;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
+import io.presage.apply.ItemStore;
+
 /** Every failure leaves as the API's JSON error: never a stack trace, never a 500 for bad input. */
 public class ErrorMappers {
     private static final Logger LOG = Logger.getLogger(ErrorMappers.class);
@@ -20,6 +22,11 @@ public class ErrorMappers {
     @ServerExceptionMapper
     public Response api(ApiException e) {
         return Bodies.json(e.status(), e.body());
+    }
+
+    @ServerExceptionMapper
+    public Response tooLargeAnswer(ItemStore.TooLarge e) {
+        return Bodies.json(413, Map.of("error", "TOO_LARGE", "message", e.getMessage()));
     }
 
     @ServerExceptionMapper

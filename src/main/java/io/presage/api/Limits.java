@@ -25,4 +25,11 @@ public interface Limits {
     /** Most keys in one batch read or reconcile. */
     @WithDefault("1000")
     int batchKeys();
+
+    /**
+     * Most bytes of values one batch read or reconciliation answers with. Without it, 1,000 keys of
+     * 1 MB would be a 1 GB answer, held in memory whole on its way out.
+     */
+    @WithDefault("33554432")
+    long batchBytes();
 }

@@ -7,7 +7,11 @@ import io.smallrye.mutiny.Uni;
 /** Reads of a node's materialised copy of the log (PostgreSQL). */
 public interface ItemStore {
 
-    /** Several items read in one database snapshot (absent keys are left out). */
+    /**
+     * Several items read in one database snapshot (absent keys are left out); fails with
+     * {@link TooLarge} rather than read their values if these add up to more than the configured
+     * batch budget ({@code presage.limits.batch-bytes}).
+     */
     Uni<Snapshot> getAll(List<String> keys);
 
     /**
@@ -40,6 +44,40 @@ public interface ItemStore {
 
     /** {@code whole}: the items are every key the store holds. */
     record Recent(List<StoredItem> items, long appliedSequence, boolean whole) {
+    }
+
+    /** A batch whose values add up to more than the budget: answered 413, read in smaller batches. */
+    final class TooLarge extends RuntimeException {
+        private final long bytes;
+        private final long limit;
+
+        public TooLarge(long bytes, long limit) {
+            super("the values asked for are " + bytes + " bytes; the limit for one answer is " + limit
+                    + " (presage.limits.batch-bytes): read fewer keys at a time", null, false, false);
+            this.bytes = bytes;
+            this.limit = limit;
+        }
+
+        /** Throws if {@code items}' values add up to more than {@code limit}. */
+        public static void check(Iterable<StoredItem> items, long limit) {
+            long sum = 0;
+            for (StoredItem i : items) {
+                if (i != null && i.valueJson() != null) {
+                    sum += i.valueJson().length;
+                }
+            }
+            if (sum > limit) {
+                throw new TooLarge(sum, limit);
+            }
+        }
+
+        public long bytes() {
+            return bytes;
+        }
+
+        public long limit() {
+            return limit;
+        }
     }
 
     /** {@code result}: a procedure attempt's result as JSON text, null if it has none. */

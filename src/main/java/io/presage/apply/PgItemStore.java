@@ -15,6 +15,7 @@ import jakarta.inject.Inject;
 
 import org.hibernate.reactive.mutiny.Mutiny;
 
+import io.presage.api.Limits;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
@@ -40,6 +41,14 @@ public class PgItemStore implements ItemStore {
      * is taken over keys and lengths only (octet_length of a TOASTed value reads no value), and only the
      * rows that fit are read whole.
      */
+    /**
+     * As {@link #MANY}, for several keys: the values' total size (octet_length reads no TOASTed value)
+     * comes with every row, and the values themselves only while it is within $2.
+     */
+    private static final String MANY_BOUNDED = "select s.last_seq, i.item_key, case when i.total <= $2 then i.item_value end, "
+            + "i.version, i.vclock, i.seq, i.total from apply_state s left join (select *, "
+            + "coalesce(sum(octet_length(item_value)) over (), 0) as total from items where item_key = any($1)) i on true "
+            + "where s.id = 1";
     private static final String RECENT = "select s.last_seq, s.total, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from (select last_seq, (select count(*) from items) as total from apply_state where id = 1) s "
             + "left join lateral (select it.* from (select item_key, sum(" + ReadCache.ENTRY_OVERHEAD
@@ -55,9 +64,24 @@ public class PgItemStore implements ItemStore {
     @Inject
     DataSource jdbc;
 
+    @Inject
+    Limits limits;
+
     @Override
     public Uni<Snapshot> getAll(List<String> keys) {
-        return pool.preparedQuery(MANY).execute(Tuple.of(keys.toArray(new String[0]))).map(PgItemStore::snapshot);
+        String[] array = keys.toArray(new String[0]);
+        if (keys.size() <= 1) {
+            return pool.preparedQuery(MANY).execute(Tuple.of(array)).map(PgItemStore::snapshot);
+        }
+        long limit = limits.batchBytes();
+        return pool.preparedQuery(MANY_BOUNDED).execute(Tuple.of(array, limit)).map(rows -> {
+            for (Row r : rows) {
+                if (r.getValue(6) != null && r.getLong(6) > limit) {
+                    throw new TooLarge(r.getLong(6), limit);
+                }
+            }
+            return snapshot(rows);
+        });
     }
 
     @Override

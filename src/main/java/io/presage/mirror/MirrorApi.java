@@ -157,7 +157,11 @@ public class MirrorApi implements NodeApi {
         for (int i = 0; i < pendingSeqs.length; i++) {
             pendingSeqs[i] = node.pendingSequence(keys.get(i));
         }
-        return localState(keys).onItem().transformToUni(l -> answerBatch(keys, o, l.items(), l.position(), pendingSeqs));
+        return localState(keys).onItem().transformToUni(l -> {
+            // From the cache, the store's check did not run: the same budget for the answer.
+            ItemStore.TooLarge.check(java.util.Arrays.asList(l.items()), limits.batchBytes());
+            return answerBatch(keys, o, l.items(), l.position(), pendingSeqs);
+        });
     }
 
     /** Items of {@code keys} (null: absent) at one local log position. */
@@ -276,7 +280,7 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<ItemStore.Snapshot> storeRead(List<String> keys) {
-        return store.getAll(keys).onFailure(e -> !(e instanceof ApiException))
+        return store.getAll(keys).onFailure(e -> !(e instanceof ApiException || e instanceof ItemStore.TooLarge))
                 .transform(e -> ApiException.unavailable("the mirror's store cannot be read: " + e.getMessage()));
     }
 

@@ -19,15 +19,24 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import jakarta.inject.Inject;
+
+import io.presage.apply.ItemStore;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 
 /** The coordinator's API v1 against a real NATS JetStream and a real PostgreSQL. */
 @QuarkusTest
-@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true,
+        initArgs = @ResourceArg(name = "presage.limits.batch-bytes", value = "20000"))
 class CoordinatorApiTest {
+
+    @Inject
+    ItemStore store;
 
     @BeforeEach
     void ready() {
@@ -313,6 +322,43 @@ class CoordinatorApiTest {
         Response committed = given().contentType(ContentType.JSON).body(fits).post("/v1/transactions");
         assertEquals(200, committed.statusCode(), committed.asString());
         assertEquals("COMMITTED", committed.jsonPath().getString("status"));
+    }
+
+    @Test
+    void aBatchWhoseValuesExceedTheBudgetIs413FromMemoryAndFromTheStore() throws Throwable {
+        // Without a budget, 1,000 keys of 1 MB would be a 1 GB answer built in memory. Here: 20,000 bytes.
+        List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            keys.add("budget-" + i);
+            put("budget-" + i, "\"" + "b".repeat(3_998) + "\"").then().statusCode(200); // 4,000 bytes each
+        }
+        String five = "{\"keys\":" + JSON_LIST.apply(keys.subList(0, 5)) + "}";
+        String six = "{\"keys\":" + JSON_LIST.apply(keys) + "}";
+        given().contentType(ContentType.JSON).body(five).post("/v1/kv/_batch").then().statusCode(200);
+        for (String path : List.of("/v1/kv/_batch", "/v1/reconcile")) {
+            Response r = given().contentType(ContentType.JSON).body(six).post(path);
+            assertEquals(413, r.statusCode(), path + ": " + r.asString());
+            assertEquals("TOO_LARGE", r.jsonPath().getString("error"));
+            assertTrue(r.jsonPath().getString("message").contains("presage.limits.batch-bytes"), r.asString());
+        }
+        // The store itself (what a node reads when its cache cannot answer): refused before the values are read.
+        awaitStored("budget-5");
+        assertEquals(5, VertxContextSupport.subscribeAndAwait(() -> store.getAll(keys.subList(0, 5))).items().size());
+        ItemStore.TooLarge e = org.junit.jupiter.api.Assertions.assertThrows(ItemStore.TooLarge.class,
+                () -> VertxContextSupport.subscribeAndAwait(() -> store.getAll(keys)));
+        assertEquals(6 * 4_000, e.bytes());
+    }
+
+    private static final java.util.function.Function<List<String>, String> JSON_LIST =
+            ks -> ks.stream().map(k -> "\"" + k + "\"").collect(java.util.stream.Collectors.joining(",", "[", "]"));
+
+    private static void awaitStored(String key) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!given().get("/v1/status").jsonPath().getString("appliedSequence")
+                .equals(given().get("/v1/status").jsonPath().getString("committedSequence"))) {
+            assertTrue(System.nanoTime() < deadline, "the applier caught up with " + key);
+            Thread.sleep(20);
+        }
     }
 
     @Test
