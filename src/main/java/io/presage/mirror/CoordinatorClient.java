@@ -18,6 +18,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.presage.api.ApiException;
 import io.presage.apply.StoredItem;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
@@ -247,6 +248,10 @@ public final class CoordinatorClient implements AutoCloseable {
     }
 
     private ReconcileBatcher.Reconciled reconciled(Answer a) {
+        if (a.status() == 413) {
+            // Reachable, and it said why: too many bytes of values for one answer. Passed on as it is.
+            throw ApiException.tooLarge(message(a));
+        }
         if (a.status() != 200) {
             // 503 while the coordinator recovers, or something it refused: not an answer to serve.
             throw new Unreachable("the coordinator answered reconcile with " + a.status() + ": "
@@ -269,6 +274,19 @@ public final class CoordinatorClient implements AutoCloseable {
         } catch (IOException | IllegalArgumentException e) {
             throw new Unreachable("the coordinator's reconcile answer is not understood: " + e.getMessage(), e);
         }
+    }
+
+    /** The {@code message} of an API error answer, or its body as text. */
+    private String message(Answer a) {
+        try {
+            JsonNode m = json.readTree(a.body()).get("message");
+            if (m != null && m.isTextual()) {
+                return m.asText();
+            }
+        } catch (IOException e) {
+            // not JSON: the text below
+        }
+        return new String(a.body(), StandardCharsets.UTF_8);
     }
 
     /** A cheap {@code GET /v1/ping}, to keep {@link #reachable()} current when nothing else is sent. */

@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
+import io.presage.api.ApiException;
 import io.presage.apply.StoredItem;
 
 /**
@@ -16,6 +17,11 @@ import io.presage.apply.StoredItem;
  * asked for meanwhile waits and then goes out together in one {@code POST /v1/reconcile}. Under load
  * that is one round trip per round trip, whatever the number of readers; a request's keys always
  * travel in one POST, so its answer is one consistent position.
+ *
+ * <p>Requests that fit the coordinator's limits alone can exceed its answer budget together
+ * ({@code presage.limits.batch-bytes}: the keys are merged, the values are not known in advance). A
+ * merged POST refused as too large (413) is therefore sent again one request at a time, so that only
+ * a request too large by itself gets the refusal.
  */
 public final class ReconcileBatcher {
 
@@ -65,11 +71,17 @@ public final class ReconcileBatcher {
             f = CompletableFuture.failedFuture(e);
         }
         f.whenComplete((answer, error) -> {
-            for (Request r : batch) {
-                if (error != null) {
-                    r.answer().completeExceptionally(error);
-                } else {
-                    r.answer().complete(answer);
+            if (error != null && batch.size() > 1 && tooLarge(error)) {
+                for (Request r : batch) {
+                    sendAlone(r);
+                }
+            } else {
+                for (Request r : batch) {
+                    if (error != null) {
+                        r.answer().completeExceptionally(error);
+                    } else {
+                        r.answer().complete(answer);
+                    }
                 }
             }
             List<Request> next;
@@ -82,6 +94,34 @@ public final class ReconcileBatcher {
             }
             send(next);
         });
+    }
+
+    private void sendAlone(Request r) {
+        CompletableFuture<Reconciled> f;
+        try {
+            f = sender.apply(r.keys());
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        synchronized (this) {
+            posts++;
+        }
+        f.whenComplete((answer, error) -> {
+            if (error != null) {
+                r.answer().completeExceptionally(error);
+            } else {
+                r.answer().complete(answer);
+            }
+        });
+    }
+
+    private static boolean tooLarge(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ApiException a && a.status() == 413) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The queued requests that fit in one POST (at least one). Caller holds the lock. */

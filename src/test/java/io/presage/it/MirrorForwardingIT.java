@@ -54,9 +54,11 @@ class MirrorForwardingIT {
     static void start() throws Exception {
         nats = NatsTestServer.start();
         PostgresTestServer pg = PostgresTestServer.get();
-        coordinator = NodeProcess.coordinator(nats, pg, pg.createDatabase(), LOGS);
+        // A 200 kB answer budget (presage.limits.batch-bytes) at both, for the order-2 budget test.
+        coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS,
+                Map.of("PRESAGE_LIMITS_BATCH_BYTES", "200000"));
         mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, pg.createDatabase(), LOGS,
-                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
+                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s", "PRESAGE_LIMITS_BATCH_BYTES", "200000"));
         coordinator.start();
         mirror.start();
         coordinator.awaitReady(READY_TIMEOUT);
@@ -117,6 +119,28 @@ class MirrorForwardingIT {
         String exact = "{\"huge\":1E+400,\"exact\":0.10000000000000000000001,\"kept\":1.50}";
         send(coordinator, "PUT", "/v1/kv/strong-exact", exact);
         assertTrue(send(mirror, "GET", "/v1/kv/strong-exact?consistency=strong", null).body().contains("\"value\":" + exact));
+    }
+
+    @Test
+    @Order(2)
+    void aBatchOverTheAnswerBudgetIs413AtTheMirrorLocallyAndFromThePrimary() throws Exception {
+        String value = "\"" + "m".repeat(89_998) + "\""; // 90,000 bytes; three are over the 200 kB budget
+        long last = 0;
+        for (String k : List.of("budget-a", "budget-b", "budget-c")) {
+            last = JSON.readTree(send(coordinator, "PUT", "/v1/kv/" + k, value).body()).path("timestamp").asLong();
+        }
+        assertTrue(last > 0);
+        String two = "{\"keys\":[\"budget-a\",\"budget-b\"],\"consistency\":\"strong\"}";
+        String three = "{\"keys\":[\"budget-a\",\"budget-b\",\"budget-c\"],\"consistency\":\"strong\"}";
+        json(send(mirror, "POST", "/v1/kv/_batch", two), 200);
+        JsonNode strong = json(send(mirror, "POST", "/v1/kv/_batch", three), 413);
+        assertEquals("TOO_LARGE", strong.path("error").asText(), "the primary's refusal, passed on: " + strong);
+        assertTrue(strong.path("message").asText().contains("presage.limits.batch-bytes"), strong.toString());
+        // Locally, once applied here (a causal read after the last write's token waits for it).
+        String token = JSON.readTree(send(coordinator, "GET", "/v1/kv/budget-c", null).body()).path("token").asText();
+        JsonNode local = json(send(mirror, "POST", "/v1/kv/_batch",
+                "{\"keys\":[\"budget-a\",\"budget-b\",\"budget-c\"],\"after\":\"" + token + "\"}"), 413);
+        assertEquals("TOO_LARGE", local.path("error").asText(), local.toString());
     }
 
     @Test

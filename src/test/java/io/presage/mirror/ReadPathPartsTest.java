@@ -128,4 +128,35 @@ class ReadPathPartsTest {
         b.reconcile(List.of("z"));
         assertEquals(List.of("z"), sent.get(3), "after a failure the next one goes out at once");
     }
+
+    @Test
+    void requestsRefusedAsTooLargeTogetherAreSentAgainOneByOneAndOnlyTheTooLargeOneIsRefused() throws Exception {
+        // The coordinator's answer budget: a request for "big" is too large alone, two small ones fit.
+        List<List<String>> sent = new ArrayList<>();
+        List<CompletableFuture<ReconcileBatcher.Reconciled>> pending = new ArrayList<>();
+        ReconcileBatcher b = new ReconcileBatcher(keys -> {
+            sent.add(keys);
+            CompletableFuture<ReconcileBatcher.Reconciled> f = new CompletableFuture<>();
+            if (keys.size() > 1 || keys.contains("big")) {
+                f.completeExceptionally(io.presage.api.ApiException.tooLarge("the values asked for are too many bytes"));
+            } else {
+                pending.add(f);
+            }
+            return f;
+        }, 10);
+        CompletableFuture<ReconcileBatcher.Reconciled> blocker = b.reconcile(List.of("first"));
+        CompletableFuture<ReconcileBatcher.Reconciled> small1 = b.reconcile(List.of("s1"));
+        CompletableFuture<ReconcileBatcher.Reconciled> small2 = b.reconcile(List.of("s2"));
+        CompletableFuture<ReconcileBatcher.Reconciled> big = b.reconcile(List.of("big"));
+        pending.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1)); // "first" answered: the three go out
+        assertEquals(1, blocker.get(1, TimeUnit.SECONDS).sequence());
+        assertEquals(List.of("s1", "s2", "big"), sent.get(1), "merged first");
+        assertEquals(List.of(List.of("s1"), List.of("s2"), List.of("big")), sent.subList(2, 5), "then each alone");
+        pending.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2));
+        pending.get(2).complete(new ReconcileBatcher.Reconciled(Map.of(), 3));
+        assertEquals(2, small1.get(1, TimeUnit.SECONDS).sequence(), "answered though its merge was refused");
+        assertEquals(3, small2.get(1, TimeUnit.SECONDS).sequence());
+        ExecutionException e = assertThrows(ExecutionException.class, big::get);
+        assertEquals(413, ((io.presage.api.ApiException) e.getCause()).status(), "only the one too large by itself");
+    }
 }
