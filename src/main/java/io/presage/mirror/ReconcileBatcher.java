@@ -64,13 +64,7 @@ public final class ReconcileBatcher {
         for (Request r : batch) {
             keys.addAll(r.keys());
         }
-        CompletableFuture<Reconciled> f;
-        try {
-            f = sender.apply(new ArrayList<>(keys));
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
-        f.whenComplete((answer, error) -> {
+        ask(new ArrayList<>(keys)).whenComplete((answer, error) -> {
             if (error != null && batch.size() > 1 && tooLarge(error)) {
                 for (Request r : batch) {
                     sendAlone(r);
@@ -97,22 +91,25 @@ public final class ReconcileBatcher {
     }
 
     private void sendAlone(Request r) {
-        CompletableFuture<Reconciled> f;
-        try {
-            f = sender.apply(r.keys());
-        } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
-        }
         synchronized (this) {
             posts++;
         }
-        f.whenComplete((answer, error) -> {
+        ask(r.keys()).whenComplete((answer, error) -> {
             if (error != null) {
                 r.answer().completeExceptionally(error);
             } else {
                 r.answer().complete(answer);
             }
         });
+    }
+
+    /** One POST; a sender that throws is a failed answer. */
+    private CompletableFuture<Reconciled> ask(List<String> keys) {
+        try {
+            return sender.apply(keys);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     private static boolean tooLarge(Throwable e) {
