@@ -147,7 +147,8 @@ public final class RequestParser {
             String key = key(text(r, "key", "each read"));
             JsonNode v = r.get("version");
             if (v == null || !v.canConvertToLong() || !v.isIntegralNumber()) {
-                throw ApiException.badRequest("read of '" + key + "': version must be an integer");
+                throw ApiException.badRequest("read of '" + key + "': version must be an integer from 0 to "
+                        + Long.MAX_VALUE);
             }
             if (v.asLong() < 0) {
                 throw ApiException.badRequest("read of '" + key + "': version must not be negative");

@@ -296,12 +296,19 @@ public class MirrorApi implements NodeApi {
     }
 
     /** A batch option from the body, else the query parameter; a non-scalar value is passed on to be refused. */
+    /** A batch read option from the body or the query; given in both with different values, 400. */
     private static String field(JsonNode root, String name, String query) {
         JsonNode v = root.get(name);
         if (v == null || v.isNull()) {
             return query;
         }
-        return v.isValueNode() ? v.asText() : v.toString();
+        String body = v.isValueNode() ? v.asText() : v.toString();
+        if (query != null && !query.equals(body)) {
+            // Picking one silently would answer a different read than the client may think it asked for.
+            throw ApiException.badRequest(name + " is given twice with different values: '" + query
+                    + "' in the query, '" + body + "' in the body");
+        }
+        return body;
     }
 
     // ---- writes: forwarded, or speculative ---------------------------------------------------

@@ -285,6 +285,14 @@ class MirrorApiTest {
         post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"minConfidence\":[1]}").then().statusCode(400);
         post("/v1/kv/_batch", "{\"keys\":\"m-a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/kv/_batch", "{\"keys\":[").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        // An option in the query and in the body with different values: the body used to win silently.
+        given().contentType("application/json").queryParam("consistency", "strong")
+                .body("{\"keys\":[\"m-a\"],\"consistency\":\"causal\"}").post("/v1/kv/_batch")
+                .then().statusCode(400).body("error", equalTo("BAD_REQUEST"))
+                .body("message", equalTo("consistency is given twice with different values: 'strong' in the query, 'causal' in the body"));
+        given().contentType("application/json").queryParam("consistency", "predictive")
+                .body("{\"keys\":[\"m-a\"],\"consistency\":\"predictive\"}").post("/v1/kv/_batch")
+                .then().statusCode(200);
         get("").then().statusCode(404);
     }
 
