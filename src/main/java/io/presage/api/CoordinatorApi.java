@@ -16,7 +16,6 @@ import jakarta.ws.rs.core.Response;
 
 import io.presage.apply.ApplyProgress;
 import io.presage.apply.ItemStore;
-import io.presage.apply.StoredItem;
 import io.presage.certify.Certifier;
 import io.presage.config.PresageConfig;
 import io.presage.coord.CommitOutcome;
@@ -204,11 +203,11 @@ public class CoordinatorApi implements NodeApi {
 
     /** Reads answered from memory are held to the same budget as those from the store (which checks before reading). */
     private void withinBatchBudget(List<CoordinatorEngine.Read> reads) {
-        List<StoredItem> items = new ArrayList<>(reads.size());
+        long bytes = 0;
         for (CoordinatorEngine.Read r : reads) {
-            items.add(r.item());
+            bytes += ItemStore.TooLarge.valueBytes(r.item());
         }
-        ItemStore.TooLarge.check(items, limits.batchBytes());
+        ItemStore.TooLarge.check(bytes, limits.batchBytes());
     }
 
     /** The one position the reads were answered at; for no keys, where a read would be now (not 0: a usable token). */

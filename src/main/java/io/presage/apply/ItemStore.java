@@ -62,13 +62,21 @@ public interface ItemStore {
         public static void check(Iterable<StoredItem> items, long limit) {
             long sum = 0;
             for (StoredItem i : items) {
-                if (i != null && i.valueJson() != null) {
-                    sum += i.valueJson().length;
-                }
+                sum += valueBytes(i);
             }
-            if (sum > limit) {
-                throw new TooLarge(sum, limit);
+            check(sum, limit);
+        }
+
+        /** Throws if {@code bytes} of values are more than {@code limit}. */
+        public static void check(long bytes, long limit) {
+            if (bytes > limit) {
+                throw new TooLarge(bytes, limit);
             }
+        }
+
+        /** The bytes of an item's value (0: absent or deleted). */
+        public static long valueBytes(StoredItem i) {
+            return i == null || i.valueJson() == null ? 0 : i.valueJson().length;
         }
 
         public long bytes() {

@@ -36,12 +36,6 @@ public class PgItemStore implements ItemStore {
     private static final String MANY = "select s.last_seq, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from apply_state s left join items i on i.item_key = any($1) where s.id = 1";
     /**
-     * The most recently written items whose running {@link ReadCache#cost} (newest first) stays within
-     * $2, at most $1 of them, beside the applied sequence and the store's key count. The running sum
-     * is taken over keys and lengths only (octet_length of a TOASTed value reads no value), and only the
-     * rows that fit are read whole.
-     */
-    /**
      * As {@link #MANY}, for several keys: the values' total size (octet_length reads no TOASTed value)
      * comes with every row, and the values themselves only while it is within $2.
      */
@@ -49,6 +43,12 @@ public class PgItemStore implements ItemStore {
             + "i.version, i.vclock, i.seq, i.total from apply_state s left join (select *, "
             + "coalesce(sum(octet_length(item_value)) over (), 0) as total from items where item_key = any($1)) i on true "
             + "where s.id = 1";
+    /**
+     * The most recently written items whose running {@link ReadCache#cost} (newest first) stays within
+     * $2, at most $1 of them, beside the applied sequence and the store's key count. The running sum
+     * is taken over keys and lengths only (octet_length of a TOASTed value reads no value), and only the
+     * rows that fit are read whole.
+     */
     private static final String RECENT = "select s.last_seq, s.total, i.item_key, i.item_value, i.version, i.vclock, i.seq "
             + "from (select last_seq, (select count(*) from items) as total from apply_state where id = 1) s "
             + "left join lateral (select it.* from (select item_key, sum(" + ReadCache.ENTRY_OVERHEAD

@@ -116,11 +116,6 @@ public final class ReadCache {
         return capacity;
     }
 
-    /** The default byte budget: a quarter of the maximum heap. */
-    public static long defaultMaxBytes() {
-        return Runtime.getRuntime().maxMemory() / 4;
-    }
-
     public long maxBytes() {
         return maxBytes;
     }
@@ -392,7 +387,7 @@ public final class ReadCache {
             }
             Map.Entry<String, StoredItem> e = it.next();
             StoredItem item = e.getValue();
-            bytes -= cost(e.getKey(), item == ABSENT ? null : item);
+            bytes -= cost(e.getKey(), item); // ABSENT has no value: the same cost as null
             it.remove();
             removed++;
         }

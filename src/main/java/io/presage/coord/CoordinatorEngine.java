@@ -32,6 +32,7 @@ import io.presage.certify.CertifierLoop;
 import io.presage.certify.ColdVersions;
 import io.presage.certify.Hlc;
 import io.presage.certify.TxnRequest;
+import io.presage.config.HeapShare;
 import io.presage.config.PresageConfig;
 import io.presage.lease.CoordinatorLease;
 import io.presage.log.BatchCodec;
@@ -48,7 +49,6 @@ import io.nats.client.JetStreamApiException;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.mutiny.Uni;
 
 /**
@@ -131,10 +131,8 @@ public class CoordinatorEngine {
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
         registry.gauge("presage_recent_writes_bytes", recent, RecentWrites::bytes);
-        maxUnappliedBytes = config.groupCommit().maxUnappliedBytes().map(MemorySize::asLongValue)
-                .orElseGet(() -> Runtime.getRuntime().maxMemory() / 4);
-        cache = new ReadCache(config.apply().cacheKeys(),
-                config.apply().cacheBytes().map(MemorySize::asLongValue).orElseGet(ReadCache::defaultMaxBytes));
+        maxUnappliedBytes = HeapShare.orQuarterOfHeap(config.groupCommit().maxUnappliedBytes());
+        cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
         registry.gauge("presage_read_cache_bytes", cache, ReadCache::bytes);
         applier.setHook(cacheHook());

@@ -32,12 +32,12 @@ import io.presage.apply.CacheLoader;
 import io.presage.apply.ItemStore;
 import io.presage.apply.ReadCache;
 import io.presage.apply.StoredItem;
+import io.presage.config.HeapShare;
 import io.presage.config.PresageConfig;
 import io.presage.log.JetStreamLog;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.quarkus.runtime.configuration.MemorySize;
 import io.vertx.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
 
@@ -99,8 +99,7 @@ public class MirrorNode implements ApplyHook {
             return;
         }
         PresageConfig.Mirror m = config.mirror();
-        cache = new ReadCache(config.apply().cacheKeys(),
-                config.apply().cacheBytes().map(MemorySize::asLongValue).orElseGet(ReadCache::defaultMaxBytes));
+        cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
         rates = new WriteRates(m.rateHalfLife().toMillis(), config.apply().cacheKeys());
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(vertx, m.coordinatorUrl(), m.forwardTimeout(), json);

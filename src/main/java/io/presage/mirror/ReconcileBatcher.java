@@ -71,11 +71,7 @@ public final class ReconcileBatcher {
                 }
             } else {
                 for (Request r : batch) {
-                    if (error != null) {
-                        r.answer().completeExceptionally(error);
-                    } else {
-                        r.answer().complete(answer);
-                    }
+                    settle(r, answer, error);
                 }
             }
             List<Request> next;
@@ -94,13 +90,15 @@ public final class ReconcileBatcher {
         synchronized (this) {
             posts++;
         }
-        ask(r.keys()).whenComplete((answer, error) -> {
-            if (error != null) {
-                r.answer().completeExceptionally(error);
-            } else {
-                r.answer().complete(answer);
-            }
-        });
+        ask(r.keys()).whenComplete((answer, error) -> settle(r, answer, error));
+    }
+
+    private static void settle(Request r, Reconciled answer, Throwable error) {
+        if (error != null) {
+            r.answer().completeExceptionally(error);
+        } else {
+            r.answer().complete(answer);
+        }
     }
 
     /** One POST; a sender that throws is a failed answer. */
