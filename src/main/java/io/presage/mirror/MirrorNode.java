@@ -35,6 +35,7 @@ import io.presage.apply.StoredItem;
 import io.presage.config.HeapShare;
 import io.presage.config.PresageConfig;
 import io.presage.log.JetStreamLog;
+import io.presage.log.PositionWaiters;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;

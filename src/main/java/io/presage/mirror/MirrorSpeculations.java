@@ -20,6 +20,7 @@ import io.presage.api.ApiException;
 import io.presage.api.RequestParser;
 import io.presage.coord.Tokens;
 import io.presage.coord.TxnSpec;
+import io.presage.log.PositionWaiters;
 import io.presage.proc.Procedure;
 import io.presage.proc.Procedures;
 import io.presage.speculate.Speculation;

@@ -16,7 +16,7 @@
  * <li><b>predictive</b>: the local answer with a {@code confidence} (below); with
  *     {@code minConfidence}, an answer below it is replaced by the coordinator's.</li>
  * <li><b>causal</b> ({@code after=TOKEN}): the read waits until the applied sequence reaches the token's
- *     position, woken by the applier ({@link io.presage.mirror.PositionWaiters}), bounded by
+ *     position, woken by the applier ({@link io.presage.log.PositionWaiters}), bounded by
  *     {@code timeoutMs} (504). A token from a write anywhere thus gives read-your-writes here.</li>
  * <li><b>strong</b>: the coordinator's latest committed version ({@code POST /v1/reconcile}), with
  *     concurrent reconciliations batched into one request ({@link io.presage.mirror.ReconcileBatcher}).

@@ -3,7 +3,6 @@ package io.presage.mirror;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,14 +10,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
 import io.presage.api.ApiException;
 import io.presage.coord.Tokens;
 
-/** The small parts of the read path: options, causal waiters, pending keys, batched reconciliation. */
+/** The small parts of the read path: options, pending keys, batched reconciliation (causal waiters: {@code log.PositionWaitersTest}). */
 class ReadPathPartsTest {
 
     @Test
@@ -42,49 +40,6 @@ class ReadPathPartsTest {
             ApiException e = assertThrows(ApiException.class,
                     () -> ReadOptions.parse(bad[0], bad[1], bad[2], bad[3], 5000, 60000), String.join(",", String.valueOf(bad[0])));
             assertEquals(400, e.status());
-        }
-    }
-
-    @Test
-    void aWaiterIsWokenWhenThePositionReachesItsSequenceAndNotBefore() {
-        AtomicLong position = new AtomicLong(5);
-        PositionWaiters w = new PositionWaiters(position::get);
-        assertTrue(w.await(5).isDone(), "already there");
-        CompletableFuture<Void> f7 = w.await(7);
-        CompletableFuture<Void> f9 = w.await(9);
-        position.set(7);
-        w.advanced(7);
-        assertTrue(f7.isDone());
-        assertFalse(f9.isDone());
-        w.cancel(9, f9);
-        assertEquals(0, w.size(), "a waiter that gave up leaves");
-    }
-
-    @Test
-    void aWaiterArrivingWhileAnotherGivesUpOnTheSamePositionIsStillWoken() throws Exception {
-        // One thread keeps waiting for position 10 and giving up (a client's timeout); another adds
-        // waiters that stay. Every waiter that stayed must be woken when the position gets there.
-        for (int round = 0; round < 1000; round++) {
-            AtomicLong position = new AtomicLong(0);
-            PositionWaiters w = new PositionWaiters(position::get);
-            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-            Thread quitter = new Thread(() -> {
-                while (!stop.get()) {
-                    w.cancel(10, w.await(10));
-                }
-            });
-            quitter.start();
-            List<CompletableFuture<Void>> stayed = new ArrayList<>();
-            for (int i = 0; i < 500; i++) {
-                stayed.add(w.await(10));
-            }
-            stop.set(true);
-            quitter.join();
-            position.set(10);
-            w.advanced(10);
-            long woken = stayed.stream().filter(CompletableFuture::isDone).count();
-            assertEquals(stayed.size(), woken, "round " + round + ": waiters lost when another gave up");
-            assertEquals(0, w.size());
         }
     }
 

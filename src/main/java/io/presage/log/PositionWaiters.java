@@ -1,4 +1,4 @@
-package io.presage.mirror;
+package io.presage.log;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -8,20 +8,22 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
- * Reads waiting for the mirror to apply a log position (causal reads). The applier wakes them when
- * it moves past their position; nothing polls.
+ * Waiting until a log position is reached: a mirror's causal reads wait for its applier, a
+ * coordinator's procedure retries for the commits they lost to to become readable. Whoever moves the
+ * position wakes them; nothing polls.
  *
  * <p>One lock guards the map. A lock-free version (a skip list of queues) lost waiters: a waiter
  * added to a position's queue while a timed-out waiter emptied and dropped that same queue ended up
- * in a queue nobody would wake, and its read answered a false 504. Waiting, giving up and waking
- * are rare next to reads (only causal reads behind the mirror wait), so the lock costs nothing
- * measurable; futures are completed outside it.
+ * in a queue nobody would wake, and its read answered a false 504. Waiting and giving up are rare
+ * next to reads (causal reads behind the mirror, procedure retries), and a wake-up with nobody
+ * waiting is one uncontended lock per position, so the lock costs nothing measurable; futures are
+ * completed outside it.
  */
 public final class PositionWaiters {
     private final TreeMap<Long, List<CompletableFuture<Void>>> waiting = new TreeMap<>();
     private final LongSupplier position;
 
-    /** @param position where the mirror's reads are, moved before {@link #advanced} is called */
+    /** @param position where the reads are, moved before {@link #advanced} is called */
     public PositionWaiters(LongSupplier position) {
         this.position = position;
     }
@@ -35,7 +37,7 @@ public final class PositionWaiters {
         synchronized (waiting) {
             waiting.computeIfAbsent(sequence, s -> new ArrayList<>(2)).add(f);
         }
-        // The applier may have moved, and woken this sequence's waiters, between the check and the add.
+        // The position may have moved, and this sequence's waiters been woken, between the check and the add.
         if (position.getAsLong() >= sequence) {
             f.complete(null);
         }
