@@ -52,7 +52,7 @@ public class CoordinatorApi implements NodeApi {
     @PostConstruct
     void init() {
         parse = new RequestParser(json, limits, logs::maxPayload);
-        procedures = new ProcedureRunner(engine, json, config.nodeId());
+        procedures = new ProcedureRunner(engine, json, config.nodeId(), config.groupCommit().timeout());
     }
 
     @Override

@@ -614,6 +614,23 @@ public class CoordinatorEngine {
         return recent.acked();
     }
 
+    /**
+     * Completes when reads see a position past {@code position}, or after {@code max} if they do not
+     * (the commits that were in flight may have failed instead; then there is nothing to wait for).
+     */
+    public Uni<Void> awaitReadsPast(long position, Duration max) {
+        CompletableFuture<Void> f = recent.awaitVisible(position + 1);
+        if (f.isDone()) {
+            return Uni.createFrom().voidItem();
+        }
+        // A dependent, so that Mutiny cancelling its stage on timeout leaves the waiter's own future alone.
+        return Uni.createFrom().completionStage(f.thenApply(v -> (Void) null))
+                .ifNoItem().after(max).recoverWithItem(() -> {
+                    recent.cancelAwait(position + 1, f);
+                    return null;
+                });
+    }
+
     /** The read cache's size and counters, for {@code /v1/status}. */
     public Map<String, Object> readCacheStats() {
         return cache == null ? Map.of() : cache.stats();

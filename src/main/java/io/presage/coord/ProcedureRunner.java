@@ -2,6 +2,7 @@ package io.presage.coord;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,6 +28,11 @@ import io.smallrye.mutiny.Uni;
  * attempt 0 on today's data and commit the call a second time. An attempt under an id commits its
  * result with it (in the log, then the store's {@code txn_ids}), so such an answer carries the
  * procedure's {@code result} too, after a restart or a failover as well.
+ *
+ * <p>Calls on the same key take turns ({@link KeyTurns}), so they do not lose certification to each
+ * other. A call can still lose to a transaction or a write that is not a procedure; then it waits
+ * until reads see past the position it read at before it tries again, because until the winner's
+ * log message is acknowledged a new attempt would read the same version and lose again.
  */
 public final class ProcedureRunner {
 
@@ -34,18 +40,40 @@ public final class ProcedureRunner {
     public record Ran(CommitOutcome outcome, JsonNode result) {
     }
 
+    /**
+     * How long an attempt that lost waits for the winner to become readable. Acknowledgements take
+     * milliseconds; the bound matters only when the winner's log message failed, and then the conflict
+     * is gone anyway.
+     */
+    static final Duration RETRY_WAIT = Duration.ofMillis(250);
+
     private final CoordinatorEngine engine;
     private final ObjectMapper json;
     private final String origin;
+    private final KeyTurns turns = new KeyTurns();
+    private final Duration turnWait;
 
-    public ProcedureRunner(CoordinatorEngine engine, ObjectMapper json, String origin) {
+    /**
+     * @param turnWait longest wait for the calls ahead on the same keys (the commit timeout): one
+     *        whose log stalls must not hold every call behind it for a timeout each
+     */
+    public ProcedureRunner(CoordinatorEngine engine, ObjectMapper json, String origin, Duration turnWait) {
         this.engine = engine;
         this.json = json;
         this.origin = origin;
+        this.turnWait = turnWait;
     }
 
     /** {@code keys}: the procedure's keys for {@code args}, checked already ({@link io.presage.api.ProcedureCall}). */
     public Uni<Ran> run(Procedure p, JsonNode args, List<String> keys, String id) {
+        KeyTurns.Turn turn = turns.enter(keys);
+        return Uni.createFrom().completionStage(turn.ready())
+                .ifNoItem().after(turnWait).recoverWithItem((Void) null)
+                .flatMap(ready -> runInTurn(p, args, keys, id))
+                .onTermination().invoke(turn::finish);
+    }
+
+    private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {
         if (id == null) {
             return attempt(p, args, keys, null, 0);
         }
@@ -57,6 +85,7 @@ public final class ProcedureRunner {
 
     private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n) {
         return engine.readAll(keys).flatMap(reads -> {
+            long readAt = reads.isEmpty() ? engine.readPosition() : reads.get(0).position();
             Map<String, JsonNode> values = new HashMap<>();
             List<TxnSpec.Read> readSet = new ArrayList<>();
             for (int i = 0; i < keys.size(); i++) {
@@ -76,7 +105,7 @@ public final class ProcedureRunner {
                     : new String(bytes(plan.result()), StandardCharsets.UTF_8);
             return engine.commit(new TxnSpec(attemptId, readSet, writes, origin, result)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
-                    return attempt(p, args, keys, id, n + 1);
+                    return engine.awaitReadsPast(readAt, RETRY_WAIT).flatMap(v -> attempt(p, args, keys, id, n + 1));
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
                     // The id may have been committed by an earlier call that this one, a retry, raced:

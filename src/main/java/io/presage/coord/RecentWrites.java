@@ -2,7 +2,10 @@ package io.presage.coord;
 
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+
+import io.presage.log.PositionWaiters;
 
 /**
  * The values of acknowledged commits that the coordinator's own applier has not yet made durable
@@ -37,6 +40,7 @@ public final class RecentWrites {
     private volatile long evictedUpTo;
     private final java.util.concurrent.atomic.AtomicLong acked = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong visible = new java.util.concurrent.atomic.AtomicLong();
+    private final PositionWaiters waiters = new PositionWaiters(visible::get);
 
     /** Called before a message's versions are put: tokens handed out after a read cover them. */
     public void acked(long sequence) {
@@ -45,7 +49,16 @@ public final class RecentWrites {
 
     /** Called after a message's versions are all put: a batch read may use this position. */
     public void visible(long sequence) {
-        visible.accumulateAndGet(sequence, Math::max);
+        waiters.advanced(visible.accumulateAndGet(sequence, Math::max));
+    }
+
+    /** Completes once {@link #visible()} is at least {@code sequence}; {@link #cancelAwait} it when giving up. */
+    public CompletableFuture<Void> awaitVisible(long sequence) {
+        return waiters.await(sequence);
+    }
+
+    public void cancelAwait(long sequence, CompletableFuture<Void> f) {
+        waiters.cancel(sequence, f);
     }
 
     /** Highest acknowledged log sequence. */
@@ -151,5 +164,6 @@ public final class RecentWrites {
         bytes.reset();
         acked.set(sequence);
         visible.set(sequence);
+        waiters.advanced(sequence);
     }
 }
