@@ -1,6 +1,7 @@
 package io.presage.coord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,6 +28,23 @@ class RecentWritesTest {
         assertEquals(200, r.at("k", 8).version());
         assertEquals(100, r.at("k", 6).version());
         assertNull(r.at("k", 4), "nothing that early: the store answers");
+    }
+
+    @Test
+    void aWaiterForAPositionIsWokenWhenAMessageThereBecomesVisibleAndNotWhenItIsOnlyAcked() {
+        RecentWrites r = new RecentWrites();
+        r.visible(4);
+        assertTrue(r.awaitVisible(4).isDone(), "already visible");
+        var at6 = r.awaitVisible(6);
+        r.acked(6); // acknowledged, its versions not yet put: a read would not see them
+        assertFalse(at6.isDone());
+        r.visible(5);
+        assertFalse(at6.isDone());
+        r.visible(6);
+        assertTrue(at6.isDone());
+        var at9 = r.awaitVisible(9);
+        r.reset(12); // recovery jumps ahead
+        assertTrue(at9.isDone());
     }
 
     @Test
