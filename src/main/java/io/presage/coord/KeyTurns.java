@@ -42,7 +42,7 @@ public final class KeyTurns {
          * nobody.
          */
         public CompletableFuture<Void> ready() {
-            return after.thenApply(v -> null);
+            return after == NOW ? NOW : after.thenApply(v -> null); // a completed stage cannot be changed
         }
 
         /**

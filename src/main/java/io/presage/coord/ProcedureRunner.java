@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -67,10 +68,13 @@ public final class ProcedureRunner {
     /** {@code keys}: the procedure's keys for {@code args}, checked already ({@link io.presage.api.ProcedureCall}). */
     public Uni<Ran> run(Procedure p, JsonNode args, List<String> keys, String id) {
         KeyTurns.Turn turn = turns.enter(keys);
-        return Uni.createFrom().completionStage(turn.ready())
-                .ifNoItem().after(turnWait).recoverWithItem((Void) null)
-                .flatMap(ready -> runInTurn(p, args, keys, id))
-                .onTermination().invoke(turn::finish);
+        CompletableFuture<Void> ready = turn.ready();
+        // Usually nobody is ahead: then no stage and no timer.
+        Uni<Ran> run = ready.isDone() ? runInTurn(p, args, keys, id)
+                : Uni.createFrom().completionStage(ready)
+                        .ifNoItem().after(turnWait).recoverWithItem((Void) null)
+                        .flatMap(v -> runInTurn(p, args, keys, id));
+        return run.onTermination().invoke(turn::finish);
     }
 
     private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {
