@@ -43,6 +43,87 @@ public final class Keys {
         return id;
     }
 
+    /**
+     * A key as it came in the URL path, still percent-encoded, decoded strictly (400
+     * {@code INVALID_KEY} if its escapes are not UTF-8). The framework's own decoder turns bytes that
+     * are not UTF-8 into U+FFFD, so {@code %FF} and {@code %FE} were the same key, and neither the one sent.
+     */
+    public static String fromPath(String raw) {
+        try {
+            return percentDecoded(raw, false);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalidKey("key in the path " + e.getMessage());
+        }
+    }
+
+    /**
+     * An id from the URL, percent-encoded, decoded strictly (400 {@code BAD_REQUEST} naming
+     * {@code what}). In a query {@code +} is a space, as the framework decodes it.
+     */
+    public static String idFromUrl(String raw, boolean query, String what) {
+        if (raw == null) {
+            return null;
+        }
+        try {
+            return percentDecoded(raw, query);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest(what + " " + e.getMessage());
+        }
+    }
+
+    /** The first value of parameter {@code name} in a raw query string, still encoded; null if absent. */
+    public static String rawQueryValue(String query, String name) {
+        if (query == null) {
+            return null;
+        }
+        for (String pair : query.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            if ((eq < 0 ? pair : pair.substring(0, eq)).equals(name)) {
+                return eq < 0 ? "" : pair.substring(eq + 1);
+            }
+        }
+        return null;
+    }
+
+    /** {@code raw} percent-decoded as UTF-8; IllegalArgumentException, with the end of a sentence, if it cannot be. */
+    static String percentDecoded(String raw, boolean plusIsSpace) {
+        if (raw.indexOf('%') < 0 && !(plusIsSpace && raw.indexOf('+') >= 0)) {
+            return raw;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                int hi = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+                int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+                if (lo < 0) {
+                    throw new IllegalArgumentException("has a '%' at position " + i + " not followed by two hex digits");
+                }
+                bytes.write(hi << 4 | lo);
+                i += 2;
+            } else if (c == '+' && plusIsSpace) {
+                bytes.write(' ');
+            } else if (c < 0x80) {
+                bytes.write(c);
+            } else {
+                int cp = raw.codePointAt(i);
+                if (Character.isSurrogate((char) cp)) {
+                    throw new IllegalArgumentException("is not valid UTF-8 text");
+                }
+                bytes.writeBytes(Character.toString(cp).getBytes(StandardCharsets.UTF_8));
+                i += Character.charCount(cp) - 1;
+            }
+        }
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+                    .decode(java.nio.ByteBuffer.wrap(bytes.toByteArray())).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("is not valid UTF-8 once its %-escapes are decoded");
+        }
+    }
+
     /** Why {@code s} is not storable text, as the end of a sentence, or null if it is. */
     static String textProblem(String s) {
         for (int i = 0; i < s.length(); i++) {

@@ -7,6 +7,7 @@ import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.Encoded;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
@@ -14,6 +15,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 
@@ -21,6 +23,7 @@ import io.presage.config.PresageConfig;
 import io.presage.mirror.MirrorApi;
 import io.smallrye.common.annotation.NonBlocking;
 import io.smallrye.mutiny.Uni;
+import io.vertx.core.http.HttpServerRequest;
 
 /** API v1 (see shared/API.md): the paths, delegating to the node's role ({@link NodeApi}). */
 @Path("/v1")
@@ -45,22 +48,22 @@ public class NodeResource {
 
     @GET
     @Path("/kv/{key: .+}")
-    public Uni<Response> get(@PathParam("key") String key, @QueryParam("consistency") String consistency,
+    public Uni<Response> get(@PathParam("key") @Encoded String key, @QueryParam("consistency") String consistency,
             @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
             @QueryParam("timeoutMs") String timeoutMs) {
-        return api.get(key, new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs));
+        return api.get(Keys.fromPath(key), new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs));
     }
 
     @PUT
     @Path("/kv/{key: .+}")
-    public Uni<Response> put(@PathParam("key") String key, @QueryParam("speculative") String speculative, byte[] body) {
-        return api.put(key, body, speculative);
+    public Uni<Response> put(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative, byte[] body) {
+        return api.put(Keys.fromPath(key), body, speculative);
     }
 
     @DELETE
     @Path("/kv/{key: .+}")
-    public Uni<Response> delete(@PathParam("key") String key, @QueryParam("speculative") String speculative) {
-        return api.delete(key, speculative);
+    public Uni<Response> delete(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative) {
+        return api.delete(Keys.fromPath(key), speculative);
     }
 
     @POST
@@ -79,14 +82,18 @@ public class NodeResource {
 
     @GET
     @Path("/transactions/{id: .+}")
-    public Uni<Response> transactionOutcome(@PathParam("id") String id) {
-        return api.transactionOutcome(id);
+    public Uni<Response> transactionOutcome(@PathParam("id") @Encoded String id) {
+        return api.transactionOutcome(Keys.idFromUrl(id, false, "a transaction id"));
     }
 
     @POST
     @Path("/procedures/{name}")
-    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String id,
-            @QueryParam("speculative") String speculative, byte[] body) {
+    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String decodedId,
+            @QueryParam("speculative") String speculative, @Context HttpServerRequest request, byte[] body) {
+        // The id is decoded from the raw query: the framework hands even an @Encoded query parameter
+        // over decoded (bytes that are not UTF-8 already turned into U+FFFD) and encoded again.
+        String raw = decodedId == null ? null : Keys.rawQueryValue(request.query(), "id");
+        String id = raw == null ? decodedId : Keys.idFromUrl(raw, true, "id");
         return api.procedure(name, id, body, speculative);
     }
 
@@ -98,8 +105,8 @@ public class NodeResource {
 
     @GET
     @Path("/reconcile/{key: .+}")
-    public Uni<Response> reconcile(@PathParam("key") String key) {
-        return api.reconcile(key);
+    public Uni<Response> reconcile(@PathParam("key") @Encoded String key) {
+        return api.reconcile(Keys.fromPath(key));
     }
 
     @POST

@@ -33,6 +33,16 @@
  * made their log sequence durable in PostgreSQL; a read takes the newer of memory and the store.
  * Batch reads answer at one log position (see {@link io.presage.coord.RecentWrites}).
  *
+ * <h2>Procedures</h2>
+ * A procedure runs at the coordinator as one optimistic transaction: read its keys at the read
+ * position, plan, certify with the versions read. Alone, optimism loses to itself on a hot key: a
+ * commit in flight is not readable until its ack, so concurrent calls read the same version and all
+ * but one lose certification, again and again. So calls on the same keys take turns
+ * ({@link io.presage.coord.KeyTurns}) before they read, and an attempt that loses anyway (to a
+ * client's transaction or a PUT) waits until reads see past the position it read at before the next
+ * one. The certifier is unchanged and still lock-free; the queue is in front of it, per key, and
+ * empty when calls touch different keys.
+ *
  * <h2>Recovery</h2>
  * On start, and after a rebuild: the store's applied sequence, the log replayed from there into
  * the certifier (writes exactly, reads conservatively) and into recent writes; until then writes

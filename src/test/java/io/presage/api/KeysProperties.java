@@ -58,6 +58,52 @@ class KeysProperties {
         assertEquals("caf\u00e9 \ud83d\ude00", Keys.checkId("caf\u00e9 \ud83d\ude00", 128, "id"));
     }
 
+    /**
+     * Oracle: the JDK's encoder. Any text that survives a UTF-8 round trip, percent-encoded the way a
+     * form encodes it, decodes back to itself, in the path ({@code +} kept) and in the query ({@code +}
+     * a space).
+     */
+    @Property(tries = 3_000)
+    void percentEncodedTextDecodesToItself(@ForAll("anyText") String text) {
+        net.jqwik.api.Assume.that(new String(text.getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8).equals(text));
+        String form = java.net.URLEncoder.encode(text, StandardCharsets.UTF_8);
+        assertEquals(text, Keys.percentDecoded(form, true));
+        assertEquals(text, Keys.percentDecoded(form.replace("+", "%20"), false));
+        assertEquals(text, Keys.percentDecoded(text.replace("%", "%25").replace("+", "%2B"), true), "unescaped characters stay");
+    }
+
+    /**
+     * Oracle: a lenient decode and re-encode of the bytes gives them back exactly when they are UTF-8.
+     * Escapes of bytes that are not are refused, never turned into U+FFFD.
+     */
+    @Property(tries = 3_000)
+    void escapesOfBytesThatAreNotUtf8AreRefused(@ForAll byte[] bytes) {
+        StringBuilder escaped = new StringBuilder();
+        for (byte b : bytes) {
+            escaped.append(String.format("%%%02X", b & 0xff));
+        }
+        String lenient = new String(bytes, StandardCharsets.UTF_8);
+        if (java.util.Arrays.equals(lenient.getBytes(StandardCharsets.UTF_8), bytes)) {
+            assertEquals(lenient, Keys.percentDecoded(escaped.toString(), false));
+        } else {
+            ApiException e = assertThrows(ApiException.class, () -> Keys.fromPath(escaped.toString()));
+            assertEquals("INVALID_KEY", e.code());
+        }
+    }
+
+    @Example
+    void twoDifferentBadEscapesAreRefusedRatherThanReadAsOneKey() {
+        assertEquals("key in the path is not valid UTF-8 once its %-escapes are decoded",
+                assertThrows(ApiException.class, () -> Keys.fromPath("k%FF")).getMessage());
+        assertThrows(ApiException.class, () -> Keys.fromPath("k%FE"));
+        assertEquals("k\ufffd", Keys.fromPath("k%EF%BF%BD"), "a real U+FFFD is a key like any other");
+        assertEquals("id has a '%' at position 1 not followed by two hex digits",
+                assertThrows(ApiException.class, () -> Keys.idFromUrl("a%4", true, "id")).getMessage());
+        assertThrows(ApiException.class, () -> Keys.idFromUrl("a%zz", true, "id"));
+        assertEquals("a b+c/d", Keys.idFromUrl("a+b%2Bc%2Fd", true, "id"));
+        assertEquals("a+b", Keys.fromPath("a+b"), "a + in a path is a +");
+    }
+
     /** Mostly printable text, with control characters and surrogates (paired or not) mixed in. */
     @Provide
     Arbitrary<String> anyText() {

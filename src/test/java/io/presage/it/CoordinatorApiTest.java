@@ -334,6 +334,28 @@ class CoordinatorApiTest {
             assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), path);
         }
         get("api-nul").then().statusCode(404);
+        // Escapes that are not UTF-8 were decoded to U+FFFD: %FF and %FE were one key, and neither the one sent.
+        for (String path : List.of("/v1/kv/k%FF", "/v1/kv/k%FE", "/v1/reconcile/k%C3")) {
+            r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("1")
+                    .request(path.startsWith("/v1/kv/k%FE") ? "PUT" : "GET", path);
+            assertEquals(400, r.statusCode(), path + ": " + r.asString());
+            assertEquals("INVALID_KEY", r.jsonPath().getString("error"), path);
+        }
+        for (String path : List.of("/v1/procedures/increment?id=a%FFb", "/v1/transactions/a%FF")) {
+            r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("{\"key\":\"api-nul\"}")
+                    .request(path.startsWith("/v1/procedures") ? "POST" : "GET", path);
+            assertEquals(400, r.statusCode(), path + ": " + r.asString());
+            assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), path);
+        }
+        get("api-nul").then().statusCode(404);
+        // Keys and ids that are text survive the trip through the URL exactly: a + in a path, an
+        // escaped slash, and a query's + that is a space.
+        given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("7").put("/v1/kv/p+q%2Fr%20%C3%A9").then().statusCode(200);
+        r = given().contentType(ContentType.JSON).body("{\"keys\":[\"p+q/r \u00e9\"]}").post("/v1/kv/_batch");
+        assertEquals(7, r.jsonPath().getInt("items[0].value"), r.asString());
+        given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("{\"key\":\"url-ctr\"}")
+                .post("/v1/procedures/increment?id=call+one%2B").then().statusCode(200);
+        given().get("/v1/transactions/{id}", "call one+").then().statusCode(200);
         // An Accept header without JSON: 406, and the error code says which refusal it is.
         r = given().accept("text/plain").get("/v1/status");
         assertEquals(406, r.statusCode(), r.asString());
