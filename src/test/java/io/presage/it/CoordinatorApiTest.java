@@ -326,8 +326,10 @@ class CoordinatorApiTest {
         Response r = given().urlEncodingEnabled(false).get("/v1/kv/a%01b");
         assertEquals(400, r.statusCode(), r.asString());
         assertEquals("INVALID_KEY", r.jsonPath().getString("error"));
-        // A NUL in a procedure call's id (a 500 before ids were checked like keys), and in a path id.
-        for (String path : List.of("/v1/procedures/increment?id=a%00b", "/v1/transactions/a%00b")) {
+        // A NUL in a procedure call's id (a 500 before ids were checked like keys), and in a path id;
+        // escapes that are not UTF-8 there (read as U+FFFD before, so a%FF and a%FE were one id).
+        for (String path : List.of("/v1/procedures/increment?id=a%00b", "/v1/transactions/a%00b",
+                "/v1/procedures/increment?id=a%FFb", "/v1/transactions/a%FF")) {
             r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("{\"key\":\"api-nul\"}")
                     .request(path.startsWith("/v1/procedures") ? "POST" : "GET", path);
             assertEquals(400, r.statusCode(), path + ": " + r.asString());
@@ -341,13 +343,6 @@ class CoordinatorApiTest {
             assertEquals(400, r.statusCode(), path + ": " + r.asString());
             assertEquals("INVALID_KEY", r.jsonPath().getString("error"), path);
         }
-        for (String path : List.of("/v1/procedures/increment?id=a%FFb", "/v1/transactions/a%FF")) {
-            r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("{\"key\":\"api-nul\"}")
-                    .request(path.startsWith("/v1/procedures") ? "POST" : "GET", path);
-            assertEquals(400, r.statusCode(), path + ": " + r.asString());
-            assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), path);
-        }
-        get("api-nul").then().statusCode(404);
         // Keys and ids that are text survive the trip through the URL exactly: a + in a path, an
         // escaped slash, and a query's + that is a space.
         given().urlEncodingEnabled(false).contentType(ContentType.JSON).body("7").put("/v1/kv/p+q%2Fr%20%C3%A9").then().statusCode(200);
