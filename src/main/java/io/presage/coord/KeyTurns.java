@@ -46,6 +46,15 @@ public final class KeyTurns {
         }
 
         /**
+         * This call stopped waiting for the calls ahead (they took longer than a commit may): when it
+         * finishes, the calls behind it wait for nothing more. Without this, one call that never
+         * finished would hold its keys' queues for good.
+         */
+        public void stopWaiting() {
+            after.complete(null); // this turn's own stage (or the completed NOW): nobody else's
+        }
+
+        /**
          * This call is over, whatever its outcome. The next calls on its keys may start once the calls
          * ahead of this one have finished too: one that leaves early (its client went away, or it
          * stopped waiting) does not let those behind it overtake the ones it was waiting for.

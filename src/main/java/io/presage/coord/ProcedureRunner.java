@@ -67,14 +67,24 @@ public final class ProcedureRunner {
 
     /** {@code keys}: the procedure's keys for {@code args}, checked already ({@link io.presage.api.ProcedureCall}). */
     public Uni<Ran> run(Procedure p, JsonNode args, List<String> keys, String id) {
-        KeyTurns.Turn turn = turns.enter(keys);
+        // Deferred: the turn is taken when the call is subscribed to, so every turn taken is finished
+        // by onTermination, whether the call answers, fails (even while being assembled) or is cancelled.
+        return Uni.createFrom().deferred(() -> {
+            KeyTurns.Turn turn = turns.enter(keys);
+            return myTurn(turn).flatMap(v -> runInTurn(p, args, keys, id)).onTermination().invoke(turn::finish);
+        });
+    }
+
+    /** Usually nobody is ahead: then no stage and no timer. */
+    private Uni<Void> myTurn(KeyTurns.Turn turn) {
         CompletableFuture<Void> ready = turn.ready();
-        // Usually nobody is ahead: then no stage and no timer.
-        Uni<Ran> run = ready.isDone() ? runInTurn(p, args, keys, id)
-                : Uni.createFrom().completionStage(ready)
-                        .ifNoItem().after(turnWait).recoverWithItem((Void) null)
-                        .flatMap(v -> runInTurn(p, args, keys, id));
-        return run.onTermination().invoke(turn::finish);
+        if (ready.isDone()) {
+            return Uni.createFrom().voidItem();
+        }
+        return Uni.createFrom().completionStage(ready).ifNoItem().after(turnWait).recoverWithItem(() -> {
+            turn.stopWaiting(); // the calls ahead are stuck: those behind this one wait for it alone
+            return null;
+        });
     }
 
     private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {

@@ -84,6 +84,18 @@ class KeyTurnsTest {
         assertEquals(0, t.size());
     }
 
+    @Test
+    void aCallThatNeverFinishesHoldsUpOnlyTheCallThatGaveUpWaitingForIt() {
+        KeyTurns t = new KeyTurns();
+        t.enter(List.of("a")); // stuck: never finishes
+        KeyTurns.Turn second = t.enter(List.of("a"));
+        KeyTurns.Turn third = t.enter(List.of("a"));
+        second.stopWaiting(); // it waited a commit's timeout and ran anyway
+        assertFalse(third.ready().isDone(), "second is still running");
+        second.finish();
+        assertTrue(third.ready().isDone(), "the stuck call holds nobody behind second");
+    }
+
     /**
      * Oracle: a model of who is inside. Calls on random subsets of a few keys, from several threads,
      * each holding its keys for a moment once ready. No two calls sharing a key are ever inside at
