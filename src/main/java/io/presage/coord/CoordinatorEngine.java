@@ -433,6 +433,11 @@ public class CoordinatorEngine {
                 : submit(spec));
     }
 
+    /** Whether this process has an outcome (or a commit under way) for idempotency id {@code id}. */
+    public boolean knowsId(String id) {
+        return ids.get(id) != null;
+    }
+
     /** An id's outcome and, for a procedure attempt, the procedure's result as JSON text (else null). */
     public record Known(CommitOutcome outcome, String result) {
     }

@@ -114,12 +114,16 @@ public final class ProcedureRunner {
                 writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
             }
             String attemptId = id == null ? null : Attempts.id(id, n);
+            // An attempt id answered before (a retried call, or a mirror's speculation of this call) gets its
+            // remembered outcome again: if that was an abort, there is no newer write to wait for.
+            boolean answeredBefore = attemptId != null && engine.knowsId(attemptId);
             // Under an id the result goes into the log with the commit, for a retry of the call.
             String result = attemptId == null || plan.result() == null ? null
                     : new String(bytes(plan.result()), StandardCharsets.UTF_8);
             return engine.commit(new TxnSpec(attemptId, readSet, writes, origin, result)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
-                    return engine.awaitReadsPast(readAt, RETRY_WAIT).flatMap(v -> attempt(p, args, keys, id, n + 1));
+                    Uni<Void> pause = answeredBefore ? Uni.createFrom().voidItem() : engine.awaitReadsPast(readAt, RETRY_WAIT);
+                    return pause.flatMap(v -> attempt(p, args, keys, id, n + 1));
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
                     // The id may have been committed by an earlier call that this one, a retry, raced:

@@ -137,6 +137,28 @@ class CoordinatorApiTest {
     }
 
     /**
+     * A call whose attempt ids were all answered ABORTED before (a retry of a call that aborted, or a
+     * mirror's speculation of it) answers ABORTED again, commits nothing, and does not wait between
+     * its remembered aborts for newer writes that are not coming (8 × 250 ms if it did).
+     */
+    @Test
+    void aRetriedCallWhoseAttemptsAllAbortedAnswersAbortedAtOnceAndCommitsNothing() {
+        long v1 = put("gone-a", "1").jsonPath().getLong("timestamp");
+        put("gone-a", "2");
+        put("gone-w", "0");
+        for (int n = 0; n < 8; n++) {
+            post("/v1/transactions", "{\"id\":\"gone#" + n + "\",\"reads\":[{\"key\":\"gone-a\",\"version\":" + v1
+                    + "}],\"writes\":[{\"key\":\"gone-w\",\"value\":1}]}").then().statusCode(409);
+        }
+        long start = System.nanoTime();
+        post("/v1/procedures/increment?id=gone", "{\"key\":\"gone-ctr\"}").then().statusCode(409)
+                .body("status", equalTo("ABORTED"));
+        long ms = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(ms < 1_500, "answered from the remembered aborts without waiting: " + ms + " ms");
+        get("gone-ctr").then().statusCode(404);
+    }
+
+    /**
      * Procedure calls on the same keys at once, as a counter and two accounts see them under load:
      * every one commits. Before calls took turns per key, 8 clients incrementing one counter had 78 %
      * of their calls answered ABORTED: racing calls read the same version, all but one lost, and their
