@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -14,6 +15,7 @@ import java.util.function.LongFunction;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.presage.coord.KeyTurns;
 import io.presage.coord.TxnSpec;
 import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
@@ -33,6 +35,17 @@ public final class Speculator {
     /** Bound of the random wait before re-executing: doubling per attempt from the first to the most. */
     private static final long FIRST_BACKOFF_MS = 8;
     private static final long MAX_BACKOFF_MS = 1_000;
+
+    /**
+     * Re-executions at this mirror take turns per key. Racing, they read the same latest version and all
+     * but one lost certification, round after round: with 8 clients speculating transfers between two
+     * keys, 872 of 1,011 speculations were rolled back after their last attempt. The turn is taken by a
+     * speculation's first re-execution and kept until it is decided. At most this long is spent waiting
+     * for the ones ahead: one whose coordinator is away must not hold the others for good.
+     */
+    private static final long TURN_WAIT_MS = 10_000;
+    private final KeyTurns turns = new KeyTurns();
+    private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
 
     /** The coordinator, as speculations need it. Futures may fail; a failure counts as unavailable. */
     public interface Coordinator {
@@ -172,7 +185,24 @@ public final class Speculator {
     private void reexecute(Speculation s, Procedure p, JsonNode args, List<String> keys, int n) {
         if (n >= MAX_ATTEMPTS) {
             s.rolledBack("TOO_MANY_CONFLICTS", List.of(), "aborted " + MAX_ATTEMPTS + " times; nothing committed");
-            finished.accept(s);
+            finish(s);
+            return;
+        }
+        if (!turnOf.containsKey(s.id())) {
+            // The first re-execution waits for this mirror's earlier ones on the same keys to be decided,
+            // so that the coordinator's latest data already holds what they wrote.
+            KeyTurns.Turn turn = turns.enter(keys);
+            turnOf.put(s.id(), turn);
+            CompletableFuture<Void> ready = turn.ready();
+            if (!ready.isDone()) {
+                s.waiting("waiting for this mirror's earlier re-executions on the same keys");
+            }
+            ready.orTimeout(TURN_WAIT_MS, TimeUnit.MILLISECONDS).whenComplete((v, e) -> {
+                if (e != null) {
+                    turn.stopWaiting(); // they are stuck (the coordinator away): do not queue behind them for good
+                }
+                latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n));
+            });
             return;
         }
         // Losers of one conflict would otherwise all read the same new version and collide again, one
@@ -189,11 +219,11 @@ public final class Speculator {
             plan = p.plan(args, data.values());
         } catch (ProcedureException e) {
             s.rolledBack(e.reason(), List.of(), e.getMessage());
-            finished.accept(s);
+            finish(s);
             return;
         } catch (RuntimeException e) {
             s.rolledBack("PROCEDURE_FAILED", List.of(), "the procedure failed: " + e);
-            finished.accept(s);
+            finish(s);
             return;
         }
         submitPlan(s, p, args, keys, data, plan, n);
@@ -272,10 +302,11 @@ public final class Speculator {
 
     /** Committed: confirmed once this mirror has applied the commit's log message. */
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
+        releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
         s.logged(c.timestamp(), c.adjusted(), c.sequence());
         applied.apply(c.sequence()).whenComplete((x, e) -> {
             s.committed(reexecuted);
-            finished.accept(s);
+            finish(s);
         });
     }
 
@@ -286,7 +317,19 @@ public final class Speculator {
             CoordinatorAnswer.Refused r = (CoordinatorAnswer.Refused) answer;
             s.rolledBack(r.error(), List.of(), "the coordinator refused it with " + r.status() + ": " + r.message());
         }
+        finish(s);
+    }
+
+    private void finish(Speculation s) {
+        releaseTurn(s);
         finished.accept(s);
+    }
+
+    private void releaseTurn(Speculation s) {
+        KeyTurns.Turn t = turnOf.remove(s.id());
+        if (t != null) {
+            t.finish();
+        }
     }
 
     private static void later(long delayMs, Runnable r) {

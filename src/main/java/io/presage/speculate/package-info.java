@@ -18,6 +18,17 @@
  *     attempts.</li>
  * </ul>
  *
+ * <h2>Re-executions take turns</h2>
+ * A speculation that lost is re-executed on the coordinator's latest data. Speculations of the same
+ * keys at one mirror used to re-execute at once, all read the same latest version, and all but one lost
+ * again, until most of them were rolled back after their last attempt. Now a speculation's first
+ * re-execution waits until this mirror's earlier re-executions on any of its keys are decided
+ * ({@link io.presage.coord.KeyTurns}, at most {@code TURN_WAIT_MS}), so it reads what they wrote.
+ * Speculations from other mirrors and clients' own writes can still make it lose; then the random wait
+ * and the attempt limit apply as before. Each re-execution costs a reconciliation, a recorded attempt
+ * and a commit in turn, so one hot key's speculations are decided one after another, about a hundred a
+ * second on a 2-core machine: offered faster than that, they queue (and past the wait, race as before).
+ *
  * <h2>Why the coordinator's answer decides, not a newer version arriving</h2>
  * DESIGN §8 says a speculation is rolled back when "a conflicting version arrives first". With
  * timestamp-history certification that is too eager: a transaction whose read version has since been

@@ -166,6 +166,42 @@ class SpeculatorTest {
         assertTrue(coordinator.committedIds.isEmpty());
     }
 
+    /**
+     * Three speculations of one counter, all planned on data the mirror had not caught up on, so all
+     * three lose their first attempt. Their re-executions take turns: the second and third read the
+     * latest data only once the first is decided, and each commits at its first re-execution. Racing
+     * instead, the later ones read the version the first is about to overwrite, and lose again.
+     */
+    @Test
+    void reexecutionsOnTheSameKeysAtOneMirrorTakeTurnsAndNoneLosesToAnother() throws Exception {
+        coordinator.put("hot", 0);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("hot"));
+        coordinator.put("hot", 10); // the mirror is behind
+        coordinator.hold("s1#1", false); // s1's re-execution stays in flight until released
+        Speculation s1 = new Speculation("s1");
+        Speculation s2 = new Speculation("s2");
+        Speculation s3 = new Speculation("s3");
+        speculator.procedure(s1, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        for (int i = 0; i < 500 && !coordinator.holding("s1#1"); i++) {
+            Thread.sleep(10);
+        }
+        assertTrue(coordinator.holding("s1#1"));
+        speculator.procedure(s2, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        speculator.procedure(s3, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        Thread.sleep(100);
+        assertEquals(List.of("s1#0", "s1#1", "s2#0", "s3#0"), List.copyOf(coordinator.submittedIds),
+                "s2 and s3 lost their first attempts and wait for s1's re-execution");
+        coordinator.releaseNow("s1#1");
+        log.advance(Long.MAX_VALUE);
+        for (Speculation s : List.of(s1, s2, s3)) {
+            await(s);
+            assertEquals(Speculation.Status.REEXECUTED, s.view().status(), s.view().toString());
+            assertEquals(2, s.view().attempts(), "committed at its first re-execution: " + s.view());
+        }
+        assertEquals(List.of("s1#1", "s2#1", "s3#1"), coordinator.committedIds);
+        assertEquals(13, coordinator.value("hot").asInt());
+    }
+
     @Test
     void aResumedSpeculationWhoseAttemptCommittedBeforeTheRestartIsReportedAndNotRunAgain() throws Exception {
         coordinator.put("r", 0);

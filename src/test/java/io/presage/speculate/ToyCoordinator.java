@@ -155,6 +155,11 @@ final class ToyCoordinator implements Speculator.Coordinator {
         return held.containsKey(id);
     }
 
+    /** Decides the held submission of {@code id} now. */
+    synchronized void releaseNow(String id) {
+        release(id);
+    }
+
     /** Decides the held submission of {@code id} right after the next {@link #committed} check has answered. */
     synchronized void releaseAfterNextCommittedCheck(String id) {
         releaseAfterCommittedCheck = id;
