@@ -3,6 +3,7 @@ package io.presage.coord;
 import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Procedure calls at the coordinator take turns per key: a call starts once every earlier call on
@@ -43,6 +44,23 @@ public final class KeyTurns {
          */
         public CompletableFuture<Void> ready() {
             return after == NOW ? NOW : after.thenApply(v -> null); // a completed stage cannot be changed
+        }
+
+        /**
+         * {@link #ready}, or after {@code maxMs} if the calls ahead have not finished by then: they are
+         * taken as stuck ({@link #stopWaiting}) and this call goes ahead. Never completes exceptionally.
+         */
+        public CompletableFuture<Void> readyWithin(long maxMs) {
+            CompletableFuture<Void> ready = ready();
+            if (ready.isDone()) {
+                return ready; // usually nobody is ahead: no timer
+            }
+            return ready.orTimeout(maxMs, TimeUnit.MILLISECONDS).handle((v, e) -> {
+                if (e != null) {
+                    stopWaiting();
+                }
+                return null;
+            });
         }
 
         /**

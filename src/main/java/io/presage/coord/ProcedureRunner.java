@@ -77,14 +77,8 @@ public final class ProcedureRunner {
 
     /** Usually nobody is ahead: then no stage and no timer. */
     private Uni<Void> myTurn(KeyTurns.Turn turn) {
-        CompletableFuture<Void> ready = turn.ready();
-        if (ready.isDone()) {
-            return Uni.createFrom().voidItem();
-        }
-        return Uni.createFrom().completionStage(ready).ifNoItem().after(turnWait).recoverWithItem(() -> {
-            turn.stopWaiting(); // the calls ahead are stuck: those behind this one wait for it alone
-            return null;
-        });
+        CompletableFuture<Void> ready = turn.readyWithin(turnWait.toMillis());
+        return ready.isDone() ? Uni.createFrom().voidItem() : Uni.createFrom().completionStage(ready);
     }
 
     private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {

@@ -193,16 +193,11 @@ public final class Speculator {
             // so that the coordinator's latest data already holds what they wrote.
             KeyTurns.Turn turn = turns.enter(keys);
             turnOf.put(s.id(), turn);
-            CompletableFuture<Void> ready = turn.ready();
+            CompletableFuture<Void> ready = turn.readyWithin(TURN_WAIT_MS); // past it, they are stuck (the coordinator away)
             if (!ready.isDone()) {
                 s.waiting("waiting for this mirror's earlier re-executions on the same keys");
             }
-            ready.orTimeout(TURN_WAIT_MS, TimeUnit.MILLISECONDS).whenComplete((v, e) -> {
-                if (e != null) {
-                    turn.stopWaiting(); // they are stuck (the coordinator away): do not queue behind them for good
-                }
-                latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n));
-            });
+            ready.thenRun(() -> latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n)));
             return;
         }
         // Losers of one conflict would otherwise all read the same new version and collide again, one

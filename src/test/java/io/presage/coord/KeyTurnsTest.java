@@ -96,6 +96,19 @@ class KeyTurnsTest {
         assertTrue(third.ready().isDone(), "the stuck call holds nobody behind second");
     }
 
+    @Test
+    void readyWithinABoundGoesAheadOfAStuckCallAndThenHoldsUpNobodyBehindIt() throws Exception {
+        KeyTurns t = new KeyTurns();
+        t.enter(List.of("a")); // stuck: never finishes
+        KeyTurns.Turn second = t.enter(List.of("a"));
+        KeyTurns.Turn third = t.enter(List.of("a"));
+        second.readyWithin(20).get(5, TimeUnit.SECONDS); // completes (normally) once the bound has passed
+        assertFalse(third.ready().isDone(), "second is still running");
+        second.finish();
+        assertTrue(third.ready().isDone(), "the stuck call holds nobody behind second");
+        assertTrue(t.enter(List.of("b")).readyWithin(20).isDone(), "nobody ahead: ready at once");
+    }
+
     /**
      * Oracle: a model of who is inside. Calls on random subsets of a few keys, from several threads,
      * each holding its keys for a moment once ready. No two calls sharing a key are ever inside at
