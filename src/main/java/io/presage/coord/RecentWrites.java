@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import io.presage.log.PositionWaiters;
 
@@ -35,6 +36,13 @@ public final class RecentWrites {
     static final int VERSION_OVERHEAD = 160;
 
     private final ConcurrentHashMap<String, Version[]> byKey = new ConcurrentHashMap<>();
+    /**
+     * Every version put, in the order it was put (acks come in log order, so nearly in sequence
+     * order): eviction visits only the keys written since it last ran, not the whole map, whose
+     * size is the apply lag. A version behind a newer one stays a little longer; that costs only
+     * memory, because evicting a key trims every applied version of it at once.
+     */
+    private final ConcurrentLinkedQueue<Version> toEvict = new ConcurrentLinkedQueue<>();
     /** Σ {@link #cost} of the versions held. */
     private final java.util.concurrent.atomic.LongAdder bytes = new java.util.concurrent.atomic.LongAdder();
     private volatile long evictedUpTo;
@@ -71,21 +79,29 @@ public final class RecentWrites {
         return visible.get();
     }
 
-    /** The newest version of a key, or null. */
+    /**
+     * The newest version of a key, or null when the store has it (or has nothing newer here). A
+     * version the applier has passed is not answered even while it is still held (eviction is
+     * lazy): the store holds it or a newer one, and the caller reads there.
+     */
     public Version get(String key) {
         Version[] chain = byKey.get(key);
-        return chain == null || chain.length == 0 ? null : chain[0];
+        return chain == null || chain.length == 0 ? null : unapplied(chain[0]);
     }
 
-    /** The newest version of a key written at or before log sequence {@code position}, or null. */
+    /** The newest version of a key written at or before log sequence {@code position}, or null (as {@link #get}). */
     public Version at(String key, long position) {
         Version[] chain = byKey.getOrDefault(key, NONE);
         for (Version v : chain) {
             if (v.sequence() <= position) {
-                return v;
+                return unapplied(v);
             }
         }
         return null;
+    }
+
+    private Version unapplied(Version v) {
+        return v.sequence() > evictedUpTo ? v : null;
     }
 
     /**
@@ -93,9 +109,10 @@ public final class RecentWrites {
      * version already here (same version and log sequence: a resync replaying the log) is not added again.
      */
     public void put(Version v) {
+        boolean[] added = {false};
         byKey.compute(v.key(), (k, chain) -> {
             if (chain == null) {
-                bytes.add(cost(v));
+                added[0] = true;
                 return new Version[] {v};
             }
             for (Version c : chain) {
@@ -103,7 +120,7 @@ public final class RecentWrites {
                     return chain;
                 }
             }
-            bytes.add(cost(v));
+            added[0] = true;
             Version[] out = Arrays.copyOf(chain, chain.length + 1);
             int i = out.length - 1;
             while (i > 0 && out[i - 1].version() < v.version()) {
@@ -113,6 +130,17 @@ public final class RecentWrites {
             out[i] = v;
             return out;
         });
+        if (added[0]) {
+            bytes.add(cost(v));
+            toEvict.add(v);
+            // The applier may have applied this message before its ack got here. Evicting sets
+            // evictedUpTo before it drains the queue and this reads it after the add, so one of the
+            // two trims the version: otherwise it would stay, older than the store's, as the key's newest.
+            long upTo = evictedUpTo;
+            if (v.sequence() <= upTo) {
+                byKey.computeIfPresent(v.key(), (k, chain) -> trimApplied(chain, upTo));
+            }
+        }
     }
 
     /** Drops every version the store now holds durably (its sequence is applied). */
@@ -121,18 +149,22 @@ public final class RecentWrites {
             return;
         }
         evictedUpTo = appliedSequence; // before removing: a reader that sees the old value reads again
-        for (Map.Entry<String, Version[]> e : byKey.entrySet()) {
-            byKey.computeIfPresent(e.getKey(), (k, chain) -> {
-                int keep = 0;
-                while (keep < chain.length && chain[keep].sequence() > appliedSequence) {
-                    keep++;
-                }
-                for (int i = keep; i < chain.length; i++) {
-                    bytes.add(-cost(chain[i]));
-                }
-                return keep == 0 ? null : keep == chain.length ? chain : Arrays.copyOf(chain, keep);
-            });
+        for (Version head = toEvict.peek(); head != null && head.sequence() <= appliedSequence; head = toEvict.peek()) {
+            toEvict.poll();
+            byKey.computeIfPresent(head.key(), (k, chain) -> trimApplied(chain, appliedSequence));
         }
+    }
+
+    /** The chain without its versions at or before {@code appliedSequence} (null: none left). */
+    private Version[] trimApplied(Version[] chain, long appliedSequence) {
+        int keep = 0;
+        while (keep < chain.length && chain[keep].sequence() > appliedSequence) {
+            keep++;
+        }
+        for (int i = keep; i < chain.length; i++) {
+            bytes.add(-cost(chain[i]));
+        }
+        return keep == 0 ? null : keep == chain.length ? chain : Arrays.copyOf(chain, keep);
     }
 
     public long evictedUpTo() {
@@ -161,6 +193,7 @@ public final class RecentWrites {
     /** Forget everything and start again from a recovered log position. */
     public void reset(long sequence) {
         byKey.clear();
+        toEvict.clear();
         bytes.reset();
         acked.set(sequence);
         visible.set(sequence);

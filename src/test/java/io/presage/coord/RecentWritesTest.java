@@ -75,10 +75,24 @@ class RecentWritesTest {
         assertEquals(6, r.evictedUpTo());
         assertEquals(200, r.get("a").version());
         assertNull(r.at("a", 6), "version at sequence 5 went: it is in the store now");
-        assertNull(r.get("b"));
-        assertEquals(1, r.size());
+        assertEquals(7, r.get("a").sequence(), "sequence 7 is not applied yet");
         r.evictApplied(3); // never backwards
         assertEquals(6, r.evictedUpTo());
+        r.evictApplied(7);
+        assertNull(r.get("a"));
+        assertNull(r.get("b"), "acked after sequence 7, applied before it: gone with it at the latest");
+        assertEquals(0, r.size());
+    }
+
+    @Test
+    void aVersionAckedAfterTheApplierPassedItIsNotHeld() {
+        RecentWrites r = new RecentWrites();
+        r.put(v("k", 100, 5));
+        r.put(v("k", 300, 9));
+        r.evictApplied(9); // the applier can see a message before its publisher sees the ack
+        r.put(v("k", 200, 7)); // the ack of an earlier message, handled late
+        assertNull(r.get("k"), "the store holds version 300: no older version may answer for k");
+        assertEquals(0, r.bytes());
     }
 
     @Test
