@@ -133,6 +133,51 @@ class ApplierReplayTest {
         }
     }
 
+    @Test
+    void everyIdOfAChunkIsStoredWithItsResultAndAnIdSeenTwiceKeepsItsFirstOutcome() throws Throwable {
+        Config config = ConfigProvider.getConfig();
+        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
+                .withStreamName(config.getValue("presage.nats.stream", String.class))
+                .withPublishTimeout(Duration.ofSeconds(5)))) {
+            // 300 ids in three messages (one chunk or several, as the applier gathers them), every
+            // other one with a procedure result; "dup" twice in one message and once in a later one.
+            long first = 0;
+            long last = 0;
+            for (int m = 0; m < 3; m++) {
+                List<LogTxn> txns = new ArrayList<>();
+                for (int i = 0; i < 100; i++) {
+                    int n = m * 100 + i;
+                    long ts = hlc.next();
+                    txns.add(new LogTxn(ts, "many-" + n, n % 3 == 0, "writer", List.of(LogWrite.put("many", json("" + n))),
+                            Map.of("writer", ts), List.of(), n % 2 == 0 ? "{\"n\":" + n + "}" : null));
+                }
+                if (m < 2) {
+                    long ts = hlc.next();
+                    txns.add(new LogTxn(ts, "dup", false, "writer", List.of(LogWrite.put("dup", json("" + m))),
+                            Map.of("writer", ts), List.of(), "{\"m\":" + m + "}"));
+                }
+                if (m == 0) {
+                    long ts = hlc.next();
+                    txns.add(new LogTxn(ts, "dup", true, "writer", List.of(LogWrite.put("dup", json("9"))),
+                            Map.of("writer", ts), List.of(), "{\"second\":true}"));
+                }
+                last = append(writer, txns.toArray(LogTxn[]::new));
+                first = first == 0 ? last : first;
+            }
+            long upTo = last;
+            await(() -> applier.appliedSequence() >= upTo, "applied up to " + upTo);
+            try (Connection c = connection(); Statement s = c.createStatement()) {
+                assertEquals(List.of("300"), rows(s, "select count(*) from txn_ids where txn_id like 'many-%'"));
+                assertEquals(List.of("many-7|f||" + first), rows(s,
+                        "select txn_id, adjusted, coalesce(result, ''), seq from txn_ids where txn_id = 'many-7'"));
+                assertEquals(List.of("many-204|t|{\"n\":204}|" + last), rows(s,
+                        "select txn_id, adjusted, result, seq from txn_ids where txn_id = 'many-204'"));
+                assertEquals(List.of("f|{\"m\":0}|" + first), rows(s, "select adjusted, result, seq from txn_ids where txn_id = 'dup'"),
+                        "the first of the three commits under one id is the one remembered");
+            }
+        }
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
 
     private static byte[] json(String s) {
@@ -181,11 +226,7 @@ class ApplierReplayTest {
     }
 
     private Snapshot snapshot() throws SQLException {
-        Config config = ConfigProvider.getConfig();
-        try (Connection c = DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
-                config.getValue("quarkus.datasource.username", String.class),
-                config.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
-                Statement s = c.createStatement()) {
+        try (Connection c = connection(); Statement s = c.createStatement()) {
             return new Snapshot(
                     rows(s, "select item_key, item_value, version, vclock, seq from items order by item_key"),
                     rows(s, "select item_key || '=' || coalesce(item_value, 'null') from items order by item_key"),
@@ -194,6 +235,13 @@ class ApplierReplayTest {
                     rows(s, "select seq from dead_letters order by seq").stream().map(Long::valueOf).toList(),
                     applier.appliedSequence(), applier.deadLetters());
         }
+    }
+
+    private static Connection connection() throws SQLException {
+        Config config = ConfigProvider.getConfig();
+        return DriverManager.getConnection(config.getValue("quarkus.datasource.jdbc.url", String.class),
+                config.getValue("quarkus.datasource.username", String.class),
+                config.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
     }
 
     private static List<String> rows(Statement s, String sql) throws SQLException {
