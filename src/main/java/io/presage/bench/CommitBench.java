@@ -77,18 +77,24 @@ public final class CommitBench {
 
     static final String USAGE = "usage: ./presage bench commit [--seconds S (10)] [--clients C (32)] [--keys K (100000)]\n"
             + "         [--warmup auto|S (auto)] [--url URL (http://127.0.0.1:8080)] [--nats URL (nats://127.0.0.1:$PRESAGE_NATS_PORT or 14222)]\n"
-            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none|procedure (get)] [--rate TPS (0: as fast as possible)]\n"
+            + "         [--mirror URL]... | [--no-mirrors] [--reads get|batch|none|procedure (get)] [--rate TPS (0: as fast as possible)] [--ids]\n"
             + "         [--io-threads N (1)] [--js-window N (1024)]";
 
     private static final JsonFactory JSON = JsonFields.JSON;
     private static final long REQUEST_IDLE_TIMEOUT_MS = BenchHttp.REQUEST_IDLE_TIMEOUT_MS;
+    /**
+     * Tells this run's ids (--ids) from every earlier run's: the coordinator remembers ids, and a
+     * repeated one is answered with its first outcome instead of being committed.
+     */
+    static final String RUN_ID = Long.toString(System.currentTimeMillis(), 36)
+            + Long.toString(new SplittableRandom().nextLong() >>> 40, 36);
 
     record Options(URI url, String nats, int seconds, int clients, int keys, int warmup, int ioThreads,
-                   int jsWindow, Reads reads, List<URI> mirrors, boolean findMirrors, double rate) {
+                   int jsWindow, Reads reads, List<URI> mirrors, boolean findMirrors, double rate, boolean ids) {
         /** The same options with the mirrors found running. */
         Options withMirrors(List<URI> found) {
             return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads, List.copyOf(found),
-                    false, rate);
+                    false, rate, ids);
         }
     }
 
@@ -139,12 +145,17 @@ public final class CommitBench {
         Reads reads = Reads.GET;
         List<URI> mirrors = new ArrayList<>();
         boolean noMirrors = false;
+        boolean ids = false;
         double rate = 0;
-        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of("--no-mirrors"))) {
+        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of("--no-mirrors", "--ids"))) {
             String a = p.getKey();
             String v = p.getValue();
             if (a.equals("--no-mirrors")) {
                 noMirrors = true;
+                continue;
+            }
+            if (a.equals("--ids")) {
+                ids = true;
                 continue;
             }
             switch (a) {
@@ -169,7 +180,7 @@ public final class CommitBench {
             throw new IllegalArgumentException("--nats must be a nats:// URL, not '" + nats + "'");
         }
         return new Options(url, nats, seconds, clients, keys, warmup, ioThreads, jsWindow, reads,
-                noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty(), rate);
+                noMirrors ? List.of() : List.copyOf(mirrors), !noMirrors && mirrors.isEmpty(), rate, ids);
     }
 
     private static int warmup(String v) {
@@ -221,10 +232,19 @@ public final class CommitBench {
         LatencyLog txnLatency = new LatencyLog();
         /** With --rate: when this client may start its next transaction (it falls behind, never ahead). */
         long nextStart;
+        /** With --ids: this client's ids are {@code idPrefix + n}, unique across runs and clients. */
+        final String idPrefix;
+        long idCount;
 
         Client(Context context, long seed) {
             this.context = context;
             this.rnd = new SplittableRandom(seed);
+            this.idPrefix = "bench-" + RUN_ID + "-" + Long.toString(seed, 36) + "-";
+        }
+
+        /** A fresh idempotency id with --ids, else null. */
+        private String nextId() {
+            return o.ids ? idPrefix + (++idCount) : null;
         }
 
         void reset() {
@@ -296,13 +316,15 @@ public final class CommitBench {
             String ka = key(a);
             String kb = key(b);
             long t0 = System.nanoTime();
+            String id = nextId();
             if (o.reads == Reads.PROCEDURE) {
                 Buffer body = Buffer.buffer("{\"from\":\"" + ka + "\",\"to\":\"" + kb + "\",\"amount\":1}");
-                return http.call(HttpMethod.POST, o.url, "/v1/procedures/transfer", body)
+                String path = "/v1/procedures/transfer" + (id == null ? "" : "?id=" + id);
+                return http.call(HttpMethod.POST, o.url, path, body)
                         .map(r -> counted(run, r, "POST /v1/procedures/transfer", ka, t0, t0));
             }
             return reads(ka, kb).compose(items -> {
-                Buffer body = Buffer.buffer(transactionBody(ka, items[0], kb, items[1], o.reads != Reads.NONE));
+                Buffer body = Buffer.buffer(transactionBody(ka, items[0], kb, items[1], o.reads != Reads.NONE, id));
                 long t1 = System.nanoTime();
                 return http.call(HttpMethod.POST, o.url, "/v1/transactions", body)
                         .map(r -> counted(run, r, "POST /v1/transactions", ka, t0, t1));
@@ -442,12 +464,12 @@ public final class CommitBench {
 
     /**
      * The read-modify-write: both versions read, each value plus one (with {@code withReads} false, the
-     * same writes blind). Keys need no JSON escaping.
+     * same writes blind), under the idempotency {@code id} unless it is null. Keys and ids need no JSON escaping.
      */
-    static String transactionBody(String ka, Item ra, String kb, Item rb, boolean withReads) {
+    static String transactionBody(String ka, Item ra, String kb, Item rb, boolean withReads, String id) {
         String reads = withReads ? "{\"key\":\"" + ka + "\",\"version\":" + ra.version + "},{\"key\":\"" + kb
                 + "\",\"version\":" + rb.version + "}" : "";
-        return "{\"reads\":[" + reads + "],\"writes\":[{\"key\":\"" + ka + "\",\"value\":" + (ra.number + 1)
+        return "{" + (id == null ? "" : "\"id\":\"" + id + "\",") + "\"reads\":[" + reads + "],\"writes\":[{\"key\":\"" + ka + "\",\"value\":" + (ra.number + 1)
                 + "},{\"key\":\"" + kb + "\",\"value\":" + (rb.number + 1) + "}]}";
     }
 
@@ -521,6 +543,7 @@ public final class CommitBench {
         m.put("clients", o.clients);
         m.put("keys", o.keys);
         m.put("reads", o.reads.label());
+        m.put("ids", o.ids);
         if (o.rate > 0) {
             m.put("target_rate_tps", o.rate);
         }
@@ -613,8 +636,9 @@ public final class CommitBench {
         Report r = new Report();
         r.mirrors = !o.mirrors.isEmpty();
         System.out.printf(Locale.ROOT, "commit bench: %s, %d clients (one connection and one request in flight each), "
-                        + "%,d keys, reads: %s, %d s per phase, NATS %s%s%n",
-                o.url, o.clients, o.keys, o.reads.label(), o.seconds, o.nats,
+                        + "%,d keys, reads: %s%s, %d s per phase, NATS %s%s%n",
+                o.url, o.clients, o.keys, o.reads.label(), o.ids ? ", every commit under a fresh idempotency id" : "",
+                o.seconds, o.nats,
                 o.mirrors.isEmpty() ? "" : ", lag at mirrors " + o.mirrors);
         if (!checkCoordinator()) {
             return 1;

@@ -2,6 +2,7 @@ package io.presage.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -159,7 +160,8 @@ class CommitBenchTest {
 
     @Test
     void transactionBodyIsTheReadModifyWriteTheApiExpects() throws Exception {
-        String body = CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41), "bench-k2", new CommitBench.Item(0, 0), true);
+        String body = CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41), "bench-k2", new CommitBench.Item(0, 0), true,
+                null);
         JsonNode t = new ObjectMapper().readTree(body);
         assertEquals("bench-k1", t.get("reads").get(0).get("key").asText());
         assertEquals(7, t.get("reads").get(0).get("version").asLong());
@@ -168,9 +170,22 @@ class CommitBenchTest {
         assertEquals(1, t.get("writes").get(1).get("value").asLong());
         assertEquals("bench-k2", t.get("writes").get(1).get("key").asText());
         JsonNode blind = new ObjectMapper().readTree(CommitBench.transactionBody("bench-k1", new CommitBench.Item(0, 5),
-                "bench-k2", new CommitBench.Item(0, 6), false));
+                "bench-k2", new CommitBench.Item(0, 6), false, null));
         assertEquals(0, blind.get("reads").size());
         assertEquals(6, blind.get("writes").get(0).get("value").asLong());
+        assertNull(t.get("id"), "no id unless --ids");
+    }
+
+    @Test
+    void withIdsEveryTransactionCarriesAnIdOfItsOwnThatNoEarlierRunUsed() throws Exception {
+        assertFalse(parse().ids());
+        assertTrue(parse("--ids", "--seconds", "2").ids());
+        JsonNode t = new ObjectMapper().readTree(CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41),
+                "bench-k2", new CommitBench.Item(0, 0), true, "bench-x-1"));
+        assertEquals("bench-x-1", t.get("id").asText());
+        assertEquals(2, t.get("reads").size());
+        // The run id comes from the clock and a random number: a second process gets another one.
+        assertTrue(CommitBench.RUN_ID.matches("[0-9a-z]{8,}"), CommitBench.RUN_ID);
     }
 
     @Test
