@@ -1,6 +1,7 @@
 package io.presage.apply;
 
 import java.util.List;
+import java.util.Map;
 
 import io.smallrye.mutiny.Uni;
 
@@ -34,10 +35,12 @@ public interface ItemStore {
     long currentVersionBlocking(String key);
 
     /** The outcome recorded for an idempotency id, or null. */
-    Uni<TxnRecord> findTxn(String id);
+    default Uni<TxnRecord> findTxn(String id) {
+        return findTxns(List.of(id)).map(found -> found.get(id));
+    }
 
-    /** The earliest (lowest sequence) outcome recorded for any of these idempotency ids, or null. */
-    Uni<TxnRecord> findAnyTxn(List<String> ids);
+    /** The outcomes recorded for those of these idempotency ids the store holds, by id. */
+    Uni<Map<String, TxnRecord>> findTxns(List<String> ids);
 
     record Snapshot(List<StoredItem> items, long appliedSequence) {
     }

@@ -6,7 +6,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import javax.sql.DataSource;
 
@@ -54,8 +56,7 @@ public class PgItemStore implements ItemStore {
             + "left join lateral (select it.* from (select item_key, sum(" + ReadCache.ENTRY_OVERHEAD
             + " + char_length(item_key) + coalesce(octet_length(item_value), 0)) over (order by seq desc, item_key) as running "
             + "from items) r join items it using (item_key) where r.running <= $2 order by it.seq desc, it.item_key limit $1) i on true";
-    private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1) "
-            + "order by seq limit 1";
+    private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
 
     @Inject
     Mutiny.SessionFactory sessions;
@@ -152,18 +153,13 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<TxnRecord> findTxn(String id) {
-        return findAnyTxn(List.of(id));
-    }
-
-    @Override
-    public Uni<TxnRecord> findAnyTxn(List<String> ids) {
+    public Uni<Map<String, TxnRecord>> findTxns(List<String> ids) {
         return pool.preparedQuery(TXN).execute(Tuple.of(ids.toArray(new String[0]))).map(rows -> {
-            if (rows.size() == 0) {
-                return null;
+            Map<String, TxnRecord> found = new HashMap<>();
+            for (Row r : rows) {
+                found.put(r.getString(0), new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3), r.getString(4)));
             }
-            Row r = rows.iterator().next();
-            return new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3), r.getString(4));
+            return found;
         });
     }
 

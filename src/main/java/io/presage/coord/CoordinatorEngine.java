@@ -90,6 +90,9 @@ public class CoordinatorEngine {
     /** presage.group-commit.max-unapplied-bytes: past this much in {@link #recent}, commits get 503. */
     private long maxUnappliedBytes;
     private final IdempotencyCache ids = new IdempotencyCache(100_000);
+    /** The store's answers for ids this process does not know, one query at a time for all who ask. */
+    private final IdLookups<ItemStore.TxnRecord> storedIds = new IdLookups<>(
+            candidates -> store.findTxns(candidates).subscribeAsCompletionStage());
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "presage-recovery");
@@ -428,9 +431,28 @@ public class CoordinatorEngine {
         if (known != null) {
             return bounded(known);
         }
-        return store.findTxn(spec.id()).onItem().transformToUni(rec -> rec != null
-                ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
-                : submit(spec));
+        String id = spec.id();
+        return storedIds(List.of(id)).onItem().transformToUni(found -> {
+            if (found == null) {
+                return Uni.createFrom().item(STORE_SLOW);
+            }
+            ItemStore.TxnRecord rec = found.get(id);
+            return rec != null
+                    ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
+                    : submit(spec);
+        });
+    }
+
+    private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
+            "the coordinator's database did not say in time whether this id committed before; retry");
+
+    /**
+     * Those of {@code candidates} the store holds, or null (the item) when it does not answer within
+     * the commit timeout: a client gets 503 and retries, as when the log is slow, instead of hanging.
+     */
+    private Uni<Map<String, ItemStore.TxnRecord>> storedIds(List<String> candidates) {
+        return Uni.createFrom().completionStage(() -> storedIds.find(candidates))
+                .ifNoItem().after(config.groupCommit().timeout()).recoverWithItem(() -> null);
     }
 
     /** Whether this process has an outcome (or a commit under way) for idempotency id {@code id}. */
@@ -459,8 +481,19 @@ public class CoordinatorEngine {
                 return Uni.createFrom().item(new Known(c, ids.result(id)));
             }
         }
-        return store.findAnyTxn(candidates).map(rec -> rec == null ? null
-                : new Known(new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()), rec.result()));
+        return storedIds(candidates).map(found -> {
+            if (found == null) {
+                return new Known(STORE_SLOW, null);
+            }
+            ItemStore.TxnRecord first = null;
+            for (ItemStore.TxnRecord rec : found.values()) {
+                if (first == null || rec.sequence() < first.sequence()) {
+                    first = rec;
+                }
+            }
+            return first == null ? null
+                    : new Known(new CommitOutcome.Committed(first.timestamp(), first.adjusted(), first.sequence()), first.result());
+        });
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec) {

@@ -139,6 +139,25 @@ class CoordinatorFailuresTest {
         }
     }
 
+    @Test
+    @Order(1)
+    void whileTheDatabaseCannotSayWhetherAnIdCommittedBeforeTheCommitGets503AndGoesThroughOnceItCan() throws Exception {
+        String id = "idem-held-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-held-k\",\"value\":1}]}";
+        try (Connection hold = lockingConnection()) {
+            lock(hold, "lock table txn_ids in access exclusive mode"); // the id lookup waits behind it
+            Response r = timedCommit(() -> post("/v1/transactions", body));
+            assertTrue(r.jsonPath().getString("message").contains("did not say in time"), r.asString());
+            assertEquals(0, version("idem-held-k"), "nothing committed while the answer was unknown");
+            hold.rollback();
+        }
+        Response ok = post("/v1/transactions", body);
+        assertEquals(200, ok.statusCode(), ok.asString());
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once");
+        }
+    }
+
     // ---- the log goes away --------------------------------------------------------------------
 
     @Test
