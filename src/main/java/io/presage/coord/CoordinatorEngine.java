@@ -134,6 +134,11 @@ public class CoordinatorEngine {
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
         registry.gauge("presage_recent_writes_bytes", recent, RecentWrites::bytes);
+        // Lookups per query: how much the coalescing saves the database (1 = nothing).
+        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookups_total", storedIds, IdLookups::lookups)
+                .description("idempotency ids looked up in the store (commits under an id not in memory)").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookup_queries_total", storedIds, IdLookups::queries)
+                .description("store queries that answered them").register(registry);
         maxUnappliedBytes = HeapShare.orQuarterOfHeap(config.groupCommit().maxUnappliedBytes());
         cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);

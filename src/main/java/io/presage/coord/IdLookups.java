@@ -35,6 +35,7 @@ public final class IdLookups<R> {
     private List<Request<R>> waiting = new ArrayList<>();
     private boolean inFlight;
     private long queries;
+    private long lookups;
 
     public IdLookups(Query<R> query) {
         this.query = query;
@@ -46,6 +47,7 @@ public final class IdLookups<R> {
         List<Request<R>> send = null;
         synchronized (lock) {
             waiting.add(new Request<>(ids, answer));
+            lookups++;
             if (!inFlight) {
                 inFlight = true;
                 send = takeWaiting();
@@ -61,6 +63,13 @@ public final class IdLookups<R> {
     public long queries() {
         synchronized (lock) {
             return queries;
+        }
+    }
+
+    /** Lookups asked for so far: {@link #find} calls, each answered by one of the queries. */
+    public long lookups() {
+        synchronized (lock) {
+            return lookups;
         }
     }
 

@@ -157,5 +157,6 @@ class IdLookupsTest {
         }
         assertTrue(store.asked.size() <= callers, store.asked.size() + " queries for " + callers + " callers");
         assertEquals(store.asked.size(), lookups.queries());
+        assertEquals(callers, lookups.lookups());
     }
 }
