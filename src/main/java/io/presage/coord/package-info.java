@@ -31,7 +31,15 @@
  * <h2>Reads</h2>
  * A read sees every acknowledged commit: recent values stay in memory until the node's applier has
  * made their log sequence durable in PostgreSQL; a read takes the newer of memory and the store.
- * Batch reads answer at one log position (see {@link io.presage.coord.RecentWrites}).
+ * Batch reads answer at one log position (see {@link io.presage.coord.RecentWrites}). The applier
+ * can apply a message before its publisher handles the ack, so memory never answers with a version
+ * at or before the applied position: the store holds it, or a newer one.
+ *
+ * <h2>Idempotency ids</h2>
+ * An id this process remembers is answered from memory ({@link io.presage.coord.IdempotencyCache}).
+ * Any other id may have committed before a restart, so the store is asked first; concurrent askers
+ * share one query ({@link io.presage.coord.IdLookups}), and no answer within the commit timeout
+ * means 503, never a commit whose id might already be taken.
  *
  * <h2>Procedures</h2>
  * A procedure runs at the coordinator as one optimistic transaction: read its keys at the read
