@@ -91,7 +91,7 @@ public class CoordinatorEngine {
     private long maxUnappliedBytes;
     private final IdempotencyCache ids = new IdempotencyCache(100_000);
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
-    private final IdLookups<ItemStore.TxnRecord> storedIds = new IdLookups<>(
+    private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
             candidates -> store.findTxns(candidates).subscribeAsCompletionStage());
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
@@ -135,9 +135,9 @@ public class CoordinatorEngine {
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
         registry.gauge("presage_recent_writes_bytes", recent, RecentWrites::bytes);
         // Lookups per query: how much the coalescing saves the database (1 = nothing).
-        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookups_total", storedIds, IdLookups::lookups)
+        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookups_total", idLookups, IdLookups::lookups)
                 .description("idempotency ids looked up in the store (commits under an id not in memory)").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookup_queries_total", storedIds, IdLookups::queries)
+        io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookup_queries_total", idLookups, IdLookups::queries)
                 .description("store queries that answered them").register(registry);
         maxUnappliedBytes = HeapShare.orQuarterOfHeap(config.groupCommit().maxUnappliedBytes());
         cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
@@ -448,6 +448,15 @@ public class CoordinatorEngine {
         });
     }
 
+    /**
+     * {@link #commit} for an id its caller has just asked {@link #committedAny} about and found
+     * committed nowhere (a procedure call's attempts): the store is not asked again. Memory still
+     * is, when the commit claims the id, and since recovery it holds every id the store lacks.
+     */
+    public Uni<CommitOutcome> commitUnseen(TxnSpec spec) {
+        return submit(spec);
+    }
+
     private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
             "the coordinator's database did not say in time whether this id committed before; retry");
 
@@ -456,7 +465,7 @@ public class CoordinatorEngine {
      * the commit timeout: a client gets 503 and retries, as when the log is slow, instead of hanging.
      */
     private Uni<Map<String, ItemStore.TxnRecord>> storedIds(List<String> candidates) {
-        return Uni.createFrom().completionStage(() -> storedIds.find(candidates))
+        return Uni.createFrom().completionStage(() -> idLookups.find(candidates))
                 .ifNoItem().after(config.groupCommit().timeout()).recoverWithItem(() -> null);
     }
 

@@ -114,7 +114,9 @@ public final class ProcedureRunner {
             // Under an id the result goes into the log with the commit, for a retry of the call.
             String result = attemptId == null || plan.result() == null ? null
                     : new String(bytes(plan.result()), StandardCharsets.UTF_8);
-            return engine.commit(new TxnSpec(attemptId, readSet, writes, origin, result)).flatMap(o -> {
+            // Under an id, runInTurn has just asked about every attempt id: none committed, so no second lookup.
+            TxnSpec spec = new TxnSpec(attemptId, readSet, writes, origin, result);
+            return (attemptId == null ? engine.commit(spec) : engine.commitUnseen(spec)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     Uni<Void> pause = answeredBefore ? Uni.createFrom().voidItem() : engine.awaitReadsPast(readAt, RETRY_WAIT);
                     return pause.flatMap(v -> attempt(p, args, keys, id, n + 1));

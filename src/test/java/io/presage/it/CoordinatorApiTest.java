@@ -137,6 +137,30 @@ class CoordinatorApiTest {
     }
 
     /**
+     * A call under a new id asks the store once whether any of its attempt ids committed before; its
+     * attempt then commits without asking again. A retry is answered from memory.
+     */
+    @Test
+    void aProcedureCallUnderANewIdLooksItsAttemptIdsUpInTheStoreOnce() {
+        double before = metric("presage_id_lookups_total");
+        post("/v1/procedures/increment?id=looked-up-once", "{\"key\":\"lookup-ctr\"}").then().statusCode(200)
+                .body("result", equalTo(1));
+        assertEquals(1.0, metric("presage_id_lookups_total") - before, "one lookup for the call's attempt ids");
+        post("/v1/procedures/increment?id=looked-up-once", "{\"key\":\"lookup-ctr\"}").then().statusCode(200)
+                .body("result", equalTo(1));
+        assertEquals(1.0, metric("presage_id_lookups_total") - before, "the retry is answered from memory");
+    }
+
+    private static double metric(String name) {
+        for (String line : given().get("/q/metrics").asString().split("\n")) {
+            if (line.startsWith(name + " ")) {
+                return Double.parseDouble(line.substring(name.length() + 1).trim());
+            }
+        }
+        throw new AssertionError(name + " not in /q/metrics");
+    }
+
+    /**
      * A call whose attempt ids were all answered ABORTED before (a retry of a call that aborted, or a
      * mirror's speculation of it) answers ABORTED again, commits nothing, and does not wait between
      * its remembered aborts for newer writes that are not coming (8 × 250 ms if it did).
