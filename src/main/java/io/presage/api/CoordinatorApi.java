@@ -17,6 +17,7 @@ import jakarta.ws.rs.core.Response;
 import io.presage.apply.ApplyProgress;
 import io.presage.apply.ItemStore;
 import io.presage.certify.Certifier;
+import io.presage.config.Limits;
 import io.presage.config.PresageConfig;
 import io.presage.coord.CommitOutcome;
 import io.presage.coord.CoordinatorEngine;

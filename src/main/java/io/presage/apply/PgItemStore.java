@@ -17,7 +17,7 @@ import jakarta.inject.Inject;
 
 import org.hibernate.reactive.mutiny.Mutiny;
 
-import io.presage.api.Limits;
+import io.presage.config.Limits;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;

@@ -23,7 +23,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.api.ApiException;
 import io.presage.api.Bodies;
-import io.presage.api.Limits;
+import io.presage.config.Limits;
 import io.presage.api.NodeApi;
 import io.presage.api.ProcedureCall;
 import io.presage.api.RequestParser;

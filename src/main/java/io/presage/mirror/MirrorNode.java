@@ -24,7 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.presage.api.Limits;
+import io.presage.config.Limits;
 import io.presage.api.RequestParser;
 import io.presage.apply.Applier;
 import io.presage.apply.ApplyHook;

@@ -1,6 +1,6 @@
 package io.presage.testing;
 
-import io.presage.api.Limits;
+import io.presage.config.Limits;
 
 /** The default request limits ({@code presage.limits.*}), for code under test outside Quarkus. */
 public record TestLimits(int keyBytes, int valueBytes, int txnKeys, int txnBytes, int batchKeys) implements Limits {

@@ -1,4 +1,4 @@
-package io.presage.api;
+package io.presage.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
