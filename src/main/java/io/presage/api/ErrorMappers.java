@@ -63,7 +63,16 @@ public class ErrorMappers {
             // An Accept header without JSON: the error code says so (it was BAD_REQUEST with a 406).
             return Bodies.json(406, Map.of("error", "NOT_ACCEPTABLE", "message", "this API answers application/json only"));
         }
-        return Bodies.json(status, Map.of("error", "BAD_REQUEST", "message", String.valueOf(e.getMessage())));
+        // The framework's own 400 (a query string whose escapes cannot be decoded) says only "HTTP 400
+        // Bad Request"; its cause says what was wrong.
+        String message = String.valueOf(e.getMessage());
+        for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            if (c instanceof IllegalArgumentException && c.getMessage() != null) {
+                message = "malformed request: " + c.getMessage();
+                break;
+            }
+        }
+        return Bodies.json(status, Map.of("error", "BAD_REQUEST", "message", message));
     }
 
     @ServerExceptionMapper
