@@ -184,9 +184,21 @@ public final class CoordinatorClient implements AutoCloseable {
                         relocate();
                         Throwable c = ar.cause();
                         answer.completeExceptionally(new Unreachable("the coordinator at " + t.base() + " did not answer: "
-                                + c.getClass().getSimpleName() + (c.getMessage() == null ? "" : " " + c.getMessage()), c));
+                                + why(c), c));
                     }
                 });
+    }
+
+    /**
+     * What went wrong, in words for a client's error message: the cause's own message ("Connection
+     * refused: /127.0.0.1:8080"), not its class, which named Netty's internals in the API's answer.
+     */
+    static String why(Throwable c) {
+        if (c.getMessage() != null && !c.getMessage().isBlank()) {
+            return c.getMessage();
+        }
+        return c instanceof java.util.concurrent.TimeoutException || c.getClass().getSimpleName().contains("Timeout")
+                ? "timed out" : "the connection failed";
     }
 
     /**

@@ -423,6 +423,11 @@ class CoordinatorApiTest {
         assertTrue(answer.contains("\"error\":\"BAD_REQUEST\"") && answer.contains("'Host' header"), answer);
     }
 
+    @Test
+    void fifteenHundredRandomBadRequestsAllGetAnAnswerTheApiAllows() throws Exception {
+        ApiFuzz.everyAnswerKeepsTheContract(io.restassured.RestAssured.port, 20261127L, 1_500);
+    }
+
     /** Sends {@code request} as it is and reads the whole answer (the request asks to close). */
     private static String raw(String request) throws java.io.IOException {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {

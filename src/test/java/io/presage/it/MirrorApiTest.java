@@ -420,6 +420,12 @@ class MirrorApiTest {
     }
 
     @Test
+    @Order(14)
+    void fifteenHundredRandomBadRequestsAllGetAnAnswerTheApiAllows() throws Exception {
+        ApiFuzz.everyAnswerKeepsTheContract(io.restassured.RestAssured.port, 20261128L, 1_500);
+    }
+
+    @Test
     @Order(99)
     void aParkedDeadLetterMakesTheMirrorUnreadyButReadsGoOn() throws Exception {
         long garbage = log.appendRaw("not a batch".getBytes(StandardCharsets.UTF_8));
