@@ -404,7 +404,7 @@ class CoordinatorApiTest {
     }
 
     @Test
-    void aUrlThatCannotBeDecodedOrARequestWithoutHostGetsTheApisJsonError() throws Exception {
+    void aUrlThatCannotBeDecodedARequestWithoutHostOrABodyOverTheServersLimitGetsTheApisJsonError() throws Exception {
         // Refused in front of the resources: these were a bare 400 with an empty body (a % escape that
         // is not two hex digits, anywhere in the URL) or Quarkus's own error body (no Host header).
         // Raw requests: HTTP clients refuse to send such URLs.
@@ -421,6 +421,13 @@ class CoordinatorApiTest {
         String answer = raw("GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
         assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
         assertTrue(answer.contains("\"error\":\"BAD_REQUEST\"") && answer.contains("'Host' header"), answer);
+
+        // A body announced over quarkus.http.limits.max-body-size (16 MB): Quarkus's bare 413 before.
+        answer = raw("PUT /v1/kv/url-big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 16777217\r\nConnection: close\r\n\r\n\"");
+        assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+        assertTrue(answer.contains("\"error\":\"TOO_LARGE\"") && answer.contains("max-body-size"), answer);
+        get("url-big").then().statusCode(404);
     }
 
     @Test
