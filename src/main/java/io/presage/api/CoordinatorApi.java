@@ -23,6 +23,7 @@ import io.presage.coord.CommitOutcome;
 import io.presage.coord.CoordinatorEngine;
 import io.presage.coord.ProcedureRunner;
 import io.presage.coord.TxnSpec;
+import io.presage.mirror.ReadOptions;
 import io.presage.node.LogConnection;
 import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
@@ -57,10 +58,20 @@ public class CoordinatorApi implements NodeApi {
     }
 
     @Override
-    public Uni<Response> get(String key, ReadParams ignored) {
+    public Uni<Response> get(String key, ReadParams p) {
         String k = parse.key(key);
+        checked(p);
         readable();
         return engine.read(k).map(r -> Bodies.item(k, r.item(), 1.0, r.position(), Map.of()));
+    }
+
+    /**
+     * A mirror's read options, checked and then ignored: every read here is strong, at a position at
+     * or after any token this log has given. Checked so that a typo ({@code consistency=stron}) is a
+     * 400 at either role, not silently accepted here and refused at a mirror.
+     */
+    private static void checked(ReadParams p) {
+        ReadOptions.parse(p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(), 0, 0);
     }
 
     @Override
@@ -77,8 +88,10 @@ public class CoordinatorApi implements NodeApi {
     }
 
     @Override
-    public Uni<Response> batch(byte[] body, ReadParams ignored) {
-        List<String> keys = parse.keys(body);
+    public Uni<Response> batch(byte[] body, ReadParams p) {
+        JsonNode root = parse.object(body, "a key list");
+        List<String> keys = parse.keys(root);
+        ReadOptions.parseBatch(root, p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(), 0, 0);
         readable();
         return engine.readAll(keys).map(reads -> {
             withinBatchBudget(reads);

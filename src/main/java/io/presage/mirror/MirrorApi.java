@@ -141,8 +141,9 @@ public class MirrorApi implements NodeApi {
     public Uni<Response> batch(byte[] body, ReadParams p) {
         JsonNode root = parse.object(body, "a key list");
         List<String> keys = parse.keys(root);
-        ReadOptions o = options(field(root, "consistency", p.consistency()), field(root, "minConfidence", p.minConfidence()),
-                field(root, "after", p.after()), field(root, "timeoutMs", p.timeoutMs()));
+        PresageConfig.Mirror m = config.mirror();
+        ReadOptions o = ReadOptions.parseBatch(root, p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(),
+                m.causalTimeout().toMillis(), m.maxTimeoutMs());
         if (o.consistency() == Consistency.STRONG) {
             return primaryBatch(keys, o);
         }
@@ -293,22 +294,6 @@ public class MirrorApi implements NodeApi {
         PresageConfig.Mirror m = config.mirror();
         return ReadOptions.parse(consistency, minConfidence, after, timeoutMs, m.causalTimeout().toMillis(),
                 m.maxTimeoutMs());
-    }
-
-    /** A batch option from the body, else the query parameter; a non-scalar value is passed on to be refused. */
-    /** A batch read option from the body or the query; given in both with different values, 400. */
-    private static String field(JsonNode root, String name, String query) {
-        JsonNode v = root.get(name);
-        if (v == null || v.isNull()) {
-            return query;
-        }
-        String body = v.isValueNode() ? v.asText() : v.toString();
-        if (query != null && !query.equals(body)) {
-            // Picking one silently would answer a different read than the client may think it asked for.
-            throw ApiException.badRequest(name + " is given twice with different values: '" + query
-                    + "' in the query, '" + body + "' in the body");
-        }
-        return body;
     }
 
     // ---- writes: forwarded, or speculative ---------------------------------------------------

@@ -1,5 +1,7 @@
 package io.presage.mirror;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.presage.api.ApiException;
 import io.presage.coord.Tokens;
 
@@ -16,6 +18,31 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
 
     public boolean hasMinConfidence() {
         return !Double.isNaN(minConfidence);
+    }
+
+    /**
+     * The options of a batch read: each from the body's field of that name, else from the query. A
+     * non-scalar body value is passed on as its JSON, to be refused by {@link #parse}.
+     */
+    public static ReadOptions parseBatch(JsonNode body, String consistency, String minConfidence, String after,
+            String timeoutMs, long defaultTimeoutMs, long maxTimeoutMs) {
+        return parse(field(body, "consistency", consistency), field(body, "minConfidence", minConfidence),
+                field(body, "after", after), field(body, "timeoutMs", timeoutMs), defaultTimeoutMs, maxTimeoutMs);
+    }
+
+    /** A batch read option from the body or the query; given in both with different values, 400. */
+    private static String field(JsonNode root, String name, String query) {
+        JsonNode v = root.get(name);
+        if (v == null || v.isNull()) {
+            return query;
+        }
+        String body = v.isValueNode() ? v.asText() : v.toString();
+        if (query != null && !query.equals(body)) {
+            // Picking one silently would answer a different read than the client may think it asked for.
+            throw ApiException.badRequest(name + " is given twice with different values: '" + query
+                    + "' in the query, '" + body + "' in the body");
+        }
+        return body;
     }
 
     /** Parses the raw strings of a request (null = absent). */

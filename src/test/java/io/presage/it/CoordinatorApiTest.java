@@ -368,6 +368,21 @@ class CoordinatorApiTest {
             assertTrue(r.jsonPath().getString("message") != null && !r.asString().contains("Exception"),
                     c.getKey() + " has a message and no stack trace: " + r.asString());
         }
+        // A mirror's read options are checked at the coordinator too (they were ignored, typos included),
+        // and valid ones are accepted: every read here is strong anyway.
+        Response opt = given().queryParam("consistency", "stron").get("/v1/kv/{k}", "opt-a");
+        assertEquals(400, opt.statusCode(), opt.asString());
+        assertTrue(opt.jsonPath().getString("message").contains("consistency"), opt.asString());
+        opt = given().queryParam("minConfidence", "2").get("/v1/kv/{k}", "opt-a");
+        assertEquals(400, opt.statusCode(), opt.asString());
+        opt = given().contentType(ContentType.JSON).body("{\"keys\":[\"opt-a\"],\"timeoutMs\":-1}").post("/v1/kv/_batch");
+        assertEquals(400, opt.statusCode(), opt.asString());
+        assertTrue(opt.jsonPath().getString("message").contains("timeoutMs"), opt.asString());
+        String token = put("opt-a", "1").then().statusCode(200).extract().jsonPath().getString("token");
+        given().queryParam("consistency", "causal").queryParam("after", token).queryParam("minConfidence", "0.9")
+                .queryParam("timeoutMs", "10").get("/v1/kv/{k}", "opt-a").then().statusCode(200).body("value", equalTo(1));
+        given().contentType(ContentType.JSON).body("{\"keys\":[\"opt-a\"],\"consistency\":\"strong\",\"after\":\"" + token + "\"}")
+                .post("/v1/kv/_batch").then().statusCode(200).body("items[0].value", equalTo(1));
         // A control character in a path key.
         Response r = given().urlEncodingEnabled(false).get("/v1/kv/a%01b");
         assertEquals(400, r.statusCode(), r.asString());
