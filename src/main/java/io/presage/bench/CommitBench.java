@@ -514,6 +514,8 @@ public final class CommitBench {
         /** The coordinator's CPU time and allocation per committed transaction: what a change to the commit path saves. */
         double coordinatorCpuUsPerCommit = Double.NaN;
         double coordinatorAllocKbPerCommit = Double.NaN;
+        /** The same for a ping, measured around the ping phase: what a commit costs beyond an HTTP request. */
+        double coordinatorCpuUsPerPing = Double.NaN;
         double clientCpuCommit = Double.NaN;
         double clientCpuPing = Double.NaN;
         double machineCpuCommit = Double.NaN;
@@ -584,6 +586,9 @@ public final class CommitBench {
         m.put("coordinator_cpu_cores", r.coordinatorCpuCores);
         m.put("coordinator_cpu_us_per_commit", r.coordinatorCpuUsPerCommit);
         m.put("coordinator_alloc_kb_per_commit", r.coordinatorAllocKbPerCommit);
+        m.put("coordinator_cpu_us_per_ping", r.coordinatorCpuUsPerPing);
+        m.put("machine_cpu_us_per_commit", r.machineCpuCommit * 1e6 / r.commitTps);
+        m.put("machine_cpu_us_per_ping", r.machineCpuPing * 1e6 / r.pingRps);
         m.put("client_cpu_cores_commit", r.clientCpuCommit);
         m.put("client_cpu_cores_ping", r.clientCpuPing);
         m.put("machine_cpu_cores_commit", r.machineCpuCommit);
@@ -690,7 +695,12 @@ public final class CommitBench {
             if (o.warmup != 0) {
                 runPhase(new Run("ping warm-up", 1, o.clients, false), Work.PING, false);
             }
+            PrometheusText beforePing = scrape();
             Phase ping = runPhase(new Run("ping", o.seconds, o.clients, false), Work.PING, true);
+            PrometheusText afterPing = scrape();
+            if (beforePing != null && afterPing != null) {
+                r.coordinatorCpuUsPerPing = cpuUsPerOp(beforePing, afterPing, ping.ops());
+            }
             long[] pl = ping.latencies();
             r.pingRps = ping.ops() / ping.seconds();
             r.pingP50 = LatencyLog.percentileMillis(pl, 0.50);
@@ -700,6 +710,13 @@ public final class CommitBench {
             System.out.printf(Locale.ROOT, "  ping (HTTP ceiling, GET /v1/ping): %,.0f req/s, latency p50 %.2f ms p99 %.2f ms, "
                             + "%d errors; CPU: client %.2f cores, machine %s%n",
                     r.pingRps, r.pingP50, r.pingP99, ping.errors(), r.clientCpuPing, cores(r.machineCpuPing));
+            // The ratio targets in one line of cost: the 0.5 × target needs a commit to cost at most two pings.
+            System.out.printf(Locale.ROOT, "  CPU per operation: whole machine %s µs per commit, %s µs per ping (%s ×); "
+                            + "coordinator %s µs per commit, %s µs per ping (%s ×)%n",
+                    ResultLine.opt(r.machineCpuCommit * 1e6 / r.commitTps, "%.0f"), ResultLine.opt(r.machineCpuPing * 1e6 / r.pingRps, "%.0f"),
+                    ResultLine.opt((r.machineCpuCommit / r.commitTps) / (r.machineCpuPing / r.pingRps), "%.1f"),
+                    ResultLine.opt(r.coordinatorCpuUsPerCommit, "%.0f"), ResultLine.opt(r.coordinatorCpuUsPerPing, "%.0f"),
+                    ResultLine.opt(r.coordinatorCpuUsPerCommit / r.coordinatorCpuUsPerPing, "%.1f"));
 
             rawJetStream(nats, r);
         } finally {
@@ -990,10 +1007,15 @@ public final class CommitBench {
         if (committed <= 0) {
             return;
         }
-        r.coordinatorCpuUsPerCommit = delta(before, after, "process_cpu_time_ns_total") / 1e3 / committed;
+        r.coordinatorCpuUsPerCommit = cpuUsPerOp(before, after, committed);
         // Micrometer counts what the young generation (all of the heap, for a single-generation
         // collector such as Shenandoah) grew by between collections.
         r.coordinatorAllocKbPerCommit = delta(before, after, "jvm_gc_memory_allocated_bytes_total") / 1024 / committed;
+    }
+
+    /** The coordinator's CPU time per operation, in µs, from its counter around a phase of {@code ops} operations. */
+    static double cpuUsPerOp(PrometheusText before, PrometheusText after, long ops) {
+        return ops <= 0 ? Double.NaN : delta(before, after, "process_cpu_time_ns_total") / 1e3 / ops;
     }
 
     private static double delta(PrometheusText before, PrometheusText after, String name) {

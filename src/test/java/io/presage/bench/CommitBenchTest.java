@@ -387,6 +387,28 @@ class CommitBenchTest {
     }
 
     @Test
+    void costPerPingAndWholeMachineCostsPerOperationGoInTheResult() throws Exception {
+        PrometheusText before = PrometheusText.parse("process_cpu_time_ns_total 2.0E10\n");
+        PrometheusText after = PrometheusText.parse("process_cpu_time_ns_total 2.6E10\n");
+        assertEquals(25.0, CommitBench.cpuUsPerOp(before, after, 240_000), 1e-9); // 6 s of CPU over 240,000 pings
+        assertTrue(Double.isNaN(CommitBench.cpuUsPerOp(before, after, 0)));
+        CommitBench.Report r = new CommitBench.Report();
+        r.coordinatorCpuUsPerPing = 25.0;
+        r.commitTps = 10_000;
+        r.machineCpuCommit = 1.8; // 180 µs of the machine per commit
+        r.pingRps = 40_000;
+        r.machineCpuPing = 1.6; // 40 µs per ping
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        assertEquals(25.0, j.get("coordinator_cpu_us_per_ping").asDouble(), 1e-9);
+        assertEquals(180.0, j.get("machine_cpu_us_per_commit").asDouble(), 1e-9);
+        assertEquals(40.0, j.get("machine_cpu_us_per_ping").asDouble(), 1e-9);
+        CommitBench.Report empty = new CommitBench.Report();
+        j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), empty)).substring("RESULT ".length()));
+        assertTrue(j.get("machine_cpu_us_per_commit").isNull() && j.get("coordinator_cpu_us_per_ping").isNull(),
+                "unmeasured is null, not NaN or a division by zero: " + j);
+    }
+
+    @Test
     void machineCpuComesFromProcStat() {
         long[] t = CpuClock.parseProcStat("cpu  100 5 50 800 20 3 2 0 0 0");
         assertEquals(980, t[0]);
