@@ -20,6 +20,32 @@ import io.presage.coord.Tokens;
 class ReadPathPartsTest {
 
     @Test
+    void aBatchReadOptionComesFromTheBodyOrTheQueryAndTwoDifferentValuesAre400() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        ReadOptions o = ReadOptions.parseBatch(json.readTree("{\"consistency\":\"strong\",\"timeoutMs\":7}"),
+                null, "0.5", null, null, 5000, 60000);
+        assertEquals(ReadOptions.Consistency.STRONG, o.consistency());
+        assertEquals(7, o.timeoutMs());
+        assertEquals(0.5, o.minConfidence(), "from the query");
+        assertEquals(ReadOptions.Consistency.CAUSAL, ReadOptions.parseBatch(json.readTree("{\"consistency\":\"causal\"}"),
+                "causal", null, null, null, 5000, 60000).consistency(), "the same value in both is fine");
+        ApiException twice = assertThrows(ApiException.class, () -> ReadOptions.parseBatch(
+                json.readTree("{\"consistency\":\"strong\"}"), "causal", null, null, null, 5000, 60000));
+        assertEquals(400, twice.status());
+        ApiException notScalar = assertThrows(ApiException.class, () -> ReadOptions.parseBatch(
+                json.readTree("{\"timeoutMs\":[1]}"), null, null, null, null, 5000, 60000));
+        assertEquals(400, notScalar.status());
+    }
+
+    @Test
+    void anUnreachableCoordinatorIsDescribedInWordsNotByTheExceptionsClass() {
+        assertEquals("Connection refused: /127.0.0.1:8080",
+                CoordinatorClient.why(new java.net.ConnectException("Connection refused: /127.0.0.1:8080")));
+        assertEquals("timed out", CoordinatorClient.why(new java.util.concurrent.TimeoutException()));
+        assertEquals("the connection failed", CoordinatorClient.why(new java.io.IOException(" ")));
+    }
+
+    @Test
     void readOptionsParseAndRefuseBadValuesWith400() {
         ReadOptions d = ReadOptions.parse(null, null, null, null, 5000, 60000);
         assertEquals(ReadOptions.Consistency.PREDICTIVE, d.consistency());
