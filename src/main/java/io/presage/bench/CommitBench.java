@@ -516,6 +516,15 @@ public final class CommitBench {
         double coordinatorAllocKbPerCommit = Double.NaN;
         /** The same for a ping, measured around the ping phase: what a commit costs beyond an HTTP request. */
         double coordinatorCpuUsPerPing = Double.NaN;
+
+        /** The whole machine's CPU (client, servers, everything) per commit and per ping, in µs. */
+        double machineCpuUsPerCommit() {
+            return machineCpuCommit * 1e6 / commitTps;
+        }
+
+        double machineCpuUsPerPing() {
+            return machineCpuPing * 1e6 / pingRps;
+        }
         double clientCpuCommit = Double.NaN;
         double clientCpuPing = Double.NaN;
         double machineCpuCommit = Double.NaN;
@@ -587,8 +596,8 @@ public final class CommitBench {
         m.put("coordinator_cpu_us_per_commit", r.coordinatorCpuUsPerCommit);
         m.put("coordinator_alloc_kb_per_commit", r.coordinatorAllocKbPerCommit);
         m.put("coordinator_cpu_us_per_ping", r.coordinatorCpuUsPerPing);
-        m.put("machine_cpu_us_per_commit", r.machineCpuCommit * 1e6 / r.commitTps);
-        m.put("machine_cpu_us_per_ping", r.machineCpuPing * 1e6 / r.pingRps);
+        m.put("machine_cpu_us_per_commit", r.machineCpuUsPerCommit());
+        m.put("machine_cpu_us_per_ping", r.machineCpuUsPerPing());
         m.put("client_cpu_cores_commit", r.clientCpuCommit);
         m.put("client_cpu_cores_ping", r.clientCpuPing);
         m.put("machine_cpu_cores_commit", r.machineCpuCommit);
@@ -713,8 +722,8 @@ public final class CommitBench {
             // The ratio targets in one line of cost: the 0.5 × target needs a commit to cost at most two pings.
             System.out.printf(Locale.ROOT, "  CPU per operation: whole machine %s µs per commit, %s µs per ping (%s ×); "
                             + "coordinator %s µs per commit, %s µs per ping (%s ×)%n",
-                    ResultLine.opt(r.machineCpuCommit * 1e6 / r.commitTps, "%.0f"), ResultLine.opt(r.machineCpuPing * 1e6 / r.pingRps, "%.0f"),
-                    ResultLine.opt((r.machineCpuCommit / r.commitTps) / (r.machineCpuPing / r.pingRps), "%.1f"),
+                    ResultLine.opt(r.machineCpuUsPerCommit(), "%.0f"), ResultLine.opt(r.machineCpuUsPerPing(), "%.0f"),
+                    ResultLine.opt(r.machineCpuUsPerCommit() / r.machineCpuUsPerPing(), "%.1f"),
                     ResultLine.opt(r.coordinatorCpuUsPerCommit, "%.0f"), ResultLine.opt(r.coordinatorCpuUsPerPing, "%.0f"),
                     ResultLine.opt(r.coordinatorCpuUsPerCommit / r.coordinatorCpuUsPerPing, "%.1f"));
 

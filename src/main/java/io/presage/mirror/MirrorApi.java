@@ -97,7 +97,7 @@ public class MirrorApi implements NodeApi {
     @Override
     public Uni<Response> get(String key, ReadParams p) {
         String k = parse.key(key);
-        ReadOptions o = options(p.consistency(), p.minConfidence(), p.after(), p.timeoutMs());
+        ReadOptions o = options(null, p);
         if (o.consistency() == Consistency.STRONG) {
             return primary(k, o);
         }
@@ -141,9 +141,7 @@ public class MirrorApi implements NodeApi {
     public Uni<Response> batch(byte[] body, ReadParams p) {
         JsonNode root = parse.object(body, "a key list");
         List<String> keys = parse.keys(root);
-        PresageConfig.Mirror m = config.mirror();
-        ReadOptions o = ReadOptions.parseBatch(root, p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(),
-                m.causalTimeout().toMillis(), m.maxTimeoutMs());
+        ReadOptions o = options(root, p);
         if (o.consistency() == Consistency.STRONG) {
             return primaryBatch(keys, o);
         }
@@ -290,10 +288,13 @@ public class MirrorApi implements NodeApi {
                 .onFailure().transform(MirrorApi::unavailable);
     }
 
-    private ReadOptions options(String consistency, String minConfidence, String after, String timeoutMs) {
+    /** A read's options with this mirror's timeouts: from the query, and for a batch ({@code body} not null) its body too. */
+    private ReadOptions options(JsonNode body, ReadParams p) {
         PresageConfig.Mirror m = config.mirror();
-        return ReadOptions.parse(consistency, minConfidence, after, timeoutMs, m.causalTimeout().toMillis(),
-                m.maxTimeoutMs());
+        long dflt = m.causalTimeout().toMillis();
+        return body == null
+                ? ReadOptions.parse(p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(), dflt, m.maxTimeoutMs())
+                : ReadOptions.parseBatch(body, p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(), dflt, m.maxTimeoutMs());
     }
 
     // ---- writes: forwarded, or speculative ---------------------------------------------------
