@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +14,10 @@ import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.POJONode;
+import com.fasterxml.jackson.databind.util.RawValue;
 
 /**
  * Random bad requests against a running node, sent as raw bytes (HTTP clients refuse to send a URL
@@ -78,49 +81,49 @@ final class ApiFuzz {
         }
     }
 
-    /** {@code json} with one string, number or container swapped for a value of another kind, or cut short. */
-    private static String swapped(Random rnd, String json) {
-        List<int[]> spans = new ArrayList<>();
-        // The values after each ':' or inside arrays, found by scanning: enough to hit every field.
-        for (int i = 0; i < json.length(); i++) {
-            char c = json.charAt(i);
-            if (c == ':' || c == '[' || (c == ',' && i + 1 < json.length() && json.charAt(i + 1) != '"')) {
-                int start = i + 1;
-                int end = start;
-                int depth = 0;
-                boolean inString = false;
-                while (end < json.length()) {
-                    char d = json.charAt(end);
-                    if (inString) {
-                        if (d == '\\') {
-                            end++;
-                        } else if (d == '"') {
-                            inString = false;
-                        }
-                    } else if (d == '"') {
-                        inString = true;
-                    } else if (d == '{' || d == '[') {
-                        depth++;
-                    } else if (d == '}' || d == ']' || d == ',') {
-                        if (depth == 0) {
-                            break;
-                        }
-                        if (d != ',') {
-                            depth--;
-                        }
-                    }
-                    end++;
-                }
-                if (end > start) {
-                    spans.add(new int[] {start, end});
-                }
-            }
-        }
-        if (spans.isEmpty() || rnd.nextInt(10) == 0) {
+    /**
+     * {@code json} with one value swapped for one of {@link #SWAPS} (sent as written, so a lone
+     * surrogate escape stays an escape) or dropped, or cut short.
+     */
+    private static String swapped(Random rnd, String json) throws IOException {
+        if (rnd.nextInt(10) == 0) {
             return json.substring(0, rnd.nextInt(json.length()));
         }
-        int[] s = spans.get(rnd.nextInt(spans.size()));
-        return json.substring(0, s[0]) + pick(rnd, SWAPS) + json.substring(s[1]);
+        JsonNode root = JSON.readTree(json);
+        List<Runnable> edits = new ArrayList<>();
+        collectEdits(root, rnd, edits);
+        edits.get(rnd.nextInt(edits.size())).run();
+        return JSON.writeValueAsString(root);
+    }
+
+    /** One edit per value under {@code node}, at any depth: swap it, or (one in five) drop it. */
+    private static void collectEdits(JsonNode node, Random rnd, List<Runnable> edits) {
+        if (node instanceof ObjectNode o) {
+            List<String> names = new ArrayList<>();
+            o.fieldNames().forEachRemaining(names::add);
+            for (String name : names) {
+                edits.add(() -> {
+                    if (rnd.nextInt(5) == 0) {
+                        o.remove(name);
+                    } else {
+                        o.set(name, new POJONode(new RawValue(pick(rnd, SWAPS))));
+                    }
+                });
+                collectEdits(o.get(name), rnd, edits);
+            }
+        } else if (node instanceof ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                int at = i;
+                edits.add(() -> {
+                    if (rnd.nextInt(5) == 0) {
+                        a.remove(at);
+                    } else {
+                        a.set(at, new POJONode(new RawValue(pick(rnd, SWAPS))));
+                    }
+                });
+                collectEdits(a.get(i), rnd, edits);
+            }
+        }
     }
 
     private static void check(String what, String method, Answer a) {
@@ -158,18 +161,11 @@ final class ApiFuzz {
             head.append("Content-Length: ").append(payload.length).append("\r\n");
         }
         head.append("\r\n");
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(20_000);
-            s.getOutputStream().write(head.toString().getBytes(StandardCharsets.UTF_8));
-            s.getOutputStream().write(payload);
-            s.getOutputStream().flush();
-            return parse(s.getInputStream().readAllBytes());
-        }
+        return parse(RawHttp.exchange(port, head.append(body).toString()));
     }
 
     /** Status and body of one HTTP/1.1 answer, with a chunked body joined. */
-    private static Answer parse(byte[] raw) {
-        String all = new String(raw, StandardCharsets.ISO_8859_1);
+    private static Answer parse(String all) {
         int split = all.indexOf("\r\n\r\n");
         assertTrue(all.startsWith("HTTP/1.") && split > 0, "not an HTTP answer: " + all);
         int status = Integer.parseInt(all.substring(9, 12));

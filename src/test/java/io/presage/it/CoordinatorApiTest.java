@@ -420,25 +420,26 @@ class CoordinatorApiTest {
 
     @Test
     void aUrlThatCannotBeDecodedARequestWithoutHostOrABodyOverTheServersLimitGetsTheApisJsonError() throws Exception {
+        int port = io.restassured.RestAssured.port;
         // Refused in front of the resources: these were a bare 400 with an empty body (a % escape that
         // is not two hex digits, anywhere in the URL) or Quarkus's own error body (no Host header).
         // Raw requests: HTTP clients refuse to send such URLs.
         for (String path : List.of("/v1/kv/%ZZ", "/v1/kv/a%2", "/v1/transactions/x%G1", "/v1/nothing/%ZZ",
                 "/v1/kv/a?consistency=%ZZ", "/v1/procedures/increment?id=%Z")) {
             String method = path.startsWith("/v1/procedures") ? "POST" : "GET";
-            String answer = raw(method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            String answer = RawHttp.exchange(port, method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     + "Content-Length: 17\r\nConnection: close\r\n\r\n{\"key\":\"url-bad\"}");
             assertTrue(answer.startsWith("HTTP/1.1 400"), path + ": " + answer);
             assertTrue(answer.contains("\"error\":\"BAD_REQUEST\"") && answer.contains("\"message\":\"malformed request: "),
                     path + ": " + answer);
         }
         get("url-bad").then().statusCode(404);
-        String answer = raw("GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+        String answer = RawHttp.exchange(port, "GET /v1/ping HTTP/1.1\r\nConnection: close\r\n\r\n");
         assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
         assertTrue(answer.contains("\"error\":\"BAD_REQUEST\"") && answer.contains("'Host' header"), answer);
 
         // A body announced over quarkus.http.limits.max-body-size (16 MB): Quarkus's bare 413 before.
-        answer = raw("PUT /v1/kv/url-big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        answer = RawHttp.exchange(port, "PUT /v1/kv/url-big HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "Content-Length: 16777217\r\nConnection: close\r\n\r\n\"");
         assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
         assertTrue(answer.contains("\"error\":\"TOO_LARGE\"") && answer.contains("max-body-size"), answer);
@@ -448,15 +449,6 @@ class CoordinatorApiTest {
     @Test
     void fifteenHundredRandomBadRequestsAllGetAnAnswerTheApiAllows() throws Exception {
         ApiFuzz.everyAnswerKeepsTheContract(io.restassured.RestAssured.port, 20261127L, 1_500);
-    }
-
-    /** Sends {@code request} as it is and reads the whole answer (the request asks to close). */
-    private static String raw(String request) throws java.io.IOException {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        }
     }
 
     @Test

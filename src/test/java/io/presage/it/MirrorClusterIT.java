@@ -343,14 +343,8 @@ class MirrorClusterIT {
         // io.presage.Main turns Quarkus's URI check off so that the router's JSON answer is reached; the
         // Quarkus tests set the same property, so only a node started from the jar shows Main doing it.
         for (NodeProcess node : List.of(coordinator, mirror1)) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", node.port)) {
-                s.setSoTimeout(10_000);
-                s.getOutputStream().write("GET /v1/kv/%ZZ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                        .getBytes(StandardCharsets.US_ASCII));
-                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertTrue(answer.startsWith("HTTP/1.1 400") && answer.contains("\"error\":\"BAD_REQUEST\""),
-                        node.name + ": " + answer);
-            }
+            String answer = RawHttp.exchange(node.port, "GET /v1/kv/%ZZ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 400") && answer.contains("\"error\":\"BAD_REQUEST\""), node.name + ": " + answer);
         }
     }
 
