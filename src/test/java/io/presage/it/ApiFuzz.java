@@ -102,27 +102,23 @@ final class ApiFuzz {
             List<String> names = new ArrayList<>();
             o.fieldNames().forEachRemaining(names::add);
             for (String name : names) {
-                edits.add(() -> {
-                    if (rnd.nextInt(5) == 0) {
-                        o.remove(name);
-                    } else {
-                        o.set(name, new POJONode(new RawValue(pick(rnd, SWAPS))));
-                    }
-                });
+                edits.add(() -> swapOrDrop(rnd, () -> o.remove(name), v -> o.set(name, v)));
                 collectEdits(o.get(name), rnd, edits);
             }
         } else if (node instanceof ArrayNode a) {
             for (int i = 0; i < a.size(); i++) {
                 int at = i;
-                edits.add(() -> {
-                    if (rnd.nextInt(5) == 0) {
-                        a.remove(at);
-                    } else {
-                        a.set(at, new POJONode(new RawValue(pick(rnd, SWAPS))));
-                    }
-                });
+                edits.add(() -> swapOrDrop(rnd, () -> a.remove(at), v -> a.set(at, v)));
                 collectEdits(a.get(i), rnd, edits);
             }
+        }
+    }
+
+    private static void swapOrDrop(Random rnd, Runnable drop, java.util.function.Consumer<JsonNode> swap) {
+        if (rnd.nextInt(5) == 0) {
+            drop.run();
+        } else {
+            swap.accept(new POJONode(new RawValue(pick(rnd, SWAPS))));
         }
     }
 
