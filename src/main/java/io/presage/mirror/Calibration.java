@@ -46,6 +46,8 @@ public final class Calibration {
     private final ArrayDeque<Sample> byTime = new ArrayDeque<>();
     private final AtomicLongArray samples = new AtomicLongArray(10);
     private final AtomicLongArray current = new AtomicLongArray(10);
+    /** Per decile, the confidences given, summed in millionths: the mean given is what "calibrated" compares with. */
+    private final AtomicLongArray givenMicros = new AtomicLongArray(10);
     private final AtomicLongArray dropped = new AtomicLongArray(1);
 
     public Calibration(double rate, long marginMillis, Sink sink) {
@@ -123,6 +125,7 @@ public final class Calibration {
         open.decrementAndGet();
         int d = decile(s.confidence());
         samples.incrementAndGet(d);
+        givenMicros.addAndGet(d, Math.round(s.confidence() * 1e6));
         if (isCurrent) {
             current.incrementAndGet(d);
         }
@@ -134,7 +137,10 @@ public final class Calibration {
         return Math.max(0, Math.min(9, (int) Math.floor(confidence * 10)));
     }
 
-    /** Per decile: {@code bucket, samples, current, currentRate}, for deciles with samples. */
+    /**
+     * Per decile: {@code bucket, samples, current, currentRate, meanConfidence}, for deciles with
+     * samples. Calibrated means {@code currentRate} ≈ {@code meanConfidence} in every row.
+     */
     public List<Map<String, Object>> table() {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int d = 0; d < 10; d++) {
@@ -148,6 +154,7 @@ public final class Calibration {
             row.put("samples", n);
             row.put("current", c);
             row.put("currentRate", (double) c / n);
+            row.put("meanConfidence", givenMicros.get(d) / 1e6 / n);
             rows.add(row);
         }
         return rows;

@@ -46,7 +46,7 @@ class CalibrationTest {
     }
 
     @Test
-    void theTableCountsSamplesAndCurrentOnesPerDecile() {
+    void theTableCountsSamplesCurrentOnesAndTheMeanConfidenceGivenPerDecile() {
         cal.read("a", 1, 0.91, 1_000);
         cal.read("b", 1, 0.93, 1_000);
         cal.read("c", 1, 0.05, 1_000);
@@ -60,6 +60,8 @@ class CalibrationTest {
         assertEquals(2L, t.get(1).get("samples"));
         assertEquals(1L, t.get(1).get("current"));
         assertEquals(0.5, t.get(1).get("currentRate"));
+        assertEquals(0.92, (double) t.get(1).get("meanConfidence"), 1e-9, "the mean of 0.91 and 0.93");
+        assertEquals(0.05, (double) t.get(0).get("meanConfidence"), 1e-9);
     }
 
     @Test
