@@ -165,6 +165,7 @@ public final class Demo {
     private final Counts counts = new Counts();
     private final Confidence confidence = new Confidence();
     private final Map<URI, String> names = new LinkedHashMap<>();
+    static final long SETTLE_MILLIS = 5_000;
 
     private Demo(Options o) {
         this.o = o;
@@ -192,6 +193,7 @@ public final class Demo {
         }
         setUp();
         JsonNode before = status(o.url()).path("certification");
+        CalibrationReport calibrationBefore = mirrorsCalibration();
         say("");
         say("Running a mixed workload for %d s with %d concurrent clients: transfers at the coordinator and through %s, "
                 + "visit counts through %s, audits that read two busy accounts and record their sum, and local reads at the "
@@ -217,12 +219,14 @@ public final class Demo {
         }
         String fence = put(o.url(), "demo-fence", "{\"at\":\"" + LocalTime.now().truncatedTo(ChronoUnit.MILLIS) + "\"}")
                 .path("token").asText();
+        // Before the read-your-writes part: its reads right after a write are chosen to be stale.
+        CalibrationReport calibration = settledCalibration().minus(calibrationBefore);
         say("  done: %,d operations in %.0f s (%,d failed%s).", r.done(), r.seconds(), r.errors(),
                 r.firstError() == null ? "" : "; first: " + r.firstError());
 
         readYourWrites();
         speculation();
-        report(before, after, r.seconds(), fence);
+        report(before, after, r.seconds(), fence, calibration);
         return 0;
     }
 
@@ -504,7 +508,8 @@ public final class Demo {
 
     // ---- the report ----------------------------------------------------------------------------
 
-    private void report(JsonNode before, JsonNode after, double seconds, String fence) throws Exception {
+    private void report(JsonNode before, JsonNode after, double seconds, String fence, CalibrationReport calibration)
+            throws Exception {
         long committed = counts.committed();
         long certCommitted = delta(before, after, "committed");
         long certAborted = delta(before, after, "aborted");
@@ -568,28 +573,63 @@ public final class Demo {
             throw new Failure("the bank total differs from " + ACCOUNTS * INITIAL + " at some node: " + totals);
         }
 
-        long total = confidence.total();
-        say("  Local reads at the mirrors: %,d answered from the mirror's own PostgreSQL copy%s. Each tells how likely it is to "
-                + "be the primary's current version:", counts.localReads.get(),
+        say("  Local reads at the mirrors: %,d answered from the mirror's own PostgreSQL copy%s. Each comes with a confidence, "
+                + "the estimated probability that it is the primary's current version; calibrated means that of the reads given "
+                + "about 0.9, about 90 %% were current.", counts.localReads.get(),
                 counts.primaryReads.get() == 0 ? "" : String.format(Locale.ROOT, " (%,d more answered from the primary)",
                         counts.primaryReads.get()));
-        if (total > 0) {
-            System.out.print(confidence.table());
-            say("      (a checked read is compared with the coordinator's version right after it, so a commit in between "
-                    + "counts as stale: the check is slightly strict)");
-        }
-        for (URI m : o.mirrors()) {
-            JsonNode cal = status(m).path("calibration");
-            if (cal.isArray() && cal.size() > 0) {
-                say("      %s's own calibration table (confidence given vs. found current):", names.get(m));
-                for (JsonNode row : cal) {
-                    say("        %s", row);
-                }
-            }
-        }
+        calibrationReport(calibration);
         say("");
         say("The cluster keeps its data in .presage/ (./presage down --wipe deletes it). Try: ./presage up --mirrors 2, then "
                 + "curl -s 'http://127.0.0.1:8082/v1/kv/demo-greeting?consistency=strong'");
+    }
+
+    private void calibrationReport(CalibrationReport exact) {
+        if (exact.samples() > 0) {
+            say("      Checked exactly by the mirrors themselves (%,d reads during the workload; a read was stale iff its mirror's log "
+                    + "holds a newer write of the key committed before the read):", exact.samples());
+            System.out.print(exact.table("      "));
+            say("      calibration error %.3f (the gap between confidence given and share found current, averaged over the reads; "
+                    + "0 is perfect)", exact.calibrationError());
+        } else {
+            say("      The mirrors checked none of these reads themselves (presage.mirror.calibration-sample-rate is 0 on them; "
+                    + "./presage demo starts mirrors that check every read).");
+        }
+        if (confidence.total() > 0) {
+            say("      Cross-check from this client: one read in four compared with the coordinator's version right after it "
+                    + "(a commit in between counts as stale, so this side reads low):");
+            System.out.print(confidence.table());
+        }
+    }
+
+    /** The mirrors' calibration tables, summed. */
+    private CalibrationReport mirrorsCalibration() {
+        CalibrationReport sum = new CalibrationReport();
+        for (URI m : o.mirrors()) {
+            sum = sum.plus(CalibrationReport.of(status(m).path("calibration")));
+        }
+        return sum;
+    }
+
+    /**
+     * The mirrors' tables once the reads of the workload are decided: a sampled read is decided when its
+     * mirror has applied the log a margin past it, so this waits (at most {@value #SETTLE_MILLIS} ms)
+     * until no mirror has open samples.
+     */
+    private CalibrationReport settledCalibration() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MILLIS);
+        while (System.nanoTime() < deadline && openCalibrationSamples() > 0) {
+            Thread.sleep(100);
+        }
+        return mirrorsCalibration();
+    }
+
+    private long openCalibrationSamples() {
+        long open = 0;
+        for (URI m : o.mirrors()) {
+            open += status(m).path("calibrationOpenSamples").asLong(0);
+        }
+        return open;
     }
 
     private List<URI> nodes() {
