@@ -26,7 +26,13 @@ import io.presage.apply.ApplyHook.AppliedWrite;
  * <p>Readers only enqueue (lock-free); the applier thread does all the bookkeeping.
  */
 public final class Calibration {
-    public record Sample(String key, long version, double confidence, long readMillis) {
+    /**
+     * A sampled read. {@code writesPerSecond} and {@code staleSeconds} are the model's inputs (λ and S)
+     * for the calibration log, so that a miscalibration can be traced to one of them; NaN when not
+     * known. They are taken when the read is sampled, a moment after its confidence was.
+     */
+    public record Sample(String key, long version, double confidence, long readMillis, double writesPerSecond,
+            double staleSeconds) {
     }
 
     /** Receives each resolved sample (metrics, the JSON-lines log). Applier thread. */
@@ -58,15 +64,24 @@ public final class Calibration {
 
     /** A local read was answered; sampled with the configured probability. Any thread. */
     public void read(String key, long version, double confidence, long readMillis) {
-        if (rate <= 0 || (rate < 1 && ThreadLocalRandom.current().nextDouble() >= rate)) {
-            return;
+        if (sampled()) {
+            add(new Sample(key, version, confidence, readMillis, Double.NaN, Double.NaN));
         }
+    }
+
+    /** Whether to sample the read just answered (the configured probability). Any thread. */
+    public boolean sampled() {
+        return rate > 0 && (rate >= 1 || ThreadLocalRandom.current().nextDouble() < rate);
+    }
+
+    /** A read that {@link #sampled()} chose. Any thread. */
+    public void add(Sample s) {
         if (open.incrementAndGet() > MAX_OPEN) {
             open.decrementAndGet();
             dropped.incrementAndGet(0);
             return;
         }
-        intake.add(new Sample(key, version, confidence, readMillis));
+        intake.add(s);
     }
 
     /** Applier thread: a chunk was applied; its writes may prove samples stale. */

@@ -227,7 +227,7 @@ public class MirrorApi implements NodeApi {
     private void counted(ReadOptions o, String source, double c, String key, StoredItem item, long now) {
         reads[o.consistency().ordinal()][0].increment();
         confidence.record(c);
-        node.calibration().read(key, item == null ? 0 : item.version(), c, now);
+        node.sampleRead(key, item == null ? 0 : item.version(), c, now);
     }
 
     /** Waits (bounded by timeoutMs) until the mirror has applied the {@code after} position; else 504. */

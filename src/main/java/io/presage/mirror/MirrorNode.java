@@ -255,9 +255,20 @@ public class MirrorNode implements ApplyHook {
         if (pendingSequence > position) {
             return 0.0;
         }
-        // The follower's view (S) and, where the lag refresh has seen the stream further on, the lag.
-        double stale = Math.max(staleness.seconds(nowMillis, logs.connected()), lagSeconds(nowMillis));
-        return Confidence.of(false, rates.rate(key, nowMillis), stale);
+        return Confidence.of(false, rates.rate(key, nowMillis), staleSeconds(nowMillis));
+    }
+
+    /** S: the follower's view and, where the lag refresh has seen the stream further on, the lag. */
+    private double staleSeconds(long nowMillis) {
+        return Math.max(staleness.seconds(nowMillis, logs.connected()), lagSeconds(nowMillis));
+    }
+
+    /** A local read was answered with {@code confidence}: maybe sample it for calibration, with the model's inputs. */
+    public void sampleRead(String key, long version, double confidence, long nowMillis) {
+        if (calibration.sampled()) {
+            calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rates.rate(key, nowMillis),
+                    staleSeconds(nowMillis)));
+        }
     }
 
     // ---- lag --------------------------------------------------------------------------------
@@ -345,6 +356,10 @@ public class MirrorNode implements ApplyHook {
             line.put("confidence", s.confidence());
             line.put("readMillis", s.readMillis());
             line.put("current", current);
+            if (!Double.isNaN(s.writesPerSecond())) {
+                line.put("writesPerSecond", s.writesPerSecond());
+                line.put("staleSeconds", s.staleSeconds());
+            }
             try {
                 calibrationLog.write(json.writeValueAsString(line));
                 calibrationLog.newLine();

@@ -71,4 +71,16 @@ class CalibrationTest {
         none.drained(10_000);
         assertEquals(List.of(), resolved);
     }
+
+    @Test
+    void aSampleCarriesTheModelsInputsToItsResolution() {
+        List<Calibration.Sample> seen = new ArrayList<>();
+        Calibration c = new Calibration(1.0, 100, (s, current, decile) -> seen.add(s));
+        assertEquals(true, c.sampled(), "rate 1 samples every read");
+        c.add(new Calibration.Sample("k", 5, 0.9, 10_000, 2.5, 0.04));
+        c.drained(10_200);
+        assertEquals(1, seen.size());
+        assertEquals(2.5, seen.get(0).writesPerSecond());
+        assertEquals(0.04, seen.get(0).staleSeconds());
+    }
 }
