@@ -84,6 +84,9 @@ public final class Demo {
     /** Confidence buckets, lowest first: {@code [bound(i), bound(i+1))}, the last one includes 1.0. */
     static final double[] BOUNDS = {0.0, 0.5, 0.8, 0.95, 0.99, 1.0};
 
+    /** How long the report waits for the mirrors to decide the workload's sampled reads. */
+    static final long SETTLE_MILLIS = 5_000;
+
     static final class Confidence {
         final AtomicLongArray reads = new AtomicLongArray(BOUNDS.length - 1);
         final AtomicLongArray checked = new AtomicLongArray(BOUNDS.length - 1);
@@ -165,7 +168,6 @@ public final class Demo {
     private final Counts counts = new Counts();
     private final Confidence confidence = new Confidence();
     private final Map<URI, String> names = new LinkedHashMap<>();
-    static final long SETTLE_MILLIS = 5_000;
 
     private Demo(Options o) {
         this.o = o;
