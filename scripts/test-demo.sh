@@ -69,6 +69,7 @@ fi
 expect "the workload commits through the coordinator and the mirrors" "transactions committed"
 expect "read-your-writes at the other mirror, three times" "mirror2 with after="
 expect "the bank total holds at every node" "no money created or lost anywhere"
+expect "the mirrors' lag is measured (causal probes)" "commits sampled"
 expect "speculative increments are decided" "speculation: "
 expect "the mirrors' own calibration check is reported" "calibration error"
 expect "everything is stopped at the end" "everything is stopped"
