@@ -175,6 +175,21 @@ public final class Calibration {
         return rows;
     }
 
+    /**
+     * The calibration error over every sample decided so far: per decile, the gap between the
+     * confidences given and the reads found current, summed and divided by the reads (0 is perfect;
+     * the expected calibration error). NaN before the first sample is decided.
+     */
+    public double error() {
+        long n = 0;
+        double gap = 0;
+        for (int d = 0; d < 10; d++) {
+            n += samples.get(d);
+            gap += Math.abs(givenMicros.get(d) / 1e6 - current.get(d));
+        }
+        return n == 0 ? Double.NaN : gap / n;
+    }
+
     /** Samples taken and not resolved yet. */
     public int open() {
         return open.get();

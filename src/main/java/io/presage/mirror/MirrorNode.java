@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.config.Limits;
 import io.presage.api.RequestParser;
@@ -119,6 +120,10 @@ public class MirrorNode implements ApplyHook {
         }
         calibrationLog = openCalibrationLog(m);
         calibration = new Calibration(m.calibrationSampleRate(), m.calibrationMargin().toMillis(), this::resolved);
+        Gauge.builder("presage_confidence_calibration_error", calibration, Calibration::error)
+                .description("gap between the confidence given and the share of sampled reads found current, over the reads "
+                        + "checked since start (0 is perfect)")
+                .register(registry);
         registry.gauge("presage_replication_lag_seconds", this, MirrorNode::lagSeconds);
         registry.gauge("presage_replication_lag_sequences", this, MirrorNode::lagSequences);
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
@@ -339,6 +344,8 @@ public class MirrorNode implements ApplyHook {
         m.put("propagationMillis", staleness.propagationMillis());
         m.put("calibration", calibration.table());
         m.put("calibrationOpenSamples", calibration.open());
+        double error = calibration.error();
+        m.put("calibrationError", Double.isNaN(error) ? null : error);
         m.put("causalWaiters", waiters.size());
         m.put("reconcilePosts", reconciler.posts());
         m.put("speculations", speculations.status());

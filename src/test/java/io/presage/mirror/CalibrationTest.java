@@ -1,6 +1,7 @@
 package io.presage.mirror;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -62,6 +63,15 @@ class CalibrationTest {
         assertEquals(0.5, t.get(1).get("currentRate"));
         assertEquals(0.92, (double) t.get(1).get("meanConfidence"), 1e-9, "the mean of 0.91 and 0.93");
         assertEquals(0.05, (double) t.get(0).get("meanConfidence"), 1e-9);
+        // decile 9: 1.84 given against 1 current; decile 0: 0.05 given against 0; over 3 reads
+        assertEquals((0.84 + 0.05) / 3, cal.error(), 1e-9);
+    }
+
+    @Test
+    void theErrorIsUnknownBeforeAnySampleIsDecided() {
+        assertTrue(Double.isNaN(cal.error()));
+        cal.read("k", 1, 0.5, 1_000);
+        assertTrue(Double.isNaN(cal.error()), "taken, not decided");
     }
 
     @Test
