@@ -164,6 +164,7 @@ public class MirrorNode implements ApplyHook {
     public void starting(long appliedSequence) {
         CacheLoader.loadIfMoved(cache, store, appliedSequence);
         pending.clear();
+        staleness.restarted();
         waiters.advanced(cache.position());
     }
 
@@ -172,6 +173,7 @@ public class MirrorNode implements ApplyHook {
         for (AppliedWrite w : writes) {
             pending.received(w.key(), sequence);
         }
+        staleness.received(timestampMillis); // after the pending entries (see Staleness.received)
     }
 
     @Override

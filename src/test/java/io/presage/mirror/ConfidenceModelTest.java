@@ -124,4 +124,34 @@ class ConfidenceModelTest {
         s.applied(20_000, 20_000, 20_010);
         assertTrue(s.seconds(23_000, true) >= 3.0, "in a backlog: age of the last applied commit");
     }
+
+    @Test
+    void whileAPageIsBeingAppliedWhatWasCommittedAfterItsLastMessageIsUnknown() {
+        Staleness s = new Staleness();
+        s.drained(9_990);
+        s.received(10_000);
+        s.applied(10_000, 10_000, 10_020); // arrived while parked: commit → visible in 20 ms
+        s.drained(10_021);
+        double parked = s.seconds(11_000, true);
+        assertTrue(parked < 0.03, "parked: the propagation estimate only " + parked);
+        s.received(11_000); // a page arrives; the follower is busy with it, not parked
+        assertEquals(0.4, s.seconds(11_400, true), 1e-9, "unknown since the page's last commit, 400 ms ago");
+        s.applied(11_000, 11_000, 11_410);
+        s.drained(11_411);
+        assertEquals(parked, s.seconds(12_000, true), 0.05, "parked again: propagation only");
+    }
+
+    @Test
+    void aMessageReceivedButNotAppliedIsKnownUntilTheApplierRestarts() {
+        Staleness s = new Staleness();
+        s.applied(10_000, 10_000, 10_010); // out of a backlog: not drained
+        assertEquals(5.0, s.seconds(15_000, true), 1e-9, "only what was applied, 5 s ago, is known");
+        s.received(14_000);
+        assertEquals(1.0, s.seconds(15_000, true), 1e-9,
+                "a message committed 1 s ago is received and its keys pending: only what came after it is unknown");
+        s.received(12_000);
+        assertEquals(1.0, s.seconds(15_000, true), 1e-9, "an older message does not take knowledge back");
+        s.restarted();
+        assertEquals(5.0, s.seconds(15_000, true), 1e-9, "a restarted applier forgot what it had not applied");
+    }
 }
