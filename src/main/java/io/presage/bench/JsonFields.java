@@ -37,19 +37,32 @@ final class JsonFields {
     /** A top-level string field of a JSON object, or null. */
     static String topLevelString(String json, String field) {
         try (JsonParser p = JSON.createParser(json)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return null;
-            }
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String f = p.currentName();
-                JsonToken t = p.nextToken();
-                if (field.equals(f) && t == JsonToken.VALUE_STRING) {
-                    return p.getText();
-                }
-                p.skipChildren();
-            }
+            return stringField(p, field);
         } catch (IOException e) {
             return null;
+        }
+    }
+
+    /** The same, from the answer's bytes as they came (no text copy first). */
+    static String topLevelString(byte[] json, String field) {
+        try (JsonParser p = JSON.createParser(json)) {
+            return stringField(p, field);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String stringField(JsonParser p, String field) throws IOException {
+        if (p.nextToken() != JsonToken.START_OBJECT) {
+            return null;
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String f = p.currentName();
+            JsonToken t = p.nextToken();
+            if (field.equals(f) && t == JsonToken.VALUE_STRING) {
+                return p.getText();
+            }
+            p.skipChildren();
         }
         return null;
     }

@@ -68,7 +68,7 @@ final class LagProbes {
             return;
         }
         OptionalLong version = JsonFields.topLevelLong(commitReply, "timestamp");
-        String token = JsonFields.topLevelString(new String(commitReply, StandardCharsets.UTF_8), "token");
+        String token = JsonFields.topLevelString(commitReply, "token");
         if (version.isEmpty() || token == null) {
             inflight.decrementAndGet();
             return;

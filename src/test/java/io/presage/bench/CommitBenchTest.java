@@ -217,6 +217,15 @@ class CommitBenchTest {
         assertFalse(JsonFields.topLevelLong("not json".getBytes(StandardCharsets.UTF_8), "timestamp").isPresent());
     }
 
+    @Test
+    void theCommitsTokenIsReadFromTheAnswersBytes() {
+        byte[] ok = "{\"status\":\"COMMITTED\",\"timestamp\":1234567,\"token\":\"p1.1rv\"}".getBytes(StandardCharsets.UTF_8);
+        assertEquals("p1.1rv", JsonFields.topLevelString(ok, "token"));
+        assertEquals(null, JsonFields.topLevelString(ok, "timestamp"), "a number is not a string");
+        assertEquals(null, JsonFields.topLevelString("[1]".getBytes(StandardCharsets.UTF_8), "token"));
+        assertEquals(null, JsonFields.topLevelString("not json".getBytes(StandardCharsets.UTF_8), "token"));
+    }
+
     private static CommitBench.Report sampleReport() {
         CommitBench.Report r = new CommitBench.Report();
         r.committed = 50_000;
