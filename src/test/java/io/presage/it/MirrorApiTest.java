@@ -329,6 +329,8 @@ class MirrorApiTest {
         Http.put("fw-k", "{not json").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         Http.put("fw-k", "\"" + "x".repeat(5000) + "\"").then().statusCode(413).body("error", equalTo("TOO_LARGE"));
         Http.put("bad\u0001key", "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
+        Http.put("k".repeat(20_000), "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
+        Http.get("k".repeat(20_000)).then().statusCode(400).body("error", equalTo("INVALID_KEY"));
         post("/v1/transactions", "{\"writes\":[{\"key\":\"k\"}]}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/procedures/nope", "{}").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
         post("/v1/procedures/transfer", "{\"from\":\"a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
