@@ -1,0 +1,89 @@
+package io.presage.predict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class PredictionPartsTest {
+
+    @Test
+    void aKeyPredictsNothingUntilEnoughTransitionsOutOfItWereSeen() {
+        Successors s = new Successors(60_000, 4, 100, 3);
+        s.observe("user:1", "orders:1", 0);
+        s.observe("user:1", "orders:1", 0);
+        assertEquals(List.of(), s.after("user:1", 0.5, 0), "two observations are not yet a habit");
+        s.observe("user:1", "orders:1", 0);
+        assertEquals(List.of(new Successors.Prediction("orders:1", 1.0)), s.after("user:1", 0.5, 0));
+        assertEquals(List.of(), s.after("user:1", 0.5, 60_000), "a half-life later, the evidence is halved");
+    }
+
+    @Test
+    void aNewHabitOutweighsAnOldOneAfterAFewHalfLives() {
+        Successors s = new Successors(1_000, 4, 100, 0);
+        for (int i = 0; i < 20; i++) {
+            s.observe("a", "old", i);
+        }
+        long later = 10_000; // ten half-lives: the old habit counts about 20/1024
+        for (int i = 0; i < 3; i++) {
+            s.observe("a", "new", later + i);
+        }
+        assertEquals("new", s.after("a", 0.5, later + 3).get(0).key());
+        assertTrue(s.probability("a", "old", later + 3) < 0.01);
+    }
+
+    @Test
+    void aFullRowGivesTheLightestSlotToANewSuccessorWithoutCreditingIt() {
+        Successors s = new Successors(60_000, 2, 100, 0);
+        for (int i = 0; i < 5; i++) {
+            s.observe("a", "x", 0);
+        }
+        s.observe("a", "y", 0);
+        s.observe("a", "z", 0); // takes y's slot: y is gone, z has only its own observation
+        assertEquals(5.0 / 7, s.probability("a", "x", 0), 1e-12);
+        assertEquals(0.0, s.probability("a", "y", 0));
+        assertEquals(1.0 / 7, s.probability("a", "z", 0), 1e-12);
+    }
+
+    @Test
+    void theModelKeepsAtMostItsKeys() {
+        Successors s = new Successors(60_000, 2, 64, 0);
+        for (int i = 0; i < 1_000; i++) {
+            s.observe("k" + i, "n", i);
+        }
+        assertTrue(s.keys() <= 64, s.keys() + " rows");
+    }
+
+    @Test
+    void aSessionsPreviousKeyCountsOnlyWithinTheGapAndNotForARepeat() {
+        SessionTrail t = new SessionTrail(1_000, 100);
+        assertNull(t.advance("s1", "a", 0));
+        assertEquals("a", t.advance("s1", "b", 500));
+        assertNull(t.advance("s2", "c", 600), "another session");
+        assertNull(t.advance("s1", "b", 700), "the same key again is not a transition");
+        assertNull(t.advance("s1", "c", 2_000), "too long after");
+        assertEquals("c", t.advance("s1", "d", 2_100));
+    }
+
+    @Test
+    void theLedgerCountsAHitOnlyForAReadWithinTheHorizon() {
+        PrefetchLedger l = new PrefetchLedger(1_000, 100);
+        l.prefetched("a", 0);
+        l.prefetched("b", 0);
+        l.prefetched("c", 0);
+        assertTrue(l.read("a", 500));
+        assertFalse(l.read("a", 600), "a prefetch is used once");
+        assertFalse(l.read("b", 1_500), "too late");
+        assertFalse(l.read("x", 1_500), "never prefetched");
+        assertEquals(1, l.hits());
+        assertEquals(4, l.reads());
+        assertEquals(0.25, l.recall(), 1e-12);
+        // c is still undecided at 900, decided (wasted) after the horizon
+        assertEquals(1.0 / 2, l.precision(900), 1e-12);
+        assertEquals(1.0 / 3, l.precision(2_000), 1e-12);
+    }
+}
