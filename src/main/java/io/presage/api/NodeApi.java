@@ -13,8 +13,14 @@ import io.smallrye.mutiny.Uni;
  */
 public interface NodeApi {
 
-    /** Raw query options of a read ({@code null} = absent); only a mirror interprets them. */
-    record ReadParams(String consistency, String minConfidence, String after, String timeoutMs) {
+    /**
+     * Raw query options of a read ({@code null} = absent) and the {@code Presage-Session} header the
+     * prediction engine learns from; only a mirror interprets them.
+     */
+    record ReadParams(String consistency, String minConfidence, String after, String timeoutMs, String session) {
+        public ReadParams(String consistency, String minConfidence, String after, String timeoutMs) {
+            this(consistency, minConfidence, after, timeoutMs, null);
+        }
     }
 
     Uni<Response> get(String key, ReadParams params);

@@ -9,6 +9,7 @@ import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.Encoded;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
@@ -30,6 +31,8 @@ import io.vertx.core.http.HttpServerRequest;
 @Produces(MediaType.APPLICATION_JSON)
 @Consumes(MediaType.WILDCARD)
 public class NodeResource {
+    /** The header a client names its session with, so that a mirror learns what its reads follow. */
+    public static final String SESSION = "Presage-Session";
 
     @Inject
     PresageConfig config;
@@ -50,8 +53,8 @@ public class NodeResource {
     @Path("/kv/{key: .+}")
     public Uni<Response> get(@PathParam("key") @Encoded String key, @QueryParam("consistency") String consistency,
             @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
-            @QueryParam("timeoutMs") String timeoutMs) {
-        return api.get(Keys.fromPath(key), new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs));
+            @QueryParam("timeoutMs") String timeoutMs, @HeaderParam(SESSION) String session) {
+        return api.get(Keys.fromPath(key), new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs, session));
     }
 
     @PUT

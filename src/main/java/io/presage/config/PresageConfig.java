@@ -252,5 +252,42 @@ public interface PresageConfig {
         /** How long a finished speculation's outcome stays at {@code GET /v1/transactions/{id}} (at most 100,000 kept). */
         @WithDefault("10m")
         Duration speculationRetention();
+
+        Prediction prediction();
+    }
+
+    /**
+     * The prediction engine (DESIGN §7, {@code io.presage.predict}): learns which key a session reads
+     * after which, from reads that name their session ({@code Presage-Session} header), and prefetches
+     * the likely next keys from the coordinator while that can make them more certain than the log does.
+     */
+    interface Prediction {
+        /** Learn from sessions' reads and prefetch; off: the header is ignored. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Prefetch a predicted key only if it follows the key just read at least this often. */
+        @WithDefault("0.5")
+        double minProbability();
+
+        /** Prefetch a predicted key only while its confidence is below this (a high one needs no help). */
+        @WithDefault("0.99")
+        double belowConfidence();
+
+        /** Transitions observed this long ago count half. */
+        @WithDefault("5m")
+        Duration halfLife();
+
+        /** Keys the model keeps successors for, and sessions it follows. */
+        @WithDefault("100000")
+        int maxKeys();
+
+        /** Two reads of a session further apart than this are not taken as one following the other. */
+        @WithDefault("30s")
+        Duration sessionGap();
+
+        /** A prefetched key read within this counts as a hit; not read by then, as wasted. */
+        @WithDefault("10s")
+        Duration horizon();
     }
 }

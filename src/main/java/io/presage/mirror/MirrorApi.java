@@ -25,6 +25,7 @@ import io.presage.api.ApiException;
 import io.presage.api.Bodies;
 import io.presage.config.Limits;
 import io.presage.api.NodeApi;
+import io.presage.api.NodeResource;
 import io.presage.api.ProcedureCall;
 import io.presage.api.RequestParser;
 import io.presage.apply.Applier;
@@ -98,6 +99,9 @@ public class MirrorApi implements NodeApi {
     public Uni<Response> get(String key, ReadParams p) {
         String k = parse.key(key);
         ReadOptions o = options(null, p);
+        if (p.session() != null) {
+            node.sessionRead(session(p.session()), k, System.currentTimeMillis());
+        }
         if (o.consistency() == Consistency.STRONG) {
             return primary(k, o);
         }
@@ -122,7 +126,7 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq) {
         long now = System.currentTimeMillis();
-        double c = node.confidence(k, pendingSeq, position, now);
+        double c = node.confidence(k, item == null ? 0 : item.version(), pendingSeq, position, now);
         if (o.hasMinConfidence() && c < o.minConfidence()) {
             return primary(k, o);
         }
@@ -191,7 +195,7 @@ public class MirrorApi implements NodeApi {
         long now = System.currentTimeMillis();
         double[] c = new double[items.length];
         for (int i = 0; i < items.length; i++) {
-            c[i] = node.confidence(keys.get(i), pendingSeqs[i], position, now);
+            c[i] = node.confidence(keys.get(i), items[i] == null ? 0 : items[i].version(), pendingSeqs[i], position, now);
             if (o.hasMinConfidence() && c[i] < o.minConfidence()) {
                 return primaryBatch(keys, o);
             }
@@ -286,6 +290,15 @@ public class MirrorApi implements NodeApi {
     private Uni<ReconcileBatcher.Reconciled> reconcile(List<String> keys) {
         return Uni.createFrom().completionStage(() -> node.reconciler().reconcile(keys))
                 .onFailure().transform(MirrorApi::unavailable);
+    }
+
+    /** The {@code Presage-Session} header, checked like an id: at most 128 characters, no control characters. */
+    private static String session(String s) {
+        if (s.isEmpty() || s.length() > 128 || s.chars().anyMatch(Character::isISOControl)) {
+            throw ApiException.badRequest(NodeResource.SESSION + " must be 1 to 128 characters without control "
+                    + "characters; it was " + s.length() + " long");
+        }
+        return s;
     }
 
     /** A read's options with this mirror's timeouts: from the query, and for a batch ({@code body} not null) its body too. */

@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.presage.config.Limits;
@@ -38,6 +39,9 @@ import io.presage.config.PresageConfig;
 import io.presage.log.JetStreamLog;
 import io.presage.log.PositionWaiters;
 import io.presage.node.LogConnection;
+import io.presage.predict.PrefetchLedger;
+import io.presage.predict.SessionTrail;
+import io.presage.predict.Successors;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
@@ -85,6 +89,10 @@ public class MirrorNode implements ApplyHook {
     private CoordinatorClient coordinator;
     private ReconcileBatcher reconciler;
     private MirrorSpeculations speculations;
+    private Confirmations confirmations;
+    private Prefetcher prefetcher;
+    /** Round trip of the reconciliations, moving average in ms; NaN before the first. */
+    private volatile double reconcileRttMillis = Double.NaN;
     private ScheduledExecutorService refresher;
     private BufferedWriter calibrationLog;
     private Counter[][] sampleCounters;
@@ -105,7 +113,9 @@ public class MirrorNode implements ApplyHook {
         rates = new WriteRates(m.rateHalfLife().toMillis(), config.apply().cacheKeys());
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(vertx, m.coordinatorUrl(), m.forwardTimeout(), json);
-        reconciler = new ReconcileBatcher(coordinator::reconcile, limits.batchKeys());
+        confirmations = new Confirmations(config.apply().cacheKeys());
+        reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys());
+        prefetcher = m.prediction().enabled() ? newPrefetcher(m.prediction()) : null;
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
                 coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);
         speculations.recover(new RequestParser(json, limits), config.nodeId());
@@ -124,6 +134,14 @@ public class MirrorNode implements ApplyHook {
                 .description("gap between the confidence given and the share of sampled reads found current, over the reads "
                         + "checked since start (0 is perfect)")
                 .register(registry);
+        if (prefetcher != null) {
+            FunctionCounter.builder("presage_prediction_hits_total", prefetcher.ledger(), PrefetchLedger::hits)
+                    .description("reads of a key prefetched for them (within the horizon)").register(registry);
+            FunctionCounter.builder("presage_prediction_prefetched_total", prefetcher.ledger(), PrefetchLedger::prefetched)
+                    .description("keys reconciled with the coordinator ahead of a predicted read").register(registry);
+            FunctionCounter.builder("presage_prediction_reads_total", prefetcher.ledger(), PrefetchLedger::reads)
+                    .description("reads that named their session (what prediction learns from)").register(registry);
+        }
         registry.gauge("presage_replication_lag_seconds", this, MirrorNode::lagSeconds);
         registry.gauge("presage_replication_lag_sequences", this, MirrorNode::lagSequences);
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
@@ -248,21 +266,81 @@ public class MirrorNode implements ApplyHook {
         return speculative;
     }
 
+    private Prefetcher newPrefetcher(PresageConfig.Prediction p) {
+        // Evidence 2.5: three transitions seen lately (three decay to 2.5 in a quarter of a half-life), not one or two.
+        Successors model = new Successors(p.halfLife().toMillis(), 4, p.maxKeys(), 2.5);
+        SessionTrail sessions = new SessionTrail(p.sessionGap().toMillis(), p.maxKeys());
+        PrefetchLedger ledger = new PrefetchLedger(p.horizon().toMillis(), p.maxKeys());
+        Prefetcher.Mirror gate = new Prefetcher.Mirror() {
+            @Override
+            public double staleMillis(long nowMillis) {
+                return staleSeconds(nowMillis) * 1000;
+            }
+
+            @Override
+            public double reconcileRttMillis() {
+                return reconcileRttMillis;
+            }
+        };
+        return new Prefetcher(model, sessions, ledger, gate, this::confidenceInMemory, reconciler::reconcile,
+                p.minProbability(), p.belowConfidence());
+    }
+
+    /**
+     * One {@code POST /v1/reconcile} for the batcher: its answer confirms the keys' versions as of the
+     * moment it was sent ({@link Confirmations}), and its round trip is what prefetching is weighed against.
+     */
+    private java.util.concurrent.CompletableFuture<ReconcileBatcher.Reconciled> askCoordinator(List<String> keys) {
+        long sentMillis = System.currentTimeMillis();
+        long sentNanos = System.nanoTime();
+        return coordinator.reconcile(keys).whenComplete((r, e) -> {
+            if (r != null) {
+                confirmations.confirmed(keys, r.items(), sentMillis);
+                double ms = (System.nanoTime() - sentNanos) / 1e6;
+                double old = reconcileRttMillis;
+                reconcileRttMillis = Double.isNaN(old) ? ms : old + 0.1 * (ms - old);
+            }
+        });
+    }
+
+    /** A read of {@code key} in {@code session} is being answered: the prediction engine learns from it (null: off). */
+    public void sessionRead(String session, String key, long nowMillis) {
+        if (prefetcher != null) {
+            prefetcher.read(session, key, nowMillis);
+        }
+    }
+
+    /** Confidence of the key's copy in memory now; 0 when it is not there (its version is not known without a store read). */
+    private double confidenceInMemory(String key, long nowMillis) {
+        long pendingSeq = pending.highest(key);
+        long position = cache.position();
+        StoredItem local = cache.peek(key);
+        return local == null ? 0 : confidence(key, local.version(), pendingSeq, position, nowMillis);
+    }
+
     /** The highest received-but-unapplied sequence for the key (0: none); read it before the cache. */
     public long pendingSequence(String key) {
         return pending.highest(key);
     }
 
     /**
-     * Confidence that {@code key}'s answer at {@code position} is the primary's current version:
-     * 0 with an update received after that position, else exp(−λ·S), S the larger of the follower's
-     * staleness and the replication lag last measured against the stream.
+     * Confidence that {@code key}'s answer ({@code version}, at {@code position}) is the primary's current
+     * version: 0 with an update received after that position, else exp(−λ·S), S the larger of the
+     * follower's staleness and the replication lag last measured against the stream, or the time since
+     * a reconciliation confirmed this version if that is shorter.
      */
-    public double confidence(String key, long pendingSequence, long position, long nowMillis) {
+    public double confidence(String key, long version, long pendingSequence, long position, long nowMillis) {
         if (pendingSequence > position) {
             return 0.0;
         }
-        return Confidence.of(false, rates.rate(key, nowMillis), staleSeconds(nowMillis));
+        return Confidence.of(false, rates.rate(key, nowMillis), staleSeconds(key, version, nowMillis));
+    }
+
+    /** S for one key's copy at {@code version}: the log's, or the time since it was confirmed, if shorter. */
+    private double staleSeconds(String key, long version, long nowMillis) {
+        double s = staleSeconds(nowMillis);
+        long confirmed = confirmations.confirmedAt(key, version);
+        return confirmed == 0 ? s : Math.min(s, Math.max(0, nowMillis - confirmed) / 1000.0);
     }
 
     /** S: the follower's view and, where the lag refresh has seen the stream further on, the lag. */
@@ -274,7 +352,7 @@ public class MirrorNode implements ApplyHook {
     public void sampleRead(String key, long version, double confidence, long nowMillis) {
         if (calibration.sampled()) {
             calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rates.rate(key, nowMillis),
-                    staleSeconds(nowMillis)));
+                    staleSeconds(key, version, nowMillis)));
         }
     }
 
@@ -351,7 +429,32 @@ public class MirrorNode implements ApplyHook {
         m.put("causalWaiters", waiters.size());
         m.put("reconcilePosts", reconciler.posts());
         m.put("speculations", speculations.status());
+        m.put("prediction", predictionStatus());
         return m;
+    }
+
+    private Map<String, Object> predictionStatus() {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("enabled", prefetcher != null);
+        p.put("confirmedKeys", confirmations.size());
+        double rtt = reconcileRttMillis;
+        p.put("reconcileRttMillis", Double.isNaN(rtt) ? null : rtt);
+        if (prefetcher != null) {
+            long now = System.currentTimeMillis();
+            PrefetchLedger l = prefetcher.ledger();
+            p.put("sessions", prefetcher.sessions().sessions());
+            p.put("modelKeys", prefetcher.model().keys());
+            p.put("sessionReads", l.reads());
+            p.put("prefetchRequests", prefetcher.requests());
+            p.put("prefetchedKeys", l.prefetched());
+            p.put("hits", l.hits());
+            p.put("skippedHealthy", prefetcher.skippedHealthy());
+            double precision = l.precision(now);
+            double recall = l.recall();
+            p.put("precision", Double.isNaN(precision) ? null : precision);
+            p.put("recall", Double.isNaN(recall) ? null : recall);
+        }
+        return p;
     }
 
     // ---- calibration output -----------------------------------------------------------------

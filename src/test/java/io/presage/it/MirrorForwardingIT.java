@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.presage.coord.Tokens;
+import io.presage.api.NodeResource;
 import io.presage.testing.NatsTestServer;
 import io.presage.testing.PostgresTestServer;
 
@@ -57,8 +58,10 @@ class MirrorForwardingIT {
         // A 200 kB answer budget (presage.limits.batch-bytes) at both, for the order-2 budget test.
         coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS,
                 Map.of("PRESAGE_LIMITS_BATCH_BYTES", "200000"));
+        // Prediction prefetches any predicted key whose confidence is below 1 (order 11), not only below 0.99.
         mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, pg.createDatabase(), LOGS,
-                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s", "PRESAGE_LIMITS_BATCH_BYTES", "200000"));
+                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s", "PRESAGE_LIMITS_BATCH_BYTES", "200000",
+                        "PRESAGE_MIRROR_PREDICTION_BELOW_CONFIDENCE", "1.0"));
         coordinator.start();
         mirror.start();
         coordinator.awaitReady(READY_TIMEOUT);
@@ -368,7 +371,62 @@ class MirrorForwardingIT {
         assertEquals(1, json(send(coordinator, "GET", "/v1/kv/sp-offline-counter", null), 200).path("value").asInt());
     }
 
+    @Test
+    @Order(11)
+    void withTheLogCutAMirrorPrefetchesWhatSessionsReadNextAndAnswersItsReadsAtAHigherConfidence() throws Exception {
+        List<String> chain = List.of("pf/user", "pf/orders", "pf/cart");
+        String token = null;
+        for (int i = 0; i < 5; i++) { // written a few times: a key with a write rate loses confidence as S grows
+            for (String k : chain) {
+                token = json(send(coordinator, "PUT", "/v1/kv/" + k, "" + i), 200).path("token").asText();
+            }
+        }
+        json(send(mirror, "GET", "/v1/kv/pf/cart?consistency=causal&after=" + token, null), 200);
+
+        // NATS stops, HTTP goes on: the mirror cannot know what commits meanwhile, so its staleness grows
+        // past the round trip of a reconciliation, and a prefetch can now confirm more than the log can.
+        nats.stop();
+        try {
+            Thread.sleep(1_500);
+            double before = 0;
+            for (int session = 0; session < 3; session++) { // three sessions read user → orders → cart
+                for (String k : chain) {
+                    JsonNode r = json(sessionRead(k, "pf-" + session), 200);
+                    assertEquals("local", r.path("source").asText(), r.toString());
+                    if (k.equals("pf/orders")) {
+                        before = r.path("confidence").asDouble();
+                    }
+                }
+            }
+            json(sessionRead("pf/user", "pf-new"), 200); // predicts pf/orders: prefetched now
+            Thread.sleep(300);
+            JsonNode orders = json(sessionRead("pf/orders", "pf-new"), 200);
+            double after = orders.path("confidence").asDouble();
+            assertEquals(4, orders.path("value").asInt(), orders.toString());
+            assertTrue(after > before, "confirmed " + 300 + " ms ago instead of the log's "
+                    + "seconds: confidence " + after + " against " + before + " in the previous session");
+
+            JsonNode p = json(send(mirror, "GET", "/v1/status", null), 200).path("prediction");
+            assertTrue(p.path("enabled").asBoolean(), p.toString());
+            assertTrue(p.path("prefetchedKeys").asLong() >= 1 && p.path("hits").asLong() >= 1, p.toString());
+            assertTrue(p.path("precision").asDouble() > 0 && p.path("modelKeys").asLong() >= 2, p.toString());
+            assertTrue(p.path("reconcileRttMillis").asDouble() > 0, p.toString());
+        } finally {
+            nats.restart();
+        }
+        HttpResponse<String> bad = HTTP.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/pf/user"))
+                .header(NodeResource.SESSION, "s".repeat(129)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, bad.statusCode(), bad.body());
+        assertTrue(bad.body().contains(NodeResource.SESSION), bad.body());
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** A predictive read at the mirror in a named session. */
+    private static HttpResponse<String> sessionRead(String key, String session) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/" + key)).timeout(Duration.ofSeconds(20))
+                .header(NodeResource.SESSION, session).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
 
     /** {@code GET /v1/transactions/{id}} at the mirror until it is no longer speculative (30 s at most). */
     private static JsonNode outcome(String id) throws Exception {
