@@ -63,15 +63,20 @@ final class BenchHttp {
      * from a causal read that way. On the event loop the reply cannot arrive between the steps.
      */
     Future<Reply> call(HttpMethod method, URI node, String path, Buffer body) {
+        return call(method, node, path, body, null, null);
+    }
+
+    /** As {@link #call(HttpMethod, URI, String, Buffer)}, with one more header ({@code name} null: none). */
+    Future<Reply> call(HttpMethod method, URI node, String path, Buffer body, String name, String value) {
         if (Context.isOnEventLoopThread()) {
-            return send(method, node, path, body);
+            return send(method, node, path, body, name, value);
         }
         Promise<Reply> reply = Promise.promise();
-        home.runOnContext(v -> send(method, node, path, body).onComplete(reply));
+        home.runOnContext(v -> send(method, node, path, body, name, value).onComplete(reply));
         return reply.future();
     }
 
-    private Future<Reply> send(HttpMethod method, URI node, String path, Buffer body) {
+    private Future<Reply> send(HttpMethod method, URI node, String path, Buffer body, String name, String value) {
         RequestOptions o = new RequestOptions()
                 .setMethod(method)
                 .setHost(node.getHost())
@@ -80,6 +85,9 @@ final class BenchHttp {
                 .setIdleTimeout(REQUEST_IDLE_TIMEOUT_MS);
         if (body != null) {
             o.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
+        }
+        if (name != null) {
+            o.putHeader(name, value);
         }
         return client.request(o)
                 .compose(req -> body == null ? req.send() : req.send(body))

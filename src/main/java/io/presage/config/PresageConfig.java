@@ -285,9 +285,5 @@ public interface PresageConfig {
         /** Two reads of a session further apart than this are not taken as one following the other. */
         @WithDefault("30s")
         Duration sessionGap();
-
-        /** A prefetched key read within this counts as a hit; not read by then, as wasted. */
-        @WithDefault("10s")
-        Duration horizon();
     }
 }

@@ -125,9 +125,23 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq) {
+        return answer(k, o, item, position, pendingSeq, true);
+    }
+
+    /**
+     * {@code mayWait}: below {@code minConfidence}, a prefetch of the key under way that can lift it there
+     * is waited for and the confidence computed again (with what it confirmed); only then, or if it cannot,
+     * is the coordinator asked separately.
+     */
+    private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq, boolean mayWait) {
         long now = System.currentTimeMillis();
         double c = node.confidence(k, item == null ? 0 : item.version(), pendingSeq, position, now);
         if (o.hasMinConfidence() && c < o.minConfidence()) {
+            CompletableFuture<?> prefetch = mayWait ? node.prefetchWorthWaitingFor(k, o.minConfidence(), now) : null;
+            if (prefetch != null) {
+                return Uni.createFrom().completionStage(prefetch).onItemOrFailure()
+                        .transformToUni((x, e) -> answer(k, o, item, position, pendingSeq, false));
+            }
             return primary(k, o);
         }
         counted(o, LOCAL, c, k, item, now);

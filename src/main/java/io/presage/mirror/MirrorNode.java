@@ -136,11 +136,11 @@ public class MirrorNode implements ApplyHook {
                 .register(registry);
         if (prefetcher != null) {
             FunctionCounter.builder("presage_prediction_hits_total", prefetcher.ledger(), PrefetchLedger::hits)
-                    .description("reads of a key prefetched for them (within the horizon)").register(registry);
-            FunctionCounter.builder("presage_prediction_prefetched_total", prefetcher.ledger(), PrefetchLedger::prefetched)
+                    .description("session reads of a key predicted after the session's previous read").register(registry);
+            FunctionCounter.builder("presage_prediction_predicted_total", prefetcher.ledger(), PrefetchLedger::predicted)
+                    .description("keys predicted to be a session's next read").register(registry);
+            FunctionCounter.builder("presage_prediction_prefetched_total", prefetcher, Prefetcher::prefetched)
                     .description("keys reconciled with the coordinator ahead of a predicted read").register(registry);
-            FunctionCounter.builder("presage_prediction_reads_total", prefetcher.ledger(), PrefetchLedger::reads)
-                    .description("reads that named their session (what prediction learns from)").register(registry);
         }
         registry.gauge("presage_replication_lag_seconds", this, MirrorNode::lagSeconds);
         registry.gauge("presage_replication_lag_sequences", this, MirrorNode::lagSequences);
@@ -270,7 +270,7 @@ public class MirrorNode implements ApplyHook {
         // Evidence 2.5: three transitions seen lately (three decay to 2.5 in a quarter of a half-life), not one or two.
         Successors model = new Successors(p.halfLife().toMillis(), 4, p.maxKeys(), 2.5);
         SessionTrail sessions = new SessionTrail(p.sessionGap().toMillis(), p.maxKeys());
-        PrefetchLedger ledger = new PrefetchLedger(p.horizon().toMillis(), p.maxKeys());
+        PrefetchLedger ledger = new PrefetchLedger(p.sessionGap().toMillis(), p.maxKeys());
         Prefetcher.Mirror gate = new Prefetcher.Mirror() {
             @Override
             public double staleMillis(long nowMillis) {
@@ -308,6 +308,21 @@ public class MirrorNode implements ApplyHook {
         if (prefetcher != null) {
             prefetcher.read(session, key, nowMillis);
         }
+    }
+
+    /**
+     * The prefetch of {@code key} under way (completes when its answer is in), if waiting for it can
+     * lift the read to {@code minConfidence}: its confirmation will be at least as old as its send time,
+     * and a round trip. Else null, and the read asks the coordinator itself without waiting.
+     */
+    public java.util.concurrent.CompletableFuture<?> prefetchWorthWaitingFor(String key, double minConfidence, long nowMillis) {
+        Prefetcher.UnderWay u = prefetcher == null ? null : prefetcher.underWay(key);
+        if (u == null) {
+            return null;
+        }
+        double rtt = reconcileRttMillis;
+        double ageMillis = Math.max(nowMillis - u.sentMillis(), Double.isNaN(rtt) ? 0 : rtt);
+        return Confidence.of(false, rates.rate(key, nowMillis), ageMillis / 1000) >= minConfidence ? u.answer() : null;
     }
 
     /** Confidence of the key's copy in memory now; 0 when it is not there (its version is not known without a store read). */
@@ -440,16 +455,19 @@ public class MirrorNode implements ApplyHook {
         double rtt = reconcileRttMillis;
         p.put("reconcileRttMillis", Double.isNaN(rtt) ? null : rtt);
         if (prefetcher != null) {
-            long now = System.currentTimeMillis();
             PrefetchLedger l = prefetcher.ledger();
             p.put("sessions", prefetcher.sessions().sessions());
             p.put("modelKeys", prefetcher.model().keys());
-            p.put("sessionReads", l.reads());
-            p.put("prefetchRequests", prefetcher.requests());
-            p.put("prefetchedKeys", l.prefetched());
+            p.put("followingReads", l.followingReads());
+            p.put("predictedKeys", l.predicted());
+            p.put("decidedKeys", l.decided());
             p.put("hits", l.hits());
+            p.put("prefetchRequests", prefetcher.requests());
+            p.put("prefetchedKeys", prefetcher.prefetched());
             p.put("skippedHealthy", prefetcher.skippedHealthy());
-            double precision = l.precision(now);
+            double gap = prefetcher.sessionGapMillis();
+            p.put("sessionGapMillis", Double.isNaN(gap) ? null : gap);
+            double precision = l.precision();
             double recall = l.recall();
             p.put("precision", Double.isNaN(precision) ? null : precision);
             p.put("recall", Double.isNaN(recall) ? null : recall);

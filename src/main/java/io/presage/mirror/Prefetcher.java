@@ -2,7 +2,6 @@ package io.presage.mirror;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -20,8 +19,8 @@ import io.presage.predict.Successors;
  * ({@link Confirmations}) and are answered locally at a higher confidence.
  *
  * <p>Only when that can help (see the {@code io.presage.predict} package comment): while the mirror's
- * staleness S exceeds the round trip of its reconciliations, and only for a predicted key whose
- * confidence is below the configured bar. A healthy mirror across data centres learns, but does not
+ * usual staleness S exceeds the round trip of its reconciliations plus a session's usual pause, and
+ * only for a predicted key whose confidence is below the configured bar. A healthy mirror across data centres learns, but does not
  * prefetch: the log already tells it more than a round trip could. At most one prefetch per key is in
  * flight; concurrent ones share the reconcile batcher's requests with the readers'.
  */
@@ -44,8 +43,21 @@ final class Prefetcher {
     private final Function<List<String>, CompletableFuture<?>> reconcile;
     private final double minProbability;
     private final double belowConfidence;
-    private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+    /** A prefetch under way: completes when its answer is in; sent at {@code sentMillis}. */
+    record UnderWay(CompletableFuture<?> answer, long sentMillis) {
+    }
+
+    private final ConcurrentHashMap<String, UnderWay> inFlight = new ConcurrentHashMap<>();
+    /** Moving average of the time between a session's consecutive reads, ms; NaN before the first. */
+    private volatile double gapMillis = Double.NaN;
+    /**
+     * Moving average of S at session reads, ms. The gate uses it rather than S at the moment: a busy
+     * mirror's S jumps for a few ms between pages, and prefetching on each jump cost a healthy loopback
+     * mirror more than it gained (BENCHMARKS.md, "Prediction").
+     */
+    private volatile double staleMeanMillis = Double.NaN;
     private final LongAdder requests = new LongAdder();
+    private final LongAdder prefetched = new LongAdder();
     private final LongAdder skippedHealthy = new LongAdder();
 
     Prefetcher(Successors model, SessionTrail sessions, PrefetchLedger ledger, Mirror mirror,
@@ -63,42 +75,89 @@ final class Prefetcher {
 
     /** {@code session} has just been answered a read of {@code key}: learn, then maybe prefetch what follows. */
     void read(String session, String key, long nowMillis) {
-        ledger.read(key, nowMillis);
-        String previous = sessions.advance(session, key, nowMillis);
+        double s = mirror.staleMillis(nowMillis);
+        double m = staleMeanMillis;
+        staleMeanMillis = Double.isNaN(m) ? s : m + 0.1 * (s - m);
+        SessionTrail.Step previous = sessions.advance(session, key, nowMillis);
+        ledger.read(session, key, previous != null, nowMillis);
         if (previous != null) {
-            model.observe(previous, key, nowMillis);
+            model.observe(previous.key(), key, nowMillis);
+            double gap = nowMillis - previous.atMillis();
+            double g = gapMillis;
+            gapMillis = Double.isNaN(g) ? gap : g + 0.05 * (gap - g);
         }
         List<Successors.Prediction> next = model.after(key, minProbability, nowMillis);
         if (next.isEmpty()) {
             return;
         }
-        double rtt = mirror.reconcileRttMillis();
-        if (!Double.isNaN(rtt) && mirror.staleMillis(nowMillis) <= rtt) {
-            skippedHealthy.increment(); // a confirmation would be older than what the log vouches for
+        List<String> predicted = new ArrayList<>(next.size());
+        for (Successors.Prediction p : next) {
+            predicted.add(p.key());
+        }
+        ledger.predicted(session, predicted, nowMillis);
+        if (!worthIt(nowMillis)) {
+            skippedHealthy.increment();
             return;
         }
         List<String> keys = new ArrayList<>(next.size());
+        UnderWay answer = new UnderWay(new CompletableFuture<>(), nowMillis);
         for (Successors.Prediction p : next) {
-            if (confidence.applyAsDouble(p.key(), nowMillis) < belowConfidence && inFlight.add(p.key())) {
+            if (confidence.applyAsDouble(p.key(), nowMillis) < belowConfidence && inFlight.putIfAbsent(p.key(), answer) == null) {
                 keys.add(p.key());
-                ledger.prefetched(p.key(), nowMillis);
             }
         }
         if (keys.isEmpty()) {
             return;
         }
         requests.increment();
-        CompletableFuture<?> answer;
+        prefetched.add(keys.size());
+        CompletableFuture<?> sent;
         try {
-            answer = reconcile.apply(keys);
+            sent = reconcile.apply(keys);
         } catch (RuntimeException e) {
-            answer = CompletableFuture.failedFuture(e);
+            sent = CompletableFuture.failedFuture(e);
         }
-        answer.whenComplete((r, e) -> inFlight.removeAll(keys)); // failed: a later read may try again
+        sent.whenComplete((r, e) -> {
+            keys.forEach(k -> inFlight.remove(k, answer)); // failed: a later read may try again
+            answer.answer().complete(null); // a read waiting for it looks again, whatever the outcome
+        });
+    }
+
+    /**
+     * Whether a confirmation fetched now can still beat the log when the predicted read comes: it will
+     * then be a round trip plus a session's usual pause between reads old, against the mirror's usual S.
+     * Until the round trip has been measured, yes.
+     */
+    private boolean worthIt(long nowMillis) {
+        double rtt = mirror.reconcileRttMillis();
+        double gap = gapMillis;
+        if (Double.isNaN(rtt)) {
+            return true;
+        }
+        return staleMeanMillis > rtt + (Double.isNaN(gap) ? 0 : gap);
+    }
+
+    /**
+     * The prefetch of {@code key} under way, if any: a read that finds the key below its
+     * {@code minConfidence} waits for it and looks again instead of asking the coordinator itself
+     * (completes when the answer is in, successful or not).
+     */
+    UnderWay underWay(String key) {
+        return inFlight.get(key);
+    }
+
+    /** Mean pause between a session's consecutive reads, ms (NaN before any). */
+    double sessionGapMillis() {
+        return gapMillis;
     }
 
     long requests() {
         return requests.sum();
+    }
+
+    /** Keys reconciled ahead of a predicted read. */
+    long prefetched() {
+        return prefetched.sum();
     }
 
     /** Predictions not acted on because the mirror's staleness was within a round trip. */

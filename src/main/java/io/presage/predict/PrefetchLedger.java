@@ -1,81 +1,90 @@
 package io.presage.predict;
 
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.presage.apply.Eviction;
 
 /**
- * What prefetching achieved: each prefetched key waits up to {@code horizonMillis} for a read. A read
- * within it is a hit (the prefetch was used); a key not read by then was wasted. Precision is hits per
- * prefetch decided (hit or wasted); recall is hits per read the ledger was told of (the reads that
- * prediction could have served).
+ * How good the predictions are, judged by what each session reads next: after a read, the keys
+ * predicted to follow it are remembered for that session; its next read decides them: a hit if it is
+ * one of them. Precision is hits per predicted key decided; recall is hits per session read that
+ * followed another (the reads a next-key prediction could have been about). A key read by some other
+ * client meanwhile does not count: under load every key of a small data set is read by someone within
+ * seconds, and a score by "read by anyone soon" credited random guesses.
  */
 public final class PrefetchLedger {
-    private final ConcurrentHashMap<String, Long> outstanding = new ConcurrentHashMap<>();
+    private record Predicted(List<String> keys, long atMillis) {
+    }
+
+    private final ConcurrentHashMap<String, Predicted> open = new ConcurrentHashMap<>();
     private final long horizonMillis;
-    private final int maxKeys;
-    private final LongAdder prefetched = new LongAdder();
+    private final int maxSessions;
+    private final LongAdder predicted = new LongAdder();
+    private final LongAdder decided = new LongAdder();
     private final LongAdder hits = new LongAdder();
-    private final LongAdder reads = new LongAdder();
+    private final LongAdder followingReads = new LongAdder();
 
-    public PrefetchLedger(long horizonMillis, int maxKeys) {
+    /** @param horizonMillis a prediction not decided by a read of its session within this is dropped undecided */
+    public PrefetchLedger(long horizonMillis, int maxSessions) {
         this.horizonMillis = horizonMillis;
-        this.maxKeys = maxKeys;
+        this.maxSessions = maxSessions;
     }
 
-    /** {@code key} was prefetched now. */
-    public void prefetched(String key, long nowMillis) {
-        if (!outstanding.containsKey(key) && outstanding.size() >= maxKeys) {
-            Eviction.sixteenth(outstanding, maxKeys);
+    /** {@code session} is about to read {@code key}: decides what was predicted for it. {@code follows}: it read something just before. */
+    public void read(String session, String key, boolean follows, long nowMillis) {
+        if (follows) {
+            followingReads.increment();
         }
-        outstanding.put(key, nowMillis);
-        prefetched.increment();
-    }
-
-    /** A read of {@code key} now; true if it used a prefetch (a hit). */
-    public boolean read(String key, long nowMillis) {
-        reads.increment();
-        Long at = outstanding.remove(key);
-        if (at != null && nowMillis - at <= horizonMillis) {
+        Predicted p = open.remove(session);
+        if (p == null || nowMillis - p.atMillis() > horizonMillis) {
+            return;
+        }
+        decided.add(p.keys().size());
+        if (p.keys().contains(key)) {
             hits.increment();
-            return true;
         }
-        return false;
     }
 
-    /** Prefetched and still inside the horizon, so not decided yet. */
-    public long pending(long nowMillis) {
-        long n = 0;
-        for (Long at : outstanding.values()) {
-            if (nowMillis - at <= horizonMillis) {
-                n++;
+    /** After a read in {@code session}, these keys were predicted to be its next one. */
+    public void predicted(String session, List<String> keys, long nowMillis) {
+        if (!open.containsKey(session) && open.size() >= maxSessions) {
+            open.values().removeIf(p -> nowMillis - p.atMillis() > horizonMillis); // undecidable now
+            if (open.size() >= maxSessions) {
+                Eviction.sixteenth(open, maxSessions);
             }
         }
-        return n;
+        open.put(session, new Predicted(List.copyOf(keys), nowMillis));
+        predicted.add(keys.size());
     }
 
-    public long prefetched() {
-        return prefetched.sum();
+    public long predicted() {
+        return predicted.sum();
     }
 
     public long hits() {
         return hits.sum();
     }
 
-    public long reads() {
-        return reads.sum();
+    public long decided() {
+        return decided.sum();
     }
 
-    /** Hits per prefetch decided; NaN before any. */
-    public double precision(long nowMillis) {
-        long decided = prefetched() - pending(nowMillis);
-        return decided <= 0 ? Double.NaN : Math.min(1.0, hits() / (double) decided);
+    /** Session reads that followed another read of their session. */
+    public long followingReads() {
+        return followingReads.sum();
     }
 
-    /** Hits per read told; NaN before any. */
+    /** Hits per predicted key decided; NaN before any. */
+    public double precision() {
+        long d = decided();
+        return d == 0 ? Double.NaN : hits() / (double) d;
+    }
+
+    /** Hits per session read that followed another; NaN before any. */
     public double recall() {
-        long r = reads();
+        long r = followingReads();
         return r == 0 ? Double.NaN : hits() / (double) r;
     }
 }

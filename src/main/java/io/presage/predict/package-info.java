@@ -14,8 +14,11 @@
  * a key look <em>older</em> than the log already does, and prefetching would cost the primary requests
  * for nothing. It pays when the mirror is behind its log (a backlog, a slow applier, the stream cut
  * while HTTP still works) or where the pipeline is slower than a round trip (a mirror next to its
- * primary). So the mirror prefetches only while its staleness {@code S} exceeds the round trip it
- * measures for reconciliations ({@code io.presage.mirror.Prefetcher}), and never for a key whose
- * confidence is already high.
+ * primary). So the mirror prefetches only while its usual staleness (a moving average of {@code S})
+ * exceeds the round trip it measures for reconciliations plus a session's usual pause between reads
+ * ({@code io.presage.mirror.Prefetcher}), and never for a key whose confidence is already high.
+ * Measured (BENCHMARKS.md, "Prediction and prefetching"): next to its coordinator, a healthy mirror
+ * gains nothing clear from it, and prefetching on every momentary jump of {@code S} cost more than it
+ * gained.
  */
 package io.presage.predict;

@@ -409,6 +409,7 @@ class MirrorForwardingIT {
             JsonNode p = json(send(mirror, "GET", "/v1/status", null), 200).path("prediction");
             assertTrue(p.path("enabled").asBoolean(), p.toString());
             assertTrue(p.path("prefetchedKeys").asLong() >= 1 && p.path("hits").asLong() >= 1, p.toString());
+            assertEquals(1.0, p.path("precision").asDouble(), 1e-9, "every prediction was the session's next read: " + p);
             assertTrue(p.path("precision").asDouble() > 0 && p.path("modelKeys").asLong() >= 2, p.toString());
             assertTrue(p.path("reconcileRttMillis").asDouble() > 0, p.toString());
         } finally {

@@ -67,8 +67,9 @@ class PrefetcherTest {
         assertEquals(List.of(List.of("orders")), asked);
         p.read("new", "orders", 150);
         assertEquals(List.of(List.of("orders"), List.of("cart")), asked);
-        assertEquals(1, p.ledger().hits(), "orders was read after its prefetch");
-        assertEquals(1.0, p.ledger().precision(150), 1e-12, "cart is not decided yet");
+        assertEquals(1, p.ledger().hits(), "orders was the session's next read, as predicted");
+        assertEquals(1.0, p.ledger().precision(), 1e-12, "cart is not decided yet");
+        assertEquals(2, p.prefetched());
     }
 
     @Test
@@ -81,6 +82,27 @@ class PrefetcherTest {
         assertEquals(List.of(), asked, "a confirmation would be older than the log's own knowledge");
         assertTrue(p.skippedHealthy() > 0);
         assertEquals(1.0, p.model().probability("user", "orders", 100), 1e-12);
+    }
+
+    @Test
+    void aConfirmationThatWouldBeOlderThanTheLogByTheTimeTheSessionReadsAgainIsNotFetched() {
+        staleMillis = 30;
+        rttMillis = 5;
+        Prefetcher p = prefetcher();
+        long now = 0;
+        for (int s = 0; s < 3; s++) { // sessions that pause 50 ms between reads
+            p.read("s" + s, "user", now += 50);
+            p.read("s" + s, "orders", now += 50);
+        }
+        p.read("new", "user", now += 50);
+        assertEquals(List.of(), asked, "ready in 5 ms, read in about 50: 55 ms old against the log's 30");
+        assertEquals(50, p.sessionGapMillis(), 1e-9);
+        staleMillis = 60; // one read at 60 moves the usual S from 30 to 33 only: one jump does not open the gate
+        p.read("new2", "user", now += 50);
+        assertEquals(List.of(), asked);
+        staleMillis = 300; // a mirror falling behind: 33 → 60
+        p.read("new3", "user", now += 50);
+        assertEquals(List.of(List.of("orders")), asked);
     }
 
     @Test
@@ -99,7 +121,11 @@ class PrefetcherTest {
         p.read("a", "user", 100);
         p.read("b", "user", 100);
         assertEquals(List.of(List.of("orders")), asked, "the second read finds it under way");
+        CompletableFuture<?> underWay = p.underWay("orders").answer();
+        assertTrue(underWay != null && !underWay.isDone());
         answers.get(0).completeExceptionally(new RuntimeException("coordinator unreachable"));
+        assertTrue(underWay.isDone(), "a read waiting for it is released, whatever the outcome");
+        assertEquals(null, p.underWay("orders"));
         p.read("c", "user", 100);
         assertEquals(2, asked.size(), "a failed prefetch can be tried again");
     }

@@ -1,7 +1,6 @@
 package io.presage.predict;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,31 +58,43 @@ class PredictionPartsTest {
     }
 
     @Test
-    void aSessionsPreviousKeyCountsOnlyWithinTheGapAndNotForARepeat() {
-        SessionTrail t = new SessionTrail(1_000, 100);
-        assertNull(t.advance("s1", "a", 0));
-        assertEquals("a", t.advance("s1", "b", 500));
-        assertNull(t.advance("s2", "c", 600), "another session");
-        assertNull(t.advance("s1", "b", 700), "the same key again is not a transition");
-        assertNull(t.advance("s1", "c", 2_000), "too long after");
-        assertEquals("c", t.advance("s1", "d", 2_100));
+    void aFullTrailDropsIdleSessionsBeforeActiveOnes() {
+        SessionTrail t = new SessionTrail(1_000, 64);
+        for (int i = 0; i < 63; i++) {
+            t.advance("idle" + i, "k", 0);
+        }
+        t.advance("active", "a", 5_000);
+        t.advance("new", "x", 5_500); // full: the 63 idle sessions go, the active one stays
+        assertEquals("a", t.advance("active", "b", 5_600).key());
+        assertEquals(2, t.sessions());
     }
 
     @Test
-    void theLedgerCountsAHitOnlyForAReadWithinTheHorizon() {
+    void aSessionsPreviousKeyCountsOnlyWithinTheGapAndNotForARepeat() {
+        SessionTrail t = new SessionTrail(1_000, 100);
+        assertNull(t.advance("s1", "a", 0));
+        assertEquals(new SessionTrail.Step("a", 0), t.advance("s1", "b", 500));
+        assertNull(t.advance("s2", "c", 600), "another session");
+        assertNull(t.advance("s1", "b", 700), "the same key again is not a transition");
+        assertNull(t.advance("s1", "c", 2_000), "too long after");
+        assertEquals("c", t.advance("s1", "d", 2_100).key());
+    }
+
+    @Test
+    void aPredictionIsDecidedByTheSameSessionsNextReadWithinTheHorizon() {
         PrefetchLedger l = new PrefetchLedger(1_000, 100);
-        l.prefetched("a", 0);
-        l.prefetched("b", 0);
-        l.prefetched("c", 0);
-        assertTrue(l.read("a", 500));
-        assertFalse(l.read("a", 600), "a prefetch is used once");
-        assertFalse(l.read("b", 1_500), "too late");
-        assertFalse(l.read("x", 1_500), "never prefetched");
+        l.read("s", "user", false, 0);
+        l.predicted("s", List.of("orders", "settings"), 0);
+        l.read("other", "orders", false, 10); // another session's read of it decides nothing
+        l.read("s", "orders", true, 20); // hit: one of the two predicted keys
+        l.predicted("s", List.of("cart"), 20);
+        l.read("s", "help", true, 40); // miss
+        l.predicted("s", List.of("cart"), 40);
+        l.read("s", "cart", true, 2_000); // too late: undecided
+        assertEquals(4, l.predicted());
+        assertEquals(3, l.decided());
         assertEquals(1, l.hits());
-        assertEquals(4, l.reads());
-        assertEquals(0.25, l.recall(), 1e-12);
-        // c is still undecided at 900, decided (wasted) after the horizon
-        assertEquals(1.0 / 2, l.precision(900), 1e-12);
-        assertEquals(1.0 / 3, l.precision(2_000), 1e-12);
+        assertEquals(1.0 / 3, l.precision(), 1e-12);
+        assertEquals(1.0 / 3, l.recall(), 1e-12, "three reads followed another one of their session");
     }
 }
