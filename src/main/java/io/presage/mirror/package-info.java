@@ -29,7 +29,10 @@
  * λ the key's decayed write rate learned from the log (corrected for the time since this node first
  * saw the key written, so a key that has just become busy is not taken as quiet) plus a prior from the
  * overall rate ({@link io.presage.mirror.WriteRates}), S how far behind the mirror's knowledge of the log is
- * ({@link io.presage.mirror.Staleness}). It is measured, not assumed: {@link io.presage.mirror.Calibration}
+ * ({@link io.presage.mirror.Staleness}), or, for a version that a reconciliation with the coordinator
+ * confirmed more recently than that, the time since the confirmation's request was sent
+ * ({@link io.presage.mirror.Confirmations}; prefetches of predicted keys are such reconciliations,
+ * {@link io.presage.mirror.Prefetcher}). It is measured, not assumed: {@link io.presage.mirror.Calibration}
  * checks a sample of reads against the log afterwards and counts, per confidence decile, how many
  * were current.
  *
