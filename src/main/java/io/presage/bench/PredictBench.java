@@ -23,7 +23,8 @@ import io.vertx.core.http.HttpMethod;
 
 /**
  * {@code ./presage bench predict}: what the prediction engine (DESIGN §7) is worth at a mirror, in one
- * run, on three workloads that alternate phase by phase against the same mirror and coordinator:
+ * run, on four workloads that take turns phase by phase against the same mirror and coordinator (each
+ * round starting one later, so that none always runs first):
  * <ul>
  * <li><b>sessions</b>: each session visits one of U users and reads its three keys in order (profile →
  *     orders → cart), pausing {@code think} ms between reads, with {@code minConfidence} and the
@@ -38,7 +39,9 @@ import io.vertx.core.http.HttpMethod;
  * and a read's confidence falls below {@code minConfidence} often enough to matter. Per workload: the
  * share of reads answered locally (the rest were reconciled with the coordinator first), read latency,
  * the coordinator requests per 100 reads (the mirror's reconcile POSTs, prefetches included: the cost),
- * and from the mirror's status the precision and recall of its prefetches. Last line: {@code RESULT {json}}.
+ * and from the mirror's status the precision and recall of its predictions (judged by each session's next
+ * read). Against a mirror with prediction off it runs too: the workloads are then baselines of each
+ * other, and their differences are the bench's noise. Last line: {@code RESULT {json}}.
  */
 public final class PredictBench {
 

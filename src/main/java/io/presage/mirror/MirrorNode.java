@@ -39,7 +39,7 @@ import io.presage.config.PresageConfig;
 import io.presage.log.JetStreamLog;
 import io.presage.log.PositionWaiters;
 import io.presage.node.LogConnection;
-import io.presage.predict.PrefetchLedger;
+import io.presage.predict.PredictionScore;
 import io.presage.predict.SessionTrail;
 import io.presage.predict.Successors;
 import io.quarkus.runtime.ShutdownEvent;
@@ -135,9 +135,9 @@ public class MirrorNode implements ApplyHook {
                         + "checked since start (0 is perfect)")
                 .register(registry);
         if (prefetcher != null) {
-            FunctionCounter.builder("presage_prediction_hits_total", prefetcher.ledger(), PrefetchLedger::hits)
+            FunctionCounter.builder("presage_prediction_hits_total", prefetcher.score(), PredictionScore::hits)
                     .description("session reads of a key predicted after the session's previous read").register(registry);
-            FunctionCounter.builder("presage_prediction_predicted_total", prefetcher.ledger(), PrefetchLedger::predicted)
+            FunctionCounter.builder("presage_prediction_predicted_total", prefetcher.score(), PredictionScore::predicted)
                     .description("keys predicted to be a session's next read").register(registry);
             FunctionCounter.builder("presage_prediction_prefetched_total", prefetcher, Prefetcher::prefetched)
                     .description("keys reconciled with the coordinator ahead of a predicted read").register(registry);
@@ -270,7 +270,7 @@ public class MirrorNode implements ApplyHook {
         // Evidence 2.5: three transitions seen lately (three decay to 2.5 in a quarter of a half-life), not one or two.
         Successors model = new Successors(p.halfLife().toMillis(), 4, p.maxKeys(), 2.5);
         SessionTrail sessions = new SessionTrail(p.sessionGap().toMillis(), p.maxKeys());
-        PrefetchLedger ledger = new PrefetchLedger(p.sessionGap().toMillis(), p.maxKeys());
+        PredictionScore score = new PredictionScore(p.sessionGap().toMillis(), p.maxKeys());
         Prefetcher.Mirror gate = new Prefetcher.Mirror() {
             @Override
             public double staleMillis(long nowMillis) {
@@ -282,7 +282,7 @@ public class MirrorNode implements ApplyHook {
                 return reconcileRttMillis;
             }
         };
-        return new Prefetcher(model, sessions, ledger, gate, this::confidenceInMemory, reconciler::reconcile,
+        return new Prefetcher(model, sessions, score, gate, this::confidenceInMemory, reconciler::reconcile,
                 p.minProbability(), p.belowConfidence());
     }
 
@@ -455,7 +455,7 @@ public class MirrorNode implements ApplyHook {
         double rtt = reconcileRttMillis;
         p.put("reconcileRttMillis", Double.isNaN(rtt) ? null : rtt);
         if (prefetcher != null) {
-            PrefetchLedger l = prefetcher.ledger();
+            PredictionScore l = prefetcher.score();
             p.put("sessions", prefetcher.sessions().sessions());
             p.put("modelKeys", prefetcher.model().keys());
             p.put("followingReads", l.followingReads());

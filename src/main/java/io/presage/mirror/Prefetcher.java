@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 import java.util.function.ToDoubleBiFunction;
 
-import io.presage.predict.PrefetchLedger;
+import io.presage.predict.PredictionScore;
 import io.presage.predict.SessionTrail;
 import io.presage.predict.Successors;
 
@@ -36,7 +36,7 @@ final class Prefetcher {
 
     private final Successors model;
     private final SessionTrail sessions;
-    private final PrefetchLedger ledger;
+    private final PredictionScore score;
     private final Mirror mirror;
     /** Confidence of a key's local copy now, from what the mirror holds in memory (no store read). */
     private final ToDoubleBiFunction<String, Long> confidence;
@@ -60,12 +60,12 @@ final class Prefetcher {
     private final LongAdder prefetched = new LongAdder();
     private final LongAdder skippedHealthy = new LongAdder();
 
-    Prefetcher(Successors model, SessionTrail sessions, PrefetchLedger ledger, Mirror mirror,
+    Prefetcher(Successors model, SessionTrail sessions, PredictionScore score, Mirror mirror,
             ToDoubleBiFunction<String, Long> confidence, Function<List<String>, CompletableFuture<?>> reconcile,
             double minProbability, double belowConfidence) {
         this.model = model;
         this.sessions = sessions;
-        this.ledger = ledger;
+        this.score = score;
         this.mirror = mirror;
         this.confidence = confidence;
         this.reconcile = reconcile;
@@ -79,7 +79,7 @@ final class Prefetcher {
         double m = staleMeanMillis;
         staleMeanMillis = Double.isNaN(m) ? s : m + 0.1 * (s - m);
         SessionTrail.Step previous = sessions.advance(session, key, nowMillis);
-        ledger.read(session, key, previous != null, nowMillis);
+        score.read(session, key, previous != null, nowMillis);
         if (previous != null) {
             model.observe(previous.key(), key, nowMillis);
             double gap = nowMillis - previous.atMillis();
@@ -94,7 +94,7 @@ final class Prefetcher {
         for (Successors.Prediction p : next) {
             predicted.add(p.key());
         }
-        ledger.predicted(session, predicted, nowMillis);
+        score.predicted(session, predicted, nowMillis);
         if (!worthIt(nowMillis)) {
             skippedHealthy.increment();
             return;
@@ -165,8 +165,8 @@ final class Prefetcher {
         return skippedHealthy.sum();
     }
 
-    PrefetchLedger ledger() {
-        return ledger;
+    PredictionScore score() {
+        return score;
     }
 
     Successors model() {

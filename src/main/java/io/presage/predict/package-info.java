@@ -1,7 +1,7 @@
 /**
  * The prediction engine (DESIGN §7), framework-free: it learns online which key a session reads after
  * which ({@link io.presage.predict.Successors}, fed by {@link io.presage.predict.SessionTrail}) and keeps
- * score of the prefetches made from its predictions ({@link io.presage.predict.PrefetchLedger}).
+ * score of its predictions by what each session reads next ({@link io.presage.predict.PredictionScore}).
  *
  * <h2>When a prefetch can help, and when it cannot</h2>
  * DESIGN §7 has a mirror reconcile predicted keys with the primary ahead of demand, so that their

@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 import io.presage.apply.StoredItem;
-import io.presage.predict.PrefetchLedger;
+import io.presage.predict.PredictionScore;
 import io.presage.predict.SessionTrail;
 import io.presage.predict.Successors;
 
@@ -40,7 +40,7 @@ class PrefetcherTest {
             }
         };
         return new Prefetcher(new Successors(60_000, 4, 1_000, 2.5), new SessionTrail(30_000, 1_000),
-                new PrefetchLedger(10_000, 1_000), mirror, (k, now) -> confidence.getOrDefault(k, 0.5),
+                new PredictionScore(10_000, 1_000), mirror, (k, now) -> confidence.getOrDefault(k, 0.5),
                 keys -> {
                     asked.add(keys);
                     CompletableFuture<Object> f = new CompletableFuture<>();
@@ -67,8 +67,8 @@ class PrefetcherTest {
         assertEquals(List.of(List.of("orders")), asked);
         p.read("new", "orders", 150);
         assertEquals(List.of(List.of("orders"), List.of("cart")), asked);
-        assertEquals(1, p.ledger().hits(), "orders was the session's next read, as predicted");
-        assertEquals(1.0, p.ledger().precision(), 1e-12, "cart is not decided yet");
+        assertEquals(1, p.score().hits(), "orders was the session's next read, as predicted");
+        assertEquals(1.0, p.score().precision(), 1e-12, "cart is not decided yet");
         assertEquals(2, p.prefetched());
     }
 

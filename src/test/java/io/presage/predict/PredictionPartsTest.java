@@ -82,7 +82,7 @@ class PredictionPartsTest {
 
     @Test
     void aPredictionIsDecidedByTheSameSessionsNextReadWithinTheHorizon() {
-        PrefetchLedger l = new PrefetchLedger(1_000, 100);
+        PredictionScore l = new PredictionScore(1_000, 100);
         l.read("s", "user", false, 0);
         l.predicted("s", List.of("orders", "settings"), 0);
         l.read("other", "orders", false, 10); // another session's read of it decides nothing

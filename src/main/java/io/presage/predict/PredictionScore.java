@@ -14,7 +14,7 @@ import io.presage.apply.Eviction;
  * client meanwhile does not count: under load every key of a small data set is read by someone within
  * seconds, and a score by "read by anyone soon" credited random guesses.
  */
-public final class PrefetchLedger {
+public final class PredictionScore {
     private record Predicted(List<String> keys, long atMillis) {
     }
 
@@ -27,7 +27,7 @@ public final class PrefetchLedger {
     private final LongAdder followingReads = new LongAdder();
 
     /** @param horizonMillis a prediction not decided by a read of its session within this is dropped undecided */
-    public PrefetchLedger(long horizonMillis, int maxSessions) {
+    public PredictionScore(long horizonMillis, int maxSessions) {
         this.horizonMillis = horizonMillis;
         this.maxSessions = maxSessions;
     }
