@@ -303,7 +303,7 @@ public class MirrorNode implements ApplyHook {
         });
     }
 
-    /** A read of {@code key} in {@code session} is being answered: the prediction engine learns from it (null: off). */
+    /** A read of {@code key} in {@code session} has arrived: the prediction engine learns from it (when on). */
     public void sessionRead(String session, String key, long nowMillis) {
         if (prefetcher != null) {
             prefetcher.read(session, key, nowMillis);

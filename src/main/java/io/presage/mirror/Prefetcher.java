@@ -73,7 +73,7 @@ final class Prefetcher {
         this.belowConfidence = belowConfidence;
     }
 
-    /** {@code session} has just been answered a read of {@code key}: learn, then maybe prefetch what follows. */
+    /** {@code session} reads {@code key} (called as the read arrives): learn, then maybe prefetch what follows. */
     void read(String session, String key, long nowMillis) {
         double s = mirror.staleMillis(nowMillis);
         double m = staleMeanMillis;
@@ -95,7 +95,7 @@ final class Prefetcher {
             predicted.add(p.key());
         }
         score.predicted(session, predicted, nowMillis);
-        if (!worthIt(nowMillis)) {
+        if (!worthIt()) {
             skippedHealthy.increment();
             return;
         }
@@ -128,7 +128,7 @@ final class Prefetcher {
      * then be a round trip plus a session's usual pause between reads old, against the mirror's usual S.
      * Until the round trip has been measured, yes.
      */
-    private boolean worthIt(long nowMillis) {
+    private boolean worthIt() {
         double rtt = mirror.reconcileRttMillis();
         double gap = gapMillis;
         if (Double.isNaN(rtt)) {
