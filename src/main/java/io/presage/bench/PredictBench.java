@@ -226,6 +226,7 @@ public final class PredictBench {
             for (Workload w : Workload.values()) {
                 tallies.put(w, new Tally());
             }
+            System.out.printf("  measuring %d round(s)…%n", o.rounds());
             Workload[] all = Workload.values();
             for (int round = 1; round <= o.rounds(); round++) {
                 for (int i = 0; i < all.length; i++) {
