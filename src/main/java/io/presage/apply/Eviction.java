@@ -2,6 +2,7 @@ package io.presage.apply;
 
 import java.util.Iterator;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /** Bounding a map without bookkeeping per access: when full, drop a sixteenth of it. */
 public final class Eviction {
@@ -19,5 +20,17 @@ public final class Eviction {
             removed++;
         }
         return removed;
+    }
+
+    /**
+     * Makes room in a full map: first the entries {@code stale} says are of no use any more; only if
+     * that frees nothing, a {@link #sixteenth}. A map full of live entries thus loses few of them, and
+     * one full of stale ones loses only those.
+     */
+    public static <V> void staleFirst(Map<String, V> map, int capacity, Predicate<V> stale) {
+        map.values().removeIf(stale);
+        if (map.size() >= capacity) {
+            sixteenth(map, capacity);
+        }
     }
 }

@@ -50,10 +50,7 @@ public final class PredictionScore {
     /** After a read in {@code session}, these keys were predicted to be its next one. */
     public void predicted(String session, List<String> keys, long nowMillis) {
         if (!open.containsKey(session) && open.size() >= maxSessions) {
-            open.values().removeIf(p -> nowMillis - p.atMillis() > horizonMillis); // undecidable now
-            if (open.size() >= maxSessions) {
-                Eviction.sixteenth(open, maxSessions);
-            }
+            Eviction.staleFirst(open, maxSessions, p -> nowMillis - p.atMillis() > horizonMillis); // undecidable now
         }
         open.put(session, new Predicted(List.copyOf(keys), nowMillis));
         predicted.add(keys.size());

@@ -33,12 +33,8 @@ public final class SessionTrail {
      */
     public Step advance(String session, String key, long nowMillis) {
         if (!last.containsKey(session) && last.size() >= maxSessions) {
-            // Sessions idle past the gap first (they can no longer make a transition); only if none
-            // are, a sixteenth in the map's order.
-            last.values().removeIf(s -> nowMillis - s.atMillis() > gapMillis);
-            if (last.size() >= maxSessions) {
-                Eviction.sixteenth(last, maxSessions);
-            }
+            // Sessions idle past the gap can no longer make a transition.
+            Eviction.staleFirst(last, maxSessions, s -> nowMillis - s.atMillis() > gapMillis);
         }
         Step before = last.put(session, new Step(key, nowMillis));
         if (before == null || nowMillis - before.atMillis() > gapMillis || before.key().equals(key)) {
