@@ -81,6 +81,20 @@ final class BenchArgs {
         return n;
     }
 
+    /** A number from 0 to 1. */
+    static double probability(String option, String v) {
+        double d;
+        try {
+            d = Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            d = Double.NaN;
+        }
+        if (!(d >= 0 && d <= 1)) {
+            throw new IllegalArgumentException(option + " must be a number from 0 to 1, not '" + v + "'");
+        }
+        return d;
+    }
+
     static int integer(String option, String v) {
         try {
             return Integer.parseInt(v.replace("_", ""));

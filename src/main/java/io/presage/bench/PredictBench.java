@@ -6,7 +6,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -84,7 +86,7 @@ public final class PredictBench {
         int thinkMs = 2;
         int warmup = 5;
         int ioThreads = 1;
-        for (Map.Entry<String, String> p : BenchArgs.pairs(args, java.util.Set.of())) {
+        for (Map.Entry<String, String> p : BenchArgs.pairs(args, Set.of())) {
             String a = p.getKey();
             String v = p.getValue();
             switch (a) {
@@ -95,7 +97,7 @@ public final class PredictBench {
                 case "--clients" -> clients = BenchArgs.positive(a, v);
                 case "--users" -> users = BenchArgs.positive(a, v);
                 case "--writes" -> writes = BenchArgs.nonNegative(a, v);
-                case "--min-confidence" -> minConfidence = probability(a, v);
+                case "--min-confidence" -> minConfidence = BenchArgs.probability(a, v);
                 case "--think-ms" -> thinkMs = BenchArgs.nonNegative(a, v);
                 case "--warmup" -> warmup = BenchArgs.nonNegative(a, v);
                 case "--io-threads" -> ioThreads = BenchArgs.positive(a, v);
@@ -105,25 +107,12 @@ public final class PredictBench {
         return new Options(url, coordinator, seconds, rounds, clients, users, writes, minConfidence, thinkMs, warmup, ioThreads);
     }
 
-    private static double probability(String option, String v) {
-        double d;
-        try {
-            d = Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            d = Double.NaN;
-        }
-        if (!(d >= 0 && d <= 1)) {
-            throw new IllegalArgumentException(option + " must be a number from 0 to 1, not '" + v + "'");
-        }
-        return d;
-    }
-
     static String key(int user, int step) {
         return "pb-u" + user + "-" + CHAIN[step];
     }
 
     /** The keys one session reads: a user's chain in order, or (no structure) three random keys. */
-    static String[] visit(Workload w, java.util.SplittableRandom rnd, int users) {
+    static String[] visit(Workload w, SplittableRandom rnd, int users) {
         String[] keys = new String[CHAIN.length];
         int user = rnd.nextInt(users);
         for (int i = 0; i < keys.length; i++) {
@@ -319,7 +308,7 @@ public final class PredictBench {
 
     /** Every 10 ms, a hundredth of the write rate, unless too many are still under way. */
     private void writeSome() {
-        java.util.concurrent.ThreadLocalRandom rnd = java.util.concurrent.ThreadLocalRandom.current();
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
         int n = o.writes() / 100 + (rnd.nextInt(100) < o.writes() % 100 ? 1 : 0);
         for (int i = 0; i < n && writesInFlight.get() < 64; i++) {
             writesInFlight.incrementAndGet();
