@@ -296,9 +296,7 @@ public class MirrorNode implements ApplyHook {
         return coordinator.reconcile(keys).whenComplete((r, e) -> {
             if (r != null) {
                 confirmations.confirmed(keys, r.items(), sentMillis);
-                double ms = (System.nanoTime() - sentNanos) / 1e6;
-                double old = reconcileRttMillis;
-                reconcileRttMillis = Double.isNaN(old) ? ms : old + 0.1 * (ms - old);
+                reconcileRttMillis = Prefetcher.movingAverage(reconcileRttMillis, (System.nanoTime() - sentNanos) / 1e6, 0.1);
             }
         });
     }

@@ -75,16 +75,12 @@ final class Prefetcher {
 
     /** {@code session} reads {@code key} (called as the read arrives): learn, then maybe prefetch what follows. */
     void read(String session, String key, long nowMillis) {
-        double s = mirror.staleMillis(nowMillis);
-        double m = staleMeanMillis;
-        staleMeanMillis = Double.isNaN(m) ? s : m + 0.1 * (s - m);
+        staleMeanMillis = movingAverage(staleMeanMillis, mirror.staleMillis(nowMillis), 0.1);
         SessionTrail.Step previous = sessions.advance(session, key, nowMillis);
         score.read(session, key, previous != null, nowMillis);
         if (previous != null) {
             model.observe(previous.key(), key, nowMillis);
-            double gap = nowMillis - previous.atMillis();
-            double g = gapMillis;
-            gapMillis = Double.isNaN(g) ? gap : g + 0.05 * (gap - g);
+            gapMillis = movingAverage(gapMillis, nowMillis - previous.atMillis(), 0.05);
         }
         List<Successors.Prediction> next = model.after(key, minProbability, nowMillis);
         if (next.isEmpty()) {
@@ -121,6 +117,11 @@ final class Prefetcher {
             keys.forEach(k -> inFlight.remove(k, answer)); // failed: a later read may try again
             answer.answer().complete(null); // a read waiting for it looks again, whatever the outcome
         });
+    }
+
+    /** An exponential moving average: {@code sample} itself when there is none yet ({@code average} NaN). */
+    static double movingAverage(double average, double sample, double weight) {
+        return Double.isNaN(average) ? sample : average + weight * (sample - average);
     }
 
     /**

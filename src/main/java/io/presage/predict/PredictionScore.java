@@ -47,12 +47,12 @@ public final class PredictionScore {
         }
     }
 
-    /** After a read in {@code session}, these keys were predicted to be its next one. */
+    /** After a read in {@code session}, these keys were predicted to be its next one (the list is kept as given). */
     public void predicted(String session, List<String> keys, long nowMillis) {
         if (!open.containsKey(session) && open.size() >= maxSessions) {
             Eviction.staleFirst(open, maxSessions, p -> nowMillis - p.atMillis() > horizonMillis); // undecidable now
         }
-        open.put(session, new Predicted(List.copyOf(keys), nowMillis));
+        open.put(session, new Predicted(keys, nowMillis));
         predicted.add(keys.size());
     }
 
