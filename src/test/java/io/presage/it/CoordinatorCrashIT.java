@@ -162,7 +162,7 @@ class CoordinatorCrashIT {
             assertTrue(clientFailures.isEmpty(), "client failures: " + clientFailures);
 
             long loadMillis = (System.nanoTime() - firstReady) / 1_000_000;
-            JsonNode status = awaitApplied();
+            JsonNode status = coordinator.awaitApplied(Duration.ofSeconds(30));
             verify(pg, db, status, loadMillis, t0, "after the load");
             JsonNode cache = status.get("readCache");
             assertEquals(CACHE_BYTES, cache.get("maxBytes").asLong(), "the configured budget: " + cache);
@@ -174,7 +174,7 @@ class CoordinatorCrashIT {
             // COMMITTED, sent again to the restarted coordinator, must answer COMMITTED and commit
             // nothing more; then all of the above must still hold.
             resendCommittedIds(clients);
-            verify(pg, db, awaitApplied(), loadMillis, t0, "after re-sending every COMMITTED id");
+            verify(pg, db, coordinator.awaitApplied(Duration.ofSeconds(30)), loadMillis, t0, "after re-sending every COMMITTED id");
         } finally {
             stop.set(true);
             settleDeadline.set(System.nanoTime());
@@ -377,21 +377,6 @@ class CoordinatorCrashIT {
 
     private long countAnsweredAfter(long nanos) {
         return outcomes.values().stream().filter(o -> o.kind() == Kind.COMMITTED && o.answeredAtNanos() > nanos).count();
-    }
-
-    /** Polls {@code /v1/status} until the applier has applied everything the coordinator committed. */
-    private JsonNode awaitApplied() throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        JsonNode s = null;
-        while (System.nanoTime() < deadline) {
-            s = send(get("/v1/status")).json();
-            long committed = s.get("committedSequence").asLong();
-            if (committed > 0 && s.get("appliedSequence").asLong() == committed) {
-                return s;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the applier did not catch up with the log: " + s);
     }
 
     // ---- the clients ------------------------------------------------------------------------

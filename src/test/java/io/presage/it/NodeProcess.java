@@ -18,6 +18,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 import io.presage.testing.NatsTestServer;
 import io.presage.testing.PostgresTestServer;
 
@@ -144,6 +146,24 @@ final class NodeProcess {
             Thread.sleep(200);
         }
         fail(name + " was not ready after " + max + " (last: " + last + "); see " + logDir);
+    }
+
+    /**
+     * Polls a coordinator's {@code /v1/status} until its applier has applied everything it committed;
+     * returns that status.
+     */
+    JsonNode awaitApplied(Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        JsonNode s = null;
+        while (System.nanoTime() < deadline) {
+            s = JsonHttp.send(JsonHttp.get(uri("/v1/status"))).json();
+            long committed = s.path("committedSequence").asLong();
+            if (committed > 0 && s.path("appliedSequence").asLong() == committed) {
+                return s;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + "'s applier did not catch up with the log: " + s);
     }
 
     /** Sends a signal by name ({@code STOP}, {@code CONT}) to the node's process. */
