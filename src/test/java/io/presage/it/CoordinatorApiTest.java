@@ -80,6 +80,56 @@ class CoordinatorApiTest {
         assertTrue(t > b1 && t < a2, "placed between the versions read and the overwrite");
     }
 
+    /**
+     * A batch read answers at one log position: all or nothing of each transaction, in log order. With
+     * adjusted commits that is not always a state of the serial order, which is timestamp order: here X
+     * (b := 1) is logged before Y, which read b before X and is placed before X. The batch read between
+     * them saw b = 1 and c = 0, which no point of the serial order held (c became 1 before b did).
+     * Certifying the batch's versions as a read-only transaction is what makes such a read
+     * serializable: after Y it aborts; before Y it commits, and Y, which would have to be placed after
+     * it, beyond where its stale read of b is valid, aborts instead.
+     */
+    @Test
+    void aBatchReadIsALogPrefixAndOnlyCertifyingItMakesItASerialState() {
+        long[] seen = prefixSeenBetweenXAndY("prefix1");
+        Response y = staleY("prefix1", seen[0]);
+        y.then().statusCode(200).body("status", equalTo("COMMITTED")).body("adjusted", equalTo(true));
+        long ty = y.jsonPath().getLong("timestamp");
+        assertTrue(seen[2] < ty && ty < seen[1], "Y placed between c's load and X: c = 1 before b = 1, "
+                + "so the batch's b = 1, c = 0 was never a serial state");
+        readOnly("prefix1", seen).then().statusCode(409).body("status", equalTo("ABORTED"))
+                .body("conflicts", hasItem("prefix1-c"));
+
+        long[] certified = prefixSeenBetweenXAndY("prefix2");
+        readOnly("prefix2", certified).then().statusCode(200).body("status", equalTo("COMMITTED"))
+                .body("adjusted", equalTo(false));
+        staleY("prefix2", certified[0]).then().statusCode(409).body("status", equalTo("ABORTED"))
+                .body("conflicts", hasItem("prefix2-c"));
+    }
+
+    /** Loads b = 0 and c = 0, commits X (b := 1), then batch-reads b = 1, c = 0: {b0, x, c0}. */
+    private static long[] prefixSeenBetweenXAndY(String p) {
+        long b0 = put(p + "-b", "0").jsonPath().getLong("timestamp");
+        long c0 = put(p + "-c", "0").jsonPath().getLong("timestamp");
+        long x = put(p + "-b", "1").jsonPath().getLong("timestamp");
+        Response batch = post("/v1/kv/_batch", "{\"keys\":[\"" + p + "-b\",\"" + p + "-c\"]}");
+        batch.then().statusCode(200).body("items[0].value", equalTo(1)).body("items[0].version", equalTo(x))
+                .body("items[1].value", equalTo(0)).body("items[1].version", equalTo(c0));
+        return new long[] {b0, x, c0};
+    }
+
+    /** Y: read b before X (b0), writes c := 1. */
+    private static Response staleY(String p, long b0) {
+        return post("/v1/transactions", "{\"reads\":[{\"key\":\"" + p + "-b\",\"version\":" + b0 + "}],"
+                + "\"writes\":[{\"key\":\"" + p + "-c\",\"value\":1}]}");
+    }
+
+    /** The batch read's versions (b at X, c at its load) certified as a read-only transaction. */
+    private static Response readOnly(String p, long[] seen) {
+        return post("/v1/transactions", "{\"reads\":[{\"key\":\"" + p + "-b\",\"version\":" + seen[1] + "},"
+                + "{\"key\":\"" + p + "-c\",\"version\":" + seen[2] + "}],\"writes\":[]}");
+    }
+
     @Test
     void aConflictingTransactionIsAbortedWithReasonAndKeys() {
         long v1 = put("conf-a", "1").jsonPath().getLong("timestamp");
