@@ -186,7 +186,9 @@ public class CoordinatorApi implements NodeApi {
             cert.put("committed", c.stats().committed());
             cert.put("adjusted", c.stats().adjusted());
             cert.put("aborted", c.stats().aborted());
+            cert.put("partitions", c.config().partitions());
             cert.put("windowKeys", c.windowSize());
+            cert.put("evictions", c.evictions());
             cert.put("coldLookups", c.coldLookups());
             m.put("certification", cert);
         }

@@ -81,6 +81,12 @@ class SerializableHistoryIT {
      * tail (writes exactly, reads as of the log's end); everything older it knows only as cold keys.
      */
     private static final String GATHER = "2s";
+    /**
+     * Certification in three partitions, so that most transactions take the two-phase path, each
+     * keeping exact metadata for only six keys: the others live as floors and cold lookups.
+     */
+    private static final int PARTITIONS = 3;
+    private static final int WINDOW_KEYS = 6;
     private static final Duration LOAD_BEFORE_KILL = Duration.ofSeconds(4);
     private static final Duration LOAD_AFTER_RESTART = Duration.ofSeconds(4);
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
@@ -121,7 +127,9 @@ class SerializableHistoryIT {
             PostgresTestServer pg = PostgresTestServer.get();
             String db = pg.createDatabase();
             coordinator = NodeProcess.coordinator("coordinator", nats, pg, db, logDir,
-                    Map.of("PRESAGE_APPLY_CACHE_BYTES", Long.toString(CACHE_BYTES), "PRESAGE_APPLY_GATHER", GATHER));
+                    Map.of("PRESAGE_APPLY_CACHE_BYTES", Long.toString(CACHE_BYTES), "PRESAGE_APPLY_GATHER", GATHER,
+                            "PRESAGE_CERTIFICATION_PARTITIONS", Integer.toString(PARTITIONS),
+                            "PRESAGE_CERTIFICATION_WINDOW_KEYS", Integer.toString(WINDOW_KEYS)));
             coordinator.start();
             coordinator.awaitReady(READY_TIMEOUT);
             for (int k = 0; k < KEYS; k++) {
@@ -152,8 +160,9 @@ class SerializableHistoryIT {
                 w.get(SETTLE_TIMEOUT.toSeconds() + 10, TimeUnit.SECONDS);
             }
             assertTrue(failures.isEmpty(), "client failures: " + failures);
-            awaitMirrorApplied(coordinator.awaitApplied(Duration.ofSeconds(30)).path("committedSequence").asLong());
-            verify(pg, db);
+            JsonNode status = coordinator.awaitApplied(Duration.ofSeconds(30));
+            awaitMirrorApplied(status.path("committedSequence").asLong());
+            verify(pg, db, status.path("certification"));
         } finally {
             stop.set(true);
             settleDeadline.set(System.nanoTime());
@@ -166,7 +175,7 @@ class SerializableHistoryIT {
 
     // ---- the check ----------------------------------------------------------------------------
 
-    private void verify(PostgresTestServer pg, String db) throws Exception {
+    private void verify(PostgresTestServer pg, String db, JsonNode certification) throws Exception {
         List<Committed> committed = new ArrayList<>(loads);
         int aborted = 0;
         int adjustedBefore = 0;
@@ -224,9 +233,9 @@ class SerializableHistoryIT {
                 "serializable history: %d transactions answered (%d COMMITTED, %d ABORTED; committed/answered by"
                         + " way of %s), %d reads observed;"
                         + " adjusted commits %d before the kill, %d after it; %d committed after a lost answer;"
-                        + " %d answers lost to the kill; recovery probes: %s",
+                        + " %d answers lost to the kill; recovery probes: %s; the restarted certifier: %s",
                 outcomes.size(), committed.size() - loads.size(), aborted, routes, observed.size(), adjustedBefore,
-                adjustedAfter, sentAgain, lostAnswers.get(), probeAnswers);
+                adjustedAfter, sentAgain, lostAnswers.get(), probeAnswers, certification);
         System.out.println(summary);
         Files.writeString(logDir.resolve("summary.txt"), summary + System.lineSeparator());
 
@@ -239,6 +248,9 @@ class SerializableHistoryIT {
         checks.add(() -> assertEquals(List.of(), throughApi, "the history through the API: " + summary));
         checks.add(() -> assertEquals(List.of(), inStore, "PostgreSQL's items: " + summary));
         checks.add(() -> assertEquals(List.of(), mirrored, "the mirror, caught up: " + summary));
+        checks.add(() -> assertTrue(certification.path("partitions").asInt() == PARTITIONS
+                        && certification.path("evictions").asLong() > 0,
+                "several partitions, and keys evicted from the certifier's window: " + certification));
         for (Route route : Route.values()) {
             checks.add(() -> assertTrue(outcomes.stream().anyMatch(o -> o.route() == route && o.committed()),
                     "commits by way of " + route + ": " + summary));
