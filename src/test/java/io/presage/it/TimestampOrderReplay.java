@@ -51,15 +51,19 @@ final class TimestampOrderReplay {
             Map<String, Versioned> finalState, int limit) {
         List<String> found = new ArrayList<>();
         List<Committed> order = new ArrayList<>(committed);
-        order.sort(Comparator.comparingLong(Committed::ts));
+        // A read-only transaction shares its timestamp with the writer of the newest version it read and
+        // comes after it (it writes nothing, so the tie orders nothing else); writers' timestamps are unique.
+        order.sort(Comparator.comparingLong(Committed::ts).thenComparing(c -> c.writes().isEmpty()));
         Map<String, Versioned> replay = new HashMap<>();
         Map<String, Map<Long, String>> written = new HashMap<>();
-        Committed previous = null;
+        Committed previousWriter = null;
         for (Committed c : order) {
-            if (previous != null && previous.ts() == c.ts()) {
-                found.add("timestamp " + c.ts() + " given to both " + previous.id() + " and " + c.id());
+            if (!c.writes().isEmpty()) {
+                if (previousWriter != null && previousWriter.ts() == c.ts()) {
+                    found.add("timestamp " + c.ts() + " given to both " + previousWriter.id() + " and " + c.id());
+                }
+                previousWriter = c;
             }
-            previous = c;
             for (Read r : c.reads()) {
                 Versioned now = replay.get(r.key());
                 long serial = now == null ? 0 : now.version();
