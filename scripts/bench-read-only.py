@@ -3,6 +3,7 @@
 # coordinator on 127.0.0.1:8080 (./presage up --mirrors 0). See BENCHMARKS.md, "Read-only transactions".
 import http.client, json, time, statistics, sys
 c = http.client.HTTPConnection("127.0.0.1", 8080)
+run_id = "%x" % time.time_ns()  # fresh ids on every invocation: a re-sent id is answered from memory
 def req(method, path, body=None):
     c.request(method, path, body=body, headers={"Content-Type": "application/json"})
     r = c.getresponse(); data = r.read(); return r.status, json.loads(data)
@@ -11,7 +12,7 @@ reads = '"reads":[{"key":"rolat-a","version":%d},{"key":"rolat-b","version":%d}]
 def run(with_id, n, tag):
     lat = []
     for i in range(n):
-        body = "{" + ('"id":"rolat-%s-%d",' % (tag, i) if with_id else "") + reads + "}"
+        body = "{" + ('"id":"rolat-%s-%s-%d",' % (run_id, tag, i) if with_id else "") + reads + "}"
         t = time.perf_counter(); st, out = req("POST", "/v1/transactions", body); lat.append((time.perf_counter() - t) * 1e3)
         assert st == 200, out
     lat.sort(); return statistics.median(lat), lat[int(len(lat) * 0.99)]
