@@ -54,15 +54,17 @@ import io.presage.testing.PostgresTestServer;
  * (and now and then a key not read), each written value naming its transaction. A third of the
  * threads do so at the coordinator, a third at a mirror (local reads, often behind; the transaction
  * forwarded), a third at the mirror speculatively (202, then the outcome polled). Every transaction
- * carries an idempotency id and is sent again after a connection error, 503 or 504, so each ends
- * COMMITTED (with its timestamp) or ABORTED / ROLLED_BACK. The coordinator is killed mid-load and
- * restarted; the transactions in flight then are certified by the new process, with the reads of the
- * old.
+ * that writes carries an idempotency id and is sent again after a connection error, 503 or 504, so
+ * each ends COMMITTED (with its timestamp) or ABORTED / ROLLED_BACK; a read-only one goes without (it
+ * cannot commit twice), so the coordinator answers it without a log message. The coordinator
+ * certifies in {@link #PARTITIONS} partitions with a tiny window, and is killed mid-load and restarted;
+ * the transactions in flight then are certified by the new process, with the reads of the old.
  *
  * <p>{@link TimestampOrderReplay} then replays the committed transactions in timestamp order: each must
  * have read exactly the versions the replay holds; each GET and batch read must have returned a value
  * some committed transaction wrote at that version, at either node; the coordinator's API, its
- * PostgreSQL and the caught-up mirror must end where the replay ends. The run must have adjusted commits on both sides of the kill, or it proved nothing about them.
+ * PostgreSQL and the caught-up mirror must end where the replay ends. The run must have adjusted
+ * commits on both sides of the kill, or it proved nothing about them.
  *
  * <p>Run alone: {@code ./mvnw verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false
  * -Dit.test=SerializableHistoryIT}. Output in {@code target/serializable-it/}.
