@@ -171,9 +171,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             return CertifierLoop.NO_DEADLINE;
         }
         flush(certifier, System.nanoTime());
-        // Still waiting: for an ack (which the loop is woken for) or for the interval to end. Read-only
-        // transactions alone wait only for acks, whatever the interval.
-        return pending.isEmpty() || inflight.size() >= maxInflight || pendingBytes == 0
+        // Still waiting: for an ack (which the loop is woken for) or for the interval to end.
+        return pending.isEmpty() || inflight.size() >= maxInflight
                 ? CertifierLoop.NO_DEADLINE : lastPublishNanos + minIntervalNanos;
     }
 

@@ -86,15 +86,6 @@ class GroupCommitSpacingTest {
         return answer;
     }
 
-    /** A transaction that reads {@code key} at {@code version} and writes nothing, without an id. */
-    private CompletableFuture<CommitOutcome> submitReadOnly(String key, long version) {
-        TxnSpec spec = new TxnSpec(null, List.of(new TxnSpec.Read(key, version)), List.of(), "coordinator", null);
-        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
-        GroupCommit.Answer callback = answer::complete;
-        assertTrue(loop.submit(new TxnRequest(new String[] {key}, new long[] {version}, new String[0]), spec, callback));
-        return answer;
-    }
-
     private static CommitOutcome.Committed committed(CompletableFuture<CommitOutcome> f) throws Exception {
         return assertInstanceOf(CommitOutcome.Committed.class, f.get(30, TimeUnit.SECONDS));
     }
@@ -150,29 +141,6 @@ class GroupCommitSpacingTest {
         assertTrue(millisSince(start) < NO_WAIT_BOUND_MS,
                 "a full message waited " + millisSince(start) + " ms for a 20 s interval");
         assertEquals(firstSequence + 1, lastSequence, "4.4 kB of commits go out as two messages of at most 4 kB");
-    }
-
-    @Test
-    void aReadOnlyTransactionWaitsForTheCommitsBeforeItButTakesNoPlaceInTheLog() throws Exception {
-        Duration interval = Duration.ofSeconds(5);
-        startGroupCommit(interval, 900_000);
-        long start = System.nanoTime(); // before the first message is published: the interval starts later
-        CommitOutcome.Committed first = committed(submit("a", 1));
-        CompletableFuture<CommitOutcome> waiting = submit("k", 1); // waits for the interval's end
-        CompletableFuture<CommitOutcome> readOnly = submitReadOnly("a", first.timestamp());
-        CommitOutcome.Committed behind = committed(readOnly);
-        assertTrue(millisSince(start) >= interval.toMillis() && waiting.isDone(),
-                "answered after " + millisSince(start) + " ms, before the commit certified ahead of it");
-        assertEquals(committed(waiting).sequence(), behind.sequence(), "answered with the message it waited for");
-        assertEquals(first.timestamp(), behind.timestamp(), "at the newest version it read");
-        assertEquals(1, new io.presage.log.BatchCodec().decode(log.fetch(behind.sequence(), 1, Duration.ofSeconds(5))
-                .get(0).data()).txns().size(), "that message carries the write alone");
-
-        start = System.nanoTime();
-        CommitOutcome.Committed alone = committed(submitReadOnly("a", first.timestamp()));
-        assertTrue(millisSince(start) < NO_WAIT_BOUND_MS, "nothing ahead of it, yet it waited " + millisSince(start) + " ms");
-        assertEquals(behind.sequence(), alone.sequence(), "at the last acknowledged position");
-        assertEquals(behind.sequence(), log.lastSequence(), "no message for it");
     }
 
     @Test
