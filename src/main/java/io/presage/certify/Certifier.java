@@ -114,7 +114,7 @@ public final class Certifier {
         if (v.refused()) {
             return Decision.abort(v.reason(), v.conflicts());
         }
-        final long ts = txn.writeKeys.length == 0 ? readOnlyAt(v) : choose(v);
+        final long ts = choose(v);
         if (ts < 0) {
             return explainAbort(v, List.of(v));
         }
@@ -151,7 +151,7 @@ public final class Certifier {
             m.hi = Math.min(m.hi, v.hi);
             m.allCurrent &= v.allCurrent;
         }
-        final long ts = refusal == null ? (txn.writeKeys.length == 0 ? readOnlyAt(m) : choose(m)) : -1;
+        final long ts = refusal == null ? choose(m) : -1;
         for (int p = 0; p < slices.length; p++) {
             if (slices[p] == null) {
                 continue;
@@ -166,20 +166,6 @@ public final class Certifier {
             return refusal;
         }
         return ts >= 0 ? Decision.commit(ts, !m.allCurrent) : explainAbort(m, votes);
-    }
-
-    /**
-     * A read-only transaction's timestamp, or -1: the newest version it read, where it is serialized
-     * right after that version's writer (it writes nothing, so the tie orders nothing else). Its reads
-     * are all valid there exactly when that version lies below every stale read's next write. Placed
-     * there, never above the log's end, it needs no log message to survive a restart: recovery raises
-     * every key's Tr to the log's end, which keeps later writers above it (see package-info).
-     */
-    private long readOnlyAt(Vote v) {
-        if (v.reads == 0) {
-            return clock.next(); // nothing read or written: any time will do
-        }
-        return v.readLo < v.hi ? Math.max(v.readLo, 1) : -1;
     }
 
     /** The commit timestamp for an interval, or -1: fresh when every read is current, else the smallest free one in the past. */

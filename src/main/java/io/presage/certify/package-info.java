@@ -22,10 +22,6 @@
  *     keys in the way. Policy {@code basic} aborts as soon as any read is not current.</li>
  * <li>On commit, {@code Tr(r) = max(Tr(r), T)} for every read and {@code T} joins every written
  *     key's history.</li>
- * <li>A transaction that writes nothing takes {@code T} = the newest version it read (if every read
- *     is valid there) and is ordered right after that version's writer: nothing else has that
- *     timestamp, and it writes nothing that a tie could misorder. So it is never placed above the
- *     log's end, which is what lets the coordinator answer it without a log message (below).</li>
  * </ol>
  *
  * <h2>Why the result is serializable</h2>
@@ -69,11 +65,5 @@
  * batch whose log append failed. After a restart the certifier is rebuilt from the log: writes
  * are replayed exactly; read sets are not logged, so every {@code Tr} becomes the log's high-water
  * mark — conservative.
- *
- * <p>That is also why a read-only transaction needs no log message (the coordinator logs one only
- * when it carries an idempotency id, whose outcome must be remembered): all it leaves behind is
- * {@code Tr} raised to its {@code T}, which is a version in the log, so the high-water mark a restart
- * (or a standby taking over) raises every {@code Tr} to is at least {@code T}. Until then the raise
- * is in memory and in the undo log: a failed append before it rolls it back with everything after.
  */
 package io.presage.certify;

@@ -47,12 +47,6 @@ import io.presage.log.LogWrite;
  * rebuilds the certifier from the log. An uncertain append (timeout) is first retried with the same
  * message id and expected sequence, which JetStream de-duplicates.
  *
- * <p>A transaction that writes nothing and carries no idempotency id goes in no log message (the
- * certifier placed it at a version already in the log; see {@code io.presage.certify}): it waits
- * with the others, so that it is answered only once everything certified before it is acknowledged,
- * and is rolled back with them if an append fails; when everything waiting writes nothing and
- * nothing is in flight, it is answered at once, at the last acknowledged position.
- *
  * <p>Threading: {@link #onBatch} and everything that touches certifier state or this object's
  * fields runs on the loop thread (acks post their follow-up there with {@code loop.execute}).
  */
@@ -187,13 +181,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         if (pending.isEmpty()) {
             return;
         }
-        if (!failing && pendingBytes == 0) {
-            // Only read-only transactions wait: nothing to publish once what is in flight is acknowledged.
-            if (inflight.isEmpty()) {
-                answerReadOnly(certifier);
-            }
-            return;
-        }
         if (!failing && (inflight.size() >= maxInflight || spacing(nowNanos))) {
             return;
         }
@@ -212,8 +199,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         int bytes = 0;
         for (CertifierLoop.Certified c : all) {
             int size = estimate((TxnSpec) c.attachment());
-            // An unlogged transaction never starts a message, so every message carries a logged one.
-            if (size > 0 && bytes > 0 && bytes + size > maxBytes) {
+            if (!part.isEmpty() && bytes + size > maxBytes) {
                 partStart = publish(certifier, part, partStart, since);
                 part = new ArrayList<>();
                 bytes = 0;
@@ -320,17 +306,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         failing = false;
     }
 
-    /** Everything pending writes nothing and everything before it is acknowledged: COMMITTED now. */
-    private void answerReadOnly(Certifier certifier) {
-        List<CertifierLoop.Certified> all = pending;
-        clearPending();
-        certifier.release(all.get(all.size() - 1).markAfter());
-        for (CertifierLoop.Certified c : all) {
-            ((Answer) c.callback()).outcome(new CommitOutcome.Committed(
-                    c.decision().timestamp(), c.decision().adjusted(), lastAcked));
-        }
-    }
-
     private void answerCommitted(Message m, long sequence) {
         recent.acked(sequence);
         for (CertifierLoop.Certified c : m.txns) {
@@ -359,9 +334,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         List<LogTxn> out = new ArrayList<>(txns.size());
         for (CertifierLoop.Certified c : txns) {
             TxnSpec spec = (TxnSpec) c.attachment();
-            if (unlogged(spec)) {
-                continue;
-            }
             List<LogWrite> writes = new ArrayList<>(spec.writes().size());
             for (TxnSpec.Write w : spec.writes()) {
                 writes.add(w.delete() ? LogWrite.remove(w.key()) : LogWrite.put(w.key(), w.valueJson()));
@@ -377,16 +349,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         return out;
     }
 
-    /** Writes nothing and has no id to remember: the log has nothing to keep of it. */
-    private static boolean unlogged(TxnSpec spec) {
-        return spec.writes().isEmpty() && spec.id() == null;
-    }
-
-    /** Bytes in a log message; 0 for a transaction that goes in none. */
     private static int estimate(TxnSpec spec) {
-        if (unlogged(spec)) {
-            return 0;
-        }
         int n = 64 + (spec.id() == null ? 0 : spec.id().length()) + (spec.result() == null ? 0 : spec.result().length() * 3);
         for (TxnSpec.Write w : spec.writes()) {
             n += 16 + w.key().length() * 3 + (w.valueJson() == null ? 0 : w.valueJson().length);

@@ -41,18 +41,14 @@ final class History {
         return committed.size();
     }
 
-    /**
-     * The first violation found, or null when the history is serializable in timestamp order. A
-     * read-only transaction may share its timestamp with the writer of the newest version it read: it
-     * is ordered after it (it writes nothing, so the tie orders nothing else).
-     */
+    /** The first violation found, or null when the history is serializable in timestamp order. */
     synchronized String violation() {
         List<Committed> order = new ArrayList<>(committed);
-        order.sort(Comparator.comparingLong(Committed::ts).thenComparing(c -> c.writes().isEmpty()));
+        order.sort(Comparator.comparingLong(Committed::ts));
         Set<Long> seen = new HashSet<>();
         Map<String, Long> replay = new LinkedHashMap<>();
         for (Committed c : order) {
-            if (!c.writes().isEmpty() && !seen.add(c.ts())) {
+            if (!seen.add(c.ts())) {
                 return "timestamp " + c.ts() + " used twice";
             }
             for (Map.Entry<String, Long> r : c.reads().entrySet()) {

@@ -130,29 +130,6 @@ class CoordinatorApiTest {
                 + "{\"key\":\"" + p + "-c\",\"version\":" + seen[2] + "}],\"writes\":[]}");
     }
 
-    /**
-     * A transaction that writes nothing is placed at the newest version it read, which is in the log
-     * already, so without an idempotency id it takes no log message; with one it does, since the id's
-     * outcome must outlive a restart.
-     */
-    @Test
-    void aReadOnlyTransactionCommitsAtTheNewestVersionItReadWithoutALogMessage() {
-        long a = put("ro-a", "1").jsonPath().getLong("timestamp");
-        long b = put("ro-b", "2").jsonPath().getLong("timestamp");
-        long before = given().get("/v1/status").jsonPath().getLong("committedSequence");
-        String reads = "\"reads\":[{\"key\":\"ro-a\",\"version\":" + a + "},{\"key\":\"ro-b\",\"version\":" + b + "}]";
-        Response r = post("/v1/transactions", "{" + reads + ",\"writes\":[]}");
-        r.then().statusCode(200).body("status", equalTo("COMMITTED")).body("adjusted", equalTo(false));
-        assertEquals(b, r.jsonPath().getLong("timestamp"), "at the newest version read");
-        assertEquals(io.presage.coord.Tokens.of(before), r.jsonPath().getString("token"), "at the last acknowledged position");
-        assertEquals(before, given().get("/v1/status").jsonPath().getLong("committedSequence"), "no log message");
-
-        post("/v1/transactions", "{\"id\":\"ro-with-id\"," + reads + ",\"writes\":[]}").then().statusCode(200)
-                .body("timestamp", equalTo(b));
-        assertEquals(before + 1, given().get("/v1/status").jsonPath().getLong("committedSequence"),
-                "an id's outcome is logged");
-    }
-
     @Test
     void aConflictingTransactionIsAbortedWithReasonAndKeys() {
         long v1 = put("conf-a", "1").jsonPath().getLong("timestamp");

@@ -51,19 +51,15 @@ final class TimestampOrderReplay {
             Map<String, Versioned> finalState, int limit) {
         List<String> found = new ArrayList<>();
         List<Committed> order = new ArrayList<>(committed);
-        // A read-only transaction shares its timestamp with the writer of the newest version it read and
-        // comes after it (it writes nothing, so the tie orders nothing else); writers' timestamps are unique.
-        order.sort(Comparator.comparingLong(Committed::ts).thenComparing(c -> c.writes().isEmpty()));
+        order.sort(Comparator.comparingLong(Committed::ts));
         Map<String, Versioned> replay = new HashMap<>();
         Map<String, Map<Long, String>> written = new HashMap<>();
-        Committed previousWriter = null;
+        Committed previous = null;
         for (Committed c : order) {
-            if (!c.writes().isEmpty()) {
-                if (previousWriter != null && previousWriter.ts() == c.ts()) {
-                    found.add("timestamp " + c.ts() + " given to both " + previousWriter.id() + " and " + c.id());
-                }
-                previousWriter = c;
+            if (previous != null && previous.ts() == c.ts()) {
+                found.add("timestamp " + c.ts() + " given to both " + previous.id() + " and " + c.id());
             }
+            previous = c;
             for (Read r : c.reads()) {
                 Versioned now = replay.get(r.key());
                 long serial = now == null ? 0 : now.version();

@@ -52,18 +52,6 @@ class TimestampOrderReplayTest {
     }
 
     @Test
-    void aReadOnlyTransactionAtItsNewestVersionsTimestampComesAfterThatWriter() {
-        Committed x = new Committed("x", 300, List.of(new Read("a", 100)), Map.of("b", "1"));
-        Committed afterX = new Committed("ro", 300, List.of(new Read("a", 100), new Read("b", 300)), Map.of());
-        Map<String, Versioned> end = Map.of("a", new Versioned(100, "0"), "b", new Versioned(300, "1"));
-        assertEquals(List.of(), TimestampOrderReplay.violations(List.of(afterX, x, LOAD_A, LOAD_B), List.of(), end, 10));
-        Committed beforeX = new Committed("ro", 300, List.of(new Read("b", 200)), Map.of());
-        List<String> v = TimestampOrderReplay.violations(List.of(LOAD_A, LOAD_B, beforeX, x), List.of(), end, 10);
-        assertEquals(1, v.size(), v.toString());
-        assertTrue(v.get(0).startsWith("ro committed at 300 having read b@200"), v.get(0));
-    }
-
-    @Test
     void aReadOfAVersionNoCommitWroteOrOfAnotherValueIsAViolation() {
         List<String> v = TimestampOrderReplay.violations(List.of(LOAD_A), List.of(new Observed("a", 150, "9"),
                 new Observed("a", 100, "9")), Map.of("a", new Versioned(100, "0")), 10);
