@@ -390,8 +390,8 @@ class MirrorClusterIT {
         }
 
         long lastSequence = streamLastSequence();
-        awaitApplied(mirror2, lastSequence);
-        awaitApplied(mirror1, lastSequence);
+        mirror2.awaitAppliedUpTo(lastSequence, CATCH_UP_TIMEOUT);
+        mirror1.awaitAppliedUpTo(lastSequence, CATCH_UP_TIMEOUT);
 
         // Every key any test wrote: the same version and value at the coordinator and at both mirrors.
         List<String> all = new ArrayList<>(written);
@@ -538,19 +538,6 @@ class MirrorClusterIT {
         try (io.nats.client.Connection c = Nats.connect(nats.url())) {
             return c.jetStreamManagement().getStreamInfo(STREAM).getStreamState().getLastSequence();
         }
-    }
-
-    private static void awaitApplied(NodeProcess m, long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + CATCH_UP_TIMEOUT.toNanos();
-        JsonNode s = null;
-        while (System.nanoTime() < deadline) {
-            s = status(m);
-            if (s.path("appliedSequence").asLong() >= sequence) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(m.name + " did not apply up to sequence " + sequence + " in " + CATCH_UP_TIMEOUT + ": " + s);
     }
 
     private static String enc(String token) {

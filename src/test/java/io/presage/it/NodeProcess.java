@@ -166,6 +166,20 @@ final class NodeProcess {
         throw new AssertionError(name + "'s applier did not catch up with the log: " + s);
     }
 
+    /** Polls {@code /v1/status} until the node has applied the log up to {@code sequence} at least. */
+    void awaitAppliedUpTo(long sequence, Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        JsonNode s = null;
+        while (System.nanoTime() < deadline) {
+            s = JsonHttp.send(JsonHttp.get(uri("/v1/status"))).json();
+            if (s.path("appliedSequence").asLong() >= sequence) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + " did not apply up to sequence " + sequence + " in " + max + ": " + s);
+    }
+
     /** Sends a signal by name ({@code STOP}, {@code CONT}) to the node's process. */
     void signal(String name) throws IOException, InterruptedException {
         Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();

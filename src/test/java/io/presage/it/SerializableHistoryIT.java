@@ -140,7 +140,8 @@ class SerializableHistoryIT {
             mirror = NodeProcess.mirror("mirror", coordinator, nats, pg, pg.createDatabase(), logDir);
             mirror.start();
             mirror.awaitReady(READY_TIMEOUT);
-            awaitMirrorApplied(coordinator.awaitApplied(Duration.ofSeconds(30)).path("committedSequence").asLong());
+            mirror.awaitAppliedUpTo(coordinator.awaitApplied(Duration.ofSeconds(30)).path("committedSequence").asLong(),
+                    Duration.ofSeconds(30));
 
             List<Future<?>> workers = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {
@@ -163,7 +164,7 @@ class SerializableHistoryIT {
             }
             assertTrue(failures.isEmpty(), "client failures: " + failures);
             JsonNode status = coordinator.awaitApplied(Duration.ofSeconds(30));
-            awaitMirrorApplied(status.path("committedSequence").asLong());
+            mirror.awaitAppliedUpTo(status.path("committedSequence").asLong(), Duration.ofSeconds(30));
             verify(pg, db, status.path("certification"));
         } finally {
             stop.set(true);
@@ -415,25 +416,43 @@ class SerializableHistoryIT {
 
     /** An answer with {@code status}, after retrying through 503s, 504s and connection errors. */
     private JsonNode answerOf(HttpRequest request, int status) {
+        Answered a = throughOutages(request);
+        if (a == null) {
+            return null;
+        }
+        if (a.response().statusCode() != status) {
+            failures.add(request.uri() + ": " + a.response().statusCode() + " " + a.response().body());
+            return null;
+        }
+        return JsonHttp.tree(a.response().body());
+    }
+
+    /** The first answer that is not 503 or 504, and whether any try before it was lost. */
+    private record Answered(HttpResponse<String> response, boolean retried) {
+    }
+
+    /**
+     * Sends until an answer other than 503 or 504 comes, through connection errors (the coordinator is
+     * down, or died with the request); null (and a failure) if none came by the end.
+     */
+    private Answered throughOutages(HttpRequest request) {
+        boolean retried = false;
         while (System.nanoTime() < settleDeadline.get()) {
             try {
                 HttpResponse<String> r = JsonHttp.CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == status) {
-                    return JsonHttp.tree(r.body());
-                }
                 if (r.statusCode() != 503 && r.statusCode() != 504) {
-                    failures.add(request.uri() + ": " + r.statusCode() + " " + r.body());
-                    return null;
+                    return new Answered(r, retried);
                 }
             } catch (IOException e) {
-                // the coordinator is down: try again
+                // try again
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return null;
             }
+            retried = true;
             JsonHttp.pause(50);
         }
-        failures.add(request.uri() + ": no answer by the end");
+        failures.add(request.method() + " " + request.uri() + ": no answer by the end");
         return null;
     }
 
@@ -452,36 +471,25 @@ class SerializableHistoryIT {
         // A read-only transaction goes without its id, as a client that need not fear committing twice would
         // send it; if an answer is lost, the retry's answer is the one that counts.
         HttpRequest request = JsonHttp.post(node.uri("/v1/transactions"), body(writes.isEmpty() ? null : id, reads, writes));
-        boolean lost = false;
-        while (System.nanoTime() < settleDeadline.get()) {
-            try {
-                HttpResponse<String> r = JsonHttp.CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
-                JsonNode answer = JsonHttp.tree(r.body());
-                if (r.statusCode() == 200 && "COMMITTED".equals(answer.path("status").asText())) {
-                    return answered(new Outcome(route, id, reads, writes, true, answer.path("timestamp").asLong(),
-                            answer.path("adjusted").asBoolean(), null, lost, System.nanoTime()));
-                }
-                if (r.statusCode() == 409 && "ABORTED".equals(answer.path("status").asText())) {
-                    return answered(new Outcome(route, id, reads, writes, false, 0, false,
-                            answer.path("reason").asText() + " " + answer.path("conflicts"), lost, System.nanoTime()));
-                }
-                if (r.statusCode() != 503 && r.statusCode() != 504) {
-                    failures.add(id + ": unexpected answer " + r.statusCode() + " " + r.body());
-                    return null;
-                }
-            } catch (IOException e) {
-                // the coordinator is down, or died with the request: the id makes a retry safe
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return null;
-            }
-            if (!lost) {
-                lost = true;
-                lostAnswers.incrementAndGet();
-            }
-            JsonHttp.pause(50);
+        Answered a = throughOutages(request); // the id makes a retry safe
+        if (a == null) {
+            return null;
         }
-        failures.add(id + ": no definitive answer by the end");
+        boolean lost = a.retried();
+        if (lost) {
+            lostAnswers.incrementAndGet();
+        }
+        HttpResponse<String> r = a.response();
+        JsonNode answer = JsonHttp.tree(r.body());
+        if (r.statusCode() == 200 && "COMMITTED".equals(answer.path("status").asText())) {
+            return answered(new Outcome(route, id, reads, writes, true, answer.path("timestamp").asLong(),
+                    answer.path("adjusted").asBoolean(), null, lost, System.nanoTime()));
+        }
+        if (r.statusCode() == 409 && "ABORTED".equals(answer.path("status").asText())) {
+            return answered(new Outcome(route, id, reads, writes, false, 0, false,
+                    answer.path("reason").asText() + " " + answer.path("conflicts"), lost, System.nanoTime()));
+        }
+        failures.add(id + ": unexpected answer " + r.statusCode() + " " + r.body());
         return null;
     }
 
@@ -546,19 +554,6 @@ class SerializableHistoryIT {
             outcomes.add(o);
         }
         return o;
-    }
-
-    private void awaitMirrorApplied(long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        JsonNode s = null;
-        while (System.nanoTime() < deadline) {
-            s = JsonHttp.send(JsonHttp.get(mirror.uri("/v1/status"))).json();
-            if (s.path("appliedSequence").asLong() >= sequence) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("the mirror did not apply up to " + sequence + ": " + s);
     }
 
     private static String key(int k) {
