@@ -146,21 +146,21 @@ class CommitBenchTest {
 
     @Test
     void readsTakeVersionAndNumberFromFoundAndNotFoundAnswers() throws Exception {
-        CommitBench.Item found = CommitBench.Item.parse(("{\"key\":\"bench-k1\",\"value\":41,\"version\":123456,"
+        CommitWorkload.Item found = CommitWorkload.Item.parse(("{\"key\":\"bench-k1\",\"value\":41,\"version\":123456,"
                 + "\"vclock\":{\"coordinator\":123456},\"confidence\":1.0,\"token\":\"abc\"}").getBytes(StandardCharsets.UTF_8));
-        assertEquals(new CommitBench.Item(123456, 41), found);
-        CommitBench.Item missing = CommitBench.Item.parse(("{\"error\":\"NOT_FOUND\",\"message\":\"no such key\",\"key\":\"bench-k2\","
+        assertEquals(new CommitWorkload.Item(123456, 41), found);
+        CommitWorkload.Item missing = CommitWorkload.Item.parse(("{\"error\":\"NOT_FOUND\",\"message\":\"no such key\",\"key\":\"bench-k2\","
                 + "\"version\":0,\"vclock\":{},\"confidence\":1.0,\"found\":false,\"token\":\"t\"}").getBytes(StandardCharsets.UTF_8));
-        assertEquals(new CommitBench.Item(0, 0), missing);
-        CommitBench.Item objectValue = CommitBench.Item.parse(
+        assertEquals(new CommitWorkload.Item(0, 0), missing);
+        CommitWorkload.Item objectValue = CommitWorkload.Item.parse(
                 "{\"value\":{\"version\":9},\"version\":5}".getBytes(StandardCharsets.UTF_8));
-        assertEquals(new CommitBench.Item(5, 0), objectValue, "only the top-level version counts");
-        assertThrows(java.io.IOException.class, () -> CommitBench.Item.parse("{\"error\":\"X\"}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(new CommitWorkload.Item(5, 0), objectValue, "only the top-level version counts");
+        assertThrows(java.io.IOException.class, () -> CommitWorkload.Item.parse("{\"error\":\"X\"}".getBytes(StandardCharsets.UTF_8)));
     }
 
     @Test
     void transactionBodyIsTheReadModifyWriteTheApiExpects() throws Exception {
-        String body = CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41), "bench-k2", new CommitBench.Item(0, 0), true,
+        String body = CommitWorkload.transactionBody("bench-k1", new CommitWorkload.Item(7, 41), "bench-k2", new CommitWorkload.Item(0, 0), true,
                 null);
         JsonNode t = new ObjectMapper().readTree(body);
         assertEquals("bench-k1", t.get("reads").get(0).get("key").asText());
@@ -169,8 +169,8 @@ class CommitBenchTest {
         assertEquals(42, t.get("writes").get(0).get("value").asLong());
         assertEquals(1, t.get("writes").get(1).get("value").asLong());
         assertEquals("bench-k2", t.get("writes").get(1).get("key").asText());
-        JsonNode blind = new ObjectMapper().readTree(CommitBench.transactionBody("bench-k1", new CommitBench.Item(0, 5),
-                "bench-k2", new CommitBench.Item(0, 6), false, null));
+        JsonNode blind = new ObjectMapper().readTree(CommitWorkload.transactionBody("bench-k1", new CommitWorkload.Item(0, 5),
+                "bench-k2", new CommitWorkload.Item(0, 6), false, null));
         assertEquals(0, blind.get("reads").size());
         assertEquals(6, blind.get("writes").get(0).get("value").asLong());
         assertNull(t.get("id"), "no id unless --ids");
@@ -180,8 +180,8 @@ class CommitBenchTest {
     void withIdsEveryTransactionCarriesAnIdOfItsOwnThatNoEarlierRunUsed() throws Exception {
         assertFalse(parse().ids());
         assertTrue(parse("--ids", "--seconds", "2").ids());
-        JsonNode t = new ObjectMapper().readTree(CommitBench.transactionBody("bench-k1", new CommitBench.Item(7, 41),
-                "bench-k2", new CommitBench.Item(0, 0), true, "bench-x-1"));
+        JsonNode t = new ObjectMapper().readTree(CommitWorkload.transactionBody("bench-k1", new CommitWorkload.Item(7, 41),
+                "bench-k2", new CommitWorkload.Item(0, 0), true, "bench-x-1"));
         assertEquals("bench-x-1", t.get("id").asText());
         assertEquals(2, t.get("reads").size());
         // The run id comes from the clock and a random number: a second process gets another one.
@@ -192,21 +192,21 @@ class CommitBenchTest {
     void theProcedureWorkloadIsOneRequestPerTransactionOnAccountsPreloadedWithABalance() throws Exception {
         assertEquals(CommitBench.Reads.PROCEDURE, parse("--reads", "procedure").reads());
         assertEquals(1, CommitBench.Reads.PROCEDURE.requests);
-        JsonNode t = new ObjectMapper().readTree(CommitBench.accountsBody(3, 6));
+        JsonNode t = new ObjectMapper().readTree(CommitWorkload.accountsBody(3, 6));
         assertEquals(0, t.get("reads").size());
         assertEquals(3, t.get("writes").size());
         assertEquals("bench-k3", t.get("writes").get(0).get("key").asText());
         assertEquals("bench-k5", t.get("writes").get(2).get("key").asText());
-        assertEquals(CommitBench.PRELOAD_BALANCE, t.get("writes").get(1).get("value").asLong());
+        assertEquals(CommitWorkload.PRELOAD_BALANCE, t.get("writes").get(1).get("value").asLong());
     }
 
     @Test
     void batchReadsGiveOneItemPerKeyInOrder() throws Exception {
-        List<CommitBench.Item> items = CommitBench.Item.parseBatch(("{\"items\":[{\"key\":\"bench-k1\",\"value\":3,"
+        List<CommitWorkload.Item> items = CommitWorkload.Item.parseBatch(("{\"items\":[{\"key\":\"bench-k1\",\"value\":3,"
                 + "\"version\":17,\"vclock\":{\"c\":17},\"confidence\":1.0},{\"key\":\"bench-k2\",\"version\":0,"
                 + "\"vclock\":{},\"confidence\":1.0,\"found\":false}],\"sequence\":12,\"token\":\"t\"}")
                 .getBytes(StandardCharsets.UTF_8));
-        assertEquals(List.of(new CommitBench.Item(17, 3), new CommitBench.Item(0, 0)), items);
+        assertEquals(List.of(new CommitWorkload.Item(17, 3), new CommitWorkload.Item(0, 0)), items);
     }
 
     @Test
@@ -226,8 +226,8 @@ class CommitBenchTest {
         assertEquals(null, JsonFields.topLevelString("not json".getBytes(StandardCharsets.UTF_8), "token"));
     }
 
-    private static CommitBench.Report sampleReport() {
-        CommitBench.Report r = new CommitBench.Report();
+    private static CommitReport sampleReport() {
+        CommitReport r = new CommitReport();
         r.committed = 50_000;
         r.aborted = 50;
         r.commitSeconds = 10;
@@ -244,7 +244,7 @@ class CommitBenchTest {
     @Test
     void resultLineIsOneJsonObjectWithTheAgreedFields() throws Exception {
         CommitBench.Options o = parse("--seconds", "10");
-        String line = ResultLine.of(CommitBench.resultFields(o, sampleReport()));
+        String line = ResultLine.of(CommitReport.resultFields(o, sampleReport()));
         assertTrue(line.startsWith("RESULT {"), line);
         assertFalse(line.contains("\n"));
         JsonNode j = new ObjectMapper().readTree(line.substring("RESULT ".length()));
@@ -317,11 +317,11 @@ class CommitBenchTest {
 
     @Test
     void resultLineCarriesTheCoordinatorsUptimeCommitsAndTheWarmUp() throws Exception {
-        CommitBench.Report r = sampleReport();
+        CommitReport r = sampleReport();
         r.coordinatorUptimeS = 42.5;
         r.coordinatorCommittedBefore = 151_234;
         r.warmupSeconds = 38;
-        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitReport.resultFields(parse(), r)).substring("RESULT ".length()));
         assertEquals(42.5, j.get("coordinator_uptime_s").asDouble(), 1e-9);
         assertEquals(151_234, j.get("coordinator_committed_before").asLong());
         assertEquals(38, j.get("warmup_s").asInt());
@@ -330,12 +330,12 @@ class CommitBenchTest {
     @Test
     void resultLineCarriesLagWhenMirrorsRun() throws Exception {
         CommitBench.Options o = parse("--mirror", "http://127.0.0.1:8081");
-        CommitBench.Report r = sampleReport();
+        CommitReport r = sampleReport();
         r.mirrors = true;
         r.lagP50 = 4.5;
         r.lagP99 = 20.125;
         r.lagSamples = 900;
-        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(o, r)).substring(7));
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitReport.resultFields(o, r)).substring(7));
         assertEquals(4.5, j.get("lag_p50_ms").asDouble(), 1e-9);
         assertEquals(20.125, j.get("lag_p99_ms").asDouble(), 1e-9);
         assertEquals(900, j.get("lag_samples").asLong());
@@ -382,16 +382,16 @@ class CommitBenchTest {
                 process_cpu_time_ns_total 1.5E10
                 jvm_gc_memory_allocated_bytes_total 1.8192E9
                 """);
-        CommitBench.Report r = new CommitBench.Report();
-        CommitBench.costsPerCommit(r, before, after, 40_000);
+        CommitReport r = new CommitReport();
+        CommitReport.costsPerCommit(r, before, after, 40_000);
         assertEquals(125.0, r.coordinatorCpuUsPerCommit, 1e-9); // 5 s of CPU over 40,000 commits
         assertEquals(20.0, r.coordinatorAllocKbPerCommit, 1e-9); // 819.2 MB over 40,000 commits
-        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitReport.resultFields(parse(), r)).substring("RESULT ".length()));
         assertEquals(125.0, j.get("coordinator_cpu_us_per_commit").asDouble(), 1e-9);
         assertEquals(20.0, j.get("coordinator_alloc_kb_per_commit").asDouble(), 1e-9);
 
-        CommitBench.Report none = new CommitBench.Report();
-        CommitBench.costsPerCommit(none, before, after, 0);
+        CommitReport none = new CommitReport();
+        CommitReport.costsPerCommit(none, before, after, 0);
         assertTrue(Double.isNaN(none.coordinatorCpuUsPerCommit), "nothing committed: no cost per commit");
     }
 
@@ -399,20 +399,20 @@ class CommitBenchTest {
     void costPerPingAndWholeMachineCostsPerOperationGoInTheResult() throws Exception {
         PrometheusText before = PrometheusText.parse("process_cpu_time_ns_total 2.0E10\n");
         PrometheusText after = PrometheusText.parse("process_cpu_time_ns_total 2.6E10\n");
-        assertEquals(25.0, CommitBench.cpuUsPerOp(before, after, 240_000), 1e-9); // 6 s of CPU over 240,000 pings
-        assertTrue(Double.isNaN(CommitBench.cpuUsPerOp(before, after, 0)));
-        CommitBench.Report r = new CommitBench.Report();
+        assertEquals(25.0, CommitReport.cpuUsPerOp(before, after, 240_000), 1e-9); // 6 s of CPU over 240,000 pings
+        assertTrue(Double.isNaN(CommitReport.cpuUsPerOp(before, after, 0)));
+        CommitReport r = new CommitReport();
         r.coordinatorCpuUsPerPing = 25.0;
         r.commitTps = 10_000;
         r.machineCpuCommit = 1.8; // 180 µs of the machine per commit
         r.pingRps = 40_000;
         r.machineCpuPing = 1.6; // 40 µs per ping
-        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), r)).substring("RESULT ".length()));
+        JsonNode j = new ObjectMapper().readTree(ResultLine.of(CommitReport.resultFields(parse(), r)).substring("RESULT ".length()));
         assertEquals(25.0, j.get("coordinator_cpu_us_per_ping").asDouble(), 1e-9);
         assertEquals(180.0, j.get("machine_cpu_us_per_commit").asDouble(), 1e-9);
         assertEquals(40.0, j.get("machine_cpu_us_per_ping").asDouble(), 1e-9);
-        CommitBench.Report empty = new CommitBench.Report();
-        j = new ObjectMapper().readTree(ResultLine.of(CommitBench.resultFields(parse(), empty)).substring("RESULT ".length()));
+        CommitReport empty = new CommitReport();
+        j = new ObjectMapper().readTree(ResultLine.of(CommitReport.resultFields(parse(), empty)).substring("RESULT ".length()));
         assertTrue(j.get("machine_cpu_us_per_commit").isNull() && j.get("coordinator_cpu_us_per_ping").isNull(),
                 "unmeasured is null, not NaN or a division by zero: " + j);
     }
@@ -426,7 +426,7 @@ class CommitBenchTest {
 
     @Test
     void rawPublishPayloadIsOneEncodedTransaction() {
-        int n = CommitBench.realisticPayload().length;
+        int n = RawJetStream.realisticPayload().length;
         assertTrue(n > 80 && n < 400, "one two-key transaction encodes to a couple of hundred bytes: " + n);
     }
 }
