@@ -37,7 +37,8 @@ import io.presage.log.LogWrite;
  * wherever it goes — a publish and its ack, JetStream storing it, each applier fetching and
  * acknowledging it — whatever it carries, so fewer, fuller messages are what make commits cheaper
  * than raw publishes. Messages are pipelined, each expecting the sequence the previous one will
- * get.
+ * get, and are settled (answered, released or undone) in the order they were published, whatever order
+ * their acks come back in.
  *
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
  * message (which also undoes everything certified after it), every affected client gets 503, and
@@ -51,6 +52,8 @@ import io.presage.log.LogWrite;
  * fields runs on the loop thread (acks post their follow-up there with {@code loop.execute}).
  */
 final class GroupCommit implements CertifierLoop.BatchHandler {
+
+    private static final System.Logger LOG = System.getLogger(GroupCommit.class.getName());
 
     interface Events {
         /** The log holds something the certifier does not: rebuild it from the log. */
@@ -85,6 +88,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private CertifierLoop loop;
 
     private final ArrayDeque<Message> inflight = new ArrayDeque<>();
+    /** Completes once the last message published has been settled: the next one settles after it. */
+    private CompletableFuture<Void> settled = CompletableFuture.completedFuture(null);
     /** Certified, committed, not yet published (waiting for room in the pipeline). */
     private List<CertifierLoop.Certified> pending = new ArrayList<>();
     private long pendingMark;
@@ -226,17 +231,42 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         inflight.addLast(m);
         final long start = System.nanoTime();
         final long delay = start - since;
-        append(payload, msgId, expected, retries).whenComplete((ack, err) -> {
-            if (err == null) {
-                events.published(txns.size(), payload.length, delay, System.nanoTime() - start);
-                answerCommitted(m, ack.sequence());
-                post(c -> acked(c, m, ack.sequence()));
-            } else {
-                answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(err));
-                post(c -> failed(c, m));
-            }
-        });
+        CompletableFuture<Void> earlierSettled = settled;
+        settled = append(payload, msgId, expected, retries)
+                .handle(AppendOutcome::new)
+                .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
+                .thenAccept(outcome -> settle(m, outcome, payload.length, delay, start))
+                .exceptionally(GroupCommit::logged);
         return markAfter;
+    }
+
+    /** An append's ack, or why it failed. */
+    private record AppendOutcome(Appended ack, Throwable error) {
+    }
+
+    /**
+     * Answers a message's clients and hands its outcome to the loop thread. Runs once every message
+     * published before it has settled: acks can come back out of order (an append that timed out is
+     * resent, and the server may ack a later message before the resend), and a message must not be
+     * answered, nor its log position made readable, before the writes of an earlier message are in
+     * memory, nor release undo records of an earlier message whose outcome is still open.
+     */
+    private void settle(Message m, AppendOutcome outcome, int bytes, long delay, long start) {
+        if (outcome.error() == null) {
+            long sequence = outcome.ack().sequence();
+            events.published(m.txns.size(), bytes, delay, System.nanoTime() - start);
+            answerCommitted(m, sequence);
+            post(c -> acked(c, m, sequence));
+        } else {
+            answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(outcome.error()));
+            post(c -> failed(c, m));
+        }
+    }
+
+    /** A failure in settling one message must not stop the later ones, which wait on it. */
+    private static Void logged(Throwable t) {
+        LOG.log(System.Logger.Level.ERROR, "settling a log message failed", t);
+        return null;
     }
 
     private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, int attemptsLeft) {
