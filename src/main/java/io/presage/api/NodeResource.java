@@ -50,7 +50,7 @@ public class NodeResource {
     }
 
     @GET
-    @Path("/kv/{key: .+}")
+    @Path("/kv/{key: .*}")
     public Uni<Response> get(@PathParam("key") @Encoded String key, @QueryParam("consistency") String consistency,
             @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
             @QueryParam("timeoutMs") String timeoutMs, @HeaderParam(SESSION) String session) {
@@ -58,13 +58,13 @@ public class NodeResource {
     }
 
     @PUT
-    @Path("/kv/{key: .+}")
+    @Path("/kv/{key: .*}")
     public Uni<Response> put(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative, byte[] body) {
         return api.put(Keys.fromPath(key), body, speculative);
     }
 
     @DELETE
-    @Path("/kv/{key: .+}")
+    @Path("/kv/{key: .*}")
     public Uni<Response> delete(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative) {
         return api.delete(Keys.fromPath(key), speculative);
     }
@@ -107,7 +107,7 @@ public class NodeResource {
     }
 
     @GET
-    @Path("/reconcile/{key: .+}")
+    @Path("/reconcile/{key: .*}")
     public Uni<Response> reconcile(@PathParam("key") @Encoded String key) {
         return api.reconcile(Keys.fromPath(key));
     }

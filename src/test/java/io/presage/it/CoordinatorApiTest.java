@@ -387,6 +387,11 @@ class CoordinatorApiTest {
         cases.put("value and delete", new Object[] {"POST", "/v1/transactions",
                 "{\"writes\":[{\"key\":\"a\",\"value\":1,\"delete\":true}]}", 400, "BAD_REQUEST"});
         cases.put("empty key", new Object[] {"POST", "/v1/transactions", "{\"writes\":[{\"key\":\"\",\"value\":1}]}", 400, "INVALID_KEY"});
+        // API.md: an empty key is INVALID_KEY, also where it is the path's last segment.
+        cases.put("empty key in a GET", new Object[] {"GET", "/v1/kv/", "", 400, "INVALID_KEY"});
+        cases.put("empty key in a PUT", new Object[] {"PUT", "/v1/kv/", "1", 400, "INVALID_KEY"});
+        cases.put("empty key in a DELETE", new Object[] {"DELETE", "/v1/kv/", "", 400, "INVALID_KEY"});
+        cases.put("empty key to reconcile", new Object[] {"GET", "/v1/reconcile/", "", 400, "INVALID_KEY"});
         cases.put("key too long", new Object[] {"POST", "/v1/transactions",
                 "{\"writes\":[{\"key\":\"" + "k".repeat(513) + "\",\"value\":1}]}", 400, "INVALID_KEY"});
         // Vert.x refuses a request line over 4,096 bytes with a bare 414 before any code of ours; the
@@ -415,6 +420,7 @@ class CoordinatorApiTest {
             Response r = switch ((String) x[0]) {
                 case "PUT" -> req.put((String) x[1]);
                 case "GET" -> given().get((String) x[1]);
+                case "DELETE" -> given().delete((String) x[1]);
                 default -> req.post((String) x[1]);
             };
             assertEquals((int) x[3], r.statusCode(), c.getKey() + ": " + r.asString());

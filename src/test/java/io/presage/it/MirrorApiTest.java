@@ -293,7 +293,7 @@ class MirrorApiTest {
         given().contentType("application/json").queryParam("consistency", "predictive")
                 .body("{\"keys\":[\"m-a\"],\"consistency\":\"predictive\"}").post("/v1/kv/_batch")
                 .then().statusCode(200);
-        get("").then().statusCode(404);
+        get("").then().statusCode(400).body("error", equalTo("INVALID_KEY")); // API.md: an empty key
     }
 
     // ---- the coordinator is down -------------------------------------------------------------
@@ -331,6 +331,8 @@ class MirrorApiTest {
         Http.put("bad\u0001key", "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
         Http.put("k".repeat(20_000), "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
         Http.get("k".repeat(20_000)).then().statusCode(400).body("error", equalTo("INVALID_KEY"));
+        Http.put("", "1").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
+        given().delete("/v1/kv/").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
         post("/v1/transactions", "{\"writes\":[{\"key\":\"k\"}]}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/procedures/nope", "{}").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
         post("/v1/procedures/transfer", "{\"from\":\"a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
