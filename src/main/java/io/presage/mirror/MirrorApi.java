@@ -272,7 +272,10 @@ public class MirrorApi implements NodeApi {
                 .failWith(() -> {
                     node.waiters().cancel(target, f);
                     return timeout(target);
-                });
+                })
+                // A client that goes away cancels the wait (and its timer): the waiter must go too, or it
+                // stays until the position is reached, which for a token from the future is never.
+                .onCancellation().invoke(() -> node.waiters().cancel(target, f));
         if (!required) {
             waited = waited.onFailure().recoverWithNull();
         }
@@ -379,14 +382,26 @@ public class MirrorApi implements NodeApi {
             return Uni.createFrom().item(accepted(c.speculation()));
         }
         Speculation s = c.speculation();
-        return speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
+        return detached(speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
                         return knownBefore(s.id());
                     }
                     speculations().transaction(s, txn);
                     return Uni.createFrom().item(accepted(s));
-                });
+                }));
+    }
+
+    /**
+     * Runs a claimed speculation's set-up (local read, record, start) to its end even if the client
+     * goes away meanwhile: Quarkus cancels a request's {@code Uni} when its connection closes, and a
+     * set-up cancelled halfway would leave the claim in place with nothing sent, answering
+     * {@code SPECULATIVE} to every retry and status request until the mirror restarts.
+     */
+    private static Uni<Response> detached(Uni<Response> setUp) {
+        CompletableFuture<Response> done = setUp.subscribeAsCompletionStage();
+        // The client's cancellation reaches only this copy, never the set-up itself.
+        return Uni.createFrom().completionStage(done.copy());
     }
 
     /**
@@ -400,8 +415,8 @@ public class MirrorApi implements NodeApi {
         }
         Speculation s = c.speculation();
         List<String> keys = call.keys();
-        return localState(keys).onFailure().invoke(e -> speculations().abandon(s))
-                .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local)));
+        return detached(localState(keys).onFailure().invoke(e -> speculations().abandon(s))
+                .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local))));
     }
 
     private Uni<Response> recordAndStart(Speculation s, ProcedureCall call, String name, Speculator.Snapshot local) {

@@ -8,9 +8,15 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -48,6 +54,7 @@ import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
+import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 
@@ -273,6 +280,21 @@ class MirrorApiTest {
     }
 
     @Test
+    @Order(6)
+    void aCausalReadWhoseClientGoesAwayLeavesNoWaiterBehind() throws Exception {
+        long current = given().get("/v1/status").jsonPath().getLong("appliedSequence");
+        URI uri = URI.create(RestAssured.baseURI + ":" + RestAssured.port + "/v1/kv/gone-k?consistency=causal&timeoutMs=60000&after="
+                + Tokens.of(current + 1000));
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        // The client gives up long before the mirror's 60 s bound, and its connection is closed.
+        assertThrows(HttpTimeoutException.class, () -> client.send(
+                HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(300)).GET().build(), HttpResponse.BodyHandlers.ofString()));
+        await(() -> given().get("/v1/status").jsonPath().getInt("causalWaiters") == 0,
+                () -> "the abandoned read's waiter removed (causalWaiters "
+                        + given().get("/v1/status").jsonPath().getInt("causalWaiters") + ")");
+    }
+
+    @Test
     @Order(7)
     void badReadOptionsAre400WithTheReason() {
         for (Map<String, Object> q : List.<Map<String, Object>>of(Map.of("after", "nonsense"), Map.of("after", "p1.!!"),
@@ -321,6 +343,30 @@ class MirrorApiTest {
         }
         assertTrue(message.contains("did not answer"), message);
         given().get("/v1/transactions/{id}", "never-seen").then().statusCode(503).body("error", equalTo("UNAVAILABLE"));
+    }
+
+    @Test
+    @Order(8)
+    void aSpeculationWhoseClientGoesAwayWhileItIsRecordedIsStillSent() throws Exception {
+        URI uri = URI.create(RestAssured.baseURI + ":" + RestAssured.port + "/v1/transactions?speculative=true");
+        String body = "{\"id\":\"gone-1\",\"writes\":[{\"key\":\"gone-k\",\"value\":1}]}";
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (Connection c = jdbc()) {
+            // Hold the record's insert back until the client has given up and closed its connection.
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("lock table speculations in access exclusive mode");
+            }
+            assertThrows(HttpTimeoutException.class, () -> client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofMillis(500))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+            c.rollback();
+        }
+        // Recorded and sent once the insert went through: the coordinator is down, so the attempt waits
+        // and says why. A set-up cancelled with the request would have left it claimed and never sent.
+        await(() -> ("" + given().get("/v1/transactions/{id}", "gone-1").then().statusCode(200)
+                        .body("status", equalTo("SPECULATIVE")).extract().path("message")).contains("did not answer"),
+                "the speculation whose client went away sent to the coordinator");
     }
 
     @Test
