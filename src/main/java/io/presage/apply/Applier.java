@@ -241,7 +241,13 @@ public class Applier implements ApplyProgress {
         return all;
     }
 
-    private List<LogMessage> fillGap(long from, long to) {
+    /**
+     * Messages {@code from..to}, read from the stream by sequence, every one of them: a message the
+     * stream no longer holds (deleted, purged, aged out by limits an operator set) fails the applier
+     * loudly, since applying past it would leave this copy without its writes and looking healthy
+     * (package-private so a test can ask for a gap directly).
+     */
+    List<LogMessage> fillGap(long from, long to) {
         List<LogMessage> out = new ArrayList<>();
         JetStreamLog log = logs.get();
         long next = from;
@@ -251,9 +257,14 @@ public class Applier implements ApplyProgress {
                 throw new IllegalStateException("log messages " + next + ".." + to + " cannot be read");
             }
             for (LogMessage m : page) {
-                if (m.sequence() <= to) {
-                    out.add(m);
+                if (next > to) {
+                    break;
                 }
+                if (m.sequence() != next) {
+                    throw new IllegalStateException("log message " + next + " is missing from the stream (the next it holds is "
+                            + m.sequence() + "); the applier stops rather than skip it");
+                }
+                out.add(m);
                 next = m.sequence() + 1;
             }
         }

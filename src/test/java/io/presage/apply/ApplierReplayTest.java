@@ -3,6 +3,7 @@ package io.presage.apply;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -175,6 +176,25 @@ class ApplierReplayTest {
                 assertEquals(List.of("f|{\"m\":0}|" + first), rows(s, "select adjusted, result, seq from txn_ids where txn_id = 'dup'"),
                         "the first of the three commits under one id is the one remembered");
             }
+        }
+    }
+
+    @Test
+    void aGapWhoseMessagesTheStreamNoLongerHoldsFailsInsteadOfBeingSkipped() throws Throwable {
+        Config config = ConfigProvider.getConfig();
+        String stream = config.getValue("presage.nats.stream", String.class);
+        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
+                .withStreamName(stream).withPublishTimeout(Duration.ofSeconds(5)));
+                io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
+            long first = append(writer, txn(null, LogWrite.put("gap", json("1"))));
+            long middle = append(writer, txn(null, LogWrite.put("gap", json("2"))));
+            long last = append(writer, txn(null, LogWrite.put("gap", json("3"))));
+            assertEquals(List.of(first, middle, last), applier.fillGap(first, last).stream().map(LogMessage::sequence).toList(),
+                    "a gap the stream holds is filled, in order");
+            // An operator deleted a message (or a limit aged it out): the gap cannot be filled.
+            assertTrue(nc.jetStreamManagement().deleteMessage(stream, middle));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> applier.fillGap(first, last));
+            assertTrue(e.getMessage().contains("log message " + middle + " is missing"), e.getMessage());
         }
     }
 
