@@ -89,7 +89,8 @@ public class CoordinatorEngine {
     private final RecentWrites recent = new RecentWrites();
     /** presage.group-commit.max-unapplied-bytes: past this much in {@link #recent}, commits get 503. */
     private long maxUnappliedBytes;
-    private final IdempotencyCache ids = new IdempotencyCache(100_000);
+    /** Ids are forgotten (beyond 100,000) only once the store holds them: see IdempotencyCache. */
+    private final IdempotencyCache ids = new IdempotencyCache(100_000, () -> applier.appliedSequence());
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
             candidates -> store.findTxns(candidates).subscribeAsCompletionStage());

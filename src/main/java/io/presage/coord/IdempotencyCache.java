@@ -3,7 +3,7 @@ package io.presage.coord;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * Outcomes by client-chosen transaction id, so a retried request gets the first outcome instead of
@@ -11,16 +11,27 @@ import java.util.concurrent.atomic.AtomicInteger;
  * flight, so a retry racing the original waits for it); committed ids also reach the store through
  * the log, which answers for older ones. A committed procedure attempt's result is held with its id
  * (JSON text; the log and the store carry it too), so a retried call gets the result too.
+ *
+ * <p>Beyond {@code capacity}, the oldest ids are forgotten, but only once the store can answer for
+ * them: an id still in flight, or committed at a log sequence its own applier has not yet applied
+ * (the store lagging or down), stays however many there are. Forgetting it earlier made a retry
+ * find it nowhere, memory nor store, and commit it a second time.
  */
 final class IdempotencyCache {
+    /** One claim, in claim order; stale once its id's entry is gone or is another claim's. */
+    private record Claimed(String id, CompletableFuture<CommitOutcome> outcome) {
+    }
+
     private final int capacity;
+    private final LongSupplier applied;
     private final ConcurrentHashMap<String, CompletableFuture<CommitOutcome>> byId = new ConcurrentHashMap<>();
-    private final ConcurrentLinkedQueue<String> order = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger size = new AtomicInteger();
+    private final ConcurrentLinkedQueue<Claimed> order = new ConcurrentLinkedQueue<>();
     private final ConcurrentHashMap<String, String> results = new ConcurrentHashMap<>();
 
-    IdempotencyCache(int capacity) {
+    /** {@code applied}: the log sequence up to which the store holds every committed id. */
+    IdempotencyCache(int capacity, LongSupplier applied) {
         this.capacity = capacity;
+        this.applied = applied;
     }
 
     CompletableFuture<CommitOutcome> get(String id) {
@@ -42,15 +53,8 @@ final class IdempotencyCache {
                     results.remove(id); // evicted meanwhile: no result outlives its id
                 }
             }
-            order.add(id);
-            if (size.incrementAndGet() > capacity) {
-                String oldest = order.poll();
-                if (oldest != null) {
-                    byId.remove(oldest);
-                    results.remove(oldest);
-                    size.decrementAndGet();
-                }
-            }
+            order.add(new Claimed(id, f));
+            forgetOldest();
             // Not committed means not decided: a retry must be allowed to try again.
             f.whenComplete((o, e) -> {
                 if (e != null || o instanceof CommitOutcome.Unavailable) {
@@ -62,6 +66,39 @@ final class IdempotencyCache {
             });
         }
         return prior;
+    }
+
+    /**
+     * Forgets the oldest ids while more than {@code capacity} are held, stopping at the first the store
+     * cannot answer for yet. Ids are claimed about in commit order, so the oldest is the first to be
+     * applied, and the ones behind it wait with it.
+     */
+    private void forgetOldest() {
+        while (byId.size() > capacity) {
+            Claimed oldest = order.peek();
+            if (oldest == null) {
+                return;
+            }
+            if (byId.get(oldest.id()) != oldest.outcome()) {
+                order.remove(oldest); // already gone (not decided), or claimed again since
+                continue;
+            }
+            if (!forgettable(oldest.outcome())) {
+                return;
+            }
+            // remove() finds it at the head; false if another thread forgot it first.
+            if (order.remove(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
+                results.remove(oldest.id());
+            }
+        }
+    }
+
+    private boolean forgettable(CompletableFuture<CommitOutcome> f) {
+        if (!f.isDone()) {
+            return false;
+        }
+        CommitOutcome o = f.isCompletedExceptionally() ? null : f.getNow(null);
+        return !(o instanceof CommitOutcome.Committed c) || c.sequence() <= applied.getAsLong();
     }
 
     void remember(String id, CommitOutcome outcome, String result) {
@@ -77,6 +114,5 @@ final class IdempotencyCache {
         results.clear();
         byId.clear();
         order.clear();
-        size.set(0);
     }
 }

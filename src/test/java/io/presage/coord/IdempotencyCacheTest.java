@@ -1,9 +1,11 @@
 package io.presage.coord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +14,7 @@ class IdempotencyCacheTest {
 
     @Test
     void aProcedureResultIsKeptWhileItsIdIs() {
-        IdempotencyCache c = new IdempotencyCache(2);
+        IdempotencyCache c = new IdempotencyCache(2, () -> Long.MAX_VALUE);
         c.remember("a#0", COMMITTED, "16");
         assertEquals("16", c.result("a#0"));
         c.remember("b#0", COMMITTED, null);
@@ -23,7 +25,7 @@ class IdempotencyCacheTest {
 
     @Test
     void theResultIsInPlaceBeforeTheCommitIsAnsweredAndGoesIfItDoesNotCommit() {
-        IdempotencyCache c = new IdempotencyCache(4);
+        IdempotencyCache c = new IdempotencyCache(4, () -> Long.MAX_VALUE);
         CompletableFuture<CommitOutcome> first = new CompletableFuture<>();
         c.claim("x#0", first, "6");
         // A retry racing the first call finds the first's future, and once it commits, the first's result.
@@ -38,9 +40,50 @@ class IdempotencyCacheTest {
         assertNull(c.result("y#0"));
     }
 
+    private static CommitOutcome committedAt(long sequence) {
+        return new CommitOutcome.Committed(1_000 + sequence, false, sequence);
+    }
+
+    @Test
+    void anIdIsForgottenOnlyOnceTheStoreHoldsItsCommit() {
+        AtomicLong applied = new AtomicLong(0);
+        IdempotencyCache c = new IdempotencyCache(2, applied::get);
+        for (int seq = 1; seq <= 5; seq++) {
+            c.remember("id-" + seq, committedAt(seq), "{\"n\":" + seq + "}");
+        }
+        // The store has applied nothing: a forgotten id would be found nowhere, and committed again.
+        for (int seq = 1; seq <= 5; seq++) {
+            assertNotNull(c.get("id-" + seq), "id-" + seq + " forgotten before the store held it");
+        }
+        assertEquals("{\"n\":1}", c.result("id-1"));
+
+        applied.set(3);
+        c.remember("id-6", committedAt(6), null);
+        // Back to capacity as far as the store allows: 1..3 applied and forgotten, 4..6 held.
+        assertNull(c.get("id-1"));
+        assertNull(c.result("id-1"), "no result outlives its id");
+        assertNull(c.get("id-3"));
+        assertNotNull(c.get("id-4"));
+        assertNotNull(c.get("id-6"));
+    }
+
+    @Test
+    void anIdInFlightIsNeverForgottenButADecidedAbortIs() {
+        IdempotencyCache c = new IdempotencyCache(1, () -> Long.MAX_VALUE);
+        CompletableFuture<CommitOutcome> inFlight = new CompletableFuture<>();
+        c.claim("slow", inFlight, null);
+        c.remember("b", new CommitOutcome.Aborted(io.presage.certify.AbortReason.STALE_READ, java.util.List.of("k")), null);
+        c.remember("c", committedAt(1), null);
+        assertEquals(inFlight, c.get("slow"), "a retry racing the first call must find it");
+        inFlight.complete(committedAt(2));
+        c.remember("d", committedAt(3), null);
+        assertNull(c.get("slow"));
+        assertNull(c.get("b"), "an abort is not kept past capacity");
+    }
+
     @Test
     void clearingForgetsResultsWithTheIds() {
-        IdempotencyCache c = new IdempotencyCache(4);
+        IdempotencyCache c = new IdempotencyCache(4, () -> Long.MAX_VALUE);
         c.remember("a#0", COMMITTED, "3");
         c.clear();
         assertNull(c.result("a#0"));
