@@ -295,6 +295,7 @@ public class Applier implements ApplyProgress {
         List<ApplyHook.AppliedWrite> applied = perWrite == null ? List.of() : received(perWrite, messages, batches);
         Map<String, StoredItem> stored = h == null ? Map.of() : new LinkedHashMap<>();
         int next = 0;
+        long maxTs = 0; // every transaction's, read-only ones too: see apply_state.max_ts
         for (int mi = 0; mi < messages.size(); mi++) {
             LogMessage m = messages.get(mi);
             LogBatch batch = batches.get(mi);
@@ -317,6 +318,7 @@ public class Applier implements ApplyProgress {
                         stored.put(w.key(), new StoredItem(w.key(), w.valueJson(), t.timestamp(), vclock, m.sequence()));
                     }
                 }
+                maxTs = Math.max(maxTs, t.timestamp());
                 if (t.id() != null) {
                     // "" for none: a typed value to bind, stored as null (nullif below).
                     ids.add(new Object[] {t.id(), t.timestamp(), t.adjusted(), m.sequence(), t.result() == null ? "" : t.result()});
@@ -324,14 +326,16 @@ public class Applier implements ApplyProgress {
             }
         }
         long last = messages.get(messages.size() - 1).sequence();
+        long chunkMaxTs = maxTs;
         for (Object[] p : parked) {
             park(p);
         }
         await(() -> sessions.withStatelessTransaction(s -> upsertItems(s, items)
                 .chain(() -> insertIds(s, ids))
                 .chain(() -> insertDeadLetters(s, parked))
-                .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, updated_at = now() "
-                        + "where id = 1 and last_seq < :seq").setParameter("seq", last).executeUpdate())));
+                .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, max_ts = greatest(max_ts, :ts), "
+                        + "updated_at = now() where id = 1 and last_seq < :seq").setParameter("seq", last)
+                        .setParameter("ts", chunkMaxTs).executeUpdate())));
         if (!parked.isEmpty()) {
             deadLetters.addAndGet(parked.size());
             deadLetterCounter.increment(parked.size());

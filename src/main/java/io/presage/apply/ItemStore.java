@@ -28,6 +28,9 @@ public interface ItemStore {
     /** Largest item version in the store (0 if empty): bounds every write the log replay won't show. */
     Uni<Long> maxVersion();
 
+    /** The largest commit timestamp of any transaction applied, read-only ones included (0: none). */
+    Uni<Long> maxCommitTimestamp();
+
     /**
      * Blocking lookup of a key's current version (0 if absent), for the certifier's cold-key
      * question; called from the certifier thread, rarely.

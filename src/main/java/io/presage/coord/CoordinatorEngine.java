@@ -282,6 +282,9 @@ public class CoordinatorEngine {
         JetStreamLog log = logs.get();
         long applied = awaitStore(() -> store.appliedSequence());
         long base = awaitStore(() -> store.maxVersion());
+        // Read-only transactions write no item: the store's largest commit timestamp covers them, so
+        // that no timestamp issued from here (on a host whose clock is behind) falls below one of them.
+        clock.observe(awaitStore(() -> store.maxCommitTimestamp()));
         Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
         certifier.beginRecovery(base);
         long last = log.lastSequence();

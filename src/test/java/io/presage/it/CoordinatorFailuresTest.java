@@ -325,6 +325,27 @@ class CoordinatorFailuresTest {
         assertEquals(0, version("fence-during"));
     }
 
+    @Test
+    @Order(4)
+    void aRebuiltCoordinatorsClockStartsAboveAReadOnlyCommitAlreadyApplied() throws Exception {
+        // A read-only transaction committed by a coordinator whose clock ran ten minutes ahead: it writes
+        // no item, so only apply_state.max_ts remembers its timestamp once it is applied.
+        long ahead = Hlc.fromUnixMillis(System.currentTimeMillis() + 600_000);
+        try (JetStreamLog intruder = secondWriter()) {
+            LogTxn readOnly = new LogTxn(ahead, null, false, "intruder", List.of(), Map.of("intruder", ahead),
+                    List.of("ro-read"));
+            long seq = append(intruder, new BatchCodec().encode(LogBatch.of("intruder", 1, 0, 2, List.of(readOnly))),
+                    "intruder-read-only");
+            awaitApplied(seq); // in the applied part of the log: the rebuild does not replay it
+            forceResync(intruder, "ro-resync");
+        }
+        Response next = put("ro-read", "1");
+        assertEquals(200, next.statusCode(), next.asString());
+        assertTrue(next.jsonPath().getLong("timestamp") > ahead,
+                "a write to a key the read-only transaction read was placed before it: " + next.jsonPath().getLong("timestamp")
+                        + " <= " + ahead);
+    }
+
     // ---- the database falling behind: backpressure, not an exhausted heap ----------------------
 
     @Test
