@@ -46,7 +46,7 @@ public final class Bodies {
         return Response.status(status).type(JSON).entity(bytes).build();
     }
 
-    /** 200 with the item, or 404 NOT_FOUND carrying the version of its deletion (0 if never written). */
+    /** 200 with the item, or 404 NOT_FOUND with version 0 (and {@code deletedVersion} if it was deleted). */
     public static Response item(String key, StoredItem item, double confidence, long position, Map<String, Object> extra) {
         Map<String, Object> m = itemFields(key, item, confidence);
         m.put("token", Tokens.of(position));
@@ -68,11 +68,17 @@ public final class Bodies {
         if (found) {
             m.put("value", new RawValue(RequestParser.utf8(item.valueJson())));
         }
-        m.put("version", item == null ? 0L : item.version());
+        // API v1: version 0 means the key does not exist, also once deleted. The deletion's own
+        // version goes in a field of its own; a transaction that read the key as absent sends 0,
+        // which the coordinator certifies as a read of that deletion.
+        m.put("version", found ? item.version() : 0L);
         m.put("vclock", item == null ? Map.of() : item.vclock());
         m.put("confidence", confidence);
         if (!found) {
             m.put("found", false);
+            if (item != null) {
+                m.put("deletedVersion", item.version());
+            }
         }
         return m;
     }

@@ -429,7 +429,7 @@ public class CoordinatorEngine {
 
     public Uni<CommitOutcome> commit(TxnSpec spec) {
         if (spec.id() == null) {
-            return submit(spec);
+            return submitAsRead(spec);
         }
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
@@ -448,8 +448,50 @@ public class CoordinatorEngine {
             ItemStore.TxnRecord rec = found.get(id);
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
-                    : submit(spec);
+                    : submitAsRead(spec);
         });
+    }
+
+    /**
+     * Submits a client's transaction with its reads of version 0 made exact. API v1 reports a key that
+     * does not exist with version 0, whether it was never written or deleted, so a client that read a
+     * deleted key sends 0. The certifier knows a key's versions as write timestamps, a deletion's
+     * included: against a deleted key's history, 0 would look stale and abort the transaction, or
+     * place it before the key was ever written. Such a read is certified as a read of the deletion the
+     * key is at now: the client saw the key absent, and it is absent from that deletion on. A key that
+     * exists now keeps 0, which is stale, as it should be; a race with a write after this lookup is
+     * the certifier's to judge, as for any read.
+     */
+    private Uni<CommitOutcome> submitAsRead(TxnSpec spec) {
+        List<String> absent = new ArrayList<>();
+        for (TxnSpec.Read r : spec.reads()) {
+            if (r.version() == 0) {
+                absent.add(r.key());
+            }
+        }
+        if (absent.isEmpty()) {
+            return submit(spec);
+        }
+        return readAll(absent).onItem().transformToUni(now -> submit(withDeletionsRead(spec, absent, now)));
+    }
+
+    private static TxnSpec withDeletionsRead(TxnSpec spec, List<String> absent, List<Read> now) {
+        Map<String, Long> deletedAt = new HashMap<>();
+        for (int i = 0; i < absent.size(); i++) {
+            StoredItem item = now.get(i).item();
+            if (item != null && item.deleted()) {
+                deletedAt.put(absent.get(i), item.version());
+            }
+        }
+        if (deletedAt.isEmpty()) {
+            return spec;
+        }
+        List<TxnSpec.Read> reads = new ArrayList<>(spec.reads().size());
+        for (TxnSpec.Read r : spec.reads()) {
+            Long v = r.version() == 0 ? deletedAt.get(r.key()) : null;
+            reads.add(v == null ? r : new TxnSpec.Read(r.key(), v));
+        }
+        return new TxnSpec(spec.id(), reads, spec.writes(), spec.origin(), spec.result());
     }
 
     /**

@@ -275,7 +275,8 @@ public final class CoordinatorClient implements AutoCloseable {
             long sequence = root.path("sequence").asLong();
             for (JsonNode i : root.path("items")) {
                 String key = i.path("key").asText();
-                long version = i.path("version").asLong();
+                // A deleted key is version 0 with its deletion in deletedVersion: kept as the tombstone it is.
+                long version = i.has("deletedVersion") ? i.path("deletedVersion").asLong() : i.path("version").asLong();
                 JsonNode value = i.get("value");
                 Map<String, Long> clock = json.convertValue(i.path("vclock"), CLOCK);
                 items.put(key, version == 0 ? null : new StoredItem(key,

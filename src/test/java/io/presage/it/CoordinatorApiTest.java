@@ -8,6 +8,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -160,11 +161,27 @@ class CoordinatorApiTest {
     }
 
     @Test
-    void deletingLeavesANotFoundThatCarriesTheDeletionsVersion() {
+    void aDeletedKeyIsNotFoundAtVersionZeroAndATransactionThatReadItAbsentCommits() {
         put("del-me", "true");
         long ts = given().delete("/v1/kv/{k}", "del-me").then().statusCode(200).extract().jsonPath().getLong("timestamp");
-        get("del-me").then().statusCode(404).body("error", equalTo("NOT_FOUND")).body("version", equalTo(ts));
-        get("never-written").then().statusCode(404).body("version", equalTo(0)).body("token", notNullValue());
+        // API.md: version 0 means the key does not exist; the deletion's version is there too, by name.
+        get("del-me").then().statusCode(404).body("error", equalTo("NOT_FOUND")).body("version", equalTo(0))
+                .body("deletedVersion", equalTo(ts));
+        get("never-written").then().statusCode(404).body("version", equalTo(0)).body("token", notNullValue())
+                .body("deletedVersion", nullValue());
+        post("/v1/reconcile", "{\"keys\":[\"del-me\"]}").then().statusCode(200)
+                .body("items[0].version", equalTo(0)).body("items[0].deletedVersion", equalTo(ts));
+
+        // Read as absent (version 0): certified as a read of the deletion, so it commits after it.
+        Response back = post("/v1/transactions", "{\"reads\":[{\"key\":\"del-me\",\"version\":0}],"
+                + "\"writes\":[{\"key\":\"del-me\",\"value\":\"back\"}]}");
+        back.then().statusCode(200).body("status", equalTo("COMMITTED")).body("adjusted", equalTo(false));
+        assertTrue(back.jsonPath().getLong("timestamp") > ts);
+        // Now that the key exists again, having read it absent is stale.
+        post("/v1/transactions", "{\"reads\":[{\"key\":\"del-me\",\"version\":0}],"
+                + "\"writes\":[{\"key\":\"del-me\",\"value\":\"again\"}]}")
+                .then().statusCode(409).body("error", equalTo("ABORTED")).body("conflicts", hasItem("del-me"));
+        get("del-me").then().statusCode(200).body("value", equalTo("back"));
     }
 
     @Test

@@ -118,7 +118,7 @@ class MirrorApiTest {
         awaitApplied(last);
         get("ord-k").then().statusCode(200).body("value", equalTo("second")).body("version", equalTo(b.timestamp()));
         get("ord-gone").then().statusCode(404).body("error", equalTo("NOT_FOUND"))
-                .body("version", equalTo(c.timestamp())).body("source", equalTo("local"));
+                .body("version", equalTo(0)).body("deletedVersion", equalTo(c.timestamp())).body("source", equalTo("local"));
         get("ord-never").then().statusCode(404).body("error", equalTo("NOT_FOUND")).body("version", equalTo(0))
                 .body("confidence", greaterThan(0f)).body("token", containsString("p1."));
     }
