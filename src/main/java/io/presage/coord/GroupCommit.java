@@ -15,6 +15,7 @@ import io.presage.log.Appended;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogBatch;
+import io.presage.log.LogFencedException;
 import io.presage.log.LogTxn;
 import io.presage.log.LogUnavailableException;
 import io.presage.log.LogWrite;
@@ -37,7 +38,9 @@ import io.presage.log.LogWrite;
  * wherever it goes — a publish and its ack, JetStream storing it, each applier fetching and
  * acknowledging it — whatever it carries, so fewer, fuller messages are what make commits cheaper
  * than raw publishes. Messages are pipelined, each expecting the sequence the previous one will
- * get, and are settled (answered, released or undone) in the order they were published, whatever order
+ * get and the previous one's id as the stream's last ({@code Nats-Expected-Last-Msg-Id}: with the
+ * sequence alone, a message of another writer taking one slot would let the next of the pipeline
+ * match), and are settled (answered, released or undone) in the order they were published, whatever order
  * their acks come back in.
  *
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
@@ -105,6 +108,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private long nextBatchId;
     private long lastAcked;
     private long expectedLast;
+    /** The id of the last message published, which the next one expects to be the stream's last (null: none). */
+    private String lastPublishedId;
     private boolean failing;
     private boolean resync;
 
@@ -228,20 +233,37 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final byte[] payload = codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
         final String msgId = coordinatorId + "-" + epoch + "-" + batchId;
         final long expected = expectedLast++;
+        // Chained to the message before it in the pipeline (none for the first after a start or a
+        // failure): if another writer's message took that one's slot, this one is refused as well.
+        final String previousId = lastPublishedId;
+        lastPublishedId = msgId;
         inflight.addLast(m);
         final long start = System.nanoTime();
         final long delay = start - since;
         CompletableFuture<Void> earlierSettled = settled;
-        settled = append(payload, msgId, expected, retries)
+        settled = append(payload, msgId, expected, previousId, retries)
                 .handle(AppendOutcome::new)
                 .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
-                .thenAccept(outcome -> settle(m, outcome, payload.length, delay, start))
+                .thenAccept(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start))
                 .exceptionally(GroupCommit::logged);
         return markAfter;
     }
 
     /** An append's ack, or why it failed. */
     private record AppendOutcome(Appended ack, Throwable error) {
+    }
+
+    /**
+     * An ack at any other sequence than right after the expected one is not this message's: its id
+     * matched an older message (a duplicate ack from a reused id), so it was not stored. Failed.
+     */
+    private static AppendOutcome inPlace(AppendOutcome o, long expected) {
+        if (o.error() == null && o.ack().sequence() != expected + 1) {
+            return new AppendOutcome(null, new LogFencedException(expected, -1, new IllegalStateException(
+                    "acked at sequence " + o.ack().sequence() + (o.ack().duplicate() ? " as a duplicate" : "")
+                            + ", not right after " + expected)));
+        }
+        return o;
     }
 
     /**
@@ -269,15 +291,16 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         return null;
     }
 
-    private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, int attemptsLeft) {
-        return log.append(subject, payload, msgId, expected).handle((ack, err) -> {
+    private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, String previousId,
+                                               int attemptsLeft) {
+        return log.append(subject, payload, msgId, expected, previousId).handle((ack, err) -> {
             if (err == null) {
                 return CompletableFuture.completedFuture(ack);
             }
             Throwable cause = unwrap(err);
             if (attemptsLeft > 0 && cause instanceof LogUnavailableException u && u.mayHaveBeenAppended()) {
                 // Same id, same expectation: JetStream answers a duplicate ack if the first got in.
-                return append(payload, msgId, expected, attemptsLeft - 1);
+                return append(payload, msgId, expected, previousId, attemptsLeft - 1);
             }
             return CompletableFuture.<Appended>failedFuture(cause);
         }).thenCompose(f -> f);
@@ -333,6 +356,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             return;
         }
         expectedLast = last;
+        lastPublishedId = null; // the stream ends with a message this pipeline has settled: expect its sequence only
         failing = false;
     }
 

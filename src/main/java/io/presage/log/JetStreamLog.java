@@ -93,6 +93,8 @@ public final class JetStreamLog implements AutoCloseable {
 
     /** JetStream API error codes this class reacts to. */
     static final int ERR_WRONG_LAST_SEQUENCE = 10071;
+    /** The last message's id is not the one the writer expected (Nats-Expected-Last-Msg-Id). */
+    static final int ERR_WRONG_LAST_MSG_ID = 10070;
     /** Newer servers (2.11+) may refuse an expectation without naming the sequence. */
     static final int ERR_WRONG_LAST_SEQUENCE_CONSTANT = 10164;
     static final int ERR_STREAM_NOT_FOUND = 10059;
@@ -380,15 +382,29 @@ public final class JetStreamLog implements AutoCloseable {
      *         server's max payload fails with {@link IllegalArgumentException}.
      */
     public CompletableFuture<Appended> append(String subject, byte[] payload, String msgId, long expectedLastSequence) {
+        return append(subject, payload, msgId, expectedLastSequence, null);
+    }
+
+    /**
+     * As {@link #append(String, byte[], String, long)}, and, unless {@code expectedLastMsgId} is null,
+     * only if the stream's last message has that id: a writer pipelining several appends chains each
+     * to the one before, so that when another writer's message takes a slot, every later append of
+     * the pipeline is refused too (expected sequences alone would let the next one match).
+     */
+    public CompletableFuture<Appended> append(String subject, byte[] payload, String msgId, long expectedLastSequence,
+                                              String expectedLastMsgId) {
         Session s = session;
         if (s == null || !connected) {
             return CompletableFuture.failedFuture(
                     new LogUnavailableException("not connected to " + config.natsUrl(), false, null));
         }
-        PublishOptions options = PublishOptions.builder()
+        PublishOptions.Builder builder = PublishOptions.builder()
                 .messageId(msgId)
-                .expectedLastSequence(expectedLastSequence)
-                .build();
+                .expectedLastSequence(expectedLastSequence);
+        if (expectedLastMsgId != null) {
+            builder.expectedLastMsgId(expectedLastMsgId);
+        }
+        PublishOptions options = builder.build();
         CompletableFuture<PublishAck> ackFuture;
         try {
             ackFuture = s.js().publishAsync(subject, payload, options);
@@ -436,6 +452,9 @@ public final class JetStreamLog implements AutoCloseable {
             int code = api.getApiErrorCode();
             if (code == ERR_WRONG_LAST_SEQUENCE || code == ERR_WRONG_LAST_SEQUENCE_CONSTANT) {
                 return new LogFencedException(expectedLastSequence, parseActualLastSequence(api.getErrorDescription()), api);
+            }
+            if (code == ERR_WRONG_LAST_MSG_ID) {
+                return new LogFencedException(expectedLastSequence, -1, api);
             }
             return new LogUnavailableException("the log refused the append: " + api.getMessage(), false, api);
         }

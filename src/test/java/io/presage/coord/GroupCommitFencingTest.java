@@ -1,0 +1,126 @@
+package io.presage.coord;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.presage.certify.Certifier;
+import io.presage.certify.CertifierConfig;
+import io.presage.certify.CertifierLoop;
+import io.presage.certify.ColdVersions;
+import io.presage.certify.Hlc;
+import io.presage.certify.TxnRequest;
+import io.presage.log.Appended;
+import io.presage.log.JetStreamLog;
+import io.presage.log.LogConfig;
+import io.presage.testing.NatsTestServer;
+
+/**
+ * Fencing of a pipeline, against a real nats-server: a coordinator that has several messages in flight
+ * when another writer's message takes the slot its first one expected (a coordinator that lost its
+ * lease, still appending, or a new one that took over) has every one of them refused. With expected
+ * sequences alone, the first was refused and the second, expecting the slot after it, matched the
+ * stream's new end and was stored: certified without the other writer's commit, and answered COMMITTED.
+ */
+class GroupCommitFencingTest {
+
+    private NatsTestServer server;
+    private JetStreamLog log;
+    private JetStreamLog other;
+    private CertifierLoop loop;
+    private final List<String> resyncs = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void start() {
+        server = NatsTestServer.start();
+        log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(Duration.ofSeconds(10)));
+        other = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(Duration.ofSeconds(10)));
+    }
+
+    @AfterEach
+    void stop() {
+        if (loop != null) {
+            loop.close();
+        }
+        other.close();
+        log.close();
+        server.close();
+    }
+
+    private void startGroupCommit(long lastSequence) {
+        Certifier certifier = new Certifier(CertifierConfig.DEFAULT, new Hlc(), ColdVersions.NONE, true);
+        GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), "coordinator", 1, 900_000, 0, 4, 0, 1,
+                lastSequence, new RecentWrites(), new GroupCommit.Events() {
+                    @Override
+                    public void resyncNeeded(String why) {
+                        resyncs.add(why);
+                    }
+
+                    @Override
+                    public void published(int txns, int bytes, long delayNanos, long publishNanos) {
+                    }
+                });
+        loop = new CertifierLoop(certifier, 1024, 1024, gc);
+        gc.attach(loop);
+    }
+
+    private CompletableFuture<CommitOutcome> submit(String key) {
+        TxnSpec spec = TxnSpec.blind(key, "1".getBytes(UTF_8), "coordinator");
+        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
+        GroupCommit.Answer callback = answer::complete;
+        assertTrue(loop.submit(new TxnRequest(new String[0], new long[0], new String[] {key}), spec, callback));
+        return answer;
+    }
+
+    @Test
+    void whenAnotherWritersMessageTakesTheFirstSlotEveryMessageOfThePipelineIsRefused() throws Exception {
+        long last = log.lastSequence();
+        startGroupCommit(last); // this coordinator believes the log ends at `last`
+        Appended foreign = other.append(JetStreamLog.subjectFor(0), "other writer".getBytes(UTF_8), "other-1", last)
+                .get(10, TimeUnit.SECONDS);
+        assertEquals(last + 1, foreign.sequence());
+
+        // Two messages in flight before the server answers either: the first expects `last`, the second `last + 1`.
+        server.pause();
+        CompletableFuture<CommitOutcome> first = submit("a");
+        Thread.sleep(200);
+        CompletableFuture<CommitOutcome> second = submit("b");
+        Thread.sleep(200);
+        server.resume();
+
+        assertInstanceOf(CommitOutcome.Unavailable.class, first.get(30, TimeUnit.SECONDS), "the first is fenced");
+        CommitOutcome o = second.get(30, TimeUnit.SECONDS);
+        assertFalse(o instanceof CommitOutcome.Committed, "the second was stored after the other writer's message: " + o);
+        assertEquals(last + 1, log.lastSequence(), "nothing of this coordinator's is in the log");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (resyncs.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertFalse(resyncs.isEmpty(), "the coordinator asks to rebuild from the log");
+    }
+
+    @Test
+    void anAckForAnOlderMessageWithTheSameIdIsNotACommit() throws Exception {
+        // A message id reused within the duplicate window (a clock stepped back, two nodes with one
+        // node id): JetStream acks the new message as a duplicate of the old one and stores nothing.
+        long last = log.lastSequence();
+        Appended old = other.append(JetStreamLog.subjectFor(0), "an older message".getBytes(UTF_8), "coordinator-1-1", last)
+                .get(10, TimeUnit.SECONDS);
+        startGroupCommit(old.sequence()); // its first message's id is coordinator-1-1 too
+        CommitOutcome o = submit("c").get(30, TimeUnit.SECONDS);
+        assertFalse(o instanceof CommitOutcome.Committed, "answered COMMITTED at another message's sequence: " + o);
+        assertEquals(old.sequence(), log.lastSequence(), "nothing was stored");
+    }
+}
