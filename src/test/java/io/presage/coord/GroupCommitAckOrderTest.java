@@ -17,11 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.presage.certify.Certifier;
-import io.presage.certify.CertifierConfig;
 import io.presage.certify.CertifierLoop;
-import io.presage.certify.ColdVersions;
-import io.presage.certify.Hlc;
 import io.presage.certify.TxnRequest;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
@@ -50,21 +46,8 @@ class GroupCommitAckOrderTest {
     void start() {
         server = NatsTestServer.start();
         log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(PUBLISH_TIMEOUT));
-        Certifier certifier = new Certifier(CertifierConfig.DEFAULT, new Hlc(), ColdVersions.NONE, true);
-        // One retry of an append whose ack did not come in time; no spacing between messages.
-        GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), "coordinator", 1, 900_000, 1, 4, 0, 1,
-                log.lastSequence(), recent, new GroupCommit.Events() {
-                    @Override
-                    public void resyncNeeded(String why) {
-                        resyncs.add(why);
-                    }
-
-                    @Override
-                    public void published(int txns, int bytes, long delayNanos, long publishNanos) {
-                    }
-                });
-        loop = new CertifierLoop(certifier, 1024, 1024, gc);
-        gc.attach(loop);
+        // One retry of an append whose ack did not come in time.
+        loop = PipelineUnderTest.start(log, log.lastSequence(), 1, recent, resyncs);
     }
 
     @AfterEach

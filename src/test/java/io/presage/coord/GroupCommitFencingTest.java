@@ -16,11 +16,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import io.presage.certify.Certifier;
-import io.presage.certify.CertifierConfig;
 import io.presage.certify.CertifierLoop;
-import io.presage.certify.ColdVersions;
-import io.presage.certify.Hlc;
 import io.presage.certify.TxnRequest;
 import io.presage.log.Appended;
 import io.presage.log.JetStreamLog;
@@ -60,20 +56,7 @@ class GroupCommitFencingTest {
     }
 
     private void startGroupCommit(long lastSequence) {
-        Certifier certifier = new Certifier(CertifierConfig.DEFAULT, new Hlc(), ColdVersions.NONE, true);
-        GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), "coordinator", 1, 900_000, 0, 4, 0, 1,
-                lastSequence, new RecentWrites(), new GroupCommit.Events() {
-                    @Override
-                    public void resyncNeeded(String why) {
-                        resyncs.add(why);
-                    }
-
-                    @Override
-                    public void published(int txns, int bytes, long delayNanos, long publishNanos) {
-                    }
-                });
-        loop = new CertifierLoop(certifier, 1024, 1024, gc);
-        gc.attach(loop);
+        loop = PipelineUnderTest.start(log, lastSequence, 0, new RecentWrites(), resyncs);
     }
 
     private CompletableFuture<CommitOutcome> submit(String key) {
