@@ -25,10 +25,17 @@ public class ExactNumbers implements ObjectMapperCustomizer {
         mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
     }
 
-    /** A tree reader of {@code mapper} that reads numbers exactly, however the mapper is configured. */
+    /**
+     * A tree reader of {@code mapper} for request bodies: numbers read exactly, however the mapper is
+     * configured, and strictly, since a body is what a client meant only if it is one JSON value: data
+     * after it ({@code 1 2}, {@code {"a":1}{"b":2}}) and a field given twice ({@code {"id":"a","id":"b"}},
+     * whose last copy used to win silently) are malformed.
+     */
     public static ObjectReader treeReader(ObjectMapper mapper) {
         return mapper.readerFor(JsonNode.class)
                 .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+                .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .with(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
                 .without(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES);
     }
 }

@@ -110,6 +110,9 @@ public final class RequestParser {
             return node;
         } catch (JsonProcessingException e) {
             throw ApiException.badRequest("malformed JSON: " + e.getOriginalMessage());
+        } catch (NumberFormatException | ArithmeticException e) {
+            // Jackson's decimal parsing gives up on exponents beyond an int (1e2147483648) this way.
+            throw ApiException.badRequest("malformed JSON: a number that cannot be read exactly (" + e.getMessage() + ")");
         } catch (IOException e) {
             throw ApiException.badRequest("unreadable request body");
         }

@@ -396,6 +396,15 @@ class CoordinatorApiTest {
         Map<String, Object[]> cases = new java.util.LinkedHashMap<>();
         cases.put("malformed JSON", new Object[] {"POST", "/v1/transactions", "{\"reads\":[", 400, "BAD_REQUEST"});
         cases.put("not an object", new Object[] {"POST", "/v1/transactions", "[]", 400, "BAD_REQUEST"});
+        cases.put("data after the value", new Object[] {"PUT", "/v1/kv/trail", "1 2", 400, "BAD_REQUEST"});
+        cases.put("a second object after the transaction", new Object[] {"POST", "/v1/transactions",
+                "{\"reads\":[]}{\"writes\":[]}", 400, "BAD_REQUEST"});
+        cases.put("a field given twice", new Object[] {"POST", "/v1/transactions",
+                "{\"writes\":[{\"key\":\"dup-f\",\"value\":1}],\"writes\":[]}", 400, "BAD_REQUEST"});
+        cases.put("a value with a field twice", new Object[] {"PUT", "/v1/kv/dup-v", "{\"a\":1,\"a\":2}", 400, "BAD_REQUEST"});
+        cases.put("an exponent beyond an int", new Object[] {"PUT", "/v1/kv/exp", "1e2147483648", 400, "BAD_REQUEST"});
+        cases.put("a version with an exponent beyond an int", new Object[] {"POST", "/v1/transactions",
+                "{\"reads\":[{\"key\":\"a\",\"version\":1e-2147483649}]}", 400, "BAD_REQUEST"});
         cases.put("version a string", new Object[] {"POST", "/v1/transactions",
                 "{\"reads\":[{\"key\":\"a\",\"version\":\"x\"}]}", 400, "BAD_REQUEST"});
         cases.put("negative version", new Object[] {"POST", "/v1/transactions",
