@@ -694,6 +694,36 @@ _infra_pg_write_conf() {
     if ((EUID == 0)); then chown "$user:" "$state/pg/presage.conf" || return 1; fi
 }
 
+# _infra_pg_postmaster_is_ours STATE: true if the pid in STATE/pg/postmaster.pid
+# is a live PostgreSQL serving STATE/pg (started with -D on it, or working in
+# it, as a postmaster does). pg_ctl only checks that the pid is alive: after a
+# crash or a reboot the file stays, the pid may be any other process of the
+# PostgreSQL user, and pg_ctl status would call it running and pg_ctl stop
+# would signal it.
+_infra_pg_postmaster_is_ours() {
+    local pgdata="$1/pg" pid arg cwd
+    pid=$(_infra_read_pid "$pgdata/postmaster.pid" 2>/dev/null) || return 1
+    [[ -r "/proc/$pid/cmdline" ]] || return 1
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || cwd=
+    [[ "$cwd" == "$pgdata" ]] && return 0
+    while IFS= read -r -d '' arg; do
+        [[ "$arg" == "$pgdata" ]] && return 0
+    done <"/proc/$pid/cmdline"
+    return 1
+}
+
+# _infra_pg_drop_stale_lock STATE: removes a postmaster.pid whose pid is not
+# our PostgreSQL (see above), saying so; PostgreSQL would refuse to start over
+# it while that pid lives.
+_infra_pg_drop_stale_lock() {
+    local state=$1 pid
+    [[ -f "$state/pg/postmaster.pid" ]] || return 0
+    _infra_pg_postmaster_is_ours "$state" && return 0
+    pid=$(_infra_read_pid "$state/pg/postmaster.pid" 2>/dev/null) || pid='?'
+    _infra_say "removing a stale .presage/pg/postmaster.pid (pid $pid is not our PostgreSQL; left alone)"
+    rm -f -- "$state/pg/postmaster.pid"
+}
+
 # _infra_pg_record_pid STATE: writes the postmaster's pid (first line of
 # postmaster.pid) to .presage/pids/postgres.pid, with its command line.
 _infra_pg_record_pid() {
@@ -737,7 +767,10 @@ infra_start_postgres() {
 
     # Our cluster may be running without our pid file (pid file deleted, or a
     # previous launcher run interrupted): adopt it rather than fail on the port.
-    if [[ -f "$pgdata/PG_VERSION" ]] && _infra_as_pg "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    # A lock file left by a crash, naming some other process, is removed instead.
+    _infra_pg_drop_stale_lock "$state"
+    if [[ -f "$pgdata/PG_VERSION" ]] && _infra_pg_postmaster_is_ours "$state" &&
+        _infra_as_pg "$bindir/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
         pid=$(_infra_pg_record_pid "$state") || return 1
         _infra_say "PostgreSQL is already running (pid $pid)"
         return 0
@@ -1021,7 +1054,9 @@ _infra_stop_postgres() {
         _infra_signal_and_wait 30 "$pidfile"
         return
     fi
-    if infra_is_running "$pidfile" || _infra_as_pg "$bindir/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; then
+    _infra_pg_drop_stale_lock "$state"
+    if infra_is_running "$pidfile" || { _infra_pg_postmaster_is_ours "$state" &&
+        _infra_as_pg "$bindir/pg_ctl" -D "$state/pg" status >/dev/null 2>&1; }; then
         pid=$(_infra_read_pid "$state/pg/postmaster.pid" 2>/dev/null) || pid=$(_infra_read_pid "$pidfile") || pid='?'
         _infra_say "stopping postgres (pid $pid)"
         if ! _infra_as_pg "$bindir/pg_ctl" -D "$state/pg" -m fast -w -t 30 stop >/dev/null 2>&1; then

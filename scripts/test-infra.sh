@@ -511,6 +511,20 @@ check "infra_stop_all again: nothing to do, succeeds" run infra_stop_all
 
 # --------------------------------------------------------------------------
 echo "== restart: data survives"
+# A postmaster.pid left behind by a crash, naming a live process of the
+# PostgreSQL user that is not our PostgreSQL (its pid was reused): pg_ctl calls
+# that running. down must not signal it, and PostgreSQL must start anyway.
+stale_lock() { printf '%s\n%s\n' "$1" "$PRESAGE_HOME/.presage/pg" >"$PRESAGE_HOME/.presage/pg/postmaster.pid"; }
+if ((EUID == 0)); then
+    pg_decoy=$(runuser -u "$(_infra_pg_user)" -- sh -c 'sleep 300 >/dev/null 2>&1 & echo $!')
+else
+    pg_decoy=$(sh -c 'sleep 300 >/dev/null 2>&1 & echo $!')
+fi
+stale_lock "$pg_decoy"
+check "infra_stop_all with a stale postmaster.pid succeeds" run infra_stop_all
+check "... leaves the process it names alone" alive "$pg_decoy"
+check "... and removes the stale file, saying so" out_has "removing a stale .presage/pg/postmaster.pid (pid $pg_decoy "
+stale_lock "$pg_decoy"
 # A stale pid file pointing at a live process that is not nats must not stop
 # infra_start_nats from starting a real one.
 sleep 300 &
@@ -526,6 +540,9 @@ wait "$decoy_pid" 2>/dev/null || true
 decoy_pid=''
 run infra_start_postgres || abort "infra_start_postgres (restart)"
 ok "infra_start_postgres starts the existing cluster again"
+check "... over a stale postmaster.pid, whose process is untouched" alive "$pg_decoy"
+check "... with a postmaster of its own" not eq "$(pid_of postgres)" "$pg_decoy"
+kill "$pg_decoy" 2>/dev/null || true
 check "... without a new initdb" not out_has "creating a PostgreSQL cluster"
 check "the PostgreSQL row survived the restart" eq "$(psql_test -d presage_infratest -c 'SELECT v FROM kept')" survives
 sleep 0.5
