@@ -33,7 +33,8 @@ public final class Keys {
      * {@code BAD_REQUEST} otherwise, naming {@code what}: "id", "a transaction id").
      */
     public static String checkId(String id, int maxChars, String what) {
-        if (id == null || id.isEmpty() || id.length() > maxChars) {
+        // Characters are code points, as API.md counts them: an emoji is one, not two UTF-16 units.
+        if (id == null || id.isEmpty() || id.codePointCount(0, id.length()) > maxChars) {
             throw ApiException.badRequest(what + " must be 1 to " + maxChars + " characters");
         }
         String problem = textProblem(id);

@@ -47,6 +47,10 @@ class KeysProperties {
         assertEquals("i".repeat(128), Keys.checkId("i".repeat(128), 128, "id"));
         assertThrows(ApiException.class, () -> Keys.checkId("i".repeat(129), 128, "id"));
         assertThrows(ApiException.class, () -> Keys.checkId("", 128, "id"));
+        // Characters as API.md counts them, not UTF-16 units: 128 emoji (256 units) are 128 characters.
+        String emoji = "\uD83D\uDE00";
+        assertEquals(emoji.repeat(128), Keys.checkId(emoji.repeat(128), 128, "id"));
+        assertThrows(ApiException.class, () -> Keys.checkId(emoji.repeat(129), 128, "id"));
     }
 
     @Example
