@@ -79,6 +79,7 @@ public class CoordinatorApi implements NodeApi {
 
     @Override
     public Uni<Response> put(String key, byte[] body, String speculative) {
+        RequestParser.speculative(speculative); // checked as a mirror checks it; the coordinator commits at once
         String k = parse.key(key);
         byte[] value = parse.value(body);
         return engine.commit(TxnSpec.blind(k, value, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
@@ -86,6 +87,7 @@ public class CoordinatorApi implements NodeApi {
 
     @Override
     public Uni<Response> delete(String key, String speculative) {
+        RequestParser.speculative(speculative);
         String k = parse.key(key);
         return engine.commit(TxnSpec.blind(k, null, config.nodeId())).map(o -> Bodies.outcome(o, Map.of()));
     }
@@ -113,12 +115,14 @@ public class CoordinatorApi implements NodeApi {
 
     @Override
     public Uni<Response> transaction(byte[] body, String speculative) {
+        RequestParser.speculative(speculative);
         TxnSpec spec = parse.transaction(body, config.nodeId());
         return engine.commit(spec).map(o -> Bodies.outcome(o, Map.of()));
     }
 
     @Override
     public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
+        RequestParser.speculative(speculative);
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             return procedures.run(call.procedure(), call.args(), call.keys(), id)

@@ -124,6 +124,17 @@ public final class RequestParser {
         return compact(v);
     }
 
+    /** The {@code speculative} query parameter: absent or false, true; anything else is 400 at either role. */
+    public static boolean speculative(String speculative) {
+        if (speculative == null || "false".equalsIgnoreCase(speculative)) {
+            return false;
+        }
+        if ("true".equalsIgnoreCase(speculative)) {
+            return true;
+        }
+        throw ApiException.badRequest("speculative must be true or false, not '" + speculative + "'");
+    }
+
     public String key(String key) {
         return Keys.check(key, limits.keyBytes());
     }

@@ -481,13 +481,7 @@ public class MirrorApi implements NodeApi {
 
     /** {@code ?speculative=}: absent or false forwards, true speculates; anything else is a 400. */
     private static boolean speculative(String speculative) {
-        if (speculative == null || "false".equalsIgnoreCase(speculative)) {
-            return false;
-        }
-        if ("true".equalsIgnoreCase(speculative)) {
-            return true;
-        }
-        throw ApiException.badRequest("speculative must be true or false, not '" + speculative + "'");
+        return RequestParser.speculative(speculative);
     }
 
     private static Throwable unavailable(Throwable e) {

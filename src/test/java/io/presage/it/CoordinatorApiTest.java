@@ -132,6 +132,13 @@ class CoordinatorApiTest {
     }
 
     @Test
+    void speculativeIsAMirrorsOptionAndTheCoordinatorCommitsAtOnce() {
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("1").put("/v1/kv/{k}", "spec-c")
+                .then().statusCode(200).body("status", equalTo("COMMITTED"));
+        get("spec-c").then().statusCode(200).body("value", equalTo(1));
+    }
+
+    @Test
     void aConflictingTransactionIsAbortedWithReasonAndKeys() {
         long v1 = put("conf-a", "1").jsonPath().getLong("timestamp");
         put("conf-a", "2");
@@ -396,6 +403,9 @@ class CoordinatorApiTest {
         Map<String, Object[]> cases = new java.util.LinkedHashMap<>();
         cases.put("malformed JSON", new Object[] {"POST", "/v1/transactions", "{\"reads\":[", 400, "BAD_REQUEST"});
         cases.put("not an object", new Object[] {"POST", "/v1/transactions", "[]", 400, "BAD_REQUEST"});
+        cases.put("speculative misspelt", new Object[] {"PUT", "/v1/kv/spec?speculative=ture", "1", 400, "BAD_REQUEST"});
+        cases.put("speculative misspelt on a transaction", new Object[] {"POST", "/v1/transactions?speculative=yes",
+                "{\"writes\":[{\"key\":\"spec\",\"value\":1}]}", 400, "BAD_REQUEST"});
         cases.put("data after the value", new Object[] {"PUT", "/v1/kv/trail", "1 2", 400, "BAD_REQUEST"});
         cases.put("a second object after the transaction", new Object[] {"POST", "/v1/transactions",
                 "{\"reads\":[]}{\"writes\":[]}", 400, "BAD_REQUEST"});
