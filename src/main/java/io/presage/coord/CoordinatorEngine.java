@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,6 +37,7 @@ import io.presage.config.HeapShare;
 import io.presage.config.PresageConfig;
 import io.presage.lease.CoordinatorLease;
 import io.presage.log.BatchCodec;
+import io.presage.log.Appended;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
 import io.presage.log.LogBatch;
@@ -309,11 +311,13 @@ public class CoordinatorEngine {
                 replayed++;
             }
         }
+        long epoch = System.currentTimeMillis();
+        last = appendBarrier(log, last, epoch);
         recent.acked(last);
         recent.visible(last);
         certifier.endRecovery();
         GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), config.nodeId(),
-                System.currentTimeMillis(), config.groupCommit().maxBytes(), config.groupCommit().retries(),
+                epoch, config.groupCommit().maxBytes(), config.groupCommit().retries(),
                 config.groupCommit().maxInflight(), config.groupCommit().minInterval().toNanos(),
                 config.groupCommit().minIntervalAfter(), last, recent, events());
         CertifierLoop loop = new CertifierLoop(certifier, config.groupCommit().queueCapacity(),
@@ -325,6 +329,33 @@ public class CoordinatorEngine {
         stateDetail = "ready";
         LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed; batches compressed by %s",
                 config.nodeId(), last, applied, replayed, BatchCodec.compressorName());
+    }
+
+    /**
+     * Appends an empty message expecting the log to end at {@code last}, the end this recovery
+     * replayed, and returns its sequence. Until something of this coordinator's is in the log after
+     * {@code last}, another writer could still append there (the coordinator it took over from, its
+     * lease run out but an append already on its way, or its process paused before publishing):
+     * this coordinator would then serve reads and reconciliations that miss a commit acknowledged to
+     * that writer's clients, until its own first append was fenced. Once the barrier is in, such an
+     * append is fenced instead; if it came first, the barrier is refused and recovery starts again
+     * from the new end.
+     */
+    private long appendBarrier(JetStreamLog log, long last, long epoch) throws Exception {
+        byte[] empty = codec.encode(LogBatch.of(config.nodeId(), epoch, 0, 0, List.of()));
+        String id = config.nodeId() + "-" + epoch + "-0"; // group commit's messages count from 1
+        Appended a;
+        try {
+            a = log.append(JetStreamLog.subjectFor(0), empty, id, last)
+                    .get(config.groupCommit().timeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception c ? c : e;
+        }
+        if (a.sequence() != last + 1) {
+            throw new IllegalStateException("the recovery barrier was acknowledged at sequence " + a.sequence()
+                    + (a.duplicate() ? " as a duplicate" : "") + ", not " + (last + 1));
+        }
+        return a.sequence();
     }
 
     private void replay(Certifier certifier, LogMessage m) {

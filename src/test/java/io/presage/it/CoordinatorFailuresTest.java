@@ -9,8 +9,10 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -29,6 +31,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +62,7 @@ import io.presage.log.Appended;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogBatch;
+import io.presage.log.LogFencedException;
 import io.presage.log.LogConfig;
 import io.presage.log.LogMessage;
 import io.presage.log.LogTxn;
@@ -305,7 +309,14 @@ class CoordinatorFailuresTest {
             holdPosition.rollback();
             awaitStatus(s -> "READY".equals(s.getString("state")), "READY again");
 
-            assertEquals(foreignSeq, status().getLong("committedSequence"), "rebuilt up to the foreign message");
+            assertEquals(foreignSeq + 1, status().getLong("committedSequence"),
+                    "rebuilt up to the foreign message, then appended its barrier");
+            // A writer that still believes the log ends at the foreign message (the coordinator this one
+            // took over from, its lease run out, say) is fenced by the barrier: none of its commits can
+            // land behind the reads this coordinator now serves.
+            ExecutionException zombie = assertThrows(ExecutionException.class, () -> intruder.append(JetStreamLog.subjectFor(0),
+                    batchWriting("fence-zombie", "1", new Hlc().next()), "intruder-zombie", foreignSeq).get(10, TimeUnit.SECONDS));
+            assertInstanceOf(LogFencedException.class, zombie.getCause());
             assertNull(storedValue("fence-foreign"), "not applied yet: the database is held");
             Response foreign = get("fence-foreign");
             assertEquals(200, foreign.statusCode(), foreign.asString());
@@ -315,7 +326,7 @@ class CoordinatorFailuresTest {
 
             Response next = put("fence-after", "1");
             assertEquals(200, next.statusCode(), next.asString());
-            assertEquals(foreignSeq + 1, sequenceOf(next), "appends follow the foreign message");
+            assertEquals(foreignSeq + 2, sequenceOf(next), "appends follow the barrier");
             holdItems.rollback();
             awaitApplied(sequenceOf(next));
         }
