@@ -290,6 +290,15 @@ public class CoordinatorEngine {
         Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
         certifier.beginRecovery(base);
         long last = log.lastSequence();
+        if (last < applied) {
+            // The stream ends before what this database applied from it: it was lost and created again
+            // empty (memory storage and a restart, NATS data lost, deleted by hand). Commits appended
+            // now would get sequences every applier skips as already applied: never seen by a mirror,
+            // and gone from here at the next restart. An operator has to restore the stream.
+            throw new IllegalStateException("the log " + config.nats().stream() + " ends at sequence " + last
+                    + " but this coordinator's database has applied it up to " + applied
+                    + ": the stream was lost or replaced; restore it (no commit is taken until then)");
+        }
         if (!caughtUp) {
             recent.reset(applied);
         }

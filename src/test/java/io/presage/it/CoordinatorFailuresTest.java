@@ -95,9 +95,10 @@ class CoordinatorFailuresTest {
     @Inject
     ItemStore store;
 
+    /** Recovered and taking commits; readiness itself stays down after the dead-letter case, which parks one. */
     @BeforeEach
     void ready() {
-        Http.awaitReady(Duration.ofSeconds(60));
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
     }
 
     // ---- idempotent ids -----------------------------------------------------------------------
@@ -439,6 +440,29 @@ class CoordinatorFailuresTest {
             awaitApplied(sequenceOf(after));
             assertEquals("7", storedValue("dl-after"));
             assertEquals(1, status().getLong("deadLetters"), "parked once");
+        }
+    }
+
+    @Test
+    @Order(7)
+    void aStreamCreatedAgainEmptyIsRefusedNotWrittenOver() throws Exception {
+        Response before = put("lost-k", "1");
+        assertEquals(200, before.statusCode(), before.asString());
+        awaitApplied(sequenceOf(before));
+        String stream = config().getValue("presage.nats.stream", String.class);
+        try (io.nats.client.Connection nc = Nats.connect(natsUrl())) {
+            // The stream lost and created again empty, as after a NATS restart with its data gone.
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            StreamConfiguration original = jsm.getStreamInfo(stream).getConfiguration();
+            jsm.deleteStream(stream);
+            jsm.addStream(original);
+            // A commit now would get a sequence every applier skips as applied: refused, and the
+            // coordinator does not turn READY over the empty stream.
+            assertUnavailable(put("lost-after", "1"));
+            awaitStatus(s -> !"READY".equals(s.getString("state")) && s.getString("detail").contains("the stream was lost or replaced"),
+                    "recovery refusing the empty stream");
+            assertUnavailable(put("lost-after", "2"));
+            assertEquals(0, jsm.getStreamInfo(stream).getStreamState().getMsgCount(), "nothing was appended to it");
         }
     }
 
