@@ -78,16 +78,32 @@ public final class CoordinatorLease implements AutoCloseable {
         this.bucket = bucket;
         this.key = key;
         this.holder = nodeId + "/" + UUID.randomUUID();
-        this.ttl = ttl;
-        this.marginNanos = ttl.toNanos() / 5;
         this.onLost = onLost;
         KeyValueManagement kvm = connections.get().keyValueManagement();
+        Duration bucketTtl = ttl;
         try {
-            kvm.getStatus(bucket);
+            bucketTtl = kvm.getStatus(bucket).getTtl();
         } catch (JetStreamApiException e) {
             kvm.create(KeyValueConfiguration.builder().name(bucket).ttl(ttl).maxHistoryPerKey(1)
                     .storageType(storage).replicas(replicas).build());
         }
+        if (bucketTtl == null || bucketTtl.toMillis() < 300) {
+            throw new IllegalStateException("lease bucket " + bucket + " exists with ttl " + bucketTtl
+                    + ": a lease in it would not expire when its holder dies; delete the bucket or give it a ttl");
+        }
+        if (!bucketTtl.equals(ttl)) {
+            // The server expires the entry by the bucket's TTL, whatever this process was configured
+            // with: counting validity and renewals by a longer one would let the entry expire, and a
+            // standby take over, while this process still believed it held the lease.
+            LOG.warnf("lease bucket %s exists with ttl %s, not the configured %s: using the bucket's", bucket, bucketTtl, ttl);
+        }
+        this.ttl = bucketTtl;
+        this.marginNanos = bucketTtl.toNanos() / 5;
+    }
+
+    /** The TTL the lease runs by: the bucket's, which the server enforces. */
+    public Duration ttl() {
+        return ttl;
     }
 
     /** The bucket on the current connection; made again when the connection has been replaced. */
@@ -181,6 +197,15 @@ public final class CoordinatorLease implements AutoCloseable {
                 validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
             } catch (JetStreamApiException e) {
                 if (e.getApiErrorCode() == ERR_WRONG_LAST_SEQUENCE) {
+                    long ours = ownRevision();
+                    if (ours > 0) {
+                        // An earlier renewal landed but its reply was lost: the entry is still ours, at a
+                        // revision this process did not hear of. Carry on from it (the validity is not
+                        // extended: when that renewal landed is not known).
+                        LOG.warnf("lease %s: a renewal's reply was lost; the entry is still ours (revision %d)", key, ours);
+                        revision = ours;
+                        continue;
+                    }
                     lose("the entry moved on: it expired, and " + describe(currentHolder()) + " holds it now");
                     return;
                 }
@@ -188,6 +213,17 @@ public final class CoordinatorLease implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("lease %s: renewal failed (%s); trying again", key, e.getMessage());
             }
+        }
+    }
+
+    /** The entry's revision if it names this holder, else 0 (someone else's, gone, or unreadable). */
+    private long ownRevision() {
+        try {
+            KeyValueEntry e = kv().get(key);
+            return e != null && e.getValue() != null && holder.equals(new String(e.getValue(), StandardCharsets.UTF_8))
+                    ? e.getRevision() : 0;
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            return 0;
         }
     }
 

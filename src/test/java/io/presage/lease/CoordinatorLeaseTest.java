@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -13,6 +14,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import io.nats.client.Connection;
+import io.nats.client.KeyValue;
+import io.nats.client.Nats;
+import io.nats.client.api.KeyValueConfiguration;
 import io.nats.client.api.StorageType;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
@@ -67,6 +72,37 @@ class CoordinatorLeaseTest {
         assertEquals(second.holder(), second.currentHolder());
         assertFalse(first.valid());
         System.out.printf("lease hand-over after release: %d ms%n", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - released));
+    }
+
+    @Test
+    void aRenewalWhoseReplyWasLostDoesNotLoseTheLease() throws Exception {
+        AtomicBoolean lost = new AtomicBoolean();
+        CoordinatorLease holder = lease("a", () -> lost.set(true));
+        assertTrue(holder.acquire(() -> false));
+        // What a renewal that landed but whose reply never came leaves: the entry still names the
+        // holder, at a revision the holder did not hear of.
+        try (Connection nc = Nats.connect(nats.server().url())) {
+            KeyValue kv = nc.keyValue("lease_test");
+            kv.update("coordinator", holder.holder().getBytes(StandardCharsets.UTF_8), kv.get("coordinator").getRevision());
+        }
+        Thread.sleep(2 * TTL.toMillis()); // several renewals: the first is refused for its stale revision
+        assertFalse(lost.get(), "the holder gave up a lease the entry still names it for");
+        assertTrue(holder.valid());
+        assertEquals(holder.holder(), holder.currentHolder());
+    }
+
+    @Test
+    void aBucketThatExistsWithAnotherTtlIsRunByItsOwn() throws Exception {
+        try (Connection nc = Nats.connect(nats.server().url())) {
+            nc.keyValueManagement().create(KeyValueConfiguration.builder().name("lease_test").ttl(Duration.ofSeconds(1))
+                    .maxHistoryPerKey(1).storageType(StorageType.File).build());
+        }
+        CoordinatorLease l = lease("a", () -> { }); // configured with 3 s
+        assertEquals(Duration.ofSeconds(1), l.ttl(), "the server expires entries by the bucket's ttl");
+        assertTrue(l.acquire(() -> false));
+        Thread.sleep(3_000); // three bucket ttls: kept by renewing every third of the bucket's
+        assertTrue(l.valid());
+        assertEquals(l.holder(), l.currentHolder());
     }
 
     @Test
