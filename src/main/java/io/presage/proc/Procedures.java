@@ -46,7 +46,7 @@ public final class Procedures {
             }
             Map<String, JsonNode> writes = new LinkedHashMap<>();
             writes.put(from, JSON.numberNode(a.subtract(amount)));
-            writes.put(to, JSON.numberNode(b.add(amount)));
+            writes.put(to, JSON.numberNode(storable(b.add(amount), to)));
             ObjectNode result = JSON.objectNode();
             result.set(from, writes.get(from));
             result.set(to, writes.get(to));
@@ -65,7 +65,7 @@ public final class Procedures {
         @Override
         public Plan plan(JsonNode args, Map<String, JsonNode> values) {
             String key = text(args, "key");
-            BigInteger next = number(values.get(key), key).add(by(args));
+            BigInteger next = storable(number(values.get(key), key).add(by(args)), key);
             JsonNode v = JSON.numberNode(next);
             return new Plan(Map.of(key, v), v);
         }
@@ -96,6 +96,21 @@ public final class Procedures {
             throw ProcedureException.badInput(field + " must be a positive integer");
         }
         return n.bigIntegerValue();
+    }
+
+    /**
+     * The most digits a stored number may have: what every JSON reader here accepts (Jackson's default
+     * limit, which bounds the cost of reading a number). A PUT cannot store more; a procedure that
+     * would (an increment of a 1000-digit number) is refused rather than leave a value no later read
+     * of the key could parse.
+     */
+    static final int MAX_DIGITS = 1000;
+
+    static BigInteger storable(BigInteger n, String key) {
+        if (n.abs().bitLength() > 3000 && n.abs().toString().length() > MAX_DIGITS) {
+            throw ProcedureException.refuse("NUMBER_TOO_LONG", key + " would hold a number of more than " + MAX_DIGITS + " digits");
+        }
+        return n;
     }
 
     static BigInteger number(JsonNode v, String key) {
