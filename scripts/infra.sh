@@ -647,7 +647,9 @@ _infra_pg_prepare() {
             _infra_err "PostgreSQL must not run as root, and the user '$user' it should run as does not exist (Debian's postgresql package creates 'postgres'; or set PRESAGE_PG_USER)"
             return 1
         fi
-        _infra_grant_traverse "$user" "$state" || return 1
+        # Down to logs/ too: PostgreSQL writes its log there, and under a umask of 077 the
+        # directory is root's alone.
+        _infra_grant_traverse "$user" "$state/logs" || return 1
     fi
     mkdir -p "$state/pg" "$state/pg-socket" || return 1
     touch "$state/logs/postgres.log" "$state/logs/initdb.log" || return 1

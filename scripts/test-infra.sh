@@ -21,6 +21,9 @@
 # Ends with a line "N passed, N failed"; exit status 0 only if nothing failed.
 
 set -euo pipefail
+# The strictest umask a user may have: everything the launcher creates is then its owner's alone, so
+# whatever another user (PostgreSQL's) must reach has to be granted explicitly, as it is.
+umask 077
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
 base=${TEST_PORT_BASE:-24000}
