@@ -675,7 +675,9 @@ _infra_pg_write_conf() {
     # A unix socket path is limited to 107 bytes; with a deep project path we
     # go without the socket (we only connect over TCP anyway, and pg_ctl -w
     # watches postmaster.pid, not the socket).
-    if ((${#sockdir} + 20 > 107)); then
+    # Counted in bytes (the limit is the kernel's, in bytes), not in characters as ${#var} does
+    # in a UTF-8 locale.
+    if (($(LC_ALL=C; printf '%s' "${#sockdir}") + 20 > 107)); then
         _infra_say "project path too long for a unix socket; PostgreSQL will listen on TCP 127.0.0.1:$port only"
         sock_line="unix_socket_directories = ''"
     else
