@@ -229,7 +229,7 @@ public class CoordinatorEngine {
         Map<String, Object> m = new LinkedHashMap<>();
         CoordinatorLease l = lease;
         m.put("held", l != null && l.valid());
-        m.put("ttlMs", config.lease().ttl().toMillis());
+        m.put("ttlMs", (l != null ? l.ttl() : config.lease().ttl()).toMillis()); // the bucket's, which the server enforces
         return m;
     }
 

@@ -179,14 +179,24 @@ public final class CoordinatorLease implements AutoCloseable {
         renewer.start();
     }
 
+    /** After a failed renewal, the next try comes this soon rather than a period later. */
+    private static final long RETRY_PAUSE_MS = 100;
+
+    /**
+     * Renews every third of the TTL. A failed renewal is tried again soon, not a period later: a
+     * renewal that timed out has already used up part of the validity (with the default 5 s TTL and a
+     * 2 s request timeout, a whole period more would outlast it).
+     */
     private void renewUntilLost() {
         long period = ttl.toMillis() / 3;
+        long pause = period;
         while (!closed) {
             try {
-                Thread.sleep(period);
+                Thread.sleep(pause);
             } catch (InterruptedException e) {
                 return;
             }
+            pause = period;
             if (!valid()) {
                 lose("not renewed within " + Duration.ofNanos(ttl.toNanos() - marginNanos) + " (this process or the server stalled)");
                 return;
@@ -200,19 +210,35 @@ public final class CoordinatorLease implements AutoCloseable {
                     long ours = ownRevision();
                     if (ours > 0) {
                         // An earlier renewal landed but its reply was lost: the entry is still ours, at a
-                        // revision this process did not hear of. Carry on from it (the validity is not
-                        // extended: when that renewal landed is not known).
+                        // revision this process did not hear of. Renew from it at once (the validity is
+                        // not extended by the lost one: when it landed is not known).
                         LOG.warnf("lease %s: a renewal's reply was lost; the entry is still ours (revision %d)", key, ours);
                         revision = ours;
+                        pause = 0;
                         continue;
                     }
                     lose("the entry moved on: it expired, and " + describe(currentHolder()) + " holds it now");
                     return;
                 }
                 LOG.warnf("lease %s: renewal refused (%s); trying again", key, e.getMessage());
+                pause = Math.min(RETRY_PAUSE_MS, period);
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("lease %s: renewal failed (%s); trying again", key, e.getMessage());
+                pause = Math.min(RETRY_PAUSE_MS, period);
             }
+        }
+    }
+
+    /** Deletes the entry if it still names this holder, also at a revision a lost renewal reply hid. */
+    private void release() throws IOException, JetStreamApiException {
+        try {
+            kv().delete(key, revision);
+        } catch (JetStreamApiException e) {
+            long ours = e.getApiErrorCode() == ERR_WRONG_LAST_SEQUENCE ? ownRevision() : 0;
+            if (ours == 0) {
+                throw e;
+            }
+            kv().delete(key, ours);
         }
     }
 
@@ -248,10 +274,15 @@ public final class CoordinatorLease implements AutoCloseable {
         Thread r = renewer;
         if (r != null) {
             r.interrupt();
+            try {
+                r.join(1_000); // a renewal in flight may still land: release after it, from its revision
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (valid()) {
             try {
-                kv().delete(key, revision);
+                release();
                 LOG.infof("lease %s released by %s", key, holder);
             } catch (IOException | JetStreamApiException | RuntimeException e) {
                 LOG.warnf("lease %s: could not release it (%s); it expires by itself", key, e.getMessage());

@@ -33,9 +33,13 @@ class CoordinatorLeaseTest {
 
     /** A lease on a log connection of its own, as each coordinator has (JetStreamLog, replaced when lost). */
     private CoordinatorLease lease(String node, Runnable onLost) throws Exception {
+        return lease(node, TTL, onLost);
+    }
+
+    private CoordinatorLease lease(String node, Duration ttl, Runnable onLost) throws Exception {
         JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(nats.server().url()).withPublishTimeout(Duration.ofSeconds(3)));
         nats.closeAfter(log);
-        CoordinatorLease l = new CoordinatorLease(log::connection, "lease_test", "coordinator", node, TTL, 1,
+        CoordinatorLease l = new CoordinatorLease(log::connection, "lease_test", "coordinator", node, ttl, 1,
                 StorageType.File, onLost);
         nats.closeAfter(l);
         return l;
@@ -87,6 +91,30 @@ class CoordinatorLeaseTest {
         }
         Thread.sleep(2 * TTL.toMillis()); // several renewals: the first is refused for its stale revision
         assertFalse(lost.get(), "the holder gave up a lease the entry still names it for");
+        assertTrue(holder.valid());
+        assertEquals(holder.holder(), holder.currentHolder());
+    }
+
+    @Test
+    void aRenewalThatTimesOutButLandsIsFollowedAtOnceAndTheLeaseKept() throws Exception {
+        // A 15 s lease: renewals every 5 s, valid 12 s after the last one. The server frozen across the
+        // first renewal for longer than the client's request timeout (3 s here): the renewal times out,
+        // and lands when the server goes on, its reply lost. The next try must come soon, and renew
+        // from the revision it finds; a period later (at about 13 s) the lease would be gone.
+        Duration ttl = Duration.ofSeconds(15);
+        AtomicBoolean lost = new AtomicBoolean();
+        CoordinatorLease holder = lease("a", ttl, () -> lost.set(true));
+        assertTrue(holder.acquire(() -> false));
+        long acquired = System.nanoTime();
+        Thread.sleep(4_500); // the first renewal is due at about 5 s
+        nats.server().pause();
+        try {
+            Thread.sleep(5_000);
+        } finally {
+            nats.server().resume();
+        }
+        Thread.sleep(13_500 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acquired)); // past the first validity
+        assertFalse(lost.get(), "the holder lost a lease whose entry still names it");
         assertTrue(holder.valid());
         assertEquals(holder.holder(), holder.currentHolder());
     }
