@@ -38,9 +38,9 @@ import io.presage.log.LogWrite;
  * wherever it goes — a publish and its ack, JetStream storing it, each applier fetching and
  * acknowledging it — whatever it carries, so fewer, fuller messages are what make commits cheaper
  * than raw publishes. Messages are pipelined, each expecting the sequence the previous one will
- * get and the previous one's id as the stream's last ({@code Nats-Expected-Last-Msg-Id}: with the
- * sequence alone, a message of another writer taking one slot would let the next of the pipeline
- * match), and are settled (answered, released or undone) in the order they were published, whatever order
+ * get and, while that one is in flight, its id as the stream's last ({@code Nats-Expected-Last-Msg-Id}:
+ * with the sequence alone, a message of another writer taking one slot would let the next of the
+ * pipeline match), and are settled (answered, released or undone) in the order they were published, whatever order
  * their acks come back in.
  *
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
@@ -70,12 +70,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final List<CertifierLoop.Certified> txns;
         final long markBefore;
         final long markAfter;
+        final String msgId;
         boolean rolledBack;
 
-        Message(List<CertifierLoop.Certified> txns, long markBefore, long markAfter) {
+        Message(List<CertifierLoop.Certified> txns, long markBefore, long markAfter, String msgId) {
             this.txns = txns;
             this.markBefore = markBefore;
             this.markAfter = markAfter;
+            this.msgId = msgId;
         }
     }
 
@@ -108,8 +110,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private long nextBatchId;
     private long lastAcked;
     private long expectedLast;
-    /** The id of the last message published, which the next one expects to be the stream's last (null: none). */
-    private String lastPublishedId;
     private boolean failing;
     private boolean resync;
 
@@ -228,15 +228,17 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             answerUnavailable(txns, "the log is recovering from a failed append; retry");
             return markAfter;
         }
-        final Message m = new Message(txns, markBefore, markAfter);
         final long batchId = ++nextBatchId;
         final byte[] payload = codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
         final String msgId = coordinatorId + "-" + epoch + "-" + batchId;
+        final Message m = new Message(txns, markBefore, markAfter, msgId);
         final long expected = expectedLast++;
-        // Chained to the message before it in the pipeline (none for the first after a start or a
-        // failure): if another writer's message took that one's slot, this one is refused as well.
-        final String previousId = lastPublishedId;
-        lastPublishedId = msgId;
+        // Chained to the message before it while that one is still in flight: if another writer's
+        // message took its slot, this one is refused as well. A settled predecessor is the stream's
+        // last, which the expected sequence alone checks; chaining to it would also trip over a
+        // server restarted since, which keeps the last id only within the duplicate window.
+        final Message previous = inflight.peekLast();
+        final String previousId = previous == null ? null : previous.msgId;
         inflight.addLast(m);
         final long start = System.nanoTime();
         final long delay = start - since;
@@ -356,7 +358,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             return;
         }
         expectedLast = last;
-        lastPublishedId = null; // the stream ends with a message this pipeline has settled: expect its sequence only
         failing = false;
     }
 

@@ -95,6 +95,34 @@ class GroupCommitFencingTest {
     }
 
     @Test
+    void aCommitAfterAServerRestartBeyondTheDuplicateWindowIsNotRefused() throws Exception {
+        // The server keeps the stream's last message id across a restart only within the duplicate
+        // window; a message chained to a settled predecessor's id would be refused after it.
+        log.close();
+        try (io.nats.client.Connection nc = io.nats.client.Nats.connect(server.url())) {
+            nc.jetStreamManagement().deleteStream(LogConfig.defaults(server.url()).streamName()); // made again, below
+        }
+        log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(Duration.ofSeconds(10))
+                .withDuplicateWindow(Duration.ofSeconds(1)));
+        loop = PipelineUnderTest.start(log, log.lastSequence(), 0, new RecentWrites(), resyncs);
+        assertInstanceOf(CommitOutcome.Committed.class, submit("before").get(30, TimeUnit.SECONDS));
+        Thread.sleep(2_000); // past the window
+        server.restart();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) { // until the log has its connection back
+            try {
+                log.lastSequence();
+                break;
+            } catch (RuntimeException e) {
+                assertTrue(System.nanoTime() < deadline, "the log did not reconnect: " + e);
+                Thread.sleep(100);
+            }
+        }
+        CommitOutcome after = submit("after").get(30, TimeUnit.SECONDS);
+        assertInstanceOf(CommitOutcome.Committed.class, after, "refused after the restart: " + after);
+    }
+
+    @Test
     void anAckForAnOlderMessageWithTheSameIdIsNotACommit() throws Exception {
         // A message id reused within the duplicate window (a clock stepped back, two nodes with one
         // node id): JetStream acks the new message as a duplicate of the old one and stores nothing.
