@@ -3,6 +3,7 @@ package io.presage.coord;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 
 /**
@@ -26,6 +27,8 @@ final class IdempotencyCache {
     private final LongSupplier applied;
     private final ConcurrentHashMap<String, CompletableFuture<CommitOutcome>> byId = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Claimed> order = new ConcurrentLinkedQueue<>();
+    /** Entries in {@link #order}, stale ones included (its size() walks the queue). */
+    private final AtomicInteger queued = new AtomicInteger();
     private final ConcurrentHashMap<String, String> results = new ConcurrentHashMap<>();
 
     /** {@code applied}: the log sequence up to which the store holds every committed id. */
@@ -54,6 +57,7 @@ final class IdempotencyCache {
                 }
             }
             order.add(new Claimed(id, f));
+            queued.incrementAndGet();
             forgetOldest();
             // Not committed means not decided: a retry must be allowed to try again.
             f.whenComplete((o, e) -> {
@@ -74,23 +78,44 @@ final class IdempotencyCache {
      * applied, and the ones behind it wait with it.
      */
     private void forgetOldest() {
-        while (byId.size() > capacity) {
+        int moved = 0;
+        // Also while the queue holds many stale entries (claims dropped as undecided stay in it until
+        // they reach its head), so that it stays bounded when most claims fail.
+        while (byId.size() > capacity || queued.get() > 2 * capacity) {
             Claimed oldest = order.peek();
             if (oldest == null) {
                 return;
             }
             if (byId.get(oldest.id()) != oldest.outcome()) {
-                order.remove(oldest); // already gone (not decided), or claimed again since
+                dequeue(oldest); // already gone (not decided), or claimed again since
                 continue;
             }
-            if (!forgettable(oldest.outcome())) {
-                return;
+            if (byId.size() > capacity && forgettable(oldest.outcome())) {
+                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
+                    results.remove(oldest.id());
+                }
+                continue;
             }
-            // remove() finds it at the head; false if another thread forgot it first.
-            if (order.remove(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
-                results.remove(oldest.id());
+            if (queued.get() > 2 * capacity && moved++ < 2) {
+                // A live id ahead of stale entries: to the back of the line (kept longer, which is
+                // safe), so that the stale ones behind it come up. A couple per claim keeps this cheap.
+                if (dequeue(oldest)) {
+                    order.add(oldest);
+                    queued.incrementAndGet();
+                }
+                continue;
             }
+            return;
         }
+    }
+
+    /** remove() finds it at the head; false if another thread took it first. */
+    private boolean dequeue(Claimed c) {
+        if (order.remove(c)) {
+            queued.decrementAndGet();
+            return true;
+        }
+        return false;
     }
 
     private boolean forgettable(CompletableFuture<CommitOutcome> f) {
@@ -110,9 +135,15 @@ final class IdempotencyCache {
         return results.get(id);
     }
 
+    /** Claims in the queue, stale ones included (for tests). */
+    int queued() {
+        return queued.get();
+    }
+
     void clear() {
         results.clear();
         byId.clear();
         order.clear();
+        queued.set(0);
     }
 }

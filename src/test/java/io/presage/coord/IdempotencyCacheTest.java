@@ -3,6 +3,7 @@ package io.presage.coord;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -79,6 +80,19 @@ class IdempotencyCacheTest {
         c.remember("d", committedAt(3), null);
         assertNull(c.get("slow"));
         assertNull(c.get("b"), "an abort is not kept past capacity");
+    }
+
+    @Test
+    void claimsDroppedAsUndecidedDoNotPileUpInTheClaimQueue() {
+        IdempotencyCache c = new IdempotencyCache(4, () -> Long.MAX_VALUE);
+        c.remember("kept", committedAt(1), null); // a live id at the head of the line
+        for (int i = 0; i < 1_000; i++) {
+            CompletableFuture<CommitOutcome> f = new CompletableFuture<>();
+            c.claim("lost-" + i, f, null);
+            f.complete(new CommitOutcome.Unavailable("log down")); // dropped: a retry may try again
+        }
+        assertTrue(c.queued() <= 2 * 4 + 2, "claims queued: " + c.queued());
+        assertNotNull(c.get("kept"), "a live id under capacity is not forgotten");
     }
 
     @Test
