@@ -501,37 +501,35 @@ public class CoordinatorEngine {
      * key is at now: the client saw the key absent, and it is absent from that deletion on. A key that
      * exists now keeps 0, which is stale, as it should be; a race with a write after this lookup is
      * the certifier's to judge, as for any read.
+     *
+     * <p>The lookup is in memory only (recent writes, then the read cache, which usually holds the
+     * whole store): a commit never waits for the database, which may be slow or down while commits go
+     * on. A key neither holds is left at 0, which at worst aborts the transaction.
      */
     private Uni<CommitOutcome> submitAsRead(TxnSpec spec) {
-        List<String> absent = new ArrayList<>();
-        for (TxnSpec.Read r : spec.reads()) {
-            if (r.version() == 0) {
-                absent.add(r.key());
+        List<TxnSpec.Read> reads = null;
+        for (int i = 0; i < spec.reads().size(); i++) {
+            TxnSpec.Read r = spec.reads().get(i);
+            long deletedAt = r.version() == 0 ? deletionInMemory(r.key()) : 0;
+            if (deletedAt > 0) {
+                if (reads == null) {
+                    reads = new ArrayList<>(spec.reads());
+                }
+                reads.set(i, new TxnSpec.Read(r.key(), deletedAt));
             }
         }
-        if (absent.isEmpty()) {
-            return submit(spec);
-        }
-        return readAll(absent).onItem().transformToUni(now -> submit(withDeletionsRead(spec, absent, now)));
+        return submit(reads == null ? spec : new TxnSpec(spec.id(), reads, spec.writes(), spec.origin(), spec.result()));
     }
 
-    private static TxnSpec withDeletionsRead(TxnSpec spec, List<String> absent, List<Read> now) {
-        Map<String, Long> deletedAt = new HashMap<>();
-        for (int i = 0; i < absent.size(); i++) {
-            StoredItem item = now.get(i).item();
-            if (item != null && item.deleted()) {
-                deletedAt.put(absent.get(i), item.version());
-            }
+    /** The version of the deletion {@code key} is at now, if memory knows it; else 0. */
+    private long deletionInMemory(String key) {
+        RecentWrites.Version v = recent.get(key); // before the cache: see read()
+        ReadCache.Hit hit = cache.get(key);
+        if (hit == null && v == null) {
+            return 0;
         }
-        if (deletedAt.isEmpty()) {
-            return spec;
-        }
-        List<TxnSpec.Read> reads = new ArrayList<>(spec.reads().size());
-        for (TxnSpec.Read r : spec.reads()) {
-            Long v = r.version() == 0 ? deletedAt.get(r.key()) : null;
-            reads.add(v == null ? r : new TxnSpec.Read(r.key(), v));
-        }
-        return new TxnSpec(spec.id(), reads, spec.writes(), spec.origin(), spec.result());
+        StoredItem now = newer(hit == null ? null : hit.item(), v);
+        return now != null && now.deleted() ? now.version() : 0;
     }
 
     /**
