@@ -49,7 +49,11 @@ import io.presage.log.LogWrite;
  * the stream's last sequence against what it knows. Equal: it carries on. Different (an append
  * whose outcome was unknown did land, or another coordinator wrote): it asks for a resync, which
  * rebuilds the certifier from the log. An uncertain append (timeout) is first retried with the same
- * message id and expected sequence, which JetStream de-duplicates.
+ * message id and expected sequence, which JetStream de-duplicates: nats-server checks the message id
+ * before the expectations (2.9 to 2.11, and clustered streams later). From 2.12 a single-replica
+ * stream checks the expected sequence first, so a resend of a message that did land is refused as
+ * fenced instead: still safe (its clients get 503, the coordinator rebuilds from the log), only
+ * rougher. The launcher installs Debian's 2.9.
  *
  * <p>Threading: {@link #onBatch} and everything that touches certifier state or this object's
  * fields runs on the loop thread (acks post their follow-up there with {@code loop.execute}).
