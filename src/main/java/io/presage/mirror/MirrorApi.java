@@ -333,7 +333,7 @@ public class MirrorApi implements NodeApi {
     public Uni<Response> put(String key, byte[] body, String speculative) {
         String k = parse.key(key);
         byte[] value = parse.value(body);
-        if (speculative(speculative)) {
+        if (RequestParser.speculative(speculative)) {
             return speculate(TxnSpec.blind(k, value, config.nodeId()).withId(speculations().newId()));
         }
         return forward("PUT", "/v1/kv/" + CoordinatorClient.pathSegment(k), body);
@@ -342,7 +342,7 @@ public class MirrorApi implements NodeApi {
     @Override
     public Uni<Response> delete(String key, String speculative) {
         String k = parse.key(key);
-        if (speculative(speculative)) {
+        if (RequestParser.speculative(speculative)) {
             return speculate(TxnSpec.blind(k, null, config.nodeId()).withId(speculations().newId()));
         }
         return forward("DELETE", "/v1/kv/" + CoordinatorClient.pathSegment(k), null);
@@ -351,7 +351,7 @@ public class MirrorApi implements NodeApi {
     @Override
     public Uni<Response> transaction(byte[] body, String speculative) {
         TxnSpec txn = parse.transaction(body, config.nodeId());
-        if (speculative(speculative)) {
+        if (RequestParser.speculative(speculative)) {
             return speculate(txn.id() != null ? txn : txn.withId(speculations().newId()));
         }
         return forward("POST", "/v1/transactions", body);
@@ -359,7 +359,7 @@ public class MirrorApi implements NodeApi {
 
     @Override
     public Uni<Response> procedure(String name, String id, byte[] body, String speculative) {
-        boolean speculate = speculative(speculative);
+        boolean speculate = RequestParser.speculative(speculative);
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             if (speculate) {
@@ -480,10 +480,6 @@ public class MirrorApi implements NodeApi {
     }
 
     /** {@code ?speculative=}: absent or false forwards, true speculates; anything else is a 400. */
-    private static boolean speculative(String speculative) {
-        return RequestParser.speculative(speculative);
-    }
-
     private static Throwable unavailable(Throwable e) {
         if (e instanceof ApiException) {
             return e;

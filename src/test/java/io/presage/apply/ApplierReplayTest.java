@@ -76,8 +76,7 @@ class ApplierReplayTest {
     void messagesDeliveredAgainAfterACrashBetweenCommitAndAckChangeNothing() throws Throwable {
         Config config = ConfigProvider.getConfig();
         String stream = config.getValue("presage.nats.stream", String.class);
-        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
-                .withStreamName(stream).withPublishTimeout(Duration.ofSeconds(5)));
+        try (JetStreamLog writer = writer();
                 io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
             // Overwrites within a message and across messages, a delete, idempotency ids, and an
             // undecodable message that gets parked.
@@ -136,10 +135,7 @@ class ApplierReplayTest {
 
     @Test
     void everyIdOfAChunkIsStoredWithItsResultAndAnIdSeenTwiceKeepsItsFirstOutcome() throws Throwable {
-        Config config = ConfigProvider.getConfig();
-        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
-                .withStreamName(config.getValue("presage.nats.stream", String.class))
-                .withPublishTimeout(Duration.ofSeconds(5)))) {
+        try (JetStreamLog writer = writer()) {
             // 300 ids in three messages (one chunk or several, as the applier gathers them), every
             // other one with a procedure result; "dup" twice in one message and once in a later one.
             long first = 0;
@@ -183,8 +179,7 @@ class ApplierReplayTest {
     void aGapWhoseMessagesTheStreamNoLongerHoldsFailsInsteadOfBeingSkipped() throws Throwable {
         Config config = ConfigProvider.getConfig();
         String stream = config.getValue("presage.nats.stream", String.class);
-        try (JetStreamLog writer = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
-                .withStreamName(stream).withPublishTimeout(Duration.ofSeconds(5)));
+        try (JetStreamLog writer = writer();
                 io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
             long first = append(writer, txn(null, LogWrite.put("gap", json("1"))));
             long middle = append(writer, txn(null, LogWrite.put("gap", json("2"))));
@@ -199,6 +194,13 @@ class ApplierReplayTest {
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** A second writer of the node's log stream: the test is the log's only writer. */
+    private static JetStreamLog writer() {
+        Config config = ConfigProvider.getConfig();
+        return JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
+                .withStreamName(config.getValue("presage.nats.stream", String.class)).withPublishTimeout(Duration.ofSeconds(5)));
+    }
 
     private static byte[] json(String s) {
         return s.getBytes(UTF_8);
