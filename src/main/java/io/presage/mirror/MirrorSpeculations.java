@@ -71,7 +71,7 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
-        this.speculator = new Speculator(commits, this::attempting, waiters::await, json, nodeId, this::finished);
+        this.speculator = new Speculator(commits, journal(), waiters::await, json, nodeId, this::finished);
     }
 
     /**
@@ -109,10 +109,26 @@ final class MirrorSpeculations {
         }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString()));
     }
 
-    /** The speculator's attempt log: the attempt's number, transaction and result, in the store. */
-    private CompletableFuture<?> attempting(String id, int n, TxnSpec txn, JsonNode result) {
-        return store.attempting(id, n, new String(commits.body(txn), StandardCharsets.UTF_8),
-                result == null ? null : result.toString()).subscribeAsCompletionStage();
+    /** The speculator's journal, in the store: each attempt's number, transaction and result, and the outcome. */
+    private Speculator.Journal journal() {
+        return new Speculator.Journal() {
+            @Override
+            public CompletableFuture<?> attempting(String id, int n, TxnSpec txn, JsonNode result) {
+                return store.attempting(id, n, new String(commits.body(txn), StandardCharsets.UTF_8),
+                        result == null ? null : result.toString()).subscribeAsCompletionStage();
+            }
+
+            @Override
+            public CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis) {
+                String body;
+                try {
+                    body = json.writeValueAsString(body(outcome));
+                } catch (IOException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+                return store.finished(outcome.id(), decidedMillis, body).subscribeAsCompletionStage();
+            }
+        };
     }
 
     /**
@@ -193,18 +209,10 @@ final class MirrorSpeculations {
         return table.get(id);
     }
 
+    /** Told once a speculation's outcome is recorded and shown. */
     private void finished(Speculation s) {
         table.finished(s);
         outcomes.get(s.view().status()).increment();
-        String outcome;
-        try {
-            outcome = json.writeValueAsString(body(s.view()));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        // If this is lost (the mirror dies first), the restarted mirror resumes it and reaches the same outcome.
-        store.finished(s.id(), s.finishedMillis(), outcome).subscribe().with(x -> {
-        }, e -> LOG.warnf("the outcome of speculation %s could not be recorded: %s", s.id(), e.toString()));
     }
 
     Map<String, Object> status() {

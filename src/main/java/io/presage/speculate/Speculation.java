@@ -86,18 +86,24 @@ public final class Speculation {
                 null, List.of(), "committed at log sequence " + sequence + "; waiting for this mirror to apply it");
     }
 
-    void committed(boolean reexecuted) {
-        finish(view.with(reexecuted ? Status.REEXECUTED : Status.COMMITTED, null));
+    /**
+     * The outcome it will finish with once committed, not yet shown: an outcome is shown only once it is
+     * recorded ({@link #finish}), so that no client sees one a restart could change.
+     */
+    View committed(boolean reexecuted) {
+        return view.with(reexecuted ? Status.REEXECUTED : Status.COMMITTED, null);
     }
 
-    void rolledBack(String reason, List<String> conflicts, String message) {
+    /** As {@link #committed}, rolled back. */
+    View rolledBack(String reason, List<String> conflicts, String message) {
         View v = view;
-        finish(new View(id, Status.ROLLED_BACK, v.speculativeResult(), null, v.attempts(), 0, false, 0, reason,
-                List.copyOf(conflicts), message));
+        return new View(id, Status.ROLLED_BACK, v.speculativeResult(), null, v.attempts(), 0, false, 0, reason,
+                List.copyOf(conflicts), message);
     }
 
-    private void finish(View v) {
-        finishedMillis = System.currentTimeMillis();
-        view = v;
+    /** Shows {@code outcome} (one of {@link #committed}, {@link #rolledBack}), decided at {@code decidedMillis}. */
+    void finish(View outcome, long decidedMillis) {
+        finishedMillis = decidedMillis;
+        view = outcome;
     }
 }

@@ -60,12 +60,23 @@ public final class Speculator {
     }
 
     /**
-     * Where a mirror keeps, durably, the last attempt of each procedure speculation: attempt {@code n}
-     * is sent as {@code txn} only once {@link #attempting} has completed, and a restarted mirror resumes
-     * by sending it again (see {@link #resume}). A failed future means not recorded: tried again later.
+     * Where a mirror keeps, durably, what a restart must not forget of each speculation.
+     * <ul>
+     * <li>Its last attempt, for a procedure: attempt {@code n} is sent as {@code txn} only once
+     *     {@link #attempting} has completed, and a restarted mirror resumes by sending it again (see
+     *     {@link #resume}).</li>
+     * <li>Its outcome: shown to clients only once {@link #decided} has completed. A restarted mirror
+     *     resumes every speculation without a recorded outcome, and a coordinator restarted meanwhile
+     *     has forgotten the aborts it answered (it keeps committed ids only), so the resent attempt may
+     *     now commit: an outcome shown before it was recorded could be ROLLED_BACK to one client and
+     *     COMMITTED to the next.</li>
+     * </ul>
+     * A failed future means not recorded: tried again later.
      */
-    public interface AttemptLog {
+    public interface Journal {
         CompletableFuture<?> attempting(String speculationId, int n, TxnSpec txn, JsonNode result);
+
+        CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis);
     }
 
     /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */
@@ -73,7 +84,7 @@ public final class Speculator {
     }
 
     private final Coordinator coordinator;
-    private final AttemptLog attempts;
+    private final Journal journal;
     private final LongFunction<CompletableFuture<?>> applied;
     private final ObjectMapper json;
     private final String origin;
@@ -85,19 +96,19 @@ public final class Speculator {
 
     /**
      * @param applied completes once this mirror has applied the given log sequence
-     * @param finished told once when a speculation has finished
+     * @param finished told once when a speculation has finished: its outcome recorded in the journal, and shown
      */
-    public Speculator(Coordinator coordinator, AttemptLog attempts, LongFunction<CompletableFuture<?>> applied,
+    public Speculator(Coordinator coordinator, Journal journal, LongFunction<CompletableFuture<?>> applied,
             ObjectMapper json, String origin, Consumer<Speculation> finished) {
-        this(coordinator, attempts, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,
+        this(coordinator, journal, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,
                 MAX_BACKOFF_MS);
     }
 
-    Speculator(Coordinator coordinator, AttemptLog attempts, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
+    Speculator(Coordinator coordinator, Journal journal, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
             String origin, Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs,
             long maxBackoffMs) {
         this.coordinator = coordinator;
-        this.attempts = attempts;
+        this.journal = journal;
         this.applied = applied;
         this.json = json;
         this.origin = origin;
@@ -184,8 +195,7 @@ public final class Speculator {
 
     private void reexecute(Speculation s, Procedure p, JsonNode args, List<String> keys, int n) {
         if (n >= MAX_ATTEMPTS) {
-            s.rolledBack("TOO_MANY_CONFLICTS", List.of(), "aborted " + MAX_ATTEMPTS + " times; nothing committed");
-            finish(s);
+            finish(s, s.rolledBack("TOO_MANY_CONFLICTS", List.of(), "aborted " + MAX_ATTEMPTS + " times; nothing committed"));
             return;
         }
         if (!turnOf.containsKey(s.id())) {
@@ -213,12 +223,10 @@ public final class Speculator {
         try {
             plan = p.plan(args, data.values());
         } catch (ProcedureException e) {
-            s.rolledBack(e.reason(), List.of(), e.getMessage());
-            finish(s);
+            finish(s, s.rolledBack(e.reason(), List.of(), e.getMessage()));
             return;
         } catch (RuntimeException e) {
-            s.rolledBack("PROCEDURE_FAILED", List.of(), "the procedure failed: " + e);
-            finish(s);
+            finish(s, s.rolledBack("PROCEDURE_FAILED", List.of(), "the procedure failed: " + e));
             return;
         }
         submitPlan(s, p, args, keys, data, plan, n);
@@ -257,7 +265,7 @@ public final class Speculator {
     private void recorded(Speculation s, int n, TxnSpec txn, JsonNode result, long backoffMs, Runnable then) {
         CompletableFuture<?> f;
         try {
-            f = attempts.attempting(s.id(), n, txn, result);
+            f = journal.attempting(s.id(), n, txn, result);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
@@ -300,24 +308,42 @@ public final class Speculator {
         releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
         s.logged(c.timestamp(), c.adjusted(), c.sequence());
         applied.apply(c.sequence()).whenComplete((x, e) -> {
-            s.committed(reexecuted);
-            finish(s);
+            finish(s, s.committed(reexecuted));
         });
     }
 
     private void rollBack(Speculation s, CoordinatorAnswer answer) {
         if (answer instanceof CoordinatorAnswer.Aborted a) {
-            s.rolledBack(a.reason(), a.conflicts(), a.message());
+            finish(s, s.rolledBack(a.reason(), a.conflicts(), a.message()));
         } else {
             CoordinatorAnswer.Refused r = (CoordinatorAnswer.Refused) answer;
-            s.rolledBack(r.error(), List.of(), "the coordinator refused it with " + r.status() + ": " + r.message());
+            finish(s, s.rolledBack(r.error(), List.of(), "the coordinator refused it with " + r.status() + ": " + r.message()));
         }
-        finish(s);
     }
 
-    private void finish(Speculation s) {
-        releaseTurn(s);
-        finished.accept(s);
+    /** Records {@code outcome} in the journal (until it takes), then shows it: never the other way round. */
+    private void finish(Speculation s, Speculation.View outcome) {
+        releaseTurn(s); // decided: the turn is not held while the store is slow
+        decided(s, outcome, System.currentTimeMillis(), firstRetryMs);
+    }
+
+    private void decided(Speculation s, Speculation.View outcome, long decidedMillis, long backoffMs) {
+        CompletableFuture<?> f;
+        try {
+            f = journal.decided(outcome, decidedMillis);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((x, e) -> {
+            if (e != null) {
+                s.waiting("decided " + outcome.status() + ", but the outcome could not be recorded (" + describe(e)
+                        + "); trying again before answering it");
+                later(backoffMs, () -> decided(s, outcome, decidedMillis, next(backoffMs)));
+            } else {
+                s.finish(outcome, decidedMillis);
+                finished.accept(s);
+            }
+        });
     }
 
     private void releaseTurn(Speculation s) {

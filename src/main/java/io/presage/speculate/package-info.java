@@ -53,7 +53,7 @@
  * The mirror records each speculation in its PostgreSQL before the 202, and its outcome when decided.
  * Before it sends attempt {@code n} of a procedure, it records that attempt too: its number, the
  * transaction exactly as it will be sent, and the procedure's result for it
- * ({@link io.presage.speculate.Speculator.AttemptLog}). A restarted mirror resumes the undecided ones
+ * ({@link io.presage.speculate.Speculator.Journal}). A restarted mirror resumes the undecided ones
  * ({@link io.presage.speculate.Speculator#resume}): if an attempt committed, that is the outcome;
  * otherwise the recorded attempt is sent again, unchanged and under its id, so the coordinator answers
  * it with its first outcome, or waits for it if it is still running, and an abort carries on with the
@@ -61,5 +61,11 @@
  * the coordinator restarted too: it keeps only committed ids, so walking again from attempt 0, or
  * planning the recorded attempt anew, could commit a second attempt beside one that was still in flight
  * (the unit test {@code SpeculatorTest} reproduces that double commit against the earlier design).
+ *
+ * <p>For the same reason an outcome is shown (in {@code GET /v1/transactions/{id}}) only once it is
+ * recorded. Shown first, a ROLLED_BACK whose record was lost would be resumed after a restart, its last
+ * attempt sent again to a coordinator that has forgotten the abort, and could commit: one client told
+ * "nothing was committed", the next "committed". Until the record takes, the speculation stays
+ * {@code SPECULATIVE}, with a message saying why.
  */
 package io.presage.speculate;

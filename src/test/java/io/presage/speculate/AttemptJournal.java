@@ -10,16 +10,22 @@ import io.presage.coord.TxnSpec;
 import io.presage.proc.Procedure;
 
 /**
- * The attempt log of the speculation driver's unit tests: what a mirror's store keeps, in memory, and
+ * The journal of the speculation driver's unit tests: what a mirror's store keeps, in memory, and
  * outlives a {@link Speculator} (a "restarted mirror" is a new Speculator given the same journal).
  */
-final class AttemptJournal implements Speculator.AttemptLog {
+final class AttemptJournal implements Speculator.Journal {
     record Entry(int attempt, TxnSpec txn, JsonNode result) {
     }
 
     final Map<String, Entry> entries = new ConcurrentHashMap<>();
-    /** The next this many records fail, as a store that is down does. */
+    /** Recorded outcomes, by speculation id. */
+    final Map<String, Speculation.View> outcomes = new ConcurrentHashMap<>();
+    /** The next this many records of attempts fail, as a store that is down does. */
     volatile int failures;
+    /** The next this many records of outcomes fail. */
+    volatile int outcomeFailures;
+    /** While set, outcomes are recorded only when it completes (a slow store); a failure fails them. */
+    volatile CompletableFuture<Void> outcomeStore;
 
     @Override
     public CompletableFuture<?> attempting(String speculationId, int n, TxnSpec txn, JsonNode result) {
@@ -31,6 +37,19 @@ final class AttemptJournal implements Speculator.AttemptLog {
         }
         entries.put(speculationId, new Entry(n, txn, result));
         return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis) {
+        synchronized (this) {
+            if (outcomeFailures > 0) {
+                outcomeFailures--;
+                return CompletableFuture.failedFuture(new IllegalStateException("the store is down"));
+            }
+        }
+        CompletableFuture<Void> store = outcomeStore;
+        return (store == null ? CompletableFuture.<Void>completedFuture(null) : store)
+                .thenRun(() -> outcomes.put(outcome.id(), outcome));
     }
 
     /** Resumes {@code s} as a restarted mirror does, from what this journal recorded of it. */

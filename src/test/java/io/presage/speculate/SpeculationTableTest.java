@@ -31,7 +31,7 @@ class SpeculationTableTest {
         assertNotNull(t.claim("b"));
         assertNull(t.claim("c"), "a third one in flight is refused");
         assertNotNull(t.claim("a"), "a known id is still answered");
-        a.rolledBack("X", List.of(), "no");
+        a.finish(a.rolledBack("X", List.of(), "no"), System.currentTimeMillis());
         t.finished(a);
         assertNotNull(t.claim("c"));
         assertEquals(2, t.pending());
@@ -52,7 +52,7 @@ class SpeculationTableTest {
         SpeculationTable t = new SpeculationTable(100, 2, 60_000);
         for (String id : List.of("a", "b", "c")) {
             Speculation s = t.claim(id).speculation();
-            s.committed(false);
+            s.finish(s.committed(false), System.currentTimeMillis());
             t.finished(s);
         }
         assertNull(t.get("a"));
@@ -65,11 +65,11 @@ class SpeculationTableTest {
     void finishedOnesAreForgottenAfterTheRetention() throws Exception {
         SpeculationTable t = new SpeculationTable(100, 100, 1);
         Speculation old = t.claim("old").speculation();
-        old.committed(false);
+        old.finish(old.committed(false), System.currentTimeMillis());
         t.finished(old);
         Thread.sleep(5);
         Speculation next = t.claim("next").speculation();
-        next.committed(false);
+        next.finish(next.committed(false), System.currentTimeMillis());
         t.finished(next);
         assertNull(t.get("old"));
         assertNotNull(t.get("next"));

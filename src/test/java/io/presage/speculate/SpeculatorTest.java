@@ -1,11 +1,13 @@
 package io.presage.speculate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -295,6 +297,48 @@ class SpeculatorTest {
         assertEquals(0, journal.failures);
         assertEquals("journal#0", journal.entries.get("journal").txn().id());
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
+    }
+
+    /**
+     * A rollback shown before it was recorded could be undone: a restarted mirror resumes every
+     * speculation without a recorded outcome, and resends its last attempt to a coordinator that may
+     * have forgotten the abort. So the outcome waits for its record.
+     */
+    @Test
+    void anOutcomeIsShownOnlyOnceItIsRecorded() throws Exception {
+        coordinator.put("r", 1);
+        long stale = coordinator.snapshot(List.of("r")).versions().get("r");
+        coordinator.put("r", 2);
+        CompletableFuture<Void> slowStore = new CompletableFuture<>();
+        journal.outcomeStore = slowStore;
+        Speculation s = new Speculation("slow");
+        speculator.transaction(s, new TxnSpec("slow", List.of(new TxnSpec.Read("r", stale)),
+                List.of(new TxnSpec.Write("r", "3".getBytes())), "m1"));
+        assertEquals(List.of("slow"), coordinator.submittedIds, "answered ABORTED already");
+
+        assertFalse(latch("slow").await(50, TimeUnit.MILLISECONDS), "not finished before its outcome is recorded");
+        assertEquals(Speculation.Status.SPECULATIVE, s.view().status());
+        assertNull(journal.outcomes.get("slow"));
+
+        slowStore.complete(null);
+        await(s);
+        assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
+        assertEquals(Speculation.Status.ROLLED_BACK, journal.outcomes.get("slow").status());
+        assertEquals("STALE_READ", journal.outcomes.get("slow").reason(), "the outcome recorded is the one shown");
+    }
+
+    @Test
+    void anOutcomeWhoseRecordFailsIsRecordedAgainBeforeItIsShown() throws Exception {
+        coordinator.put("o", 1);
+        journal.outcomeFailures = 2;
+        Speculation s = new Speculation("retry");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"o\"}"), coordinator.snapshot(List.of("o")));
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(0, journal.outcomeFailures, "tried three times");
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
+        assertEquals(s.view(), journal.outcomes.get("retry"));
+        assertEquals(List.of("retry#0"), coordinator.committedIds);
     }
 
     private CountDownLatch latch(String id) {
