@@ -56,6 +56,7 @@ public class PgItemStore implements ItemStore {
             + "left join lateral (select it.* from (select item_key, sum(" + ReadCache.ENTRY_OVERHEAD
             + " + char_length(item_key) + coalesce(octet_length(item_value), 0)) over (order by seq desc, item_key) as running "
             + "from items) r join items it using (item_key) where r.running <= $2 order by it.seq desc, it.item_key limit $1) i on true";
+    private static final int HUNG_LOOKUP_MILLIS = 30_000;
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
 
     @Inject
@@ -148,6 +149,9 @@ public class PgItemStore implements ItemStore {
     public long currentVersionBlocking(String key) {
         try (Connection c = jdbc.getConnection();
              PreparedStatement ps = c.prepareStatement("select version from items where item_key = ?")) {
+            // The certifier waits for this at most presage.certification.cold-lookup-timeout (see
+            // BoundedColdVersions); this bounds how long a lookup hung on a silent server keeps its thread.
+            c.setNetworkTimeout(Runnable::run, HUNG_LOOKUP_MILLIS);
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0L;

@@ -113,6 +113,17 @@ public interface PresageConfig {
         @WithDefault("65536")
         int adjustedWindow();
 
+        /**
+         * Longest a certifier waits for the store's version of a cold key; past it the read is refused
+         * as HISTORY_TOO_SHORT (the client retries) rather than stalling every commit.
+         */
+        @WithDefault("500ms")
+        Duration coldLookupTimeout();
+
+        /** After a cold lookup timed out or failed, none is tried for this long. */
+        @WithDefault("2s")
+        Duration coldLookupPause();
+
         default CertifierConfig toCore() {
             return new CertifierConfig(Policy.parse(policy()), historyDepth(), windowKeys(), floorBuckets(),
                     partitions(), adjustedWindow());

@@ -28,6 +28,7 @@ import io.presage.apply.CacheLoader;
 import io.presage.apply.Applier;
 import io.presage.apply.ItemStore;
 import io.presage.apply.StoredItem;
+import io.presage.certify.BoundedColdVersions;
 import io.presage.certify.Certifier;
 import io.presage.certify.CertifierLoop;
 import io.presage.certify.ColdVersions;
@@ -119,6 +120,8 @@ public class CoordinatorEngine {
     private DistributionSummary batchTxns;
     private DistributionSummary batchBytes;
     private Counter resyncs;
+    /** The store's versions of cold keys, asked without ever holding the certifier long (see the class). */
+    private BoundedColdVersions storeVersions;
 
     void onStart(@Observes StartupEvent ev) {
         if (!isCoordinator()) {
@@ -142,6 +145,12 @@ public class CoordinatorEngine {
                 .description("idempotency ids looked up in the store (commits under an id not in memory)").register(registry);
         io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookup_queries_total", idLookups, IdLookups::queries)
                 .description("store queries that answered them").register(registry);
+        storeVersions = new BoundedColdVersions(store::currentVersionBlocking,
+                config.certification().coldLookupTimeout().toNanos(), config.certification().coldLookupPause().toNanos());
+        io.micrometer.core.instrument.FunctionCounter.builder("presage_cold_lookups_refused_total", storeVersions,
+                BoundedColdVersions::refused)
+                .description("cold keys' versions not looked up in the store after a lookup timed out or failed "
+                        + "(their reads are refused as HISTORY_TOO_SHORT)").register(registry);
         maxUnappliedBytes = HeapShare.orQuarterOfHeap(config.groupCommit().maxUnappliedBytes());
         cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
@@ -240,6 +249,9 @@ public class CoordinatorEngine {
             r.stop();
         }
         recovery.shutdownNow();
+        if (storeVersions != null) {
+            storeVersions.close();
+        }
         CoordinatorLease l = lease;
         if (l != null) {
             l.close(); // a standby takes over at once instead of after the ttl
@@ -422,7 +434,7 @@ public class CoordinatorEngine {
                 return v.version();
             }
             ReadCache.Hit hit = cache.get(key); // after recent: see read()
-            return hit != null ? (hit.item() == null ? 0 : hit.item().version()) : store.currentVersionBlocking(key);
+            return hit != null ? (hit.item() == null ? 0 : hit.item().version()) : storeVersions.currentVersion(key);
         };
     }
 
