@@ -179,21 +179,17 @@ public class Applier implements ApplyProgress {
                     }
                 }
                 if (!todo.isEmpty() && todo.get(0).sequence() > applied + 1) {
-                    todo.addAll(0, fillGap(applied + 1, todo.get(0).sequence() - 1));
+                    // A gap can be most of the stream (a consumer ahead of a restored database): it is
+                    // read and applied a chunk at a time, each its own transaction, not held whole.
+                    long gapEnd = todo.get(0).sequence() - 1;
+                    LOG.infof("applier: filling a gap of %d messages (%d..%d) by sequence", gapEnd - applied, applied + 1, gapEnd);
+                    while (applied < gapEnd) {
+                        applyChunk(fillGap(applied + 1, Math.min(gapEnd, applied + config.apply().batchMessages())));
+                    }
+                    LOG.infof("applier: filled the gap up to %d", gapEnd);
                 }
                 if (!todo.isEmpty()) {
-                    long start = System.nanoTime();
-                    Chunk chunk = apply(todo);
-                    applyTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-                    LogMessage last = todo.get(todo.size() - 1);
-                    applied = last.sequence();
-                    lastMessageMillis = last.timestampMillis();
-                    if (hook != null) {
-                        hook.applied(applied, lastMessageMillis, chunk.items(), chunk.writes());
-                    }
-                    for (LongConsumer l : listeners) {
-                        l.accept(applied);
-                    }
+                    applyChunk(todo);
                 }
                 if (hook != null && page.get(page.size() - 1).pending() == 0) {
                     // JetStream had nothing more for this consumer when it delivered the page's last message.
@@ -217,6 +213,22 @@ public class Applier implements ApplyProgress {
                 }
                 sleep(1_000);
             }
+        }
+    }
+
+    /** Applies {@code todo} (consecutive, above the applied sequence) in one transaction and tells the hook and listeners. */
+    private void applyChunk(List<LogMessage> todo) throws Throwable {
+        long start = System.nanoTime();
+        Chunk chunk = apply(todo);
+        applyTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        LogMessage last = todo.get(todo.size() - 1);
+        applied = last.sequence();
+        lastMessageMillis = last.timestampMillis();
+        if (hook != null) {
+            hook.applied(applied, lastMessageMillis, chunk.items(), chunk.writes());
+        }
+        for (LongConsumer l : listeners) {
+            l.accept(applied);
         }
     }
 
@@ -268,7 +280,6 @@ public class Applier implements ApplyProgress {
                 next = m.sequence() + 1;
             }
         }
-        LOG.infof("applier: filled a gap of %d messages (%d..%d) by sequence", out.size(), from, to);
         return out;
     }
 

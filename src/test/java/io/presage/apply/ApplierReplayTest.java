@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -190,6 +191,60 @@ class ApplierReplayTest {
             assertTrue(nc.jetStreamManagement().deleteMessage(stream, middle));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> applier.fillGap(first, last));
             assertTrue(e.getMessage().contains("log message " + middle + " is missing"), e.getMessage());
+        }
+    }
+
+    /**
+     * A consumer ahead of the database (a database restored from a backup, say) leaves a gap, which can
+     * be most of the stream: it is read and applied a chunk of {@code batch-messages} at a time, each
+     * its own transaction, in log order, never held in memory whole.
+     */
+    @Test
+    void aGapIsAppliedAChunkAtATimeInLogOrder() throws Throwable {
+        Config config = ConfigProvider.getConfig();
+        String stream = config.getValue("presage.nats.stream", String.class);
+        int chunk = config.getValue("presage.apply.batch-messages", Integer.class);
+        List<Long> positions = new CopyOnWriteArrayList<>();
+        applier.onApplied(positions::add);
+        try (JetStreamLog writer = writer();
+                io.nats.client.Connection nc = Nats.connect(config.getValue("presage.nats.url", String.class))) {
+            long before = append(writer, txn(null, LogWrite.put("chunked", json("0"))));
+            await(() -> applier.appliedSequence() == before, "applied up to " + before);
+            int messages = 3 * chunk + 10;
+            long last = before;
+            try (Connection hold = connection()) {
+                // The applier takes a page and waits on the lock; meanwhile its consumer jumps to the end.
+                hold.setAutoCommit(false);
+                try (Statement s = hold.createStatement()) {
+                    s.execute("lock table apply_state in access exclusive mode");
+                }
+                for (int i = 1; i <= messages; i++) {
+                    last = append(writer, txn(null, LogWrite.put("chunked", json(Integer.toString(i)))));
+                }
+                JetStreamManagement jsm = nc.jetStreamManagement();
+                jsm.deleteConsumer(stream, DURABLE);
+                jsm.addOrUpdateConsumer(stream, ConsumerConfiguration.builder().durable(DURABLE)
+                        .ackPolicy(AckPolicy.Explicit).ackWait(Duration.ofSeconds(30))
+                        .deliverPolicy(DeliverPolicy.ByStartSequence).startSequence(last).build());
+                hold.rollback();
+            }
+            long end = last;
+            await(() -> applier.appliedSequence() == end, "applied up to " + end);
+            try (Connection c = connection(); Statement s = c.createStatement()) {
+                assertEquals(List.of(Integer.toString(messages)), rows(s, "select item_value from items where item_key = 'chunked'"),
+                        "every message of the gap applied, the last one last");
+            }
+            long previous = before;
+            long widest = 0;
+            for (long p : positions) {
+                if (p > before) {
+                    widest = Math.max(widest, p - previous);
+                    previous = p;
+                }
+            }
+            assertEquals(end, previous);
+            assertTrue(widest <= chunk, "no transaction applied more than " + chunk + " messages: " + positions);
+            assertTrue(positions.stream().filter(p -> p > before).count() >= 4, "the gap took several: " + positions);
         }
     }
 
