@@ -8,12 +8,20 @@
 # (it fails on its own when the bank total differs at some node, a causal read misses its write, or
 # nothing commits) and its report holds what the README promises.
 #
+# Then the demo is interrupted, three times, each in a copy and on ports of its own: Ctrl-C (SIGINT
+# to its process group, as a terminal sends it) while the workload runs, SIGTERM to the launcher's
+# pid alone (`kill PID`) while the workload runs, and Ctrl-C while the cluster is still starting.
+# Each time it must say "demo interrupted", stop everything it started (no process left from its pid
+# files or naming its directory, and nothing answering on its ports) and exit 130, promptly.
+#
 # Like scripts/test-infra.sh it works in a throw-away copy of the launcher (a 0700 directory under
 # /tmp) and on ports other than the defaults, so a `./presage up` of this checkout is not touched;
 # the EXIT trap stops what the copy started (by pid, `presage down --wipe`) and deletes it.
 #
 # Usage: scripts/test-demo.sh   (after ./mvnw package; ports: TEST_PORT_BASE, default 25000:
-#        nodes base+80.., NATS base+222, monitoring base+4222, PostgreSQL base+1432)
+#        nodes base+80.., NATS base+222, monitoring base+4222, PostgreSQL base+1432; the
+#        interrupted demos, N = 1..3: nodes base+80+10N.., NATS base+222+N, monitoring
+#        base+4222+N, PostgreSQL base+1432+N)
 
 set -euo pipefail
 
@@ -25,21 +33,64 @@ if [[ ! -f "$root/target/quarkus-app/quarkus-run.jar" ]]; then
 fi
 
 tmp=$(mktemp -d /tmp/presage-demo-test.XXXXXX)
-project="$tmp/project"
-mkdir -p "$project/target"
-chmod 0700 "$tmp" "$project"
+chmod 0700 "$tmp"
+# make_copy DIR: a copy of the launcher and the packaged application, with a .presage/ of its own.
 # No pom.xml or sources in the copy: the launcher finds nothing newer than the jar and does not build.
-cp "$root/presage" "$project/"
-cp -r "$root/scripts" "$project/"
-cp -r "$root/target/quarkus-app" "$project/target/"
+make_copy() {
+    mkdir -p "$1/target"
+    chmod 0700 "$1"
+    cp "$root/presage" "$1/"
+    cp -r "$root/scripts" "$1/"
+    cp -r "$root/target/quarkus-app" "$1/target/"
+}
+project="$tmp/project"
+copies=("$project")
+# The process group of the interrupted demo running now, if any (each is a job of its own).
+demo_groups=()
+make_copy "$project"
 
 export PRESAGE_PORT=$((base + 80))
 export PRESAGE_NATS_PORT=$((base + 222))
 export PRESAGE_NATS_HTTP_PORT=$((base + 4222))
 export PRESAGE_PG_PORT=$((base + 1432))
 
+# stray_pids DIR: processes whose command line names DIR (nodes have -Dpresage.home=DIR,
+# nats-server its store and PostgreSQL's postmaster its data directory under DIR/.presage).
+stray_pids() {
+    local d
+    local -a argv
+    for d in /proc/[0-9]*; do
+        mapfile -d '' argv <"$d/cmdline" 2>/dev/null || continue
+        [[ "${argv[*]}" == *"$1"* ]] && printf '%s\n' "${d#/proc/}"
+    done
+    return 0
+}
+
+# group_pids PGID: processes in process group PGID.
+group_pids() {
+    local d stat
+    local -a fields
+    for d in /proc/[0-9]*; do
+        read -r stat <"$d/stat" 2>/dev/null || continue
+        # After the command's name in parentheses: state, parent pid, process group.
+        read -r -a fields <<<"${stat##*) }"
+        [[ "${fields[2]:-}" == "$1" ]] && printf '%s\n' "${d#/proc/}"
+    done
+    return 0
+}
+
 cleanup() {
-    "$project/presage" down --wipe >/dev/null 2>&1 || true
+    local g p pid
+    for g in ${demo_groups[@]+"${demo_groups[@]}"}; do
+        [[ -z "$(group_pids "$g")" ]] || kill -KILL -- "-$g" 2>/dev/null || true
+    done
+    for p in "${copies[@]}"; do
+        "$p/presage" down --wipe >/dev/null 2>&1 || true
+        # Whatever down did not know about (no pid file) but runs from the copy.
+        for pid in $(stray_pids "$p"); do
+            kill -KILL "$pid" 2>/dev/null || true
+        done
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -83,6 +134,133 @@ fi
 if ((failed > 0)); then
     echo "---- the demo's output ----"
     cat "$out"
+fi
+
+# port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
+port_open() {
+    # shellcheck disable=SC2016 # $1 belongs to the inner shell
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+# interrupted N WHAT SIGNAL TARGET AFTER EXPECTED: ./presage demo --seconds 60 in copy N, on ports of
+# its own, sent SIGNAL once its output shows AFTER; TARGET is group (its process group, as a terminal's
+# Ctrl-C) or launcher (its pid alone, as `kill PID`). EXPECTED: the pid files the launcher must have
+# written by then. Then the demo must exit 130 within 45 s (the workload would still have most of its
+# 60 s to go), say it was interrupted, and leave nothing running.
+interrupted() {
+    local n=$1 what=$2 signal=$3 target=$4 after=$5 expected=$6
+    local dir="$tmp/interrupted$n" copy="$tmp/interrupted$n/project" case_failed=0
+    local nodes=$((base + 80 + 10 * n)) nats=$((base + 222 + n)) nats_http=$((base + 4222 + n)) pg=$((base + 1432 + n))
+    local iout="$dir/demo.txt" pid p status=0 started f name port left='' missing='' closed='' deadline
+    local -a ports=("$nodes" $((nodes + 1)) $((nodes + 2)) "$nats" "$nats_http" "$pg")
+    # Listening when the signal is sent: NATS and PostgreSQL, and the nodes once the workload runs.
+    local -a open_before=("$nats" "$nats_http" "$pg")
+    [[ " $expected " != *" mirror2 "* ]] || open_before+=("$nodes" $((nodes + 1)) $((nodes + 2)))
+    fail() {
+        printf 'FAILED %s: %s\n' "$what" "$1"
+        case_failed=$((case_failed + 1))
+    }
+    mkdir -p "$dir"
+    chmod 0700 "$dir"
+    make_copy "$copy"
+    copies+=("$copy")
+    started=$SECONDS
+    # As a job of its own (set -m): in a process group of its own, like a command started from a
+    # terminal, and with SIGINT not ignored (bash makes background commands ignore it otherwise, and
+    # the launcher's trap could then never see a Ctrl-C).
+    : >"$iout"
+    set -m
+    PRESAGE_PORT=$nodes PRESAGE_NATS_PORT=$nats PRESAGE_NATS_HTTP_PORT=$nats_http PRESAGE_PG_PORT=$pg \
+        "$copy/presage" demo --seconds 60 >"$iout" 2>&1 &
+    pid=$!
+    set +m
+    demo_groups+=("$pid")
+    deadline=$((SECONDS + 240))
+    while ! grep -qF -- "$after" "$iout"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            grep -qF -- "$after" "$iout" && break
+            wait "$pid" || status=$?
+            fail "the demo ended (exit status $status) before its output showed \"$after\""
+            break
+        fi
+        if ((SECONDS >= deadline)); then
+            fail "no \"$after\" in the demo's output after 240 s"
+            break
+        fi
+        sleep 0.5
+    done
+    if ((case_failed == 0)); then
+        # What it started so far, as recorded by the launcher (pid and command line of each).
+        cp -r "$copy/.presage/pids" "$dir/pids-before"
+        for name in $expected; do
+            [[ -s "$dir/pids-before/$name.pid" ]] || missing+=" $name"
+        done
+        [[ -z "$missing" ]] || fail "no pid file for$missing in .presage/pids/ when interrupted (the test looks in the wrong place?)"
+        for port in "${open_before[@]}"; do
+            port_open "$port" || closed+=" $port"
+        done
+        [[ -z "$closed" ]] || fail "nothing answers on port(s)$closed before the interrupt (the test checks the wrong ports?)"
+        started=$SECONDS
+        if [[ $target == group ]]; then
+            kill -s "$signal" -- "-$pid"
+        else
+            kill -s "$signal" "$pid"
+        fi
+        deadline=$((SECONDS + 45))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+            sleep 0.2
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            fail "the demo is still running 45 s after SIG$signal"
+            kill -KILL -- "-$pid" 2>/dev/null || true
+        fi
+        wait "$pid" || status=$?
+        echo "test-demo: $what: exit status $status, $((SECONDS - started)) s after SIG$signal"
+        [[ "$status" -eq 130 ]] || fail "exit status $status, not 130"
+        grep -qF -- "demo interrupted; stopping the cluster" "$iout" || fail "no \"demo interrupted\" in the output"
+        # Nothing it started runs any more: neither what its pid files named (then or now), nor
+        # anything else from the copy, nor anything of its process group (the workload's client);
+        # and nothing answers on its ports.
+        for f in "$dir/pids-before"/*.pid "$copy/.presage/pids"/*.pid; do
+            [[ -s "$f" && -s "${f%.pid}.cmdline" ]] || continue
+            read -r p <"$f" || true
+            [[ "$p" =~ ^[0-9]+$ ]] || continue
+            if cat "/proc/$p/cmdline" 2>/dev/null | cmp -s -- "${f%.pid}.cmdline" - && [[ " $left " != *" $(basename "$f" .pid) "* ]]; then
+                left+=" $(basename "$f" .pid)"
+            fi
+        done
+        [[ -z "$left" ]] || fail "still running:$left"
+        left=$(stray_pids "$copy" | tr '\n' ' ')
+        [[ -z "$left" ]] || fail "processes of the copy still running: pids $left"
+        left=$(group_pids "$pid" | tr '\n' ' ')
+        [[ -z "$left" ]] || fail "processes of the demo's process group still running: pids $left"
+        closed=''
+        for port in "${ports[@]}"; do
+            ! port_open "$port" || closed+=" $port"
+        done
+        [[ -z "$closed" ]] || fail "port(s)$closed still accept connections"
+    fi
+    # After a failure, what is left of its process group (the launcher, the workload's client).
+    [[ -z "$(group_pids "$pid")" ]] || kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    demo_groups=()
+    # Whatever is left (after a failure) is stopped now, so that the next case starts clean.
+    "$copy/presage" down --wipe >/dev/null 2>&1 || true
+    if ((case_failed == 0)); then
+        printf 'ok     %s: exits 130, says so, nothing left running or listening\n' "$what"
+    else
+        failed=$((failed + case_failed))
+        echo "---- the interrupted demo's output ($what) ----"
+        cat "$iout"
+        echo "----"
+    fi
+}
+
+interrupted 1 "Ctrl-C while the workload runs" INT group "commits so far" "nats postgres coordinator mirror1 mirror2"
+interrupted 2 "kill (SIGTERM to the launcher alone) while the workload runs" TERM launcher "commits so far" "nats postgres coordinator mirror1 mirror2"
+interrupted 3 "Ctrl-C while the cluster starts" INT group "started node coordinator" "nats postgres coordinator"
+
+if ((failed > 0)); then
     echo "test-demo: $failed check(s) failed"
     exit 1
 fi
