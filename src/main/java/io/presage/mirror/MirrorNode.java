@@ -320,7 +320,7 @@ public class MirrorNode implements ApplyHook {
         }
         double rtt = reconcileRttMillis;
         double ageMillis = Math.max(nowMillis - u.sentMillis(), Double.isNaN(rtt) ? 0 : rtt);
-        return Confidence.of(false, rates.rate(key, nowMillis), ageMillis / 1000) >= minConfidence ? u.answer() : null;
+        return Confidence.of(false, rate(key, nowMillis), ageMillis / 1000) >= minConfidence ? u.answer() : null;
     }
 
     /** Confidence of the key's copy in memory now; 0 when it is not there (its version is not known without a store read). */
@@ -346,7 +346,12 @@ public class MirrorNode implements ApplyHook {
         if (pendingSequence > position) {
             return 0.0;
         }
-        return Confidence.of(false, rates.rate(key, nowMillis), staleSeconds(key, version, nowMillis));
+        return Confidence.of(false, rate(key, nowMillis), staleSeconds(key, version, nowMillis));
+    }
+
+    /** λ: the key's write rate as of where this mirror's knowledge of the log ends (see {@link WriteRates#rateKnown}). */
+    private double rate(String key, long nowMillis) {
+        return rates.rateKnown(key, nowMillis, staleSeconds(nowMillis));
     }
 
     /** S for one key's copy at {@code version}: the log's, or the time since it was confirmed, if shorter. */
@@ -364,7 +369,7 @@ public class MirrorNode implements ApplyHook {
     /** A local read was answered with {@code confidence}: maybe sample it for calibration, with the model's inputs. */
     public void sampleRead(String key, long version, double confidence, long nowMillis) {
         if (calibration.sampled()) {
-            calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rates.rate(key, nowMillis),
+            calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rate(key, nowMillis),
                     staleSeconds(key, version, nowMillis)));
         }
     }

@@ -13,6 +13,7 @@ package io.presage.mirror;
  *     arrives, so the mirror knows the log up to now, minus the propagation delay (estimated from
  *     commit → applied of recent chunks that arrived while it was parked).</li>
  * <li>Drained but the log unreachable: S grows from the moment it was last drained.</li>
+ * <li>Started, nothing applied nor drained yet, and the log unreachable: S grows from the start.</li>
  * </ul>
  * A page that arrives ends the drained state at once, not when it has been applied: while it is
  * applied (milliseconds to tens of them under load) commits go on. Counting that time as drained
@@ -37,6 +38,16 @@ public final class Staleness {
     /** Commit time of the last message received (decoded, its keys pending), applied or not. */
     private volatile long lastReceivedMillis;
     private volatile double propagationMillis = 5;
+    /** When this node started knowing nothing of the log (nothing applied nor drained since). */
+    private final long startedMillis;
+
+    public Staleness() {
+        this(System.currentTimeMillis());
+    }
+
+    Staleness(long startedMillis) {
+        this.startedMillis = startedMillis;
+    }
 
     /**
      * A message committed at {@code commitMillis} was received and its writes registered as pending
@@ -98,7 +109,10 @@ public final class Staleness {
         } else if (knownUpToMillis() > 0) {
             ms = Math.max(p, nowMillis - knownUpToMillis());
         } else {
-            ms = p; // nothing applied nor drained yet: starting
+            // Nothing applied nor drained since the start: with the log reachable the follower is
+            // catching up (the lag refresh measures how far behind); without it, the mirror has been
+            // blind since it started, and was S = propagation, however long the outage.
+            ms = logReachable ? p : Math.max(0, nowMillis - startedMillis) + p;
         }
         return ms / 1000.0;
     }

@@ -66,9 +66,25 @@ public final class WriteRates {
      * this node started, or evicted): the average key's rate, the overall rate spread over the keys seen.
      */
     public double rate(String key, long nowMillis) {
+        if (global == null) {
+            // No write seen since this node started: nothing known of the rates. Taken as zero, every
+            // confidence was exactly 1 however stale the mirror (a mirror started while NATS is
+            // unreachable served everything as certain); one write per τ still lets it fall with S.
+            return 1000.0 / tauMillis;
+        }
         Rate r = keys.get(key);
         double average = globalRate(nowMillis) / Math.max(1, keys.size());
         return r == null ? average : unbiased(r, nowMillis) + PRIOR_WEIGHT * average;
+    }
+
+    /**
+     * The key's rate as a mirror whose knowledge of the log ends {@code staleSeconds} before
+     * {@code nowMillis} can know it: taken at that horizon. The time after it holds writes the mirror
+     * has not seen, not evidence of quiet; decayed through it, a mirror 20 minutes behind a key written
+     * every second took its rate for nearly 0 and answered it with confidence 0.999.
+     */
+    public double rateKnown(String key, long nowMillis, double staleSeconds) {
+        return rate(key, nowMillis - (long) Math.ceil(Math.max(0, staleSeconds) * 1000));
     }
 
     /** All writes per second, decayed. */

@@ -101,6 +101,47 @@ class ConfidenceModelTest {
         assertTrue(r.rate("k3", t) > unseen, "a written key adds its own rate");
     }
 
+    /**
+     * A mirror behind its log has seen none of the writes since its knowledge ends: the rate it knows is
+     * the one at that horizon. Decayed to now instead, the confidence of a key written every second fell
+     * to 0 at 5 minutes of lag and rose back to 0.999 at 20 minutes.
+     */
+    @Test
+    void confidenceNeverRisesAsTheMirrorFallsFurtherBehind() {
+        WriteRates r = new WriteRates(60_000, 100);
+        long t = 1_000_000;
+        for (int i = 0; i < 600; i++) {
+            r.written("k", t);
+            t += 1_000; // one write a second for ten minutes, then the mirror stops receiving
+        }
+        long last = t - 1_000;
+        double previous = 1.0;
+        for (int lagSeconds = 1; lagSeconds <= 3_600; lagSeconds += 7) {
+            long now = last + lagSeconds * 1_000L;
+            double c = Confidence.of(false, r.rateKnown("k", now, lagSeconds), lagSeconds);
+            assertTrue(c <= previous + 1e-12, "at " + lagSeconds + " s of lag: " + c + " > " + previous);
+            previous = c;
+        }
+        long twentyMinutes = last + 1_200_000;
+        assertTrue(Confidence.of(false, r.rateKnown("k", twentyMinutes, 1_200), 1_200) < 0.01);
+        assertEquals(r.rate("k", last + 5), r.rateKnown("k", last + 10, 0.005), 1e-12, "caught up: the rate now");
+    }
+
+    @Test
+    void aNodeThatHasSeenNoWriteDoesNotTakeEveryKeyForQuiet() {
+        WriteRates r = new WriteRates(60_000, 100);
+        assertTrue(r.rate("any", 1_000) > 0, "a prior, not zero");
+        assertTrue(Confidence.of(false, r.rate("any", 1_000), 3_600) < 0.01, "an hour blind: no confidence");
+        assertTrue(Confidence.of(false, r.rate("any", 1_000), 0.005) > 0.999, "caught up: confident");
+    }
+
+    @Test
+    void aMirrorStartedWithoutItsLogGrowsStaleFromItsStart() {
+        Staleness s = new Staleness(1_000);
+        assertEquals(3_600.005, s.seconds(3_601_000, false), 1e-6, "blind since it started an hour ago");
+        assertEquals(0.005, s.seconds(3_601_000, true), 1e-9, "reachable: catching up, the lag says how far");
+    }
+
     @Test
     void perKeyRatesAreBounded() {
         WriteRates r = new WriteRates(60_000, 64);
