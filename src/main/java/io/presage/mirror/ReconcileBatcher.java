@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 import io.presage.api.ApiException;
@@ -22,6 +25,11 @@ import io.presage.apply.StoredItem;
  * ({@code presage.limits.batch-bytes}: the keys are merged, the values are not known in advance). A
  * merged POST refused as too large (413) is therefore sent again one request at a time, so that only
  * a request too large by itself gets the refusal.
+ *
+ * <p>Only one POST is in flight, so while the coordinator is slow or silent (each POST failing only at
+ * its timeout) requests pile up behind it. Each therefore fails 503 once it has waited {@code maxWait}
+ * in all, queued or sent (one queued that long is not sent any more), and at most {@code maxQueued} wait:
+ * more are refused at once, so neither a reader's wait nor the queue grows without bound.
  */
 public final class ReconcileBatcher {
 
@@ -34,29 +42,63 @@ public final class ReconcileBatcher {
 
     private final Function<List<String>, CompletableFuture<Reconciled>> sender;
     private final int maxKeys;
+    private final long maxWaitMillis;
+    private final int maxQueued;
     private final ArrayDeque<Request> queue = new ArrayDeque<>();
     private boolean inFlight;
     private long posts;
 
-    /** @param sender sends one POST /v1/reconcile for these keys; @param maxKeys most keys per POST */
-    public ReconcileBatcher(Function<List<String>, CompletableFuture<Reconciled>> sender, int maxKeys) {
+    /**
+     * @param sender sends one POST /v1/reconcile for these keys
+     * @param maxKeys most keys per POST
+     * @param maxWaitMillis longest a request waits for its answer, queued and sent
+     * @param maxQueued most requests waiting to be sent
+     */
+    public ReconcileBatcher(Function<List<String>, CompletableFuture<Reconciled>> sender, int maxKeys, long maxWaitMillis,
+            int maxQueued) {
         this.sender = sender;
         this.maxKeys = maxKeys;
+        this.maxWaitMillis = maxWaitMillis;
+        this.maxQueued = maxQueued;
     }
 
     public CompletableFuture<Reconciled> reconcile(List<String> keys) {
-        Request r = new Request(keys, new CompletableFuture<>());
+        CompletableFuture<Reconciled> answer = new CompletableFuture<>();
+        Request r = new Request(keys, answer);
         List<Request> batch;
         synchronized (this) {
+            if (queue.size() >= maxQueued) {
+                return CompletableFuture.failedFuture(ApiException.unavailable(
+                        "too many reconciliations are waiting for the coordinator (" + maxQueued + "); retry"));
+            }
+            answer.orTimeout(maxWaitMillis, TimeUnit.MILLISECONDS);
             queue.addLast(r);
             if (inFlight) {
-                return r.answer();
+                return answered(answer);
+            }
+            batch = drain();
+            if (batch.isEmpty()) {
+                return answered(answer); // it timed out already (a wait of 0)
             }
             inFlight = true;
-            batch = drain();
         }
         send(batch);
-        return r.answer();
+        return answered(answer);
+    }
+
+    /** The answer, or 503 once it has waited {@code maxWait}. */
+    private CompletableFuture<Reconciled> answered(CompletableFuture<Reconciled> answer) {
+        return answer.handle((a, e) -> {
+            if (e == null) {
+                return a;
+            }
+            Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            if (c instanceof TimeoutException) {
+                throw ApiException.unavailable("the coordinator did not answer the reconciliation within " + maxWaitMillis
+                        + " ms");
+            }
+            throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+        });
     }
 
     private void send(List<Request> batch) {
@@ -76,11 +118,11 @@ public final class ReconcileBatcher {
             }
             List<Request> next;
             synchronized (this) {
-                if (queue.isEmpty()) {
+                next = drain();
+                if (next.isEmpty()) {
                     inFlight = false;
                     return;
                 }
-                next = drain();
             }
             send(next);
         });
@@ -119,12 +161,16 @@ public final class ReconcileBatcher {
         return false;
     }
 
-    /** The queued requests that fit in one POST (at least one). Caller holds the lock. */
+    /** The queued requests that fit in one POST (none if every one waiting has timed out). Caller holds the lock. */
     private List<Request> drain() {
         List<Request> batch = new ArrayList<>();
         Set<String> keys = new LinkedHashSet<>();
         while (!queue.isEmpty()) {
             Request r = queue.peekFirst();
+            if (r.answer().isDone()) {
+                queue.pollFirst(); // waited too long in the queue: answered 503 already, not sent
+                continue;
+            }
             Set<String> union = new LinkedHashSet<>(keys);
             union.addAll(r.keys());
             if (!batch.isEmpty() && union.size() > maxKeys) {
@@ -133,7 +179,9 @@ public final class ReconcileBatcher {
             keys = union;
             batch.add(queue.pollFirst());
         }
-        posts++;
+        if (!batch.isEmpty()) {
+            posts++;
+        }
         return batch;
     }
 

@@ -3,6 +3,7 @@ package io.presage.mirror;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -91,7 +92,7 @@ class ReadPathPartsTest {
             CompletableFuture<ReconcileBatcher.Reconciled> f = new CompletableFuture<>();
             answers.add(f);
             return f;
-        }, 3);
+        }, 3, 60_000, 100);
         CompletableFuture<ReconcileBatcher.Reconciled> first = b.reconcile(List.of("a"));
         CompletableFuture<ReconcileBatcher.Reconciled> second = b.reconcile(List.of("b", "c"));
         CompletableFuture<ReconcileBatcher.Reconciled> third = b.reconcile(List.of("c"));
@@ -124,7 +125,7 @@ class ReadPathPartsTest {
                 pending.add(f);
             }
             return f;
-        }, 10);
+        }, 10, 60_000, 100);
         CompletableFuture<ReconcileBatcher.Reconciled> blocker = b.reconcile(List.of("first"));
         CompletableFuture<ReconcileBatcher.Reconciled> small1 = b.reconcile(List.of("s1"));
         CompletableFuture<ReconcileBatcher.Reconciled> small2 = b.reconcile(List.of("s2"));
@@ -139,5 +140,45 @@ class ReadPathPartsTest {
         assertEquals(3, small2.get(1, TimeUnit.SECONDS).sequence());
         ExecutionException e = assertThrows(ExecutionException.class, big::get);
         assertEquals(413, ((io.presage.api.ApiException) e.getCause()).status(), "only the one too large by itself");
+    }
+
+    /**
+     * A coordinator that answers nothing until each POST times out: requests behind the one in flight
+     * fail 503 at their own deadline instead of waiting POST after POST, the ones that timed out in the
+     * queue are never sent, and past the cap new ones are refused at once.
+     */
+    @Test
+    void behindASilentCoordinatorRequestsFailAtTheirDeadlineAndTheQueueIsBounded() throws Exception {
+        List<List<String>> sent = new java.util.concurrent.CopyOnWriteArrayList<>();
+        CompletableFuture<ReconcileBatcher.Reconciled> firstPost = new CompletableFuture<>();
+        ReconcileBatcher b = new ReconcileBatcher(keys -> {
+            sent.add(keys);
+            return sent.size() == 1 ? firstPost : new CompletableFuture<>();
+        }, 100, 200, 3);
+        List<CompletableFuture<ReconcileBatcher.Reconciled>> waiting = new ArrayList<>();
+        for (String k : List.of("a", "b", "c", "d")) {
+            waiting.add(b.reconcile(List.of(k)));
+        }
+        CompletableFuture<ReconcileBatcher.Reconciled> refused = b.reconcile(List.of("e"));
+        assertTrue(refused.isCompletedExceptionally(), "a fifth is refused at once: three wait already");
+        assertEquals(503, status(refused));
+        for (CompletableFuture<ReconcileBatcher.Reconciled> f : waiting) {
+            assertEquals(503, status(f), "failed at its deadline, not left waiting for the POST");
+        }
+        firstPost.completeExceptionally(new IllegalStateException("timed out")); // the HTTP timeout, later
+        assertEquals(List.of(List.of("a")), sent, "the ones that timed out in the queue are not sent");
+        b.reconcile(List.of("f"));
+        assertEquals(List.of("f"), sent.get(1), "and the next goes out at once");
+    }
+
+    private static int status(CompletableFuture<?> f) throws InterruptedException {
+        try {
+            f.get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            return ((io.presage.api.ApiException) e.getCause()).status();
+        } catch (java.util.concurrent.TimeoutException e) {
+            return -1;
+        }
+        return 200;
     }
 }
