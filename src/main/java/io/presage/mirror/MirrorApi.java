@@ -112,26 +112,27 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> local(String k, ReadOptions o) {
+        return local(k, o, true);
+    }
+
+    private Uni<Response> local(String k, ReadOptions o, boolean mayWait) {
         long pendingSeq = node.pendingSequence(k); // before the cache: see PendingKeys
         ReadCache.Hit h = node.cache().get(k);
         if (h != null) {
-            return answer(k, o, h.item(), h.position(), pendingSeq);
+            return answer(k, o, h.item(), h.position(), pendingSeq, mayWait);
         }
         return storeRead(List.of(k)).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
             StoredItem item = snap.items().isEmpty() ? null : snap.items().get(0);
             node.cache().fill(k, item, snap.appliedSequence());
-            return answer(k, o, item, snap.appliedSequence(), pendingSeq);
+            return answer(k, o, item, snap.appliedSequence(), pendingSeq, mayWait);
         });
-    }
-
-    private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq) {
-        return answer(k, o, item, position, pendingSeq, true);
     }
 
     /**
      * {@code mayWait}: below {@code minConfidence}, a prefetch of the key under way that can lift it there
-     * is waited for and the confidence computed again (with what it confirmed); only then, or if it cannot,
-     * is the coordinator asked separately.
+     * is waited for and the read made again (with what it confirmed); only then, or if it cannot, is the
+     * coordinator asked separately. Again from the start: during the wait a newer version may have been
+     * received or applied, and the copy read before it is then no longer the one to answer.
      */
     private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq, boolean mayWait) {
         long now = System.currentTimeMillis();
@@ -140,7 +141,7 @@ public class MirrorApi implements NodeApi {
             CompletableFuture<?> prefetch = mayWait ? node.prefetchWorthWaitingFor(k, o.minConfidence(), now) : null;
             if (prefetch != null) {
                 return Uni.createFrom().completionStage(prefetch).onItemOrFailure()
-                        .transformToUni((x, e) -> answer(k, o, item, position, pendingSeq, false));
+                        .transformToUni((x, e) -> local(k, o, false));
             }
             return primary(k, o);
         }
