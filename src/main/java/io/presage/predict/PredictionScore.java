@@ -34,10 +34,14 @@ public final class PredictionScore {
 
     /** {@code session} is about to read {@code key}: decides what was predicted for it. {@code follows}: it read something just before. */
     public void read(String session, String key, boolean follows, long nowMillis) {
-        if (follows) {
-            followingReads.increment();
-        }
         Predicted p = open.remove(session);
+        if (!follows) {
+            // Not a next read as recall counts them (the session's trail lost it, its gap ran out, or it
+            // read the same key again): the prediction is dropped undecided. Decided, a hit here counted
+            // in recall's numerator and not its denominator, and recall could pass 1.
+            return;
+        }
+        followingReads.increment();
         if (p == null || nowMillis - p.atMillis() > horizonMillis) {
             return;
         }

@@ -97,4 +97,24 @@ class PredictionPartsTest {
         assertEquals(1.0 / 3, l.precision(), 1e-12);
         assertEquals(1.0 / 3, l.recall(), 1e-12, "three reads followed another one of their session");
     }
+
+    /**
+     * The session trail and the score forget sessions independently: a read whose session the trail had
+     * dropped does not follow anything, so it must not count as a hit either (recall passed 1).
+     */
+    @Test
+    void aReadThatFollowsNothingDecidesNoPredictionAndRecallStaysAtMostOne() {
+        PredictionScore l = new PredictionScore(1_000, 100);
+        for (int i = 0; i < 10; i++) {
+            l.predicted("s", List.of("b"), i * 10);
+            l.read("s", "b", false, i * 10 + 5); // the trail had lost "s": follows nothing
+        }
+        assertEquals(0, l.hits());
+        assertEquals(0, l.decided());
+        assertTrue(Double.isNaN(l.recall()) || l.recall() <= 1.0);
+        l.predicted("s", List.of("b"), 200);
+        l.read("s", "b", true, 210);
+        assertEquals(1.0, l.recall(), 1e-12);
+        assertEquals(1.0, l.precision(), 1e-12);
+    }
 }
