@@ -23,7 +23,11 @@ import io.presage.apply.ApplyHook.AppliedWrite;
  * such a write (JetStream timestamps grow along the stream; the margin absorbs clock differences
  * between this node and the log). Results are counted per confidence decile.
  *
- * <p>Readers only enqueue (lock-free); the applier thread does all the bookkeeping.
+ * <p>Readers only enqueue (lock-free); the applier thread does all the bookkeeping. A sample reaches
+ * it a moment after its read (a read that missed the cache waited for the store first), and a write
+ * applied in between, committed before the read, proves it stale too: so the writes applied in the
+ * last {@value #RECENT_MILLIS} ms are kept, and each sample is checked against them when it arrives.
+ * Checked only against later writes, such reads counted as current.
  */
 public final class Calibration {
     /**
@@ -41,6 +45,11 @@ public final class Calibration {
     }
 
     private static final int MAX_OPEN = 100_000;
+    /** How long applied writes are kept for samples that arrive after them. */
+    static final long RECENT_MILLIS = 2_000;
+
+    private record Recent(String key, long version, long commitMillis, long appliedNanos) {
+    }
 
     private final double rate;
     private final long marginMillis;
@@ -55,6 +64,9 @@ public final class Calibration {
     /** Per decile, the confidences given, summed in millionths: the mean given is what "calibrated" compares with. */
     private final AtomicLongArray givenMicros = new AtomicLongArray(10);
     private final AtomicLongArray dropped = new AtomicLongArray(1);
+    // applier thread only: the writes applied in the last RECENT_MILLIS, by key and in order
+    private final Map<String, List<Recent>> recentByKey = new HashMap<>();
+    private final ArrayDeque<Recent> recent = new ArrayDeque<>();
 
     public Calibration(double rate, long marginMillis, Sink sink) {
         this.rate = rate;
@@ -87,6 +99,7 @@ public final class Calibration {
     /** Applier thread: a chunk was applied; its writes may prove samples stale. */
     public void applied(List<AppliedWrite> writes, long lastCommitMillis) {
         take();
+        remember(writes, System.nanoTime());
         if (!byKey.isEmpty()) {
             for (AppliedWrite w : writes) {
                 List<Sample> waiting = byKey.get(w.key());
@@ -131,8 +144,43 @@ public final class Calibration {
     private void take() {
         Sample s;
         while ((s = intake.poll()) != null) {
+            if (staleByRecent(s)) {
+                resolve(s, false);
+                continue;
+            }
             byKey.computeIfAbsent(s.key(), k -> new ArrayList<>(2)).add(s);
             byTime.addLast(s);
+        }
+    }
+
+    /** Whether a write applied before the sample arrived, committed at or before its read, is newer than it. */
+    private boolean staleByRecent(Sample s) {
+        List<Recent> writes = recentByKey.get(s.key());
+        if (writes != null) {
+            for (Recent w : writes) {
+                if (w.commitMillis() <= s.readMillis() && w.version() > s.version()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void remember(List<AppliedWrite> writes, long nowNanos) {
+        for (AppliedWrite w : writes) {
+            Recent r = new Recent(w.key(), w.version(), w.timestampMillis(), nowNanos);
+            recentByKey.computeIfAbsent(w.key(), k -> new ArrayList<>(1)).add(r);
+            recent.addLast(r);
+        }
+        long oldest = nowNanos - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(RECENT_MILLIS);
+        Recent r;
+        while ((r = recent.peekFirst()) != null && r.appliedNanos() - oldest < 0) {
+            recent.pollFirst();
+            List<Recent> same = recentByKey.get(r.key());
+            same.remove(0); // the oldest of its key: applied in order
+            if (same.isEmpty()) {
+                recentByKey.remove(r.key());
+            }
         }
     }
 

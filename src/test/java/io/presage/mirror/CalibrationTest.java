@@ -36,6 +36,26 @@ class CalibrationTest {
         assertEquals(List.of("k@5=true/4"), resolved);
     }
 
+    /**
+     * A read that missed the cache reaches the calibration after its store round trip; a write applied
+     * meanwhile, committed before the read, proves it stale all the same.
+     */
+    @Test
+    void aSampleArrivingAfterTheWriteThatMadeItStaleIsNotCurrent() {
+        cal.applied(List.of(write("k", 9, 9_990)), 9_990);
+        cal.read("k", 5, 0.95, 10_000);
+        cal.drained(20_000);
+        assertEquals(List.of("k@5=false/9"), resolved);
+    }
+
+    @Test
+    void anEarlierWriteOfTheSameVersionOrOneCommittedAfterTheReadDoesNotMakeItStale() {
+        cal.applied(List.of(write("k", 5, 9_000), write("k", 9, 10_050)), 10_050);
+        cal.read("k", 5, 0.95, 10_000);
+        cal.drained(20_000);
+        assertEquals(List.of("k@5=true/9"), resolved);
+    }
+
     @Test
     void aDrainedLogDecidesOpenSamplesAsCurrent() {
         cal.read("k", 5, 1.0, 10_000);
