@@ -31,11 +31,21 @@ final class ClosedLoop {
         /** Pacing: nanoseconds between this client's operations (0: none), and when the next may start. */
         long interval;
         long nextStart;
+        /** The end of the current run ({@link System#nanoTime()}): operations finishing later are not counted. */
+        volatile long end;
 
         Client(int index, Context context, long seed) {
             this.index = index;
             this.context = context;
             this.rnd = new SplittableRandom(seed);
+        }
+
+        /**
+         * Whether an operation finishing now counts, as the run itself counts it: an op's own tallies
+         * (what a reply said) must leave out what the run leaves out, or shares of them pass 0 or 1.
+         */
+        boolean inWindow() {
+            return System.nanoTime() <= end;
         }
     }
 
@@ -90,6 +100,9 @@ final class ClosedLoop {
         }
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(seconds);
+        for (Client c : clients) {
+            c.end = end;
+        }
         CountDownLatch finished = new CountDownLatch(clients.size());
         CpuClock cpu = CpuClock.now();
         for (Client c : clients) {

@@ -290,11 +290,13 @@ public final class PredictBench {
                         return;
                     }
                     long took = System.nanoTime() - t0;
-                    latency[c.index].add(took);
-                    reads[c.index]++;
-                    if ("local".equals(JsonFields.topLevelString(ar.result().body().getBytes(), "source"))) {
-                        local[c.index]++;
-                        localLatency[c.index].add(took);
+                    if (c.inWindow()) { // reads/s divides by the phase's length
+                        latency[c.index].add(took);
+                        reads[c.index]++;
+                        if ("local".equals(JsonFields.topLevelString(ar.result().body().getBytes(), "source"))) {
+                            local[c.index]++;
+                            localLatency[c.index].add(took);
+                        }
                     }
                     if (i + 1 == keys.length) {
                         done.complete();

@@ -105,7 +105,7 @@ public final class ReadBench {
         }
 
         double localShare() {
-            return reads == 0 ? Double.NaN : (double) (reads - fromPrimary) / reads;
+            return reads == 0 ? Double.NaN : Math.max(0, (double) (reads - fromPrimary) / reads); // an op straddling the end: within a read
         }
     }
 
@@ -195,7 +195,7 @@ public final class ReadBench {
                     if (rep.status() != 200) {
                         return Future.failedFuture("GET /v1/kv: " + rep.status() + " " + rep.text());
                     }
-                    if (!rep.string().contains("\"source\":\"local\"")) {
+                    if (c.inWindow() && !rep.string().contains("\"source\":\"local\"")) {
                         fromPrimary.incrementAndGet();
                     }
                     return Future.succeededFuture();
