@@ -162,7 +162,7 @@ public class CoordinatorApi implements NodeApi {
 
     private static Response refusal(ProcedureException e) {
         if (e.badInput()) {
-            throw ApiException.badRequest(e.getMessage());
+            throw ProcedureCall.badInput(e);
         }
         return Bodies.aborted(e.reason(), List.of(), e.getMessage(), Map.of());
     }

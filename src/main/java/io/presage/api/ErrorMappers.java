@@ -81,6 +81,12 @@ public class ErrorMappers {
             LOG.warnf("a read needed the database, which is unavailable: %s", e.toString());
             return Bodies.json(503, Map.of("error", "UNAVAILABLE", "message", "this node's database is unavailable; retry"));
         }
+        if (e instanceof java.io.IOException && "Request too large".equals(e.getMessage())) {
+            // A chunked body passed quarkus.http.limits.max-body-size while being read: the HTTP layer has
+            // answered 413 already. Bad input, not a bug: no stack in the log.
+            LOG.debugf("request body over the limit: %s", e.getMessage());
+            return Bodies.json(413, Map.of("error", "TOO_LARGE", "message", "request body too large"));
+        }
         // A bug, not bad input: log it with its stack for us, answer without one.
         LOG.error("unexpected failure", e);
         return Bodies.json(500, Map.of("error", "INTERNAL", "message", "internal error; see the server log"));

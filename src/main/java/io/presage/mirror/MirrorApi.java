@@ -368,7 +368,7 @@ public class MirrorApi implements NodeApi {
             }
         } catch (ProcedureException e) {
             if (e.badInput()) {
-                throw ApiException.badRequest(e.getMessage());
+                throw ProcedureCall.badInput(e);
             }
             // any other refusal is the coordinator's to give
         }

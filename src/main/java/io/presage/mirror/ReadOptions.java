@@ -26,15 +26,23 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
      */
     public static ReadOptions parseBatch(JsonNode body, String consistency, String minConfidence, String after,
             String timeoutMs, long defaultTimeoutMs, long maxTimeoutMs) {
-        return parse(field(body, "consistency", consistency), field(body, "minConfidence", minConfidence),
-                field(body, "after", after), field(body, "timeoutMs", timeoutMs), defaultTimeoutMs, maxTimeoutMs);
+        return parse(field(body, "consistency", consistency, false), field(body, "minConfidence", minConfidence, true),
+                field(body, "after", after, false), field(body, "timeoutMs", timeoutMs, true), defaultTimeoutMs, maxTimeoutMs);
     }
 
-    /** A batch read option from the body or the query; given in both with different values, 400. */
-    private static String field(JsonNode root, String name, String query) {
+    /**
+     * A batch read option from the body or the query; given in both with different values, 400. In the
+     * body it has its JSON type (a number for minConfidence and timeoutMs, a string for consistency and
+     * after), else 400, as API.md has wrong types be.
+     */
+    private static String field(JsonNode root, String name, String query, boolean number) {
         JsonNode v = root.get(name);
         if (v == null || v.isNull()) {
             return query;
+        }
+        if (number ? !v.isNumber() : !v.isTextual()) {
+            throw ApiException.badRequest(name + " in the body must be a JSON " + (number ? "number" : "string") + ", not "
+                    + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
         }
         String body = v.isValueNode() ? v.asText() : v.toString();
         if (query != null && !query.equals(body)) {

@@ -15,6 +15,11 @@ public final class ProcedureException extends RuntimeException {
         return new ProcedureException(true, "BAD_REQUEST", message);
     }
 
+    /** An argument that names a key is not one (empty): 400 {@code INVALID_KEY}, as for any key. */
+    public static ProcedureException invalidKey(String message) {
+        return new ProcedureException(true, "INVALID_KEY", message);
+    }
+
     public static ProcedureException refuse(String reason, String message) {
         return new ProcedureException(false, reason, message);
     }

@@ -84,8 +84,11 @@ public final class Procedures {
 
     static String text(JsonNode args, String field) {
         JsonNode n = args.get(field);
-        if (n == null || !n.isTextual() || n.asText().isEmpty()) {
+        if (n == null || !n.isTextual()) {
             throw ProcedureException.badInput(field + " must be a non-empty string (a key)");
+        }
+        if (n.asText().isEmpty()) {
+            throw ProcedureException.invalidKey(field + " is an empty key");
         }
         return n.asText();
     }

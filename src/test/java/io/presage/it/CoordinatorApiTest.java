@@ -446,6 +446,11 @@ class CoordinatorApiTest {
                 "{\"id\":\"x\\ud800\",\"writes\":[{\"key\":\"api-nul\",\"value\":1}]}", 400, "BAD_REQUEST"});
         cases.put("unknown procedure", new Object[] {"POST", "/v1/procedures/nope", "{}", 404, "NOT_FOUND"});
         cases.put("bad procedure args", new Object[] {"POST", "/v1/procedures/transfer", "{\"from\":\"a\"}", 400, "BAD_REQUEST"});
+        cases.put("empty key in procedure args", new Object[] {"POST", "/v1/procedures/increment", "{\"key\":\"\"}", 400, "INVALID_KEY"});
+        cases.put("empty account in a transfer", new Object[] {"POST", "/v1/procedures/transfer",
+                "{\"from\":\"\",\"to\":\"b\",\"amount\":1}", 400, "INVALID_KEY"});
+        cases.put("batch option of the wrong JSON type", new Object[] {"POST", "/v1/kv/_batch",
+                "{\"keys\":[\"a\"],\"timeoutMs\":\"5\"}", 400, "BAD_REQUEST"});
         cases.put("batch keys not strings", new Object[] {"POST", "/v1/kv/_batch", "{\"keys\":[1]}", 400, "BAD_REQUEST"});
         cases.put("reconcile without keys", new Object[] {"POST", "/v1/reconcile", "{}", 400, "BAD_REQUEST"});
         cases.put("unknown path", new Object[] {"GET", "/v1/nothing-here", "", 404, "NOT_FOUND"});

@@ -305,6 +305,10 @@ class MirrorApiTest {
         post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"consistency\":\"causal\",\"after\":\"p2.zz\"}")
                 .then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"minConfidence\":[1]}").then().statusCode(400);
+        // In the body an option has its JSON type: a string where a number belongs is a wrong type (400).
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"minConfidence\":\"0.5\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/kv/_batch", "{\"keys\":[\"m-a\"],\"timeoutMs\":\"5\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/procedures/increment", "{\"key\":\"\"}").then().statusCode(400).body("error", equalTo("INVALID_KEY"));
         post("/v1/kv/_batch", "{\"keys\":\"m-a\"}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         post("/v1/kv/_batch", "{\"keys\":[").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         // An option in the query and in the body with different values: the body used to win silently.
