@@ -57,6 +57,7 @@ public class PgItemStore implements ItemStore {
             + " + char_length(item_key) + coalesce(octet_length(item_value), 0)) over (order by seq desc, item_key) as running "
             + "from items) r join items it using (item_key) where r.running <= $2 order by it.seq desc, it.item_key limit $1) i on true";
     private static final int HUNG_LOOKUP_MILLIS = 30_000;
+    private static final int LOOKUP_QUERY_TIMEOUT_SECONDS = 10;
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
 
     @Inject
@@ -152,6 +153,9 @@ public class PgItemStore implements ItemStore {
             // The certifier waits for this at most presage.certification.cold-lookup-timeout (see
             // BoundedColdVersions); this bounds how long a lookup hung on a silent server keeps its thread.
             c.setNetworkTimeout(Runnable::run, HUNG_LOOKUP_MILLIS);
+            // The server cancels the query itself (a lock wait, say): closing the socket alone left the
+            // session waiting on the server, and repeated lookups could fill max_connections.
+            ps.setQueryTimeout(LOOKUP_QUERY_TIMEOUT_SECONDS);
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : 0L;

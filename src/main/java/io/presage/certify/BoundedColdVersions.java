@@ -19,7 +19,9 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>So the store's lookup runs on a thread of its own, and the certifier waits for it at most
  * {@code timeout}. After one times out or fails, no lookup is tried for {@code pause}, nor while the one
  * that timed out is still running: otherwise each cold read of an outage would stall the certifier for
- * the whole timeout, and hung lookups would pile up threads.
+ * the whole timeout, and hung lookups would pile up threads. And a database that answers each lookup
+ * just within the timeout must not stall commits either: the certifier spends at most {@code timeout}
+ * of every second on lookups; past that budget, they are refused until the second is over.
  */
 public final class BoundedColdVersions implements ColdVersions {
     private final ColdVersions store;
@@ -34,6 +36,9 @@ public final class BoundedColdVersions implements ColdVersions {
     private volatile Future<Long> stuck;
     private volatile long pausedUntilNanos;
     private volatile boolean paused;
+    /** The budget: time spent on lookups since {@code budgetStartNanos}, reset each second. */
+    private long budgetStartNanos;
+    private long spentNanos;
 
     public BoundedColdVersions(ColdVersions store, long timeoutNanos, long pauseNanos) {
         this.store = store;
@@ -42,18 +47,23 @@ public final class BoundedColdVersions implements ColdVersions {
     }
 
     @Override
-    public long currentVersion(String key) {
-        if (unavailable()) {
+    public synchronized long currentVersion(String key) {
+        long start = System.nanoTime();
+        if (start - budgetStartNanos >= TimeUnit.SECONDS.toNanos(1)) {
+            budgetStartNanos = start;
+            spentNanos = 0;
+        }
+        if (unavailable(start) || spentNanos >= timeoutNanos) {
             refused.increment();
             return UNKNOWN;
         }
+        long v = UNKNOWN;
         Future<Long> lookup = threads.submit(() -> store.currentVersion(key));
         try {
-            long v = lookup.get(timeoutNanos, TimeUnit.NANOSECONDS);
+            v = lookup.get(timeoutNanos, TimeUnit.NANOSECONDS);
             if (v == UNKNOWN) {
                 pause(); // the store failed: an outage, most likely
             }
-            return v;
         } catch (TimeoutException e) {
             stuck = lookup;
             pause();
@@ -62,10 +72,17 @@ public final class BoundedColdVersions implements ColdVersions {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return UNKNOWN;
+        spentNanos += System.nanoTime() - start;
+        if (v == UNKNOWN) {
+            refused.increment();
+        }
+        return v;
     }
 
-    /** Lookups answered {@link #UNKNOWN} without asking the store (one timed out or failed recently). */
+    /**
+     * Lookups answered {@link #UNKNOWN} because of the store: it timed out, failed, or failed or timed
+     * out recently, or lookups used up this second's budget (their reads are refused as HISTORY_TOO_SHORT).
+     */
     public long refused() {
         return refused.sum();
     }
@@ -75,7 +92,7 @@ public final class BoundedColdVersions implements ColdVersions {
         threads.shutdownNow();
     }
 
-    private boolean unavailable() {
+    private boolean unavailable(long nowNanos) {
         Future<Long> s = stuck;
         if (s != null) {
             if (!s.isDone()) {
@@ -83,7 +100,7 @@ public final class BoundedColdVersions implements ColdVersions {
             }
             stuck = null;
         }
-        return paused && System.nanoTime() - pausedUntilNanos < 0;
+        return paused && nowNanos - pausedUntilNanos < 0;
     }
 
     private void pause() {

@@ -2,6 +2,7 @@ package io.presage.certify;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -58,7 +59,7 @@ class BoundedColdVersionsTest {
             }
         });
         assertEquals(1, asked.get(), "not asked again while the first lookup still hangs");
-        assertEquals(100, bounded.refused());
+        assertEquals(101, bounded.refused(), "the one that timed out, and the hundred not asked");
 
         release.countDown();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -82,7 +83,7 @@ class BoundedColdVersionsTest {
         assertEquals(ColdVersions.UNKNOWN, bounded.currentVersion("k"));
         assertEquals(ColdVersions.UNKNOWN, bounded.currentVersion("k"));
         assertEquals(1, calls.get(), "paused: not asked");
-        assertEquals(2, bounded.refused());
+        assertEquals(3, bounded.refused());
     }
 
     @Test
@@ -95,5 +96,35 @@ class BoundedColdVersionsTest {
         assertEquals(ColdVersions.UNKNOWN, bounded.currentVersion("a"));
         assertEquals(ColdVersions.UNKNOWN, bounded.currentVersion("b"));
         assertEquals(1, calls.get());
+    }
+
+    /**
+     * A store that answers every lookup just within the timeout: each alone is fine, but a transaction
+     * with many cold reads would hold the certifier for the sum. At most the timeout of each second goes
+     * to lookups; the rest are refused until the second is over.
+     */
+    @Test
+    void lookupsThatEachFitTheTimeoutStillGetNoMoreThanItPerSecond() {
+        AtomicInteger calls = new AtomicInteger();
+        bounded = new BoundedColdVersions(key -> {
+            calls.incrementAndGet();
+            try {
+                Thread.sleep(40);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 3;
+        }, 100 * MS, 0);
+        int answered = 0;
+        for (int i = 0; i < 20; i++) {
+            if (bounded.currentVersion("k" + i) == 3) {
+                answered++;
+            }
+        }
+        // 40 ms each against a budget of 100 ms: three fit (the third passes it), the rest are refused
+        // unless the loop itself took more than a second (a very slow machine: then more may fit).
+        assertTrue(answered >= 3 && answered < 20, "answered " + answered);
+        assertEquals(answered, calls.get(), "the refused ones did not reach the store");
+        assertEquals(20 - answered, bounded.refused());
     }
 }
