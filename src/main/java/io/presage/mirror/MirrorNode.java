@@ -114,9 +114,10 @@ public class MirrorNode implements ApplyHook {
         waiters = new PositionWaiters(cache::position);
         coordinator = new CoordinatorClient(vertx, m.coordinatorUrl(), m.forwardTimeout(), json);
         confirmations = new Confirmations(config.apply().cacheKeys());
-        // A reader waits for a reconciliation at most the forward timeout in all; 10,000 waiting are
-        // tens of thousands of reads a second behind a coordinator that stopped answering.
-        reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys(), m.forwardTimeout().toMillis(), 10_000);
+        // A reader waits for a reconciliation at most twice the forward timeout in all (the POST ahead
+        // of it, then its own); 10,000 waiting are tens of thousands of reads a second behind a
+        // coordinator that stopped answering.
+        reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys(), 2 * m.forwardTimeout().toMillis(), 10_000);
         prefetcher = m.prediction().enabled() ? newPrefetcher(m.prediction()) : null;
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
                 coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);

@@ -1,6 +1,6 @@
 package io.presage.mirror;
 
-import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,8 +26,8 @@ import io.presage.apply.StoredItem;
  * merged POST refused as too large (413) is therefore sent again one request at a time, so that only
  * a request too large by itself gets the refusal.
  *
- * <p>Only one POST is in flight, so while the coordinator is slow or silent (each POST failing only at
- * its timeout) requests pile up behind it. Each therefore fails 503 once it has waited {@code maxWait}
+ * <p>Only one POST is in flight (but for the one-by-one resends after a 413), so while the coordinator
+ * is slow or silent (each POST failing only at its timeout) requests pile up behind it. Each therefore fails 503 once it has waited {@code maxWait}
  * in all, queued or sent (one queued that long is not sent any more), and at most {@code maxQueued} wait:
  * more are refused at once, so neither a reader's wait nor the queue grows without bound.
  */
@@ -44,7 +44,8 @@ public final class ReconcileBatcher {
     private final int maxKeys;
     private final long maxWaitMillis;
     private final int maxQueued;
-    private final ArrayDeque<Request> queue = new ArrayDeque<>();
+    /** Waiting to be sent, in arrival order; one that times out leaves at once (so the cap counts live ones). */
+    private final LinkedHashSet<Request> queue = new LinkedHashSet<>();
     private boolean inFlight;
     private long posts;
 
@@ -72,7 +73,12 @@ public final class ReconcileBatcher {
                         "too many reconciliations are waiting for the coordinator (" + maxQueued + "); retry"));
             }
             answer.orTimeout(maxWaitMillis, TimeUnit.MILLISECONDS);
-            queue.addLast(r);
+            queue.add(r);
+            answer.whenComplete((a, e) -> {
+                if (e instanceof TimeoutException) {
+                    forget(r); // timed out while queued, most likely: not sent, not counted
+                }
+            });
             if (inFlight) {
                 return answered(answer);
             }
@@ -84,6 +90,10 @@ public final class ReconcileBatcher {
         }
         send(batch);
         return answered(answer);
+    }
+
+    private synchronized void forget(Request r) {
+        queue.remove(r);
     }
 
     /** The answer, or 503 once it has waited {@code maxWait}. */
@@ -129,6 +139,9 @@ public final class ReconcileBatcher {
     }
 
     private void sendAlone(Request r) {
+        if (r.answer().isDone()) {
+            return; // timed out meanwhile: answered 503 already
+        }
         synchronized (this) {
             posts++;
         }
@@ -165,10 +178,10 @@ public final class ReconcileBatcher {
     private List<Request> drain() {
         List<Request> batch = new ArrayList<>();
         Set<String> keys = new LinkedHashSet<>();
-        while (!queue.isEmpty()) {
-            Request r = queue.peekFirst();
+        for (Iterator<Request> it = queue.iterator(); it.hasNext();) {
+            Request r = it.next();
             if (r.answer().isDone()) {
-                queue.pollFirst(); // waited too long in the queue: answered 503 already, not sent
+                it.remove(); // waited too long in the queue: answered 503 already, not sent
                 continue;
             }
             Set<String> union = new LinkedHashSet<>(keys);
@@ -177,7 +190,8 @@ public final class ReconcileBatcher {
                 break;
             }
             keys = union;
-            batch.add(queue.pollFirst());
+            it.remove();
+            batch.add(r);
         }
         if (!batch.isEmpty()) {
             posts++;
