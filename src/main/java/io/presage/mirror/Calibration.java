@@ -26,7 +26,8 @@ import io.presage.apply.ApplyHook.AppliedWrite;
  * <p>Readers only enqueue (lock-free); the applier thread does all the bookkeeping. A sample reaches
  * it a moment after its read (a read that missed the cache waited for the store first), and a write
  * applied in between, committed before the read, proves it stale too: so the writes applied in the
- * last {@value #RECENT_MILLIS} ms are kept, and each sample is checked against them when it arrives.
+ * last {@value #RECENT_MILLIS} ms (at most {@value #MAX_RECENT}) are kept while sampling is on, and each
+ * sample is checked against them when it arrives.
  * Checked only against later writes, such reads counted as current.
  */
 public final class Calibration {
@@ -45,8 +46,9 @@ public final class Calibration {
     }
 
     private static final int MAX_OPEN = 100_000;
-    /** How long applied writes are kept for samples that arrive after them. */
+    /** How long applied writes are kept for samples that arrive after them, and at most how many. */
     static final long RECENT_MILLIS = 2_000;
+    static final int MAX_RECENT = 100_000;
 
     private record Recent(String key, long version, long commitMillis, long appliedNanos) {
     }
@@ -65,7 +67,7 @@ public final class Calibration {
     private final AtomicLongArray givenMicros = new AtomicLongArray(10);
     private final AtomicLongArray dropped = new AtomicLongArray(1);
     // applier thread only: the writes applied in the last RECENT_MILLIS, by key and in order
-    private final Map<String, List<Recent>> recentByKey = new HashMap<>();
+    private final Map<String, ArrayDeque<Recent>> recentByKey = new HashMap<>();
     private final ArrayDeque<Recent> recent = new ArrayDeque<>();
 
     public Calibration(double rate, long marginMillis, Sink sink) {
@@ -99,7 +101,9 @@ public final class Calibration {
     /** Applier thread: a chunk was applied; its writes may prove samples stale. */
     public void applied(List<AppliedWrite> writes, long lastCommitMillis) {
         take();
-        remember(writes, System.nanoTime());
+        if (rate > 0) { // no sample can come otherwise
+            remember(writes, System.nanoTime());
+        }
         if (!byKey.isEmpty()) {
             for (AppliedWrite w : writes) {
                 List<Sample> waiting = byKey.get(w.key());
@@ -155,7 +159,7 @@ public final class Calibration {
 
     /** Whether a write applied before the sample arrived, committed at or before its read, is newer than it. */
     private boolean staleByRecent(Sample s) {
-        List<Recent> writes = recentByKey.get(s.key());
+        ArrayDeque<Recent> writes = recentByKey.get(s.key());
         if (writes != null) {
             for (Recent w : writes) {
                 if (w.commitMillis() <= s.readMillis() && w.version() > s.version()) {
@@ -169,15 +173,16 @@ public final class Calibration {
     private void remember(List<AppliedWrite> writes, long nowNanos) {
         for (AppliedWrite w : writes) {
             Recent r = new Recent(w.key(), w.version(), w.timestampMillis(), nowNanos);
-            recentByKey.computeIfAbsent(w.key(), k -> new ArrayList<>(1)).add(r);
+            recentByKey.computeIfAbsent(w.key(), k -> new ArrayDeque<>(2)).addLast(r);
             recent.addLast(r);
         }
+        // Older than the window, or past the cap (a mirror catching up applies far more than it keeps).
         long oldest = nowNanos - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(RECENT_MILLIS);
         Recent r;
-        while ((r = recent.peekFirst()) != null && r.appliedNanos() - oldest < 0) {
+        while ((r = recent.peekFirst()) != null && (r.appliedNanos() - oldest < 0 || recent.size() > MAX_RECENT)) {
             recent.pollFirst();
-            List<Recent> same = recentByKey.get(r.key());
-            same.remove(0); // the oldest of its key: applied in order
+            ArrayDeque<Recent> same = recentByKey.get(r.key());
+            same.pollFirst(); // the oldest of its key: applied in order
             if (same.isEmpty()) {
                 recentByKey.remove(r.key());
             }
@@ -236,6 +241,11 @@ public final class Calibration {
             gap += Math.abs(givenMicros.get(d) / 1e6 - current.get(d));
         }
         return n == 0 ? Double.NaN : gap / n;
+    }
+
+    /** Applied writes kept for samples that arrive after them (applier thread; for tests). */
+    int recentWrites() {
+        return recent.size();
     }
 
     /** Samples taken and not resolved yet. */

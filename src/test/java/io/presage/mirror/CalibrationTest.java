@@ -57,6 +57,21 @@ class CalibrationTest {
     }
 
     @Test
+    void theWritesKeptForLateSamplesAreBoundedAndNotKeptWithoutSampling() {
+        List<AppliedWrite> chunk = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            chunk.add(write("hot", i, i)); // one key written over and over: a mirror catching up
+        }
+        for (int c = 0; c < 150; c++) {
+            cal.applied(chunk, 1_000);
+        }
+        assertTrue(cal.recentWrites() <= Calibration.MAX_RECENT, "kept " + cal.recentWrites());
+        Calibration off = new Calibration(0, 100, (s, current, decile) -> { });
+        off.applied(chunk, 1_000);
+        assertEquals(0, off.recentWrites(), "sampling off: nothing kept");
+    }
+
+    @Test
     void aDrainedLogDecidesOpenSamplesAsCurrent() {
         cal.read("k", 5, 1.0, 10_000);
         cal.drained(10_150);
