@@ -141,7 +141,7 @@ public final class Speculator {
     /**
      * Carries on with a procedure speculation that a restart interrupted (it was recorded, but what
      * became of its attempts only in part). If one of its attempts committed, that is the outcome.
-     * Otherwise, if an attempt was recorded in the {@link AttemptLog} ({@code sent}, attempt number
+     * Otherwise, if an attempt was recorded in the {@link Journal} ({@code sent}, attempt number
      * {@code attempt}, with {@code result}), exactly that transaction is sent again under its id: the
      * coordinator answers with its outcome, waiting for it if it is still running, and an abort carries
      * on with the next attempt. Planning anew instead, or walking again from attempt 0, could commit a
@@ -324,23 +324,28 @@ public final class Speculator {
     /** Records {@code outcome} in the journal (until it takes), then shows it: never the other way round. */
     private void finish(Speculation s, Speculation.View outcome) {
         releaseTurn(s); // decided: the turn is not held while the store is slow
-        decided(s, outcome, System.currentTimeMillis(), firstRetryMs);
+        decided(s, outcome, firstRetryMs);
     }
 
-    private void decided(Speculation s, Speculation.View outcome, long decidedMillis, long backoffMs) {
+    /**
+     * One try at recording {@code outcome}. It is recorded, and kept for the retention, from the time the
+     * record takes: after a long store outage, a decision's own time would have it forgotten soon after
+     * it was first shown. While it is not recorded the message does not say which outcome it is.
+     */
+    private void decided(Speculation s, Speculation.View outcome, long backoffMs) {
+        long nowMillis = System.currentTimeMillis();
         CompletableFuture<?> f;
         try {
-            f = journal.decided(outcome, decidedMillis);
+            f = journal.decided(outcome, nowMillis);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
         f.whenComplete((x, e) -> {
             if (e != null) {
-                s.waiting("decided " + outcome.status() + ", but the outcome could not be recorded (" + describe(e)
-                        + "); trying again before answering it");
-                later(backoffMs, () -> decided(s, outcome, decidedMillis, next(backoffMs)));
+                s.waiting("decided, but the outcome could not be recorded (" + describe(e) + "); trying again before answering it");
+                later(backoffMs, () -> decided(s, outcome, next(backoffMs)));
             } else {
-                s.finish(outcome, decidedMillis);
+                s.finish(outcome, nowMillis);
                 finished.accept(s);
             }
         });

@@ -341,6 +341,28 @@ class SpeculatorTest {
         assertEquals(List.of("retry#0"), coordinator.committedIds);
     }
 
+    @Test
+    void whileItsOutcomeCannotBeRecordedASpeculationDoesNotSayWhichItIs() throws Exception {
+        coordinator.put("q", 1);
+        long stale = coordinator.snapshot(List.of("q")).versions().get("q");
+        coordinator.put("q", 2);
+        journal.outcomeFailures = Integer.MAX_VALUE; // the store is down
+        Speculation s = new Speculation("quiet");
+        speculator.transaction(s, new TxnSpec("quiet", List.of(new TxnSpec.Read("q", stale)),
+                List.of(new TxnSpec.Write("q", "3".getBytes())), "m1"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((s.view().message() == null || !s.view().message().contains("could not be recorded"))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertTrue(s.view().message().contains("could not be recorded"), s.view().toString());
+        assertEquals(Speculation.Status.SPECULATIVE, s.view().status());
+        assertFalse(s.view().message().contains("ROLLED_BACK"), "the outcome is not given away: " + s.view().message());
+        journal.outcomeFailures = 0; // the store is back
+        await(s);
+        assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
+    }
+
     private CountDownLatch latch(String id) {
         return done.computeIfAbsent(id, k -> new CountDownLatch(1));
     }
