@@ -44,13 +44,28 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
             throw ApiException.badRequest(name + " in the body must be a JSON " + (number ? "number" : "string") + ", not "
                     + v.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
         }
-        String body = v.isValueNode() ? v.asText() : v.toString();
-        if (query != null && !query.equals(body)) {
+        String body = number ? plain(v.asText()) : v.asText();
+        if (query != null && !(number ? plain(query) : query).equals(body)) {
             // Picking one silently would answer a different read than the client may think it asked for.
             throw ApiException.badRequest(name + " is given twice with different values: '" + query
                     + "' in the query, '" + body + "' in the body");
         }
         return body;
+    }
+
+    /**
+     * A number as plain decimal text without trailing zeros, so that {@code 5.0} is the {@code 5} a
+     * timeout needs and {@code 0.50} in the query is the {@code 0.5} in the body; text that is not a
+     * finite number is kept as it is (the parse refuses it).
+     */
+    private static String plain(String n) {
+        try {
+            java.math.BigDecimal d = new java.math.BigDecimal(n).stripTrailingZeros();
+            // 1e999999999 written out plainly would be a billion digits; such a value is refused anyway.
+            return Math.abs(d.scale()) > 100 || d.precision() > 100 ? n : d.toPlainString();
+        } catch (NumberFormatException e) {
+            return n;
+        }
     }
 
     /** Parses the raw strings of a request (null = absent). */

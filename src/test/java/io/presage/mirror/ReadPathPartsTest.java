@@ -84,6 +84,19 @@ class ReadPathPartsTest {
     }
 
     @Test
+    void aBatchOptionInBodyAndQueryIsTheSameNumberHoweverWritten() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        ReadOptions o = ReadOptions.parseBatch(json.readTree("{\"minConfidence\":0.5,\"timeoutMs\":5.0}"),
+                null, "0.50", null, "5", 1000, 60_000);
+        assertEquals(0.5, o.minConfidence(), 1e-12);
+        assertEquals(5, o.timeoutMs());
+        assertThrows(io.presage.api.ApiException.class, () -> ReadOptions.parseBatch(
+                json.readTree("{\"minConfidence\":0.5}"), null, "0.6", null, null, 1000, 60_000), "different values");
+        assertThrows(io.presage.api.ApiException.class, () -> ReadOptions.parseBatch(
+                json.readTree("{\"timeoutMs\":1e999999999}"), null, null, null, null, 1000, 60_000), "refused, not written out");
+    }
+
+    @Test
     void reconciliationsAskedWhileOneIsInFlightGoOutTogetherInOneRequest() throws Exception {
         List<List<String>> sent = new ArrayList<>();
         List<CompletableFuture<ReconcileBatcher.Reconciled>> answers = new ArrayList<>();
