@@ -136,6 +136,10 @@ class CoordinatorApiTest {
         given().contentType(ContentType.JSON).queryParam("speculative", "true").body("1").put("/v1/kv/{k}", "spec-c")
                 .then().statusCode(200).body("status", equalTo("COMMITTED"));
         get("spec-c").then().statusCode(200).body("value", equalTo(1));
+        // Given empty, a query option is as if absent (README): not a 400.
+        given().contentType(ContentType.JSON).body("2").put("/v1/kv/spec-c?speculative=").then().statusCode(200)
+                .body("status", equalTo("COMMITTED"));
+        given().get("/v1/kv/spec-c?timeoutMs=&minConfidence=").then().statusCode(200).body("value", equalTo(2));
     }
 
     @Test
