@@ -143,6 +143,13 @@ final class PartitionCertifier {
                 resolvedNext = w.at(slot, at + 1);
                 return STALE;
             }
+            if (v == 0 && w.floor(slot) == 0) {
+                // A floor of 0: every write the key ever had is in the ring. Version 0, the key absent,
+                // was current until the oldest of them, so it is stale like any overwritten version and
+                // the transaction may still be placed before that write (it was refused as too old).
+                resolvedNext = w.at(slot, 0);
+                return STALE;
+            }
             // Every write above the floor is in the ring, so v is either a version we never issued
             // or one older than the history still held.
             return v > w.floor(slot) ? UNKNOWN : TOO_SHORT;

@@ -13,7 +13,9 @@
  * <ol>
  * <li>A read of version {@code v} is valid from {@code v} up to the next write of that key:
  *     {@code [v, next(v))}, or {@code [v, ∞)} when {@code v == Tw}. If {@code v} is older than
- *     the history held: {@code HISTORY_TOO_SHORT}.</li>
+ *     the history held: {@code HISTORY_TOO_SHORT}. Version {@code 0} (the key absent) is a version
+ *     like the others: when the key's whole history is held (its floor is 0), a read of absence is
+ *     valid from 0 up to the key's first write.</li>
  * <li>The transaction may commit at any {@code T} inside every read's interval and above
  *     {@code Tr(w)} and {@code Tw(w)} of every key {@code w} it writes.</li>
  * <li>All reads current: {@code T} is a fresh timestamp. Otherwise (policy {@code adaptive}) the

@@ -55,6 +55,28 @@ class CertifierRulesTest {
         assertFalse(Hlc.isFresh(x.timestamp()));
     }
 
+    /**
+     * Reading a key absent (version 0) that has been created since: with the key's whole history in the
+     * window, absence is an overwritten version like any other, and the transaction is placed before the
+     * first write instead of being refused as HISTORY_TOO_SHORT.
+     */
+    @Test
+    void aReadOfAKeyAbsentThenCreatedCommitsBeforeItsFirstWrite() {
+        long t0 = write(adaptive, "b");
+        long created = write(adaptive, "new");
+        Decision x = adaptive.certify(txn(keys("new", "b"), vs(0, t0), "c"));
+        assertTrue(x.committed(), x.toString());
+        assertTrue(x.adjusted());
+        assertTrue(x.timestamp() > t0 && x.timestamp() < created, "placed while the key was still absent");
+        // Once the history no longer reaches the key's creation, absence cannot be placed: too old.
+        Certifier shallow = new Certifier(CertifierConfig.DEFAULT.withHistoryDepth(1));
+        long first = write(shallow, "k");
+        write(shallow, "k");
+        Decision y = shallow.certify(txn(keys("k"), vs(0), "d"));
+        assertFalse(y.committed());
+        assertEquals(AbortReason.HISTORY_TOO_SHORT, y.reason(), "first write " + first + " no longer held");
+    }
+
     @Test
     void basicPolicyAbortsTheSeedCaseWithStaleRead() {
         Certifier basic = new Certifier(CertifierConfig.DEFAULT.withPolicy(Policy.BASIC));
