@@ -165,6 +165,7 @@ public class MirrorNode implements ApplyHook {
             return;
         }
         refresher.shutdownNow();
+        speculations.stop();
         coordinator.close();
         if (calibrationLog != null) {
             try {

@@ -188,6 +188,11 @@ final class MirrorSpeculations {
         return idPrefix + Long.toUnsignedString(IDS.nextLong(), 36) + Long.toUnsignedString(IDS.nextLong(), 36);
     }
 
+    /** The node stops: no retry of the speculator runs any more (see {@link Speculator#stop}). */
+    void stop() {
+        speculator.stop();
+    }
+
     /** See {@link SpeculationTable#claim}. */
     SpeculationTable.Claim claim(String id) {
         return table.claim(id);

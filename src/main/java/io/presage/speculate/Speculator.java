@@ -46,6 +46,7 @@ public final class Speculator {
     private static final long TURN_WAIT_MS = 10_000;
     private final KeyTurns turns = new KeyTurns();
     private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
+    private volatile boolean stopped;
 
     /** The coordinator, as speculations need it. Futures may fail; a failure counts as unavailable. */
     public interface Coordinator {
@@ -358,9 +359,21 @@ public final class Speculator {
         }
     }
 
-    private static void later(long delayMs, Runnable r) {
+    /**
+     * Stops every retry and wait still scheduled: the node is stopping, its store and coordinator client
+     * are closing, and what is undecided is resumed from the store by the next start.
+     */
+    public void stop() {
+        stopped = true;
+    }
+
+    private void later(long delayMs, Runnable r) {
         Executor e = CompletableFuture.delayedExecutor(delayMs, TimeUnit.MILLISECONDS);
-        e.execute(r);
+        e.execute(() -> {
+            if (!stopped) {
+                r.run();
+            }
+        });
     }
 
     private long next(long backoffMs) {

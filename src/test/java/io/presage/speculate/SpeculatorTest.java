@@ -363,6 +363,25 @@ class SpeculatorTest {
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
     }
 
+    @Test
+    void aStoppedSpeculatorRetriesNothingMore() throws Exception {
+        coordinator.put("z", 1);
+        coordinator.unavailable = Integer.MAX_VALUE; // the coordinator answers 503, for good
+        Speculation s = new Speculation("stopping");
+        speculator.transaction(s, new TxnSpec("stopping", List.of(), List.of(new TxnSpec.Write("z", "2".getBytes())), "m1"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (coordinator.submittedIds.size() < 3 && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertTrue(coordinator.submittedIds.size() >= 3, "sent again and again while unavailable");
+        speculator.stop();
+        Thread.sleep(50); // a retry already running when stopped may still send once
+        int sent = coordinator.submittedIds.size();
+        Thread.sleep(200); // running, it would send dozens more (retries every 4 ms at most here)
+        assertEquals(sent, coordinator.submittedIds.size(), "nothing sent after the stop");
+        assertEquals(Speculation.Status.SPECULATIVE, s.view().status(), "undecided: the next start resumes it");
+    }
+
     private CountDownLatch latch(String id) {
         return done.computeIfAbsent(id, k -> new CountDownLatch(1));
     }
