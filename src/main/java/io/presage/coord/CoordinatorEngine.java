@@ -427,16 +427,32 @@ public class CoordinatorEngine {
         };
     }
 
-    /** A cold key's exact version: recent writes first (not yet in the store), then the store. */
+    /** A cold key's exact version: from memory (recent writes are not in the store yet), else the store. */
     private ColdVersions coldVersions() {
         return key -> {
-            RecentWrites.Version v = recent.get(key);
-            if (v != null) {
-                return v.version();
-            }
-            ReadCache.Hit hit = cache.get(key); // after recent: see read()
-            return hit != null ? (hit.item() == null ? 0 : hit.item().version()) : storeVersions.currentVersion(key);
+            InMemory m = inMemory(key);
+            return m != null ? m.version() : storeVersions.currentVersion(key);
         };
+    }
+
+    /** What memory alone holds of a key: {@code item} null when the key is absent (or deleted). */
+    private record InMemory(StoredItem item) {
+        long version() {
+            return item == null ? 0 : item.version();
+        }
+    }
+
+    /**
+     * What memory alone knows of {@code key} now: the newer of its recent write and the read cache's
+     * copy; null when neither holds it (only the store knows).
+     */
+    private InMemory inMemory(String key) {
+        RecentWrites.Version v = recent.get(key); // before the cache: see read()
+        ReadCache.Hit hit = cache.get(key);
+        if (hit == null && v == null) {
+            return null;
+        }
+        return new InMemory(newer(hit == null ? null : hit.item(), v));
     }
 
     /**
@@ -536,13 +552,8 @@ public class CoordinatorEngine {
 
     /** The version of the deletion {@code key} is at now, if memory knows it; else 0. */
     private long deletionInMemory(String key) {
-        RecentWrites.Version v = recent.get(key); // before the cache: see read()
-        ReadCache.Hit hit = cache.get(key);
-        if (hit == null && v == null) {
-            return 0;
-        }
-        StoredItem now = newer(hit == null ? null : hit.item(), v);
-        return now != null && now.deleted() ? now.version() : 0;
+        InMemory m = inMemory(key);
+        return m != null && m.item() != null && m.item().deleted() ? m.item().version() : 0;
     }
 
     /**
