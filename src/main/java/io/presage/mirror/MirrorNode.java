@@ -324,7 +324,8 @@ public class MirrorNode implements ApplyHook {
         }
         double rtt = reconcileRttMillis;
         double ageMillis = Math.max(nowMillis - u.sentMillis(), Double.isNaN(rtt) ? 0 : rtt);
-        return Confidence.of(false, rate(key, nowMillis), ageMillis / 1000) >= minConfidence ? u.answer() : null;
+        return Confidence.of(false, rates.rateKnown(key, nowMillis, staleSeconds(nowMillis)), ageMillis / 1000) >= minConfidence
+                ? u.answer() : null;
     }
 
     /** Confidence of the key's copy in memory now; 0 when it is not there (its version is not known without a store read). */
@@ -350,19 +351,14 @@ public class MirrorNode implements ApplyHook {
         if (pendingSequence > position) {
             return 0.0;
         }
-        return Confidence.of(false, rate(key, nowMillis), staleSeconds(key, version, nowMillis));
+        double logS = staleSeconds(nowMillis); // λ is the rate known where this knowledge of the log ends
+        return Confidence.of(false, rates.rateKnown(key, nowMillis, logS), staleSeconds(key, version, nowMillis, logS));
     }
 
-    /** λ: the key's write rate as of where this mirror's knowledge of the log ends (see {@link WriteRates#rateKnown}). */
-    private double rate(String key, long nowMillis) {
-        return rates.rateKnown(key, nowMillis, staleSeconds(nowMillis));
-    }
-
-    /** S for one key's copy at {@code version}: the log's, or the time since it was confirmed, if shorter. */
-    private double staleSeconds(String key, long version, long nowMillis) {
-        double s = staleSeconds(nowMillis);
+    /** S for one key's copy at {@code version}: the log's ({@code logS}), or the time since it was confirmed, if shorter. */
+    private double staleSeconds(String key, long version, long nowMillis, double logS) {
         long confirmed = confirmations.confirmedAt(key, version);
-        return confirmed == 0 ? s : Math.min(s, Math.max(0, nowMillis - confirmed) / 1000.0);
+        return confirmed == 0 ? logS : Math.min(logS, Math.max(0, nowMillis - confirmed) / 1000.0);
     }
 
     /** S: the follower's view and, where the lag refresh has seen the stream further on, the lag. */
@@ -373,8 +369,9 @@ public class MirrorNode implements ApplyHook {
     /** A local read was answered with {@code confidence}: maybe sample it for calibration, with the model's inputs. */
     public void sampleRead(String key, long version, double confidence, long nowMillis) {
         if (calibration.sampled()) {
-            calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rate(key, nowMillis),
-                    staleSeconds(key, version, nowMillis)));
+            double logS = staleSeconds(nowMillis);
+            calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rates.rateKnown(key, nowMillis, logS),
+                    staleSeconds(key, version, nowMillis, logS)));
         }
     }
 
