@@ -67,6 +67,7 @@ public final class ReconcileBatcher {
         CompletableFuture<Reconciled> answer = new CompletableFuture<>();
         Request r = new Request(keys, answer);
         List<Request> batch;
+        CompletableFuture<Reconciled> answered;
         synchronized (this) {
             if (queue.size() >= maxQueued) {
                 return CompletableFuture.failedFuture(ApiException.unavailable(
@@ -74,36 +75,34 @@ public final class ReconcileBatcher {
             }
             answer.orTimeout(maxWaitMillis, TimeUnit.MILLISECONDS);
             queue.add(r);
-            answer.whenComplete((a, e) -> {
-                if (e instanceof TimeoutException) {
-                    forget(r); // timed out while queued, most likely: not sent, not counted
-                }
-            });
+            answered = answered(r);
             if (inFlight) {
-                return answered(answer);
+                return answered;
             }
             batch = drain();
             if (batch.isEmpty()) {
-                return answered(answer); // it timed out already (a wait of 0)
+                return answered; // it timed out already (a wait of 0)
             }
             inFlight = true;
         }
         send(batch);
-        return answered(answer);
+        return answered;
     }
 
-    private synchronized void forget(Request r) {
-        queue.remove(r);
-    }
-
-    /** The answer, or 503 once it has waited {@code maxWait}. */
-    private CompletableFuture<Reconciled> answered(CompletableFuture<Reconciled> answer) {
-        return answer.handle((a, e) -> {
+    /**
+     * {@code r}'s answer, or 503 once it has waited {@code maxWait}; one that times out leaves the queue
+     * then (not sent, not counted against the cap).
+     */
+    private CompletableFuture<Reconciled> answered(Request r) {
+        return r.answer().handle((a, e) -> {
             if (e == null) {
                 return a;
             }
             Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             if (c instanceof TimeoutException) {
+                synchronized (this) {
+                    queue.remove(r);
+                }
                 throw ApiException.unavailable("the coordinator did not answer the reconciliation within " + maxWaitMillis
                         + " ms");
             }
