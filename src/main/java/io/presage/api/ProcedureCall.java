@@ -37,6 +37,6 @@ public record ProcedureCall(Procedure procedure, JsonNode args, List<String> key
 
     /** The 400 for a procedure's refusal of its arguments: {@code INVALID_KEY} for a bad key, else {@code BAD_REQUEST}. */
     public static ApiException badInput(ProcedureException e) {
-        return "INVALID_KEY".equals(e.reason()) ? ApiException.invalidKey(e.getMessage()) : ApiException.badRequest(e.getMessage());
+        return e.isInvalidKey() ? ApiException.invalidKey(e.getMessage()) : ApiException.badRequest(e.getMessage());
     }
 }

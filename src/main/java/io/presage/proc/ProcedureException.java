@@ -2,6 +2,7 @@ package io.presage.proc;
 
 /** A procedure refusing: {@code badInput} means the arguments are wrong (400), else a business refusal (409). */
 public final class ProcedureException extends RuntimeException {
+    private static final String INVALID_KEY = "INVALID_KEY";
     private final boolean badInput;
     private final String reason;
 
@@ -17,7 +18,7 @@ public final class ProcedureException extends RuntimeException {
 
     /** An argument that names a key is not one (empty): 400 {@code INVALID_KEY}, as for any key. */
     public static ProcedureException invalidKey(String message) {
-        return new ProcedureException(true, "INVALID_KEY", message);
+        return new ProcedureException(true, INVALID_KEY, message);
     }
 
     public static ProcedureException refuse(String reason, String message) {
@@ -26,6 +27,11 @@ public final class ProcedureException extends RuntimeException {
 
     public boolean badInput() {
         return badInput;
+    }
+
+    /** Bad input naming a key that is not one ({@link #invalidKey}). */
+    public boolean isInvalidKey() {
+        return badInput && INVALID_KEY.equals(reason);
     }
 
     public String reason() {
