@@ -119,14 +119,14 @@ final class MirrorSpeculations {
             }
 
             @Override
-            public CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis) {
+            public CompletableFuture<?> decided(Speculation.View outcome, long recordedMillis) {
                 String body;
                 try {
                     body = json.writeValueAsString(body(outcome));
                 } catch (IOException e) {
                     return CompletableFuture.failedFuture(e);
                 }
-                return store.finished(outcome.id(), decidedMillis, body).subscribeAsCompletionStage();
+                return store.finished(outcome.id(), recordedMillis, body).subscribeAsCompletionStage();
             }
         };
     }

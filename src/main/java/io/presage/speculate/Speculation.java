@@ -101,9 +101,9 @@ public final class Speculation {
                 List.copyOf(conflicts), message);
     }
 
-    /** Shows {@code outcome} (one of {@link #committed}, {@link #rolledBack}), decided at {@code decidedMillis}. */
-    void finish(View outcome, long decidedMillis) {
-        finishedMillis = decidedMillis;
+    /** Shows {@code outcome} (one of {@link #committed}, {@link #rolledBack}), recorded at {@code recordedMillis}. */
+    void finish(View outcome, long recordedMillis) {
+        finishedMillis = recordedMillis;
         view = outcome;
     }
 }

@@ -77,7 +77,8 @@ public final class Speculator {
     public interface Journal {
         CompletableFuture<?> attempting(String speculationId, int n, TxnSpec txn, JsonNode result);
 
-        CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis);
+        /** Records {@code outcome}; {@code recordedMillis} is when, from which its retention runs. */
+        CompletableFuture<?> decided(Speculation.View outcome, long recordedMillis);
     }
 
     /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */

@@ -40,7 +40,7 @@ final class AttemptJournal implements Speculator.Journal {
     }
 
     @Override
-    public CompletableFuture<?> decided(Speculation.View outcome, long decidedMillis) {
+    public CompletableFuture<?> decided(Speculation.View outcome, long recordedMillis) {
         synchronized (this) {
             if (outcomeFailures > 0) {
                 outcomeFailures--;
