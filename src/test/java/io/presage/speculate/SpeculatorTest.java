@@ -103,12 +103,8 @@ class SpeculatorTest {
 
     @Test
     void aPlainTransactionThatFailsCertificationIsRolledBackWithItsConflicts() throws Exception {
-        coordinator.put("k", 1);
-        long stale = coordinator.snapshot(List.of("k")).versions().get("k");
-        coordinator.put("k", 2);
         Speculation s = new Speculation("plain");
-        speculator.transaction(s, new TxnSpec("plain", List.of(new TxnSpec.Read("k", stale)),
-                List.of(new TxnSpec.Write("w", "3".getBytes())), "m1"));
+        speculator.transaction(s, staleRead("plain", "k", "w"));
         await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
         assertEquals("STALE_READ", s.view().reason());
@@ -306,14 +302,11 @@ class SpeculatorTest {
      */
     @Test
     void anOutcomeIsShownOnlyOnceItIsRecorded() throws Exception {
-        coordinator.put("r", 1);
-        long stale = coordinator.snapshot(List.of("r")).versions().get("r");
-        coordinator.put("r", 2);
+        TxnSpec stale = staleRead("slow", "r", "r");
         CompletableFuture<Void> slowStore = new CompletableFuture<>();
         journal.outcomeStore = slowStore;
         Speculation s = new Speculation("slow");
-        speculator.transaction(s, new TxnSpec("slow", List.of(new TxnSpec.Read("r", stale)),
-                List.of(new TxnSpec.Write("r", "3".getBytes())), "m1"));
+        speculator.transaction(s, stale);
         assertEquals(List.of("slow"), coordinator.submittedIds, "answered ABORTED already");
 
         assertFalse(latch("slow").await(50, TimeUnit.MILLISECONDS), "not finished before its outcome is recorded");
@@ -343,13 +336,10 @@ class SpeculatorTest {
 
     @Test
     void whileItsOutcomeCannotBeRecordedASpeculationDoesNotSayWhichItIs() throws Exception {
-        coordinator.put("q", 1);
-        long stale = coordinator.snapshot(List.of("q")).versions().get("q");
-        coordinator.put("q", 2);
+        TxnSpec stale = staleRead("quiet", "q", "q");
         journal.outcomeFailures = Integer.MAX_VALUE; // the store is down
         Speculation s = new Speculation("quiet");
-        speculator.transaction(s, new TxnSpec("quiet", List.of(new TxnSpec.Read("q", stale)),
-                List.of(new TxnSpec.Write("q", "3".getBytes())), "m1"));
+        speculator.transaction(s, stale);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while ((s.view().message() == null || !s.view().message().contains("could not be recorded"))
                 && System.nanoTime() < deadline) {
@@ -380,6 +370,17 @@ class SpeculatorTest {
         Thread.sleep(200); // running, it would send dozens more (retries every 4 ms at most here)
         assertEquals(sent, coordinator.submittedIds.size(), "nothing sent after the stop");
         assertEquals(Speculation.Status.SPECULATIVE, s.view().status(), "undecided: the next start resumes it");
+    }
+
+    /**
+     * A plain transaction {@code id} that read {@code key} at a version overwritten since (certification
+     * answers ABORTED, STALE_READ) and writes {@code 3} to {@code written}.
+     */
+    private TxnSpec staleRead(String id, String key, String written) {
+        coordinator.put(key, 1);
+        long stale = coordinator.snapshot(List.of(key)).versions().get(key);
+        coordinator.put(key, 2);
+        return new TxnSpec(id, List.of(new TxnSpec.Read(key, stale)), List.of(new TxnSpec.Write(written, "3".getBytes())), "m1");
     }
 
     private CountDownLatch latch(String id) {
