@@ -33,9 +33,11 @@ public final class BoundedColdVersions implements ColdVersions {
         return t;
     });
     private final LongAdder refused = new LongAdder();
-    private volatile Future<Long> stuck;
-    private volatile long pausedUntilNanos;
-    private volatile boolean paused;
+    // Guarded by this object's lock (currentVersion); in this process every partition asks from the
+    // certifier thread, so the lock is never contended.
+    private Future<Long> stuck;
+    private long pausedUntilNanos;
+    private boolean paused;
     /** The budget: time spent on lookups since {@code budgetStartNanos}, reset each second. */
     private long budgetStartNanos;
     private long spentNanos;
