@@ -1,20 +1,18 @@
 package io.presage.it;
 
+import static io.presage.it.Http.awaitApplied;
 import static io.presage.it.Http.post;
 import static io.presage.it.Http.put;
+import static io.presage.it.Http.sequenceOf;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.eclipse.microprofile.config.Config;
-import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
 import io.quarkus.test.common.QuarkusTestResource;
@@ -55,7 +53,7 @@ class ColdLookupTest {
         assertTrue(coldLookups() > lookups, "answered by a cold lookup");
         pushOut("b"); // reading it made it hot again
 
-        try (Connection hold = database()) {
+        try (Connection hold = AppDatabase.connect()) {
             hold.setAutoCommit(false);
             try (Statement s = hold.createStatement()) {
                 s.execute("lock table items in access exclusive mode"); // the lookup waits behind it
@@ -102,18 +100,6 @@ class ColdLookupTest {
         return given().get("/v1/status").jsonPath().getLong("certification.coldLookups");
     }
 
-    private static void awaitApplied(long sequence) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (given().get("/v1/status").jsonPath().getLong("appliedSequence") < sequence) {
-            assertTrue(System.nanoTime() < deadline, "applied up to " + sequence);
-            Thread.sleep(20);
-        }
-    }
-
-    private static long sequenceOf(Response committed) {
-        return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);
-    }
-
     private static double metric(String name) {
         for (String line : given().get("/q/metrics").asString().split("\n")) {
             if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
@@ -121,12 +107,5 @@ class ColdLookupTest {
             }
         }
         throw new AssertionError(name + " not in /q/metrics");
-    }
-
-    private static Connection database() throws SQLException {
-        Config c = ConfigProvider.getConfig();
-        return DriverManager.getConnection(c.getValue("quarkus.datasource.jdbc.url", String.class),
-                c.getValue("quarkus.datasource.username", String.class),
-                c.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
     }
 }

@@ -1,8 +1,13 @@
 package io.presage.it;
 
+import static io.presage.it.Http.assertUnavailable;
+import static io.presage.it.Http.awaitApplied;
+import static io.presage.it.Http.awaitStatus;
 import static io.presage.it.Http.get;
 import static io.presage.it.Http.post;
 import static io.presage.it.Http.put;
+import static io.presage.it.Http.sequenceOf;
+import static io.presage.it.Http.status;
 import static io.presage.it.Http.version;
 import static io.restassured.RestAssured.given;
 import static java.nio.charset.StandardCharsets.UTF_8;
@@ -17,8 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -35,7 +38,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
 
 import jakarta.inject.Inject;
 
@@ -208,10 +210,10 @@ class CoordinatorFailuresTest {
             assertEquals(0, batch.getLong("items[" + i + "].version"));
         }
         awaitApplied(status().getLong("committedSequence"));
-        assertEquals("\"before\"", storedValue("down-k"));
-        assertNull(storedValue("down-new"));
-        assertNull(storedValue("down-other"));
-        assertNull(storedValue("down-counter"));
+        assertEquals("\"before\"", AppDatabase.storedValue("down-k"));
+        assertNull(AppDatabase.storedValue("down-new"));
+        assertNull(AppDatabase.storedValue("down-other"));
+        assertNull(AppDatabase.storedValue("down-counter"));
         assertEquals(0, countRows("select count(*) from items where item_value like '%failed-while-down%'"));
         // Nor is anything in the stream: an append the client was told failed never lands later.
         try (JetStreamLog log = secondWriter()) {
@@ -318,7 +320,7 @@ class CoordinatorFailuresTest {
             ExecutionException zombie = assertThrows(ExecutionException.class, () -> intruder.append(JetStreamLog.subjectFor(0),
                     batchWriting("fence-zombie", "1", new Hlc().next()), "intruder-zombie", foreignSeq).get(10, TimeUnit.SECONDS));
             assertInstanceOf(LogFencedException.class, zombie.getCause());
-            assertNull(storedValue("fence-foreign"), "not applied yet: the database is held");
+            assertNull(AppDatabase.storedValue("fence-foreign"), "not applied yet: the database is held");
             Response foreign = get("fence-foreign");
             assertEquals(200, foreign.statusCode(), foreign.asString());
             assertEquals("intruder", foreign.jsonPath().getString("value.by"), "served from the replayed log");
@@ -332,8 +334,8 @@ class CoordinatorFailuresTest {
             awaitApplied(sequenceOf(next));
         }
         assertEquals(resyncs + 1, metric(RESYNCS), "one resync");
-        assertEquals("{\"by\":\"intruder\"}", storedValue("fence-foreign").replace(" ", ""));
-        assertNull(storedValue("fence-mine"));
+        assertEquals("{\"by\":\"intruder\"}", AppDatabase.storedValue("fence-foreign").replace(" ", ""));
+        assertNull(AppDatabase.storedValue("fence-mine"));
         assertEquals(0, version("fence-during"));
     }
 
@@ -390,8 +392,8 @@ class CoordinatorFailuresTest {
         awaitApplied(status().getLong("committedSequence"));
         Response after = put("held-after", value);
         assertEquals(200, after.statusCode(), "accepted again once the database caught up: " + after.asString());
-        assertEquals(3_990, storedValue("held-" + (committed - 1)).length() - 2, "the last accepted commit is stored");
-        assertNull(storedValue("held-" + committed), "the refused one is nowhere");
+        assertEquals(3_990, AppDatabase.storedValue("held-" + (committed - 1)).length() - 2, "the last accepted commit is stored");
+        assertNull(AppDatabase.storedValue("held-" + committed), "the refused one is nowhere");
     }
 
     // ---- dead letters (last: readiness stays down) -------------------------------------------
@@ -419,7 +421,7 @@ class CoordinatorFailuresTest {
             assertEquals(503, ready.statusCode(), ready.asString());
             assertEquals("DOWN", ready.jsonPath().getString("checks.find { it.name == 'applier' }.status"));
             assertEquals(1, ready.jsonPath().getInt("checks.find { it.name == 'applier' }.data.deadLetters"));
-            try (Connection db = database(); Statement s = db.createStatement();
+            try (Connection db = AppDatabase.connect(); Statement s = db.createStatement();
                     ResultSet rs = s.executeQuery("select seq, subject, data from dead_letters")) {
                 assertTrue(rs.next(), "a dead_letters row");
                 assertEquals(garbageSeq, rs.getLong(1));
@@ -438,7 +440,7 @@ class CoordinatorFailuresTest {
             assertEquals(200, after.statusCode(), after.asString());
             assertTrue(sequenceOf(after) > garbageSeq);
             awaitApplied(sequenceOf(after));
-            assertEquals("7", storedValue("dl-after"));
+            assertEquals("7", AppDatabase.storedValue("dl-after"));
             assertEquals(1, status().getLong("deadLetters"), "parked once");
         }
     }
@@ -536,12 +538,6 @@ class CoordinatorFailuresTest {
         return r;
     }
 
-    private static void assertUnavailable(Response r) {
-        assertEquals(503, r.statusCode(), r.asString());
-        assertEquals("UNAVAILABLE", r.jsonPath().getString("error"), r.asString());
-        assertNotNull(r.jsonPath().getString("message"), r.asString());
-    }
-
     private static <T> List<T> concurrently(int n, Callable<T> task) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(n);
         try {
@@ -564,30 +560,6 @@ class CoordinatorFailuresTest {
         }
     }
 
-    private static JsonPath status() {
-        return given().get("/v1/status").jsonPath();
-    }
-
-    private static void awaitStatus(Predicate<JsonPath> condition, String what) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonPath s = status();
-        while (!condition.test(s)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("not " + what + " in time: " + s.prettify());
-            }
-            Http.sleep(20);
-            s = status();
-        }
-    }
-
-    private static void awaitApplied(long sequence) {
-        awaitStatus(s -> s.getLong("appliedSequence") >= sequence, "applied up to " + sequence);
-    }
-
-    private static long sequenceOf(Response committed) {
-        return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);
-    }
-
     /** Sum of a metric's samples in /q/metrics. */
     private static double metric(String name) {
         double sum = 0;
@@ -602,14 +574,8 @@ class CoordinatorFailuresTest {
         return sum;
     }
 
-    private static Connection database() throws SQLException {
-        return DriverManager.getConnection(config().getValue("quarkus.datasource.jdbc.url", String.class),
-                config().getValue("quarkus.datasource.username", String.class),
-                config().getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
-    }
-
     private static Connection lockingConnection() throws SQLException {
-        Connection c = database();
+        Connection c = AppDatabase.connect();
         c.setAutoCommit(false);
         return c;
     }
@@ -621,19 +587,8 @@ class CoordinatorFailuresTest {
         }
     }
 
-    /** The item's value as the applier stored it; null if it has no row. */
-    private static String storedValue(String key) throws SQLException {
-        try (Connection c = database();
-                PreparedStatement ps = c.prepareStatement("select item_value from items where item_key = ?")) {
-            ps.setString(1, key);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : null;
-            }
-        }
-    }
-
     private static long countRows(String sql) throws SQLException {
-        try (Connection c = database(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+        try (Connection c = AppDatabase.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
             rs.next();
             return rs.getLong(1);
         }

@@ -2,10 +2,16 @@ package io.presage.it;
 
 import static io.restassured.RestAssured.given;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 import io.restassured.http.ContentType;
+import io.restassured.path.json.JsonPath;
 import io.restassured.response.Response;
 
 /** Small HTTP helpers for the integration tests. */
@@ -50,5 +56,38 @@ final class Http {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    static JsonPath status() {
+        return given().get("/v1/status").jsonPath();
+    }
+
+    /** Polls {@code /v1/status} until {@code condition} holds, for at most 30 s. */
+    static void awaitStatus(Predicate<JsonPath> condition, String what) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonPath s = status();
+        while (!condition.test(s)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not " + what + " in time: " + s.prettify());
+            }
+            sleep(20);
+            s = status();
+        }
+    }
+
+    static void awaitApplied(long sequence) {
+        awaitStatus(s -> s.getLong("appliedSequence") >= sequence, "applied up to " + sequence);
+    }
+
+    /** The log sequence of a committed answer, from its token. */
+    static long sequenceOf(Response committed) {
+        return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);
+    }
+
+    /** 503 UNAVAILABLE as JSON, with a message. */
+    static void assertUnavailable(Response r) {
+        assertEquals(503, r.statusCode(), r.asString());
+        assertEquals("UNAVAILABLE", r.jsonPath().getString("error"), r.asString());
+        assertNotNull(r.jsonPath().getString("message"), r.asString());
     }
 }

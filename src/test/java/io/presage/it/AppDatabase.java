@@ -1,0 +1,34 @@
+package io.presage.it;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+
+import org.eclipse.microprofile.config.Config;
+import org.eclipse.microprofile.config.ConfigProvider;
+
+/** A plain JDBC connection to the database of the application under test, for tests that reach behind it. */
+final class AppDatabase {
+    private AppDatabase() {
+    }
+
+    static Connection connect() throws SQLException {
+        Config c = ConfigProvider.getConfig();
+        return DriverManager.getConnection(c.getValue("quarkus.datasource.jdbc.url", String.class),
+                c.getValue("quarkus.datasource.username", String.class),
+                c.getOptionalValue("quarkus.datasource.password", String.class).orElse(""));
+    }
+
+    /** The item's value as the applier stored it (not what the node holds in memory); null if it has no row. */
+    static String storedValue(String key) throws SQLException {
+        try (Connection c = connect();
+                PreparedStatement ps = c.prepareStatement("select item_value from items where item_key = ?")) {
+            ps.setString(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+}
