@@ -328,6 +328,16 @@ public class CoordinatorEngine {
                 throw new IllegalStateException("the log stopped answering at sequence " + next + " of " + last);
             }
             for (LogMessage m : page) {
+                if (m.sequence() != next) {
+                    // A fetch answers from the first message at or after `next`: a hole (a message
+                    // deleted, or the stream's start cut by a retention limit past what this database
+                    // applied) would be skipped. Its commits were acknowledged; certifying without
+                    // them could commit over versions this coordinator never saw, and its applier
+                    // stops at the same hole. An operator has to restore the stream or the database.
+                    throw new IllegalStateException("the log " + config.nats().stream() + " no longer holds sequence " + next
+                            + " (the next it holds is " + m.sequence() + "), which this coordinator's database has not applied"
+                            + " (applied up to " + applied + "): restore the stream or the database (no commit is taken until then)");
+                }
                 replay(certifier, m);
                 next = m.sequence() + 1;
                 replayed++;
