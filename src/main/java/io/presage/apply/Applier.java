@@ -172,12 +172,7 @@ public class Applier implements ApplyProgress {
                     continue;
                 }
                 caughtUp = false;
-                List<LogMessage> todo = new ArrayList<>(page.size());
-                for (LogMessage m : page) {
-                    if (m.sequence() > applied) {
-                        todo.add(m);
-                    }
-                }
+                List<LogMessage> todo = unapplied(page, applied);
                 if (!todo.isEmpty() && todo.get(0).sequence() > applied + 1) {
                     // A gap can be most of the stream (a consumer ahead of a restored database): it is
                     // read and applied a chunk at a time, each its own transaction, not held whole.
@@ -230,6 +225,27 @@ public class Applier implements ApplyProgress {
         for (LongConsumer l : listeners) {
             l.accept(applied);
         }
+    }
+
+    /**
+     * The page's messages above {@code applied}, up to the first that does not follow the one before.
+     * A page topped up by {@link #gathered} is two pulls, and the second can start over (the consumer
+     * re-created at its ack floor after the connection was replaced): applied together, the older tail's
+     * values would overwrite the newer ones' and the store would hold half a transaction at the second
+     * pull's end. What is cut off is delivered again and applied in order, or skipped as applied.
+     */
+    static List<LogMessage> unapplied(List<LogMessage> page, long applied) {
+        List<LogMessage> todo = new ArrayList<>(page.size());
+        for (LogMessage m : page) {
+            if (m.sequence() <= applied && todo.isEmpty()) {
+                continue;
+            }
+            if (!todo.isEmpty() && m.sequence() != todo.get(todo.size() - 1).sequence() + 1) {
+                break;
+            }
+            todo.add(m);
+        }
+        return todo;
     }
 
     /**
