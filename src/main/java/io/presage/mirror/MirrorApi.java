@@ -116,15 +116,15 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> local(String k, ReadOptions o, boolean mayWait) {
-        long pendingSeq = node.pendingSequence(k); // before the cache: see PendingKeys
+        LogKnowledge.Look known = node.look(k, System.currentTimeMillis()); // before the data: see LogKnowledge, PendingKeys
         ReadCache.Hit h = node.cache().get(k);
         if (h != null) {
-            return answer(k, o, h.item(), h.position(), pendingSeq, mayWait);
+            return answer(k, o, h.item(), h.position(), known, mayWait);
         }
         return storeRead(List.of(k)).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
             StoredItem item = snap.items().isEmpty() ? null : snap.items().get(0);
             node.cache().fill(k, item, snap.appliedSequence());
-            return answer(k, o, item, snap.appliedSequence(), pendingSeq, mayWait);
+            return answer(k, o, item, snap.appliedSequence(), known, mayWait);
         });
     }
 
@@ -134,9 +134,9 @@ public class MirrorApi implements NodeApi {
      * coordinator asked separately. Again from the start: during the wait a newer version may have been
      * received or applied, and the copy read before it is then no longer the one to answer.
      */
-    private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, long pendingSeq, boolean mayWait) {
+    private Uni<Response> answer(String k, ReadOptions o, StoredItem item, long position, LogKnowledge.Look known, boolean mayWait) {
         long now = System.currentTimeMillis();
-        double c = node.confidence(k, item == null ? 0 : item.version(), pendingSeq, position, now);
+        double c = node.confidence(k, item == null ? 0 : item.version(), known, position, now);
         if (o.hasMinConfidence() && c < o.minConfidence()) {
             CompletableFuture<?> prefetch = mayWait ? node.prefetchWorthWaitingFor(k, o.minConfidence(), now) : null;
             if (prefetch != null) {
@@ -171,14 +171,11 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> localBatch(List<String> keys, ReadOptions o) {
-        long[] pendingSeqs = new long[keys.size()];
-        for (int i = 0; i < pendingSeqs.length; i++) {
-            pendingSeqs[i] = node.pendingSequence(keys.get(i));
-        }
+        LogKnowledge.Look[] known = node.look(keys, System.currentTimeMillis()); // before the data
         return localState(keys).onItem().transformToUni(l -> {
             // From the cache, the store's check did not run: the same budget for the answer.
             ItemStore.TooLarge.check(java.util.Arrays.asList(l.items()), limits.batchBytes());
-            return answerBatch(keys, o, l.items(), l.position(), pendingSeqs);
+            return answerBatch(keys, o, l.items(), l.position(), known);
         });
     }
 
@@ -206,11 +203,11 @@ public class MirrorApi implements NodeApi {
         });
     }
 
-    private Uni<Response> answerBatch(List<String> keys, ReadOptions o, StoredItem[] items, long position, long[] pendingSeqs) {
+    private Uni<Response> answerBatch(List<String> keys, ReadOptions o, StoredItem[] items, long position, LogKnowledge.Look[] known) {
         long now = System.currentTimeMillis();
         double[] c = new double[items.length];
         for (int i = 0; i < items.length; i++) {
-            c[i] = node.confidence(keys.get(i), items[i] == null ? 0 : items[i].version(), pendingSeqs[i], position, now);
+            c[i] = node.confidence(keys.get(i), items[i] == null ? 0 : items[i].version(), known[i], position, now);
             if (o.hasMinConfidence() && c[i] < o.minConfidence()) {
                 return primaryBatch(keys, o);
             }

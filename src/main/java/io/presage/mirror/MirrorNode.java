@@ -81,6 +81,7 @@ public class MirrorNode implements ApplyHook {
     private ReadCache cache;
     private final PendingKeys pending = new PendingKeys();
     private final Staleness staleness = new Staleness();
+    private final LogKnowledge knowledge = new LogKnowledge(pending, staleness);
     private final SpeculativeWrites speculative = new SpeculativeWrites();
     private final AtomicLong skipped = new AtomicLong();
     private WriteRates rates;
@@ -192,10 +193,7 @@ public class MirrorNode implements ApplyHook {
 
     @Override
     public void received(long sequence, long timestampMillis, List<AppliedWrite> writes) {
-        for (AppliedWrite w : writes) {
-            pending.received(w.key(), sequence);
-        }
-        staleness.received(timestampMillis); // after the pending entries (see Staleness.received)
+        knowledge.received(sequence, timestampMillis, writes);
     }
 
     @Override
@@ -330,15 +328,20 @@ public class MirrorNode implements ApplyHook {
 
     /** Confidence of the key's copy in memory now; 0 when it is not there (its version is not known without a store read). */
     private double confidenceInMemory(String key, long nowMillis) {
-        long pendingSeq = pending.highest(key);
+        LogKnowledge.Look look = look(key, nowMillis);
         long position = cache.position();
         StoredItem local = cache.peek(key);
-        return local == null ? 0 : confidence(key, local.version(), pendingSeq, position, nowMillis);
+        return local == null ? 0 : confidence(key, local.version(), look, position, nowMillis);
     }
 
-    /** The highest received-but-unapplied sequence for the key (0: none); read it before the cache. */
-    public long pendingSequence(String key) {
-        return pending.highest(key);
+    /** What a read of {@code key} knows of the log (S, then its pending sequence); take it before reading the data. */
+    public LogKnowledge.Look look(String key, long nowMillis) {
+        return knowledge.look(key, nowMillis, logs.connected(), lagSeconds(nowMillis));
+    }
+
+    /** The same for a batch's keys, with one S. */
+    public LogKnowledge.Look[] look(List<String> keys, long nowMillis) {
+        return knowledge.look(keys, nowMillis, logs.connected(), lagSeconds(nowMillis));
     }
 
     /**
@@ -347,11 +350,11 @@ public class MirrorNode implements ApplyHook {
      * follower's staleness and the replication lag last measured against the stream, or the time since
      * a reconciliation confirmed this version if that is shorter.
      */
-    public double confidence(String key, long version, long pendingSequence, long position, long nowMillis) {
-        if (pendingSequence > position) {
+    public double confidence(String key, long version, LogKnowledge.Look look, long position, long nowMillis) {
+        if (look.pendingSequence() > position) {
             return 0.0;
         }
-        double logS = staleSeconds(nowMillis); // λ is the rate known where this knowledge of the log ends
+        double logS = look.staleSecondsAt(nowMillis); // λ is the rate known where this knowledge of the log ends
         return Confidence.of(false, rates.rateKnown(key, nowMillis, logS), staleSeconds(key, version, nowMillis, logS));
     }
 

@@ -51,8 +51,8 @@ public final class Staleness {
 
     /**
      * A message committed at {@code commitMillis} was received and its writes registered as pending
-     * (call this after registering them: a reader checks pending keys before it asks for S). The
-     * follower is no longer parked.
+     * (call this after registering them; a reader asks for S before it checks pending keys: see
+     * {@link LogKnowledge}). The follower is no longer parked.
      */
     public void received(long commitMillis) {
         if (commitMillis > lastReceivedMillis) {
