@@ -36,6 +36,16 @@ public final class LogKnowledge {
     }
 
     /**
+     * Applier thread: the applier starts again with the store at {@code appliedSequence}. What it had
+     * received and not applied is no longer counted in S (it is delivered again), but the keys it wrote
+     * stay pending until then.
+     */
+    public void restarted(long appliedSequence) {
+        pending.forgetUpTo(appliedSequence);
+        staleness.restarted();
+    }
+
+    /**
      * What a read of {@code key} knows before it reads its data: S at {@code nowMillis} (the larger of the
      * follower's and {@code lagSeconds}, which only ever adds to it), then the key's pending sequence.
      */

@@ -186,8 +186,7 @@ public class MirrorNode implements ApplyHook {
     @Override
     public void starting(long appliedSequence) {
         CacheLoader.loadIfMoved(cache, store, appliedSequence);
-        pending.clear();
-        staleness.restarted();
+        knowledge.restarted(appliedSequence);
         waiters.advanced(cache.position());
     }
 

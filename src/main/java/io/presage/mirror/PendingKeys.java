@@ -29,9 +29,13 @@ public final class PendingKeys {
         return s == null ? 0 : s;
     }
 
-    /** Applier restart: messages not applied will be delivered and registered again. */
-    public void clear() {
-        highest.clear();
+    /**
+     * Applier restart with the store at {@code position}: entries up to it were applied (a chunk whose
+     * commit's outcome was lost). The others stay: their messages are not applied yet, and until they
+     * are delivered again (the log may be out of reach meanwhile) the keys are still known stale.
+     */
+    public void forgetUpTo(long position) {
+        highest.values().removeIf(s -> s <= position);
     }
 
     public int size() {

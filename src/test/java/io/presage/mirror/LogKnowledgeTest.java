@@ -67,6 +67,17 @@ class LogKnowledgeTest {
         assertEquals(5.0, knowledge.look(List.of("a"), 3_000, true, 5.0)[0].staleSeconds(), 1e-9, "the lag when it is larger");
     }
 
+    @Test
+    void keysStayPendingAcrossAnApplierRestartUntilTheStoreHasTheirMessage() {
+        LogKnowledge knowledge = new LogKnowledge(new PendingKeys(), new Staleness(0));
+        knowledge.received(7, 1_000, List.of(write("a", 7)));
+        knowledge.received(9, 1_500, List.of(write("b", 9)));
+        knowledge.restarted(7); // the chunk with 7 was committed, its outcome lost; 9 was not applied
+        assertEquals(0, knowledge.look("a", 3_000, false, 0).pendingSequence(), "7 is in the store");
+        assertEquals(9, knowledge.look("b", 3_000, false, 0).pendingSequence(),
+                "9 is still known to be coming, though the log is out of reach to deliver it again");
+    }
+
     private static AppliedWrite write(String key, long sequence) {
         return new AppliedWrite(key, "1".getBytes(), sequence, Map.of(), sequence, sequence);
     }
