@@ -389,13 +389,22 @@ public class MirrorNode implements ApplyHook {
     }
 
     private double lagSeconds(long nowMillis) {
-        long applied = applier.appliedSequence();
+        return lagSeconds(streamLast, applier.appliedSequence(), oldestUnappliedMillis, staleness.lastCommitMillis(), nowMillis);
+    }
+
+    /**
+     * The lag from the last refresh's view of the stream ({@code streamLast}, and the commit time of what
+     * was then the oldest unapplied message) and the last applied message's commit time. Both times are
+     * at or before the commit of the oldest message unapplied now, so the later of them bounds the lag
+     * from above without ever hiding it. Right after a start, the refresh may have looked before the
+     * applier read its position (it then took message 1's time): that is old, not "no lag".
+     */
+    static double lagSeconds(long streamLast, long applied, long oldestUnappliedMillis, long lastAppliedCommitMillis,
+                             long nowMillis) {
         if (streamLast <= applied) {
             return 0;
         }
-        long oldest = oldestUnappliedSeq > applied ? oldestUnappliedMillis : 0;
-        // Until the next refresh, the last applied message's commit time bounds it from below.
-        long since = Math.max(oldest, staleness.lastCommitMillis());
+        long since = Math.max(oldestUnappliedMillis, lastAppliedCommitMillis);
         return since == 0 ? 0 : Math.max(0, (nowMillis - since) / 1000.0);
     }
 
