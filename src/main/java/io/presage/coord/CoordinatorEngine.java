@@ -115,6 +115,13 @@ public class CoordinatorEngine {
     private volatile boolean caughtUp;
     /** Null unless {@code presage.lease.enabled}; then commits need it valid. */
     private volatile CoordinatorLease lease;
+    /**
+     * Recoveries begun (written by the recovery thread only). A recovery forgets the ids in memory and
+     * puts back only those of the messages it replays, past what the store has applied; an id looked up
+     * in the store before that may have been applied after the lookup's snapshot, and is then nowhere
+     * the claim looks. So an id looked up under one count is claimed only under the same.
+     */
+    private volatile long rebuilds;
     private Timer publishTimer;
     private Timer delayTimer;
     private DistributionSummary batchTxns;
@@ -287,6 +294,7 @@ public class CoordinatorEngine {
     }
 
     private void recover() throws Exception {
+        rebuilds++; // before the ids are forgotten: see rebuilds
         state = State.RECOVERING;
         stateDetail = "replaying the log";
         Running old = running;
@@ -507,8 +515,9 @@ public class CoordinatorEngine {
     // ---- writes -----------------------------------------------------------------------------
 
     public Uni<CommitOutcome> commit(TxnSpec spec) {
+        long lookedUpAt = rebuilds; // before the state check: a recovery begun after it changes it
         if (spec.id() == null) {
-            return submitAsRead(spec);
+            return submitAsRead(spec, lookedUpAt);
         }
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
@@ -527,7 +536,7 @@ public class CoordinatorEngine {
             ItemStore.TxnRecord rec = found.get(id);
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
-                    : submitAsRead(spec);
+                    : submitAsRead(spec, lookedUpAt);
         });
     }
 
@@ -545,7 +554,7 @@ public class CoordinatorEngine {
      * whole store): a commit never waits for the database, which may be slow or down while commits go
      * on. A key neither holds is left at 0, which at worst aborts the transaction.
      */
-    private Uni<CommitOutcome> submitAsRead(TxnSpec spec) {
+    private Uni<CommitOutcome> submitAsRead(TxnSpec spec, long lookedUpAt) {
         List<TxnSpec.Read> reads = null;
         for (int i = 0; i < spec.reads().size(); i++) {
             TxnSpec.Read r = spec.reads().get(i);
@@ -557,7 +566,7 @@ public class CoordinatorEngine {
                 reads.set(i, new TxnSpec.Read(r.key(), deletedAt));
             }
         }
-        return submit(reads == null ? spec : new TxnSpec(spec.id(), reads, spec.writes(), spec.origin(), spec.result()));
+        return submit(reads == null ? spec : new TxnSpec(spec.id(), reads, spec.writes(), spec.origin(), spec.result()), lookedUpAt);
     }
 
     /** The version of the deletion {@code key} is at now, if memory knows it; else 0. */
@@ -571,8 +580,13 @@ public class CoordinatorEngine {
      * committed nowhere (a procedure call's attempts): the store is not asked again. Memory still
      * is, when the commit claims the id, and since recovery it holds every id the store lacks.
      */
-    public Uni<CommitOutcome> commitUnseen(TxnSpec spec) {
-        return submit(spec);
+    public Uni<CommitOutcome> commitUnseen(TxnSpec spec, long lookedUpAt) {
+        return submit(spec, lookedUpAt);
+    }
+
+    /** The recoveries count to take before an id lookup ({@link #committedAny}) and hand to {@link #commitUnseen}. */
+    public long rebuilds() {
+        return rebuilds;
     }
 
     private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
@@ -628,7 +642,7 @@ public class CoordinatorEngine {
         });
     }
 
-    private Uni<CommitOutcome> submit(TxnSpec spec) {
+    private Uni<CommitOutcome> submit(TxnSpec spec, long lookedUpAt) {
         Running r = running;
         if (state != State.READY || r == null) {
             return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
@@ -644,6 +658,10 @@ public class CoordinatorEngine {
             return Uni.createFrom().item(new CommitOutcome.Unavailable(String.format(java.util.Locale.ROOT,
                     "the coordinator's database is behind the log (%,d kB of committed writes not yet applied, "
                             + "limit %,d kB); retry", unapplied / 1024, maxUnappliedBytes / 1024)));
+        }
+        if (spec.id() != null && rebuilds != lookedUpAt) {
+            return Uni.createFrom().item(new CommitOutcome.Unavailable(
+                    "the coordinator rebuilt its state while looking the id up; retry with the same id"));
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
         if (spec.id() != null) {

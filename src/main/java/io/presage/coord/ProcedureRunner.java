@@ -83,15 +83,16 @@ public final class ProcedureRunner {
 
     private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {
         if (id == null) {
-            return attempt(p, args, keys, null, 0);
+            return attempt(p, args, keys, null, 0, 0);
         }
+        long lookedUpAt = engine.rebuilds(); // see CoordinatorEngine.rebuilds
         return engine.committedAny(Attempts.ids(id)).flatMap(known -> known != null
                 ? Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
                         known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))))
-                : attempt(p, args, keys, id, 0));
+                : attempt(p, args, keys, id, 0, lookedUpAt));
     }
 
-    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n) {
+    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, long lookedUpAt) {
         return engine.readAll(keys).flatMap(reads -> {
             long readAt = reads.isEmpty() ? engine.readPosition() : reads.get(0).position();
             Map<String, JsonNode> values = new HashMap<>();
@@ -116,10 +117,10 @@ public final class ProcedureRunner {
                     : new String(bytes(plan.result()), StandardCharsets.UTF_8);
             // Under an id, runInTurn has just asked about every attempt id: none committed, so no second lookup.
             TxnSpec spec = new TxnSpec(attemptId, readSet, writes, origin, result);
-            return (attemptId == null ? engine.commit(spec) : engine.commitUnseen(spec)).flatMap(o -> {
+            return (attemptId == null ? engine.commit(spec) : engine.commitUnseen(spec, lookedUpAt)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     Uni<Void> pause = answeredBefore ? Uni.createFrom().voidItem() : engine.awaitReadsPast(readAt, RETRY_WAIT);
-                    return pause.flatMap(v -> attempt(p, args, keys, id, n + 1));
+                    return pause.flatMap(v -> attempt(p, args, keys, id, n + 1, lookedUpAt));
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
                     // The id may have been committed by an earlier call that this one, a retry, raced:

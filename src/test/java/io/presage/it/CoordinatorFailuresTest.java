@@ -165,6 +165,49 @@ class CoordinatorFailuresTest {
         }
     }
 
+    /**
+     * A rebuild forgets the ids in memory and puts back only those past what the store applied. An id
+     * whose store lookup was under way meanwhile may have been applied after the lookup's snapshot, and
+     * would then be nowhere the claim looks: such a lookup's "not found" is not trusted. (The lookup is
+     * held here with a lock; the case it guards against is a commit applied in the lookup's few
+     * milliseconds, which a test cannot time.)
+     */
+    @Test
+    @Order(1)
+    void anIdLookupThatSpansARebuildIsNotTrustedAndTheRetryCommitsOnce() throws Exception {
+        String id = "idem-rebuilt-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-rebuilt-k\",\"value\":1}]}";
+        long resyncs = (long) metric(RESYNCS);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Connection hold = lockingConnection(); JetStreamLog log = secondWriter()) {
+            lock(hold, "lock table txn_ids in access exclusive mode"); // the id lookup waits behind it
+            Future<Response> looking = pool.submit(() -> post("/v1/transactions", body));
+            awaitLookupWaiting();
+            forceResync(log, "idem-rebuilt-intruder");
+            hold.rollback();
+            Response r = looking.get(30, TimeUnit.SECONDS);
+            assertUnavailable(r);
+            assertTrue(r.jsonPath().getString("message").contains("rebuilt its state while looking the id up"), r.asString());
+            assertEquals(resyncs + 1, (long) metric(RESYNCS), "one rebuild");
+        } finally {
+            pool.shutdownNow();
+        }
+        Response ok = post("/v1/transactions", body);
+        assertEquals(200, ok.statusCode(), ok.asString());
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once");
+        }
+    }
+
+    /** Until the database shows a query on txn_ids waiting for a lock. */
+    private static void awaitLookupWaiting() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (countRows("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%txn_ids%'") == 0) {
+            assertTrue(System.nanoTime() < deadline, "an id lookup waits for the lock");
+            Http.sleep(10);
+        }
+    }
+
     // ---- the log goes away --------------------------------------------------------------------
 
     @Test
