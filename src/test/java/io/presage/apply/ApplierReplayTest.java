@@ -187,7 +187,10 @@ class ApplierReplayTest {
             long last = append(writer, txn(null, LogWrite.put("gap", json("3"))));
             assertEquals(List.of(first, middle, last), applier.fillGap(first, last).stream().map(LogMessage::sequence).toList(),
                     "a gap the stream holds is filled, in order");
-            // An operator deleted a message (or a limit aged it out): the gap cannot be filled.
+            // An operator deleted a message (or a limit aged it out): the gap cannot be filled. Deleted
+            // only once the live applier is past it: else it stops there too (rightly), and with it the
+            // tests after this one.
+            await(() -> applier.appliedSequence() >= last, "applied up to " + last);
             assertTrue(nc.jetStreamManagement().deleteMessage(stream, middle));
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> applier.fillGap(first, last));
             assertTrue(e.getMessage().contains("log message " + middle + " is missing"), e.getMessage());
