@@ -361,7 +361,7 @@ public class MirrorApi implements NodeApi {
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             if (speculate) {
-                return speculate(call, name, id == null ? speculations().newId() : id);
+                return speculate(call, name, id == null ? speculations().newId() : id, id != null);
             }
         } catch (ProcedureException e) {
             if (e.badInput()) {
@@ -406,7 +406,7 @@ public class MirrorApi implements NodeApi {
      * A procedure, speculatively: planned on local data at one position, recorded, and answered 202 with
      * its result. Nothing is recorded or sent when the local read fails (503).
      */
-    private Uni<Response> speculate(ProcedureCall call, String name, String id) {
+    private Uni<Response> speculate(ProcedureCall call, String name, String id, boolean clientsId) {
         SpeculationTable.Claim c = claim(id);
         if (!c.created()) {
             return Uni.createFrom().item(accepted(c.speculation()));
@@ -414,16 +414,17 @@ public class MirrorApi implements NodeApi {
         Speculation s = c.speculation();
         List<String> keys = call.keys();
         return detached(localState(keys).onFailure().invoke(e -> speculations().abandon(s))
-                .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local))));
+                .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local), clientsId)));
     }
 
-    private Uni<Response> recordAndStart(Speculation s, ProcedureCall call, String name, Speculator.Snapshot local) {
+    private Uni<Response> recordAndStart(Speculation s, ProcedureCall call, String name, Speculator.Snapshot local,
+            boolean clientsId) {
         return speculations().record(s, MirrorSpeculations.PROCEDURE, name, call.args().toString())
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
                         return knownBefore(s.id());
                     }
-                    speculations().procedure(s, call.procedure(), call.args(), local);
+                    speculations().procedure(s, call.procedure(), call.args(), local, clientsId);
                     return Uni.createFrom().item(accepted(s));
                 });
     }

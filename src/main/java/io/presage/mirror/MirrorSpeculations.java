@@ -202,8 +202,8 @@ final class MirrorSpeculations {
         table.abandon(s);
     }
 
-    void procedure(Speculation s, Procedure p, JsonNode args, Speculator.Snapshot local) {
-        speculator.procedure(s, p, args, local);
+    void procedure(Speculation s, Procedure p, JsonNode args, Speculator.Snapshot local, boolean clientsId) {
+        speculator.procedure(s, p, args, local, clientsId);
     }
 
     void transaction(Speculation s, TxnSpec txn) {

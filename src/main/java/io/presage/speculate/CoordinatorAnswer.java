@@ -2,11 +2,19 @@ package io.presage.speculate;
 
 import java.util.List;
 
+import com.fasterxml.jackson.databind.JsonNode;
+
 /** The coordinator's answer to one submitted attempt, as far as a speculation cares. */
 public sealed interface CoordinatorAnswer {
 
-    /** 200: in the log at {@code sequence}. */
-    record Committed(long timestamp, boolean adjusted, long sequence) implements CoordinatorAnswer {
+    /**
+     * 200: in the log at {@code sequence}. {@code result}: the procedure result the coordinator keeps for
+     * the id, when it says (asked after the commit, of a call that may have committed elsewhere); else null.
+     */
+    record Committed(long timestamp, boolean adjusted, long sequence, JsonNode result) implements CoordinatorAnswer {
+        public Committed(long timestamp, boolean adjusted, long sequence) {
+            this(timestamp, adjusted, sequence, null);
+        }
     }
 
     /** 409: certification (or the procedure) refused it; final for this attempt. */

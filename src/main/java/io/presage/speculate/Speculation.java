@@ -75,6 +75,12 @@ public final class Speculation {
         view = new View(id, v.status(), v.speculativeResult(), result, n + 1, 0, false, 0, null, List.of(), null);
     }
 
+    /** An earlier call under this id committed, with {@code result} (null: not known); this one submits nothing. */
+    void committedBefore(JsonNode result) {
+        View v = view;
+        view = new View(id, v.status(), v.speculativeResult(), result, 0, 0, false, 0, null, List.of(), null);
+    }
+
     void waiting(String why) {
         view = view.with(Status.SPECULATIVE, why);
     }

@@ -124,20 +124,45 @@ public final class Speculator {
     /**
      * Plans procedure {@code p} on {@code local} data (synchronously, so that the 202 can carry the
      * result) and starts submitting it. A refusal on local data is not final: it may be the local data
-     * that is behind, so the procedure is re-executed on the coordinator's latest data.
+     * that is behind, so the procedure is re-executed on the coordinator's latest data. {@code clientsId}:
+     * the id came with the call (a retry may follow a call that committed), rather than made up for it.
      */
-    public void procedure(Speculation s, Procedure p, JsonNode args, Snapshot local) {
+    public void procedure(Speculation s, Procedure p, JsonNode args, Snapshot local, boolean clientsId) {
         List<String> keys = p.keys(args);
         Procedure.Plan plan;
         try {
             plan = p.plan(args, local.values());
         } catch (ProcedureException e) {
             s.waiting("refused on this mirror's data (" + e.reason() + "); running it on the coordinator's latest data");
-            reexecute(s, p, args, keys, 1);
+            unlessCommittedBefore(s, clientsId, () -> reexecute(s, p, args, keys, 1));
             return;
         }
         s.speculated(plan.result());
-        submitPlan(s, p, args, keys, local, plan, 0);
+        unlessCommittedBefore(s, clientsId, () -> submitPlan(s, p, args, keys, local, plan, 0));
+    }
+
+    /**
+     * Runs {@code first} (the call's first attempt) unless an earlier call under the same id committed:
+     * a retry of a call the coordinator ran, or one another mirror speculated. Its attempts are ids
+     * {@code "<id>#n"}, and a coordinator that restarted or failed over since has forgotten the aborts
+     * it answered (it keeps committed ids only): attempt 0 sent again could then commit beside the
+     * attempt that did, and the call would take effect twice. Asked once, before anything is sent; that
+     * call's result is then this one's, as far as the coordinator knows it.
+     */
+    private void unlessCommittedBefore(Speculation s, boolean clientsId, Runnable first) {
+        if (!clientsId) {
+            first.run(); // an id made up for this call is new
+            return;
+        }
+        committedBefore(s, firstRetryMs, earlier -> {
+            if (earlier == null) {
+                first.run();
+                return;
+            }
+            JsonNode speculated = s.view().speculativeResult();
+            s.committedBefore(earlier.result());
+            confirm(s, earlier, earlier.result() == null || !earlier.result().equals(speculated));
+        });
     }
 
     /**

@@ -40,7 +40,7 @@ class SpeculationProperties {
                 Speculation s = new Speculation("c" + i);
                 all.add(s);
                 clients.execute(() -> speculator.procedure(s, Procedures.get("increment"), JSON.createObjectNode().put("key", "n"),
-                        coordinator.snapshot(List.of("n"))));
+                        coordinator.snapshot(List.of("n")), false));
             }
             log.advance(Long.MAX_VALUE);
             assertTrue(done.await(30, TimeUnit.SECONDS), "every speculation finished");

@@ -2,6 +2,7 @@ package io.presage.speculate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,7 +44,7 @@ class SpeculatorTest {
         coordinator.put("b", 0);
         Speculation s = new Speculation("t1");
         JsonNode args = args("{\"from\":\"a\",\"to\":\"b\",\"amount\":30}");
-        speculator.procedure(s, TRANSFER, args, coordinator.snapshot(List.of("a", "b")));
+        speculator.procedure(s, TRANSFER, args, coordinator.snapshot(List.of("a", "b")), false);
 
         assertEquals(70, s.view().speculativeResult().path("a").asInt(), "the 202's result, from local data");
         assertEquals(List.of("t1#0"), coordinator.committedIds);
@@ -65,7 +66,7 @@ class SpeculatorTest {
         Speculator.Snapshot stale = coordinator.snapshot(List.of("n"));
         coordinator.put("n", 10); // the mirror has not seen this yet
         Speculation s = new Speculation("inc");
-        speculator.procedure(s, INCREMENT, args("{\"key\":\"n\",\"by\":1}"), stale);
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"n\",\"by\":1}"), stale, false);
         log.advance(Long.MAX_VALUE);
         await(s);
 
@@ -78,6 +79,44 @@ class SpeculatorTest {
         assertEquals(2, s.view().attempts());
     }
 
+    /**
+     * A retry of a call that committed elsewhere (at the coordinator, or speculated at another mirror) as
+     * attempt 1, after attempt 0 aborted: a coordinator restarted since has forgotten that abort, so
+     * sending attempt 0 again would commit the increment a second time.
+     */
+    @Test
+    void aRetriedCallWhoseIdCommittedBeforeIsConfirmedWithThatCommitAndSendsNothing() throws Exception {
+        coordinator.put("n", 5);
+        long v = coordinator.snapshot(List.of("n")).versions().get("n");
+        CoordinatorAnswer earlier = coordinator.commit(new TxnSpec("again#1", List.of(new TxnSpec.Read("n", v)),
+                List.of(new TxnSpec.Write("n", "6".getBytes())), "m2", "6")).get();
+        assertInstanceOf(CoordinatorAnswer.Committed.class, earlier);
+
+        Speculation s = new Speculation("again");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"n\"}"), coordinator.snapshot(List.of("n")), true);
+        assertEquals(7, s.view().speculativeResult().asInt(), "the 202 still answers what local data gives");
+        log.advance(Long.MAX_VALUE);
+        await(s);
+
+        assertEquals(List.of("again#1"), coordinator.submittedIds, "nothing sent: the call had committed");
+        assertEquals(6, coordinator.value("n").asInt(), "incremented once");
+        assertEquals(Speculation.Status.REEXECUTED, s.view().status(), "committed, with another result than the 202's");
+        assertEquals(6, s.view().result().asInt(), "the committed call's result");
+        assertEquals(0, s.view().attempts());
+    }
+
+    @Test
+    void aCallWithItsOwnIdThatNeverCommittedIsSentAsUsual() throws Exception {
+        coordinator.put("m", 1);
+        Speculation s = new Speculation("fresh");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"m\"}"), coordinator.snapshot(List.of("m")), true);
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(Speculation.Status.COMMITTED, s.view().status());
+        assertEquals(List.of("fresh#0"), coordinator.committedIds);
+        assertEquals(2, coordinator.value("m").asInt());
+    }
+
     @Test
     void aRefusalOnLocalDataIsNotFinalButOneOnTheLatestDataRollsBackWithItsReason() throws Exception {
         coordinator.put("a", 0);
@@ -85,7 +124,7 @@ class SpeculatorTest {
         Speculator.Snapshot poor = coordinator.snapshot(List.of("a", "b"));
         coordinator.put("a", 50); // funds the mirror has not seen
         Speculation funded = new Speculation("funded");
-        speculator.procedure(funded, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":20}"), poor);
+        speculator.procedure(funded, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":20}"), poor, false);
         log.advance(Long.MAX_VALUE);
         await(funded);
         assertEquals(Speculation.Status.REEXECUTED, funded.view().status());
@@ -94,7 +133,7 @@ class SpeculatorTest {
 
         Speculation overdraft = new Speculation("overdraft");
         speculator.procedure(overdraft, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":31}"),
-                coordinator.snapshot(List.of("a", "b")));
+                coordinator.snapshot(List.of("a", "b")), false);
         await(overdraft);
         assertEquals(Speculation.Status.ROLLED_BACK, overdraft.view().status());
         assertEquals("INSUFFICIENT_FUNDS", overdraft.view().reason());
@@ -119,7 +158,7 @@ class SpeculatorTest {
         coordinator.loseAnswers = 2;
         coordinator.unavailable = 2;
         Speculation s = new Speculation("lost");
-        speculator.procedure(s, INCREMENT, args("{\"key\":\"c\"}"), coordinator.snapshot(List.of("c")));
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"c\"}"), coordinator.snapshot(List.of("c")), false);
         log.advance(Long.MAX_VALUE);
         await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
@@ -155,7 +194,7 @@ class SpeculatorTest {
         }, journal, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
         Speculation s = new Speculation("unlucky");
         coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
-        busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
         await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
         assertEquals("TOO_MANY_CONFLICTS", s.view().reason());
@@ -179,13 +218,13 @@ class SpeculatorTest {
         Speculation s1 = new Speculation("s1");
         Speculation s2 = new Speculation("s2");
         Speculation s3 = new Speculation("s3");
-        speculator.procedure(s1, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        speculator.procedure(s1, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
         for (int i = 0; i < 500 && !coordinator.holding("s1#1"); i++) {
             Thread.sleep(10);
         }
         assertTrue(coordinator.holding("s1#1"));
-        speculator.procedure(s2, INCREMENT, args("{\"key\":\"hot\"}"), stale);
-        speculator.procedure(s3, INCREMENT, args("{\"key\":\"hot\"}"), stale);
+        speculator.procedure(s2, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
+        speculator.procedure(s3, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
         Thread.sleep(100);
         assertEquals(List.of("s1#0", "s1#1", "s2#0", "s3#0"), List.copyOf(coordinator.submittedIds),
                 "s2 and s3 lost their first attempts and wait for s1's re-execution");
@@ -204,7 +243,7 @@ class SpeculatorTest {
     void aResumedSpeculationWhoseAttemptCommittedBeforeTheRestartIsReportedAndNotRunAgain() throws Exception {
         coordinator.put("r", 0);
         Speculation before = new Speculation("resumed");
-        speculator.procedure(before, INCREMENT, args("{\"key\":\"r\"}"), coordinator.snapshot(List.of("r")));
+        speculator.procedure(before, INCREMENT, args("{\"key\":\"r\"}"), coordinator.snapshot(List.of("r")), false);
         assertEquals(List.of("resumed#0"), coordinator.committedIds); // then the mirror died, before hearing of it
         coordinator.restart();
 
@@ -262,7 +301,7 @@ class SpeculatorTest {
         coordinator.put("g", 2);
         coordinator.hold("gap#1", true); // restarts just before attempt 1 arrives, then holds it in flight
         Speculation before = new Speculation("gap");
-        speculator.procedure(before, INCREMENT, args("{\"key\":\"g\"}"), stale);
+        speculator.procedure(before, INCREMENT, args("{\"key\":\"g\"}"), stale, false);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!coordinator.holding("gap#1") && System.nanoTime() < deadline) {
             Thread.sleep(1);
@@ -286,7 +325,7 @@ class SpeculatorTest {
         coordinator.put("j", 7);
         journal.failures = 2;
         Speculation s = new Speculation("journal");
-        speculator.procedure(s, INCREMENT, args("{\"key\":\"j\"}"), coordinator.snapshot(List.of("j")));
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"j\"}"), coordinator.snapshot(List.of("j")), false);
         log.advance(Long.MAX_VALUE);
         await(s);
         assertEquals(List.of("journal#0"), coordinator.submittedIds, "sent once, after the third try to record it");
@@ -325,7 +364,7 @@ class SpeculatorTest {
         coordinator.put("o", 1);
         journal.outcomeFailures = 2;
         Speculation s = new Speculation("retry");
-        speculator.procedure(s, INCREMENT, args("{\"key\":\"o\"}"), coordinator.snapshot(List.of("o")));
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"o\"}"), coordinator.snapshot(List.of("o")), false);
         log.advance(Long.MAX_VALUE);
         await(s);
         assertEquals(0, journal.outcomeFailures, "tried three times");

@@ -118,7 +118,11 @@ final class ToyCoordinator implements Speculator.Coordinator {
             }
         }
         committedIds.add(txn.id());
-        return new CoordinatorAnswer.Committed(ts, false, ++sequence);
+        try { // the result the real coordinator keeps with the id (and GET /v1/transactions/{id} answers)
+            return new CoordinatorAnswer.Committed(ts, false, ++sequence, txn.result() == null ? null : JSON.readTree(txn.result()));
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @Override
