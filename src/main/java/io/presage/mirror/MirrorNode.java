@@ -424,6 +424,7 @@ public class MirrorNode implements ApplyHook {
         }
         long now = System.currentTimeMillis();
         speculations.forgetOld(now);
+        speculations.resumeWaiting();
         if (now - lastProbeMillis >= PROBE_MILLIS && now - coordinator.lastAnswerMillis() >= PROBE_MILLIS) {
             lastProbeMillis = now;
             coordinator.probe();

@@ -23,6 +23,7 @@ import io.presage.coord.TxnSpec;
 import io.presage.log.PositionWaiters;
 import io.presage.proc.Procedure;
 import io.presage.proc.Procedures;
+import io.presage.speculate.Resumptions;
 import io.presage.speculate.Speculation;
 import io.presage.speculate.SpeculationTable;
 import io.presage.speculate.Speculator;
@@ -46,6 +47,8 @@ final class MirrorSpeculations {
     static final String TRANSACTION = "transaction";
 
     private final SpeculationTable table;
+    /** Set by {@link #recover}; read by the refresher. */
+    private volatile Resumptions<SpeculationStore.Recorded> resumptions;
     private final Speculator speculator;
     private final SpeculationStore store;
     private final SpeculationCommits commits;
@@ -76,37 +79,49 @@ final class MirrorSpeculations {
 
     /**
      * Carries on with the speculations a restart interrupted (recorded, not decided), in the
-     * background: each is resumed as {@link Speculator#resume} and {@link Speculator#transaction} say.
+     * background: each is resumed as {@link Speculator#resume} and {@link Speculator#transaction} say,
+     * now or, when its id cannot be claimed yet, on a later {@link #resumeWaiting}.
      */
     void recover(RequestParser parse, String origin) {
+        resumptions = new Resumptions<>(table, SpeculationStore.Recorded::id, (s, r) -> resume(s, r, parse, origin));
         store.undecided().subscribe().with(rows -> {
-            int resumed = 0;
-            for (SpeculationStore.Recorded r : rows) {
-                SpeculationTable.Claim c = table.claim(r.id());
-                if (c == null || !c.created()) {
-                    LOG.warnf("speculation %s not resumed now: %s", r.id(), c == null ? "too many in flight" : "already running");
-                    continue;
-                }
-                try {
-                    if (PROCEDURE.equals(r.kind())) {
-                        TxnSpec sent = r.attemptTxn() == null ? null
-                                : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
-                        JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
-                        speculator.resume(c.speculation(), Procedures.get(r.name()), json.readTree(r.body()), r.attempt(),
-                                sent, result);
-                    } else {
-                        speculator.transaction(c.speculation(), parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
-                    }
-                    resumed++;
-                } catch (IOException | RuntimeException e) {
-                    table.abandon(c.speculation());
-                    LOG.errorf("speculation %s cannot be resumed: %s", r.id(), e.toString());
-                }
-            }
+            resumptions.add(rows);
+            int resumed = resumptions.retry();
             if (resumed > 0) {
                 LOG.infof("resumed %d speculations a restart had interrupted", resumed);
             }
+            if (resumptions.waiting() > 0) {
+                LOG.warnf("%d speculations a restart had interrupted wait to be resumed (their id held by a client's retry, "
+                        + "or %d in flight already)", resumptions.waiting(), table.pending());
+            }
         }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString()));
+    }
+
+    /** Resumes the interrupted speculations that could not be claimed before; every refresh. */
+    void resumeWaiting() {
+        Resumptions<SpeculationStore.Recorded> r = resumptions;
+        if (r != null && r.waiting() > 0) {
+            int resumed = r.retry();
+            if (resumed > 0) {
+                LOG.infof("resumed %d more speculations a restart had interrupted (%d still waiting)", resumed, r.waiting());
+            }
+        }
+    }
+
+    private void resume(Speculation s, SpeculationStore.Recorded r, RequestParser parse, String origin) {
+        try {
+            if (PROCEDURE.equals(r.kind())) {
+                TxnSpec sent = r.attemptTxn() == null ? null
+                        : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
+                JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
+                speculator.resume(s, Procedures.get(r.name()), json.readTree(r.body()), r.attempt(), sent, result);
+            } else {
+                speculator.transaction(s, parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
+            }
+        } catch (IOException | RuntimeException e) {
+            table.abandon(s);
+            LOG.errorf("speculation %s cannot be resumed: %s", r.id(), e.toString());
+        }
     }
 
     /** The speculator's journal, in the store: each attempt's number, transaction and result, and the outcome. */
