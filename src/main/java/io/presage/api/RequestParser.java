@@ -207,7 +207,14 @@ public final class RequestParser {
             throw ApiException.tooLarge("the transaction touches " + (reads.size() + writes.size())
                     + " keys; the limit is " + limits.txnKeys());
         }
-        return new TxnSpec(id, List.copyOf(reads), List.copyOf(writes), origin);
+        // A procedure attempt sent as a plain transaction (by a mirror) carries its result, kept with the
+        // id so that the call's retries at any node answer it.
+        JsonNode result = root.get("result");
+        if (result != null && id == null) {
+            throw ApiException.badRequest("result is kept with the transaction's id: give an id with it");
+        }
+        return new TxnSpec(id, List.copyOf(reads), List.copyOf(writes), origin,
+                result == null || result.isNull() ? null : new String(compact(result), java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** {@code {"keys": [...]}} for batch reads and reconciliation. */

@@ -106,6 +106,10 @@ final class SpeculationCommits implements Speculator.Coordinator {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            if (txn.result() != null) {
+                g.writeFieldName("result"); // a procedure attempt's: kept with its id at the coordinator
+                g.writeRawValue(txn.result());
+            }
             g.writeEndObject();
         } catch (IOException e) {
             throw new UncheckedIOException(e);

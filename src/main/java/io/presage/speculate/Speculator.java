@@ -270,7 +270,8 @@ public final class Speculator {
             writes.add(new TxnSpec.Write(w.getKey(), bytes(w.getValue())));
         }
         s.submitting(n, plan.result());
-        TxnSpec txn = new TxnSpec(Attempts.id(s.id(), n), reads, writes, origin);
+        TxnSpec txn = new TxnSpec(Attempts.id(s.id(), n), reads, writes, origin,
+                plan.result() == null ? null : plan.result().toString());
         recorded(s, n, txn, plan.result(), firstRetryMs, () -> send(s, p, args, keys, n, txn));
     }
 

@@ -171,6 +171,17 @@ class CoordinatorApiTest {
         given().get("/v1/transactions/{id}", "once-never").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
     }
 
+    /** How a mirror's procedure attempts keep their result: a retry of the call anywhere answers it. */
+    @Test
+    void aResultSentWithATransactionIsKeptWithItsIdAndAnsweredToItsCallsRetries() {
+        post("/v1/transactions", "{\"id\":\"kept#0\",\"reads\":[],\"writes\":[{\"key\":\"kept-k\",\"value\":3}],"
+                + "\"result\":{\"n\": 3}}").then().statusCode(200);
+        given().get("/v1/transactions/{id}", "kept").then().statusCode(200).body("result.n", equalTo(3));
+        given().queryParam("id", "kept").contentType(ContentType.JSON).body("{\"key\":\"kept-k\"}")
+                .post("/v1/procedures/increment").then().statusCode(200).body("result.n", equalTo(3));
+        assertEquals(3, Integer.parseInt(get("kept-k").jsonPath().getString("value")), "the retried call did not run again");
+    }
+
     @Test
     void aDeletedKeyIsNotFoundAtVersionZeroAndATransactionThatReadItAbsentCommits() {
         put("del-me", "true");
@@ -458,6 +469,8 @@ class CoordinatorApiTest {
         cases.put("batch keys not strings", new Object[] {"POST", "/v1/kv/_batch", "{\"keys\":[1]}", 400, "BAD_REQUEST"});
         cases.put("reconcile without keys", new Object[] {"POST", "/v1/reconcile", "{}", 400, "BAD_REQUEST"});
         cases.put("unknown path", new Object[] {"GET", "/v1/nothing-here", "", 404, "NOT_FOUND"});
+        cases.put("result without an id", new Object[] {"POST", "/v1/transactions",
+                "{\"writes\":[{\"key\":\"api-r\",\"value\":1}],\"result\":1}", 400, "BAD_REQUEST"});
         cases.put("transaction id too long", new Object[] {"GET", "/v1/transactions/" + "i".repeat(129), "", 400, "BAD_REQUEST"});
         for (Map.Entry<String, Object[]> c : cases.entrySet()) {
             Object[] x = c.getValue();
