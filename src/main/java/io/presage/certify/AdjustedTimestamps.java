@@ -48,6 +48,15 @@ final class AdjustedTimestamps implements UndoLog.Revertible {
         release(t);
     }
 
+    /**
+     * Recovery: no timestamp at or below {@code t} is handed out. The part of the log the store had
+     * applied is not replayed, so the adjusted timestamps in it are not {@link #observe observed}; one
+     * of them handed out again would give two transactions one place in the order.
+     */
+    void raiseFloor(long t) {
+        floor = Math.max(floor, t);
+    }
+
     /** Marks timestamps seen in the log as taken (recovery). */
     void observe(long t) {
         if (!Hlc.isFresh(t) && t > floor) {

@@ -292,12 +292,15 @@ public final class Certifier {
      * Starts rebuilding from the log. {@code baseTimestamp} bounds every write the replay will not
      * show (those before its first message; 0 when replaying the whole log): keys not replayed get
      * it as their floor, and the store is asked ({@link ColdVersions}) when that is not precise enough.
+     * Timestamps placed in the past are handed out only above the clock from here on: those the
+     * transactions not replayed took are not known one by one.
      */
     public void beginRecovery(long baseTimestamp) {
         for (PartitionCertifier p : partitions) {
             p.window.raiseAllTw(baseTimestamp);
         }
         clock.observe(baseTimestamp);
+        adjusted.raiseFloor(clock.current());
     }
 
     /** Replays one committed transaction's writes, in log order. */

@@ -269,6 +269,30 @@ class CertifierRulesTest {
         assertFalse(p.evaluate(TxnRequest.blindWrite("r", "w"), Policy.ADAPTIVE).refused());
     }
 
+    /**
+     * W is placed in the past at a timestamp the restart forgets (its message is in the store, not
+     * replayed); a read-only transaction placed in the past after the restart must not get it again.
+     */
+    @Test
+    void aTimestampPlacedInThePastBeforeARestartIsNotHandedOutAgainAfterIt() {
+        Map<String, Long> store = new HashMap<>();
+        Certifier live = new Certifier(CertifierConfig.DEFAULT);
+        long f1 = live.certify(TxnRequest.blindWrite("a")).timestamp();
+        Decision w = live.certify(txn(keys("a"), vs(0), "b")); // read a as absent: placed before f1
+        assertTrue(w.committed() && w.adjusted(), "placed in the past");
+        store.put("a", f1);
+        store.put("b", w.timestamp());
+
+        Certifier recovered = new Certifier(CertifierConfig.DEFAULT, new Hlc(), k -> store.getOrDefault(k, 0L), false);
+        recovered.beginRecovery(f1); // the store applied everything: nothing to replay
+        recovered.endRecovery();
+        long x = recovered.certify(txn(keys("c"), vs(0), "c")).timestamp(); // the store says c is absent: current
+        store.put("c", x);
+        Decision r = recovered.certify(txn(keys("c"), vs(0))); // read-only, c read as absent: stale, placed before x
+        assertTrue(r.committed() && r.adjusted(), "placed in the past, between the restart and x: " + r);
+        assertTrue(r.timestamp() > f1, "not at or below what the restart forgot (W holds " + w.timestamp() + "): " + r);
+    }
+
     @Test
     void recoveryFromTheLogTakesReadTimestampsConservatively() {
         Map<String, Long> store = new HashMap<>();
