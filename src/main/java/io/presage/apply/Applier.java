@@ -186,11 +186,15 @@ public class Applier implements ApplyProgress {
                 if (!todo.isEmpty()) {
                     applyChunk(todo);
                 }
-                if (hook != null && page.get(page.size() - 1).pending() == 0) {
-                    // JetStream had nothing more for this consumer when it delivered the page's last message.
+                LogMessage last = page.get(page.size() - 1);
+                if (hook != null && last.sequence() <= applied && last.pending() == 0) {
+                    // JetStream had nothing more for this consumer when it delivered the page's last
+                    // message, and the page was applied whole (not cut: see unapplied).
                     hook.drained(System.currentTimeMillis());
                 }
-                follower.ack(page.get(page.size() - 1));
+                // Only what is applied: a message cut from the page is read again by the gap fill once a
+                // later one comes, or delivered again after the ack wait.
+                follower.ackUpTo(applied);
                 lastError = null;
             } catch (Throwable e) {
                 if (stopping) {
@@ -232,7 +236,8 @@ public class Applier implements ApplyProgress {
      * A page topped up by {@link #gathered} is two pulls, and the second can start over (the consumer
      * re-created at its ack floor after the connection was replaced): applied together, the older tail's
      * values would overwrite the newer ones' and the store would hold half a transaction at the second
-     * pull's end. What is cut off is delivered again and applied in order, or skipped as applied.
+     * pull's end. What is cut off is not acknowledged: the gap fill reads it by sequence once a later
+     * message comes, or the consumer delivers it again after its ack wait; a hole stops the applier there.
      */
     static List<LogMessage> unapplied(List<LogMessage> page, long applied) {
         List<LogMessage> todo = new ArrayList<>(page.size());

@@ -113,12 +113,17 @@ public final class LogFollower implements AutoCloseable {
      *         messages are then redelivered later, which the applier's idempotency absorbs
      */
     public void ack(LogMessage upTo) {
+        ackUpTo(upTo.sequence());
+    }
+
+    /** As {@link #ack(LogMessage)}, every delivered message at or below {@code sequence}. */
+    public void ackUpTo(long sequence) {
         ensureOpen();
         try {
             Message last = null;
             for (Iterator<Message> it = unacked.iterator(); it.hasNext(); ) {
                 Message m = it.next();
-                if (m.metaData().streamSequence() <= upTo.sequence()) {
+                if (m.metaData().streamSequence() <= sequence) {
                     it.remove();
                     if (last != null) {
                         last.ack();
@@ -131,7 +136,7 @@ public final class LogFollower implements AutoCloseable {
             }
         } catch (TimeoutException | RuntimeException e) {
             // RuntimeException: the connection these messages came on is closed.
-            throw new LogUnavailableException("ack of " + durableName + " up to " + upTo.sequence()
+            throw new LogUnavailableException("ack of " + durableName + " up to " + sequence
                     + " not confirmed: " + e.getMessage(), true, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -33,7 +33,7 @@ import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.ConsumerInfo;
 import io.nats.client.api.DeliverPolicy;
 import io.presage.certify.Hlc;
-import io.presage.it.RealServers;
+import io.presage.it.MirrorRoleServers;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogBatch;
@@ -50,19 +50,8 @@ import io.quarkus.test.junit.QuarkusTest;
  * change nothing. The node runs as a mirror (no coordinator), so the test is the log's only writer.
  */
 @QuarkusTest
-@QuarkusTestResource(value = ApplierReplayTest.MirrorServers.class, restrictToAnnotatedClass = true)
+@QuarkusTestResource(value = MirrorRoleServers.class, restrictToAnnotatedClass = true)
 class ApplierReplayTest {
-
-    /** RealServers with the node in the mirror role: just the applier. */
-    public static class MirrorServers extends RealServers {
-        @Override
-        public Map<String, String> start() {
-            Map<String, String> cfg = super.start();
-            cfg.put("presage.role", "mirror");
-            cfg.put("presage.node-id", "mirror-1");
-            return cfg;
-        }
-    }
 
     private static final String DURABLE = "apply-mirror-1";
 
