@@ -144,6 +144,13 @@ public final class RequestParser {
         return Keys.checkId(id, MAX_ID_CHARS, "a transaction id");
     }
 
+    /**
+     * The largest {@code result} a transaction may carry. Results are held in memory with their ids
+     * (as many as the coordinator remembers, 100,000), so they are bounded well below a value; the
+     * largest a built-in procedure gives is two numbers of 1,000 digits.
+     */
+    static final int MAX_RESULT_BYTES = 16 * 1024;
+
     public TxnSpec transaction(byte[] body, String origin) {
         JsonNode root = parse(body, txnLimit(), limits.txnBytes(), "a transaction");
         requireObject(root, "the transaction");
@@ -209,12 +216,17 @@ public final class RequestParser {
         }
         // A procedure attempt sent as a plain transaction (by a mirror) carries its result, kept with the
         // id so that the call's retries at any node answer it.
-        JsonNode result = root.get("result");
+        JsonNode resultNode = root.get("result");
+        byte[] result = resultNode == null || resultNode.isNull() ? null : compact(resultNode);
         if (result != null && id == null) {
             throw ApiException.badRequest("result is kept with the transaction's id: give an id with it");
         }
+        int maxResult = Math.min(limits.valueBytes(), MAX_RESULT_BYTES);
+        if (result != null && result.length > maxResult) {
+            throw ApiException.tooLarge("result is " + result.length + " bytes; the limit is " + maxResult);
+        }
         return new TxnSpec(id, List.copyOf(reads), List.copyOf(writes), origin,
-                result == null || result.isNull() ? null : new String(compact(result), java.nio.charset.StandardCharsets.UTF_8));
+                result == null ? null : new String(result, java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** {@code {"keys": [...]}} for batch reads and reconciliation. */

@@ -86,7 +86,9 @@ public final class ProcedureRunner {
             return attempt(p, args, keys, null, 0, 0);
         }
         long lookedUpAt = engine.rebuilds(); // see CoordinatorEngine.rebuilds
-        return engine.committedAny(Attempts.ids(id)).flatMap(known -> known != null
+        // Its attempts' ids and the id itself, as GET /v1/transactions/{id} and a mirror's speculation of
+        // the call ask: a transaction committed under any of them is this call's first outcome.
+        return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> known != null
                 ? Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
                         known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))))
                 : attempt(p, args, keys, id, 0, lookedUpAt));

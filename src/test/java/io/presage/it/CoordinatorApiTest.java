@@ -171,6 +171,16 @@ class CoordinatorApiTest {
         given().get("/v1/transactions/{id}", "once-never").then().statusCode(404).body("error", equalTo("NOT_FOUND"));
     }
 
+    /** One namespace: a call under an id a plain transaction committed under answers that commit, as GET does. */
+    @Test
+    void aCallUnderAnIdAPlainTransactionCommittedUnderDoesNotRun() {
+        post("/v1/transactions", "{\"id\":\"plain-then-call\",\"reads\":[],\"writes\":[{\"key\":\"ptc-k\",\"value\":1}]}")
+                .then().statusCode(200);
+        given().queryParam("id", "plain-then-call").contentType(ContentType.JSON).body("{\"key\":\"ptc-ctr\"}")
+                .post("/v1/procedures/increment").then().statusCode(200).body("status", equalTo("COMMITTED"));
+        assertEquals(0, version("ptc-ctr"), "the call did not run");
+    }
+
     /** How a mirror's procedure attempts keep their result: a retry of the call anywhere answers it. */
     @Test
     void aResultSentWithATransactionIsKeptWithItsIdAndAnsweredToItsCallsRetries() {
@@ -471,6 +481,9 @@ class CoordinatorApiTest {
         cases.put("unknown path", new Object[] {"GET", "/v1/nothing-here", "", 404, "NOT_FOUND"});
         cases.put("result without an id", new Object[] {"POST", "/v1/transactions",
                 "{\"writes\":[{\"key\":\"api-r\",\"value\":1}],\"result\":1}", 400, "BAD_REQUEST"});
+        cases.put("result larger than a value", new Object[] {"POST", "/v1/transactions",
+                "{\"id\":\"r-big\",\"writes\":[{\"key\":\"api-r\",\"value\":1}],\"result\":\"" + "x".repeat(5000) + "\"}",
+                413, "TOO_LARGE"});
         cases.put("transaction id too long", new Object[] {"GET", "/v1/transactions/" + "i".repeat(129), "", 400, "BAD_REQUEST"});
         for (Map.Entry<String, Object[]> c : cases.entrySet()) {
             Object[] x = c.getValue();
