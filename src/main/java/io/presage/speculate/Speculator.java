@@ -183,8 +183,13 @@ public final class Speculator {
             if (done != null) {
                 if (sent != null) {
                     s.submitting(attempt, result); // only recorded attempts are sent: the one that committed
+                    confirm(s, done, attempt > 0);
+                } else {
+                    // Nothing was sent from here: an earlier call under the id committed (see
+                    // unlessCommittedBefore), with its result as far as the coordinator knows it.
+                    s.committedBefore(done.result());
+                    confirm(s, done, true);
                 }
-                confirm(s, done, attempt > 0);
             } else if (sent != null) {
                 s.submitting(attempt, result);
                 send(s, p, args, keys, attempt, sent);

@@ -105,6 +105,22 @@ class SpeculatorTest {
         assertEquals(0, s.view().attempts());
     }
 
+    /** The same, when the mirror restarted before recording that outcome: nothing of its own was ever sent. */
+    @Test
+    void aResumedCallThatSentNothingAndWhoseIdCommittedBeforeTakesThatCallsResult() throws Exception {
+        coordinator.put("q", 5);
+        long v = coordinator.snapshot(List.of("q")).versions().get("q");
+        coordinator.commit(new TxnSpec("again2#1", List.of(new TxnSpec.Read("q", v)),
+                List.of(new TxnSpec.Write("q", "6".getBytes())), "m2", "6")).get();
+        Speculation s = new Speculation("again2");
+        newSpeculator().resume(s, INCREMENT, args("{\"key\":\"q\"}"), 0, null, null);
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(Speculation.Status.REEXECUTED, s.view().status());
+        assertEquals(6, s.view().result().asInt(), "the committed call's result");
+        assertEquals(List.of("again2#1"), coordinator.submittedIds);
+    }
+
     @Test
     void aCallWithItsOwnIdThatNeverCommittedIsSentAsUsual() throws Exception {
         coordinator.put("m", 1);
