@@ -98,6 +98,11 @@ public final class CertifierLoop implements AutoCloseable {
         });
     }
 
+    /** Whether the calling thread is this loop's. */
+    public boolean onLoopThread() {
+        return Thread.currentThread() == runner.thread();
+    }
+
     /** Queues a transaction; false when the queue is full (the caller should answer 503). */
     public boolean submit(TxnRequest txn, Object attachment, Callback callback) {
         return wakeIf(queue.offer(new Submission(txn, attachment, callback)));

@@ -136,6 +136,20 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         this.expectedLast = lastSequence;
     }
 
+    /**
+     * Runs a settlement where the append's outcome arrived, unless that is the loop thread itself (an
+     * append that failed at once, the log disconnected): settling posts to the loop's queue and waits
+     * for room there, which the loop, its only consumer, would never make. Settlements stay in order,
+     * each chained to the one before.
+     */
+    private final java.util.concurrent.Executor offLoop = task -> {
+        if (loop.onLoopThread()) {
+            java.util.concurrent.ForkJoinPool.commonPool().execute(task);
+        } else {
+            task.run();
+        }
+    };
+
     void attach(CertifierLoop loop) {
         this.loop = loop;
     }
@@ -250,7 +264,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         settled = append(payload, msgId, expected, previousId, retries)
                 .handle(AppendOutcome::new)
                 .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
-                .thenAccept(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start))
+                .thenAcceptAsync(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start), offLoop)
                 .exceptionally(GroupCommit::logged);
         return markAfter;
     }

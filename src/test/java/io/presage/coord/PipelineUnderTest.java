@@ -18,6 +18,11 @@ final class PipelineUnderTest {
     }
 
     static CertifierLoop start(JetStreamLog log, long lastSequence, int retries, RecentWrites recent, List<String> resyncs) {
+        return start(log, lastSequence, retries, recent, resyncs, 1024);
+    }
+
+    static CertifierLoop start(JetStreamLog log, long lastSequence, int retries, RecentWrites recent, List<String> resyncs,
+            int queueCapacity) {
         Certifier certifier = new Certifier(CertifierConfig.DEFAULT, new Hlc(), ColdVersions.NONE, true);
         GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), "coordinator", 1, 900_000, retries, 4, 0, 1,
                 lastSequence, recent, new GroupCommit.Events() {
@@ -30,7 +35,7 @@ final class PipelineUnderTest {
                     public void published(int txns, int bytes, long delayNanos, long publishNanos) {
                     }
                 });
-        CertifierLoop loop = new CertifierLoop(certifier, 1024, 1024, gc);
+        CertifierLoop loop = new CertifierLoop(certifier, queueCapacity, 1024, gc);
         gc.attach(loop);
         return loop;
     }
