@@ -145,7 +145,7 @@ public class MirrorApi implements NodeApi {
             }
             return primary(k, o);
         }
-        counted(o, LOCAL, c, k, item, now);
+        counted(o, LOCAL, c, k, item, known, now);
         return Uni.createFrom().item(Bodies.item(k, item, c, position, Map.of("source", LOCAL, "sequence", position)));
     }
 
@@ -214,7 +214,7 @@ public class MirrorApi implements NodeApi {
         }
         List<Object> out = new ArrayList<>(items.length);
         for (int i = 0; i < items.length; i++) {
-            counted(o, LOCAL, c[i], keys.get(i), items[i], now);
+            counted(o, LOCAL, c[i], keys.get(i), items[i], known[i], now);
             out.add(Bodies.itemFields(keys.get(i), items[i], c[i]));
         }
         return Uni.createFrom().item(batchBody(out, position, LOCAL));
@@ -240,10 +240,11 @@ public class MirrorApi implements NodeApi {
         return Bodies.ok(m);
     }
 
-    private void counted(ReadOptions o, String source, double c, String key, StoredItem item, long now) {
+    private void counted(ReadOptions o, String source, double c, String key, StoredItem item, LogKnowledge.Look known,
+            long now) {
         reads[o.consistency().ordinal()][0].increment();
         confidence.record(c);
-        node.sampleRead(key, item == null ? 0 : item.version(), c, now);
+        node.sampleRead(key, item == null ? 0 : item.version(), c, known, now);
     }
 
     /** Waits (bounded by timeoutMs) until the mirror has applied the {@code after} position; else 504. */

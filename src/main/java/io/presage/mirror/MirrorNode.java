@@ -369,9 +369,9 @@ public class MirrorNode implements ApplyHook {
     }
 
     /** A local read was answered with {@code confidence}: maybe sample it for calibration, with the model's inputs. */
-    public void sampleRead(String key, long version, double confidence, long nowMillis) {
+    public void sampleRead(String key, long version, double confidence, LogKnowledge.Look known, long nowMillis) {
         if (calibration.sampled()) {
-            double logS = staleSeconds(nowMillis);
+            double logS = known.staleSecondsAt(nowMillis); // the S the confidence was computed with
             calibration.add(new Calibration.Sample(key, version, confidence, nowMillis, rates.rateKnown(key, nowMillis, logS),
                     staleSeconds(key, version, nowMillis, logS)));
         }
