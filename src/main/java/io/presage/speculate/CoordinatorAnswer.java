@@ -8,8 +8,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 public sealed interface CoordinatorAnswer {
 
     /**
-     * 200: in the log at {@code sequence}. {@code result}: the procedure result the coordinator keeps for
-     * the id, when it says (asked after the commit, of a call that may have committed elsewhere); else null.
+     * 200: in the log at {@code sequence}. {@code result}: the procedure result the coordinator keeps with
+     * the id, when its answer carries one ({@code GET /v1/transactions/{id}} does); else null.
      */
     record Committed(long timestamp, boolean adjusted, long sequence, JsonNode result) implements CoordinatorAnswer {
         public Committed(long timestamp, boolean adjusted, long sequence) {

@@ -159,10 +159,19 @@ public final class Speculator {
                 first.run();
                 return;
             }
-            JsonNode speculated = s.view().speculativeResult();
-            s.committedBefore(earlier.result());
-            confirm(s, earlier, earlier.result() == null || !earlier.result().equals(speculated));
+            confirmEarlierCall(s, earlier);
         });
+    }
+
+    /**
+     * Nothing was sent from here: an earlier call under the id committed, with its result as far as the
+     * coordinator knows it. Re-executed unless that result is the one this speculation answered (after a
+     * restart it answered none that is remembered).
+     */
+    private void confirmEarlierCall(Speculation s, CoordinatorAnswer.Committed earlier) {
+        JsonNode speculated = s.view().speculativeResult();
+        s.committedBefore(earlier.result());
+        confirm(s, earlier, earlier.result() == null || !earlier.result().equals(speculated));
     }
 
     /**
@@ -185,10 +194,7 @@ public final class Speculator {
                     s.submitting(attempt, result); // only recorded attempts are sent: the one that committed
                     confirm(s, done, attempt > 0);
                 } else {
-                    // Nothing was sent from here: an earlier call under the id committed (see
-                    // unlessCommittedBefore), with its result as far as the coordinator knows it.
-                    s.committedBefore(done.result());
-                    confirm(s, done, true);
+                    confirmEarlierCall(s, done);
                 }
             } else if (sent != null) {
                 s.submitting(attempt, result);
