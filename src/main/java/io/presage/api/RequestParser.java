@@ -226,7 +226,7 @@ public final class RequestParser {
             throw ApiException.tooLarge("result is " + result.length + " bytes; the limit is " + maxResult);
         }
         return new TxnSpec(id, List.copyOf(reads), List.copyOf(writes), origin,
-                result == null ? null : new String(result, java.nio.charset.StandardCharsets.UTF_8));
+                result == null ? null : new String(result, StandardCharsets.UTF_8));
     }
 
     /** {@code {"keys": [...]}} for batch reads and reconciliation. */

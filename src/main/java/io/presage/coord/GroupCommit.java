@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
@@ -142,9 +144,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
      * for room there, which the loop, its only consumer, would never make. Settlements stay in order,
      * each chained to the one before.
      */
-    private final java.util.concurrent.Executor offLoop = task -> {
+    private final Executor offLoop = task -> {
         if (loop.onLoopThread()) {
-            java.util.concurrent.ForkJoinPool.commonPool().execute(task);
+            ForkJoinPool.commonPool().execute(task);
         } else {
             task.run();
         }
