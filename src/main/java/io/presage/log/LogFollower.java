@@ -21,11 +21,11 @@ import io.nats.client.Message;
  * last applied sequence is the truth, which is why a message delivered twice is harmless.
  *
  * <h2>Ack semantics: up to</h2>
- * {@link #ack(LogMessage)} acknowledges that message <em>and every message this follower delivered
- * before it with a lower or equal sequence</em> that is not yet acknowledged, and returns once the
+ * {@link #ackUpTo(long)} acknowledges <em>every message this follower delivered with a sequence up to
+ * the one given</em> that is not yet acknowledged, and returns once the
  * server has confirmed (the last ack is synchronous; JetStream processes one connection's acks in
  * order). One call per applied batch is therefore enough, and after it returns a follower reopened
- * under the same name, in this process or another, resumes after that message. Messages delivered but
+ * under the same name, in this process or another, resumes after that sequence. Messages delivered but
  * not acknowledged come back at once if this follower is {@linkplain #close closed} (it gives them back,
  * "nak"), first thing when a follower of the same name is opened after a crash or this one continues
  * after the log reconnected (see {@link JetStreamLog#follower}), and otherwise after the consumer's ack
@@ -105,18 +105,13 @@ public final class LogFollower implements AutoCloseable {
     }
 
     /**
-     * Acknowledges {@code upTo} and every earlier-or-equal message this follower delivered and has not
+     * Acknowledges every message at or below {@code sequence} this follower delivered and has not
      * acknowledged yet (see the class comment); returns when the server has confirmed. Messages this
      * follower did not deliver, or already acknowledged, are ignored.
      *
      * @throws LogUnavailableException if the server does not confirm within the publish timeout; the
      *         messages are then redelivered later, which the applier's idempotency absorbs
      */
-    public void ack(LogMessage upTo) {
-        ackUpTo(upTo.sequence());
-    }
-
-    /** As {@link #ack(LogMessage)}, every delivered message at or below {@code sequence}. */
     public void ackUpTo(long sequence) {
         ensureOpen();
         try {

@@ -348,7 +348,7 @@ class JetStreamLogTest {
         LogFollower follower = log.follower("applier-1", 1);
         List<LogMessage> first = follower.next(3, Duration.ofSeconds(2));
         assertEquals(List.of(1L, 2L, 3L), sequences(first));
-        follower.ack(first.get(2)); // acks 1..3 in one call
+        follower.ackUpTo(first.get(2).sequence()); // acks 1..3 in one call
         assertEquals(0, follower.unackedCount());
         List<LogMessage> unacked = follower.next(2, Duration.ofSeconds(2));
         assertEquals(List.of(4L, 5L), sequences(unacked));
@@ -361,7 +361,7 @@ class JetStreamLogTest {
             List<LogMessage> rest = resumed.next(10, Duration.ofSeconds(2));
             assertEquals(List.of(4L, 5L, 6L), sequences(rest), "exactly after the last ack, without a gap");
             assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(15), "not after the 30 s ack wait");
-            resumed.ack(rest.get(2));
+            resumed.ackUpTo(rest.get(2).sequence());
             assertEquals(0, resumed.unackedCount());
         }
         try (LogFollower reopened = reconnected.follower("applier-1", 1)) {
@@ -375,7 +375,7 @@ class JetStreamLogTest {
         appendBatches(log, 0, 3);
         LogFollower a = log.follower("applier-2", 1);
         assertEquals(List.of(1L, 2L, 3L), sequences(a.next(10, Duration.ofSeconds(2))));
-        a.ack(new LogMessage(1, "mirror.log.0", batch(1), 0));
+        a.ackUpTo(1);
         a.close();
 
         try (LogFollower b = log.follower("applier-2", 1)) {
@@ -392,7 +392,7 @@ class JetStreamLogTest {
         LogFollower follower = log.follower("mirror-eu", 3); // the mirror's database has applied 1 and 2
         List<LogMessage> got = follower.next(10, Duration.ofSeconds(2));
         assertEquals(List.of(3L, 4L), sequences(got));
-        follower.ack(got.get(1));
+        follower.ackUpTo(got.get(1).sequence());
 
         nats.server().restart();
         awaitUsable(log);
