@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
 
@@ -177,7 +178,7 @@ public final class Calibration {
             recent.addLast(r);
         }
         // Older than the window, or past the cap (a mirror catching up applies far more than it keeps).
-        long oldest = nowNanos - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(RECENT_MILLIS);
+        long oldest = nowNanos - TimeUnit.MILLISECONDS.toNanos(RECENT_MILLIS);
         Recent r;
         while ((r = recent.peekFirst()) != null && (r.appliedNanos() - oldest < 0 || recent.size() > MAX_RECENT)) {
             recent.pollFirst();

@@ -1,7 +1,7 @@
 package io.presage.mirror;
 
-import java.util.Iterator;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +27,10 @@ import io.presage.apply.StoredItem;
  * a request too large by itself gets the refusal.
  *
  * <p>Only one POST is in flight (but for the one-by-one resends after a 413), so while the coordinator
- * is slow or silent (each POST failing only at its timeout) requests pile up behind it. Each therefore fails 503 once it has waited {@code maxWait}
- * in all, queued or sent (one queued that long is not sent any more), and at most {@code maxQueued} wait:
- * more are refused at once, so neither a reader's wait nor the queue grows without bound.
+ * is slow or silent (each POST failing only at its timeout) requests pile up behind it. Each therefore
+ * fails 503 once it has waited {@code maxWait} in all, queued or sent (one queued that long is not sent
+ * any more), and at most {@code maxQueued} wait: more are refused at once, so neither a reader's wait
+ * nor the queue grows without bound.
  */
 public final class ReconcileBatcher {
 
