@@ -194,6 +194,8 @@ _infra_spawn() {
     printf '%s\0' "$@" >"${pidfile%.pid}.cmdline" || return 1
     (
         cd -- "$home" || exit 1
+        # The launcher's lock (./presage holds it on fd 9 while it runs) must not live on in a server.
+        exec 9>&-
         # shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner shell
         setsid env "${envs[@]}" bash -c 'echo "$$" >"$0.tmp" && mv -f -- "$0.tmp" "$0" && exec "$@"' \
             "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
@@ -459,6 +461,27 @@ _infra_pg_bindir() {
     printf '%s\n' "$best"
 }
 
+# infra_apt_install LOG PACKAGE...: apt-get update and install, as root (sudo
+# when not root), output to LOG. Waits up to 5 minutes for the dpkg lock: on a
+# machine just booted, unattended-upgrades often holds it, and apt-get would
+# fail at once. File descriptor 9 (the launcher's lock, see ./presage) is
+# closed, so that a service the package starts does not hold it.
+infra_apt_install() {
+    local log=$1
+    shift
+    _infra_say "installing $* with apt-get (log: $log)"
+    if ! _infra_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update >"$log" 2>&1 9>&-; then
+        _infra_err "apt-get update failed"
+        _infra_tail "$log"
+        return 1
+    fi
+    if ! _infra_sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends "$@" >>"$log" 2>&1 9>&-; then
+        _infra_err "apt-get install $* failed"
+        _infra_tail "$log"
+        return 1
+    fi
+}
+
 # infra_ensure_packages: installs the Debian packages nats-server, postgresql
 # (server binaries) and curl (readiness checks) when they are missing.
 infra_ensure_packages() {
@@ -499,17 +522,7 @@ infra_ensure_packages() {
         fi
     fi
 
-    _infra_say "installing ${need[*]} with apt-get (log: .presage/logs/apt.log)"
-    if ! _infra_sudo env DEBIAN_FRONTEND=noninteractive apt-get update >"$log" 2>&1; then
-        _infra_err "apt-get update failed"
-        _infra_tail "$log"
-        return 1
-    fi
-    if ! _infra_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >>"$log" 2>&1; then
-        _infra_err "apt-get install ${need[*]} failed"
-        _infra_tail "$log"
-        return 1
-    fi
+    infra_apt_install "$log" "${need[@]}" || return 1
     if ! _infra_nats_bin >/dev/null || ! _infra_pg_bindir >/dev/null || ! command -v curl >/dev/null 2>&1; then
         _infra_err "apt-get reported success but nats-server, the PostgreSQL server binaries (/usr/lib/postgresql/*/bin) or curl are still missing"
         return 1
@@ -808,7 +821,7 @@ infra_start_postgres() {
 
     _infra_say "starting PostgreSQL on 127.0.0.1:$port (data .presage/pg, log .presage/logs/postgres.log)"
     local out
-    if ! out=$(_infra_as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$log" -w -t 60 start 2>&1); then
+    if ! out=$(_infra_as_pg "$bindir/pg_ctl" -D "$pgdata" -l "$log" -w -t 60 start 2>&1 9>&-); then
         _infra_err "PostgreSQL did not start; pg_ctl said: $(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"
         _infra_tail "$log"
         return 1

@@ -12,7 +12,10 @@
 # to its process group, as a terminal sends it) while the workload runs, SIGTERM to the launcher's
 # pid alone (`kill PID`) while the workload runs, and Ctrl-C while the cluster is still starting.
 # Each time it must say "demo interrupted", stop everything it started (no process left from its pid
-# files or naming its directory, and nothing answering on its ports) and exit 130, promptly.
+# files or naming its directory, and nothing answering on its ports) and exit 128 + the signal's
+# number (130 for SIGINT, 143 for SIGTERM), promptly. The first demo runs without a locale (LANG and
+# LC_* unset, as in many containers), so its report must still be UTF-8. Last, a demo started beside a
+# running server of `up` must refuse and leave it running.
 #
 # Like scripts/test-infra.sh it works in a throw-away copy of the launcher (a 0700 directory under
 # /tmp) and on ports other than the defaults, so a `./presage up` of this checkout is not touched;
@@ -98,7 +101,7 @@ trap cleanup EXIT
 out="$tmp/demo.txt"
 started=$(date +%s)
 status=0
-"$project/presage" demo --seconds 5 >"$out" 2>&1 || status=$?
+env -u LANG -u LC_ALL -u LC_CTYPE -u LC_MESSAGES "$project/presage" demo --seconds 5 >"$out" 2>&1 || status=$?
 echo "test-demo: ./presage demo --seconds 5 took $(($(date +%s) - started)) s, exit status $status"
 
 failed=0
@@ -145,13 +148,14 @@ port_open() {
 # interrupted N WHAT SIGNAL TARGET AFTER EXPECTED: ./presage demo --seconds 60 in copy N, on ports of
 # its own, sent SIGNAL once its output shows AFTER; TARGET is group (its process group, as a terminal's
 # Ctrl-C) or launcher (its pid alone, as `kill PID`). EXPECTED: the pid files the launcher must have
-# written by then. Then the demo must exit 130 within 45 s (the workload would still have most of its
+# written by then. Then the demo must exit 128 + the signal's number within 45 s (the workload would still have most of its
 # 60 s to go), say it was interrupted, and leave nothing running.
 interrupted() {
     local n=$1 what=$2 signal=$3 target=$4 after=$5 expected=$6
     local dir="$tmp/interrupted$n" copy="$tmp/interrupted$n/project" case_failed=0
     local nodes=$((base + 80 + 10 * n)) nats=$((base + 222 + n)) nats_http=$((base + 4222 + n)) pg=$((base + 1432 + n))
-    local iout="$dir/demo.txt" pid p status=0 started f name port left='' missing='' closed='' deadline
+    local iout="$dir/demo.txt" pid p status=0 started f name port left='' missing='' closed='' deadline want_status
+    want_status=$((128 + $(kill -l "$signal")))
     local -a ports=("$nodes" $((nodes + 1)) $((nodes + 2)) "$nats" "$nats_http" "$pg")
     # Listening when the signal is sent: NATS and PostgreSQL, and the nodes once the workload runs.
     local -a open_before=("$nats" "$nats_http" "$pg")
@@ -216,7 +220,7 @@ interrupted() {
         fi
         wait "$pid" || status=$?
         echo "test-demo: $what: exit status $status, $((SECONDS - started)) s after SIG$signal"
-        [[ "$status" -eq 130 ]] || fail "exit status $status, not 130"
+        [[ "$status" -eq "$want_status" ]] || fail "exit status $status, not $want_status"
         grep -qF -- "demo interrupted; stopping the cluster" "$iout" || fail "no \"demo interrupted\" in the output"
         # Nothing it started runs any more: neither what its pid files named (then or now), nor
         # anything else from the copy, nor anything of its process group (the workload's client);
@@ -247,7 +251,7 @@ interrupted() {
     # Whatever is left (after a failure) is stopped now, so that the next case starts clean.
     "$copy/presage" down --wipe >/dev/null 2>&1 || true
     if ((case_failed == 0)); then
-        printf 'ok     %s: exits 130, says so, nothing left running or listening\n' "$what"
+        printf 'ok     %s: exits %s, says so, nothing left running or listening\n' "$what" "$want_status"
     else
         failed=$((failed + case_failed))
         echo "---- the interrupted demo's output ($what) ----"
@@ -259,6 +263,29 @@ interrupted() {
 interrupted 1 "Ctrl-C while the workload runs" INT group "commits so far" "nats postgres coordinator mirror1 mirror2"
 interrupted 2 "kill (SIGTERM to the launcher alone) while the workload runs" TERM launcher "commits so far" "nats postgres coordinator mirror1 mirror2"
 interrupted 3 "Ctrl-C while the cluster starts" INT group "started node coordinator" "nats postgres coordinator"
+
+# A demo beside a running `up`: it stopped that cluster at its end. Now it refuses, at once, and the
+# server it found keeps running (NATS alone stands for the cluster: nothing else needs to start).
+refusal() {
+    local what="a demo refuses to run beside a cluster of ./presage up" rout="$tmp/refused.txt" rstatus=0
+    if ! (cd "$project" && PRESAGE_HOME="$project" bash -c 'source scripts/infra.sh && infra_start_nats' >"$rout" 2>&1); then
+        printf 'FAILED %s: NATS did not start for it\n' "$what"
+        cat "$rout"
+        failed=$((failed + 1))
+        return
+    fi
+    timeout 60 "$project/presage" demo --seconds 5 >"$rout" 2>&1 || rstatus=$?
+    if [[ "$rstatus" -eq 1 ]] && grep -qF -- "a cluster started by ./presage up is running here (nats)" "$rout" &&
+        (cd "$project" && PRESAGE_HOME="$project" bash -c 'source scripts/infra.sh && infra_is_running .presage/pids/nats.pid'); then
+        printf 'ok     %s (exit 1, says why, stops nothing)\n' "$what"
+    else
+        printf 'FAILED %s (exit status %s)\n' "$what" "$rstatus"
+        cat "$rout"
+        failed=$((failed + 1))
+    fi
+    "$project/presage" down >/dev/null 2>&1 || true
+}
+refusal
 
 if ((failed > 0)); then
     echo "test-demo: $failed check(s) failed"

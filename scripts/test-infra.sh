@@ -298,6 +298,10 @@ fi
 
 # --------------------------------------------------------------------------
 echo "== NATS"
+# The launcher holds its lock on fd 9 while it starts servers (./presage up). A server that kept
+# fd 9 open would hold the lock for its whole life, and every later up or down would be refused.
+exec 9>>"$tmp/launcher.lock"
+flock 9
 run infra_start_nats || abort "infra_start_nats"
 ok "infra_start_nats starts nats-server"
 nats_pid=$(pid_of nats) || abort "no .presage/pids/nats.pid"
@@ -365,6 +369,8 @@ if ((EUID == 0)); then
 fi
 check "PostgreSQL listens on 127.0.0.1 only" listens_on_loopback_only "$PRESAGE_PG_PORT"
 check "PostgreSQL's unix socket is inside .presage/" test -S "$PRESAGE_HOME/.presage/pg-socket/.s.PGSQL.$PRESAGE_PG_PORT"
+exec 9>&-
+check "NATS and PostgreSQL, started while fd 9 held a lock, do not hold it" flock -n "$tmp/launcher.lock" true
 run infra_start_postgres || true
 check "infra_start_postgres again: already running" out_has "already running"
 check "... same pid" eq "$(pid_of postgres)" "$pg_pid"
@@ -575,6 +581,18 @@ fails "infra_stop_all rejects an unknown option" infra_stop_all --bogus
 # The launcher checks its own options first (it named infra_stop_all in its error); nothing is stopped.
 fails "./presage down rejects an unknown option" "$script_dir/../presage" down --wiped
 check "... naming it and what it takes" out_has "unknown option for down: --wiped (only --wipe)"
+# One launcher at a time in a folder: a second up, down or demo refuses while the first runs.
+mkdir -p "$tmp/locked/.presage"
+cp -r "$script_dir/../presage" "$script_dir" "$tmp/locked/"
+# shellcheck disable=SC2016 # $1 belongs to the inner shell
+bash -c 'exec 9>>"$1" && flock 9 && exec sleep 30' _ "$tmp/locked/.presage/launcher.lock" &
+holder=$!
+sleep 0.5
+fails "./presage down while another launcher runs in its folder is refused" "$tmp/locked/presage" down
+check "... saying why" out_has "another ./presage up, down or demo is running"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+check "./presage down once it has ended runs" run "$tmp/locked/presage" down
 check "no process of this test is left" eq "$(our_processes)" ""
 
 # --------------------------------------------------------------------------
