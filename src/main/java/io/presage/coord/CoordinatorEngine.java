@@ -678,9 +678,15 @@ public class CoordinatorEngine {
         return bounded(answer);
     }
 
-    /** Waits for an outcome at most the commit timeout: a client never hangs, it gets 503 and retries. */
+    /**
+     * Waits for an outcome at most the commit timeout: a client never hangs, it gets 503 and retries.
+     * On a copy of {@code f}: Mutiny cancels the stage it stops waiting for (on this timeout, or when
+     * the client goes away), and {@code f} is the answer the idempotency cache holds for the id, shared
+     * with every retry. Cancelled, it made the cache forget the id while the commit went on, and a
+     * retry committed a second time.
+     */
     private Uni<CommitOutcome> bounded(CompletableFuture<CommitOutcome> f) {
-        return Uni.createFrom().completionStage(f)
+        return Uni.createFrom().completionStage(f.copy())
                 .ifNoItem().after(config.groupCommit().timeout())
                 .recoverWithItem(new CommitOutcome.Unavailable("no answer from the log in time; retry"));
     }

@@ -140,7 +140,9 @@ public class MirrorApi implements NodeApi {
         if (o.hasMinConfidence() && c < o.minConfidence()) {
             CompletableFuture<?> prefetch = mayWait ? node.prefetchWorthWaitingFor(k, o.minConfidence(), now) : null;
             if (prefetch != null) {
-                return Uni.createFrom().completionStage(prefetch).onItemOrFailure()
+                // A copy: the prefetch is shared by every read waiting for it, and Mutiny cancels the
+                // stage of a read whose client goes away.
+                return Uni.createFrom().completionStage(prefetch.copy()).onItemOrFailure()
                         .transformToUni((x, e) -> local(k, o, false));
             }
             return primary(k, o);

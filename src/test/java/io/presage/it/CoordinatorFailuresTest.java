@@ -166,6 +166,43 @@ class CoordinatorFailuresTest {
     }
 
     /**
+     * A client that gives up on a commit (it closes its connection while the log is slow to answer)
+     * must not make the coordinator forget the id: the commit goes on, and a retry under the id waits
+     * for it and reports it. Cancelling the wait used to cancel the answer the idempotency cache held
+     * for the id, the cache dropped the id, and the retry committed a second time.
+     */
+    @Test
+    @Order(1)
+    void aClientThatHangsUpLeavesItsIdKnownAndTheRetryReportsTheOneCommit() throws Exception {
+        String id = "idem-hangup-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-hangup-k\",\"value\":1}]}";
+        int port = io.restassured.RestAssured.port;
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Response> retry;
+        nats.pause(); // the append waits for its ack (well within the publish timeout)
+        try {
+            RawHttp.hangUp(port, "POST /v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.getBytes(UTF_8).length + "\r\n\r\n" + body, 300);
+            Thread.sleep(200); // the server sees the connection closed and cancels that request's wait
+            retry = pool.submit(() -> post("/v1/transactions", body));
+            Thread.sleep(200);
+        } finally {
+            nats.resume();
+        }
+        try {
+            Response r = retry.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.asString());
+            assertEquals(version("idem-hangup-k"), r.jsonPath().getLong("timestamp"));
+        } finally {
+            pool.shutdownNow();
+        }
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once");
+        }
+    }
+
+    /**
      * A rebuild forgets the ids in memory and puts back only those past what the store applied. An id
      * whose store lookup was under way meanwhile may have been applied after the lookup's snapshot, and
      * would then be nowhere the claim looks: such a lookup's "not found" is not trusted. (The lookup is

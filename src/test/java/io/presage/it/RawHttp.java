@@ -23,6 +23,18 @@ final class RawHttp {
         }
     }
 
+    /**
+     * Sends a request (text, UTF-8), waits {@code millis} without reading, and closes the connection:
+     * a client that gives up before the answer.
+     */
+    static void hangUp(int port, String request, long millis) throws IOException, InterruptedException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.getOutputStream().write(request.getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            Thread.sleep(millis);
+        }
+    }
+
     /** {@link #exchange(int, byte[])} for a request written as text (UTF-8). */
     static String exchange(int port, String request) throws IOException {
         return exchange(port, request.getBytes(StandardCharsets.UTF_8));
