@@ -1,5 +1,8 @@
 package io.presage.api;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamWriteConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,10 +22,27 @@ import jakarta.inject.Singleton;
  */
 @Singleton
 public class ExactNumbers implements ObjectMapperCustomizer {
+    /** Deepest nesting of a request body: Jackson's default, so a value is at most this deep. */
+    public static final int REQUEST_DEPTH = StreamReadConstraints.DEFAULT_MAX_DEPTH;
+    /**
+     * Deepest nesting the application's mapper reads and writes: a value as deep as a request may
+     * bring, inside the few levels an answer or a record puts around it (a reconciliation's items, a
+     * forwarded transaction's writes). At Jackson's default, a value 998 deep that a PUT accepted
+     * failed every reconciliation it was part of at a mirror, other keys' strong reads with it.
+     */
+    public static final int WRAPPED_DEPTH = REQUEST_DEPTH + 64;
+
     @Override
     public void customize(ObjectMapper mapper) {
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
         mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+        nesting(mapper.getFactory(), WRAPPED_DEPTH);
+    }
+
+    /** Sets how deep {@code factory} reads and writes, its other constraints kept. */
+    static void nesting(JsonFactory factory, int depth) {
+        factory.setStreamReadConstraints(factory.streamReadConstraints().rebuild().maxNestingDepth(depth).build());
+        factory.setStreamWriteConstraints(factory.streamWriteConstraints().rebuild().maxNestingDepth(depth).build());
     }
 
     /**
@@ -32,7 +52,9 @@ public class ExactNumbers implements ObjectMapperCustomizer {
      * whose last copy used to win silently) are malformed.
      */
     public static ObjectReader treeReader(ObjectMapper mapper) {
-        return mapper.readerFor(JsonNode.class)
+        ObjectMapper requests = mapper.copy(); // held to REQUEST_DEPTH, whatever the mapper allows
+        nesting(requests.getFactory(), REQUEST_DEPTH);
+        return requests.readerFor(JsonNode.class)
                 .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .with(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)

@@ -120,8 +120,15 @@ public final class RequestParser {
 
     /** A PUT body: any JSON value, kept as compact JSON text. */
     public byte[] value(byte[] body) {
-        JsonNode v = parse(body, valueLimit(), limits.valueBytes(), "the value");
-        return compact(v);
+        int max = valueLimit();
+        byte[] stored = compact(parse(body, max, limits.valueBytes(), "the value"));
+        // As stored, a value can be longer than as sent (123e47 is kept as 1.23E+49), and the limit is
+        // on what is stored, as for a transaction's writes.
+        if (stored.length > max) {
+            throw ApiException.tooLarge("the value is " + stored.length + " bytes as stored (numbers in their exact form); the limit is "
+                    + max + limitNote(max, limits.valueBytes()));
+        }
+        return stored;
     }
 
     /** The {@code speculative} query parameter: absent or false, true; anything else is 400 at either role. */

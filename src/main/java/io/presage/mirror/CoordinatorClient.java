@@ -130,9 +130,9 @@ public final class CoordinatorClient implements AutoCloseable {
         }
     }
 
-    /** Percent-encoded for a path, except '/', which the key and id paths match as it is. */
+    /** Percent-encoded as one path segment: a '/' in a key or id travels as %2F, as a client sends it. */
     static String pathSegment(String s) {
-        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
     }
 
     /** The URL calls go to now. */

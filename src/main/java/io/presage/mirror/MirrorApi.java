@@ -224,6 +224,13 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
         return reconcile(keys).map(r -> {
+            // The coordinator checked each key once (the batcher asks for distinct keys); the answer
+            // repeats a value as often as its key was asked for, and is held to the same budget.
+            List<StoredItem> answered = new ArrayList<>(keys.size());
+            for (String k : keys) {
+                answered.add(r.items().get(k));
+            }
+            ItemStore.TooLarge.check(answered, limits.batchBytes());
             List<Object> out = new ArrayList<>(keys.size());
             for (String k : keys) {
                 reads[o.consistency().ordinal()][1].increment();

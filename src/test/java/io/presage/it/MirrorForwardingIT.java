@@ -146,6 +146,47 @@ class MirrorForwardingIT {
         assertEquals("TOO_LARGE", local.path("error").asText(), local.toString());
     }
 
+    /**
+     * A key's {@code %2F} is a '/' inside the key. The mirror forwarded it as a bare '/', and the
+     * coordinator then resolved the dot segments: a PUT of {@code a%2F..%2Fvictim} at the mirror
+     * overwrote {@code victim}, and a DELETE deleted it.
+     */
+    @Test
+    @Order(2)
+    void aKeyWithEncodedSlashesAndDotsIsForwardedAsTheSameKey() throws Exception {
+        json(send(coordinator, "PUT", "/v1/kv/fw-victim", "\"original\""), 200);
+        json(send(mirror, "PUT", "/v1/kv/fw-a%2F..%2Ffw-victim", "\"via-mirror\""), 200);
+        assertEquals("original", json(send(coordinator, "GET", "/v1/kv/fw-victim", null), 200).path("value").asText());
+        assertEquals("via-mirror", json(send(coordinator, "GET", "/v1/kv/fw-a%2F..%2Ffw-victim", null), 200).path("value").asText());
+        json(send(mirror, "DELETE", "/v1/kv/fw-a%2F..%2Ffw-victim", null), 200);
+        assertEquals(404, send(coordinator, "GET", "/v1/kv/fw-a%2F..%2Ffw-victim", null).statusCode());
+        assertEquals("original", json(send(coordinator, "GET", "/v1/kv/fw-victim", null), 200).path("value").asText());
+    }
+
+    /**
+     * What the primary answers for a mirror's strong read is held to the mirror's answer budget as the
+     * mirror sends it: a key asked for many times is fetched once, and its value was repeated in the
+     * answer past the budget. And a value as deeply nested as a PUT allows comes back through a
+     * reconciliation (wrapped three levels deeper, it failed the reply's parse, for every key in it).
+     */
+    @Test
+    @Order(2)
+    void strongBatchReadsKeepTheAnswerBudgetWithRepeatedKeysAndCarryTheDeepestValue() throws Exception {
+        String value = "\"" + "r".repeat(89_998) + "\""; // 90,000 bytes; three are over the 200 kB budget
+        json(send(coordinator, "PUT", "/v1/kv/budget-repeated", value), 200);
+        json(send(mirror, "POST", "/v1/kv/_batch", "{\"keys\":[\"budget-repeated\",\"budget-repeated\"],\"consistency\":\"strong\"}"), 200);
+        JsonNode over = json(send(mirror, "POST", "/v1/kv/_batch",
+                "{\"keys\":[\"budget-repeated\",\"budget-repeated\",\"budget-repeated\"],\"consistency\":\"strong\"}"), 413);
+        assertEquals("TOO_LARGE", over.path("error").asText(), over.toString());
+
+        String deepest = "[".repeat(1000) + "]".repeat(1000); // Jackson's default depth, what a PUT accepts
+        json(send(coordinator, "PUT", "/v1/kv/deepest", deepest), 200);
+        assertTrue(send(mirror, "GET", "/v1/kv/deepest?consistency=strong", null).body().contains("\"value\":" + deepest));
+        HttpResponse<String> both = send(mirror, "POST", "/v1/kv/_batch", "{\"keys\":[\"strong-a\",\"deepest\"],\"consistency\":\"strong\"}");
+        assertEquals(200, both.statusCode(), both.body().length() > 300 ? both.body().substring(0, 300) : both.body());
+        assertTrue(both.body().contains("\"source\":\"primary\""));
+    }
+
     @Test
     @Order(3)
     void transactionsAndProceduresAreForwardedAndAnsweredWithTheCoordinatorsOutcome() throws Exception {
