@@ -171,8 +171,19 @@ public final class Speculator {
     private void confirmEarlierCall(Speculation s, CoordinatorAnswer.Committed earlier) {
         JsonNode speculated = s.view().speculativeResult();
         s.committedBefore(earlier.result());
-        confirm(s, earlier, earlier.result() == null || !earlier.result().equals(speculated));
+        confirm(s, earlier, earlier.result() == null || speculated == null || !speculated.equals(SAME_NUMBER, earlier.result()));
     }
+
+    /**
+     * Numbers by value: a result parsed back from the coordinator's JSON holds 6 as an int, the
+     * procedure's own plan as a big integer (or 1.50 against 1.5), and JsonNode.equals tells them apart.
+     */
+    private static final java.util.Comparator<JsonNode> SAME_NUMBER = (a, b) -> {
+        if (a.isNumber() && b.isNumber()) {
+            return a.decimalValue().compareTo(b.decimalValue());
+        }
+        return a.equals(b) ? 0 : 1;
+    };
 
     /**
      * Carries on with a procedure speculation that a restart interrupted (it was recorded, but what

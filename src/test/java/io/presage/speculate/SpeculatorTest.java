@@ -105,6 +105,27 @@ class SpeculatorTest {
         assertEquals(0, s.view().attempts());
     }
 
+    /**
+     * The earlier call's result comes back parsed from JSON text (6 is an int there), the local plan's
+     * is a big integer: the same number, so the speculation was right and is COMMITTED. Compared as
+     * Java objects they differed, and such a call was reported REEXECUTED with the 202's own result.
+     */
+    @Test
+    void aRetriedCallWhoseEarlierCommitGaveTheSameResultIsCommittedNotReexecuted() throws Exception {
+        coordinator.put("same", 5);
+        Speculator.Snapshot before = coordinator.snapshot(List.of("same"));
+        coordinator.commit(new TxnSpec("same-call#0", List.of(new TxnSpec.Read("same", before.versions().get("same"))),
+                List.of(new TxnSpec.Write("same", "6".getBytes())), "m2", "6")).get();
+
+        Speculation s = new Speculation("same-call");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"same\"}"), before, true);
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(Speculation.Status.COMMITTED, s.view().status(), s.view().toString());
+        assertEquals(6, s.view().result().asInt());
+        assertEquals(List.of("same-call#0"), coordinator.submittedIds, "nothing sent: the call had committed");
+    }
+
     /** The same, when the mirror restarted before recording that outcome: nothing of its own was ever sent. */
     @Test
     void aResumedCallThatSentNothingAndWhoseIdCommittedBeforeTakesThatCallsResult() throws Exception {
