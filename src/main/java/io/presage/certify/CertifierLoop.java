@@ -80,6 +80,11 @@ public final class CertifierLoop implements AutoCloseable {
     private final ArrayList<Certified> batch = new ArrayList<>();
     private final org.agrona.ErrorHandler errors;
     private final WakeableIdleStrategy idle;
+    private final Object drainLock = new Object();
+    /** No submission is taken from now on. */
+    private volatile boolean closed;
+    /** The loop thread has stopped: the queue may be drained from other threads (one at a time). */
+    private volatile boolean stopped;
 
     public CertifierLoop(Certifier certifier, int queueCapacity, int maxBatch, BatchHandler handler) {
         this.certifier = certifier;
@@ -103,9 +108,20 @@ public final class CertifierLoop implements AutoCloseable {
         return Thread.currentThread() == runner.thread();
     }
 
-    /** Queues a transaction; false when the queue is full (the caller should answer 503). */
+    /**
+     * Queues a transaction; false when the queue is full or the loop closed (the caller should answer
+     * 503). A submission that lands just as the loop closes is told {@link Callback#notCertified()}:
+     * a caller that read the loop before a rebuild replaced it must not wait for an answer forever.
+     */
     public boolean submit(TxnRequest txn, Object attachment, Callback callback) {
-        return wakeIf(queue.offer(new Submission(txn, attachment, callback)));
+        if (closed) {
+            return false;
+        }
+        boolean queued = wakeIf(queue.offer(new Submission(txn, attachment, callback)));
+        if (queued && closed) {
+            drainClosed(); // close() may have emptied the queue before this landed
+        }
+        return queued;
     }
 
     /** Runs {@code task} on the loop thread, after everything queued before it. False if full. */
@@ -127,11 +143,26 @@ public final class CertifierLoop implements AutoCloseable {
     /** Stops the loop; transactions still queued are told with {@link Callback#notCertified()}. */
     @Override
     public void close() {
+        closed = true;
         runner.close();
-        Object item;
-        while ((item = queue.poll()) != null) {
-            if (item instanceof Submission s) {
-                s.callback.notCertified();
+        stopped = true;
+        drainClosed();
+    }
+
+    /**
+     * Tells what is queued that it will not be certified. Only once the loop thread has stopped, and
+     * under a lock: the queue has one consumer at a time, as it requires.
+     */
+    private void drainClosed() {
+        synchronized (drainLock) {
+            if (!stopped) {
+                return; // close() drains once the loop thread has stopped
+            }
+            Object item;
+            while ((item = queue.poll()) != null) {
+                if (item instanceof Submission s) {
+                    s.callback.notCertified();
+                }
             }
         }
     }
