@@ -320,6 +320,16 @@ public class CoordinatorEngine {
                     + " but this coordinator's database has applied it up to " + applied
                     + ": the stream was lost or replaced; restore it (no commit is taken until then)");
         }
+        long acknowledged = recent.acked();
+        if (caughtUp && last < acknowledged) {
+            // The same when only the stream's tail was lost (its data restored from an older copy, a
+            // host crash before the file store flushed): the database, lagging, has not applied it, but
+            // this coordinator acknowledged commits up to `acknowledged`. Going on would append new
+            // commits at the lost ones' sequences, which mirrors that applied those skip.
+            throw new IllegalStateException("the log " + config.nats().stream() + " ends at sequence " + last
+                    + " but this coordinator acknowledged commits up to " + acknowledged
+                    + ": the stream lost acknowledged commits; restore it (no commit is taken until then)");
+        }
         if (!caughtUp) {
             recent.reset(applied);
         }
@@ -522,7 +532,7 @@ public class CoordinatorEngine {
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
             // known: a lookup now could miss one, and submit() could run after recovery and commit it again.
-            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+            return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
         }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
         if (known != null) {
@@ -531,7 +541,7 @@ public class CoordinatorEngine {
         String id = spec.id();
         return storedIds(List.of(id)).onItem().transformToUni(found -> {
             if (found == null) {
-                return Uni.createFrom().item(STORE_SLOW);
+                return unavailable("STORE_SLOW", STORE_SLOW);
             }
             ItemStore.TxnRecord rec = found.get(id);
             return rec != null
@@ -645,22 +655,22 @@ public class CoordinatorEngine {
     private Uni<CommitOutcome> submit(TxnSpec spec, long lookedUpAt) {
         Running r = running;
         if (state != State.READY || r == null) {
-            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+            return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
         }
         CoordinatorLease l = lease;
         if (l != null && !l.valid()) {
-            return Uni.createFrom().item(new CommitOutcome.Unavailable("the coordinator lease has lapsed"));
+            return unavailable("LEASE_LAPSED", new CommitOutcome.Unavailable("the coordinator lease has lapsed"));
         }
         long unapplied = recent.bytes();
         if (unapplied > maxUnappliedBytes) {
             // Backpressure, not a crash: every commit the database has not applied is held in memory, so
             // with PostgreSQL down or slow the heap would fill; clients retry once it has caught up.
-            return Uni.createFrom().item(new CommitOutcome.Unavailable(String.format(java.util.Locale.ROOT,
+            return unavailable("DATABASE_BEHIND", new CommitOutcome.Unavailable(String.format(java.util.Locale.ROOT,
                     "the coordinator's database is behind the log (%,d kB of committed writes not yet applied, "
                             + "limit %,d kB); retry", unapplied / 1024, maxUnappliedBytes / 1024)));
         }
         if (spec.id() != null && rebuilds != lookedUpAt) {
-            return Uni.createFrom().item(new CommitOutcome.Unavailable(
+            return unavailable("REBUILT", new CommitOutcome.Unavailable(
                     "the coordinator rebuilt its state while looking the id up; retry with the same id"));
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
@@ -672,7 +682,7 @@ public class CoordinatorEngine {
         }
         GroupCommit.Answer callback = answer::complete;
         if (!r.loop().submit(toRequest(spec), spec, callback)) {
-            answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded; retry"));
+            answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded (or rebuilding its state); retry"));
         }
         answer.thenAccept(this::count);
         return bounded(answer);
@@ -689,6 +699,16 @@ public class CoordinatorEngine {
         return Uni.createFrom().completionStage(f.copy())
                 .ifNoItem().after(config.groupCommit().timeout())
                 .recoverWithItem(new CommitOutcome.Unavailable("no answer from the log in time; retry"));
+    }
+
+    /**
+     * A commit refused before it reached the certifier, counted as {@code presage_commits_total{outcome=
+     * "unavailable", reason}}: these 503s (recovering, lease lapsed, the database behind) are the ones an
+     * alert must see, and were not counted at all.
+     */
+    private Uni<CommitOutcome> unavailable(String reason, CommitOutcome o) {
+        registry.counter("presage_commits_total", "outcome", "unavailable", "reason", reason).increment();
+        return Uni.createFrom().item(o);
     }
 
     /** {@code presage_commits_total{outcome, reason}} and {@code presage_certification_adjusted_total}. */

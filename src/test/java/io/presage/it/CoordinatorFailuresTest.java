@@ -449,6 +449,8 @@ class CoordinatorFailuresTest {
         String value = "\"" + "v".repeat(3_990) + "\"";
         int committed = 0;
         Response refused = null;
+        String behind = "reason=\"DATABASE_BEHIND\"";
+        double countedBefore = metric("presage_commits_total", behind);
         try (Connection holdItems = lockingConnection()) {
             lock(holdItems, "lock table items in exclusive mode"); // the applier cannot store anything
             for (int i = 0; i < 200 && refused == null; i++) {
@@ -464,6 +466,7 @@ class CoordinatorFailuresTest {
             assertTrue(refused.jsonPath().getString("message").startsWith("the coordinator's database is behind the log"),
                     refused.asString());
             assertTrue(committed >= 10 && committed <= 20, "about 64 kB of 4 kB commits first: " + committed);
+            assertEquals(countedBefore + 1, metric("presage_commits_total", behind), "the refusal is counted, with its reason");
             assertTrue(status().getLong("appliedSequence") < status().getLong("committedSequence"), "nothing applied meanwhile");
             Response read = get("held-0");
             assertEquals(200, read.statusCode(), "reads still see every acknowledged commit: " + read.asString());
@@ -525,17 +528,49 @@ class CoordinatorFailuresTest {
         }
     }
 
+    /**
+     * A stream that lost acknowledged commits is refused, not written over: first one that lost only
+     * its tail, which the database (held behind) had not applied yet, then one created again empty.
+     * Appended to, either would give new commits the sequences of lost ones, which mirrors that
+     * applied those skip.
+     */
     @Test
     @Order(7)
-    void aStreamCreatedAgainEmptyIsRefusedNotWrittenOver() throws Exception {
+    void aStreamThatLostItsTailOrAllOfItIsRefusedNotWrittenOver() throws Exception {
         Response before = put("lost-k", "1");
         assertEquals(200, before.statusCode(), before.asString());
         awaitApplied(sequenceOf(before));
         String stream = config().getValue("presage.nats.stream", String.class);
-        try (io.nats.client.Connection nc = Nats.connect(natsUrl())) {
-            // The stream lost and created again empty, as after a NATS restart with its data gone.
+        try (io.nats.client.Connection nc = Nats.connect(natsUrl()); Connection holdItems = lockingConnection()) {
             JetStreamManagement jsm = nc.jetStreamManagement();
             StreamConfiguration original = jsm.getStreamInfo(stream).getConfiguration();
+            lock(holdItems, "lock table items in exclusive mode"); // the database applies nothing more
+            long applied = status().getLong("appliedSequence");
+            long acked = 0;
+            for (int i = 0; i < 3; i++) {
+                Response r = put("lost-tail-" + i, "1");
+                assertEquals(200, r.statusCode(), r.asString());
+                acked = sequenceOf(r);
+            }
+            assertTrue(acked > applied, "acknowledged past what the database applied");
+            // The stream restored from a copy taken at `applied + 1`: it has everything the database
+            // applied, and lost the last acknowledged commits.
+            jsm.deleteStream(stream);
+            jsm.addStream(original);
+            try (JetStreamLog log = secondWriter()) {
+                for (long s = 1; s <= applied + 1; s++) {
+                    append(log, batchWriting("lost-filler", "1", new Hlc().next()), "filler-" + s);
+                }
+            }
+            assertUnavailable(put("lost-after-tail", "1")); // fenced: the coordinator rebuilds, and refuses
+            awaitStatus(s -> !"READY".equals(s.getString("state"))
+                    && s.getString("detail").contains("the stream lost acknowledged commits"),
+                    "recovery refusing the stream that lost its tail");
+            assertUnavailable(put("lost-after-tail", "2"));
+            assertEquals(applied + 1, jsm.getStreamInfo(stream).getStreamState().getLastSequence(), "nothing was appended to it");
+            holdItems.rollback();
+
+            // The stream lost and created again empty, as after a NATS restart with its data gone.
             jsm.deleteStream(stream);
             jsm.addStream(original);
             // A commit now would get a sequence every applier skips as applied: refused, and the
@@ -651,6 +686,17 @@ class CoordinatorFailuresTest {
             }
         }
         assertTrue(found, name + " in /q/metrics");
+        return sum;
+    }
+
+    /** The sum of {@code name}'s series whose labels include {@code label}, 0 when there is none yet. */
+    private static double metric(String name, String label) {
+        double sum = 0;
+        for (String line : given().get("/q/metrics").asString().split("\n")) {
+            if (line.startsWith(name + "{") && line.contains(label)) {
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
         return sum;
     }
 
