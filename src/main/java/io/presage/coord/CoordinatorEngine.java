@@ -361,6 +361,13 @@ public class CoordinatorEngine {
                 replayed++;
             }
         }
+        CoordinatorLease held = lease;
+        if (held != null && !held.valid()) {
+            // A holder that was paused past its lease (its last append fenced by the new holder's) must
+            // not append its barrier: it would fence the new holder's messages in flight, and turn this
+            // node READY on its way out. The lease's renewer ends the process.
+            throw new IllegalStateException("the coordinator lease has lapsed; not taking writes back");
+        }
         long epoch = System.currentTimeMillis();
         last = appendBarrier(log, last, epoch);
         recent.acked(last);
