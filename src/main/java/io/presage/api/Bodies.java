@@ -97,6 +97,9 @@ public final class Bodies {
         if (o instanceof CommitOutcome.Aborted a) {
             return aborted(a.reason().name(), a.conflicts(), "certification failed: " + a.reason(), extra);
         }
+        if (o instanceof CommitOutcome.Unknown u) {
+            return json(504, Map.of("error", "TIMEOUT", "message", u.why()));
+        }
         CommitOutcome.Unavailable u = (CommitOutcome.Unavailable) o;
         return json(503, Map.of("error", "UNAVAILABLE", "message", u.why()));
     }

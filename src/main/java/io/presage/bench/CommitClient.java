@@ -177,9 +177,9 @@ final class CommitClient {
                 }
             }
             case 409 -> aborted++;
-            case 503 -> {
+            case 503, 504 -> { // 504: the outcome was not known in time
                 unavailable++;
-                failures.accept(what + ": 503 " + r.text());
+                failures.accept(what + ": " + r.status() + " " + r.text());
             }
             default -> {
                 errors++;

@@ -532,7 +532,8 @@ public final class Demo {
                 + "current (adaptive timestamp certification). Plain optimistic certification (policy basic) aborts these: "
                 + "%,d aborts instead of %,d.", adjusted, adjusted + counts.conflicts.get(), counts.conflicts.get());
         if (counts.unavailable.get() > 0) {
-            say("  Unavailable: %,d requests were answered 503/504 (retry is safe).", counts.unavailable.get());
+            say("  Unavailable: %,d requests were answered 503 (nothing done; retry is safe) or 504 (not known in time; "
+                    + "retry under the same id).", counts.unavailable.get());
         }
 
         say("  Mirror lag (commit acknowledged at the coordinator → visible in a read at the mirror):");

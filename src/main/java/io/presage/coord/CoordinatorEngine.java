@@ -705,7 +705,8 @@ public class CoordinatorEngine {
     private Uni<CommitOutcome> bounded(CompletableFuture<CommitOutcome> f) {
         return Uni.createFrom().completionStage(f.copy())
                 .ifNoItem().after(config.groupCommit().timeout())
-                .recoverWithItem(new CommitOutcome.Unavailable("no answer from the log in time; retry"));
+                .recoverWithItem(new CommitOutcome.Unknown("no answer from the log in time: the commit may still be "
+                        + "made; retry under the same id, or read before retrying without one"));
     }
 
     /**
@@ -730,6 +731,8 @@ public class CoordinatorEngine {
         } else if (o instanceof CommitOutcome.Aborted a) {
             outcome = "aborted";
             reason = a.reason().name();
+        } else if (o instanceof CommitOutcome.Unknown) {
+            outcome = "unknown";
         } else {
             outcome = "unavailable";
         }

@@ -302,7 +302,15 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             answerCommitted(m, sequence);
             post(c -> acked(c, m, sequence));
         } else {
-            answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(outcome.error()));
+            if (unwrap(outcome.error()) instanceof LogUnavailableException u && u.mayHaveBeenAppended()) {
+                // Sent, and no ack after every retry: the message may still land (a paused server acts on
+                // what its socket holds), so "not committed" would be a guess. The expected sequence lets
+                // at most one of it and a retry under the same id land.
+                answerUnknown(m.txns, "the log did not confirm the commit: it may still be made; retry under the same id, "
+                        + "or read before retrying without one (" + rootMessage(outcome.error()) + ")");
+            } else {
+                answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(outcome.error()));
+            }
             post(c -> failed(c, m));
         }
     }
@@ -396,6 +404,12 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         for (CertifierLoop.Certified c : m.txns) {
             ((Answer) c.callback()).outcome(new CommitOutcome.Committed(
                     c.decision().timestamp(), c.decision().adjusted(), sequence));
+        }
+    }
+
+    private static void answerUnknown(List<CertifierLoop.Certified> txns, String why) {
+        for (CertifierLoop.Certified c : txns) {
+            ((Answer) c.callback()).outcome(new CommitOutcome.Unknown(why));
         }
     }
 

@@ -61,7 +61,7 @@ final class IdempotencyCache {
             forgetOldest();
             // Not committed means not decided: a retry must be allowed to try again.
             f.whenComplete((o, e) -> {
-                if (e != null || o instanceof CommitOutcome.Unavailable) {
+                if (e != null || o instanceof CommitOutcome.Unavailable || o instanceof CommitOutcome.Unknown) {
                     byId.remove(id, f);
                 }
                 if (!(o instanceof CommitOutcome.Committed)) {

@@ -315,6 +315,47 @@ class CoordinatorFailuresTest {
         assertEquals("after", get("down-k").jsonPath().getString("value"));
     }
 
+    /**
+     * An append the log never confirms may still land: a paused server acts on what its socket holds
+     * once it resumes. So its client is told 504 (not known), not 503 (not committed, retry is safe):
+     * here the commit does land, and a retry under the same id reports it instead of committing again.
+     */
+    @Test
+    @Order(2)
+    void anAppendTheLogNeverConfirmedIsAnswered504AndTheRetryUnderItsIdFindsItLanded() throws Exception {
+        String id = "unconfirmed-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"unconfirmed-k\",\"value\":1}]}";
+        NatsTestServer nats = RealServers.nats;
+        Response first;
+        nats.pause(); // for longer than the publish timeout and its retry
+        try {
+            first = post("/v1/transactions", body);
+        } finally {
+            nats.resume();
+        }
+        assertEquals(504, first.statusCode(), first.asString());
+        assertEquals("TIMEOUT", first.jsonPath().getString("error"), first.asString());
+        try (JetStreamLog log = secondWriter()) {
+            long landed = 0;
+            for (int i = 0; i < 100 && landed == 0; i++) {
+                landed = logTxns(log).stream().filter(t -> id.equals(t.id())).count();
+                Http.sleep(100);
+            }
+            assertEquals(1, landed, "the append the log never confirmed landed once the server resumed: a 503 would have lied");
+        }
+
+        Response retry = null;
+        for (int i = 0; i < 120 && (retry == null || retry.statusCode() == 503); i++) {
+            awaitStatus(s -> "READY".equals(s.getString("state")), "READY after the log came back");
+            retry = post("/v1/transactions", body);
+        }
+        assertEquals(200, retry.statusCode(), retry.asString());
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once: " + retry.asString());
+        }
+        assertEquals(retry.jsonPath().getLong("timestamp"), version("unconfirmed-k"));
+    }
+
     // ---- the log refuses an append ------------------------------------------------------------
 
     @Test
