@@ -40,6 +40,17 @@ final class Confirmations {
         }
     }
 
+    /**
+     * Whether a reconciliation found a newer version of {@code key} at the coordinator than {@code version}:
+     * a copy at {@code version} is then known to be stale, as with a pending update from the log. (A key's
+     * versions only grow; an answer that the key is absent says nothing here, since the local copy may
+     * be a write made after that deletion.)
+     */
+    boolean knownNewer(String key, long version) {
+        Mark m = marks.get(key);
+        return m != null && m.version() > version;
+    }
+
     /** When a copy of {@code key} at {@code version} was last confirmed current; 0 if it never was. */
     long confirmedAt(String key, long version) {
         Mark m = marks.get(key);

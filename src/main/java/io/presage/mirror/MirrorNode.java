@@ -345,12 +345,14 @@ public class MirrorNode implements ApplyHook {
 
     /**
      * Confidence that {@code key}'s answer ({@code version}, at {@code position}) is the primary's current
-     * version: 0 with an update received after that position, else exp(−λ·S), S the larger of the
+     * version: 0 with an update received after that position or a newer version seen by a reconciliation
+     * (only confirmations counted before: the copies a reconciliation showed stale kept their old
+     * confidence, and the 0.8 decile held little but stale reads), else exp(−λ·S), S the larger of the
      * follower's staleness and the replication lag last measured against the stream, or the time since
      * a reconciliation confirmed this version if that is shorter.
      */
     public double confidence(String key, long version, LogKnowledge.Look look, long position, long nowMillis) {
-        if (look.pendingSequence() > position) {
+        if (look.pendingSequence() > position || confirmations.knownNewer(key, version)) {
             return 0.0;
         }
         double logS = look.staleSecondsAt(nowMillis); // λ is the rate known where this knowledge of the log ends

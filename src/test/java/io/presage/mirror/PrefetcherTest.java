@@ -1,6 +1,7 @@
 package io.presage.mirror;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -141,5 +142,24 @@ class PrefetcherTest {
         assertEquals(1_000, c.confirmedAt("gone", 0));
         c.confirmed(List.of("k"), items, 900); // an answer to an earlier request, arriving late
         assertEquals(1_000, c.confirmedAt("k", 42), "the later confirmation stands");
+    }
+
+    /**
+     * A reconciliation that found a newer version shows an older local copy stale: its reads get
+     * confidence 0, as with a pending update. A copy as new or newer is not; nor does an answer that
+     * the key is absent make any copy stale (the copy may be a write after that deletion).
+     */
+    @Test
+    void aReconciliationThatFoundANewerVersionMarksOlderCopiesStale() {
+        Confirmations c = new Confirmations(100);
+        Map<String, StoredItem> items = new HashMap<>();
+        items.put("k", new StoredItem("k", new byte[] {'1'}, 42, Map.of("c", 42L), 7));
+        c.confirmed(List.of("k", "gone"), items, 1_000);
+        assertTrue(c.knownNewer("k", 41), "an older copy is stale");
+        assertTrue(c.knownNewer("k", 0), "no copy at all, while the coordinator has one");
+        assertFalse(c.knownNewer("k", 42));
+        assertFalse(c.knownNewer("k", 43), "applied since: newer than what the coordinator answered");
+        assertFalse(c.knownNewer("gone", 17), "absent at the coordinator says nothing of a later write");
+        assertFalse(c.knownNewer("never-asked", 1));
     }
 }
