@@ -1,8 +1,11 @@
 package io.presage.apply;
 
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
 
 /** Bounding a map without bookkeeping per access: when full, drop a sixteenth of it. */
 public final class Eviction {
@@ -20,6 +23,44 @@ public final class Eviction {
             removed++;
         }
         return removed;
+    }
+
+    /** Entries whose scores {@link #lowest} samples to pick its threshold. */
+    static final int SAMPLE = 1024;
+
+    /**
+     * Removes about 1/16 of {@code capacity} entries, those of lowest {@code score}: the threshold is the
+     * sixteenth quantile of a random sample of the scores, then one pass removes every entry at or below
+     * it (a {@link #sixteenth} if ties leave nothing removed). For a map whose entries are not equally
+     * worth keeping: in hash order, the same region went each time, hot keys in it too.
+     */
+    public static <V> int lowest(Map<String, V> map, int capacity, ToDoubleFunction<V> score) {
+        int size = map.size();
+        if (size == 0) {
+            return 0;
+        }
+        double[] sample = new double[Math.min(SAMPLE, size)];
+        ThreadLocalRandom rnd = ThreadLocalRandom.current();
+        int taken = 0;
+        int seen = 0;
+        for (V v : map.values()) { // reservoir sampling: every entry equally likely
+            double s = score.applyAsDouble(v);
+            if (taken < sample.length) {
+                sample[taken++] = s;
+            } else {
+                int j = rnd.nextInt(seen + 1);
+                if (j < sample.length) {
+                    sample[j] = s;
+                }
+            }
+            seen++;
+        }
+        Arrays.sort(sample, 0, taken);
+        double threshold = sample[Math.min(taken - 1, Math.max(0, taken * Math.max(1, capacity / 16) / Math.max(size, 1) - 1))];
+        int before = map.size();
+        map.values().removeIf(v -> score.applyAsDouble(v) <= threshold);
+        int removed = before - map.size();
+        return removed > 0 ? removed : sixteenth(map, capacity);
     }
 
     /**

@@ -15,7 +15,7 @@ import io.presage.apply.StoredItem;
  * the mirror cannot tell when during the round trip the coordinator looked.
  *
  * <p>Every reconciliation counts (strong reads, reads below {@code minConfidence}, speculation checks,
- * prefetches). Bounded: a sixteenth is dropped when full.
+ * prefetches). Bounded: the oldest sixteenth is dropped when full.
  */
 final class Confirmations {
     private record Mark(long version, long atMillis) {
@@ -34,7 +34,7 @@ final class Confirmations {
             StoredItem i = items.get(k);
             Mark m = new Mark(i == null ? 0 : i.version(), sentMillis);
             if (!marks.containsKey(k) && marks.size() >= maxKeys) {
-                Eviction.sixteenth(marks, maxKeys);
+                Eviction.lowest(marks, maxKeys, Mark::atMillis); // the oldest answers go first
             }
             marks.merge(k, m, (old, now) -> now.atMillis() >= old.atMillis() ? now : old);
         }

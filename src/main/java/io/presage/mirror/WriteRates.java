@@ -45,7 +45,10 @@ public final class WriteRates {
     public void written(String key, long atMillis) {
         Rate r = keys.get(key);
         if (r == null && keys.size() >= maxKeys) {
-            Eviction.sixteenth(keys, maxKeys); // an evicted key falls back to the prior
+            // The least written go: an evicted key falls back to the average rate, which for a quiet
+            // key errs towards less confidence. In hash order, hot keys went too, and for a while after
+            // their next write read as a fraction of their rate: confidence near 1 where it was near 0.
+            Eviction.lowest(keys, maxKeys, v -> v.at(atMillis, tauMillis));
         }
         keys.put(key, bumped(r, atMillis));
         global = bumped(global, atMillis);

@@ -195,4 +195,28 @@ class ConfidenceModelTest {
         s.restarted();
         assertEquals(5.0, s.seconds(15_000, true), 1e-9, "a restarted applier forgot what it had not applied");
     }
+
+    /**
+     * A full rate table evicts its least written keys. It evicted in hash order: a key written 100 times
+     * a second, in the region that went each time, fell back to the average rate and then read as a few
+     * writes a second, confidence near 1 for a copy almost surely stale.
+     */
+    @Test
+    void aHotKeyKeepsItsRateWhileNewKeysKeepFillingTheTable() {
+        WriteRates r = new WriteRates(60_000, 1024);
+        long t = 1_000_000;
+        for (int i = 0; i < 6_000; i++) { // 60 s of 100 writes a second
+            r.written("hot", t);
+            t += 10;
+        }
+        double lowest = Double.MAX_VALUE;
+        for (int i = 0; i < 6_000; i++) { // and another 60 s with a new key every 10 ms beside it
+            r.written("new-" + i, t);
+            r.written("hot", t);
+            t += 10;
+            lowest = Math.min(lowest, r.rate("hot", t));
+            assertTrue(r.trackedKeys() <= 1024, "bounded: " + r.trackedKeys());
+        }
+        assertTrue(lowest > 50, "the hot key's rate never fell to the average's: lowest " + lowest);
+    }
 }
