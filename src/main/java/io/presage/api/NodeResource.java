@@ -91,12 +91,13 @@ public class NodeResource {
 
     @POST
     @Path("/procedures/{name}")
-    public Uni<Response> procedure(@PathParam("name") String name, @QueryParam("id") String decodedId,
+    public Uni<Response> procedure(@PathParam("name") String name,
             @QueryParam("speculative") String speculative, @Context HttpServerRequest request, byte[] body) {
         // The id is decoded from the raw query: the framework hands even an @Encoded query parameter
-        // over decoded (bytes that are not UTF-8 already turned into U+FFFD) and encoded again.
-        String raw = decodedId == null ? null : Keys.rawQueryValue(request.query(), "id");
-        String id = raw == null ? decodedId : Keys.idFromUrl(raw, true, "id");
+        // over decoded (bytes that are not UTF-8 already turned into U+FFFD) and encoded again, and an
+        // empty one (?id=) as none at all, which ran the call without its idempotency: now 400.
+        String raw = Keys.rawQueryValue(request.query(), "id");
+        String id = raw == null ? null : Keys.idFromUrl(raw, true, "id");
         return api.procedure(name, id, body, speculative);
     }
 

@@ -472,6 +472,10 @@ class CoordinatorApiTest {
         cases.put("unknown procedure", new Object[] {"POST", "/v1/procedures/nope", "{}", 404, "NOT_FOUND"});
         cases.put("bad procedure args", new Object[] {"POST", "/v1/procedures/transfer", "{\"from\":\"a\"}", 400, "BAD_REQUEST"});
         cases.put("empty key in procedure args", new Object[] {"POST", "/v1/procedures/increment", "{\"key\":\"\"}", 400, "INVALID_KEY"});
+        // Taken as no id at all, it ran the call without its idempotency (1, 2, 3 on repeats).
+        cases.put("empty procedure id", new Object[] {"POST", "/v1/procedures/increment?id=", "{\"key\":\"api-empty-id\"}", 400, "BAD_REQUEST"});
+        cases.put("procedure id too long", new Object[] {"POST", "/v1/procedures/increment?id=" + "i".repeat(121),
+                "{\"key\":\"api-long-id\"}", 400, "BAD_REQUEST"});
         cases.put("empty account in a transfer", new Object[] {"POST", "/v1/procedures/transfer",
                 "{\"from\":\"\",\"to\":\"b\",\"amount\":1}", 400, "INVALID_KEY"});
         cases.put("batch option of the wrong JSON type", new Object[] {"POST", "/v1/kv/_batch",
