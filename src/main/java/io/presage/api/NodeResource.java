@@ -53,20 +53,22 @@ public class NodeResource {
     @Path("/kv/{key: .*}")
     public Uni<Response> get(@PathParam("key") @Encoded String key, @QueryParam("consistency") String consistency,
             @QueryParam("minConfidence") String minConfidence, @QueryParam("after") String after,
-            @QueryParam("timeoutMs") String timeoutMs, @HeaderParam(SESSION) String session) {
-        return api.get(Keys.fromPath(key), new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs, session));
+            @QueryParam("timeoutMs") String timeoutMs, @HeaderParam(SESSION) String session, @Context HttpServerRequest request) {
+        return api.get(keyFromPath(key, request), new NodeApi.ReadParams(consistency, minConfidence, after, timeoutMs, session));
     }
 
     @PUT
     @Path("/kv/{key: .*}")
-    public Uni<Response> put(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative, byte[] body) {
-        return api.put(Keys.fromPath(key), body, speculative);
+    public Uni<Response> put(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative,
+            @Context HttpServerRequest request, byte[] body) {
+        return api.put(keyFromPath(key, request), body, speculative);
     }
 
     @DELETE
     @Path("/kv/{key: .*}")
-    public Uni<Response> delete(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative) {
-        return api.delete(Keys.fromPath(key), speculative);
+    public Uni<Response> delete(@PathParam("key") @Encoded String key, @QueryParam("speculative") String speculative,
+            @Context HttpServerRequest request) {
+        return api.delete(keyFromPath(key, request), speculative);
     }
 
     @POST
@@ -85,7 +87,11 @@ public class NodeResource {
 
     @GET
     @Path("/transactions/{id: .+}")
-    public Uni<Response> transactionOutcome(@PathParam("id") @Encoded String id) {
+    public Uni<Response> transactionOutcome(@PathParam("id") @Encoded String id, @Context HttpServerRequest request) {
+        if (request.path().indexOf(';') >= 0) {
+            throw ApiException.badRequest("a ';' in a transaction id travels as %3B in a URL: a bare one starts path "
+                    + "parameters, which would cut the id short");
+        }
         return api.transactionOutcome(Keys.idFromUrl(id, false, "a transaction id"));
     }
 
@@ -109,8 +115,8 @@ public class NodeResource {
 
     @GET
     @Path("/reconcile/{key: .*}")
-    public Uni<Response> reconcile(@PathParam("key") @Encoded String key) {
-        return api.reconcile(Keys.fromPath(key));
+    public Uni<Response> reconcile(@PathParam("key") @Encoded String key, @Context HttpServerRequest request) {
+        return api.reconcile(keyFromPath(key, request));
     }
 
     @POST
@@ -129,5 +135,18 @@ public class NodeResource {
     @NonBlocking
     public Map<String, Object> ping() {
         return Map.of("ok", true);
+    }
+
+    /**
+     * The key of a {@code /kv/{key}} path. A bare ';' in it starts path (matrix) parameters, which the
+     * framework cuts off the key: {@code PUT /v1/kv/a;b} wrote key {@code a}. Refused instead; the
+     * client sends it as {@code %3B}.
+     */
+    private static String keyFromPath(String key, HttpServerRequest request) {
+        if (request.path().indexOf(';') >= 0) {
+            throw ApiException.invalidKey("a ';' in a key travels as %3B in a URL: a bare one starts path parameters, "
+                    + "which would cut the key short");
+        }
+        return Keys.fromPath(key);
     }
 }
