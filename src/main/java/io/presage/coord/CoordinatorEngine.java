@@ -676,6 +676,10 @@ public class CoordinatorEngine {
                     "the coordinator's database is behind the log (%,d kB of committed writes not yet applied, "
                             + "limit %,d kB); retry", unapplied / 1024, maxUnappliedBytes / 1024)));
         }
+        if (spec.id() != null && ids.backlogged()) {
+            return unavailable("DATABASE_BEHIND", new CommitOutcome.Unavailable("the coordinator's database is behind the log: "
+                    + "the idempotency ids it has not stored fill the memory set aside for them; retry"));
+        }
         if (spec.id() != null && rebuilds != lookedUpAt) {
             return unavailable("REBUILT", new CommitOutcome.Unavailable(
                     "the coordinator rebuilt its state while looking the id up; retry with the same id"));

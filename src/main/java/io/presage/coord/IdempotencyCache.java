@@ -130,6 +130,16 @@ final class IdempotencyCache {
         claim(id, CompletableFuture.completedFuture(outcome), result);
     }
 
+    /**
+     * Whether twice {@code capacity} ids are held: the store has stopped answering for them (PostgreSQL
+     * down or far behind), and every new id would stay in memory until it catches up. The unapplied-
+     * writes budget does not bound them: a read-only transaction writes nothing, and 256 MB of tiny
+     * writes are millions of ids. The engine then refuses commits with an id (503) until it has caught up.
+     */
+    boolean backlogged() {
+        return byId.size() >= 2 * capacity;
+    }
+
     /** The procedure result of the committed id, while the id is held (null: none, or not held). */
     String result(String id) {
         return results.get(id);

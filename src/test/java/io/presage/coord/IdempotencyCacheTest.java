@@ -1,6 +1,7 @@
 package io.presage.coord;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -66,6 +67,22 @@ class IdempotencyCacheTest {
         assertNull(c.get("id-3"));
         assertNotNull(c.get("id-4"));
         assertNotNull(c.get("id-6"));
+    }
+
+    /** Held ids are bounded all the same: past twice the capacity, the engine refuses commits with ids. */
+    @Test
+    void idsTheStoreCannotAnswerForMakeTheCacheBackloggedUntilItCatchesUp() {
+        AtomicLong applied = new AtomicLong(0);
+        IdempotencyCache c = new IdempotencyCache(2, applied::get);
+        for (int seq = 1; seq <= 3; seq++) {
+            c.remember("id-" + seq, committedAt(seq), null);
+        }
+        assertFalse(c.backlogged());
+        c.remember("id-4", committedAt(4), null);
+        assertTrue(c.backlogged(), "four ids held for a capacity of two: the store is behind");
+        applied.set(4);
+        c.remember("id-5", committedAt(5), null);
+        assertFalse(c.backlogged(), "the store caught up: the old ids are forgotten again");
     }
 
     @Test
