@@ -594,6 +594,10 @@ public final class Demo {
             System.out.print(exact.table("      "));
             say("      calibration error %.3f (the gap between confidence given and share found current, averaged over the reads; "
                     + "0 is perfect)", exact.calibrationError());
+            String top = exact.topDecileStaleness();
+            if (top != null) {
+                say("      %s", top);
+            }
         } else {
             say("      The mirrors checked none of these reads themselves (presage.mirror.calibration-sample-rate is 0 on them; "
                     + "./presage demo starts mirrors that check every read).");

@@ -1,6 +1,7 @@
 package io.presage.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -55,6 +56,18 @@ class CalibrationReportTest {
         assertEquals(1.0 / 14, a.plus(CalibrationReport.of(table("""
                 [{"bucket":"0.5-0.6","samples":10,"current":4,"meanConfidence":0.5}]"""))).calibrationError(), 1e-12,
                 "14 reads given 0.5 (7 expected current), 6 found current: a gap of 1 over 14 reads");
+    }
+
+    /** The error hardly sees the top decile; its own line shows stale reads against what was promised. */
+    @Test
+    void theTopDecilesStaleReadsAreSetAgainstWhatItsConfidenceAllowed() throws Exception {
+        CalibrationReport r = CalibrationReport.of(table("""
+                [{"bucket":"0.9-1.0","samples":10000,"current":9900,"meanConfidence":0.999}]"""));
+        assertEquals(0.009, r.calibrationError(), 1e-9, "small");
+        assertEquals("reads given 0.9 or more: 1.00 % stale, against 0.10 % their confidence allowed (10.0 ×)",
+                r.topDecileStaleness());
+        assertNull(CalibrationReport.of(table("""
+                [{"bucket":"0.5-0.6","samples":4,"current":2,"meanConfidence":0.5}]""")).topDecileStaleness());
     }
 
     @Test
