@@ -137,6 +137,12 @@ final class IdempotencyCache {
      * writes are millions of ids. The engine then refuses commits with an id (503) until it has caught up.
      */
     boolean backlogged() {
+        if (byId.size() < 2 * capacity) {
+            return false;
+        }
+        // Refused commits claim nothing, and claims are what forget old ids: without this, the cache
+        // stayed full (and every commit with an id refused) after the store had caught up.
+        forgetOldest();
         return byId.size() >= 2 * capacity;
     }
 
