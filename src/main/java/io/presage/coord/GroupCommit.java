@@ -263,7 +263,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long start = System.nanoTime();
         final long delay = start - since;
         CompletableFuture<Void> earlierSettled = settled;
-        settled = append(payload, msgId, expected, previousId, retries)
+        settled = append(payload, msgId, expected, previousId, retries, false)
                 .handle(AppendOutcome::new)
                 .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
                 .thenAcceptAsync(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start), offLoop)
@@ -321,19 +321,34 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         return null;
     }
 
+    /**
+     * Appends, resending after an outcome that is not known. {@code sentBefore}: an earlier attempt may
+     * have landed, so a last failure that proves nothing of it ("not connected" after a timeout) is
+     * reported as unknown too; a fence does prove it, since JetStream answers a resent id that got in
+     * with a duplicate ack before it checks the expected sequence.
+     */
     private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, String previousId,
-                                               int attemptsLeft) {
+                                               int attemptsLeft, boolean sentBefore) {
         return log.append(subject, payload, msgId, expected, previousId).handle((ack, err) -> {
             if (err == null) {
                 return CompletableFuture.completedFuture(ack);
             }
             Throwable cause = unwrap(err);
-            if (attemptsLeft > 0 && cause instanceof LogUnavailableException u && u.mayHaveBeenAppended()) {
+            boolean mayHaveLanded = cause instanceof LogUnavailableException u && u.mayHaveBeenAppended();
+            if (attemptsLeft > 0 && mayHaveLanded) {
                 // Same id, same expectation: JetStream answers a duplicate ack if the first got in.
-                return append(payload, msgId, expected, previousId, attemptsLeft - 1);
+                return append(payload, msgId, expected, previousId, attemptsLeft - 1, true);
             }
-            return CompletableFuture.<Appended>failedFuture(cause);
+            return CompletableFuture.<Appended>failedFuture(lastFailure(cause, sentBefore));
         }).thenCompose(f -> f);
+    }
+
+    /** An append's last failure as its clients must hear it, {@code sentBefore} an earlier attempt without an ack. */
+    static Throwable lastFailure(Throwable cause, boolean sentBefore) {
+        if (sentBefore && cause instanceof LogUnavailableException u && !u.mayHaveBeenAppended()) {
+            return new LogUnavailableException("an earlier attempt got no ack, and then: " + u.getMessage(), true, u);
+        }
+        return cause;
     }
 
     private void acked(Certifier certifier, Message m, long sequence) {
