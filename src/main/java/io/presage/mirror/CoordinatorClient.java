@@ -63,10 +63,24 @@ public final class CoordinatorClient implements AutoCloseable {
         }
     }
 
-    /** The coordinator did not answer (refused, reset, timed out): the caller answers 503. */
+    /**
+     * The coordinator did not answer (refused, reset, timed out). {@link #maybeDelivered}: the request
+     * had gone out on a connection, so the coordinator may have acted on it (a write may be committed).
+     */
     public static final class Unreachable extends RuntimeException {
+        private final boolean maybeDelivered;
+
         Unreachable(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        Unreachable(String message, Throwable cause, boolean maybeDelivered) {
             super(message, cause, false, false);
+            this.maybeDelivered = maybeDelivered;
+        }
+
+        public boolean maybeDelivered() {
+            return maybeDelivered;
         }
     }
 
@@ -168,8 +182,12 @@ public final class CoordinatorClient implements AutoCloseable {
         if (body != null) {
             o.putHeader(HttpHeaders.CONTENT_TYPE, "application/json");
         }
+        boolean[] sent = new boolean[1]; // on this event loop only
         http.request(o)
-                .compose(req -> body == null ? req.send() : req.send(Buffer.buffer(body)))
+                .compose(req -> {
+                    sent[0] = true; // a connection is open: from here the coordinator may see the request
+                    return body == null ? req.send() : req.send(Buffer.buffer(body));
+                })
                 .compose(resp -> resp.body().map(b -> new Answer(resp.statusCode(), b.getBytes())))
                 .onComplete(ar -> {
                     if (ar.succeeded()) {
@@ -184,7 +202,7 @@ public final class CoordinatorClient implements AutoCloseable {
                         relocate();
                         Throwable c = ar.cause();
                         answer.completeExceptionally(new Unreachable("the coordinator at " + t.base() + " did not answer: "
-                                + why(c), c));
+                                + why(c), c, sent[0]));
                     }
                 });
     }

@@ -344,7 +344,7 @@ public class MirrorApi implements NodeApi {
         if (RequestParser.speculative(speculative)) {
             return speculate(TxnSpec.blind(k, value, config.nodeId()).withId(speculations().newId()));
         }
-        return forward("PUT", "/v1/kv/" + CoordinatorClient.pathSegment(k), body);
+        return forwardWrite("PUT", "/v1/kv/" + CoordinatorClient.pathSegment(k), body);
     }
 
     @Override
@@ -353,7 +353,7 @@ public class MirrorApi implements NodeApi {
         if (RequestParser.speculative(speculative)) {
             return speculate(TxnSpec.blind(k, null, config.nodeId()).withId(speculations().newId()));
         }
-        return forward("DELETE", "/v1/kv/" + CoordinatorClient.pathSegment(k), null);
+        return forwardWrite("DELETE", "/v1/kv/" + CoordinatorClient.pathSegment(k), null);
     }
 
     @Override
@@ -362,7 +362,7 @@ public class MirrorApi implements NodeApi {
         if (RequestParser.speculative(speculative)) {
             return speculate(txn.id() != null ? txn : txn.withId(speculations().newId()));
         }
-        return forward("POST", "/v1/transactions", body);
+        return forwardWrite("POST", "/v1/transactions", body);
     }
 
     @Override
@@ -380,7 +380,7 @@ public class MirrorApi implements NodeApi {
             // any other refusal is the coordinator's to give
         }
         String path = "/v1/procedures/" + CoordinatorClient.pathSegment(name) + (id == null ? "" : "?id=" + query(id));
-        return forward("POST", path, body);
+        return forwardWrite("POST", path, body);
     }
 
     /** A plain transaction (its id set), speculatively: recorded, then 202 at once; the coordinator decides later. */
@@ -486,6 +486,25 @@ public class MirrorApi implements NodeApi {
         return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
                 .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
                 .onFailure().transform(MirrorApi::unavailable);
+    }
+
+    /**
+     * A forwarded write: as {@link #forward}, but a request that went out and got no answer is 504, its
+     * outcome unknown (the coordinator may have committed it), not 503 "nothing done, retry is safe".
+     */
+    private Uni<Response> forwardWrite(String method, String path, byte[] body) {
+        return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
+                .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
+                .onFailure().transform(MirrorApi::unanswered);
+    }
+
+    private static Throwable unanswered(Throwable e) {
+        Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+        if (c instanceof CoordinatorClient.Unreachable u && u.maybeDelivered()) {
+            return ApiException.timeout(u.getMessage() + "; the write may still be committed: retry it under the same id, "
+                    + "or read before retrying without one");
+        }
+        return unavailable(e);
     }
 
     /** {@code ?speculative=}: absent or false forwards, true speculates; anything else is a 400. */
