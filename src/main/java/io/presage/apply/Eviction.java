@@ -30,16 +30,15 @@ public final class Eviction {
 
     /**
      * Removes about 1/16 of {@code capacity} entries, those of lowest {@code score}: the threshold is the
-     * sixteenth quantile of a random sample of the scores, then one pass removes every entry at or below
-     * it (a {@link #sixteenth} if ties leave nothing removed). For a map whose entries are not equally
-     * worth keeping: in hash order, the same region went each time, hot keys in it too.
+     * sixteenth quantile of a random sample of the scores; one pass removes the entries below it, a
+     * second those at it, until a sixteenth is gone (ties, such as the keys of one reconciliation
+     * stamped with one time, must not take far more). A {@link #sixteenth} if the map changed under the
+     * sample and nothing could be removed. For a map whose entries are not equally worth keeping: in
+     * hash order, the same region went each time, hot keys in it too.
      */
     public static <V> int lowest(Map<String, V> map, int capacity, ToDoubleFunction<V> score) {
-        int size = map.size();
-        if (size == 0) {
-            return 0;
-        }
-        double[] sample = new double[Math.min(SAMPLE, size)];
+        int n = Math.max(1, capacity / 16);
+        double[] sample = new double[SAMPLE];
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
         int taken = 0;
         int seen = 0;
@@ -55,12 +54,26 @@ public final class Eviction {
             }
             seen++;
         }
+        if (taken == 0) {
+            return 0; // emptied meanwhile (another thread evicted)
+        }
         Arrays.sort(sample, 0, taken);
-        double threshold = sample[Math.min(taken - 1, Math.max(0, taken * Math.max(1, capacity / 16) / Math.max(size, 1) - 1))];
-        int before = map.size();
-        map.values().removeIf(v -> score.applyAsDouble(v) <= threshold);
-        int removed = before - map.size();
+        double threshold = sample[(int) Math.min(taken - 1, (long) taken * n / seen)];
+        int removed = removeUpTo(map, n, v -> score.applyAsDouble(v) < threshold);
+        removed += removeUpTo(map, n - removed, v -> score.applyAsDouble(v) == threshold);
         return removed > 0 ? removed : sixteenth(map, capacity);
+    }
+
+    private static <V> int removeUpTo(Map<String, V> map, int most, Predicate<V> which) {
+        int removed = 0;
+        Iterator<V> it = map.values().iterator();
+        while (removed < most && it.hasNext()) {
+            if (which.test(it.next())) {
+                it.remove();
+                removed++;
+            }
+        }
+        return removed;
     }
 
     /**
