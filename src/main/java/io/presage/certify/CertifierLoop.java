@@ -1,5 +1,6 @@
 package io.presage.certify;
 
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -118,6 +119,9 @@ public final class CertifierLoop implements AutoCloseable {
             return false;
         }
         boolean queued = wakeIf(queue.offer(new Submission(txn, attachment, callback)));
+        // The queue publishes its element with a release store, which a later volatile read may pass:
+        // without the fence, this could read `closed` false while close() still missed the element.
+        VarHandle.fullFence();
         if (queued && closed) {
             drainClosed(); // close() may have emptied the queue before this landed
         }
