@@ -79,11 +79,23 @@ public final class Keys {
         }
         for (String pair : query.split("&", -1)) {
             int eq = pair.indexOf('=');
-            if ((eq < 0 ? pair : pair.substring(0, eq)).equals(name)) {
+            if (nameIs(eq < 0 ? pair : pair.substring(0, eq), name)) {
                 return eq < 0 ? "" : pair.substring(eq + 1);
             }
         }
         return null;
+    }
+
+    /** Whether a query parameter's raw name is {@code name}, as the framework decodes names too ({@code %69d} is {@code id}). */
+    private static boolean nameIs(String rawName, String name) {
+        if (rawName.equals(name)) {
+            return true;
+        }
+        try {
+            return rawName.indexOf('%') >= 0 && percentDecoded(rawName, true).equals(name);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** {@code raw} percent-decoded as UTF-8; IllegalArgumentException, with the end of a sentence, if it cannot be. */
