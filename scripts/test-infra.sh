@@ -300,7 +300,8 @@ fi
 echo "== NATS"
 # The launcher holds its lock on fd 9 while it starts servers (./presage up). A server that kept
 # fd 9 open would hold the lock for its whole life, and every later up or down would be refused.
-exec 9>>"$tmp/launcher.lock"
+: >"$tmp/launcher.lock"
+exec 9<"$tmp/launcher.lock"
 flock 9
 run infra_start_nats || abort "infra_start_nats"
 ok "infra_start_nats starts nats-server"
@@ -582,12 +583,15 @@ fails "infra_stop_all rejects an unknown option" infra_stop_all --bogus
 fails "./presage down rejects an unknown option" "$script_dir/../presage" down --wiped
 check "... naming it and what it takes" out_has "unknown option for down: --wiped (only --wipe)"
 # One launcher at a time in a folder: a second up, down or demo refuses while the first runs.
-mkdir -p "$tmp/locked/.presage"
+mkdir -p "$tmp/locked"
 cp -r "$script_dir/../presage" "$script_dir" "$tmp/locked/"
 # shellcheck disable=SC2016 # $1 belongs to the inner shell
-bash -c 'exec 9>>"$1" && flock 9 && exec sleep 30' _ "$tmp/locked/.presage/launcher.lock" &
+bash -c 'exec 9<"$1" && flock 9 && exec sleep 30' _ "$tmp/locked/presage" &
 holder=$!
-sleep 0.5
+for ((i = 0; i < 100; i++)); do # until the holder has the lock
+    flock -n "$tmp/locked/presage" true || break
+    sleep 0.1
+done
 fails "./presage down while another launcher runs in its folder is refused" "$tmp/locked/presage" down
 check "... saying why" out_has "another ./presage up, down or demo is running"
 kill "$holder" 2>/dev/null || true
