@@ -258,6 +258,9 @@ class CoordinatorFailuresTest {
 
         nats.stop();
         try {
+            // A commit sent while the server was going down may have been stored: it is answered 504, and
+            // may land. This test is of a log known to be down, where nothing can land: 503.
+            awaitLogDown();
             Response first = timedCommit(() -> put("down-k", "\"failed-while-down\""));
             assertTrue(first.jsonPath().getString("message").startsWith("the log did not accept the commit"),
                     "certified, then refused at the append: " + first.asString());
@@ -728,6 +731,15 @@ class CoordinatorFailuresTest {
         }
         assertTrue(found, name + " in /q/metrics");
         return sum;
+    }
+
+    /** Until readiness reports the log (NATS JetStream) down. */
+    private static void awaitLogDown() {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!"DOWN".equals(given().get("/q/health/ready").jsonPath().getString("checks.find { it.name == 'nats-jetstream' }.status"))) {
+            assertTrue(System.nanoTime() < deadline, "readiness reports the log down within 30 s");
+            Http.sleep(50);
+        }
     }
 
     /** The sum of {@code name}'s series whose labels include {@code label}, 0 when there is none yet. */
