@@ -8,10 +8,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.presage.apply.Eviction;
 import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
@@ -53,6 +55,18 @@ public final class ProcedureRunner {
     private final String origin;
     private final KeyTurns turns = new KeyTurns();
     private final Duration turnWait;
+    /**
+     * Refusals of calls made under an id (insufficient funds, not a number), by id: the same id again
+     * is refused again rather than run on newer data, as the first outcome of a call under an id is
+     * its answer. In memory only and bounded, as aborts are: after a restart, or past
+     * {@link #MAX_REFUSALS}, a retry runs afresh (and still commits at most once).
+     */
+    private final ConcurrentHashMap<String, Refusal> refusals = new ConcurrentHashMap<>();
+
+    private record Refusal(ProcedureException exception, long atNanos) {
+    }
+
+    static final int MAX_REFUSALS = 100_000;
 
     /**
      * @param turnWait longest wait for the calls ahead on the same keys (the commit timeout): one
@@ -88,10 +102,28 @@ public final class ProcedureRunner {
         long lookedUpAt = engine.rebuilds(); // see CoordinatorEngine.rebuilds
         // Its attempts' ids and the id itself, as GET /v1/transactions/{id} and a mirror's speculation of
         // the call ask: a transaction committed under any of them is this call's first outcome.
-        return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> known != null
-                ? Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
-                        known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))))
-                : attempt(p, args, keys, id, 0, lookedUpAt));
+        return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> {
+            if (known != null) {
+                return Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
+                        known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))));
+            }
+            Refusal before = refusals.get(id);
+            if (before != null) {
+                return Uni.createFrom().failure(before.exception());
+            }
+            return attempt(p, args, keys, id, 0, lookedUpAt)
+                    .onFailure(ProcedureException.class).invoke(e -> refused(id, (ProcedureException) e));
+        });
+    }
+
+    private void refused(String id, ProcedureException e) {
+        if (e.badInput()) {
+            return; // a request refused as malformed (400) has no outcome to keep: fixed, it may run
+        }
+        if (refusals.size() >= MAX_REFUSALS) {
+            Eviction.lowest(refusals, MAX_REFUSALS, Refusal::atNanos); // the oldest go
+        }
+        refusals.put(id, new Refusal(e, System.nanoTime()));
     }
 
     private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, long lookedUpAt) {

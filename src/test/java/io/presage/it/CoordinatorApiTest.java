@@ -260,6 +260,23 @@ class CoordinatorApiTest {
     }
 
     /**
+     * A call under an id that was refused (insufficient funds) is refused again under that id, though
+     * the account has been funded since: the first outcome is the answer to the id. It used to run
+     * afresh and commit; a new id does.
+     */
+    @Test
+    void aCallRefusedUnderAnIdIsRefusedAgainUnderItAfterTheDataChanged() {
+        put("refused-from", "5");
+        String transfer = "{\"from\":\"refused-from\",\"to\":\"refused-to\",\"amount\":10}";
+        post("/v1/procedures/transfer?id=refused-1", transfer).then().statusCode(409).body("reason", equalTo("INSUFFICIENT_FUNDS"));
+        put("refused-from", "50");
+        post("/v1/procedures/transfer?id=refused-1", transfer).then().statusCode(409).body("reason", equalTo("INSUFFICIENT_FUNDS"));
+        get("refused-to").then().statusCode(404);
+        post("/v1/procedures/transfer?id=refused-2", transfer).then().statusCode(200);
+        assertEquals(10, get("refused-to").jsonPath().getInt("value"));
+    }
+
+    /**
      * A call whose attempt ids were all answered ABORTED before (a retry of a call that aborted, or a
      * mirror's speculation of it) answers ABORTED again, commits nothing, and does not wait between
      * its remembered aborts for newer writes that are not coming (8 × 250 ms if it did).
