@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -483,9 +484,7 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> forward(String method, String path, byte[] body) {
-        return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
-                .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
-                .onFailure().transform(MirrorApi::unavailable);
+        return forward(method, path, body, MirrorApi::unavailable);
     }
 
     /**
@@ -493,9 +492,13 @@ public class MirrorApi implements NodeApi {
      * outcome unknown (the coordinator may have committed it), not 503 "nothing done, retry is safe".
      */
     private Uni<Response> forwardWrite(String method, String path, byte[] body) {
+        return forward(method, path, body, MirrorApi::unanswered);
+    }
+
+    private Uni<Response> forward(String method, String path, byte[] body, Function<Throwable, Throwable> failure) {
         return Uni.createFrom().completionStage(() -> node.coordinator().send(method, path, body))
                 .map(a -> Response.status(a.status()).type(Bodies.JSON).entity(a.body()).build())
-                .onFailure().transform(MirrorApi::unanswered);
+                .onFailure().transform(failure);
     }
 
     private static Throwable unanswered(Throwable e) {
