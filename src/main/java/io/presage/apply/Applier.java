@@ -59,6 +59,7 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class Applier implements ApplyProgress {
     private static final Logger LOG = Logger.getLogger(Applier.class);
+    static final long DEAD_LETTER_RECOUNT_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     @Inject
     Mutiny.SessionFactory sessions;
@@ -74,6 +75,8 @@ public class Applier implements ApplyProgress {
     private final BatchCodec codec = new BatchCodec();
     private final List<LongConsumer> listeners = new CopyOnWriteArrayList<>();
     private final AtomicLong deadLetters = new AtomicLong();
+    /** When the applier thread last counted {@code dead_letters} (nanoTime); only that thread uses it. */
+    private long deadLettersCountedAt;
     private volatile long applied;
     private volatile long lastMessageMillis;
     private volatile boolean caughtUp;
@@ -156,13 +159,14 @@ public class Applier implements ApplyProgress {
             try {
                 if (follower == null) {
                     applied = await(() -> store.appliedSequence());
-                    deadLetters.set(await(this::countDeadLetters));
+                    countDeadLetters(System.nanoTime());
                     started = true;
                     if (hook != null) {
                         hook.starting(applied);
                     }
                     follower = logs.get().follower("apply-" + config.nodeId(), applied + 1);
                 }
+                recountDeadLettersIfDue();
                 List<LogMessage> page = gathered(follower, follower.next(config.apply().batchMessages(), Duration.ofMillis(500)));
                 if (page.isEmpty()) {
                     caughtUp = true;
@@ -495,6 +499,24 @@ public class Applier implements ApplyProgress {
     private void park(Object[] p) {
         LOG.errorf("log message %d cannot be decoded (%s): parked on %s", p[0], p[2], config.apply().deadLetterSubject());
         logs.get().publishDeadLetter(config.apply().deadLetterSubject(), (long) p[0], (String) p[2], (byte[]) p[3]);
+    }
+
+    /**
+     * While anything is parked, the count is read again every {@link #DEAD_LETTER_RECOUNT_NANOS}: an
+     * operator who has dealt with the parked messages deletes their rows from {@code dead_letters}, and
+     * readiness (down while any is parked) comes back without a restart.
+     */
+    private void recountDeadLettersIfDue() throws Throwable {
+        long now = System.nanoTime();
+        if (deadLetters.get() > 0 && now - deadLettersCountedAt >= DEAD_LETTER_RECOUNT_NANOS) {
+            countDeadLetters(now);
+        }
+    }
+
+    private void countDeadLetters(long now) throws Throwable {
+        long rows = await(this::countDeadLetters);
+        deadLetters.set(rows);
+        deadLettersCountedAt = now;
     }
 
     private Uni<Long> countDeadLetters() {

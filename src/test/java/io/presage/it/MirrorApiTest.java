@@ -481,7 +481,7 @@ class MirrorApiTest {
 
     @Test
     @Order(99)
-    void aParkedDeadLetterMakesTheMirrorUnreadyButReadsGoOn() throws Exception {
+    void aParkedDeadLetterMakesTheMirrorUnreadyUntilAnOperatorClearsItButReadsGoOn() throws Exception {
         long garbage = log.appendRaw("not a batch".getBytes(StandardCharsets.UTF_8));
         await(() -> given().get("/v1/status").jsonPath().getLong("deadLetters") == 1, "the message parked");
         assertEquals(garbage, given().get("/v1/status").jsonPath().getLong("appliedSequence"));
@@ -489,6 +489,14 @@ class MirrorApiTest {
         long after = log.append(log.txn(put("after-garbage", "1")));
         awaitApplied(after);
         get("after-garbage").then().statusCode(200).body("value", equalTo(1));
+        given().get("/q/health/ready").then().statusCode(503);
+
+        // The operator has looked at the parked message and deletes its row: ready again, no restart.
+        try (Connection c = jdbc(); Statement s = c.createStatement()) {
+            assertEquals(1, s.executeUpdate("delete from dead_letters where seq = " + garbage));
+        }
+        await(() -> given().get("/v1/status").jsonPath().getLong("deadLetters") == 0, "the cleared row no longer counted");
+        await(() -> given().get("/q/health/ready").statusCode() == 200, "ready again once nothing is parked");
     }
 
     // ---- helpers ------------------------------------------------------------------------------
