@@ -2,28 +2,34 @@ package io.presage.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import jakarta.validation.constraints.Min;
 
 /** Input limits ({@code presage.limits.*}); over them a request gets 400 INVALID_KEY or 413 TOO_LARGE. */
 @ConfigMapping(prefix = "presage.limits")
 public interface Limits {
     /** Largest key, in UTF-8 bytes. */
     @WithDefault("512")
+    @Min(1)
     int keyBytes();
 
     /** Largest value, in bytes of its JSON text. */
     @WithDefault("1048576")
+    @Min(1)
     int valueBytes();
 
     /** Most keys one transaction may read plus write. */
     @WithDefault("1000")
+    @Min(1)
     int txnKeys();
 
     /** Largest request body (a transaction's JSON), in bytes. */
     @WithDefault("8388608")
+    @Min(1)
     int txnBytes();
 
     /** Most keys in one batch read or reconcile. */
     @WithDefault("1000")
+    @Min(1)
     int batchKeys();
 
     /**
@@ -31,5 +37,6 @@ public interface Limits {
      * 1 MB would be a 1 GB answer, held in memory whole on its way out.
      */
     @WithDefault("33554432")
+    @Min(1)
     long batchBytes();
 }

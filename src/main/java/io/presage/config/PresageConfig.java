@@ -8,6 +8,13 @@ import io.presage.certify.Policy;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import jakarta.validation.constraints.DecimalMax;
+import jakarta.validation.constraints.DecimalMin;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Pattern;
+import org.hibernate.validator.constraints.time.DurationMin;
 
 /** Every {@code presage.*} setting; the README's configuration reference lists them all. */
 @ConfigMapping(prefix = "presage")
@@ -15,10 +22,12 @@ public interface PresageConfig {
 
     /** {@code coordinator} or {@code mirror}; set by the profile of the same name. */
     @WithDefault("coordinator")
+    @Pattern(regexp = "coordinator|mirror", message = "must be coordinator or mirror")
     String role();
 
     /** This node's id: names it in vector clocks, message ids and durable consumers. */
     @WithDefault("coordinator")
+    @NotBlank
     String nodeId();
 
     /**
@@ -36,6 +45,7 @@ public interface PresageConfig {
 
     Certification certification();
 
+    @io.smallrye.config.WithName("group-commit")
     GroupCommit groupCommit();
 
     Apply apply();
@@ -57,29 +67,36 @@ public interface PresageConfig {
 
         /** How long a lease lasts without renewal: a failed holder is replaced after about this long. */
         @WithDefault("5s")
+        @DurationMin(millis = 300)
         Duration ttl();
 
         /** The NATS key-value bucket holding the lease (created when absent, with the ttl). */
         @WithDefault("presage_lease")
+        @NotBlank
         String bucket();
     }
 
     interface Nats {
         @WithDefault("nats://127.0.0.1:4222")
+        @NotBlank
         String url();
 
         @WithDefault("MIRROR_LOG")
+        @NotBlank
         String stream();
 
         /** {@code file} or {@code memory}. */
         @WithDefault("file")
+        @Pattern(regexp = "(?i)file|memory", message = "must be file or memory")
         String storage();
 
         @WithDefault("1")
+        @Min(1) @Max(5)
         int replicas();
 
         /** How long JetStream remembers message ids for de-duplication. */
         @WithDefault("2m")
+        @DurationMin(millis = 100)
         Duration duplicateWindow();
 
         /**
@@ -87,30 +104,37 @@ public interface PresageConfig {
          * of it (at most 100 ms), so an append fails up to that much later.
          */
         @WithDefault("2s")
+        @DurationMin(millis = 10)
         Duration publishTimeout();
     }
 
     interface Certification {
         /** {@code adaptive} (timestamp history) or {@code basic}. */
         @WithDefault("adaptive")
+        @Pattern(regexp = "(?i)adaptive|basic", message = "must be adaptive or basic")
         String policy();
 
         /** k: write timestamps kept per key. */
         @WithDefault("8")
+        @Min(1) @Max(1024)
         int historyDepth();
 
         /** Keys with exact metadata per partition. */
         @WithDefault("1048576")
+        @Min(1)
         int windowKeys();
 
         /** Buckets of floors standing in for evicted keys, per partition (power of two). */
         @WithDefault("2097152")
+        @Min(1) @PowerOfTwo
         int floorBuckets();
 
         @WithDefault("1")
+        @Min(1) @Max(1024)
         int partitions();
 
         @WithDefault("65536")
+        @Min(1)
         int adjustedWindow();
 
         /**
@@ -118,10 +142,12 @@ public interface PresageConfig {
          * as HISTORY_TOO_SHORT (the client retries) rather than stalling every commit.
          */
         @WithDefault("500ms")
+        @DurationMin(millis = 1)
         Duration coldLookupTimeout();
 
         /** After a cold lookup timed out or failed, none is tried for this long. */
         @WithDefault("2s")
+        @DurationMin(nanos = 0)
         Duration coldLookupPause();
 
         default CertifierConfig toCore() {
@@ -133,14 +159,17 @@ public interface PresageConfig {
     interface GroupCommit {
         /** Largest log message, in bytes (JetStream's max payload must allow it). */
         @WithDefault("900000")
+        @Min(1024)
         int maxBytes();
 
         /** Most transactions certified per batch. */
         @WithDefault("1024")
+        @Min(1)
         int maxTransactions();
 
         /** Capacity of the queue in front of the certifier; when full, writes get 503. */
         @WithDefault("65536")
+        @Min(1)
         int queueCapacity();
 
         /**
@@ -148,6 +177,7 @@ public interface PresageConfig {
          * committed transactions wait and go out together: the batch grows with the load.
          */
         @WithDefault("4")
+        @Min(1)
         int maxInflight();
 
         /**
@@ -157,6 +187,7 @@ public interface PresageConfig {
          * coordinator sends fuller, fewer messages. 0: publish whenever the pipeline has room.
          */
         @WithDefault("1ms")
+        @DurationMin(nanos = 0)
         Duration minInterval();
 
         /**
@@ -164,14 +195,17 @@ public interface PresageConfig {
          * lone commit after a lone commit (one client committing in sequence) never waits.
          */
         @WithDefault("4")
+        @Min(1)
         int minIntervalAfter();
 
         /** Appends with an unknown outcome are retried this often (same message id). */
         @WithDefault("3")
+        @Min(0)
         int retries();
 
         /** A commit not answered within this gets 503 (retry is safe). */
         @WithDefault("10s")
+        @DurationMin(millis = 1)
         Duration timeout();
 
         /**
@@ -185,10 +219,12 @@ public interface PresageConfig {
     interface Apply {
         /** Log messages applied per database transaction, at most. */
         @WithDefault("64")
+        @Min(1)
         int batchMessages();
 
         /** Dead-letter subject for messages that cannot be decoded. */
         @WithDefault("mirror.deadletter")
+        @NotBlank
         String deadLetterSubject();
 
         /**
@@ -196,6 +232,7 @@ public interface PresageConfig {
          * current by the applier (both roles); at a mirror it also bounds the learned write rates.
          */
         @WithDefault("262144")
+        @Min(1)
         int cacheKeys();
 
         /**
@@ -212,6 +249,7 @@ public interface PresageConfig {
          * at a mirror it would add to the replication lag.
          */
         @WithDefault("0ms")
+        @DurationMin(nanos = 0)
         java.time.Duration gather();
     }
 
@@ -222,31 +260,38 @@ public interface PresageConfig {
          * go to the one that is READY.
          */
         @WithDefault("http://127.0.0.1:8080")
+        @NotBlank
         String coordinatorUrl();
 
         /** Readiness fails while the replication lag is above this many seconds. */
         @WithDefault("5")
+        @DecimalMin("0")
         double maxLagSeconds();
 
 
         /** How long a read with {@code after} waits for the mirror to apply that position when it gives no timeoutMs. */
         @WithDefault("5s")
+        @DurationMin(nanos = 0)
         Duration causalTimeout();
 
         /** Largest timeoutMs a read may ask for. */
         @WithDefault("60000")
+        @Min(0)
         long maxTimeoutMs();
 
         /** Answer time allowed to the coordinator for a forwarded write or a reconciliation; then 503. */
         @WithDefault("10s")
+        @DurationMin(millis = 1)
         Duration forwardTimeout();
 
         /** Share of local reads whose currency is checked afterwards against the log (0 = none, 1 = all). */
         @WithDefault("0.01")
+        @DecimalMin("0") @DecimalMax("1")
         double calibrationSampleRate();
 
         /** How far past a sampled read the mirror must have applied before the read counts as current. */
         @WithDefault("250ms")
+        @DurationMin(nanos = 0)
         Duration calibrationMargin();
 
         /** File that resolved calibration samples are appended to as JSON lines; none when unset. */
@@ -254,14 +299,17 @@ public interface PresageConfig {
 
         /** Time constant of the decayed per-key write rates the confidence is computed from. */
         @WithDefault("60s")
+        @DurationMin(millis = 1)
         Duration rateHalfLife();
 
         /** Speculative transactions in flight at once (not yet committed or rolled back); more get 503. */
         @WithDefault("10000")
+        @Min(1)
         int speculationMaxPending();
 
         /** How long a finished speculation's outcome stays at {@code GET /v1/transactions/{id}} (at most 100,000 kept). */
         @WithDefault("10m")
+        @DurationMin(millis = 1)
         Duration speculationRetention();
 
         Prediction prediction();
@@ -279,22 +327,27 @@ public interface PresageConfig {
 
         /** Prefetch a predicted key only if it follows the key just read at least this often. */
         @WithDefault("0.5")
+        @DecimalMin("0") @DecimalMax("1")
         double minProbability();
 
         /** Prefetch a predicted key only while its confidence is below this (a high one needs no help). */
         @WithDefault("0.99")
+        @DecimalMin("0") @DecimalMax("1")
         double belowConfidence();
 
         /** Transitions observed this long ago count half. */
         @WithDefault("5m")
+        @DurationMin(millis = 1)
         Duration halfLife();
 
         /** Keys the model keeps successors for, and sessions it follows. */
         @WithDefault("100000")
+        @Min(1)
         int maxKeys();
 
         /** Two reads of a session further apart than this are not taken as one following the other. */
         @WithDefault("30s")
+        @DurationMin(millis = 1)
         Duration sessionGap();
     }
 }

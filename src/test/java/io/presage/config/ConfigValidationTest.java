@@ -1,0 +1,93 @@
+package io.presage.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Map;
+
+import jakarta.validation.Validation;
+import jakarta.validation.Validator;
+
+import org.hibernate.validator.messageinterpolation.ParameterMessageInterpolator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+import io.quarkus.runtime.configuration.DurationConverter;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
+import io.smallrye.config.ConfigValidationException;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.smallrye.config.validator.BeanValidationConfigValidator;
+
+/**
+ * The {@code presage.*} mappings with the constraints Quarkus checks at start-up (Hibernate Validator):
+ * the defaults pass, and a value the node cannot run with stops it with every offending key named,
+ * instead of starting and failing later (a max-inflight of 0 would leave every commit waiting).
+ */
+class ConfigValidationTest {
+
+    private static final jakarta.validation.ValidatorFactory FACTORY = Validation.byDefaultProvider().configure()
+            .messageInterpolator(new ParameterMessageInterpolator()).buildValidatorFactory();
+
+    @AfterAll
+    static void close() {
+        FACTORY.close();
+    }
+
+    private static SmallRyeConfig config(Map<String, String> values) {
+        Validator validator = FACTORY.getValidator();
+        return new SmallRyeConfigBuilder()
+                .withConverter(Duration.class, 200, new DurationConverter())
+                .withConverter(MemorySize.class, 200, new MemorySizeConverter())
+                .withMapping(PresageConfig.class)
+                .withMapping(Limits.class)
+                .withSources(new PropertiesConfigSource(values, "test", 500))
+                .withValidator((BeanValidationConfigValidator) () -> validator)
+                .build();
+    }
+
+    @Test
+    void theDefaultsAreValid() {
+        PresageConfig config = config(Map.of()).getConfigMapping(PresageConfig.class);
+        assertEquals(4, config.groupCommit().maxInflight());
+        assertEquals(Duration.ofMillis(500), config.certification().coldLookupTimeout());
+    }
+
+    @Test
+    void everyValueTheNodeCannotRunWithIsNamedAtOnce() {
+        ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                "presage.group-commit.max-inflight", "0",
+                "presage.certification.floor-buckets", "3",
+                "presage.mirror.calibration-sample-rate", "1.5",
+                "presage.nats.storage", "disk",
+                "presage.group-commit.timeout", "0s",
+                "presage.limits.value-bytes", "-1",
+                "presage.role", "primary")));
+        String message = e.getMessage();
+        for (String key : new String[] { "presage.group-commit.max-inflight", "presage.certification.floor-buckets",
+                "presage.mirror.calibration-sample-rate", "presage.nats.storage", "presage.group-commit.timeout",
+                "presage.limits.value-bytes", "presage.role" }) {
+            assertTrue(message.contains(key), key + " not named in: " + message);
+        }
+        assertEquals(7, e.getProblemCount(), message);
+        assertTrue(message.contains("must be a power of two"), message);
+        assertTrue(message.contains("must be file or memory"), message);
+    }
+
+    @Test
+    void boundaryValuesThatWorkAreAccepted() {
+        PresageConfig config = config(Map.of(
+                "presage.group-commit.min-interval", "0ms",
+                "presage.group-commit.retries", "0",
+                "presage.certification.floor-buckets", "1",
+                "presage.mirror.calibration-sample-rate", "1",
+                "presage.nats.storage", "MEMORY",
+                "presage.apply.gather", "0s")).getConfigMapping(PresageConfig.class);
+        assertEquals(0, config.groupCommit().retries());
+        assertEquals("MEMORY", config.nats().storage());
+    }
+}
