@@ -48,10 +48,12 @@ import io.presage.log.LogWrite;
  * <p>Failure: if an append fails for certain, the certifier is rolled back to just before that
  * message (which also undoes everything certified after it), every affected client gets 503, and
  * new batches are refused until every message in flight has settled; then the coordinator checks
- * the stream's last sequence against what it knows. Equal: it carries on. Different (an append
- * whose outcome was unknown did land, or another coordinator wrote): it asks for a resync, which
- * rebuilds the certifier from the log. An uncertain append (timeout) is first retried with the same
- * message id and expected sequence, which JetStream de-duplicates: nats-server checks the message id
+ * the stream's last sequence against what it knows. Equal, and every failed append refused for
+ * certain: it carries on. Different (an append whose outcome was unknown did land, or another
+ * coordinator wrote), or equal after an append that got no ack (it may land yet): it asks for a
+ * resync, which rebuilds the certifier from the log behind a barrier that the stray cannot pass. An
+ * uncertain append (timeout) is first retried with the same message id and expected sequence, which
+ * JetStream de-duplicates: nats-server checks the message id
  * before the expectations (2.9 to 2.11, and clustered streams later). From 2.12 a single-replica
  * stream checks the expected sequence first, so a resend of a message that did land is refused as
  * fenced instead: still safe (its clients get 503, the coordinator rebuilds from the log), only
@@ -118,6 +120,16 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private long expectedLast;
     private boolean failing;
     private boolean resync;
+    /**
+     * A message was sent and never acknowledged: it may still land, at the sequence it expected, for
+     * as long as nothing else is appended there. The stream's last sequence matching what the
+     * certifier knows proves nothing then (the stray can arrive right after the check: a clustered
+     * stream committing a proposal made before a leader change, a replaced connection's bytes read
+     * late), and carrying on would certify retries against state that misses it: a retry told 409
+     * while its first attempt then lands. So the certifier is rebuilt instead, and recovery's barrier,
+     * appended at that sequence, settles it: after the barrier the stray can no longer land.
+     */
+    private boolean uncertain;
 
     GroupCommit(JetStreamLog log, String subject, String coordinatorId, long epoch, int maxBytes, int retries,
                 int maxInflight, long minIntervalNanos, int spacingAfterTxns, long lastSequence, RecentWrites recent,
@@ -302,7 +314,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             answerCommitted(m, sequence);
             post(c -> acked(c, m, sequence));
         } else {
-            if (unwrap(outcome.error()) instanceof LogUnavailableException u && u.mayHaveBeenAppended()) {
+            boolean unknown = unwrap(outcome.error()) instanceof LogUnavailableException u && u.mayHaveBeenAppended();
+            if (unknown) {
                 // Sent, and no ack after every retry: the message may still land (a paused server acts on
                 // what its socket holds), so "not committed" would be a guess. The expected sequence lets
                 // at most one of it and a retry under the same id land.
@@ -311,7 +324,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             } else {
                 answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(outcome.error()));
             }
-            post(c -> failed(c, m));
+            post(c -> failed(c, m, unknown));
         }
     }
 
@@ -364,8 +377,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         flush(certifier, System.nanoTime());
     }
 
-    private void failed(Certifier certifier, Message m) {
+    private void failed(Certifier certifier, Message m, boolean unknown) {
         inflight.remove(m);
+        uncertain |= unknown;
         if (!m.rolledBack) {
             certifier.rollbackTo(m.markBefore);
             for (Message later : inflight) {
@@ -398,6 +412,11 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         }
         if (resync || last != lastAcked) {
             events.resyncNeeded("the log has sequence " + last + " but the certifier knows " + lastAcked);
+            return;
+        }
+        if (uncertain) {
+            events.resyncNeeded("an append got no ack and may still land after sequence " + last
+                    + ": rebuilding behind a barrier there");
             return;
         }
         expectedLast = last;
