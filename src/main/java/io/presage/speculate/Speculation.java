@@ -81,6 +81,12 @@ public final class Speculation {
         view = new View(id, v.status(), v.speculativeResult(), result, 0, 0, false, 0, null, List.of(), null);
     }
 
+    /** What the coordinator committed under the id was {@code result}, not this speculation's plan. */
+    void committedResult(JsonNode result) {
+        View v = view;
+        view = new View(id, v.status(), v.speculativeResult(), result, v.attempts(), 0, false, 0, null, List.of(), null);
+    }
+
     void waiting(String why) {
         view = view.with(Status.SPECULATIVE, why);
     }

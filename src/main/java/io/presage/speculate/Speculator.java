@@ -203,7 +203,7 @@ public final class Speculator {
             if (done != null) {
                 if (sent != null) {
                     s.submitting(attempt, result); // only recorded attempts are sent: the one that committed
-                    confirm(s, done, attempt > 0);
+                    confirmAttempt(s, done, attempt);
                 } else {
                     confirmEarlierCall(s, done);
                 }
@@ -301,7 +301,7 @@ public final class Speculator {
     private void send(Speculation s, Procedure p, JsonNode args, List<String> keys, int n, TxnSpec txn) {
         submit(s, txn, firstRetryMs, answer -> {
             if (answer instanceof CoordinatorAnswer.Committed c) {
-                confirm(s, c, n > 0);
+                confirmAttempt(s, c, n);
             } else if (answer instanceof CoordinatorAnswer.Aborted) {
                 // submitted as a plain transaction, so a 409 is certification's: run it on newer data
                 reexecute(s, p, args, keys, n + 1);
@@ -354,6 +354,23 @@ public final class Speculator {
     }
 
     /** Committed: confirmed once this mirror has applied the commit's log message. */
+    /**
+     * Attempt {@code n} of a procedure call is committed under its id, but not necessarily as this mirror
+     * planned it: the same call (the client's id) speculated at another mirror, or sent to the
+     * coordinator, may have committed that attempt id first, and the coordinator answers a repeated id
+     * with the first outcome and the result it keeps with it. A result other than the plan's is that
+     * other call's commit: this speculation reports it, re-executed, not its own plan as committed.
+     */
+    private void confirmAttempt(Speculation s, CoordinatorAnswer.Committed c, int n) {
+        JsonNode planned = s.view().result();
+        if (c.result() != null && (planned == null || !planned.equals(SAME_NUMBER, c.result()))) {
+            s.committedResult(c.result());
+            confirm(s, c, true);
+            return;
+        }
+        confirm(s, c, n > 0);
+    }
+
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
         releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
         s.logged(c.timestamp(), c.adjusted(), c.sequence());

@@ -185,7 +185,11 @@ class CoordinatorApiTest {
     @Test
     void aResultSentWithATransactionIsKeptWithItsIdAndAnsweredToItsCallsRetries() {
         post("/v1/transactions", "{\"id\":\"kept#0\",\"reads\":[],\"writes\":[{\"key\":\"kept-k\",\"value\":3}],"
-                + "\"result\":{\"n\": 3}}").then().statusCode(200);
+                + "\"result\":{\"n\": 3}}").then().statusCode(200).body("result.n", equalTo(3));
+        // The same attempt id sent from another plan (the call speculated at a second mirror): the first
+        // commit's outcome, with its result, which is how that mirror learns its plan is not what committed.
+        post("/v1/transactions", "{\"id\":\"kept#0\",\"reads\":[],\"writes\":[{\"key\":\"kept-k\",\"value\":9}],"
+                + "\"result\":{\"n\": 9}}").then().statusCode(200).body("result.n", equalTo(3));
         given().get("/v1/transactions/{id}", "kept").then().statusCode(200).body("result.n", equalTo(3));
         given().queryParam("id", "kept").contentType(ContentType.JSON).body("{\"key\":\"kept-k\"}")
                 .post("/v1/procedures/increment").then().statusCode(200).body("result.n", equalTo(3));
