@@ -85,6 +85,8 @@ public class MirrorNode implements ApplyHook {
     private final SpeculativeWrites speculative = new SpeculativeWrites();
     private final AtomicLong skipped = new AtomicLong();
     private WriteRates rates;
+    /** The applier has found the log drained since this node started (set by the applier thread). */
+    private volatile boolean drainedSinceStart;
     private Calibration calibration;
     private PositionWaiters waiters;
     private CoordinatorClient coordinator;
@@ -233,6 +235,7 @@ public class MirrorNode implements ApplyHook {
 
     @Override
     public void drained(long nowMillis) {
+        drainedSinceStart = true;
         staleness.drained(nowMillis);
         calibration.drained(nowMillis);
     }
@@ -352,11 +355,22 @@ public class MirrorNode implements ApplyHook {
      * a reconciliation confirmed this version if that is shorter.
      */
     public double confidence(String key, long version, LogKnowledge.Look look, long position, long nowMillis) {
-        if (look.pendingSequence() > position || confirmations.knownNewer(key, version)) {
+        if (look.pendingSequence() > position || confirmations.knownNewer(key, version) || ratesUnknownWhileBehind()) {
             return 0.0;
         }
         double logS = look.staleSecondsAt(nowMillis); // λ is the rate known where this knowledge of the log ends
         return Confidence.of(false, rates.rateKnown(key, nowMillis, logS), staleSeconds(key, version, nowMillis, logS));
+    }
+
+    /**
+     * Right after a restart the learned write rates are gone, and until the applier has applied a write
+     * or found the log drained, all the mirror has is the prior (one write per τ): a mirror restarted
+     * 72 s behind keys written three times a second answered them with confidence 0.43, all stale (a
+     * black-box probe). Nothing is known of the rates then but that the log may hold writes not seen,
+     * so no copy is taken for current; this lasts until the first page is applied.
+     */
+    private boolean ratesUnknownWhileBehind() {
+        return !drainedSinceStart && !rates.learnedAny();
     }
 
     /** S for one key's copy at {@code version}: the log's ({@code logS}), or the time since it was confirmed, if shorter. */

@@ -90,6 +90,11 @@ public final class WriteRates {
         return rate(key, nowMillis - (long) Math.ceil(Math.max(0, staleSeconds) * 1000));
     }
 
+    /** Whether any write has been learned since this node started: until then {@link #rate} is only a prior. */
+    public boolean learnedAny() {
+        return global != null;
+    }
+
     /** All writes per second, decayed. */
     public double globalRate(long nowMillis) {
         Rate g = global;

@@ -358,6 +358,11 @@ class MirrorClusterIT {
         String counter = "kill-counter";
         written.add(counter);
         awaitCausal(setAll(accounts, INITIAL), accounts.get(0));
+        // Written once before the kill and once while mirror2 is down, last: after a restart its copy is
+        // stale, and it is not in the first page the applier takes.
+        String late = "kill-late";
+        written.add(late);
+        awaitCausal(setAll(List.of(late), 1), late);
 
         ProcedureCalls calls = new ProcedureCalls();
         Map<String, Outcome> outcomes = new ConcurrentHashMap<>();
@@ -377,8 +382,20 @@ class MirrorClusterIT {
             long appliedAtKill = status(mirror2).path("appliedSequence").asLong();
             mirror2.kill();
             Thread.sleep(2_000); // the log grows while mirror2 is down
+            setAll(List.of(late), 2);
             long logAtRestart = streamLastSequence();
-            mirror2.start();
+            // mirror2's applier is held at its first page (its items table locked): restarted, it has
+            // learned no write rates yet, and its stale copy must not be answered as likely current.
+            try (Connection hold = DriverManager.getConnection(pg.jdbcUrl(databases.get(mirror2)), pg.username(), pg.password());
+                 Statement s = hold.createStatement()) {
+                hold.setAutoCommit(false);
+                s.execute("lock table items in exclusive mode");
+                mirror2.start();
+                JsonNode stale = firstLocalAnswer(mirror2, late);
+                assertEquals(1, stale.path("value").asLong(), "mirror2 answered before applying anything: " + stale);
+                assertEquals(0.0, stale.path("confidence").asDouble(-1), "a restarted mirror that knows no write rate yet: " + stale);
+                hold.rollback();
+            }
             mirror2.awaitReady(READY_TIMEOUT);
             System.out.printf("mirror IT, kill: mirror2 SIGKILLed at applied sequence %d; the log was at %d when it restarted%n",
                     appliedAtKill, logAtRestart);
@@ -441,6 +458,23 @@ class MirrorClusterIT {
     }
 
     // ---- helpers ---------------------------------------------------------------------------
+
+    /** The first 200 a read of {@code key} at {@code n} gets once it answers at all (up to the ready timeout). */
+    private static JsonNode firstLocalAnswer(NodeProcess n, String key) {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                Answer a = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + key)));
+                if (a.status() == 200) {
+                    return a.json();
+                }
+            } catch (RuntimeException notYetListening) {
+                // starting
+            }
+            assertTrue(System.nanoTime() < deadline, n.name + " did not answer a read of " + key + " in time");
+            Http.sleep(50);
+        }
+    }
 
     /** Stops the load, gives calls in doubt 30 s to get a definitive answer, and checks no client failed. */
     private static void stopAndSettle(ProcedureCalls calls, AtomicBoolean stop, List<Future<?>> workers) throws Exception {
