@@ -96,7 +96,7 @@ public class CoordinatorEngine {
     private final IdempotencyCache ids = new IdempotencyCache(100_000, () -> applier.appliedSequence());
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
-            candidates -> store.findTxns(candidates).subscribeAsCompletionStage());
+            candidates -> store.findTxns(candidates).subscribeAsCompletionStage(), Duration.ofSeconds(30));
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "presage-recovery");

@@ -31,14 +31,27 @@ public final class IdLookups<R> {
     }
 
     private final Query<R> query;
+    /** Longest a query may take before it counts as failed; 0: no bound. */
+    private final long timeoutMillis;
     private final Object lock = new Object();
     private List<Request<R>> waiting = new ArrayList<>();
     private boolean inFlight;
     private long queries;
     private long lookups;
 
+    /** Lookups whose queries are waited for as long as they take. */
     public IdLookups(Query<R> query) {
+        this(query, java.time.Duration.ZERO);
+    }
+
+    /**
+     * Lookups whose queries count as failed after {@code timeout}: one that never ends (a database
+     * frozen mid-query, its connection still open) would otherwise keep the one slot, and every later
+     * lookup, that is every commit under a new id, would queue behind it for good.
+     */
+    public IdLookups(Query<R> query, java.time.Duration timeout) {
         this.query = query;
+        this.timeoutMillis = timeout.toMillis();
     }
 
     /** Those of {@code ids} the store holds (a map, possibly empty), or the store's failure. */
@@ -90,6 +103,9 @@ public final class IdLookups<R> {
             found = query.find(List.copyOf(ids));
         } catch (RuntimeException e) {
             found = CompletableFuture.failedFuture(e);
+        }
+        if (timeoutMillis > 0) {
+            found = found.toCompletableFuture().copy().orTimeout(timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
         found.whenComplete((rows, failure) -> {
             List<Request<R>> next = null;

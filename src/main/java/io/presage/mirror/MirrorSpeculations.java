@@ -43,6 +43,8 @@ final class MirrorSpeculations {
 
     private static final Logger LOG = Logger.getLogger(MirrorSpeculations.class);
     private static final long FORGET_EVERY_MILLIS = 60_000;
+    private static final java.time.Duration UNDECIDED_RETRY_FIRST = java.time.Duration.ofSeconds(1);
+    private static final java.time.Duration UNDECIDED_RETRY_MAX = java.time.Duration.ofSeconds(30);
     static final String PROCEDURE = "procedure";
     static final String TRANSACTION = "transaction";
 
@@ -84,7 +86,13 @@ final class MirrorSpeculations {
      */
     void recover(RequestParser parse, String origin) {
         resumptions = new Resumptions<>(table, SpeculationStore.Recorded::id, (s, r) -> resume(s, r, parse, origin));
-        store.undecided().subscribe().with(rows -> {
+        // Read until it succeeds: given up after one failure (the database briefly away at start), every
+        // interrupted speculation answered SPECULATIVE "being resumed" until the next restart.
+        store.undecided()
+                .onFailure().invoke(e -> LOG.warnf("the speculations a restart interrupted could not be read (%s); trying again",
+                        e.toString()))
+                .onFailure().retry().withBackOff(UNDECIDED_RETRY_FIRST, UNDECIDED_RETRY_MAX).indefinitely()
+                .subscribe().with(rows -> {
             resumptions.add(rows);
             int resumed = resumptions.retry();
             if (resumed > 0) {
@@ -94,7 +102,7 @@ final class MirrorSpeculations {
                 LOG.warnf("%d speculations a restart had interrupted wait to be resumed (their id held by a client's retry, "
                         + "or %d in flight already)", resumptions.waiting(), table.pending());
             }
-        }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString()));
+        }, e -> LOG.errorf("the speculations a restart interrupted could not be read: %s", e.toString())); // not reached: retried
     }
 
     /** Resumes the interrupted speculations that could not be claimed before; every refresh. */

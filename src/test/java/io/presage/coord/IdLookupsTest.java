@@ -30,8 +30,8 @@ class IdLookupsTest {
     /** A store whose queries the test completes, and what it holds. */
     private static final class Store implements IdLookups.Query<String> {
         final Map<String, String> rows = new HashMap<>();
-        final List<List<String>> asked = new ArrayList<>();
-        final List<CompletableFuture<Map<String, String>>> pending = new ArrayList<>();
+        final List<List<String>> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+        final List<CompletableFuture<Map<String, String>>> pending = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
         public CompletableFuture<Map<String, String>> find(List<String> ids) {
@@ -158,5 +158,26 @@ class IdLookupsTest {
         assertTrue(store.asked.size() <= callers, store.asked.size() + " queries for " + callers + " callers");
         assertEquals(store.asked.size(), lookups.queries());
         assertEquals(callers, lookups.lookups());
+    }
+
+    @Test
+    void aQueryThatNeverEndsFailsAfterTheTimeoutAndTheLookupsBehindItGoInTheNextQuery() throws Exception {
+        Store store = new Store(); // answers only when told: the first query is never answered
+        store.rows.put("b", "committed-b");
+        IdLookups<String> lookups = new IdLookups<>(store, java.time.Duration.ofMillis(200));
+
+        CompletableFuture<Map<String, String>> a = lookups.find(List.of("a"));
+        CompletableFuture<Map<String, String>> b = lookups.find(List.of("b"));
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> a.get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(e.getCause() instanceof java.util.concurrent.TimeoutException, e.toString());
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (store.asked.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(List.of(List.of("a"), List.of("b")), store.asked, "the waiting lookup was sent once the first timed out");
+        store.answerOldest(); // the stuck one, late: changes nothing
+        store.answerOldest();
+        assertEquals(Map.of("b", "committed-b"), b.get(10, java.util.concurrent.TimeUnit.SECONDS));
     }
 }
