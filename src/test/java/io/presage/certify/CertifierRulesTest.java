@@ -239,12 +239,7 @@ class CertifierRulesTest {
     void aMultiPartitionTransactionIsPlacedInTheIntersectionOfEveryPartitionsInterval() {
         Certifier p4 = new Certifier(CertifierConfig.DEFAULT.withPartitions(4));
         String a = "a";
-        String other = null;
-        for (int i = 0; other == null; i++) {
-            if (p4.partitionOf("k" + i) != p4.partitionOf(a)) {
-                other = "k" + i;
-            }
-        }
+        String other = keyInAnotherPartition(p4, a);
         long t1 = write(p4, a, other);
         long t2 = write(p4, a);
         Decision x = p4.certify(txn(keys(a, other), vs(t1, t1), "out"));
@@ -254,6 +249,39 @@ class CertifierRulesTest {
         Decision y = p4.certify(txn(keys(a), vs(t1), other));
         assertTrue(y.committed());
         assertTrue(y.timestamp() > x.timestamp());
+    }
+
+    /**
+     * Both partitions prepare (and hold their keys), then no timestamp fits both intervals: the
+     * transaction aborts, and every partition must let go of its keys, or every later transaction on
+     * them aborts with PENDING_CONFLICT forever.
+     */
+    @Test
+    void aMultiPartitionTransactionThatFindsNoTimestampReleasesTheKeysItHeld() {
+        Certifier p4 = new Certifier(CertifierConfig.DEFAULT.withPartitions(4));
+        String a = "a";
+        String other = keyInAnotherPartition(p4, a);
+        long t1 = write(p4, a, other);
+        long t2 = write(p4, a);     // a@t1 valid in [t1, t2)
+        long t3 = write(p4, other); // other@t3 valid from t3 > t2
+        assertTrue(t2 > t1 && t3 > t2);
+        Decision x = p4.certify(txn(keys(a, other), vs(t1, t3), "out"));
+        assertFalse(x.committed());
+        assertEquals(AbortReason.STALE_READ, x.reason());
+
+        Decision w = p4.certify(TxnRequest.blindWrite(a, other));
+        assertTrue(w.committed(), "the aborted transaction's keys are free again: " + w);
+        Decision r = p4.certify(txn(keys(a, other), vs(w.timestamp(), w.timestamp()), "out"));
+        assertTrue(r.committed(), r.toString());
+    }
+
+    /** A key that {@code c} puts in another partition than {@code key}'s. */
+    private static String keyInAnotherPartition(Certifier c, String key) {
+        for (int i = 0;; i++) {
+            if (c.partitionOf("k" + i) != c.partitionOf(key)) {
+                return "k" + i;
+            }
+        }
     }
 
     @Test
