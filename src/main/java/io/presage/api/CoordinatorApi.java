@@ -117,17 +117,19 @@ public class CoordinatorApi implements NodeApi {
     public Uni<Response> transaction(byte[] body, String speculative) {
         RequestParser.speculative(speculative);
         TxnSpec spec = parse.transaction(body, config.nodeId());
+        if (spec.result() == null) {
+            return engine.commit(spec).map(o -> Bodies.outcome(o, Map.of()));
+        }
         return engine.commit(spec).flatMap(o -> withKeptResult(spec.id(), o));
     }
 
     /**
-     * A committed transaction under an id is answered with the result kept with that id (a procedure
-     * attempt's, sent by a mirror), when there is one: a repeated id gets the first commit's outcome,
-     * and a mirror that sent the same call's attempt from its own plan must learn that the result
-     * committed is another's.
+     * A committed transaction that carries a result (a mirror's procedure attempt) is answered with the
+     * result kept with its id: a repeated id gets the first commit's outcome, and a mirror that sent the
+     * same call's attempt from its own plan must learn that the result committed is another's.
      */
     private Uni<Response> withKeptResult(String id, CommitOutcome o) {
-        if (id == null || !(o instanceof CommitOutcome.Committed)) {
+        if (!(o instanceof CommitOutcome.Committed)) {
             return Uni.createFrom().item(Bodies.outcome(o, Map.of()));
         }
         return engine.committedAny(List.of(id)).map(known -> Bodies.outcome(o,
