@@ -44,4 +44,20 @@ class PipelinedBatchRollbackTest {
         Decision again = c.certify(TxnRequest.of(new String[] {"a", "b", "c"}, new long[] {ta, t1, t1}, "b"));
         assertTrue(again.committed() && !again.adjusted(), again.toString());
     }
+
+    /**
+     * A key whose last write is not durable yet is pinned in the window (its eviction could not be
+     * undone); released, it can go again. If releases did not unpin, the window would outgrow its
+     * bound by one key per commit, for good.
+     */
+    @Test
+    void releasedCommitsLetTheWindowEvictSoItStaysWithinItsBound() {
+        int windowKeys = 64;
+        Certifier c = new Certifier(CertifierConfig.DEFAULT.withWindow(windowKeys, 1024), new Hlc(), ColdVersions.NONE, true);
+        for (int i = 0; i < 5_000; i++) {
+            commit(c, TxnRequest.blindWrite("k" + i));
+            c.release(c.mark()); // group commit: the message is acknowledged
+        }
+        assertTrue(c.windowSize() <= windowKeys, "window of " + c.windowSize() + " keys, bound " + windowKeys);
+    }
 }
