@@ -25,10 +25,10 @@ public interface ItemStore {
     /** Last log sequence applied (0 if none). */
     Uni<Long> appliedSequence();
 
-    /** Largest item version in the store (0 if empty): bounds every write the log replay won't show. */
-    Uni<Long> maxVersion();
-
-    /** The largest commit timestamp of any transaction applied, read-only ones included (0: none). */
+    /**
+     * The largest commit timestamp of any transaction applied, read-only ones included (0: none): at
+     * least every item version in the store, so it bounds every write the log replay won't show.
+     */
     Uni<Long> maxCommitTimestamp();
 
     /**

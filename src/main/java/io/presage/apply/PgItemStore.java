@@ -135,12 +135,6 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<Long> maxVersion() {
-        return sessions.withStatelessSession(s -> s.createNativeQuery("select coalesce(max(version), 0) from items",
-                Long.class).getSingleResult());
-    }
-
-    @Override
     public Uni<Long> maxCommitTimestamp() {
         return pool.preparedQuery("select max_ts from apply_state where id = 1").execute()
                 .map(rows -> rows.iterator().next().getLong(0));

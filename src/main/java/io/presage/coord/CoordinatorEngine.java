@@ -66,6 +66,8 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class CoordinatorEngine {
     private static final Logger LOG = Logger.getLogger(CoordinatorEngine.class);
+    /** Longest wait on one store query that commits or recovery depend on. */
+    private static final Duration STORE_QUERY_TIMEOUT = Duration.ofSeconds(30);
 
     /** STANDBY: the lease is enabled and another coordinator holds it; nothing is served. */
     public enum State { STARTING, STANDBY, RECOVERING, READY }
@@ -96,7 +98,7 @@ public class CoordinatorEngine {
     private final IdempotencyCache ids = new IdempotencyCache(100_000, () -> applier.appliedSequence());
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
-            candidates -> store.findTxns(candidates).subscribeAsCompletionStage(), Duration.ofSeconds(30));
+            candidates -> store.findTxns(candidates).subscribeAsCompletionStage(), STORE_QUERY_TIMEOUT);
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "presage-recovery");
@@ -304,10 +306,12 @@ public class CoordinatorEngine {
         }
         JetStreamLog log = logs.get();
         long applied = awaitStore(() -> store.appliedSequence());
-        long base = awaitStore(() -> store.maxVersion());
-        // Read-only transactions write no item: the store's largest commit timestamp covers them, so
-        // that no timestamp issued from here (on a host whose clock is behind) falls below one of them.
-        clock.observe(awaitStore(() -> store.maxCommitTimestamp()));
+        // Bounds every write the replay below will not show: the store's largest commit timestamp, kept
+        // in one row by the applier (it was max(items.version), a scan of the whole table on every
+        // rebuild). It also covers read-only transactions, which write no item, so that no timestamp
+        // issued from here (on a host whose clock is behind) falls below one of them.
+        long base = awaitStore(() -> store.maxCommitTimestamp());
+        clock.observe(base);
         Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
         certifier.beginRecovery(base);
         long last = log.lastSequence();
@@ -873,10 +877,17 @@ public class CoordinatorEngine {
         return r == null ? null : r.certifier();
     }
 
-    /** Hibernate Reactive runs on a Vert.x context; the recovery thread is not one. */
+    /**
+     * Hibernate Reactive runs on a Vert.x context; the recovery thread is not one. The wait is bounded
+     * like the id lookups' ({@link #STORE_QUERY_TIMEOUT}): a query that never ends (PostgreSQL frozen
+     * mid-query) would otherwise hold recovery, and the 503s it causes, with no word of why; failed,
+     * recovery says so in its state and starts again.
+     */
     private static <T> T awaitStore(java.util.function.Supplier<Uni<T>> u) throws Exception {
         try {
-            return io.quarkus.vertx.VertxContextSupport.subscribeAndAwait(u);
+            return io.quarkus.vertx.VertxContextSupport.subscribeAndAwait(() -> u.get().ifNoItem()
+                    .after(STORE_QUERY_TIMEOUT).failWith(() -> new java.util.concurrent.TimeoutException(
+                            "the database did not answer within " + STORE_QUERY_TIMEOUT.toSeconds() + " s")));
         } catch (Exception e) {
             throw e;
         } catch (Throwable t) {
