@@ -62,7 +62,21 @@ class BatchCodecRoundTripTest {
                 List.of(LogWrite.put("clé/ünïcödé/𝄞/\u0000/日本語", json("{\"name\":\"Zoë 😀\"}"))),
                 Map.of("nœud-東京", 4L, "ноль", 0L),
                 List.of("лево/𝄞", ""));
-        roundTrip(batch(t));
+        // The vector clock as sent, every node of it (not only equal to the copy LogTxn made of it).
+        assertEquals(Map.of("nœud-東京", 4L, "ноль", 0L), roundTrip(batch(t)).txns().get(0).vclock());
+    }
+
+    @Test
+    void aPayloadOverSixtyFourKibibytesDeclaresItsFullLength() throws Exception {
+        // Incompressible, so that the payload itself is over 2^16 bytes and the length's third byte counts.
+        byte[] noise = new byte[300_000];
+        new Random(2).nextBytes(noise);
+        LogBatch b = batch(txn(9, null, LogWrite.put("blob", noise)));
+        byte[] message = codec.encode(b);
+        long declared = ((message[6] & 0xFFL) << 24) | ((message[7] & 0xFFL) << 16) | ((message[8] & 0xFFL) << 8) | (message[9] & 0xFFL);
+        assertEquals(message.length - BatchCodec.HEADER_BYTES, declared);
+        assertTrue(declared > 1 << 16);
+        assertEquals(b, codec.decode(message));
     }
 
     @Test

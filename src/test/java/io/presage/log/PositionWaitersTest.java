@@ -56,4 +56,37 @@ class PositionWaitersTest {
             assertEquals(0, w.size());
         }
     }
+
+    @Test
+    void aWaiterForAPositionAlreadyReachedIsDoneAtOnce() {
+        PositionWaiters waiters = new PositionWaiters(() -> 5);
+        assertTrue(waiters.await(5).isDone(), "a token for exactly the applied position: nothing to wait for");
+        assertTrue(waiters.await(4).isDone());
+        assertFalse(waiters.await(6).isDone());
+        assertEquals(1, waiters.size());
+    }
+
+    @Test
+    void aWaiterAddedJustAfterThePositionReachedItIsDoneThoughNoAdvanceFollows() {
+        // The position moves from 4 to 5, and its advance is over, between the waiter's check and its add.
+        AtomicLong calls = new AtomicLong();
+        PositionWaiters waiters = new PositionWaiters(() -> calls.incrementAndGet() == 1 ? 4 : 5);
+        assertTrue(waiters.await(5).isDone());
+    }
+
+    @Test
+    void aCancelledWaiterLeavesAndTheOthersStay() {
+        PositionWaiters waiters = new PositionWaiters(() -> 0);
+        CompletableFuture<Void> gone = waiters.await(9);
+        CompletableFuture<Void> staying = waiters.await(9);
+        CompletableFuture<Void> elsewhere = waiters.await(12);
+        waiters.cancel(9, gone);
+        assertEquals(2, waiters.size());
+        waiters.cancel(9, new CompletableFuture<>()); // not one of them: changes nothing
+        waiters.cancel(10, staying); // not at that position
+        assertEquals(2, waiters.size());
+        waiters.cancel(9, staying);
+        waiters.cancel(12, elsewhere);
+        assertEquals(0, waiters.size());
+    }
 }

@@ -78,6 +78,20 @@ class LogKnowledgeTest {
                 "9 is still known to be coming, though the log is out of reach to deliver it again");
     }
 
+    @Test
+    void afterAnApplierRestartSCountsOnlyWhatWasAppliedNotWhatWasReceived() {
+        Staleness staleness = new Staleness(0);
+        LogKnowledge knowledge = new LogKnowledge(new PendingKeys(), staleness);
+        staleness.applied(1_000, 1_000, 1_005); // applied up to a commit at 1 s
+        knowledge.received(9, 5_000, List.of(write("b", 9))); // received up to 5 s, not applied
+        assertEquals(1.0, knowledge.look("a", 6_000, true, 0).staleSeconds(), 1e-9, "received counts while it is pending");
+        knowledge.restarted(7);
+        // The message committed at 5 s is delivered again later; until then the mirror knows the log
+        // only up to its applied commit at 1 s. Counting the received one would make every key's S 4 s
+        // too small, and its confidence too high.
+        assertEquals(5.0, knowledge.look("a", 6_000, true, 0).staleSeconds(), 1e-9);
+    }
+
     private static AppliedWrite write(String key, long sequence) {
         return new AppliedWrite(key, "1".getBytes(), sequence, Map.of(), sequence, sequence);
     }

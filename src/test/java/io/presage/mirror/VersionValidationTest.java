@@ -66,4 +66,26 @@ class VersionValidationTest {
         assertEquals(new SpeculativeWrites.Rollback("k", 7, 8, 42), w.rollbacks().get(0));
         assertEquals(0, w.size());
     }
+
+    @Test
+    void theCommittedVersionOfALocalSpeculativeWriteConfirmsIt() {
+        // The speculative write's own commit arrives: the same clock. Applied, so that the key's row
+        // holds the committed version and is no longer speculative.
+        Local speculative = new Local(7, Map.of("c", 5L, "mirror1", 7L), true);
+        assertEquals(APPLY, VersionValidation.decide(speculative, 7, Map.of("c", 5L, "mirror1", 7L)));
+    }
+
+    @Test
+    void aCommittedVersionTheLocalSpeculativeWriteAlreadyIncludesIsSkipped() {
+        Local speculative = new Local(9, Map.of("c", 8L, "mirror1", 9L), true);
+        assertEquals(SKIP, VersionValidation.decide(speculative, 8, Map.of("c", 8L)));
+    }
+
+    @Test
+    void amongCommittedVersionsWithConcurrentLookingClocksAnEqualTimestampIsNotAppliedAgain() {
+        Local committed = new Local(10, Map.of("c", 10L, "m1", 3L), false);
+        assertEquals(SKIP, VersionValidation.decide(committed, 10, Map.of("c", 10L, "m2", 4L)));
+        assertEquals(APPLY, VersionValidation.decide(committed, 11, Map.of("c", 9L, "m2", 4L)),
+                "a later timestamp wins even with a smaller coordinator entry");
+    }
 }
