@@ -103,8 +103,8 @@ public class MirrorApi implements NodeApi {
         if (p.session() != null) {
             node.sessionRead(session(p.session()), k, System.currentTimeMillis());
         }
-        if (o.consistency() == Consistency.STRONG) {
-            return primary(k, o);
+        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.parked()) {
+            return primary(k, o); // parked: the client's write may be in the message this mirror could not apply
         }
         if (o.after() < 0) {
             return local(k, o);
@@ -153,10 +153,37 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primary(String k, ReadOptions o) {
-        return reconcile(List.of(k)).map(r -> {
+        return reconcile(List.of(k)).onItem().transformToUni(r -> {
             reads[o.consistency().ordinal()][1].increment();
-            return Bodies.item(k, r.items().get(k), 1.0, r.sequence(), Map.of("source", PRIMARY, "sequence", r.sequence()));
+            long floor = floor(o);
+            if (r.sequence() >= floor) {
+                return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, r.sequence(),
+                        Map.of("source", PRIMARY, "sequence", r.sequence())));
+            }
+            return newerHere(List.of(k), floor, o).map(l -> Bodies.item(k, l.items()[0], 1.0, l.position(),
+                    Map.of("source", PRIMARY, "sequence", l.position())));
         });
+    }
+
+    /**
+     * The position an answer from the coordinator must not be below: what this mirror has applied (it
+     * may have served it already, and a client's reads never go back in the log) and the client's
+     * {@code after}. The coordinator answers at the log position up to which every append has its
+     * ack, and a mirror can apply a message before its ack reaches the coordinator (acks in flight, an
+     * append resent after a lost one): its answer is then older than this mirror's copy.
+     */
+    private long floor(ReadOptions o) {
+        return Math.max(o.after(), node.cache().position());
+    }
+
+    /**
+     * This mirror's own copy of {@code keys} at {@code floor} or later, for an answer from the coordinator
+     * below it: every commit acknowledged before the coordinator answered is in the log at or before the
+     * answer's position, so the newer local copy is at least as current, and is answered with the same
+     * confidence (1). An {@code after} this mirror has not applied yet is waited for as a causal read's.
+     */
+    private Uni<LocalState> newerHere(List<String> keys, long floor, ReadOptions o) {
+        return reached(floor, o.timeoutMs(), true).onItem().transformToUni(x -> localState(keys));
     }
 
     @Override
@@ -164,8 +191,8 @@ public class MirrorApi implements NodeApi {
         JsonNode root = parse.object(body, "a key list");
         List<String> keys = parse.keys(root);
         ReadOptions o = options(root, p);
-        if (o.consistency() == Consistency.STRONG) {
-            return primaryBatch(keys, o);
+        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.parked()) {
+            return primaryBatch(keys, o); // parked: see get
         }
         if (o.after() < 0) {
             return localBatch(keys, o);
@@ -224,21 +251,30 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
-        return reconcile(keys).map(r -> {
-            // The coordinator checked each key once (the batcher asks for distinct keys); the answer
-            // repeats a value as often as its key was asked for, and is held to the same budget.
-            List<StoredItem> answered = new ArrayList<>(keys.size());
-            for (String k : keys) {
-                answered.add(r.items().get(k));
+        return reconcile(keys).onItem().transformToUni(r -> {
+            long floor = floor(o);
+            if (r.sequence() >= floor) {
+                // The coordinator checked each key once (the batcher asks for distinct keys); the answer
+                // repeats a value as often as its key was asked for.
+                StoredItem[] items = new StoredItem[keys.size()];
+                for (int i = 0; i < items.length; i++) {
+                    items[i] = r.items().get(keys.get(i));
+                }
+                return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence()));
             }
-            ItemStore.TooLarge.check(answered, limits.batchBytes());
-            List<Object> out = new ArrayList<>(keys.size());
-            for (String k : keys) {
-                reads[o.consistency().ordinal()][1].increment();
-                out.add(Bodies.itemFields(k, r.items().get(k), 1.0));
-            }
-            return batchBody(out, r.sequence(), PRIMARY);
+            return newerHere(keys, floor, o).map(l -> primaryBatchBody(keys, o, l.items(), l.position()));
         });
+    }
+
+    /** A batch answered with what the coordinator vouched for, held to the same budget as a local one. */
+    private Response primaryBatchBody(List<String> keys, ReadOptions o, StoredItem[] items, long position) {
+        ItemStore.TooLarge.check(java.util.Arrays.asList(items), limits.batchBytes());
+        List<Object> out = new ArrayList<>(keys.size());
+        for (int i = 0; i < items.length; i++) {
+            reads[o.consistency().ordinal()][1].increment();
+            out.add(Bodies.itemFields(keys.get(i), items[i], 1.0));
+        }
+        return batchBody(out, position, PRIMARY);
     }
 
     private static Response batchBody(List<Object> items, long position, String source) {

@@ -355,7 +355,8 @@ public class MirrorNode implements ApplyHook {
      * a reconciliation confirmed this version if that is shorter.
      */
     public double confidence(String key, long version, LogKnowledge.Look look, long position, long nowMillis) {
-        if (look.pendingSequence() > position || confirmations.knownNewer(key, version) || ratesUnknownWhileBehind()) {
+        if (look.pendingSequence() > position || confirmations.knownNewer(key, version) || ratesUnknownWhileBehind()
+                || parked()) {
             return 0.0;
         }
         double logS = look.staleSecondsAt(nowMillis); // λ is the rate known where this knowledge of the log ends
@@ -369,6 +370,16 @@ public class MirrorNode implements ApplyHook {
      * black-box probe). Nothing is known of the rates then but that the log may hold writes not seen,
      * so no copy is taken for current; this lasts until the first page is applied.
      */
+    /**
+     * Whether a log message this mirror could not decode is parked (a dead letter). The applier went on
+     * past it, but its writes are missing here, and which keys they were is not known: any copy may
+     * be stale, so none is taken for current, and an {@code after} token cannot be honoured from here
+     * (see MirrorApi), until an operator has dealt with it and deleted its row.
+     */
+    public boolean parked() {
+        return applier.deadLetters() > 0;
+    }
+
     private boolean ratesUnknownWhileBehind() {
         return !drainedSinceStart && !rates.learnedAny();
     }
