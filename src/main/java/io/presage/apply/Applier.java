@@ -30,6 +30,7 @@ import io.presage.log.LogDecodeException;
 import io.presage.log.LogFollower;
 import io.presage.log.LogMessage;
 import io.presage.log.LogTxn;
+import io.presage.log.LogUnavailableException;
 import io.presage.log.LogWrite;
 import io.presage.node.LogConnection;
 import io.quarkus.runtime.ShutdownEvent;
@@ -169,6 +170,9 @@ public class Applier implements ApplyProgress {
                 recountDeadLettersIfDue();
                 List<LogMessage> page = gathered(follower, follower.next(config.apply().batchMessages(), Duration.ofMillis(500)));
                 if (page.isEmpty()) {
+                    if (filledBehindQuietLog()) {
+                        continue;
+                    }
                     caughtUp = true;
                     if (hook != null) {
                         hook.drained(System.currentTimeMillis());
@@ -180,12 +184,7 @@ public class Applier implements ApplyProgress {
                 if (!todo.isEmpty() && todo.get(0).sequence() > applied + 1) {
                     // A gap can be most of the stream (a consumer ahead of a restored database): it is
                     // read and applied a chunk at a time, each its own transaction, not held whole.
-                    long gapEnd = todo.get(0).sequence() - 1;
-                    LOG.infof("applier: filling a gap of %d messages (%d..%d) by sequence", gapEnd - applied, applied + 1, gapEnd);
-                    while (applied < gapEnd) {
-                        applyChunk(fillGap(applied + 1, Math.min(gapEnd, applied + config.apply().batchMessages())));
-                    }
-                    LOG.infof("applier: filled the gap up to %d", gapEnd);
+                    fillGapTo(todo.get(0).sequence() - 1);
                 }
                 if (!todo.isEmpty()) {
                     applyChunk(todo);
@@ -217,6 +216,36 @@ public class Applier implements ApplyProgress {
                 sleep(1_000);
             }
         }
+    }
+
+    /**
+     * A gap is found when a message above the next one to apply is delivered; on a quiet log none is.
+     * The consumer can be ahead of the store with nothing more to deliver (a database restored from
+     * a backup, a page cut by {@link #unapplied} whose tail waits for the ack wait): an empty pull then
+     * asks the stream where it ends, and anything between is read by sequence before the node reports
+     * itself drained, instead of answering from the old state, and 504 to tokens in the gap, until
+     * the next commit.
+     */
+    private boolean filledBehindQuietLog() throws Throwable {
+        long last;
+        try {
+            last = logs.get().lastSequence();
+        } catch (LogUnavailableException e) {
+            return false; // the log out of reach: as before this check, the pull's answer stands
+        }
+        if (last <= applied) {
+            return false;
+        }
+        fillGapTo(last);
+        return true;
+    }
+
+    private void fillGapTo(long gapEnd) throws Throwable {
+        LOG.infof("applier: filling a gap of %d messages (%d..%d) by sequence", gapEnd - applied, applied + 1, gapEnd);
+        while (applied < gapEnd) {
+            applyChunk(fillGap(applied + 1, Math.min(gapEnd, applied + config.apply().batchMessages())));
+        }
+        LOG.infof("applier: filled the gap up to %d", gapEnd);
     }
 
     /** Applies {@code todo} (consecutive, above the applied sequence) in one transaction and tells the hook and listeners. */
