@@ -169,6 +169,11 @@ public final class RequestParser {
             }
             id = Keys.checkId(idNode.asText(), MAX_ID_CHARS, "id");
         }
+        if (absent(root, "reads") && absent(root, "writes")) {
+            // Either may be left out (a read-only check, a blind write), not both: {} is a request that
+            // lost its fields on the way, not a transaction, and API.md has missing fields be 400.
+            throw ApiException.badRequest("a transaction needs reads or writes (or both): neither was sent");
+        }
         List<TxnSpec.Read> reads = new ArrayList<>();
         Set<String> readKeys = new HashSet<>();
         for (JsonNode r : array(root, "reads")) {
@@ -284,11 +289,16 @@ public final class RequestParser {
         }
     }
 
-    private static Iterable<JsonNode> array(JsonNode root, String field) {
+    private static boolean absent(JsonNode root, String field) {
         JsonNode a = root.get(field);
-        if (a == null || a.isNull()) {
+        return a == null || a.isNull();
+    }
+
+    private static Iterable<JsonNode> array(JsonNode root, String field) {
+        if (absent(root, field)) {
             return List.of();
         }
+        JsonNode a = root.get(field);
         if (!a.isArray()) {
             throw ApiException.badRequest(field + " must be an array");
         }

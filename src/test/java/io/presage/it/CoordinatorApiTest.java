@@ -57,6 +57,16 @@ class CoordinatorApiTest {
     }
 
     @Test
+    void eitherReadsOrWritesMayBeLeftOutButNotBoth() {
+        Http.post("/v1/transactions", "{\"writes\":[{\"key\":\"api-only-w\",\"value\":1}]}").then().statusCode(200)
+                .body("status", equalTo("COMMITTED"));
+        long v = get("api-only-w").jsonPath().getLong("version");
+        Http.post("/v1/transactions", "{\"reads\":[{\"key\":\"api-only-w\",\"version\":" + v + "}]}").then()
+                .statusCode(200).body("status", equalTo("COMMITTED"));
+        Http.post("/v1/transactions", "{}").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+    }
+
+    @Test
     void theAppliedCopyInPostgresCatchesUpWithTheLog() {
         long seq = Long.parseLong(put("api-applied", "\"x\"").jsonPath().getString("token").substring(3), 36);
         long deadline = System.currentTimeMillis() + 20_000;
@@ -466,6 +476,10 @@ class CoordinatorApiTest {
         cases.put("negative version", new Object[] {"POST", "/v1/transactions",
                 "{\"reads\":[{\"key\":\"a\",\"version\":-1}]}", 400, "BAD_REQUEST"});
         cases.put("missing value", new Object[] {"POST", "/v1/transactions", "{\"writes\":[{\"key\":\"a\"}]}", 400, "BAD_REQUEST"});
+        cases.put("neither reads nor writes", new Object[] {"POST", "/v1/transactions", "{}", 400, "BAD_REQUEST"});
+        cases.put("reads and writes null", new Object[] {"POST", "/v1/transactions", "{\"reads\":null,\"writes\":null}", 400,
+                "BAD_REQUEST"});
+        cases.put("only an id", new Object[] {"POST", "/v1/transactions", "{\"id\":\"only-id\"}", 400, "BAD_REQUEST"});
         cases.put("value and delete", new Object[] {"POST", "/v1/transactions",
                 "{\"writes\":[{\"key\":\"a\",\"value\":1,\"delete\":true}]}", 400, "BAD_REQUEST"});
         cases.put("empty key", new Object[] {"POST", "/v1/transactions", "{\"writes\":[{\"key\":\"\",\"value\":1}]}", 400, "INVALID_KEY"});
