@@ -78,6 +78,8 @@ public class MirrorApi implements NodeApi {
     /** presage_reads_total by [consistency][0 local, 1 primary]: looked up once, not per read. */
     private final Counter[][] reads = new Counter[Consistency.values().length][2];
     private DistributionSummary confidence;
+    /** The highest position a store read answered at while the cache was behind it (0: never). */
+    private final java.util.concurrent.atomic.AtomicLong storeAhead = new java.util.concurrent.atomic.AtomicLong();
 
     @PostConstruct
     void init() {
@@ -119,7 +121,7 @@ public class MirrorApi implements NodeApi {
     private Uni<Response> local(String k, ReadOptions o, boolean mayWait) {
         LogKnowledge.Look known = node.look(k, System.currentTimeMillis()); // before the data: see LogKnowledge, PendingKeys
         ReadCache.Hit h = node.cache().get(k);
-        if (h != null) {
+        if (h != null && usable(h.position())) {
             return answer(k, o, h.item(), h.position(), known, mayWait);
         }
         return storeRead(List.of(k)).onItem().transformToUni(this::monotonic).onItem().transformToUni(snap -> {
@@ -160,7 +162,7 @@ public class MirrorApi implements NodeApi {
                 return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, r.sequence(),
                         Map.of("source", PRIMARY, "sequence", r.sequence())));
             }
-            return newerHere(List.of(k), floor, o).map(l -> Bodies.item(k, l.items()[0], 1.0, l.position(),
+            return newerHere(List.of(k), o).map(l -> Bodies.item(k, l.items()[0], 1.0, l.position(),
                     Map.of("source", PRIMARY, "sequence", l.position())));
         });
     }
@@ -173,7 +175,7 @@ public class MirrorApi implements NodeApi {
      * append resent after a lost one): its answer is then older than this mirror's copy.
      */
     private long floor(ReadOptions o) {
-        return Math.max(o.after(), node.cache().position());
+        return Math.max(o.after(), Math.max(node.cache().position(), storeAhead.get()));
     }
 
     /**
@@ -182,8 +184,9 @@ public class MirrorApi implements NodeApi {
      * answer's position, so the newer local copy is at least as current, and is answered with the same
      * confidence (1). An {@code after} this mirror has not applied yet is waited for as a causal read's.
      */
-    private Uni<LocalState> newerHere(List<String> keys, long floor, ReadOptions o) {
-        return reached(floor, o.timeoutMs(), true).onItem().transformToUni(x -> localState(keys));
+    private Uni<LocalState> newerHere(List<String> keys, ReadOptions o) {
+        // Only after can be ahead of this mirror: the local state read next is at or past what it applied.
+        return reached(o.after(), o.timeoutMs(), true).onItem().transformToUni(x -> localState(keys));
     }
 
     @Override
@@ -216,7 +219,7 @@ public class MirrorApi implements NodeApi {
     /** The keys at one position: from the cache when it has them all, else all from the store in one statement. */
     private Uni<LocalState> localState(List<String> keys) {
         ReadCache.Hits h = node.cache().getAll(keys);
-        if (h != null) {
+        if (h != null && usable(h.position())) {
             return Uni.createFrom().item(new LocalState(h.items(), h.position()));
         }
         return storeRead(keys).onItem().transformToUni(this::monotonic).map(snap -> {
@@ -262,7 +265,7 @@ public class MirrorApi implements NodeApi {
                 }
                 return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence()));
             }
-            return newerHere(keys, floor, o).map(l -> primaryBatchBody(keys, o, l.items(), l.position()));
+            return newerHere(keys, o).map(l -> primaryBatchBody(keys, o, l.items(), l.position()));
         });
     }
 
@@ -333,10 +336,22 @@ public class MirrorApi implements NodeApi {
      * is not at an older position: a client's successive reads never go back in the log.
      */
     private Uni<ItemStore.Snapshot> monotonic(ItemStore.Snapshot snap) {
-        if (snap.appliedSequence() <= node.cache().position()) {
-            return Uni.createFrom().item(snap);
+        if (snap.appliedSequence() <= node.cache().position() || snap.appliedSequence() <= storeAhead.get()) {
+            return Uni.createFrom().item(snap); // the second: the cache is known to be behind, see below
         }
-        return reached(snap.appliedSequence(), CACHE_CATCH_UP_MS, false).replaceWith(snap);
+        return reached(snap.appliedSequence(), CACHE_CATCH_UP_MS, false).invoke(() -> {
+            if (node.cache().position() < snap.appliedSequence()) {
+                // No report in time: the applier's commit went through but it did not learn so (its
+                // connection dropped on the reply) and it is restarting, which reloads the cache.
+                // Until then the cache is behind what is being answered here, and must not be read.
+                storeAhead.accumulateAndGet(snap.appliedSequence(), Math::max);
+            }
+        }).replaceWith(snap);
+    }
+
+    /** A hit is answered only at or past what a store read has answered (see monotonic). */
+    private boolean usable(long hitPosition) {
+        return hitPosition >= storeAhead.get();
     }
 
     private ApiException timeout(long target) {

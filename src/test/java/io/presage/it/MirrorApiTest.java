@@ -480,6 +480,41 @@ class MirrorApiTest {
     }
 
     @Test
+    @Order(15)
+    void aCacheLeftBehindAStoreReadIsNotReadUntilItCatchesUp() throws Exception {
+        // More keys than the cache holds (64), so that a miss asks the store.
+        LogWrite[] many = new LogWrite[80];
+        for (int i = 0; i < many.length; i++) {
+            many[i] = put("mono-" + i, "0");
+        }
+        log.append(log.txn(many));
+        long at = log.append(log.txn(put("mono-hit", "1")));
+        awaitApplied(at);
+        get("mono-hit");
+        Response hit = get("mono-hit");
+        assertEquals(at, hit.jsonPath().getLong("sequence"));
+        assertEquals(false, given().get("/v1/status").jsonPath().getBoolean("cache.complete"));
+
+        // The applier's transaction for at + 1 committed, but its connection dropped on the reply: the
+        // store is ahead, and the applier, restarting, has not told the cache.
+        try (Connection c = jdbc(); Statement s = c.createStatement()) {
+            s.executeUpdate("insert into items (item_key, item_value, version, vclock, seq) values ('mono-store', '2', 1, '{}', "
+                    + (at + 1) + ")");
+            s.executeUpdate("update apply_state set last_seq = " + (at + 1));
+            try {
+                Response ahead = get("mono-store"); // a miss: read from the store, answered at at + 1 after a wait
+                assertEquals(at + 1, ahead.jsonPath().getLong("sequence"), ahead.asString());
+                Response next = get("mono-hit");
+                assertTrue(next.jsonPath().getLong("sequence") >= at + 1,
+                        "a read after one answered at " + (at + 1) + " went back to the cache's " + next.asString());
+            } finally {
+                s.executeUpdate("delete from items where item_key = 'mono-store'");
+                s.executeUpdate("update apply_state set last_seq = " + at);
+            }
+        }
+    }
+
+    @Test
     @Order(99)
     void aParkedDeadLetterMakesTheMirrorUnreadyUntilAnOperatorClearsItButReadsGoOn() throws Exception {
         long garbage = log.appendRaw("not a batch".getBytes(StandardCharsets.UTF_8));
