@@ -315,16 +315,18 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             post(c -> acked(c, m, sequence));
         } else {
             boolean unknown = unwrap(outcome.error()) instanceof LogUnavailableException u && u.mayHaveBeenAppended();
-            if (unknown) {
-                // Sent, and no ack after every retry: the message may still land (a paused server acts on
-                // what its socket holds), so "not committed" would be a guess. The expected sequence lets
-                // at most one of it and a retry under the same id land.
-                answerUnknown(m.txns, "the log did not confirm the commit: it may still be made; retry under the same id, "
-                        + "or read before retrying without one (" + rootMessage(outcome.error()) + ")");
-            } else {
-                answerUnavailable(m.txns, "the log did not accept the commit: " + rootMessage(outcome.error()));
-            }
-            post(c -> failed(c, m, unknown));
+            String why = rootMessage(outcome.error());
+            // failed() first, on the loop thread: a retry its answer provokes is certified after
+            // `failing` is set, never published behind this message.
+            post(c -> {
+                failed(c, m, unknown);
+                if (unknown) {
+                    answerUnknown(m.txns, "the log did not confirm the commit: it may still be made; retry under the same id, "
+                            + "or read before retrying without one (" + why + ")");
+                } else {
+                    answerUnavailable(m.txns, "the log did not accept the commit: " + why);
+                }
+            });
         }
     }
 
