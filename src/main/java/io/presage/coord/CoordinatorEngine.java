@@ -768,27 +768,23 @@ public class CoordinatorEngine {
     }
 
     /**
-     * One key: the newer of the recent writes and the store's copy (the applier may have stored a
-     * commit whose ack has not reached us yet, and a later read must never return something older
-     * than an earlier one did). The store's copy comes from the read cache when it holds the key.
-     *
-     * <p>Order matters: recent writes first, then the cache or the store. The applier updates the
-     * cache and the store before it evicts the versions it applied from the recent writes, so a read
-     * that finds a version gone from memory finds it in the cache or the store instead.
+     * One key, at one position as {@link #readAll} answers many: the store's copy (from the read cache
+     * when it holds the key) plus the recent versions up to P = max(visible, the copy's position). Not
+     * the newest version in memory with the position {@code acked()}: group commit raises acked
+     * before it puts the message's versions, so a read between the two answered a key's value from
+     * before that message with a token claiming it (and a batch read right after answered below the
+     * token). The applier may have stored a commit whose ack has not reached us yet; P then covers it.
      */
     public Uni<Read> read(String key) {
-        RecentWrites.Version v = recent.get(key);
-        long position = recent.acked();
         ReadCache.Hit hit = cache.get(key);
         if (hit != null) {
-            return Uni.createFrom().item(new Read(newer(hit.item(), v), position));
+            long position = Math.max(recent.visible(), hit.position());
+            Read r = new Read(newer(hit.item(), recent.at(key, position)), position);
+            if (recent.evictedUpTo() <= hit.position()) { // else versions after the copy may have left memory
+                return Uni.createFrom().item(r);
+            }
         }
-        List<String> one = List.of(key);
-        return store.getAll(one).map(snapshot -> {
-            StoredItem stored = snapshot.items().isEmpty() ? null : snapshot.items().get(0);
-            cache.fill(key, stored, snapshot.appliedSequence());
-            return new Read(newer(stored, v), position);
-        });
+        return readAll(List.of(key)).map(all -> all.get(0));
     }
 
     /** Several keys at one consistent log position. */

@@ -13,6 +13,7 @@ import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +24,9 @@ import org.junit.jupiter.api.Test;
 import jakarta.inject.Inject;
 
 import io.presage.apply.ItemStore;
+import io.presage.coord.CommitOutcome;
+import io.presage.coord.CoordinatorEngine;
+import io.presage.coord.TxnSpec;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
@@ -38,6 +42,8 @@ class CoordinatorApiTest {
 
     @Inject
     ItemStore store;
+    @Inject
+    CoordinatorEngine engine;
 
     @BeforeEach
     void ready() {
@@ -54,6 +60,68 @@ class CoordinatorApiTest {
                 .body("version", equalTo(ts))
                 .body("confidence", equalTo(1.0f))
                 .body("vclock.coordinator", equalTo(ts));
+    }
+
+    /**
+     * A read's token (its position) never claims a log position whose write of that very key the answer
+     * lacks, and a batch read right after never answers below it: one writer commits transactions over
+     * 1,000 keys while a reader reads the last of them, one key and then as a batch. Group commit
+     * raises the acknowledged position before it puts a message's versions into memory, one by one; a
+     * single-key read answered the newest version in memory with that position, so between the two it
+     * answered the value from before the message with a token claiming it (8,000 to 23,000 of some
+     * 300,000 reads in the review that found it).
+     */
+    @Test
+    void aReadsTokenNeverClaimsAPositionWhoseWriteOfThatKeyItLacks() throws Exception {
+        int keys = 1000; // presage.limits.txn-keys
+        String last = "tok-" + (keys - 1);
+        java.util.TreeMap<Long, Integer> roundAt = new java.util.TreeMap<>(); // log sequence -> round committed there
+        roundAt.put(0L, 0);
+        commitRound(0, keys, roundAt);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.ConcurrentLinkedQueue<long[]> seen = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        Thread reader = new Thread(() -> {
+            while (!stop.get()) {
+                CoordinatorEngine.Read r = engine.read(last).await().atMost(Duration.ofSeconds(5));
+                long batch = engine.readAll(List.of(last)).await().atMost(Duration.ofSeconds(5)).get(0).position();
+                seen.add(new long[] {r.position(), Long.parseLong(new String(r.item().valueJson(), StandardCharsets.UTF_8)), batch});
+            }
+        }, "token-reader");
+        reader.start();
+        try {
+            for (int round = 1; round <= 80; round++) {
+                commitRound(round, keys, roundAt);
+            }
+        } finally {
+            stop.set(true);
+            reader.join();
+        }
+        int overclaims = 0;
+        int batchBehind = 0;
+        String example = null;
+        for (long[] s : seen) {
+            int roundThere = roundAt.floorEntry(s[0]).getValue();
+            if (s[1] < roundThere) {
+                overclaims++;
+                example = "token position " + s[0] + " (where round " + roundThere + " wrote " + last + ") with the value of round " + s[1];
+            }
+            if (s[2] < s[0]) {
+                batchBehind++;
+            }
+        }
+        assertTrue(seen.size() > 1_000, "the reader raced the writer: " + seen.size() + " reads");
+        assertEquals(0, overclaims, seen.size() + " reads; answers whose token claims a write they lack, e.g. " + example);
+        assertEquals(0, batchBehind, "batch reads answered below the token a read just gave");
+    }
+
+    private void commitRound(int round, int keys, java.util.TreeMap<Long, Integer> roundAt) {
+        List<TxnSpec.Write> writes = new java.util.ArrayList<>(keys);
+        for (int i = 0; i < keys; i++) {
+            writes.add(new TxnSpec.Write("tok-" + i, Integer.toString(round).getBytes(StandardCharsets.UTF_8)));
+        }
+        CommitOutcome o = engine.commit(new TxnSpec(null, List.of(), writes, "coordinator")).await().atMost(Duration.ofSeconds(10));
+        assertTrue(o instanceof CommitOutcome.Committed, String.valueOf(o));
+        roundAt.put(((CommitOutcome.Committed) o).sequence(), round);
     }
 
     @Test
