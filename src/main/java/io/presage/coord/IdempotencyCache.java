@@ -20,7 +20,20 @@ import java.util.function.LongSupplier;
  */
 final class IdempotencyCache {
     /** One claim, in claim order; stale once its id's entry is gone or is another claim's. */
-    private record Claimed(String id, CompletableFuture<CommitOutcome> outcome) {
+    private record Claimed(String id, CompletableFuture<CommitOutcome> outcome, Kept kept) {
+    }
+
+    /**
+     * A claim's result, compared by identity: a claim drops only its own (two claims of one id may
+     * carry equal results). A claim that ends undecided used to drop whatever result its id had, and
+     * a retry that had claimed the id meanwhile and then committed lost its result.
+     */
+    private static final class Kept {
+        final String json;
+
+        Kept(String json) {
+            this.json = json;
+        }
     }
 
     private final int capacity;
@@ -29,7 +42,7 @@ final class IdempotencyCache {
     private final ConcurrentLinkedQueue<Claimed> order = new ConcurrentLinkedQueue<>();
     /** Entries in {@link #order}, stale ones included (its size() walks the queue). */
     private final AtomicInteger queued = new AtomicInteger();
-    private final ConcurrentHashMap<String, String> results = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Kept> results = new ConcurrentHashMap<>();
 
     /** {@code applied}: the log sequence up to which the store holds every committed id. */
     IdempotencyCache(int capacity, LongSupplier applied) {
@@ -50,13 +63,14 @@ final class IdempotencyCache {
     CompletableFuture<CommitOutcome> claim(String id, CompletableFuture<CommitOutcome> f, String result) {
         CompletableFuture<CommitOutcome> prior = byId.putIfAbsent(id, f);
         if (prior == null) {
-            if (result != null) {
-                results.put(id, result);
+            Kept kept = result == null ? null : new Kept(result);
+            if (kept != null) {
+                results.put(id, kept);
                 if (byId.get(id) != f) {
-                    results.remove(id); // evicted meanwhile: no result outlives its id
+                    results.remove(id, kept); // evicted meanwhile: no result outlives its id
                 }
             }
-            order.add(new Claimed(id, f));
+            order.add(new Claimed(id, f, kept));
             queued.incrementAndGet();
             forgetOldest();
             // Not committed means not decided: a retry must be allowed to try again.
@@ -64,8 +78,8 @@ final class IdempotencyCache {
                 if (e != null || o instanceof CommitOutcome.Unavailable || o instanceof CommitOutcome.Unknown) {
                     byId.remove(id, f);
                 }
-                if (!(o instanceof CommitOutcome.Committed)) {
-                    results.remove(id);
+                if (kept != null && !(o instanceof CommitOutcome.Committed)) {
+                    results.remove(id, kept);
                 }
             });
         }
@@ -91,8 +105,8 @@ final class IdempotencyCache {
                 continue;
             }
             if (byId.size() > capacity && forgettable(oldest.outcome())) {
-                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
-                    results.remove(oldest.id());
+                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome()) && oldest.kept() != null) {
+                    results.remove(oldest.id(), oldest.kept());
                 }
                 continue;
             }
@@ -148,7 +162,8 @@ final class IdempotencyCache {
 
     /** The procedure result of the committed id, while the id is held (null: none, or not held). */
     String result(String id) {
-        return results.get(id);
+        Kept k = results.get(id);
+        return k == null ? null : k.json;
     }
 
     /** Claims in the queue, stale ones included (for tests). */

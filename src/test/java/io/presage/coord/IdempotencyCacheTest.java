@@ -119,4 +119,56 @@ class IdempotencyCacheTest {
         c.clear();
         assertNull(c.result("a#0"));
     }
+
+    /**
+     * A claim that ends undecided (503, 504) lets a retry claim its id; the retry's result must survive
+     * the first claim's clean-up, which used to drop whatever result the id had. A race: the retry
+     * claims the id while the first claim's outcome is handled, many times over (about 2 % of rounds
+     * lost the result before).
+     */
+    @Test
+    void aRetrysResultSurvivesTheFirstClaimEndingUndecided() throws Exception {
+        int lost = 0;
+        int rounds = 5_000;
+        for (int i = 0; i < rounds; i++) {
+            IdempotencyCache c = new IdempotencyCache(1_000, () -> Long.MAX_VALUE);
+            CompletableFuture<CommitOutcome> first = new CompletableFuture<>();
+            c.claim("x#0", first, "1");
+            CompletableFuture<CommitOutcome> retry = new CompletableFuture<>();
+            java.util.concurrent.CyclicBarrier go = new java.util.concurrent.CyclicBarrier(2);
+            Thread retrier = new Thread(() -> {
+                awaitBarrier(go);
+                while (c.claim("x#0", retry, "2") != null) {
+                    Thread.onSpinWait();
+                }
+            });
+            retrier.start();
+            awaitBarrier(go);
+            first.complete(new CommitOutcome.Unavailable("log down"));
+            retrier.join();
+            retry.complete(new CommitOutcome.Committed(5, false, 9));
+            if (!"2".equals(c.result("x#0"))) {
+                lost++;
+            }
+        }
+        assertEquals(0, lost, "the committed retry's result was dropped by the first claim's clean-up in " + lost + " of " + rounds);
+    }
+
+    @Test
+    void aClaimEndingUndecidedDropsItsOwnResult() {
+        IdempotencyCache c = new IdempotencyCache(1_000, () -> Long.MAX_VALUE);
+        CompletableFuture<CommitOutcome> first = new CompletableFuture<>();
+        c.claim("y#0", first, "1");
+        assertEquals("1", c.result("y#0"));
+        first.complete(new CommitOutcome.Unknown("no ack"));
+        assertNull(c.result("y#0"));
+    }
+
+    private static void awaitBarrier(java.util.concurrent.CyclicBarrier b) {
+        try {
+            b.await();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }
