@@ -43,6 +43,18 @@ class KeysProperties {
     }
 
     @Example
+    void keyLengthIsCountedInUtf8Bytes() {
+        assertEquals("k".repeat(512), Keys.check("k".repeat(512), 512));
+        assertThrows(ApiException.class, () -> Keys.check("k".repeat(513), 512));
+        // Characters of two, three and four bytes: few enough characters, too many bytes.
+        assertEquals("\u00e9".repeat(256), Keys.check("\u00e9".repeat(256), 512));
+        assertThrows(ApiException.class, () -> Keys.check("\u00e9".repeat(257), 512));
+        assertThrows(ApiException.class, () -> Keys.check("\u65e5".repeat(171), 512), "171 characters, 513 bytes");
+        assertThrows(ApiException.class, () -> Keys.check("\uD83D\uDE00".repeat(129), 512), "258 UTF-16 units, 516 bytes");
+        assertEquals("\uD83D\uDE00".repeat(128), Keys.check("\uD83D\uDE00".repeat(128), 512));
+    }
+
+    @Example
     void idLengthIsCountedInCharacters() {
         assertEquals("i".repeat(128), Keys.checkId("i".repeat(128), 128, "id"));
         assertThrows(ApiException.class, () -> Keys.checkId("i".repeat(129), 128, "id"));

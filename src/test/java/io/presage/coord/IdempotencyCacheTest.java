@@ -164,6 +164,19 @@ class IdempotencyCacheTest {
         assertNull(c.result("y#0"));
     }
 
+    @Test
+    void aClearForgetsEveryIdAndResultSoThatTheReplayedLogDecides() {
+        IdempotencyCache c = new IdempotencyCache(1_000, () -> Long.MAX_VALUE);
+        c.remember("z", new CommitOutcome.Committed(5, false, 9), "7");
+        c.clear();
+        assertNull(c.get("z"));
+        assertNull(c.result("z"));
+        assertEquals(0, c.queued());
+        CompletableFuture<CommitOutcome> again = new CompletableFuture<>();
+        assertNull(c.claim("z", again, "8"), "claimable again");
+        assertEquals("8", c.result("z"));
+    }
+
     private static void awaitBarrier(java.util.concurrent.CyclicBarrier b) {
         try {
             b.await();

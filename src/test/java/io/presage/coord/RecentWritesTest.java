@@ -131,6 +131,21 @@ class RecentWritesTest {
     }
 
     @Test
+    void aResetForgetsEveryVersionAndStartsBothPositionsAtTheRecoveredOne() {
+        RecentWrites r = new RecentWrites();
+        r.put(v("k", 100, 5));
+        r.acked(5);
+        r.visible(5);
+        r.reset(3); // a first recovery: the store is at 3, the log is replayed from there
+        assertNull(r.get("k"));
+        assertEquals(0, r.size());
+        assertEquals(3, r.acked());
+        assertEquals(3, r.visible());
+        r.put(v("k", 100, 5)); // the replay puts it again: held, not skipped as already there
+        assertEquals(100, r.get("k").version());
+    }
+
+    @Test
     void positionsOnlyMoveForward() {
         RecentWrites r = new RecentWrites();
         r.acked(10);
