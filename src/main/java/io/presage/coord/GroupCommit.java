@@ -339,8 +339,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     /**
      * Appends, resending after an outcome that is not known. {@code sentBefore}: an earlier attempt may
      * have landed, so a last failure that proves nothing of it ("not connected" after a timeout) is
-     * reported as unknown too; a fence does prove it, since JetStream answers a resent id that got in
-     * with a duplicate ack before it checks the expected sequence.
+     * reported as unknown too; a fence past the expected position does prove it, since JetStream
+     * answers a resent id that got in with a duplicate ack before it checks the expected sequence (a
+     * fence short of it does not: see lastFailure).
      */
     private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, String previousId,
                                                int attemptsLeft, boolean sentBefore) {
@@ -362,6 +363,13 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     static Throwable lastFailure(Throwable cause, boolean sentBefore) {
         if (sentBefore && cause instanceof LogUnavailableException u && !u.mayHaveBeenAppended()) {
             return new LogUnavailableException("an earlier attempt got no ack, and then: " + u.getMessage(), true, u);
+        }
+        if (sentBefore && cause instanceof LogFencedException f && f.actualLastSequence() < f.expectedLastSequence()) {
+            // The stream has not reached this message's expected position (or did not say where it is):
+            // an earlier message of the pipeline, itself without an ack, may still land, and this one's
+            // first attempt right after it. Only a stream past the expectation proves it never lands.
+            return new LogUnavailableException("an earlier attempt got no ack, and the resend was refused short of "
+                    + "its expected position: " + f.getMessage(), true, f);
         }
         return cause;
     }

@@ -69,7 +69,10 @@ import io.nats.client.api.StreamConfiguration;
  * JetStream checks the id before the expected sequence, so retrying an append whose outcome was lost
  * (a {@link LogUnavailableException} that {@linkplain LogUnavailableException#mayHaveBeenAppended may
  * have landed}) with the same id and the same expectation tells the three cases apart: it landed (a
- * duplicate ack), it did not and nobody else appended (stored now), or somebody else appended (fenced).
+ * duplicate ack), it did not and nobody else appended (stored now), or the stream moved past the
+ * expected position without it (fenced). A resend fenced because the stream has not yet reached the
+ * expected position proves nothing: an earlier message of a pipeline, itself without an ack, may still
+ * land, and this one's first attempt right after it (GroupCommit treats that as unknown).
  * Past the window only fencing protects, so retry promptly.
  *
  * <h2>Failure behaviour</h2>

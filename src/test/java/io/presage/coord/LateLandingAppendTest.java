@@ -117,6 +117,8 @@ class LateLandingAppendTest {
     /** Forwards a NATS client connection to the server, holding back HPUB/PUB frames to mirror.log.* while {@link #hold}. */
     static final class HoldingProxy implements AutoCloseable {
         volatile boolean hold;
+        /** When set, which log publishes are held, by the frame's text (headers included), instead of {@link #hold}. */
+        volatile java.util.function.Predicate<String> holdIf;
         private final ServerSocket listener;
         private final int serverPort;
         private final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -133,6 +135,10 @@ class LateLandingAppendTest {
 
         String url() {
             return "nats://127.0.0.1:" + listener.getLocalPort();
+        }
+
+        synchronized int heldCount() {
+            return held.size();
         }
 
         private void accept() {
@@ -191,8 +197,10 @@ class LateLandingAppendTest {
                         frame.write(in.readNBytes(total + 2)); // payload and its CRLF
                         logPublish = parts[1].startsWith(JetStreamLog.SUBJECT_PREFIX);
                     }
+                    java.util.function.Predicate<String> which = holdIf;
+                    boolean holdIt = logPublish && (which != null ? which.test(frame.toString(US_ASCII)) : hold);
                     synchronized (this) {
-                        if (logPublish && hold) {
+                        if (holdIt) {
                             held.add(frame.toByteArray());
                         } else {
                             out.write(frame.toByteArray());
@@ -221,6 +229,7 @@ class LateLandingAppendTest {
         /** Sends every held frame, in order, and stops holding. */
         synchronized void release() throws IOException {
             hold = false;
+            holdIf = null;
             for (byte[] f : held) {
                 toServer.write(f);
             }
