@@ -14,21 +14,16 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import io.presage.certify.CertifierLoop;
 import io.presage.certify.TxnRequest;
 import io.presage.log.JetStreamLog;
-import io.presage.log.LogConfig;
-import io.presage.testing.NatsTestServer;
 
 /**
  * An append whose outcome is unknown (no ack) can land later, after group commit has found the
@@ -45,73 +40,40 @@ import io.presage.testing.NatsTestServer;
  */
 class LateLandingAppendTest {
 
-    private NatsTestServer server;
-    private HoldingProxy proxy;
-    private JetStreamLog log;
-    private CertifierLoop loop;
-    private final List<String> resyncs = new CopyOnWriteArrayList<>();
-
-    @AfterEach
-    void stop() throws Exception {
-        if (loop != null) {
-            loop.close();
-        }
-        if (log != null) {
-            log.close();
-        }
-        if (proxy != null) {
-            proxy.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-    }
-
-    private CompletableFuture<CommitOutcome> submit(TxnSpec spec, TxnRequest req) {
-        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
-        GroupCommit.Answer callback = answer::complete;
-        assertTrue(loop.submit(req, spec, callback));
-        return answer;
-    }
-
     @Test
     void anAppendWithoutAnAckStopsCommitsUntilTheCertifierIsRebuiltSoARetryIsNeverToldAborted() throws Exception {
-        server = NatsTestServer.start();
-        proxy = new HoldingProxy(server.port());
-        log = JetStreamLog.connect(LogConfig.defaults(proxy.url()).withPublishTimeout(Duration.ofMillis(1_000)));
-        long last = log.lastSequence();
-        loop = PipelineUnderTest.start(log, last, 0, new RecentWrites(), resyncs);
+        try (HeldPipeline p = new HeldPipeline(0)) {
+            long last = p.start;
+            // X: read k (absent, version 0), write k; under client id "X".
+            TxnSpec x = new TxnSpec("X", List.of(new TxnSpec.Read("k", 0)), List.of(new TxnSpec.Write("k", "1".getBytes(UTF_8))), "c");
+            TxnRequest xr = new TxnRequest(new String[] {"k"}, new long[] {0}, new String[] {"k"});
 
-        // X: read k (absent, version 0), write k; under client id "X".
-        TxnSpec x = new TxnSpec("X", List.of(new TxnSpec.Read("k", 0)), List.of(new TxnSpec.Write("k", "1".getBytes(UTF_8))), "c");
-        TxnRequest xr = new TxnRequest(new String[] {"k"}, new long[] {0}, new String[] {"k"});
+            p.proxy.hold = true;
+            CommitOutcome first = p.submit(x, xr).get(30, TimeUnit.SECONDS);
+            assertInstanceOf(CommitOutcome.Unknown.class, first, "no ack: outcome unknown (504)");
+            Thread.sleep(300); // group commit checks the stream's end (through the proxy: unchanged) and carries on
 
-        proxy.hold = true;
-        CommitOutcome first = submit(x, xr).get(30, TimeUnit.SECONDS);
-        assertInstanceOf(CommitOutcome.Unknown.class, first, "no ack: outcome unknown (504)");
-        Thread.sleep(300); // group commit checks the stream's end (through the proxy: unchanged) and carries on
+            // Y: another client's blind write of k, certified now; its append is held back too.
+            CompletableFuture<CommitOutcome> yAnswer = p.submitBlind("k", "2");
+            Thread.sleep(100);
 
-        // Y: another client's blind write of k, certified now; its append is held back too.
-        TxnSpec y = TxnSpec.blind("k", "2".getBytes(UTF_8), "c");
-        CompletableFuture<CommitOutcome> yAnswer = submit(y, new TxnRequest(new String[0], new long[0], new String[] {"k"}));
-        Thread.sleep(100);
+            // X's client retries under the same id (the engine forgot the id on the 504, so it is certified again).
+            CommitOutcome retry = p.submit(x, xr).get(30, TimeUnit.SECONDS);
 
-        // X's client retries under the same id (the engine forgot the id on the 504, so it is certified again).
-        CommitOutcome retry = submit(x, xr).get(30, TimeUnit.SECONDS);
+            p.proxy.release(); // X's first append reaches the stream now, then Y's
+            CommitOutcome yOutcome = yAnswer.get(30, TimeUnit.SECONDS);
+            long end = p.log.lastSequence();
 
-        proxy.release(); // X's first append reaches the stream now, then Y's
-        CommitOutcome yOutcome = yAnswer.get(30, TimeUnit.SECONDS);
-        long end = log.lastSequence();
-
-        assertEquals(last + 1, end, "one message landed");
-        assertFalse(yOutcome instanceof CommitOutcome.Committed, "Y was fenced by X's late append: " + yOutcome);
-        // X is in the log (the only message after `last`), yet its retry was answered:
-        assertFalse(retry instanceof CommitOutcome.Aborted,
-                "X's retry was told ABORTED (409, not committed), but X's first append landed at " + end);
-        assertInstanceOf(CommitOutcome.Unavailable.class, retry, "refused until the rebuild, not certified");
-        assertInstanceOf(CommitOutcome.Unavailable.class, yOutcome);
-        assertEquals(1, resyncs.size(), resyncs.toString());
-        assertTrue(resyncs.get(0).contains("may still land"), resyncs.get(0));
+            assertEquals(last + 1, end, "one message landed");
+            assertFalse(yOutcome instanceof CommitOutcome.Committed, "Y was fenced by X's late append: " + yOutcome);
+            // X is in the log (the only message after `last`), yet its retry was answered:
+            assertFalse(retry instanceof CommitOutcome.Aborted,
+                    "X's retry was told ABORTED (409, not committed), but X's first append landed at " + end);
+            assertInstanceOf(CommitOutcome.Unavailable.class, retry, "refused until the rebuild, not certified");
+            assertInstanceOf(CommitOutcome.Unavailable.class, yOutcome);
+            assertEquals(1, p.resyncs.size(), p.resyncs.toString());
+            assertTrue(p.resyncs.get(0).contains("may still land"), p.resyncs.get(0));
+        }
     }
 
     /** Forwards a NATS client connection to the server, holding back HPUB/PUB frames to mirror.log.* while {@link #hold}. */
