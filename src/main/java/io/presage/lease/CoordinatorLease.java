@@ -46,6 +46,8 @@ public final class CoordinatorLease implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CoordinatorLease.class);
     /** JetStream's "wrong last sequence": the entry exists (create) or moved on (update). */
     private static final int ERR_WRONG_LAST_SEQUENCE = 10071;
+    /** JetStream's "stream not found": the bucket itself is gone. */
+    private static final int ERR_STREAM_NOT_FOUND = 10059;
 
     private final Supplier<Connection> connections;
     private final String bucket;
@@ -56,6 +58,8 @@ public final class CoordinatorLease implements AutoCloseable {
     private final Duration ttl;
     private final long marginNanos;
     private final Runnable onLost;
+    private final int replicas;
+    private final StorageType storage;
     private volatile long revision;
     /** System.nanoTime() until which this holder may act as the active coordinator; 0: not holding. */
     private volatile long validUntilNanos;
@@ -79,13 +83,14 @@ public final class CoordinatorLease implements AutoCloseable {
         this.key = key;
         this.holder = nodeId + "/" + UUID.randomUUID();
         this.onLost = onLost;
+        this.replicas = replicas;
+        this.storage = storage;
         KeyValueManagement kvm = connections.get().keyValueManagement();
         Duration bucketTtl = ttl;
         try {
             bucketTtl = kvm.getStatus(bucket).getTtl();
         } catch (JetStreamApiException e) {
-            kvm.create(KeyValueConfiguration.builder().name(bucket).ttl(ttl).maxHistoryPerKey(1)
-                    .storageType(storage).replicas(replicas).build());
+            createBucket(ttl);
         }
         if (bucketTtl == null || bucketTtl.toMillis() < 300) {
             throw new IllegalStateException("lease bucket " + bucket + " exists with ttl " + bucketTtl
@@ -99,6 +104,35 @@ public final class CoordinatorLease implements AutoCloseable {
         }
         this.ttl = bucketTtl;
         this.marginNanos = bucketTtl.toNanos() / 5;
+    }
+
+    private void createBucket(Duration bucketTtl) throws IOException, JetStreamApiException {
+        connections.get().keyValueManagement().create(KeyValueConfiguration.builder().name(bucket).ttl(bucketTtl)
+                .maxHistoryPerKey(1).storageType(storage).replicas(replicas).build());
+    }
+
+    /**
+     * The bucket is gone (memory storage and a NATS restart, deleted by hand): its holder's renewals
+     * fail and it gives the lease up, and without a bucket no standby could ever take it. Made again,
+     * with the TTL this lease runs by; whoever then creates the entry first holds the lease, as always.
+     */
+    private void recreateBucketIfGone() {
+        try {
+            connections.get().keyValueManagement().getStatus(bucket);
+            return; // there: the trouble is elsewhere
+        } catch (JetStreamApiException e) {
+            if (e.getApiErrorCode() != ERR_STREAM_NOT_FOUND) {
+                return;
+            }
+        } catch (IOException | RuntimeException e) {
+            return; // NATS itself out of reach
+        }
+        try {
+            createBucket(ttl);
+            LOG.warnf("lease bucket %s was gone: created it again (ttl %s)", bucket, ttl);
+        } catch (IOException | JetStreamApiException | RuntimeException e) {
+            LOG.warnf("lease bucket %s is gone and cannot be created again: %s", bucket, e.getMessage());
+        }
     }
 
     /** The TTL the lease runs by: the bucket's, which the server enforces. */
@@ -147,7 +181,9 @@ public final class CoordinatorLease implements AutoCloseable {
                 startRenewing();
                 return true;
             } catch (JetStreamApiException e) {
-                if (e.getApiErrorCode() != ERR_WRONG_LAST_SEQUENCE) {
+                if (e.getApiErrorCode() == ERR_STREAM_NOT_FOUND) {
+                    recreateBucketIfGone();
+                } else if (e.getApiErrorCode() != ERR_WRONG_LAST_SEQUENCE) {
                     LOG.warnf("lease %s: cannot create the entry: %s", key, e.getMessage());
                 } else {
                     String now = currentHolder();
@@ -157,7 +193,9 @@ public final class CoordinatorLease implements AutoCloseable {
                     lastSeen = now;
                 }
             } catch (IOException | RuntimeException e) {
+                // A put to a bucket that is gone finds no responders: no error code says so.
                 LOG.warnf("lease %s: the key-value bucket cannot be reached: %s", key, e.getMessage());
+                recreateBucketIfGone();
             }
             Thread.sleep(poll);
         }
@@ -203,6 +241,23 @@ public final class CoordinatorLease implements AutoCloseable {
             }
             long sentAt = System.nanoTime();
             try {
+                // Read first: a bucket made again after it was lost numbers its entries from 1, and an
+                // update expecting this holder's revision could land on another holder's entry there.
+                KeyValueEntry current = kv().get(key);
+                String now = current == null || current.getValue() == null ? null
+                        : new String(current.getValue(), StandardCharsets.UTF_8);
+                if (!holder.equals(now)) {
+                    lose("the entry moved on: it expired, and " + describe(now) + " holds it now");
+                    return;
+                }
+                if (current.getRevision() != revision) {
+                    // An earlier renewal landed but its reply was lost: the entry is still ours, at a
+                    // revision this process did not hear of (the validity is not extended by it: when
+                    // it landed is not known).
+                    LOG.warnf("lease %s: a renewal's reply was lost; the entry is still ours (revision %d)", key,
+                            current.getRevision());
+                    revision = current.getRevision();
+                }
                 revision = kv().update(key, holder.getBytes(StandardCharsets.UTF_8), revision);
                 validUntilNanos = sentAt + ttl.toNanos() - marginNanos;
             } catch (JetStreamApiException e) {
