@@ -18,6 +18,7 @@ import org.hibernate.validator.constraints.time.DurationMin;
 
 /** Every {@code presage.*} setting; the README's configuration reference lists them all. */
 @ConfigMapping(prefix = "presage")
+@ResendsWithinDuplicateWindow
 public interface PresageConfig {
 
     /** {@code coordinator} or {@code mirror}; set by the profile of the same name. */

@@ -51,6 +51,17 @@ class ConfigValidationTest {
     }
 
     @Test
+    void aDuplicateWindowShorterThanTheResendsIsRefused() {
+        // 2 s × 4 attempts: the window must be at least 16 s.
+        ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                "presage.nats.duplicate-window", "10s")).getConfigMapping(PresageConfig.class));
+        assertTrue(e.getMessage().contains("presage.nats.duplicate-window must be at least"), e.getMessage());
+        config(Map.of("presage.nats.duplicate-window", "16s")).getConfigMapping(PresageConfig.class);
+        assertThrows(ConfigValidationException.class, () -> config(Map.of("presage.nats.duplicate-window", "16s",
+                "presage.group-commit.retries", "4")).getConfigMapping(PresageConfig.class));
+    }
+
+    @Test
     void theDefaultsAreValid() {
         PresageConfig config = config(Map.of()).getConfigMapping(PresageConfig.class);
         assertEquals(4, config.groupCommit().maxInflight());
