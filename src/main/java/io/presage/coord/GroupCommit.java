@@ -79,13 +79,16 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long markBefore;
         final long markAfter;
         final String msgId;
+        /** The message it was chained to (expected-last-msg-id), or null. */
+        final String previousId;
         boolean rolledBack;
 
-        Message(List<CertifierLoop.Certified> txns, long markBefore, long markAfter, String msgId) {
+        Message(List<CertifierLoop.Certified> txns, long markBefore, long markAfter, String msgId, String previousId) {
             this.txns = txns;
             this.markBefore = markBefore;
             this.markAfter = markAfter;
             this.msgId = msgId;
+            this.previousId = previousId;
         }
     }
 
@@ -101,6 +104,11 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private CertifierLoop loop;
 
     private final ArrayDeque<Message> inflight = new ArrayDeque<>();
+    /**
+     * The messages settled with an unknown outcome since the last that was not. Settlements run one
+     * after another (each chained to the one before), so this needs no lock.
+     */
+    private final List<Message> unknownRun = new ArrayList<>();
     /** Completes once the last message published has been settled: the next one settles after it. */
     private CompletableFuture<Void> settled = CompletableFuture.completedFuture(null);
     /** Certified, committed, not yet published (waiting for room in the pipeline). */
@@ -263,7 +271,6 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long batchId = ++nextBatchId;
         final byte[] payload = codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
         final String msgId = coordinatorId + "-" + epoch + "-" + batchId;
-        final Message m = new Message(txns, markBefore, markAfter, msgId);
         final long expected = expectedLast++;
         // Chained to the message before it while that one is still in flight: if another writer's
         // message took its slot, this one is refused as well. A settled predecessor is the stream's
@@ -271,6 +278,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         // server restarted since, which keeps the last id only within the duplicate window.
         final Message previous = inflight.peekLast();
         final String previousId = previous == null ? null : previous.msgId;
+        final Message m = new Message(txns, markBefore, markAfter, msgId, previousId);
         inflight.addLast(m);
         final long start = System.nanoTime();
         final long delay = start - since;
@@ -311,10 +319,16 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         if (outcome.error() == null) {
             long sequence = outcome.ack().sequence();
             events.published(m.txns.size(), bytes, delay, System.nanoTime() - start);
+            putLandedPredecessors(m, sequence);
             answerCommitted(m, sequence);
             post(c -> acked(c, m, sequence));
         } else {
             boolean unknown = unwrap(outcome.error()) instanceof LogUnavailableException u && u.mayHaveBeenAppended();
+            if (unknown) {
+                unknownRun.add(m);
+            } else {
+                unknownRun.clear();
+            }
             String why = rootMessage(outcome.error());
             // failed() first, on the loop thread: a retry its answer provokes is certified after
             // `failing` is set, never published behind this message.
@@ -435,20 +449,44 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
 
     private void answerCommitted(Message m, long sequence) {
         recent.acked(sequence);
-        for (CertifierLoop.Certified c : m.txns) {
-            TxnSpec spec = (TxnSpec) c.attachment();
-            long ts = c.decision().timestamp();
-            Map<String, Long> vclock = Map.of(spec.origin(), ts);
-            for (TxnSpec.Write w : spec.writes()) {
-                // Visible to reads before the client hears COMMITTED: every acknowledged commit is.
-                recent.put(new RecentWrites.Version(w.key(), w.valueJson(), ts, sequence, vclock));
-            }
-        }
+        putVersions(m, sequence); // visible to reads before the client hears COMMITTED: every acknowledged commit is
         recent.visible(sequence);
         for (CertifierLoop.Certified c : m.txns) {
             ((Answer) c.callback()).outcome(new CommitOutcome.Committed(
                     c.decision().timestamp(), c.decision().adjusted(), sequence));
         }
+    }
+
+    private void putVersions(Message m, long sequence) {
+        for (CertifierLoop.Certified c : m.txns) {
+            TxnSpec spec = (TxnSpec) c.attachment();
+            long ts = c.decision().timestamp();
+            Map<String, Long> vclock = Map.of(spec.origin(), ts);
+            for (TxnSpec.Write w : spec.writes()) {
+                recent.put(new RecentWrites.Version(w.key(), w.valueJson(), ts, sequence, vclock));
+            }
+        }
+    }
+
+    /**
+     * {@code m} landed at {@code sequence}; the messages right before it that settled with an unknown
+     * outcome (their clients told 504) landed too if {@code m} was chained to them: JetStream checked
+     * that the stream's last message id was its predecessor's, so that one is at {@code sequence - 1},
+     * and so on back along the chain. Their versions go into memory before {@code sequence} is made
+     * visible: else reads there (and reconciliations, at confidence 1) showed {@code m}'s writes without
+     * theirs, a state no log position holds, until the applier or the rebuild put them in.
+     */
+    private void putLandedPredecessors(Message m, long sequence) {
+        String chainedTo = m.previousId;
+        int landed = 0;
+        for (int i = unknownRun.size() - 1; i >= 0 && chainedTo != null && chainedTo.equals(unknownRun.get(i).msgId); i--) {
+            chainedTo = unknownRun.get(i).previousId;
+            landed++;
+        }
+        for (int i = unknownRun.size() - landed, at = 0; i < unknownRun.size(); i++, at++) {
+            putVersions(unknownRun.get(i), sequence - landed + at);
+        }
+        unknownRun.clear();
     }
 
     private static void answerUnknown(List<CertifierLoop.Certified> txns, String why) {

@@ -30,6 +30,8 @@ final class HeldPipeline implements AutoCloseable {
     /** The stream's last sequence before the test appended anything. */
     final long start;
     final CertifierLoop loop;
+    /** What reads at the coordinator would see (group commit puts acknowledged versions here). */
+    final RecentWrites recent = new RecentWrites();
     final List<String> resyncs = new CopyOnWriteArrayList<>();
 
     /** {@code retries}: resends of an append without an ack, as presage.group-commit.retries. */
@@ -38,7 +40,6 @@ final class HeldPipeline implements AutoCloseable {
         proxy = new LateLandingAppendTest.HoldingProxy(server.port());
         log = JetStreamLog.connect(LogConfig.defaults(proxy.url()).withPublishTimeout(Duration.ofMillis(1_000)));
         start = log.lastSequence();
-        RecentWrites recent = new RecentWrites();
         recent.reset(start);
         loop = PipelineUnderTest.start(log, start, retries, recent, resyncs);
     }
