@@ -477,6 +477,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
      * theirs, a state no log position holds, until the applier or the rebuild put them in.
      */
     private void putLandedPredecessors(Message m, long sequence) {
+        if (unknownRun.isEmpty()) {
+            return; // every ack but those right after a lost one
+        }
         String chainedTo = m.previousId;
         int landed = 0;
         for (int i = unknownRun.size() - 1; i >= 0 && chainedTo != null && chainedTo.equals(unknownRun.get(i).msgId); i--) {

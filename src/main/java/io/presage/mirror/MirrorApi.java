@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 import jakarta.annotation.PostConstruct;
@@ -79,7 +80,7 @@ public class MirrorApi implements NodeApi {
     private final Counter[][] reads = new Counter[Consistency.values().length][2];
     private DistributionSummary confidence;
     /** The highest position a store read answered at while the cache was behind it (0: never). */
-    private final java.util.concurrent.atomic.AtomicLong storeAhead = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong storeAhead = new AtomicLong();
 
     @PostConstruct
     void init() {
