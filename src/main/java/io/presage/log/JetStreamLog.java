@@ -202,7 +202,7 @@ public final class JetStreamLog implements AutoCloseable {
 
     private void ensureStream(JetStreamManagement jsm) throws IOException, JetStreamApiException {
         try {
-            jsm.getStreamInfo(config.streamName());
+            widenDuplicateWindow(jsm, jsm.getStreamInfo(config.streamName()).getConfiguration());
             return;
         } catch (JetStreamApiException e) {
             if (e.getApiErrorCode() != ERR_STREAM_NOT_FOUND) {
@@ -223,8 +223,26 @@ public final class JetStreamLog implements AutoCloseable {
         } catch (JetStreamApiException e) {
             // Another process may have created it meanwhile (identical configs are accepted, different
             // ones refused); whatever exists now is what we use.
-            jsm.getStreamInfo(config.streamName());
+            widenDuplicateWindow(jsm, jsm.getStreamInfo(config.streamName()).getConfiguration());
         }
+    }
+
+    /**
+     * An append's resend is told apart from a new message only within the stream's duplicate window;
+     * the configuration is checked to outlast every resend, but a stream made earlier (by an older
+     * build, by hand, with other settings) may keep a shorter window, and then a resend of a message
+     * that landed is stored twice or comes back fenced. So a shorter window is raised to the
+     * configured one; a longer one is left alone (another node may have asked for it).
+     */
+    private void widenDuplicateWindow(JetStreamManagement jsm, StreamConfiguration existing)
+            throws IOException, JetStreamApiException {
+        Duration window = existing.getDuplicateWindow();
+        if (window != null && window.compareTo(config.duplicateWindow()) >= 0) {
+            return;
+        }
+        jsm.updateStream(StreamConfiguration.builder(existing).duplicateWindow(config.duplicateWindow()).build());
+        LOG.log(Level.INFO, "raised the duplicate window of log stream {0} from {1} to {2}",
+                new Object[] {config.streamName(), window, config.duplicateWindow()});
     }
 
     private void onConnectionEvent(Connection conn, ConnectionListener.Events event) {

@@ -211,6 +211,30 @@ class JetStreamLogTest {
     }
 
     @Test
+    void anExistingStreamWithAShorterDuplicateWindowHasItRaisedSoThatALateResendIsStillRecognised() throws Exception {
+        Duration shortWindow = Duration.ofMillis(500);
+        try (Connection nc = Nats.connect(nats.server().url())) {
+            nc.jetStreamManagement().addStream(StreamConfiguration.builder().name("LOG_MADE_EARLIER")
+                    .subjects("mirror.log.>").storageType(StorageType.File).duplicateWindow(shortWindow).build());
+        }
+        LogConfig config = config().withStreamName("LOG_MADE_EARLIER").withDuplicateWindow(Duration.ofSeconds(30));
+        JetStreamLog log = open(config);
+        assertEquals(new Appended(1, false), log.append("mirror.log.0", batch(1), "m1", 0).get(5, TimeUnit.SECONDS));
+
+        // A resend arriving after the window the stream was made with: still known for what it is.
+        Thread.sleep(shortWindow.toMillis() * 3);
+        assertEquals(new Appended(1, true), log.append("mirror.log.0", batch(1), "m1", 0).get(5, TimeUnit.SECONDS));
+        assertEquals(1, log.lastSequence());
+
+        // A node configured with a shorter window than the stream's leaves the longer one in place.
+        open(config.withDuplicateWindow(Duration.ofSeconds(5)));
+        try (Connection nc = Nats.connect(nats.server().url())) {
+            assertEquals(Duration.ofSeconds(30), nc.jetStreamManagement().getStreamInfo("LOG_MADE_EARLIER")
+                    .getConfiguration().getDuplicateWindow());
+        }
+    }
+
+    @Test
     void appendFailsWithLogUnavailableWithinThePublishTimeoutWhenTheServerIsDownAndWorksAgainAfterRestart()
             throws Exception {
         JetStreamLog log = open(shortTimeoutConfig());
