@@ -84,6 +84,8 @@ public class Applier implements ApplyProgress {
     private volatile String lastError;
     private volatile boolean started;
     private volatile boolean stopping;
+    /** The stream's last sequence when an empty pull found it below {@link #applied}; -1 otherwise. */
+    private volatile long streamEndBehindStore = -1;
     private Thread thread;
     private Timer applyTimer;
     private Counter deadLetterCounter;
@@ -97,6 +99,7 @@ public class Applier implements ApplyProgress {
                 .description("log messages that could not be decoded and were parked").register(registry);
         registry.gauge("presage_applied_sequence", this, a -> a.applied);
         registry.gauge("presage_apply_lag_seconds", this, Applier::lagSeconds);
+        registry.gauge("presage_log_behind_store", this, a -> a.streamEndBehindStore >= 0 ? 1 : 0);
         thread = new Thread(this::run, "presage-applier");
         thread.setDaemon(true);
         thread.start();
@@ -142,6 +145,17 @@ public class Applier implements ApplyProgress {
 
     public String lastError() {
         return lastError;
+    }
+
+    /**
+     * The stream's last sequence if the log was last seen ending before what this node has applied
+     * (the stream deleted and made again, or purged), else -1. Nothing this node holds can then be
+     * matched with the log: later messages numbered at or below the applied sequence would be taken for
+     * replays and never applied. Nothing repairs this by itself; readiness is down until the stream
+     * reaches the applied sequence again (a restored stream) or the node's database is rebuilt.
+     */
+    public long streamEndBehindStore() {
+        return streamEndBehindStore;
     }
 
     /** Age of the last applied message when it was applied; 0 when caught up. */
@@ -233,11 +247,27 @@ public class Applier implements ApplyProgress {
         } catch (LogUnavailableException e) {
             return false; // the log out of reach: as before this check, the pull's answer stands
         }
+        noteStreamEnd(last);
         if (last <= applied) {
             return false;
         }
         fillGapTo(last);
         return true;
+    }
+
+    private void noteStreamEnd(long last) {
+        long was = streamEndBehindStore;
+        if (last < applied) {
+            if (was != last) {
+                LOG.errorf("applier: the log stream ends at %d, before the %d messages this node has applied: "
+                        + "it was deleted and made again, or purged; this node's data no longer matches the log",
+                        last, applied);
+            }
+            streamEndBehindStore = last;
+        } else if (was >= 0) {
+            LOG.infof("applier: the log stream reaches %d again (this node has applied %d)", last, applied);
+            streamEndBehindStore = -1;
+        }
     }
 
     private void fillGapTo(long gapEnd) throws Throwable {

@@ -46,11 +46,16 @@ public class NodeHealth {
     HealthCheck apply() {
         return () -> {
             long parked = applier.deadLetters();
+            long streamEnd = applier.streamEndBehindStore();
             HealthCheckResponseBuilder b = HealthCheckResponse.named("applier")
-                    .status(applier.started() && parked == 0)
+                    .status(applier.started() && parked == 0 && streamEnd < 0)
                     .withData("appliedSequence", applier.appliedSequence())
                     .withData("deadLetters", parked)
                     .withData("lagSeconds", String.format(java.util.Locale.ROOT, "%.3f", applier.lagSeconds()));
+            if (streamEnd >= 0) {
+                b.withData("logEndsAt", streamEnd)
+                        .withData("logProblem", "the log stream ends before what this node applied: re-created or purged");
+            }
             if (applier.lastError() != null) {
                 b.withData("lastError", applier.lastError());
             }

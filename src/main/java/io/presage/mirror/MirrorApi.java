@@ -106,8 +106,8 @@ public class MirrorApi implements NodeApi {
         if (p.session() != null) {
             node.sessionRead(session(p.session()), k, System.currentTimeMillis());
         }
-        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.parked()) {
-            return primary(k, o); // parked: the client's write may be in the message this mirror could not apply
+        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.logIncomplete()) {
+            return primary(k, o); // the client's write may be in a message this mirror could not apply
         }
         if (o.after() < 0) {
             return local(k, o);
@@ -195,8 +195,8 @@ public class MirrorApi implements NodeApi {
         JsonNode root = parse.object(body, "a key list");
         List<String> keys = parse.keys(root);
         ReadOptions o = options(root, p);
-        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.parked()) {
-            return primaryBatch(keys, o); // parked: see get
+        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.logIncomplete()) {
+            return primaryBatch(keys, o); // see get
         }
         if (o.after() < 0) {
             return localBatch(keys, o);

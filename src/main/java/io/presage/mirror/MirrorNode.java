@@ -356,7 +356,7 @@ public class MirrorNode implements ApplyHook {
      */
     public double confidence(String key, long version, LogKnowledge.Look look, long position, long nowMillis) {
         if (look.pendingSequence() > position || confirmations.knownNewer(key, version) || ratesUnknownWhileBehind()
-                || parked()) {
+                || logIncomplete()) {
             return 0.0;
         }
         double logS = look.staleSecondsAt(nowMillis); // λ is the rate known where this knowledge of the log ends
@@ -371,13 +371,15 @@ public class MirrorNode implements ApplyHook {
      * so no copy is taken for current; this lasts until the first page is applied.
      */
     /**
-     * Whether a log message this mirror could not decode is parked (a dead letter). The applier went on
-     * past it, but its writes are missing here, and which keys they were is not known: any copy may
-     * be stale, so none is taken for current, and an {@code after} token cannot be honoured from here
-     * (see MirrorApi), until an operator has dealt with it and deleted its row.
+     * Whether this mirror's copy cannot be matched with the log: a log message it could not decode is
+     * parked (a dead letter: the applier went on past it, but its writes are missing here, and which
+     * keys they were is not known), or the log stream ends before what it applied (made again or
+     * purged: what is appended now at sequences it has passed is never applied). Any copy may be
+     * stale, so none is taken for current, and an {@code after} token cannot be honoured from here
+     * (see MirrorApi), until an operator has dealt with it.
      */
-    public boolean parked() {
-        return applier.deadLetters() > 0;
+    public boolean logIncomplete() {
+        return applier.deadLetters() > 0 || applier.streamEndBehindStore() >= 0;
     }
 
     private boolean ratesUnknownWhileBehind() {
