@@ -536,7 +536,7 @@ public class CoordinatorEngine {
     // ---- writes -----------------------------------------------------------------------------
 
     public Uni<CommitOutcome> commit(TxnSpec spec) {
-        long lookedUpAt = rebuilds; // before the state check: a recovery begun after it changes it
+        IdLookupStamp lookedUpAt = idLookupStamp(); // before the state check: a recovery begun after it changes it
         if (spec.id() == null) {
             return submitAsRead(spec, lookedUpAt);
         }
@@ -575,7 +575,7 @@ public class CoordinatorEngine {
      * whole store): a commit never waits for the database, which may be slow or down while commits go
      * on. A key neither holds is left at 0, which at worst aborts the transaction.
      */
-    private Uni<CommitOutcome> submitAsRead(TxnSpec spec, long lookedUpAt) {
+    private Uni<CommitOutcome> submitAsRead(TxnSpec spec, IdLookupStamp lookedUpAt) {
         List<TxnSpec.Read> reads = null;
         for (int i = 0; i < spec.reads().size(); i++) {
             TxnSpec.Read r = spec.reads().get(i);
@@ -601,13 +601,14 @@ public class CoordinatorEngine {
      * committed nowhere (a procedure call's attempts): the store is not asked again. Memory still
      * is, when the commit claims the id, and since recovery it holds every id the store lacks.
      */
-    public Uni<CommitOutcome> commitUnseen(TxnSpec spec, long lookedUpAt) {
+    public Uni<CommitOutcome> commitUnseen(TxnSpec spec, IdLookupStamp lookedUpAt) {
         return submit(spec, lookedUpAt);
     }
 
-    /** The recoveries count to take before an id lookup ({@link #committedAny}) and hand to {@link #commitUnseen}. */
-    public long rebuilds() {
-        return rebuilds;
+    /** To take before an id lookup ({@link #committedAny}) and hand to {@link #commitUnseen}. */
+    public IdLookupStamp idLookupStamp() {
+        long r = rebuilds; // first: a recovery resets the applied position it is compared with
+        return new IdLookupStamp(r, applier.appliedSequence());
     }
 
     private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
@@ -663,7 +664,7 @@ public class CoordinatorEngine {
         });
     }
 
-    private Uni<CommitOutcome> submit(TxnSpec spec, long lookedUpAt) {
+    private Uni<CommitOutcome> submit(TxnSpec spec, IdLookupStamp lookedUpAt) {
         Running r = running;
         if (state != State.READY || r == null) {
             return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
@@ -684,7 +685,7 @@ public class CoordinatorEngine {
             return unavailable("DATABASE_BEHIND", new CommitOutcome.Unavailable("the coordinator's database is behind the log: "
                     + "the idempotency ids it has not stored fill the memory set aside for them; retry"));
         }
-        if (spec.id() != null && rebuilds != lookedUpAt) {
+        if (spec.id() != null && rebuilds != lookedUpAt.rebuilds()) {
             return unavailable("REBUILT", new CommitOutcome.Unavailable(
                     "the coordinator rebuilt its state while looking the id up; retry with the same id"));
         }
@@ -693,6 +694,14 @@ public class CoordinatorEngine {
             CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer, spec.result());
             if (prior != null) {
                 return bounded(prior);
+            }
+            if (ids.forgotCommittedAfter(lookedUpAt.applied())) {
+                // Checked after claiming: an id forgotten between a check and the claim would be missed.
+                // Completing the claim undecided drops it again, and anyone who waited on it retries.
+                CommitOutcome refused = new CommitOutcome.Unavailable("the coordinator forgot idempotency ids "
+                        + "while looking this one up; retry with the same id");
+                answer.complete(refused);
+                return unavailable("IDS_FORGOTTEN", refused);
             }
         }
         GroupCommit.Answer callback = answer::complete;

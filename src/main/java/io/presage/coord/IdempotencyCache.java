@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -43,6 +44,8 @@ final class IdempotencyCache {
     /** Entries in {@link #order}, stale ones included (its size() walks the queue). */
     private final AtomicInteger queued = new AtomicInteger();
     private final ConcurrentHashMap<String, Kept> results = new ConcurrentHashMap<>();
+    /** The highest log sequence of a committed id forgotten so far (0: none). */
+    private final AtomicLong forgottenUpTo = new AtomicLong();
 
     /** {@code applied}: the log sequence up to which the store holds every committed id. */
     IdempotencyCache(int capacity, LongSupplier applied) {
@@ -105,8 +108,13 @@ final class IdempotencyCache {
                 continue;
             }
             if (byId.size() > capacity && forgettable(oldest.outcome())) {
-                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome()) && oldest.kept() != null) {
-                    results.remove(oldest.id(), oldest.kept());
+                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
+                    if (oldest.outcome().getNow(null) instanceof CommitOutcome.Committed c) {
+                        forgottenUpTo.accumulateAndGet(c.sequence(), Math::max);
+                    }
+                    if (oldest.kept() != null) {
+                        results.remove(oldest.id(), oldest.kept());
+                    }
                 }
                 continue;
             }
@@ -138,6 +146,16 @@ final class IdempotencyCache {
         }
         CommitOutcome o = f.isCompletedExceptionally() ? null : f.getNow(null);
         return !(o instanceof CommitOutcome.Committed c) || c.sequence() <= applied.getAsLong();
+    }
+
+    /**
+     * Whether an id committed after log sequence {@code applied} has been forgotten. A lookup in the
+     * store answers for every id applied when it began; an id forgotten since may have been applied
+     * after the query's snapshot, so a lookup that began when the store had applied {@code applied}
+     * can be trusted to have missed nothing only while this is false.
+     */
+    boolean forgotCommittedAfter(long applied) {
+        return forgottenUpTo.get() > applied;
     }
 
     void remember(String id, CommitOutcome outcome, String result) {
@@ -172,6 +190,7 @@ final class IdempotencyCache {
     }
 
     void clear() {
+        // forgottenUpTo stays: every id it counts was applied, so it never exceeds a later position
         results.clear();
         byId.clear();
         order.clear();

@@ -97,9 +97,9 @@ public final class ProcedureRunner {
 
     private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {
         if (id == null) {
-            return attempt(p, args, keys, null, 0, 0);
+            return attempt(p, args, keys, null, 0, null);
         }
-        long lookedUpAt = engine.rebuilds(); // see CoordinatorEngine.rebuilds
+        IdLookupStamp lookedUpAt = engine.idLookupStamp();
         // Its attempts' ids and the id itself, as GET /v1/transactions/{id} and a mirror's speculation of
         // the call ask: a transaction committed under any of them is this call's first outcome.
         return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> {
@@ -126,7 +126,7 @@ public final class ProcedureRunner {
         refusals.put(id, new Refusal(e, System.nanoTime()));
     }
 
-    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, long lookedUpAt) {
+    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, IdLookupStamp lookedUpAt) {
         return engine.readAll(keys).flatMap(reads -> {
             long readAt = reads.isEmpty() ? engine.readPosition() : reads.get(0).position();
             Map<String, JsonNode> values = new HashMap<>();

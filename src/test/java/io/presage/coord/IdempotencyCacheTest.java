@@ -69,6 +69,31 @@ class IdempotencyCacheTest {
         assertNotNull(c.get("id-6"));
     }
 
+    /**
+     * A lookup that began when the store had applied sequence 3 cannot have missed an id committed at or
+     * before 3; one forgotten with a later sequence may have been applied after the query's snapshot.
+     */
+    @Test
+    void itSaysWhetherAnIdCommittedAfterALookupsPositionWasForgotten() {
+        AtomicLong applied = new AtomicLong(0);
+        IdempotencyCache c = new IdempotencyCache(2, applied::get);
+        c.remember("id-1", committedAt(1), null);
+        c.remember("id-2", committedAt(2), null);
+        long lookupBegan = 2;
+        c.remember("aborted", new CommitOutcome.Aborted(io.presage.certify.AbortReason.values()[0], java.util.List.of()), null);
+        c.remember("id-5", committedAt(5), null);
+        applied.set(5);
+        c.remember("id-6", committedAt(6), null); // over capacity: the oldest three go, all applied
+        assertNull(c.get("id-2"));
+        assertNull(c.get("aborted"));
+        assertFalse(c.forgotCommittedAfter(lookupBegan), "only ids the lookup's snapshot held were forgotten");
+
+        c.remember("id-7", committedAt(7), null); // id-5 goes: committed after the lookup began
+        assertNull(c.get("id-5"));
+        assertTrue(c.forgotCommittedAfter(lookupBegan));
+        assertFalse(c.forgotCommittedAfter(5));
+    }
+
     /** Held ids are bounded all the same: past twice the capacity, the engine refuses commits with ids. */
     @Test
     void idsTheStoreCannotAnswerForMakeTheCacheBackloggedUntilItCatchesUp() {
