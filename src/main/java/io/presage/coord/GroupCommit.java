@@ -189,6 +189,15 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     public void onBatch(Certifier certifier, long markBefore, long markAfter, List<CertifierLoop.Certified> batch) {
         for (CertifierLoop.Certified c : batch) {
             if (!c.decision().committed()) {
+                if (failing) {
+                    // Decided against a state rolled back past a message that may still land (an
+                    // unknown outcome), and beside commits that will be rolled back too: the retry of
+                    // that message's transaction, under its id, would be told ABORTED while its first
+                    // attempt lands committed. Not a decision, then: 503, and the retry comes after.
+                    ((Answer) c.callback()).outcome(new CommitOutcome.Unavailable(
+                            "the log is recovering from a failed append; retry"));
+                    continue;
+                }
                 c.answer(); // aborted: nothing to publish, nothing to undo
                 continue;
             }
