@@ -482,12 +482,15 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> recordAndStart(Speculation s, ProcedureCall call, String name, Speculator.Snapshot local,
             boolean clientsId) {
+        // Planned first, so that the result the 202 answers is recorded with the speculation: a restart that
+        // loses it cannot tell a re-execution on other data from the speculation committed as answered.
+        io.presage.proc.Procedure.Plan plan = speculations().plan(s, call.procedure(), call.args(), local);
         return speculations().record(s, MirrorSpeculations.PROCEDURE, name, call.args().toString())
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
                         return knownBefore(s.id());
                     }
-                    speculations().procedure(s, call.procedure(), call.args(), local, clientsId);
+                    speculations().start(s, call.procedure(), call.args(), local, plan, clientsId);
                     return Uni.createFrom().item(accepted(s));
                 });
     }

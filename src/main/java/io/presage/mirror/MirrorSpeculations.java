@@ -122,7 +122,8 @@ final class MirrorSpeculations {
                 TxnSpec sent = r.attemptTxn() == null ? null
                         : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
                 JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
-                speculator.resume(s, Procedures.get(r.name()), json.readTree(r.body()), r.attempt(), sent, result);
+                JsonNode speculated = r.speculated() == null ? null : json.readTree(r.speculated());
+                speculator.resume(s, Procedures.get(r.name()), json.readTree(r.body()), r.attempt(), sent, result, speculated);
             } else {
                 speculator.transaction(s, parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
             }
@@ -159,7 +160,9 @@ final class MirrorSpeculations {
      * or kept longer than memory) or failure, the claim is given up and the caller answers from the store.
      */
     Uni<Boolean> record(Speculation s, String kind, String name, String body) {
-        return store.record(s.id(), kind, name, body, System.currentTimeMillis())
+        JsonNode speculated = s.view().speculativeResult(); // a procedure's, planned before the record (see plan)
+        return store.record(s.id(), kind, name, body, speculated == null ? null : speculated.toString(),
+                System.currentTimeMillis())
                 .invoke(recorded -> {
                     if (!recorded) {
                         table.abandon(s);
@@ -225,8 +228,14 @@ final class MirrorSpeculations {
         table.abandon(s);
     }
 
-    void procedure(Speculation s, Procedure p, JsonNode args, Speculator.Snapshot local, boolean clientsId) {
-        speculator.procedure(s, p, args, local, clientsId);
+    /** See {@link Speculator#plan}: before {@link #record}, so that the 202's result is recorded with the speculation. */
+    Procedure.Plan plan(Speculation s, Procedure p, JsonNode args, Speculator.Snapshot local) {
+        return speculator.plan(s, p, args, local);
+    }
+
+    /** See {@link Speculator#start}: once recorded. */
+    void start(Speculation s, Procedure p, JsonNode args, Speculator.Snapshot local, Procedure.Plan plan, boolean clientsId) {
+        speculator.start(s, p, args, local, plan, clientsId);
     }
 
     void transaction(Speculation s, TxnSpec txn) {

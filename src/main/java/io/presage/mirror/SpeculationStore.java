@@ -21,14 +21,14 @@ final class SpeculationStore {
      * result.
      */
     record Recorded(String id, String kind, String name, String body, long finishedMillis, String outcome, int attempt,
-            String attemptTxn, String attemptResult) {
+            String attemptTxn, String attemptResult, String speculated) {
         boolean finished() {
             return outcome != null;
         }
     }
 
     /** The columns {@link #row} reads, in its order. */
-    private static final String COLUMNS = "id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result";
+    private static final String COLUMNS = "id, kind, name, body, finished_ms, outcome, attempt, attempt_txn, attempt_result, speculated";
 
     private final Pool pool;
 
@@ -37,9 +37,11 @@ final class SpeculationStore {
     }
 
     /** Records a new speculation; false when one with this id is recorded already. */
-    Uni<Boolean> record(String id, String kind, String name, String body, long nowMillis) {
-        return pool.preparedQuery("insert into speculations (id, kind, name, body, created_ms) values ($1, $2, $3, $4, $5) "
-                + "on conflict (id) do nothing").execute(Tuple.of(id, kind, name, body, nowMillis)).map(r -> r.rowCount() == 1);
+    Uni<Boolean> record(String id, String kind, String name, String body, String speculated, long nowMillis) {
+        return pool.preparedQuery("insert into speculations (id, kind, name, body, created_ms, speculated) "
+                + "values ($1, $2, $3, $4, $5, $6) on conflict (id) do nothing")
+                .execute(Tuple.of(id, kind, name, body, nowMillis).addString(speculated))
+                .map(r -> r.rowCount() == 1);
     }
 
     /** Records attempt {@code n} of procedure speculation {@code id}, about to be sent as {@code txn}. */
@@ -77,6 +79,6 @@ final class SpeculationStore {
     private static Recorded row(Row r) {
         Long finished = r.getLong(4);
         return new Recorded(r.getString(0), r.getString(1), r.getString(2), r.getString(3), finished == null ? 0 : finished,
-                r.getString(5), r.getInteger(6), r.getString(7), r.getString(8));
+                r.getString(5), r.getInteger(6), r.getString(7), r.getString(8), r.getString(9));
     }
 }

@@ -128,16 +128,38 @@ public final class Speculator {
      * the id came with the call (a retry may follow a call that committed), rather than made up for it.
      */
     public void procedure(Speculation s, Procedure p, JsonNode args, Snapshot local, boolean clientsId) {
-        List<String> keys = p.keys(args);
-        Procedure.Plan plan;
+        start(s, p, args, local, plan(s, p, args, local), clientsId);
+    }
+
+    /**
+     * The first half of {@link #procedure}: plans {@code p} on {@code local} data for the 202 (its result
+     * is then the speculation's {@code speculativeResult}, to be recorded with it); null when the procedure
+     * refuses there.
+     */
+    public Procedure.Plan plan(Speculation s, Procedure p, JsonNode args, Snapshot local) {
         try {
-            plan = p.plan(args, local.values());
+            Procedure.Plan plan = p.plan(args, local.values());
+            s.speculated(plan.result());
+            return plan;
         } catch (ProcedureException e) {
             s.waiting("refused on this mirror's data (" + e.reason() + "); running it on the coordinator's latest data");
-            unlessCommittedBefore(s, clientsId, () -> reexecute(s, p, args, keys, 1));
+            return null;
+        }
+    }
+
+    /**
+     * The second half of {@link #procedure}: starts submitting {@code plan} (from {@link #plan}) or, when
+     * the procedure refused on local data (null), runs it on the coordinator's latest data. Either way its
+     * first attempt is attempt 0: the coordinator's runner and other nodes walk a call's attempt ids from
+     * {@code #0}, and one skipped here (a re-execution sent as {@code #1}) let another run of the same call
+     * commit {@code #0} beside it.
+     */
+    public void start(Speculation s, Procedure p, JsonNode args, Snapshot local, Procedure.Plan plan, boolean clientsId) {
+        List<String> keys = p.keys(args);
+        if (plan == null) {
+            unlessCommittedBefore(s, clientsId, () -> reexecute(s, p, args, keys, 0));
             return;
         }
-        s.speculated(plan.result());
         unlessCommittedBefore(s, clientsId, () -> submitPlan(s, p, args, keys, local, plan, 0));
     }
 
@@ -197,7 +219,20 @@ public final class Speculator {
      * attempt 0 is planned on the coordinator's latest data.
      */
     public void resume(Speculation s, Procedure p, JsonNode args, int attempt, TxnSpec sent, JsonNode result) {
+        resume(s, p, args, attempt, sent, result, null);
+    }
+
+    /**
+     * {@link #resume}, knowing the result the 202 answered ({@code speculated}, recorded with the
+     * speculation; null when the procedure refused on local data, or not known): a commit with another
+     * result, or when it is not known, is reported REEXECUTED, never COMMITTED.
+     */
+    public void resume(Speculation s, Procedure p, JsonNode args, int attempt, TxnSpec sent, JsonNode result,
+            JsonNode speculated) {
         List<String> keys = p.keys(args);
+        if (speculated != null) {
+            s.speculated(speculated);
+        }
         s.waiting("resumed after this mirror restarted");
         committedBefore(s, firstRetryMs, done -> {
             if (done != null) {
@@ -368,7 +403,10 @@ public final class Speculator {
             confirm(s, c, true);
             return;
         }
-        confirm(s, c, n > 0);
+        // COMMITTED means committed as speculated: the 202's result. Attempt 0 is the plan on local data
+        // only when there was one (not after a refusal there, nor when a restart lost what the 202 said).
+        JsonNode speculated = s.view().speculativeResult();
+        confirm(s, c, n > 0 || speculated == null || planned == null || !speculated.equals(SAME_NUMBER, planned));
     }
 
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {

@@ -20,6 +20,8 @@ final class AttemptJournal implements Speculator.Journal {
     final Map<String, Entry> entries = new ConcurrentHashMap<>();
     /** Recorded outcomes, by speculation id. */
     final Map<String, Speculation.View> outcomes = new ConcurrentHashMap<>();
+    /** The result each speculation's 202 answered, as the mirror records it with the speculation (MirrorApi). */
+    final Map<String, JsonNode> speculated = new ConcurrentHashMap<>();
     /** The next this many records of attempts fail, as a store that is down does. */
     volatile int failures;
     /** The next this many records of outcomes fail. */
@@ -55,6 +57,7 @@ final class AttemptJournal implements Speculator.Journal {
     /** Resumes {@code s} as a restarted mirror does, from what this journal recorded of it. */
     void resume(Speculator speculator, Speculation s, Procedure p, JsonNode args) {
         Entry e = entries.get(s.id());
-        speculator.resume(s, p, args, e == null ? 0 : e.attempt(), e == null ? null : e.txn(), e == null ? null : e.result());
+        speculator.resume(s, p, args, e == null ? 0 : e.attempt(), e == null ? null : e.txn(), e == null ? null : e.result(),
+                speculated.get(s.id()));
     }
 }

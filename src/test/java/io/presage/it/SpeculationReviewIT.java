@@ -1,0 +1,207 @@
+package io.presage.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+
+/**
+ * Review of speculative procedure calls end to end: a packaged coordinator and a packaged mirror, each
+ * with its own PostgreSQL database, on a real NATS. Logs in target/speculation-review-it/.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SpeculationReviewIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+    private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-review-it");
+    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
+    private static final long HOLD = 4242;
+
+    private static NatsTestServer nats;
+    private static PostgresTestServer pg;
+    private static String mirrorDb;
+    private static NodeProcess coordinator;
+    private static NodeProcess mirror;
+
+    @BeforeAll
+    static void start() throws Exception {
+        nats = NatsTestServer.start();
+        pg = PostgresTestServer.get();
+        coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS, Map.of());
+        mirrorDb = pg.createDatabase();
+        mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, mirrorDb, LOGS,
+                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
+        coordinator.start();
+        mirror.start();
+        coordinator.awaitReady(READY_TIMEOUT);
+        mirror.awaitReady(READY_TIMEOUT);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        NodeProcess.stopAll(mirror, coordinator);
+        if (nats != null) {
+            nats.close();
+        }
+    }
+
+    /**
+     * One increment call, id {@code rv-dc-call}, speculated at the mirror and also sent to the coordinator
+     * (a client's retry there; another mirror's speculation of the call does the same). The mirror's copy
+     * of the key is behind (its applier is held by a lock on its items table) and holds a string, so the
+     * procedure refuses there; the mirror then re-executes on the coordinator's latest data as attempt
+     * {@code rv-dc-call#1}, never sending {@code #0}. Its store is slow to record that attempt (a trigger
+     * waits on an advisory lock the test holds), and meanwhile the coordinator runs the same call, finds
+     * none of its attempt ids committed and commits {@code #0}. The mirror's attempt then goes out too and
+     * the call is applied twice: 5 becomes 7, not 6.
+     */
+    @Test
+    @Order(1)
+    void aCallSpeculatedAtTheMirrorAndRetriedAtTheCoordinatorIsAppliedOnce() throws Exception {
+        String token = json(send(coordinator, "PUT", "/v1/kv/rv-dc", "\"not a number yet\""), 200).path("token").asText();
+        json(send(mirror, "GET", "/v1/kv/rv-dc?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
+        try (Connection admin = db(); Statement s = admin.createStatement()) {
+            s.execute("create or replace function rv_hold() returns trigger language plpgsql as $$ begin "
+                    + "perform pg_advisory_xact_lock(" + HOLD + "); return new; end $$");
+            s.execute("create trigger rv_hold before update on speculations for each row "
+                    + "when (new.id = 'rv-dc-call') execute function rv_hold()");
+        }
+        try (Connection applier = db(); Statement items = applier.createStatement();
+             Connection store = db(); Statement attempts = store.createStatement()) {
+            applier.setAutoCommit(false);
+            items.execute("lock table items in exclusive mode"); // the mirror's applier waits: its copy stays behind
+            json(send(coordinator, "PUT", "/v1/kv/rv-dc", "5"), 200);
+            attempts.execute("select pg_advisory_lock(" + HOLD + ")"); // the mirror's attempt record waits
+
+            JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=rv-dc-call",
+                    "{\"key\":\"rv-dc\"}"), 202);
+            assertFalse(accepted.has("result"), "refused on the mirror's copy: " + accepted);
+            awaitBlockedOnHold(attempts);
+
+            JsonNode atCoordinator = json(send(coordinator, "POST", "/v1/procedures/increment?id=rv-dc-call",
+                    "{\"key\":\"rv-dc\"}"), 200);
+            assertEquals("COMMITTED", atCoordinator.path("status").asText(), atCoordinator.toString());
+            assertEquals(6, atCoordinator.path("result").asInt(), atCoordinator.toString());
+
+            attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
+            applier.rollback();
+        }
+        JsonNode atMirror = outcome("rv-dc-call");
+        JsonNode value = json(send(coordinator, "GET", "/v1/kv/rv-dc", null), 200);
+        JsonNode call = json(send(coordinator, "GET", "/v1/transactions/rv-dc-call", null), 200);
+        assertEquals(6, value.path("value").asInt(), "one call, id rv-dc-call, applied once. The mirror says " + atMirror
+                + "; the coordinator says " + call);
+    }
+
+    /**
+     * A speculation answered 202 with result 1, made while the coordinator is down, survives a SIGKILL of
+     * the mirror; before the mirror is back another client sets the counter to 10 at the coordinator. The
+     * restarted mirror runs the call on the latest data (10 + 1) and reports it COMMITTED, which means
+     * "committed as speculated", with result 11 and no speculativeResult: the client answered 1 learns
+     * nothing of the difference. REEXECUTED (result 11) is what happened.
+     */
+    @Test
+    @Order(2)
+    void aSpeculationResumedAfterAMirrorCrashIsNotCommittedWithAResultThe202DidNotAnswer() throws Exception {
+        coordinator.stop();
+        JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=rv-off",
+                "{\"key\":\"rv-off\"}"), 202);
+        assertEquals(1, accepted.path("result").asInt(), accepted.toString());
+        Thread.sleep(300);
+        mirror.kill();
+
+        coordinator.start();
+        coordinator.awaitReady(READY_TIMEOUT);
+        json(send(coordinator, "PUT", "/v1/kv/rv-off", "10"), 200);
+        mirror.start();
+        mirror.awaitReady(READY_TIMEOUT);
+
+        JsonNode o = outcome("rv-off");
+        int counter = json(send(coordinator, "GET", "/v1/kv/rv-off", null), 200).path("value").asInt();
+        assertEquals(11, counter, "the call committed once, on the latest data: " + o);
+        assertTrue(!o.path("status").asText().equals("COMMITTED") || o.path("result").asInt() == 1,
+                "reported COMMITTED with result " + o.path("result") + " while the 202 answered 1: " + o);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private static Connection db() throws Exception {
+        return DriverManager.getConnection(pg.jdbcUrl(mirrorDb), pg.username(), pg.password());
+    }
+
+    /** Waits until some session waits for the advisory lock the test holds (the mirror recording its attempt). */
+    private static void awaitBlockedOnHold(Statement s) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            try (ResultSet rs = s.executeQuery("select count(*) from pg_locks where locktype = 'advisory' and not granted "
+                    + "and objid = " + HOLD)) {
+                rs.next();
+                if (rs.getLong(1) > 0) {
+                    return;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the mirror never recorded an attempt of rv-dc-call; its view: "
+                + send(mirror, "GET", "/v1/transactions/rv-dc-call", null).body());
+    }
+
+    /** {@code GET /v1/transactions/{id}} at the mirror until it is no longer speculative (30 s at most). */
+    private static JsonNode outcome(String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonNode o;
+        do {
+            o = json(send(mirror, "GET", "/v1/transactions/" + id, null), 200);
+            if (!o.path("status").asText().equals("SPECULATIVE")) {
+                return o;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("still speculative after 30 s: " + o);
+    }
+
+    private static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        try {
+            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    private static JsonNode json(HttpResponse<String> r, int status) throws IOException {
+        assertEquals(status, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+}
