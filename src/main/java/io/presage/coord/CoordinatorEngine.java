@@ -550,16 +550,27 @@ public class CoordinatorEngine {
             return bounded(known);
         }
         String id = spec.id();
-        return storedIds(List.of(id)).onItem().transformToUni(found -> {
+        // Attempt n of a procedure call: the call commits once, so an earlier attempt of it that committed
+        // (the coordinator's runner, another mirror) answers this one too; see submit for those in flight.
+        List<String> earlier = io.presage.proc.Attempts.earlier(id);
+        List<String> lookup = new ArrayList<>(earlier);
+        lookup.add(id);
+        return storedIds(lookup).onItem().transformToUni(found -> {
             if (found == null) {
                 return unavailable("STORE_SLOW", STORE_SLOW);
             }
             ItemStore.TxnRecord rec = found.get(id);
+            for (int i = 0; rec == null && i < earlier.size(); i++) {
+                rec = found.get(earlier.get(i));
+            }
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
                     : submitAsRead(spec, lookedUpAt);
         });
     }
+
+    /** What an earlier attempt id of the call whose attempt is being claimed is taken to have been: aborted. */
+    private static final CommitOutcome SUPERSEDED = new CommitOutcome.Aborted(io.presage.certify.AbortReason.STALE_READ, List.of());
 
     /**
      * Submits a client's transaction with its reads of version 0 made exact. API v1 reports a key that
@@ -688,6 +699,21 @@ public class CoordinatorEngine {
         if (spec.id() != null && rebuilds != lookedUpAt.rebuilds()) {
             return unavailable("REBUILT", new CommitOutcome.Unavailable(
                     "the coordinator rebuilt its state while looking the id up; retry with the same id"));
+        }
+        if (spec.id() != null) {
+            // Attempt n of a call commits only if none of its earlier attempts did: each earlier id this
+            // process does not hold is claimed as aborted (a restart forgets aborts, and a walk that skipped
+            // an id left it open), so a later run of the call that tries it goes on past it; one committed
+            // answers this attempt, one being decided is waited for.
+            for (String e : io.presage.proc.Attempts.earlier(spec.id())) {
+                CompletableFuture<CommitOutcome> prior = ids.claim(e, CompletableFuture.completedFuture(SUPERSEDED), null);
+                if (prior != null && !(prior.isDone() && !prior.isCompletedExceptionally()
+                        && prior.getNow(null) instanceof CommitOutcome.Aborted)) {
+                    return bounded(prior).flatMap(o -> o instanceof CommitOutcome.Aborted ? submit(spec, lookedUpAt)
+                            : o instanceof CommitOutcome.Committed ? Uni.createFrom().item(o)
+                            : Uni.createFrom().item(o));
+                }
+            }
         }
         CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
         if (spec.id() != null) {

@@ -28,6 +28,28 @@ public final class Attempts {
         return ids;
     }
 
+    /**
+     * For attempt {@code n} of a call ({@code "<id>#n"}, n ≥ 1), the ids of its attempts before it,
+     * {@code "<id>#0"} to {@code "<id>#(n-1)"}; otherwise (attempt 0, or not an attempt id) none.
+     */
+    public static List<String> earlier(String attemptId) {
+        int hash = attemptId.lastIndexOf('#');
+        if (hash <= 0 || hash != attemptId.length() - 2) {
+            return List.of();
+        }
+        char d = attemptId.charAt(hash + 1);
+        int n = d - '0';
+        if (n < 1 || n >= MAX) {
+            return List.of();
+        }
+        String call = attemptId.substring(0, hash);
+        List<String> ids = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) {
+            ids.add(id(call, k));
+        }
+        return ids;
+    }
+
     /** Every id a transaction called {@code id} may have committed under: its own (a plain transaction's), then its attempts'. */
     public static List<String> committedIds(String id) {
         List<String> ids = new ArrayList<>(MAX + 1);

@@ -133,6 +133,50 @@ class SpeculationReviewTest {
                         + answered + ": " + v);
     }
 
+    /**
+     * The same double commit without a refusal on local data, through a coordinator restart: the mirror's
+     * attempt {@code #0} aborted (stale copy), and before its attempt {@code #1} is sent the coordinator
+     * restarts, forgetting that abort (it keeps committed ids only). A retry of the call at the coordinator
+     * then finds no attempt committed and commits {@code #0}; the mirror's walk goes on from {@code #1} and
+     * commits too.
+     */
+    @Test
+    void aCallWhoseAttemptZeroAbortedBeforeACoordinatorRestartIsNotCommittedTwice() throws Exception {
+        coordinator.put("rs", 1);
+        Speculator.Snapshot stale = coordinator.snapshot(List.of("rs"));
+        coordinator.put("rs", 5); // the mirror has not applied this: its attempt #0 aborts
+
+        CompletableFuture<Void> slowStore = new CompletableFuture<>();
+        Speculator.Journal slowAfterFirst = new Speculator.Journal() {
+            @Override
+            public CompletableFuture<?> attempting(String id, int n, TxnSpec txn, JsonNode result) {
+                return n == 0 ? journal.attempting(id, n, txn, result)
+                        : slowStore.thenCompose(v -> journal.attempting(id, n, txn, result));
+            }
+
+            @Override
+            public CompletableFuture<?> decided(Speculation.View outcome, long recordedMillis) {
+                return journal.decided(outcome, recordedMillis);
+            }
+        };
+        Speculation s = new Speculation("rs-call");
+        speculator(coordinator, slowAfterFirst).procedure(s, INCREMENT, args("{\"key\":\"rs\"}"), stale, true);
+        for (int i = 0; i < 500 && !coordinator.submittedIds.contains("rs-call#0"); i++) {
+            Thread.sleep(10);
+        }
+        Thread.sleep(50); // #0 answered ABORTED; #1 planned, waiting for its record
+        coordinator.restart(); // forgets the abort of rs-call#0
+
+        JsonNode atCoordinator = runAtCoordinator("rs-call", args("{\"key\":\"rs\"}"));
+        assertEquals(6, atCoordinator.asInt());
+
+        slowStore.complete(null);
+        log.advance(Long.MAX_VALUE);
+        await(s);
+        assertEquals(6, coordinator.value("rs").asInt(), "one call applied once; committed attempts: " + coordinator.committedIds
+                + ", mirror's outcome: " + s.view());
+    }
+
     /** The coordinator's procedure runner, as far as attempt ids go: the call's earlier commit, else attempts #0.. on the latest data. */
     private JsonNode runAtCoordinator(String id, JsonNode args) throws Exception {
         CoordinatorAnswer.Committed earlier = coordinator.committed(id).get();

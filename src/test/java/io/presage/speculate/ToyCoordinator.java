@@ -90,6 +90,16 @@ final class ToyCoordinator implements Speculator.Coordinator {
             unavailable--;
             return CompletableFuture.completedFuture(new CoordinatorAnswer.Unavailable("log not writable"));
         }
+        if (!byId.containsKey(txn.id())) {
+            // As the real coordinator: attempt n of a call commits only if no earlier attempt of it did, and
+            // the earlier ids it does not hold are taken as aborted (CoordinatorEngine.submit).
+            for (String e : io.presage.proc.Attempts.earlier(txn.id())) {
+                CoordinatorAnswer before = byId.putIfAbsent(e, new CoordinatorAnswer.Aborted("STALE_READ", List.of(), "superseded"));
+                if (before instanceof CoordinatorAnswer.Committed c) {
+                    return CompletableFuture.completedFuture(c);
+                }
+            }
+        }
         CoordinatorAnswer answer = byId.computeIfAbsent(txn.id(), id -> certify(txn));
         if (answer instanceof CoordinatorAnswer.Committed && loseAnswers > 0) {
             loseAnswers--;
