@@ -710,7 +710,6 @@ public class CoordinatorEngine {
                 if (prior != null && !(prior.isDone() && !prior.isCompletedExceptionally()
                         && prior.getNow(null) instanceof CommitOutcome.Aborted)) {
                     return bounded(prior).flatMap(o -> o instanceof CommitOutcome.Aborted ? submit(spec, lookedUpAt)
-                            : o instanceof CommitOutcome.Committed ? Uni.createFrom().item(o)
                             : Uni.createFrom().item(o));
                 }
             }
