@@ -536,10 +536,10 @@ public class CoordinatorEngine {
     // ---- writes -----------------------------------------------------------------------------
 
     public Uni<CommitOutcome> commit(TxnSpec spec) {
-        IdLookupStamp lookedUpAt = idLookupStamp(); // before the state check: a recovery begun after it changes it
         if (spec.id() == null) {
-            return submitAsRead(spec, lookedUpAt);
+            return submitAsRead(spec, null); // the stamp is for ids only: none taken on the hot path without one
         }
+        IdLookupStamp lookedUpAt = idLookupStamp(); // before the state check: a recovery begun after it changes it
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
             // known: a lookup now could miss one, and submit() could run after recovery and commit it again.
