@@ -215,6 +215,15 @@ public interface PresageConfig {
          * commits get 503 until the database catches up. Absent: a quarter of the maximum heap.
          */
         Optional<MemorySize> maxUnappliedBytes();
+
+        /**
+         * Idempotency ids whose outcomes the coordinator keeps in memory; older ones are answered by
+         * the database once it has stored them (never forgotten before). While twice this many are
+         * held unstored, commits with an id get 503.
+         */
+        @WithDefault("100000")
+        @Min(1)
+        int rememberedIds();
     }
 
     interface Apply {

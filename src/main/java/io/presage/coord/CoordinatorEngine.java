@@ -94,8 +94,11 @@ public class CoordinatorEngine {
     private final RecentWrites recent = new RecentWrites();
     /** presage.group-commit.max-unapplied-bytes: past this much in {@link #recent}, commits get 503. */
     private long maxUnappliedBytes;
-    /** Ids are forgotten (beyond 100,000) only once the store holds them: see IdempotencyCache. */
-    private final IdempotencyCache ids = new IdempotencyCache(100_000, () -> applier.appliedSequence());
+    /**
+     * Ids are forgotten (beyond presage.group-commit.remembered-ids) only once the store holds them: see
+     * IdempotencyCache. Made at start, before any request, from the configuration.
+     */
+    private IdempotencyCache ids;
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
             candidates -> store.findTxns(candidates).subscribeAsCompletionStage(), STORE_QUERY_TIMEOUT);
@@ -133,6 +136,7 @@ public class CoordinatorEngine {
     private BoundedColdVersions storeVersions;
 
     void onStart(@Observes StartupEvent ev) {
+        ids = new IdempotencyCache(config.groupCommit().rememberedIds(), () -> applier.appliedSequence());
         if (!isCoordinator()) {
             return;
         }
@@ -546,7 +550,7 @@ public class CoordinatorEngine {
             return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
         }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
-        if (known != null) {
+        if (known != null && !superseded(known)) {
             return bounded(known);
         }
         String id = spec.id();
@@ -571,6 +575,17 @@ public class CoordinatorEngine {
 
     /** What an earlier attempt id of the call whose attempt is being claimed is taken to have been: aborted. */
     private static final CommitOutcome SUPERSEDED = new CommitOutcome.Aborted(io.presage.certify.AbortReason.STALE_READ, List.of());
+
+    /**
+     * Whether {@code f} is a later attempt's claim of this id as aborted ({@link #SUPERSEDED}), which is
+     * a belief, not an outcome: the claim is made on a store lookup that can miss an id forgotten from
+     * memory while it ran (the later attempt is then refused IDS_FORGOTTEN, but its claims stay, since
+     * another attempt may already rely on them). The store is asked before such a claim answers: a
+     * commit it holds is the id's outcome, and the claim stands only if it holds none.
+     */
+    private static boolean superseded(CompletableFuture<CommitOutcome> f) {
+        return f.isDone() && !f.isCompletedExceptionally() && f.getNow(null) == SUPERSEDED;
+    }
 
     /**
      * Submits a client's transaction with its reads of version 0 made exact. API v1 reports a key that

@@ -66,6 +66,7 @@ class ConfigValidationTest {
         PresageConfig config = config(Map.of()).getConfigMapping(PresageConfig.class);
         assertEquals(4, config.groupCommit().maxInflight());
         assertEquals(Duration.ofMillis(500), config.certification().coldLookupTimeout());
+        assertEquals(100_000, config.groupCommit().rememberedIds());
     }
 
     @Test
@@ -77,14 +78,15 @@ class ConfigValidationTest {
                 "presage.nats.storage", "disk",
                 "presage.group-commit.timeout", "0s",
                 "presage.limits.value-bytes", "-1",
+                "presage.group-commit.remembered-ids", "0",
                 "presage.role", "primary")));
         String message = e.getMessage();
         for (String key : new String[] { "presage.group-commit.max-inflight", "presage.certification.floor-buckets",
                 "presage.mirror.calibration-sample-rate", "presage.nats.storage", "presage.group-commit.timeout",
-                "presage.limits.value-bytes", "presage.role" }) {
+                "presage.limits.value-bytes", "presage.group-commit.remembered-ids", "presage.role" }) {
             assertTrue(message.contains(key), key + " not named in: " + message);
         }
-        assertEquals(7, e.getProblemCount(), message);
+        assertEquals(8, e.getProblemCount(), message);
         assertTrue(message.contains("must be a power of two"), message);
         assertTrue(message.contains("must be file or memory"), message);
     }

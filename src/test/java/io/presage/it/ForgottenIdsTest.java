@@ -1,0 +1,82 @@
+package io.presage.it;
+
+import static io.presage.it.Http.awaitApplied;
+import static io.presage.it.Http.awaitStatus;
+import static io.restassured.RestAssured.given;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import jakarta.inject.Inject;
+
+import org.junit.jupiter.api.Test;
+
+import io.presage.coord.CommitOutcome;
+import io.presage.coord.CoordinatorEngine;
+import io.presage.coord.IdLookupStamp;
+import io.presage.coord.TxnSpec;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.vertx.VertxContextSupport;
+import io.restassured.response.Response;
+
+/**
+ * Idempotency ids the coordinator forgets from memory (beyond {@code presage.group-commit.remembered-ids},
+ * here 4) while a lookup of another id is under way, against a real nats-server and PostgreSQL.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true,
+        initArgs = @ResourceArg(name = "presage.group-commit.remembered-ids", value = "4"))
+class ForgottenIdsTest {
+    @Inject
+    CoordinatorEngine engine;
+
+    /**
+     * Attempt 1 of a call is looked up in the store before attempt 0 commits, and attempt 0 is forgotten
+     * from memory before attempt 1 is claimed. Attempt 1 is refused (IDS_FORGOTTEN), but its claim of
+     * attempt 0 as aborted stays, since another attempt may already rely on it; a retry of attempt 0 was
+     * answered ABORTED from that claim, though attempt 0 had committed. The store now answers first.
+     * Without the refusal, attempt 1 committed too: the call was applied twice.
+     */
+    @Test
+    void aCommittedAttemptClaimedAsAbortedWhileForgottenIsStillAnsweredCommitted() throws Throwable {
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
+        IdLookupStamp lookupOfAttempt1 = engine.idLookupStamp();
+
+        CommitOutcome first = commit(write("forgot-call#0", "forgot-k", 1));
+        CommitOutcome.Committed committed = assertInstanceOf(CommitOutcome.Committed.class, first);
+        awaitApplied(committed.sequence());
+        for (int i = 0; i < 8; i++) {
+            // Each waits for the last to be applied: a claim forgets the oldest applied ids, and one applied
+            // during this commit's own lookup would have it refused as well.
+            CommitOutcome o = commit(write("forgot-filler-" + i, "forgot-filler-" + i, i));
+            awaitApplied(assertInstanceOf(CommitOutcome.Committed.class, o, "filler " + i).sequence());
+        }
+        assertFalse(engine.knowsId("forgot-call#0"), "attempt 0 forgotten from memory");
+
+        CommitOutcome second = VertxContextSupport.subscribeAndAwait(
+                () -> engine.commitUnseen(write("forgot-call#1", "forgot-k", 2), lookupOfAttempt1));
+        CommitOutcome.Unavailable refused = assertInstanceOf(CommitOutcome.Unavailable.class, second);
+        assertTrue(refused.why().contains("forgot idempotency ids"), refused.why());
+        assertTrue(engine.knowsId("forgot-call#0"), "attempt 1 claimed attempt 0 as aborted");
+
+        assertEquals(committed, commit(write("forgot-call#0", "forgot-k", 1)), "the retry of attempt 0 gets its commit");
+        Response status = given().get("/v1/transactions/forgot-call");
+        assertEquals(200, status.statusCode(), status.asString());
+        assertEquals(committed.timestamp(), status.jsonPath().getLong("timestamp"));
+        assertEquals(committed.timestamp(), Http.version("forgot-k"), "attempt 1 wrote nothing");
+    }
+
+    private CommitOutcome commit(TxnSpec spec) throws Throwable {
+        return VertxContextSupport.subscribeAndAwait(() -> engine.commit(spec));
+    }
+
+    private static TxnSpec write(String id, String key, int value) {
+        return new TxnSpec(id, List.of(), List.of(new TxnSpec.Write(key, String.valueOf(value).getBytes(UTF_8))), "coordinator");
+    }
+}
