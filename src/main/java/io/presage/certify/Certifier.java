@@ -131,6 +131,23 @@ public final class Certifier {
                 partitions[p].prefetch(slices[p]);
             }
         }
+        try {
+            return prepareAndDecide(txnId, txn, slices);
+        } catch (RuntimeException e) {
+            // A failure between the votes (a cold lookup that throws, a bug) would leave the partitions
+            // that had voted holding their keys, and every later transaction on them would abort
+            // PENDING_CONFLICT for good. Let go of them all (a partition not holding this id ignores
+            // it); the caller takes back the rest of the state (CertifierLoop rolls back).
+            for (int p = 0; p < slices.length; p++) {
+                if (slices[p] != null) {
+                    master(p).abort(txnId);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private Decision prepareAndDecide(long txnId, TxnRequest txn, TxnRequest[] slices) {
         final List<Vote> votes = this.votes;
         votes.clear();
         final Vote m = merged;
