@@ -554,11 +554,23 @@ public class CoordinatorEngine {
             return bounded(known);
         }
         String id = spec.id();
+        // One namespace (API.md: the same id again returns the first outcome): a procedure call under
+        // this id commits as its attempts "<id>#n", and once one has, a plain transaction under the id
+        // is that call again. It used to commit beside it, and from then on the call's retries and
+        // GET /v1/transactions/{id} answered the plain commit instead of the call's.
+        List<String> callAttempts = io.presage.proc.Attempts.ids(id);
+        for (String a : callAttempts) {
+            CommitOutcome.Committed c = committedInMemory(a);
+            if (c != null) {
+                return Uni.createFrom().item(c);
+            }
+        }
         // Attempt n of a procedure call: the call commits once, so an earlier attempt of it that committed
         // (the coordinator's runner, another mirror) answers this one too; see submit for those in flight.
         List<String> earlier = io.presage.proc.Attempts.earlier(id);
         List<String> lookup = new ArrayList<>(earlier);
         lookup.add(id);
+        lookup.addAll(callAttempts);
         return storedIds(lookup).onItem().transformToUni(found -> {
             if (found == null) {
                 return unavailable("STORE_SLOW", STORE_SLOW);
@@ -566,6 +578,9 @@ public class CoordinatorEngine {
             ItemStore.TxnRecord rec = found.get(id);
             for (int i = 0; rec == null && i < earlier.size(); i++) {
                 rec = found.get(earlier.get(i));
+            }
+            for (int i = 0; rec == null && i < callAttempts.size(); i++) {
+                rec = found.get(callAttempts.get(i));
             }
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
@@ -669,9 +684,8 @@ public class CoordinatorEngine {
             return Uni.createFrom().item(new Known(new CommitOutcome.Unavailable("the coordinator is " + stateDetail), null));
         }
         for (String id : candidates) {
-            CompletableFuture<CommitOutcome> f = ids.get(id);
-            if (f != null && f.isDone() && !f.isCompletedExceptionally()
-                    && f.getNow(null) instanceof CommitOutcome.Committed c) {
+            CommitOutcome.Committed c = committedInMemory(id);
+            if (c != null) {
                 return Uni.createFrom().item(new Known(c, ids.result(id)));
             }
         }
@@ -688,6 +702,13 @@ public class CoordinatorEngine {
             return first == null ? null
                     : new Known(new CommitOutcome.Committed(first.timestamp(), first.adjusted(), first.sequence()), first.result());
         });
+    }
+
+    /** The commit this process holds for {@code id}, or null (unknown, aborted, or still being decided). */
+    private CommitOutcome.Committed committedInMemory(String id) {
+        CompletableFuture<CommitOutcome> f = ids.get(id);
+        return f != null && f.isDone() && !f.isCompletedExceptionally()
+                && f.getNow(null) instanceof CommitOutcome.Committed c ? c : null;
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec, IdLookupStamp lookedUpAt) {

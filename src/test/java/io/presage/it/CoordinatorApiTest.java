@@ -259,6 +259,26 @@ class CoordinatorApiTest {
         assertEquals(0, version("ptc-ctr"), "the call did not run");
     }
 
+    /**
+     * One namespace, the other way round: a plain transaction under the id of a call that committed is
+     * that call again (API.md: the same id returns the first outcome). It committed beside the call, and
+     * from then on the call's retry and GET /v1/transactions/{id} answered the plain commit, without the
+     * call's result.
+     */
+    @Test
+    void aPlainTransactionUnderTheIdOfACallThatCommittedAnswersTheCallAndDoesNotRun() {
+        Response call = post("/v1/procedures/increment?id=call-then-plain", "{\"key\":\"ctp-ctr\",\"by\":5}");
+        call.then().statusCode(200).body("result", equalTo(5));
+        long ts = call.jsonPath().getLong("timestamp");
+        post("/v1/transactions", "{\"id\":\"call-then-plain\",\"writes\":[{\"key\":\"ctp-ctr\",\"value\":1000}]}")
+                .then().statusCode(200).body("status", equalTo("COMMITTED")).body("timestamp", equalTo(ts));
+        get("ctp-ctr").then().statusCode(200).body("value", equalTo(5));
+        post("/v1/procedures/increment?id=call-then-plain", "{\"key\":\"ctp-ctr\",\"by\":5}").then().statusCode(200)
+                .body("timestamp", equalTo(ts)).body("result", equalTo(5));
+        given().get("/v1/transactions/{id}", "call-then-plain").then().statusCode(200)
+                .body("timestamp", equalTo(ts)).body("result", equalTo(5));
+    }
+
     /** How a mirror's procedure attempts keep their result: a retry of the call anywhere answers it. */
     @Test
     void aResultSentWithATransactionIsKeptWithItsIdAndAnsweredToItsCallsRetries() {
