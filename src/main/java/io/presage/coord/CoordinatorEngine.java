@@ -547,7 +547,7 @@ public class CoordinatorEngine {
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
             // known: a lookup now could miss one, and submit() could run after recovery and commit it again.
-            return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+            return unavailable("NOT_READY", notReady());
         }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
         if (known != null && !superseded(known)) {
@@ -586,6 +586,15 @@ public class CoordinatorEngine {
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
                     : submitAsRead(spec, lookedUpAt);
         });
+    }
+
+    /**
+     * 503 while not serving: the state's detail is a phrase ("replaying the log", "recovery failed,
+     * retrying: …", "standby: …"), which read as "the coordinator is recovery failed" when pasted after
+     * "is".
+     */
+    private CommitOutcome notReady() {
+        return new CommitOutcome.Unavailable("the coordinator is not ready (" + stateDetail + "); retry");
     }
 
     /** What an earlier attempt id of the call whose attempt is being claimed is taken to have been: aborted. */
@@ -681,7 +690,7 @@ public class CoordinatorEngine {
      */
     public Uni<Known> committedAny(List<String> candidates) {
         if (state != State.READY) {
-            return Uni.createFrom().item(new Known(new CommitOutcome.Unavailable("the coordinator is " + stateDetail), null));
+            return Uni.createFrom().item(new Known(notReady(), null));
         }
         for (String id : candidates) {
             CommitOutcome.Committed c = committedInMemory(id);
@@ -714,7 +723,7 @@ public class CoordinatorEngine {
     private Uni<CommitOutcome> submit(TxnSpec spec, IdLookupStamp lookedUpAt) {
         Running r = running;
         if (state != State.READY || r == null) {
-            return unavailable("NOT_READY", new CommitOutcome.Unavailable("the coordinator is " + stateDetail));
+            return unavailable("NOT_READY", notReady());
         }
         CoordinatorLease l = lease;
         if (l != null && !l.valid()) {
