@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -57,6 +58,8 @@ public class MirrorApi implements NodeApi {
     private static final String PRIMARY = "primary";
     /** Longest wait for the applier to report a commit a store read already saw (normally microseconds). */
     private static final long CACHE_CATCH_UP_MS = 1_000;
+    /** Pause before asking the coordinator again for a position its acks have not reached yet. */
+    private static final long COORDINATOR_BEHIND_RETRY_MS = 20;
 
     @Inject
     LogConnection logs;
@@ -106,13 +109,27 @@ public class MirrorApi implements NodeApi {
         if (p.session() != null) {
             node.sessionRead(session(p.session()), k, System.currentTimeMillis());
         }
-        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.logIncomplete()) {
-            return primary(k, o); // the client's write may be in a message this mirror could not apply
+        if (o.consistency() == Consistency.STRONG) {
+            return primary(k, o);
         }
         if (o.after() < 0) {
             return local(k, o);
         }
-        return afterPosition(o).onItem().transformToUni(x -> local(k, o));
+        return causal(o, () -> local(k, o), () -> primary(k, o));
+    }
+
+    /**
+     * A read with {@code after}: answered locally once the mirror has applied it, unless this mirror's copy
+     * cannot be matched with the log ({@link MirrorNode#logIncomplete}): the client's write may be in a
+     * message it could not apply, so the coordinator answers. Checked before the wait and again after it:
+     * the message the read waited for may be the one that was parked, and parking it moves the applied
+     * position past the token and wakes the read all the same.
+     */
+    private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, Supplier<Uni<Response>> primary) {
+        if (node.logIncomplete()) {
+            return primary.get();
+        }
+        return afterPosition(o).onItem().transformToUni(x -> node.logIncomplete() ? primary.get() : local.get());
     }
 
     private Uni<Response> local(String k, ReadOptions o) {
@@ -156,15 +173,21 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primary(String k, ReadOptions o) {
+        return primary(k, o, System.currentTimeMillis() + o.timeoutMs());
+    }
+
+    private Uni<Response> primary(String k, ReadOptions o, long deadlineMillis) {
         return reconcile(List.of(k)).onItem().transformToUni(r -> {
-            reads[o.consistency().ordinal()][1].increment();
             long floor = floor(o);
             if (r.sequence() >= floor) {
+                reads[o.consistency().ordinal()][1].increment();
                 return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, r.sequence(),
                         Map.of("source", PRIMARY, "sequence", r.sequence())));
             }
-            return newerHere(List.of(k), o).map(l -> Bodies.item(k, l.items()[0], 1.0, l.position(),
-                    Map.of("source", PRIMARY, "sequence", l.position())));
+            return newerHere(List.of(k), o, deadlineMillis, () -> primary(k, o, deadlineMillis), l -> {
+                reads[o.consistency().ordinal()][1].increment();
+                return Bodies.item(k, l.items()[0], 1.0, l.position(), Map.of("source", PRIMARY, "sequence", l.position()));
+            });
         });
     }
 
@@ -176,6 +199,11 @@ public class MirrorApi implements NodeApi {
      * append resent after a lost one): its answer is then older than this mirror's copy.
      */
     private long floor(ReadOptions o) {
+        if (node.logIncomplete()) {
+            // What this mirror applied is no floor then: its copy lacks what it could not apply (a parked
+            // message, a stream made again), and the coordinator's answer, older in sequence, has it.
+            return o.after();
+        }
         return Math.max(o.after(), Math.max(node.cache().position(), storeAhead.get()));
     }
 
@@ -184,10 +212,42 @@ public class MirrorApi implements NodeApi {
      * below it: every commit acknowledged before the coordinator answered is in the log at or before the
      * answer's position, so the newer local copy is at least as current, and is answered with the same
      * confidence (1). An {@code after} this mirror has not applied yet is waited for as a causal read's.
+     * Not while the copy is incomplete: the floor was then the client's {@code after} alone, and the
+     * coordinator, behind it, is asked again ({@code again}) until its acks reach it.
      */
-    private Uni<LocalState> newerHere(List<String> keys, ReadOptions o) {
+    private Uni<Response> newerHere(List<String> keys, ReadOptions o, long deadlineMillis, Supplier<Uni<Response>> again,
+            Function<LocalState, Response> answer) {
+        if (node.logIncomplete()) {
+            return coordinatorAgain(o, deadlineMillis, again);
+        }
         // Only after can be ahead of this mirror: the local state read next is at or past what it applied.
-        return reached(o.after(), o.timeoutMs(), true).onItem().transformToUni(x -> localState(keys));
+        return reached(o.after(), o.timeoutMs(), true).onItem().transformToUni(x -> {
+            if (node.logIncomplete()) {
+                // The copy lacks what could not be applied (parked since the floor was taken, or while
+                // waiting): only the coordinator can vouch, once its acks reach the token.
+                return coordinatorAgain(o, deadlineMillis, again);
+            }
+            return localState(keys).map(answer);
+        });
+    }
+
+    /**
+     * {@code again} (the same read from the coordinator) after a short pause, while the deadline allows:
+     * its acks are behind the log by moments (see {@link #floor}). After it, 504 as for a causal wait.
+     */
+    private Uni<Response> coordinatorAgain(ReadOptions o, long deadlineMillis, Supplier<Uni<Response>> again) {
+        long left = deadlineMillis - System.currentTimeMillis();
+        if (left <= 0) {
+            return Uni.createFrom().failure(new ApiException(504, "TIMEOUT", "the coordinator has not answered at log "
+                    + "position " + o.after() + " or later in time, and this mirror's copy is incomplete (see /v1/status)",
+                    Map.of("sequence", o.after())));
+        }
+        Context ctx = Vertx.currentContext();
+        Uni<Void> pause = Uni.createFrom().voidItem().onItem().delayIt()
+                .by(Duration.ofMillis(Math.min(left, COORDINATOR_BEHIND_RETRY_MS)));
+        // Back on this request's context: the answer may read the store, whose client needs it.
+        pause = ctx == null ? pause : pause.emitOn(r -> ctx.runOnContext(x -> r.run()));
+        return pause.onItem().transformToUni(x -> again.get());
     }
 
     @Override
@@ -195,13 +255,13 @@ public class MirrorApi implements NodeApi {
         JsonNode root = parse.object(body, "a key list");
         List<String> keys = parse.keys(root);
         ReadOptions o = options(root, p);
-        if (o.consistency() == Consistency.STRONG || o.after() >= 0 && node.logIncomplete()) {
-            return primaryBatch(keys, o); // see get
+        if (o.consistency() == Consistency.STRONG) {
+            return primaryBatch(keys, o);
         }
         if (o.after() < 0) {
             return localBatch(keys, o);
         }
-        return afterPosition(o).onItem().transformToUni(x -> localBatch(keys, o));
+        return causal(o, () -> localBatch(keys, o), () -> primaryBatch(keys, o));
     }
 
     private Uni<Response> localBatch(List<String> keys, ReadOptions o) {
@@ -255,6 +315,10 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
+        return primaryBatch(keys, o, System.currentTimeMillis() + o.timeoutMs());
+    }
+
+    private Uni<Response> primaryBatch(List<String> keys, ReadOptions o, long deadlineMillis) {
         return reconcile(keys).onItem().transformToUni(r -> {
             long floor = floor(o);
             if (r.sequence() >= floor) {
@@ -266,7 +330,8 @@ public class MirrorApi implements NodeApi {
                 }
                 return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence()));
             }
-            return newerHere(keys, o).map(l -> primaryBatchBody(keys, o, l.items(), l.position()));
+            return newerHere(keys, o, deadlineMillis, () -> primaryBatch(keys, o, deadlineMillis),
+                    l -> primaryBatchBody(keys, o, l.items(), l.position()));
         });
     }
 

@@ -17,7 +17,9 @@
  *     {@code minConfidence}, an answer below it is replaced by the coordinator's.</li>
  * <li><b>causal</b> ({@code after=TOKEN}): the read waits until the applied sequence reaches the token's
  *     position, woken by the applier ({@link io.presage.log.PositionWaiters}), bounded by
- *     {@code timeoutMs} (504). A token from a write anywhere thus gives read-your-writes here.</li>
+ *     {@code timeoutMs} (504). A token from a write anywhere thus gives read-your-writes here. While
+ *     the copy is incomplete (a parked message, a stream ending before the applied sequence; checked
+ *     before the wait and after it) the coordinator answers instead, at the token or later.</li>
  * <li><b>strong</b>: the coordinator's latest committed version ({@code POST /v1/reconcile}), with
  *     concurrent reconciliations batched into one request ({@link io.presage.mirror.ReconcileBatcher}).
  *     Primary answers are never put into the cache: it holds log prefixes only.</li>

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -171,20 +173,9 @@ class StaleCoordinatorAnswerTest {
     @Test
     @Order(2)
     void whileAMessageIsParkedACausalReadAsksTheCoordinatorAndNoLocalCopyIsTakenForCurrent() throws Exception {
-        long s1 = log.append(log.txn(put("dl-k", "1")));
-        Http.awaitApplied(s1);
-        // The client's write, in a message this mirror cannot decode: a batch format version it does not
-        // know (as from a coordinator upgraded before it).
-        LogTxn written = log.txn(put("dl-k", "2"));
-        byte[] bytes = new BatchCodec().encode(LogBatch.of("coordinator", 1, 0, 999_999, List.of(written)));
-        assertEquals(0, bytes[5], "uncompressed");
-        Batch b = Batch.parseFrom(Arrays.copyOfRange(bytes, BatchCodec.HEADER_BYTES, bytes.length));
-        byte[] v2 = b.toBuilder().setFormatVersion(2).build().toByteArray();
-        byte[] msg = new byte[BatchCodec.HEADER_BYTES + v2.length];
-        System.arraycopy(bytes, 0, msg, 0, BatchCodec.HEADER_BYTES);
-        ByteBuffer.wrap(msg, 6, 4).putInt(v2.length);
-        System.arraycopy(v2, 0, msg, BatchCodec.HEADER_BYTES, v2.length);
-        long s2 = log.appendRaw(msg);
+        Parked parked = parkedOver("dl-k");
+        LogTxn written = parked.written();
+        long s2 = parked.sequence();
         Http.awaitApplied(s2);
 
         Response predictive = given().get("/v1/kv/{k}", "dl-k");
@@ -192,8 +183,7 @@ class StaleCoordinatorAnswerTest {
         assertEquals(0.0, predictive.jsonPath().getDouble("confidence"),
                 "which keys the parked message wrote is unknown: " + predictive.asString());
 
-        System.setProperty(ANSWER, "{\"items\":[{\"key\":\"dl-k\",\"value\":2,\"version\":" + written.timestamp()
-                + ",\"vclock\":{\"coordinator\":" + written.timestamp() + "},\"sequence\":" + s2 + "}],\"sequence\":" + s2 + "}");
+        System.setProperty(ANSWER, reconciled("dl-k", 2, written.timestamp(), s2));
         try {
             Response causal = given().queryParam("consistency", "causal").queryParam("after", Tokens.of(s2))
                     .queryParam("timeoutMs", "3000").get("/v1/kv/{k}", "dl-k");
@@ -208,5 +198,118 @@ class StaleCoordinatorAnswerTest {
         } finally {
             System.clearProperty(ANSWER);
         }
+    }
+
+    /**
+     * The parked message holds the client's write; the coordinator answers at its position while this
+     * mirror has already applied a later message (its ack is still on the way to the coordinator). The
+     * mirror's own copy is then not "newer" than the coordinator's answer: it lacks the parked write, and
+     * answering it with confidence 1 as the primary's is a stale value passed off as strong.
+     */
+    @Test
+    @Order(3)
+    void whileAMessageIsParkedTheCoordinatorsAnswerIsNotReplacedByTheMirrorsIncompleteCopy() throws Exception {
+        Parked parked = parkedOver("dl-j");
+        LogTxn written = parked.written();
+        long s2 = parked.sequence();
+        long s3 = log.append(log.txn(put("dl-other", "3")));
+        Http.awaitApplied(s3);
+
+        System.setProperty(ANSWER, reconciled("dl-j", 2, written.timestamp(), s2));
+        try {
+            Response strong = given().queryParam("consistency", "strong").get("/v1/kv/{k}", "dl-j");
+            Response causal = given().queryParam("consistency", "causal").queryParam("after", Tokens.of(s2))
+                    .queryParam("timeoutMs", "3000").get("/v1/kv/{k}", "dl-j");
+            Response batch = given().contentType("application/json")
+                    .body("{\"keys\":[\"dl-j\"],\"consistency\":\"strong\"}").post("/v1/kv/_batch");
+            // A token past what the coordinator answers: nobody can vouch for it in time, so 504, not the copy.
+            Response ahead = given().queryParam("consistency", "causal").queryParam("after", Tokens.of(s3))
+                    .queryParam("timeoutMs", "300").get("/v1/kv/{k}", "dl-j");
+            assertAll(
+                    () -> assertEquals(504, ahead.statusCode(),
+                            "token " + s3 + " with only an incomplete copy and a coordinator at " + s2 + ": " + ahead.asString()),
+                    () -> assertEquals(2, strong.jsonPath().getInt("value"),
+                            "strong read answered the copy missing the parked write: " + strong.asString()),
+                    () -> assertEquals(2, causal.jsonPath().getInt("value"),
+                            "read-your-writes for token " + s2 + " answered the state before it: " + causal.asString()),
+                    () -> assertEquals(2, batch.jsonPath().getInt("items[0].value"),
+                            "strong batch answered the copy missing the parked write: " + batch.asString()));
+        } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /**
+     * A causal read that arrives before its token's message and waits for it: the message turns out
+     * undecodable and is parked, which moves the applied position past the token and wakes the read.
+     * Checking for parked messages only before the wait let it answer the local state from before the
+     * client's write, 200 "local".
+     */
+    @Test
+    @Order(4)
+    void aCausalReadWaitingForAMessageThatGetsParkedAsksTheCoordinator() throws Exception {
+        // The operator has dealt with the messages parked before: nothing is parked when the reads come.
+        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("delete from dead_letters");
+        }
+        Http.awaitStatus(s -> s.getLong("deadLetters") == 0, "the parked messages dealt with");
+        long s1 = log.append(log.txn(put("dl-w", "1")));
+        Http.awaitApplied(s1);
+        long token = s1 + 1; // the next message: this test's stream has no other writer
+        LogTxn written = log.txn(put("dl-w", "2"));
+        System.setProperty(ANSWER, reconciled("dl-w", 2, written.timestamp(), token));
+        try {
+            CompletableFuture<Response> causal = CompletableFuture.supplyAsync(() -> given()
+                    .queryParam("consistency", "causal").queryParam("after", Tokens.of(token))
+                    .queryParam("timeoutMs", "10000").get("/v1/kv/{k}", "dl-w"));
+            CompletableFuture<Response> batch = CompletableFuture.supplyAsync(() -> given().contentType("application/json")
+                    .body("{\"keys\":[\"dl-w\"],\"consistency\":\"causal\",\"after\":\"" + Tokens.of(token)
+                            + "\",\"timeoutMs\":10000}").post("/v1/kv/_batch"));
+            Http.awaitStatus(s -> s.getInt("causalWaiters") >= 2, "both reads waiting");
+            assertEquals(token, log.appendRaw(undecodable(written)));
+            Response c = causal.get(20, TimeUnit.SECONDS);
+            Response b = batch.get(20, TimeUnit.SECONDS);
+            assertAll(
+                    () -> assertEquals(2, c.jsonPath().getInt("value"),
+                            "read-your-writes for token " + token + " answered the state before it: " + c.asString()),
+                    () -> assertEquals(2, b.jsonPath().getInt("items[0].value"),
+                            "batch for token " + token + " answered the state before it: " + b.asString()));
+        } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /** The client's write ({@code key} = 2) in a message parked at {@code sequence}. */
+    private record Parked(LogTxn written, long sequence) {
+    }
+
+    /** {@code key} = 1 applied, then the client's write {@code key} = 2 in a message this mirror cannot decode. */
+    private static Parked parkedOver(String key) throws Exception {
+        Http.awaitApplied(log.append(log.txn(put(key, "1"))));
+        LogTxn written = log.txn(put(key, "2"));
+        return new Parked(written, log.appendRaw(undecodable(written)));
+    }
+
+    /** {@code /v1/reconcile}'s answer for one key at {@code sequence}, as a coordinator gives it. */
+    private static String reconciled(String key, int value, long version, long sequence) {
+        return "{\"items\":[{\"key\":\"" + key + "\",\"value\":" + value + ",\"version\":" + version
+                + ",\"vclock\":{\"coordinator\":" + version + "},\"sequence\":" + sequence + "}],\"sequence\":"
+                + sequence + "}";
+    }
+
+    /**
+     * A message holding {@code txn} that this mirror cannot decode: a batch format version it does not
+     * know (as from a coordinator upgraded before it), so it is parked.
+     */
+    private static byte[] undecodable(LogTxn txn) throws Exception {
+        byte[] bytes = new BatchCodec().encode(LogBatch.of("coordinator", 1, 0, 999_999, List.of(txn)));
+        assertEquals(0, bytes[5], "uncompressed");
+        Batch b = Batch.parseFrom(Arrays.copyOfRange(bytes, BatchCodec.HEADER_BYTES, bytes.length));
+        byte[] v2 = b.toBuilder().setFormatVersion(2).build().toByteArray();
+        byte[] msg = new byte[BatchCodec.HEADER_BYTES + v2.length];
+        System.arraycopy(bytes, 0, msg, 0, BatchCodec.HEADER_BYTES);
+        ByteBuffer.wrap(msg, 6, 4).putInt(v2.length);
+        System.arraycopy(v2, 0, msg, BatchCodec.HEADER_BYTES, v2.length);
+        return msg;
     }
 }
