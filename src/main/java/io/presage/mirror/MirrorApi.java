@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.LongFunction;
 import java.util.function.Supplier;
 
 import jakarta.annotation.PostConstruct;
@@ -115,7 +116,7 @@ public class MirrorApi implements NodeApi {
         if (o.after() < 0) {
             return local(k, o);
         }
-        return causal(o, () -> local(k, o), () -> primary(k, o));
+        return causal(o, () -> local(k, o), deadline -> primary(k, o, deadline));
     }
 
     /**
@@ -123,13 +124,15 @@ public class MirrorApi implements NodeApi {
      * cannot be matched with the log ({@link MirrorNode#logIncomplete}): the client's write may be in a
      * message it could not apply, so the coordinator answers. Checked before the wait and again after it:
      * the message the read waited for may be the one that was parked, and parking it moves the applied
-     * position past the token and wakes the read all the same.
+     * position past the token and wakes the read all the same. {@code primary} takes the read's deadline:
+     * the time spent waiting here counts against its {@code timeoutMs}.
      */
-    private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, Supplier<Uni<Response>> primary) {
+    private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, LongFunction<Uni<Response>> primary) {
+        long deadlineMillis = System.currentTimeMillis() + o.timeoutMs();
         if (node.logIncomplete()) {
-            return primary.get();
+            return primary.apply(deadlineMillis);
         }
-        return afterPosition(o).onItem().transformToUni(x -> node.logIncomplete() ? primary.get() : local.get());
+        return afterPosition(o).onItem().transformToUni(x -> node.logIncomplete() ? primary.apply(deadlineMillis) : local.get());
     }
 
     private Uni<Response> local(String k, ReadOptions o) {
@@ -221,7 +224,8 @@ public class MirrorApi implements NodeApi {
             return coordinatorAgain(o, deadlineMillis, again);
         }
         // Only after can be ahead of this mirror: the local state read next is at or past what it applied.
-        return reached(o.after(), o.timeoutMs(), true).onItem().transformToUni(x -> {
+        long left = Math.max(0, deadlineMillis - System.currentTimeMillis());
+        return reached(o.after(), left, true).onItem().transformToUni(x -> {
             if (node.logIncomplete()) {
                 // The copy lacks what could not be applied (parked since the floor was taken, or while
                 // waiting): only the coordinator can vouch, once its acks reach the token.
@@ -261,7 +265,7 @@ public class MirrorApi implements NodeApi {
         if (o.after() < 0) {
             return localBatch(keys, o);
         }
-        return causal(o, () -> localBatch(keys, o), () -> primaryBatch(keys, o));
+        return causal(o, () -> localBatch(keys, o), deadline -> primaryBatch(keys, o, deadline));
     }
 
     private Uni<Response> localBatch(List<String> keys, ReadOptions o) {

@@ -248,14 +248,7 @@ class StaleCoordinatorAnswerTest {
     @Test
     @Order(4)
     void aCausalReadWaitingForAMessageThatGetsParkedAsksTheCoordinator() throws Exception {
-        // The operator has dealt with the messages parked before: nothing is parked when the reads come.
-        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
-            st.executeUpdate("delete from dead_letters");
-        }
-        Http.awaitStatus(s -> s.getLong("deadLetters") == 0, "the parked messages dealt with");
-        long s1 = log.append(log.txn(put("dl-w", "1")));
-        Http.awaitApplied(s1);
-        long token = s1 + 1; // the next message: this test's stream has no other writer
+        long token = nextMessageOver("dl-w");
         LogTxn written = log.txn(put("dl-w", "2"));
         System.setProperty(ANSWER, reconciled("dl-w", 2, written.timestamp(), token));
         try {
@@ -277,6 +270,48 @@ class StaleCoordinatorAnswerTest {
         } finally {
             System.clearProperty(ANSWER);
         }
+    }
+
+    /**
+     * A causal read that waited most of its {@code timeoutMs} for a message that was then parked goes to the
+     * coordinator, which is behind the token: it is answered 504 when its {@code timeoutMs} runs out, not
+     * after another {@code timeoutMs} of asking the coordinator again.
+     */
+    @Test
+    @Order(5)
+    void aCausalReadThatWaitedAndThenAsksTheCoordinatorStillAnswersWithinItsTimeout() throws Exception {
+        long token = nextMessageOver("dl-t");
+        // The coordinator's acks have not reached the token: it answers at the message before.
+        System.setProperty(ANSWER, reconciled("dl-t", 1, 1, token - 1));
+        try {
+            long start = System.nanoTime();
+            CompletableFuture<Response> causal = CompletableFuture.supplyAsync(() -> given()
+                    .queryParam("consistency", "causal").queryParam("after", Tokens.of(token))
+                    .queryParam("timeoutMs", "4000").get("/v1/kv/{k}", "dl-t"));
+            Http.awaitStatus(s -> s.getInt("causalWaiters") >= 1, "the read waiting");
+            Thread.sleep(3000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+            assertEquals(token, log.appendRaw(undecodable(log.txn(put("dl-t", "2")))));
+            Response c = causal.get(20, TimeUnit.SECONDS);
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertEquals(504, c.statusCode(), c.asString());
+            assertTrue(tookMs < 5500, "timeoutMs was 4000; the answer took " + tookMs + " ms: " + c.asString());
+        } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /**
+     * The operator has dealt with the messages parked before (nothing is parked when the reads come), and
+     * {@code key} = 1 is applied; returns the next message's sequence: this test's stream has no other writer.
+     */
+    private static long nextMessageOver(String key) throws Exception {
+        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("delete from dead_letters");
+        }
+        Http.awaitStatus(s -> s.getLong("deadLetters") == 0, "the parked messages dealt with");
+        long s1 = log.append(log.txn(put(key, "1")));
+        Http.awaitApplied(s1);
+        return s1 + 1;
     }
 
     /** The client's write ({@code key} = 2) in a message parked at {@code sequence}. */
