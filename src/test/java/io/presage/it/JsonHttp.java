@@ -1,5 +1,7 @@
 package io.presage.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -8,6 +10,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -65,6 +68,41 @@ final class JsonHttp {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         }
+    }
+
+    /** {@code method path} at node {@code n}, with a JSON body or none (null). */
+    static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        try {
+            return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    /** The body of {@code r} as JSON, once asserted that {@code r} has that status. */
+    static JsonNode json(HttpResponse<String> r, int status) throws IOException {
+        assertEquals(status, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    /** {@code GET /v1/transactions/{id}} at {@code mirror} until it is no longer speculative (30 s at most). */
+    static JsonNode outcome(NodeProcess mirror, String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonNode o;
+        do {
+            o = json(send(mirror, "GET", "/v1/transactions/" + id, null), 200);
+            if (!o.path("status").asText().equals("SPECULATIVE")) {
+                return o;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("still speculative after 30 s: " + o);
     }
 
     static JsonNode tree(String s) {

@@ -1,10 +1,12 @@
 package io.presage.it;
 
+import static io.presage.it.JsonHttp.JSON;
+import static io.presage.it.JsonHttp.json;
+import static io.presage.it.JsonHttp.outcome;
+import static io.presage.it.JsonHttp.send;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -25,7 +27,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.presage.coord.Tokens;
 import io.presage.api.NodeResource;
@@ -39,11 +40,8 @@ import io.presage.testing.PostgresTestServer;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MirrorForwardingIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/mirror-it");
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
 
     private static NatsTestServer nats;
     private static NodeProcess coordinator;
@@ -240,7 +238,7 @@ class MirrorForwardingIT {
         assertEquals("sp-t1", accepted.path("id").asText());
         assertEquals(60, accepted.path("result").path("sp-a").asInt(), "planned on the mirror's data");
 
-        JsonNode outcome = outcome("sp-t1");
+        JsonNode outcome = outcome(mirror, "sp-t1");
         assertEquals("COMMITTED", outcome.path("status").asText(), outcome.toString());
         assertEquals(60, outcome.path("result").path("sp-a").asInt());
         // Committed means applied here: a plain local read already shows it.
@@ -274,7 +272,7 @@ class MirrorForwardingIT {
         java.util.Set<Integer> committed = new java.util.TreeSet<>();
         int reexecuted = 0;
         for (int i = 0; i < calls; i++) {
-            JsonNode o = outcome("sp-inc-" + i);
+            JsonNode o = outcome(mirror, "sp-inc-" + i);
             String status = o.path("status").asText();
             if (status.equals("ROLLED_BACK")) {
                 assertEquals("TOO_MANY_CONFLICTS", o.path("reason").asText(), o.toString());
@@ -329,7 +327,7 @@ class MirrorForwardingIT {
         java.util.Map<String, Integer> statuses = new java.util.TreeMap<>();
         for (int c = 0; c < clients; c++) {
             for (int i = 0; i < each; i++) {
-                statuses.merge(outcome("sp-hot-" + c + "-" + i).path("status").asText(), 1, Integer::sum);
+                statuses.merge(outcome(mirror, "sp-hot-" + c + "-" + i).path("status").asText(), 1, Integer::sum);
             }
         }
         assertTrue(!statuses.containsKey("ROLLED_BACK"), "outcomes: " + statuses);
@@ -348,18 +346,18 @@ class MirrorForwardingIT {
         String id = accepted.path("id").asText();
         assertTrue(id.startsWith("mirror1-s-"), "an id the mirror made up: " + id);
         rolledBackId = id;
-        JsonNode o = outcome(id);
+        JsonNode o = outcome(mirror, id);
         assertEquals("ROLLED_BACK", o.path("status").asText(), o.toString());
         assertTrue(o.path("conflicts").size() > 0 && o.path("reason").asText().length() > 0, o.toString());
         assertEquals(0, json(send(coordinator, "GET", "/v1/kv/sp-y", null), 200).path("value").asInt());
 
         JsonNode put = json(send(mirror, "PUT", "/v1/kv/sp-blind?speculative=true", "{\"v\":7}"), 202);
-        JsonNode written = outcome(put.path("id").asText());
+        JsonNode written = outcome(mirror, put.path("id").asText());
         assertEquals("COMMITTED", written.path("status").asText(), written.toString());
         assertEquals(7, json(send(mirror, "GET", "/v1/kv/sp-blind?consistency=causal&timeoutMs=20000&after=" + written.path("token").asText(), null), 200)
                 .path("value").path("v").asInt());
         JsonNode del = json(send(mirror, "DELETE", "/v1/kv/sp-blind?speculative=true", null), 202);
-        assertEquals("COMMITTED", outcome(del.path("id").asText()).path("status").asText());
+        assertEquals("COMMITTED", outcome(mirror, del.path("id").asText()).path("status").asText());
         assertEquals(404, send(mirror, "GET", "/v1/kv/sp-blind", null).statusCode(), "committed means applied here");
     }
 
@@ -407,7 +405,7 @@ class MirrorForwardingIT {
 
         coordinator.start();
         coordinator.awaitReady(READY_TIMEOUT);
-        JsonNode o = outcome("sp-offline");
+        JsonNode o = outcome(mirror, "sp-offline");
         assertEquals("COMMITTED", o.path("status").asText(), o.toString());
         assertEquals(1, json(send(coordinator, "GET", "/v1/kv/sp-offline-counter", null), 200).path("value").asInt());
     }
@@ -456,7 +454,7 @@ class MirrorForwardingIT {
         } finally {
             nats.restart();
         }
-        HttpResponse<String> bad = HTTP.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/pf/user"))
+        HttpResponse<String> bad = JsonHttp.CLIENT.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/pf/user"))
                 .header(NodeResource.SESSION, "s".repeat(129)).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(400, bad.statusCode(), bad.body());
         assertTrue(bad.body().contains(NodeResource.SESSION), bad.body());
@@ -466,40 +464,7 @@ class MirrorForwardingIT {
 
     /** A predictive read at the mirror in a named session. */
     private static HttpResponse<String> sessionRead(String key, String session) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/" + key)).timeout(Duration.ofSeconds(20))
+        return JsonHttp.CLIENT.send(HttpRequest.newBuilder(mirror.uri("/v1/kv/" + key)).timeout(Duration.ofSeconds(20))
                 .header(NodeResource.SESSION, session).GET().build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    /** {@code GET /v1/transactions/{id}} at the mirror until it is no longer speculative (30 s at most). */
-    private static JsonNode outcome(String id) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode o;
-        do {
-            o = json(send(mirror, "GET", "/v1/transactions/" + id, null), 200);
-            if (!o.path("status").asText().equals("SPECULATIVE")) {
-                return o;
-            }
-            Thread.sleep(20);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("still speculative after 30 s: " + o);
-    }
-
-    private static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        try {
-            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-    }
-
-    private static JsonNode json(HttpResponse<String> r, int status) throws IOException {
-        assertEquals(status, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
     }
 }

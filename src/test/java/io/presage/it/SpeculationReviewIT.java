@@ -1,13 +1,12 @@
 package io.presage.it;
 
+import static io.presage.it.JsonHttp.json;
+import static io.presage.it.JsonHttp.outcome;
+import static io.presage.it.JsonHttp.send;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.presage.testing.NatsTestServer;
 import io.presage.testing.PostgresTestServer;
@@ -36,11 +34,8 @@ import io.presage.testing.PostgresTestServer;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SpeculationReviewIT {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(300);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-review-it");
-    private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .proxy(HttpClient.Builder.NO_PROXY).connectTimeout(Duration.ofSeconds(2)).build();
     private static final long HOLD = 4242;
 
     private static NatsTestServer nats;
@@ -112,7 +107,7 @@ class SpeculationReviewIT {
             attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
             applier.rollback();
         }
-        JsonNode atMirror = outcome("rv-dc-call");
+        JsonNode atMirror = outcome(mirror, "rv-dc-call");
         JsonNode value = json(send(coordinator, "GET", "/v1/kv/rv-dc", null), 200);
         JsonNode call = json(send(coordinator, "GET", "/v1/transactions/rv-dc-call", null), 200);
         assertEquals(6, value.path("value").asInt(), "one call, id rv-dc-call, applied once. The mirror says " + atMirror
@@ -142,7 +137,7 @@ class SpeculationReviewIT {
         mirror.start();
         mirror.awaitReady(READY_TIMEOUT);
 
-        JsonNode o = outcome("rv-off");
+        JsonNode o = outcome(mirror, "rv-off");
         int counter = json(send(coordinator, "GET", "/v1/kv/rv-off", null), 200).path("value").asInt();
         assertEquals(11, counter, "the call committed once, on the latest data: " + o);
         assertTrue(!o.path("status").asText().equals("COMMITTED") || o.path("result").asInt() == 1,
@@ -190,7 +185,7 @@ class SpeculationReviewIT {
             attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
             applier.rollback();
         }
-        JsonNode atMirror = outcome("rv-rs-call");
+        JsonNode atMirror = outcome(mirror, "rv-rs-call");
         JsonNode value = json(send(coordinator, "GET", "/v1/kv/rv-rs", null), 200);
         assertEquals(6, value.path("value").asInt(), "one call, id rv-rs-call, applied once. The mirror says " + atMirror);
     }
@@ -215,38 +210,5 @@ class SpeculationReviewIT {
             Thread.sleep(20);
         }
         throw new AssertionError("the mirror's attempt record never waited on the test's lock");
-    }
-
-    /** {@code GET /v1/transactions/{id}} at the mirror until it is no longer speculative (30 s at most). */
-    private static JsonNode outcome(String id) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        JsonNode o;
-        do {
-            o = json(send(mirror, "GET", "/v1/transactions/" + id, null), 200);
-            if (!o.path("status").asText().equals("SPECULATIVE")) {
-                return o;
-            }
-            Thread.sleep(20);
-        } while (System.nanoTime() < deadline);
-        throw new AssertionError("still speculative after 30 s: " + o);
-    }
-
-    private static HttpResponse<String> send(NodeProcess n, String method, String path, String body) throws IOException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(n.uri(path)).timeout(Duration.ofSeconds(20));
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        try {
-            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-    }
-
-    private static JsonNode json(HttpResponse<String> r, int status) throws IOException {
-        assertEquals(status, r.statusCode(), r.body());
-        return JSON.readTree(r.body());
     }
 }
