@@ -79,23 +79,7 @@ class SpeculationReviewIT {
     @Test
     @Order(1)
     void aCallSpeculatedAtTheMirrorAndRetriedAtTheCoordinatorIsAppliedOnce() throws Exception {
-        String token = json(send(coordinator, "PUT", "/v1/kv/rv-dc", "\"not a number yet\""), 200).path("token").asText();
-        json(send(mirror, "GET", "/v1/kv/rv-dc?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
-        try (Connection admin = db(); Statement s = admin.createStatement()) {
-            s.execute("create or replace function rv_hold() returns trigger language plpgsql as $$ begin "
-                    + "perform pg_advisory_xact_lock(" + HOLD + "); return new; end $$");
-            s.execute("create trigger rv_hold before update on speculations for each row "
-                    + "when (new.id = 'rv-dc-call') execute function rv_hold()");
-        }
-        try (Connection applier = db(); Statement items = applier.createStatement();
-             Connection store = db(); Statement attempts = store.createStatement()) {
-            applier.setAutoCommit(false);
-            items.execute("lock table items in exclusive mode"); // the mirror's applier waits: its copy stays behind
-            json(send(coordinator, "PUT", "/v1/kv/rv-dc", "5"), 200);
-            attempts.execute("select pg_advisory_lock(" + HOLD + ")"); // the mirror's attempt record waits
-
-            JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=rv-dc-call",
-                    "{\"key\":\"rv-dc\"}"), 202);
+        speculateBehind("rv-dc", "\"not a number yet\"", "rv-dc-call", "new.id = 'rv-dc-call'", (accepted, attempts) -> {
             assertFalse(accepted.has("result"), "refused on the mirror's copy: " + accepted);
             awaitBlockedOnHold(attempts);
 
@@ -103,10 +87,7 @@ class SpeculationReviewIT {
                     "{\"key\":\"rv-dc\"}"), 200);
             assertEquals("COMMITTED", atCoordinator.path("status").asText(), atCoordinator.toString());
             assertEquals(6, atCoordinator.path("result").asInt(), atCoordinator.toString());
-
-            attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
-            applier.rollback();
-        }
+        });
         JsonNode atMirror = outcome(mirror, "rv-dc-call");
         JsonNode value = json(send(coordinator, "GET", "/v1/kv/rv-dc", null), 200);
         JsonNode call = json(send(coordinator, "GET", "/v1/transactions/rv-dc-call", null), 200);
@@ -155,23 +136,7 @@ class SpeculationReviewIT {
     @Test
     @Order(3)
     void aCallWhoseFirstAttemptAbortedBeforeACoordinatorRestartIsAppliedOnce() throws Exception {
-        String token = json(send(coordinator, "PUT", "/v1/kv/rv-rs", "1"), 200).path("token").asText();
-        json(send(mirror, "GET", "/v1/kv/rv-rs?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
-        try (Connection admin = db(); Statement s = admin.createStatement()) {
-            s.execute("create or replace function rv_hold() returns trigger language plpgsql as $$ begin "
-                    + "perform pg_advisory_xact_lock(" + HOLD + "); return new; end $$");
-            s.execute("create trigger rv_hold_rs before update on speculations for each row "
-                    + "when (new.id = 'rv-rs-call' and new.attempt = 1) execute function rv_hold()");
-        }
-        try (Connection applier = db(); Statement items = applier.createStatement();
-             Connection store = db(); Statement attempts = store.createStatement()) {
-            applier.setAutoCommit(false);
-            items.execute("lock table items in exclusive mode");
-            json(send(coordinator, "PUT", "/v1/kv/rv-rs", "5"), 200);
-            attempts.execute("select pg_advisory_lock(" + HOLD + ")");
-
-            JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=rv-rs-call",
-                    "{\"key\":\"rv-rs\"}"), 202);
+        speculateBehind("rv-rs", "1", "rv-rs-call", "new.id = 'rv-rs-call' and new.attempt = 1", (accepted, attempts) -> {
             assertEquals(2, accepted.path("result").asInt(), "planned on the mirror's copy: " + accepted);
             awaitBlockedOnHold(attempts); // #0 aborted, #1 waits for its record
 
@@ -181,16 +146,51 @@ class SpeculationReviewIT {
             JsonNode atCoordinator = json(send(coordinator, "POST", "/v1/procedures/increment?id=rv-rs-call",
                     "{\"key\":\"rv-rs\"}"), 200);
             assertEquals(6, atCoordinator.path("result").asInt(), atCoordinator.toString());
-
-            attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
-            applier.rollback();
-        }
+        });
         JsonNode atMirror = outcome(mirror, "rv-rs-call");
         JsonNode value = json(send(coordinator, "GET", "/v1/kv/rv-rs", null), 200);
         assertEquals(6, value.path("value").asInt(), "one call, id rv-rs-call, applied once. The mirror says " + atMirror);
     }
 
     // ---- helpers ------------------------------------------------------------------------------
+
+    /** What a test does while its speculation is held: given the mirror's 202 and a statement of the session holding the lock. */
+    @FunctionalInterface
+    private interface WhileHeld {
+        void run(JsonNode accepted, Statement attempts) throws Exception;
+    }
+
+    /**
+     * Speculates increment call {@code call} of {@code key} at the mirror while the mirror's copy of the key
+     * is behind (it has {@code first}, the coordinator 5) and while its store cannot record the attempts that
+     * the trigger condition {@code when} picks (they wait on the advisory lock the test holds); runs
+     * {@code whileHeld}, then lets the store and the applier go on.
+     */
+    private static void speculateBehind(String key, String first, String call, String when, WhileHeld whileHeld)
+            throws Exception {
+        String token = json(send(coordinator, "PUT", "/v1/kv/" + key, first), 200).path("token").asText();
+        json(send(mirror, "GET", "/v1/kv/" + key + "?consistency=causal&timeoutMs=20000&after=" + token, null), 200);
+        try (Connection admin = db(); Statement s = admin.createStatement()) {
+            s.execute("create or replace function rv_hold() returns trigger language plpgsql as $$ begin "
+                    + "perform pg_advisory_xact_lock(" + HOLD + "); return new; end $$");
+            s.execute("create trigger rv_hold_" + key.replace('-', '_') + " before update on speculations for each row "
+                    + "when (" + when + ") execute function rv_hold()");
+        }
+        try (Connection applier = db(); Statement items = applier.createStatement();
+             Connection store = db(); Statement attempts = store.createStatement()) {
+            applier.setAutoCommit(false);
+            items.execute("lock table items in exclusive mode"); // the mirror's applier waits: its copy stays behind
+            json(send(coordinator, "PUT", "/v1/kv/" + key, "5"), 200);
+            attempts.execute("select pg_advisory_lock(" + HOLD + ")"); // the mirror's attempt record waits
+
+            JsonNode accepted = json(send(mirror, "POST", "/v1/procedures/increment?speculative=true&id=" + call,
+                    "{\"key\":\"" + key + "\"}"), 202);
+            whileHeld.run(accepted, attempts);
+
+            attempts.execute("select pg_advisory_unlock(" + HOLD + ")");
+            applier.rollback();
+        }
+    }
 
     private static Connection db() throws Exception {
         return DriverManager.getConnection(pg.jdbcUrl(mirrorDb), pg.username(), pg.password());
