@@ -1,13 +1,13 @@
 package io.presage.certify;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static io.presage.certify.CertifierRuns.assertNoViolation;
+import static io.presage.certify.CertifierRuns.assertTheOracleCatchesASkippedTrCheck;
+import static io.presage.certify.CertifierRuns.config;
+import static io.presage.certify.CertifierRuns.newCertifier;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -15,6 +15,8 @@ import java.util.Random;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+
+import io.presage.certify.CertifierRuns.Clients;
 
 /**
  * Review addition. {@link RollbackAndRecoveryProperties} settles all pending commits at once (all
@@ -27,22 +29,14 @@ import net.jqwik.api.Property;
  * (as the coordinator's memory-then-PostgreSQL lookup answers them).
  */
 class PipelinedSettlementProperties {
-    private static final String[] KEYS = {"Aa", "BB", "AaAa", "BBBB", "AaBB", "BBAa", "k0", "k1", "k2", "k3", "k4", "k5",
-        "k6", "k7", "k8", "k9", "x", "y"};
-
     @Property(tries = 2000)
     void durableCommitsReplaySeriallyWhenPipelinedMessagesSettleOneByOne(@ForAll long seed) {
-        String v = run(seed, false);
-        assertNull(v, () -> "seed " + seed + ": " + v);
+        assertNoViolation(seed, run(seed, false));
     }
 
     @Example
     void theOracleCatchesACertifierThatSkipsTheReadTimestampCheck() {
-        String found = null;
-        for (long seed = 0; seed < 3_000 && found == null; seed++) {
-            found = run(seed, true);
-        }
-        assertNotNull(found, "a certifier without the Tr check must produce a violation");
+        assertTheOracleCatchesASkippedTrCheck(seed -> run(seed, true));
     }
 
     private record Pending(History.Committed txn, long markAfter) {
@@ -50,48 +44,19 @@ class PipelinedSettlementProperties {
 
     static String run(long seed, boolean skipTrCheck) {
         Random r = new Random(seed);
-        Policy policy = r.nextInt(5) == 0 ? Policy.BASIC : Policy.ADAPTIVE;
-        CertifierConfig cfg = new CertifierConfig(policy, 1 + r.nextInt(r.nextBoolean() ? 3 : 9),
-                1 + r.nextInt(r.nextBoolean() ? 4 : 20), 1 << r.nextInt(5), 1 + r.nextInt(3), 1 + r.nextInt(8));
+        CertifierConfig cfg = config(r, 5);
         History durable = new History();
         ColdVersions cold = r.nextBoolean() ? durable::read : ColdVersions.NONE;
-        Certifier certifier = new Certifier(cfg, new Hlc(), cold, true);
-        if (skipTrCheck) {
-            certifier.injectFaultSkipTrCheck();
-        }
+        Certifier certifier = newCertifier(cfg, new Hlc(), cold, true, skipTrCheck);
         Map<String, List<Long>> versions = new HashMap<>();
         ArrayDeque<Pending> pending = new ArrayDeque<>();
-        int keys = 2 + r.nextInt(KEYS.length - 1);
-        List<Map<String, Long>> reads = new ArrayList<>();
-        List<LinkedHashSet<String>> writes = new ArrayList<>();
-        for (int i = 2 + r.nextInt(6); i > 0; i--) {
-            reads.add(new LinkedHashMap<>());
-            writes.add(new LinkedHashSet<>());
-        }
+        Clients clients = new Clients(r);
         long released = certifier.mark();
         for (int step = 50 + r.nextInt(600); step > 0; step--) {
-            int client = r.nextInt(reads.size());
-            String key = KEYS[r.nextInt(keys)];
-            int op = r.nextInt(10);
-            if (op < 3) {
-                reads.get(client).putIfAbsent(key, durable.read(key));
-            } else if (op < 4) {
-                List<Long> h = versions.getOrDefault(key, List.of(0L));
-                reads.get(client).putIfAbsent(key, h.get(Math.max(0, h.size() - 1 - r.nextInt(4))));
-            } else if (op < 7) {
-                writes.get(client).add(key);
-            } else if (op < 9) {
-                Map<String, Long> rs = reads.get(client);
-                TxnRequest t = TxnRequest.of(rs.keySet().toArray(String[]::new),
-                        rs.values().stream().mapToLong(Long::longValue).toArray(), writes.get(client).toArray(String[]::new));
-                Decision d = certifier.certify(t);
-                if (d.committed()) {
-                    pending.add(new Pending(new History.Committed(d.timestamp(), Map.copyOf(rs),
-                            List.copyOf(writes.get(client))), certifier.mark()));
-                }
-                rs.clear();
-                writes.get(client).clear();
-            } else if (!pending.isEmpty()) {
+            if (clients.step(certifier, durable, versions, 4, c -> pending.add(new Pending(c, certifier.mark())))) {
+                continue;
+            }
+            if (!pending.isEmpty()) {
                 if (r.nextInt(3) == 0) { // the oldest unsettled message failed: it and everything after it go
                     certifier.rollbackTo(released);
                     pending.clear();

@@ -1,19 +1,22 @@
 package io.presage.certify;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static io.presage.certify.CertifierRuns.assertNoViolation;
+import static io.presage.certify.CertifierRuns.assertTheOracleCatchesASkippedTrCheck;
+import static io.presage.certify.CertifierRuns.config;
+import static io.presage.certify.CertifierRuns.newCertifier;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Consumer;
 
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+
+import io.presage.certify.CertifierRuns.Clients;
 
 /**
  * The paths {@link SerializabilityProperties} leaves out: the undo log on, batches of commits made
@@ -28,23 +31,15 @@ import net.jqwik.api.Property;
  * and restarts. Keys include ones whose hash codes collide.
  */
 class RollbackAndRecoveryProperties {
-    private static final String[] KEYS = {"Aa", "BB", "AaAa", "BBBB", "AaBB", "BBAa", "k0", "k1", "k2", "k3", "k4", "k5",
-        "k6", "k7", "k8", "k9", "x", "y"};
-
     @Property(tries = 1500)
     void durableCommitsReplaySeriallyThroughRollbacksAndRestarts(@ForAll long seed) {
-        String violation = run(seed, false);
-        assertNull(violation, () -> "seed " + seed + ": " + violation);
+        assertNoViolation(seed, run(seed, false));
     }
 
     /** The oracle can fail on these paths: with the read-timestamp check off, some run breaks it. */
     @Example
     void theOracleCatchesACertifierThatSkipsTheReadTimestampCheck() {
-        String found = null;
-        for (long seed = 0; seed < 3_000 && found == null; seed++) {
-            found = run(seed, true);
-        }
-        assertNotNull(found, "a certifier without the Tr check must produce a violation");
+        assertTheOracleCatchesASkippedTrCheck(seed -> run(seed, true));
     }
 
     private record Txn(long ts, List<String> writes) {
@@ -53,9 +48,7 @@ class RollbackAndRecoveryProperties {
     /** One run; the first violation found, or null. */
     static String run(long seed, boolean skipTrCheck) {
         Random r = new Random(seed);
-        Policy policy = r.nextInt(4) == 0 ? Policy.BASIC : Policy.ADAPTIVE;
-        CertifierConfig cfg = new CertifierConfig(policy, 1 + r.nextInt(r.nextBoolean() ? 3 : 9),
-                1 + r.nextInt(r.nextBoolean() ? 4 : 20), 1 << r.nextInt(5), 1 + r.nextInt(3), 1 + r.nextInt(8));
+        CertifierConfig cfg = config(r, 4);
         boolean undo = r.nextBoolean();
         History durable = new History();
         ColdVersions cold = r.nextBoolean() ? durable::read : ColdVersions.NONE;
@@ -65,40 +58,13 @@ class RollbackAndRecoveryProperties {
         List<Txn> log = new ArrayList<>(); // durable commits in log order
         List<History.Committed> pending = new ArrayList<>(); // certified, publish not settled
         long mark = certifier.mark();
-        int keys = 2 + r.nextInt(KEYS.length - 1);
-        List<Map<String, Long>> reads = new ArrayList<>();
-        List<LinkedHashSet<String>> writes = new ArrayList<>();
-        for (int i = 2 + r.nextInt(6); i > 0; i--) {
-            reads.add(new LinkedHashMap<>());
-            writes.add(new LinkedHashSet<>());
-        }
+        Clients clients = new Clients(r);
+        Consumer<History.Committed> committed = undo ? pending::add : c -> makeDurable(c, durable, versions, log);
         for (int step = 50 + r.nextInt(600); step > 0; step--) {
-            int client = r.nextInt(reads.size());
-            String key = KEYS[r.nextInt(keys)];
-            int op = r.nextInt(10);
-            if (op < 3) {
-                reads.get(client).putIfAbsent(key, durable.read(key));
-            } else if (op < 4) {
-                List<Long> h = versions.getOrDefault(key, List.of(0L));
-                reads.get(client).putIfAbsent(key, h.get(Math.max(0, h.size() - 1 - r.nextInt(3))));
-            } else if (op < 7) {
-                writes.get(client).add(key);
-            } else if (op < 9) {
-                Map<String, Long> rs = reads.get(client);
-                TxnRequest t = TxnRequest.of(rs.keySet().toArray(String[]::new),
-                        rs.values().stream().mapToLong(Long::longValue).toArray(), writes.get(client).toArray(String[]::new));
-                Decision d = certifier.certify(t);
-                if (d.committed()) {
-                    History.Committed c = new History.Committed(d.timestamp(), Map.copyOf(rs), List.copyOf(writes.get(client)));
-                    if (undo) {
-                        pending.add(c);
-                    } else {
-                        makeDurable(c, durable, versions, log);
-                    }
-                }
-                rs.clear();
-                writes.get(client).clear();
-            } else if (undo && !pending.isEmpty()) {
+            if (clients.step(certifier, durable, versions, 3, committed)) {
+                continue;
+            }
+            if (undo && !pending.isEmpty()) {
                 if (r.nextInt(3) == 0) { // the publish failed
                     certifier.rollbackTo(mark);
                 } else { // acknowledged
@@ -150,14 +116,6 @@ class RollbackAndRecoveryProperties {
             c.replay(t.ts(), t.writes().toArray(String[]::new));
         }
         c.endRecovery();
-        return c;
-    }
-
-    private static Certifier newCertifier(CertifierConfig cfg, Hlc clock, ColdVersions cold, boolean undo, boolean skipTrCheck) {
-        Certifier c = new Certifier(cfg, clock, cold, undo);
-        if (skipTrCheck) {
-            c.injectFaultSkipTrCheck();
-        }
         return c;
     }
 }
