@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.util.List;
 import java.util.Map;
 
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import io.quarkus.test.junit.QuarkusTestProfile;
 
 /**
@@ -20,6 +21,21 @@ public class MirrorProfile implements QuarkusTestProfile {
     static final java.nio.file.Path CALIBRATION_LOG = java.nio.file.Path.of("target", "mirror-test",
             "calibration-" + ProcessHandle.current().pid() + ".jsonl").toAbsolutePath();
 
+    private final Class<? extends QuarkusTestResourceLifecycleManager> servers;
+
+    public MirrorProfile() {
+        this(Servers.class);
+    }
+
+    /**
+     * The {@code mirror} configuration profile on other servers. Quarkus starts one application per
+     * profile class, so a subclass also gives a test an application of its own (with these servers or
+     * others) that tests of other profiles do not share.
+     */
+    protected MirrorProfile(Class<? extends QuarkusTestResourceLifecycleManager> servers) {
+        this.servers = servers;
+    }
+
     @Override
     public String getConfigProfile() {
         return "mirror";
@@ -27,7 +43,7 @@ public class MirrorProfile implements QuarkusTestProfile {
 
     @Override
     public List<TestResourceEntry> testResources() {
-        return List.of(new TestResourceEntry(Servers.class));
+        return List.of(new TestResourceEntry(servers));
     }
 
     /** RealServers, plus the mirror's settings. */

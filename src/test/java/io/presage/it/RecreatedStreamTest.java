@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -17,7 +16,6 @@ import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
 import io.nats.client.api.StreamConfiguration;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
 
@@ -33,16 +31,7 @@ import io.restassured.response.Response;
 class RecreatedStreamTest {
 
     /** The mirror as {@link MirrorProfile} starts it, in an application of its own: this test deletes the stream. */
-    public static class Profile implements QuarkusTestProfile {
-        @Override
-        public String getConfigProfile() {
-            return "mirror";
-        }
-
-        @Override
-        public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(MirrorProfile.Servers.class));
-        }
+    public static class Profile extends MirrorProfile {
     }
 
     @Test

@@ -35,7 +35,6 @@ import io.presage.log.LogBatch;
 import io.presage.log.LogTxn;
 import io.presage.log.proto.Batch;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
 
@@ -57,15 +56,11 @@ import io.restassured.response.Response;
 class StaleCoordinatorAnswerTest {
     static final String ANSWER = "presage.test.reconcile-answer";
 
-    public static class Profile implements QuarkusTestProfile {
-        @Override
-        public String getConfigProfile() {
-            return "mirror";
-        }
-
-        @Override
-        public List<TestResourceEntry> testResources() {
-            return List.of(new TestResourceEntry(Servers.class));
+    /** The {@code mirror} configuration profile on this class's {@link Servers}. */
+    public static class Profile extends MirrorProfile {
+        public Profile() {
+            // Qualified: inside a MirrorProfile, the simple name Servers is the inherited MirrorProfile.Servers.
+            super(StaleCoordinatorAnswerTest.Servers.class);
         }
     }
 
