@@ -9,9 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
 
@@ -31,11 +28,11 @@ class SpeculationReviewTest {
 
     private final ToyCoordinator coordinator = new ToyCoordinator();
     private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
-    private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
+    private final Finished finished = new Finished();
     private final AttemptJournal journal = new AttemptJournal();
 
     private Speculator speculator(Speculator.Coordinator c, Speculator.Journal j) {
-        return new Speculator(c, j, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+        return new Speculator(c, j, log::await, JSON, "m1", finished, 1, 4, 1, 8);
     }
 
     /**
@@ -76,7 +73,7 @@ class SpeculationReviewTest {
 
         slowStore.complete(null);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
 
         assertEquals(6, coordinator.value("dc").asInt(),
                 "one increment call (id dc-call) applied once; committed attempts: " + coordinator.committedIds
@@ -124,7 +121,7 @@ class SpeculationReviewTest {
         Speculation after = new Speculation("off-call");
         journal.resume(speculator(coordinator, journal), after, INCREMENT, args("{\"key\":\"off\"}"));
         log.advance(Long.MAX_VALUE);
-        await(after);
+        finished.await(after);
 
         Speculation.View v = after.view();
         assertEquals(11, v.result().asInt(), "re-planned on the latest data: " + v);
@@ -172,7 +169,7 @@ class SpeculationReviewTest {
 
         slowStore.complete(null);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(6, coordinator.value("rs").asInt(), "one call applied once; committed attempts: " + coordinator.committedIds
                 + ", mirror's outcome: " + s.view());
     }
@@ -209,14 +206,6 @@ class SpeculationReviewTest {
             assertInstanceOf(CoordinatorAnswer.Aborted.class, a);
         }
         return null;
-    }
-
-    private CountDownLatch latch(String id) {
-        return done.computeIfAbsent(id, k -> new CountDownLatch(1));
-    }
-
-    private void await(Speculation s) throws InterruptedException {
-        assertTrue(latch(s.id()).await(10, TimeUnit.SECONDS), "finished: " + s.view());
     }
 
     private static JsonNode args(String json) throws Exception {

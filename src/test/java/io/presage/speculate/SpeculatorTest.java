@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
@@ -29,13 +26,13 @@ class SpeculatorTest {
 
     private final ToyCoordinator coordinator = new ToyCoordinator();
     private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
-    private final Map<String, CountDownLatch> done = new ConcurrentHashMap<>();
+    private final Finished finished = new Finished();
     private final AttemptJournal journal = new AttemptJournal();
     private final Speculator speculator = newSpeculator();
 
     /** A mirror's speculation driver; a new one with the same journal is the mirror after a restart. */
     private Speculator newSpeculator() {
-        return new Speculator(coordinator, journal, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+        return new Speculator(coordinator, journal, log::await, JSON, "m1", finished, 1, 4, 1, 8);
     }
 
     @Test
@@ -53,7 +50,7 @@ class SpeculatorTest {
         assertTrue(s.view().sequence() > 0);
 
         log.advance(coordinator.sequence());
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
         assertEquals(s.view().speculativeResult(), s.view().result());
         assertEquals(70, coordinator.value("a").asInt());
@@ -68,7 +65,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("inc");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"n\",\"by\":1}"), stale, false);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
 
         assertEquals(Speculation.Status.REEXECUTED, s.view().status());
         assertEquals(6, s.view().speculativeResult().asInt());
@@ -96,7 +93,7 @@ class SpeculatorTest {
         speculator.procedure(s, INCREMENT, args("{\"key\":\"n\"}"), coordinator.snapshot(List.of("n")), true);
         assertEquals(7, s.view().speculativeResult().asInt(), "the 202 still answers what local data gives");
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
 
         assertEquals(List.of("again#1"), coordinator.submittedIds, "nothing sent: the call had committed");
         assertEquals(6, coordinator.value("n").asInt(), "incremented once");
@@ -120,7 +117,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("same-call");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"same\"}"), before, true);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status(), s.view().toString());
         assertEquals(6, s.view().result().asInt());
         assertEquals(List.of("same-call#0"), coordinator.submittedIds, "nothing sent: the call had committed");
@@ -136,7 +133,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("again2");
         newSpeculator().resume(s, INCREMENT, args("{\"key\":\"q\"}"), 0, null, null);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.REEXECUTED, s.view().status());
         assertEquals(6, s.view().result().asInt(), "the committed call's result");
         assertEquals(List.of("again2#1"), coordinator.submittedIds);
@@ -148,7 +145,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("fresh");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"m\"}"), coordinator.snapshot(List.of("m")), true);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
         assertEquals(List.of("fresh#0"), coordinator.committedIds);
         assertEquals(2, coordinator.value("m").asInt());
@@ -163,7 +160,7 @@ class SpeculatorTest {
         Speculation funded = new Speculation("funded");
         speculator.procedure(funded, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":20}"), poor, false);
         log.advance(Long.MAX_VALUE);
-        await(funded);
+        finished.await(funded);
         assertEquals(Speculation.Status.REEXECUTED, funded.view().status());
         assertNull(funded.view().speculativeResult(), "nothing was speculated: the local run refused");
         assertEquals(30, funded.view().result().path("a").asInt());
@@ -171,7 +168,7 @@ class SpeculatorTest {
         Speculation overdraft = new Speculation("overdraft");
         speculator.procedure(overdraft, TRANSFER, args("{\"from\":\"a\",\"to\":\"b\",\"amount\":31}"),
                 coordinator.snapshot(List.of("a", "b")), false);
-        await(overdraft);
+        finished.await(overdraft);
         assertEquals(Speculation.Status.ROLLED_BACK, overdraft.view().status());
         assertEquals("INSUFFICIENT_FUNDS", overdraft.view().reason());
         // Attempt 0, never skipped: another run of the call (same id) walks the attempt ids from #0.
@@ -182,7 +179,7 @@ class SpeculatorTest {
     void aPlainTransactionThatFailsCertificationIsRolledBackWithItsConflicts() throws Exception {
         Speculation s = new Speculation("plain");
         speculator.transaction(s, staleRead("plain", "k", "w"));
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
         assertEquals("STALE_READ", s.view().reason());
         assertEquals(List.of("k"), s.view().conflicts());
@@ -198,7 +195,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("lost");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"c\"}"), coordinator.snapshot(List.of("c")), false);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
         assertEquals(List.of("lost#0", "lost#0", "lost#0", "lost#0", "lost#0"), coordinator.submittedIds);
         assertEquals(List.of("lost#0"), coordinator.committedIds);
@@ -229,11 +226,11 @@ class SpeculatorTest {
             public java.util.concurrent.CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
                 return coordinator.committed(id);
             }
-        }, journal, log::await, JSON, "m1", s -> latch(s.id()).countDown(), 1, 4, 1, 8);
+        }, journal, log::await, JSON, "m1", finished, 1, 4, 1, 8);
         Speculation s = new Speculation("unlucky");
         coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
         busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
         assertEquals("TOO_MANY_CONFLICTS", s.view().reason());
         assertEquals(Speculator.MAX_ATTEMPTS, coordinator.submittedIds.size());
@@ -269,7 +266,7 @@ class SpeculatorTest {
         coordinator.releaseNow("s1#1");
         log.advance(Long.MAX_VALUE);
         for (Speculation s : List.of(s1, s2, s3)) {
-            await(s);
+            finished.await(s);
             assertEquals(Speculation.Status.REEXECUTED, s.view().status(), s.view().toString());
             assertEquals(2, s.view().attempts(), "committed at its first re-execution: " + s.view());
         }
@@ -289,7 +286,7 @@ class SpeculatorTest {
         Speculation after = new Speculation("resumed");
         journal.resume(newSpeculator(), after, INCREMENT, args("{\"key\":\"r\"}"));
         log.advance(Long.MAX_VALUE);
-        await(after);
+        finished.await(after);
         assertEquals(Speculation.Status.COMMITTED, after.view().status());
         assertEquals(1, after.view().result().asInt(), "the recorded attempt's result");
         assertEquals(List.of("resumed#0"), coordinator.committedIds);
@@ -303,7 +300,7 @@ class SpeculatorTest {
         journal.speculated.put("never-sent", JSON.valueToTree(42)); // what its 202 answered, recorded with it
         journal.resume(speculator, s, INCREMENT, args("{\"key\":\"q\"}"));
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
         assertEquals(42, s.view().result().asInt());
         assertEquals(List.of("never-sent#0"), coordinator.committedIds);
@@ -322,7 +319,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("walk");
         journal.resume(newSpeculator(), s, INCREMENT, args("{\"key\":\"w\"}"));
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(List.of("walk#0", "walk#0", "walk#1"), coordinator.submittedIds, "attempt 0 sent again as it was");
         assertEquals(3, coordinator.value("w").asInt());
         assertEquals(Speculation.Status.REEXECUTED, s.view().status());
@@ -353,7 +350,7 @@ class SpeculatorTest {
         Speculation after = new Speculation("gap");
         journal.resume(newSpeculator(), after, INCREMENT, args("{\"key\":\"g\"}"));
         log.advance(Long.MAX_VALUE);
-        await(after);
+        finished.await(after);
         assertEquals(List.of("gap#1"), coordinator.committedIds, "one increment committed, once");
         assertEquals(3, coordinator.value("g").asInt());
         assertEquals(Speculation.Status.REEXECUTED, after.view().status());
@@ -367,7 +364,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("journal");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"j\"}"), coordinator.snapshot(List.of("j")), false);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(List.of("journal#0"), coordinator.submittedIds, "sent once, after the third try to record it");
         assertEquals(0, journal.failures);
         assertEquals("journal#0", journal.entries.get("journal").txn().id());
@@ -388,12 +385,12 @@ class SpeculatorTest {
         speculator.transaction(s, stale);
         assertEquals(List.of("slow"), coordinator.submittedIds, "answered ABORTED already");
 
-        assertFalse(latch("slow").await(50, TimeUnit.MILLISECONDS), "not finished before its outcome is recorded");
+        assertFalse(finished.latch("slow").await(50, TimeUnit.MILLISECONDS), "not finished before its outcome is recorded");
         assertEquals(Speculation.Status.SPECULATIVE, s.view().status());
         assertNull(journal.outcomes.get("slow"));
 
         slowStore.complete(null);
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
         assertEquals(Speculation.Status.ROLLED_BACK, journal.outcomes.get("slow").status());
         assertEquals("STALE_READ", journal.outcomes.get("slow").reason(), "the outcome recorded is the one shown");
@@ -406,7 +403,7 @@ class SpeculatorTest {
         Speculation s = new Speculation("retry");
         speculator.procedure(s, INCREMENT, args("{\"key\":\"o\"}"), coordinator.snapshot(List.of("o")), false);
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
         assertEquals(0, journal.outcomeFailures, "tried three times");
         assertEquals(Speculation.Status.COMMITTED, s.view().status());
         assertEquals(s.view(), journal.outcomes.get("retry"));
@@ -428,7 +425,7 @@ class SpeculatorTest {
         assertEquals(Speculation.Status.SPECULATIVE, s.view().status());
         assertFalse(s.view().message().contains("ROLLED_BACK"), "the outcome is not given away: " + s.view().message());
         journal.outcomeFailures = 0; // the store is back
-        await(s);
+        finished.await(s);
         assertEquals(Speculation.Status.ROLLED_BACK, s.view().status());
     }
 
@@ -460,14 +457,6 @@ class SpeculatorTest {
         long stale = coordinator.snapshot(List.of(key)).versions().get(key);
         coordinator.put(key, 2);
         return new TxnSpec(id, List.of(new TxnSpec.Read(key, stale)), List.of(new TxnSpec.Write(written, "3".getBytes())), "m1");
-    }
-
-    private CountDownLatch latch(String id) {
-        return done.computeIfAbsent(id, k -> new CountDownLatch(1));
-    }
-
-    private void await(Speculation s) throws InterruptedException {
-        assertTrue(latch(s.id()).await(10, TimeUnit.SECONDS), "finished: " + s.view());
     }
 
     private static JsonNode args(String json) throws Exception {
