@@ -515,7 +515,7 @@ public class MirrorApi implements NodeApi {
         return detached(speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
-                        return knownBefore(s.id());
+                        return takeOver(s);
                     }
                     speculations().transaction(s, txn);
                     return Uni.createFrom().item(accepted(s));
@@ -557,7 +557,7 @@ public class MirrorApi implements NodeApi {
         return speculations().record(s, MirrorSpeculations.PROCEDURE, name, call.args().toString())
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
-                        return knownBefore(s.id());
+                        return takeOver(s);
                     }
                     speculations().start(s, call.procedure(), call.args(), local, plan, clientsId);
                     return Uni.createFrom().item(accepted(s));
@@ -572,9 +572,17 @@ public class MirrorApi implements NodeApi {
         return SpeculationCommits.snapshot(keys, items, json);
     }
 
-    /** An id the store has from before (a restart, or kept longer than memory): 202 with what it says. */
-    private Uni<Response> knownBefore(String id) {
-        return speculations().recorded(id).map(m -> Bodies.json(202, m));
+    /**
+     * An id the store has already (from before a restart, kept longer than memory, or a call whose record's
+     * reply was lost), claimed by this call: 202 with what it says, carried on with here if undecided.
+     */
+    private Uni<Response> takeOver(Speculation s) {
+        return speculations().takeOver(s).map(m -> {
+            if (m == null) { // forgotten between the record and this look: nothing stands under the id now
+                throw ApiException.unavailable("speculation " + s.id() + " was being forgotten; nothing was recorded: retry");
+            }
+            return Bodies.json(202, m);
+        });
     }
 
     private SpeculationTable.Claim claim(String id) {

@@ -45,12 +45,17 @@ final class MirrorSpeculations {
     private static final long FORGET_EVERY_MILLIS = 60_000;
     private static final java.time.Duration UNDECIDED_RETRY_FIRST = java.time.Duration.ofSeconds(1);
     private static final java.time.Duration UNDECIDED_RETRY_MAX = java.time.Duration.ofSeconds(30);
+    private static final java.time.Duration SETTLE_RETRY = java.time.Duration.ofMillis(50);
+    private static final int SETTLE_RETRIES = 3;
     static final String PROCEDURE = "procedure";
     static final String TRANSACTION = "transaction";
 
     private final SpeculationTable table;
-    /** Set by {@link #recover}; read by the refresher. */
-    private volatile Resumptions<SpeculationStore.Recorded> resumptions;
+    /** Ids of recorded speculations no one in this process carries on with yet; set by {@link #recover}. */
+    private volatile Resumptions<String> resumptions;
+    /** How recorded speculations are read back to be resumed; set by {@link #recover}. */
+    private volatile RequestParser parse;
+    private volatile String origin;
     private final Speculator speculator;
     private final SpeculationStore store;
     private final SpeculationCommits commits;
@@ -85,7 +90,10 @@ final class MirrorSpeculations {
      * now or, when its id cannot be claimed yet, on a later {@link #resumeWaiting}.
      */
     void recover(RequestParser parse, String origin) {
-        resumptions = new Resumptions<>(table, SpeculationStore.Recorded::id, (s, r) -> resume(s, r, parse, origin));
+        this.parse = parse;
+        this.origin = origin;
+        resumptions = new Resumptions<>(table, id -> id, (s, id) -> takeOver(s).subscribe().with(m -> {
+        }, e -> LOG.warnf("speculation %s could not be read back to be resumed (%s); trying again", id, e.toString())));
         // Read until it succeeds: given up after one failure (the database briefly away at start), every
         // interrupted speculation answered SPECULATIVE "being resumed" until the next restart.
         store.undecided()
@@ -93,7 +101,7 @@ final class MirrorSpeculations {
                         e.toString()))
                 .onFailure().retry().withBackOff(UNDECIDED_RETRY_FIRST, UNDECIDED_RETRY_MAX).indefinitely()
                 .subscribe().with(rows -> {
-            resumptions.add(rows);
+            resumptions.add(rows.stream().map(SpeculationStore.Recorded::id).toList());
             int resumed = resumptions.retry();
             if (resumed > 0) {
                 LOG.infof("resumed %d speculations a restart had interrupted", resumed);
@@ -107,7 +115,7 @@ final class MirrorSpeculations {
 
     /** Resumes the interrupted speculations that could not be claimed before; every refresh. */
     void resumeWaiting() {
-        Resumptions<SpeculationStore.Recorded> r = resumptions;
+        Resumptions<String> r = resumptions;
         if (r != null && r.waiting() > 0) {
             int resumed = r.retry();
             if (resumed > 0) {
@@ -116,7 +124,32 @@ final class MirrorSpeculations {
         }
     }
 
-    private void resume(Speculation s, SpeculationStore.Recorded r, RequestParser parse, String origin) {
+    /**
+     * Carries on with the speculation recorded under {@code s}'s id, {@code s} being this process's claim
+     * of it, just made: its row is read again (what was read at start may be decided by now, by a client's
+     * retry that took it over) and resumed if still undecided; otherwise the claim is given up. When there
+     * is no row, the id is {@linkplain SpeculationStore#settle settled} first: after a record whose outcome
+     * was not known, an insert still running in the server could otherwise land after this look. Answers what
+     * a speculative call under the id is told: the live speculation's view, the recorded outcome, or null
+     * when nothing is recorded (any more). On a failure to read, the claim is given up and the id waits to
+     * be taken over on a later refresh (or by a retry), and the call is told its outcome is not known.
+     */
+    Uni<Map<String, Object>> takeOver(Speculation s) {
+        long now = System.currentTimeMillis();
+        return store.settle(s.id(), now).chain(dropped -> dropped ? Uni.createFrom().nullItem() : store.get(s.id())).map(r -> {
+            if (r == null || r.finished()) {
+                table.abandon(s);
+                return r == null ? null : outcome(r);
+            }
+            resume(s, r);
+            return body(s.view());
+        }).onFailure().invoke(e -> {
+            table.abandon(s);
+            resumptions.add(java.util.List.of(s.id()));
+        }).onFailure().transform(e -> unknown(s.id(), "its record cannot be read (" + e.getMessage() + ")"));
+    }
+
+    private void resume(Speculation s, SpeculationStore.Recorded r) {
         try {
             if (PROCEDURE.equals(r.kind())) {
                 TxnSpec sent = r.attemptTxn() == null ? null
@@ -156,21 +189,49 @@ final class MirrorSpeculations {
     }
 
     /**
-     * Records a speculation before it is answered; on false (the store knows the id, from before a restart
-     * or kept longer than memory) or failure, the claim is given up and the caller answers from the store.
+     * Records a speculation before it is answered. False when the store has the id already (from before a
+     * restart, kept longer than memory, or a call whose record's reply was lost): the caller, still holding
+     * the claim, {@linkplain #takeOver takes it over}.
+     *
+     * <p>A failed insert may have committed (its reply lost with the connection), and a recorded
+     * speculation is resumed and committed after a restart, so a failure alone must not be answered "nothing
+     * was done". The store {@linkplain SpeculationStore#settle settles} it first: not recorded, and now never
+     * to be, is 503; recorded after all is the same as the id known; and when that cannot be told either,
+     * 504 (the outcome is not known; retry under the same id) and the id is left to be taken over on a later
+     * refresh, so that it is resumed or found dropped without waiting for a retry or a restart.
      */
     Uni<Boolean> record(Speculation s, String kind, String name, String body) {
         JsonNode speculated = s.view().speculativeResult(); // a procedure's, planned before the record (see plan)
-        return store.record(s.id(), kind, name, body, speculated == null ? null : speculated.toString(),
-                System.currentTimeMillis())
-                .invoke(recorded -> {
-                    if (!recorded) {
-                        table.abandon(s);
-                    }
-                })
-                .onFailure().invoke(e -> table.abandon(s))
-                .onFailure().transform(e -> ApiException.unavailable(
-                        "the mirror's store cannot record the speculation: " + e.getMessage()));
+        long now = System.currentTimeMillis();
+        return store.record(s.id(), kind, name, body, speculated == null ? null : speculated.toString(), now)
+                .onFailure().recoverWithUni(e -> store.settle(s.id(), now)
+                        // The pool can hand the settling the very connection that just failed, before it has
+                        // seen it closed; a few tries reach a live one. Safe to repeat: an earlier try that
+                        // took is found as a row, and a dropped mark is never taken for a speculation.
+                        .onFailure().retry().withBackOff(SETTLE_RETRY).atMost(SETTLE_RETRIES)
+                        .onFailure().invoke(e2 -> {
+                            table.abandon(s);
+                            resumptions.add(java.util.List.of(s.id()));
+                            LOG.warnf("speculation %s: its record failed (%s) and whether it took cannot be told (%s); "
+                                    + "taken over on a later refresh", s.id(), e.toString(), e2.toString());
+                        })
+                        .onFailure().transform(e2 -> unknown(s.id(), "the mirror's store failed while recording it ("
+                                + e.getMessage() + ")"))
+                        .map(dropped -> {
+                            if (dropped) {
+                                table.abandon(s);
+                                throw ApiException.unavailable("the mirror's store cannot record the speculation (nothing "
+                                        + "was recorded or sent): " + e.getMessage());
+                            }
+                            return false; // it did take
+                        }));
+    }
+
+    /** 504 for a speculative call that may or may not be carried on with: the client retries under its id. */
+    private static ApiException unknown(String id, String why) {
+        return new ApiException(504, "TIMEOUT", "speculation " + id + " may have been recorded; " + why
+                + "; its outcome is not known: retry under the same id, or ask GET /v1/transactions/{id}",
+                Map.of("id", id));
     }
 
     /** What the store says of an id this mirror does not hold in memory: its outcome, or null if unknown. */
@@ -183,15 +244,19 @@ final class MirrorSpeculations {
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("status", Speculation.Status.SPECULATIVE.name());
                 m.put("id", id);
-                m.put("message", "recorded before this mirror restarted; being resumed");
+                m.put("message", "recorded, not carried on with in this process yet; being resumed");
                 return m;
             }
-            try {
-                return json.readValue(r.outcome(), MAP);
-            } catch (IOException e) {
-                throw new IllegalStateException("a recorded outcome is not JSON: " + r.outcome(), e);
-            }
+            return outcome(r);
         });
+    }
+
+    private Map<String, Object> outcome(SpeculationStore.Recorded r) {
+        try {
+            return json.readValue(r.outcome(), MAP);
+        } catch (IOException e) {
+            throw new IllegalStateException("a recorded outcome is not JSON: " + r.outcome(), e);
+        }
     }
 
     /** The body a plain transaction is recorded with (as {@code POST /v1/transactions} takes it). */

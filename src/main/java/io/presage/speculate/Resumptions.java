@@ -43,8 +43,11 @@ public final class Resumptions<R> {
                 break;
             }
             SpeculationTable.Claim c = table.claim(id.apply(r));
+            if (c != null && !c.created() && c.speculation().view().status().finished()) {
+                continue; // taken over by a client's retry meanwhile, and decided: its outcome is recorded
+            }
             if (c == null || !c.created()) {
-                waiting.add(r); // no slot yet, or a client's claim of the id not given up yet
+                waiting.add(r); // no slot yet, or the id held by a client's retry that may still give it up
                 continue;
             }
             resume.accept(c.speculation(), r);

@@ -62,6 +62,13 @@
  * planning the recorded attempt anew, could commit a second attempt beside one that was still in flight
  * (the unit test {@code SpeculatorTest} reproduces that double commit against the earlier design).
  *
+ * <p>A record that fails may have taken (the insert committed, its reply lost), and a recorded speculation
+ * is carried on with, so the caller is answered 503 ("nothing was done") only once the mirror has made sure
+ * it was not recorded and never will be; recorded after all, it goes on (202); not known, 504 with the id,
+ * and the mirror takes the id over itself on a later refresh. Whoever claims an id recorded but not live in
+ * this process (recovery, that refresh, a client's retry) reads its row again and resumes it if undecided:
+ * the claim in {@link io.presage.speculate.SpeculationTable} makes that happen once.
+ *
  * <p>For the same reason an outcome is shown (in {@code GET /v1/transactions/{id}}) only once it is
  * recorded. Shown first, a ROLLED_BACK whose record was lost would be resumed after a restart, its last
  * attempt sent again to a coordinator that has forgotten the abort, and could commit: one client told

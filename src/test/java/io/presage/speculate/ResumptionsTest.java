@@ -36,4 +36,20 @@ class ResumptionsTest {
         assertEquals(0, resumptions.waiting());
         assertEquals(0, resumptions.retry());
     }
+
+    /**
+     * A client's retry took the recorded speculation over and it was decided: the waiting id is dropped
+     * rather than kept until memory forgets the decided one, and then resumed a second time.
+     */
+    @Test
+    void aRecordedSpeculationTakenOverByARetryAndDecidedIsNoLongerWaitedFor() {
+        Speculation a = table.claim("a").speculation(); // the retry's claim, which took "a" over
+        resumptions.add(List.of("a"));
+        a.finish(a.committed(false), System.currentTimeMillis());
+        table.finished(a);
+
+        assertEquals(0, resumptions.retry());
+        assertEquals(0, resumptions.waiting());
+        assertEquals(List.of(), resumed);
+    }
 }
