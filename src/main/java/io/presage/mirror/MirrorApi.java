@@ -509,10 +509,10 @@ public class MirrorApi implements NodeApi {
     private Uni<Response> speculate(TxnSpec txn) {
         SpeculationTable.Claim c = claim(txn.id());
         if (!c.created()) {
-            return Uni.createFrom().item(accepted(c.speculation()));
+            return known(c.speculation());
         }
         Speculation s = c.speculation();
-        return detached(speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
+        return detached(s, speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
                         return takeOver(s);
@@ -528,8 +528,9 @@ public class MirrorApi implements NodeApi {
      * set-up cancelled halfway would leave the claim in place with nothing sent, answering
      * {@code SPECULATIVE} to every retry and status request until the mirror restarts.
      */
-    private static Uni<Response> detached(Uni<Response> setUp) {
-        CompletableFuture<Response> done = setUp.subscribeAsCompletionStage();
+    private static Uni<Response> detached(Speculation s, Uni<Response> setUp) {
+        // Marked done before the answer leaves, so that a status request right after it sees it stand.
+        CompletableFuture<Response> done = setUp.subscribeAsCompletionStage().whenComplete((r, e) -> s.setUpDone(e));
         // The client's cancellation reaches only this copy, never the set-up itself.
         return Uni.createFrom().completionStage(done.copy());
     }
@@ -541,11 +542,11 @@ public class MirrorApi implements NodeApi {
     private Uni<Response> speculate(ProcedureCall call, String name, String id, boolean clientsId) {
         SpeculationTable.Claim c = claim(id);
         if (!c.created()) {
-            return Uni.createFrom().item(accepted(c.speculation()));
+            return known(c.speculation());
         }
         Speculation s = c.speculation();
         List<String> keys = call.keys();
-        return detached(localState(keys).onFailure().invoke(e -> speculations().abandon(s))
+        return detached(s, localState(keys).onFailure().invoke(e -> speculations().abandon(s))
                 .onItem().transformToUni(local -> recordAndStart(s, call, name, snapshot(keys, local), clientsId)));
     }
 
@@ -594,6 +595,25 @@ public class MirrorApi implements NodeApi {
         return c;
     }
 
+    /**
+     * A speculative call under an id this mirror knows: once the claim's set-up is over, the same error as
+     * the call that made it, or 202 with the speculation if it stands; given up (its id recorded and decided
+     * before, say), what the store says, as the first call was told.
+     */
+    private Uni<Response> known(Speculation s) {
+        return Uni.createFrom().completionStage(s.setUp().copy()).onItem().transformToUni(v -> {
+            if (speculations().get(s.id()) == s) {
+                return Uni.createFrom().item(accepted(s));
+            }
+            return speculations().recorded(s.id()).map(m -> {
+                if (m == null) {
+                    throw ApiException.unavailable("speculation " + s.id() + " was not recorded: retry");
+                }
+                return Bodies.json(202, m);
+            });
+        });
+    }
+
     private static Response accepted(Speculation s) {
         return Bodies.json(202, MirrorSpeculations.body(s.view()));
     }
@@ -602,9 +622,10 @@ public class MirrorApi implements NodeApi {
     public Uni<Response> transactionOutcome(String id) {
         parse.transactionId(id);
         Speculation s = speculations().get(id);
-        if (s != null) {
+        if (s != null && s.setUp().isDone() && !s.setUp().isCompletedExceptionally()) {
             return Uni.createFrom().item(Bodies.ok(MirrorSpeculations.body(s.view())));
         }
+        // Still being set up, or its set-up failed: not shown as SPECULATIVE, since it may be given up.
         // Not in memory: recorded before a restart, or not speculated here, in which case the coordinator
         // knows whether a transaction with that id committed.
         return speculations().recorded(id).onItem().transformToUni(m -> m != null ? Uni.createFrom().item(Bodies.ok(m))

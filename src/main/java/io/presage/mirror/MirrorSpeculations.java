@@ -92,8 +92,10 @@ final class MirrorSpeculations {
     void recover(RequestParser parse, String origin) {
         this.parse = parse;
         this.origin = origin;
-        resumptions = new Resumptions<>(table, id -> id, (s, id) -> takeOver(s).subscribe().with(m -> {
-        }, e -> LOG.warnf("speculation %s could not be read back to be resumed (%s); trying again", id, e.toString())));
+        resumptions = new Resumptions<>(table, id -> id, (s, id) -> takeOver(s).subscribe().with(m -> s.setUpDone(null), e -> {
+            s.setUpDone(e);
+            LOG.warnf("speculation %s could not be read back to be resumed (%s); trying again", id, e.toString());
+        }));
         // Read until it succeeds: given up after one failure (the database briefly away at start), every
         // interrupted speculation answered SPECULATIVE "being resumed" until the next restart.
         store.undecided()

@@ -1,6 +1,7 @@
 package io.presage.speculate;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -38,6 +39,7 @@ public final class Speculation {
     private final String id;
     private volatile View view;
     private volatile long finishedMillis;
+    private final CompletableFuture<Void> setUp = new CompletableFuture<>();
 
     public Speculation(String id) {
         this.id = id;
@@ -54,6 +56,25 @@ public final class Speculation {
 
     public boolean finished() {
         return view.status().finished();
+    }
+
+    /**
+     * Done once whoever claimed it has set it up (recorded and started, resumed, or given it up), failed
+     * with what the call that claimed it was answered when that was an error. A call under the same id
+     * meanwhile waits for it: answered 202 from the entry while the set-up is still running, it could be
+     * told SPECULATIVE of a speculation then given up, the first call told 503.
+     */
+    public CompletableFuture<Void> setUp() {
+        return setUp;
+    }
+
+    /** The set-up is over; {@code failure}: the error its call was answered, or null. */
+    public void setUpDone(Throwable failure) {
+        if (failure == null) {
+            setUp.complete(null);
+        } else {
+            setUp.completeExceptionally(failure);
+        }
     }
 
     /** When it finished ({@link System#currentTimeMillis()}), 0 while it is speculative. */

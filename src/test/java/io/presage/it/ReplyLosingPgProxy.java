@@ -27,13 +27,16 @@ final class ReplyLosingPgProxy implements AutoCloseable {
         /** The statement reaches the server; its reply does not reach the application. */
         REPLY,
         /** The statement never reaches the server. */
-        STATEMENT
+        STATEMENT,
+        /** As {@link #STATEMENT}, once {@link #release} is called: until then the call waits on it. */
+        HELD_STATEMENT
     }
 
     private final ServerSocket listener;
     private final int serverPort;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicInteger remaining = new AtomicInteger();
+    private final java.util.concurrent.CountDownLatch released = new java.util.concurrent.CountDownLatch(1);
     private volatile byte[] marker = new byte[0];
     private volatile Loss loss = Loss.REPLY;
     /** How many statements were lost so far. */
@@ -56,6 +59,11 @@ final class ReplyLosingPgProxy implements AutoCloseable {
         this.marker = marker.getBytes(StandardCharsets.UTF_8);
         this.loss = how;
         remaining.set(times);
+    }
+
+    /** Lets a {@link Loss#HELD_STATEMENT} go (to be lost). */
+    void release() {
+        released.countDown();
     }
 
     /** Nothing more is lost. */
@@ -106,7 +114,10 @@ final class ReplyLosingPgProxy implements AutoCloseable {
                 while ((n = in.read(buf)) > 0) {
                     if (contains(buf, n, marker) && remaining.getAndUpdate(r -> Math.max(0, r - 1)) > 0) {
                         lost.incrementAndGet();
-                        if (loss == Loss.STATEMENT) {
+                        if (loss == Loss.HELD_STATEMENT) {
+                            released.await();
+                        }
+                        if (loss != Loss.REPLY) {
                             cut();
                             return;
                         }
@@ -117,6 +128,8 @@ final class ReplyLosingPgProxy implements AutoCloseable {
                 }
             } catch (IOException e) {
                 // closed
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             cut();
         }

@@ -1,6 +1,7 @@
 package io.presage.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -9,6 +10,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
@@ -120,6 +123,46 @@ class SpeculationRecordLostIT {
         proxy.disarm();
         assertEquals(504, a.status(), a.toString());
         assertEquals(id, a.json().path("id").asText(), a.toString());
+    }
+
+    /**
+     * Two speculative calls under one id at once; the first one's record never reaches the store (503).
+     * The second, arriving while the first's record is under way, was answered 202 from the first's entry
+     * at once, and the id then answered 404: a speculation accepted and never carried on with. Whatever
+     * the second is told must hold: 202 and the call is committed, or the first's 503 and nothing is.
+     */
+    @Test
+    void aSecondCallUnderTheIdOfASpeculationBeingSetUpIsToldWhatBecameOfIt() throws Exception {
+        String id = "rl-concurrent";
+        int lostBefore = proxy.lost.get();
+        proxy.arm(id, 1, Loss.HELD_STATEMENT);
+        CompletableFuture<Answer> first = CompletableFuture.supplyAsync(() -> speculate(id, "rl-e"));
+        awaitLost(lostBefore + 1);
+        CompletableFuture<Answer> second = CompletableFuture.supplyAsync(() -> speculate(id, "rl-e"));
+        try {
+            second.get(1, TimeUnit.SECONDS); // answered at once before the fix; waits for the first after it
+        } catch (TimeoutException waiting) {
+            // waiting for the first call's set-up, as it should
+        }
+        proxy.release();
+        Answer one = first.get(20, TimeUnit.SECONDS);
+        Answer two = second.get(20, TimeUnit.SECONDS);
+        assertEquals(503, one.status(), one.toString());
+        if (two.status() == 202) {
+            assertCommittedOnce(id);
+        } else {
+            assertEquals(503, two.status(), two.toString());
+            Answer o = JsonHttp.send(JsonHttp.get(mirror.uri("/v1/transactions/" + id)));
+            assertEquals(404, o.status(), "the second call told 503 finds nothing done: " + o);
+        }
+    }
+
+    private static void awaitLost(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (proxy.lost.get() < n) {
+            assertTrue(System.nanoTime() < deadline, "the mirror never sent the record");
+            Thread.sleep(10);
+        }
     }
 
     private static Answer speculate(String id, String key) {
