@@ -397,6 +397,22 @@ public final class Speculator {
      * other call's commit: this speculation reports it, re-executed, not its own plan as committed.
      */
     private void confirmAttempt(Speculation s, CoordinatorAnswer.Committed c, int n) {
+        if (c.result() == null) {
+            // A 200 without the result kept with the id (the coordinator's store could not tell it in time)
+            // does not say this attempt's plan is what committed: the call may have committed under this id
+            // from another caller's run (the coordinator's own, another mirror's) with another result. Ask
+            // for it; still not known, the commit is reported REEXECUTED without a result, never as planned.
+            committedBefore(s, firstRetryMs, known -> {
+                if (known != null && known.result() != null) {
+                    confirmAttempt(s, new CoordinatorAnswer.Committed(c.timestamp(), c.adjusted(), c.sequence(),
+                            known.result()), n);
+                } else {
+                    s.committedResult(null);
+                    confirm(s, c, true);
+                }
+            });
+            return;
+        }
         JsonNode planned = s.view().result();
         if (c.result() != null && (planned == null || !planned.equals(SAME_NUMBER, c.result()))) {
             s.committedResult(c.result());

@@ -126,10 +126,7 @@ class SpeculatorTest {
     /** The same, when the mirror restarted before recording that outcome: nothing of its own was ever sent. */
     @Test
     void aResumedCallThatSentNothingAndWhoseIdCommittedBeforeTakesThatCallsResult() throws Exception {
-        coordinator.put("q", 5);
-        long v = coordinator.snapshot(List.of("q")).versions().get("q");
-        coordinator.commit(new TxnSpec("again2#1", List.of(new TxnSpec.Read("q", v)),
-                List.of(new TxnSpec.Write("q", "6".getBytes())), "m2", "6")).get();
+        incrementedElsewhere("again2#1", "q");
         Speculation s = new Speculation("again2");
         newSpeculator().resume(s, INCREMENT, args("{\"key\":\"q\"}"), 0, null, null);
         log.advance(Long.MAX_VALUE);
@@ -137,6 +134,38 @@ class SpeculatorTest {
         assertEquals(Speculation.Status.REEXECUTED, s.view().status());
         assertEquals(6, s.view().result().asInt(), "the committed call's result");
         assertEquals(List.of("again2#1"), coordinator.submittedIds);
+    }
+
+    /**
+     * Attempt 0 of a call was committed at the coordinator by another caller (its own run, result 6) before
+     * this mirror sent its own attempt 0, planned on other local data (result 10). The coordinator answers
+     * the repeat with the first commit, but without its result (its store could not tell it in time). The
+     * mirror took its own plan for what committed and reported COMMITTED with 10; the key holds 6.
+     */
+    @Test
+    void anAttemptAnsweredCommittedWithoutItsResultIsReportedWithTheResultThatCommitted() throws Exception {
+        long v = incrementedElsewhere("rs-call#0", "rs");
+        Speculator.Snapshot local = new Speculator.Snapshot(Map.of("rs", JSON.valueToTree(9)), Map.of("rs", v));
+        coordinator.resultlessAnswers = 1;
+
+        Speculation s = new Speculation("rs-call");
+        speculator.procedure(s, INCREMENT, args("{\"key\":\"rs\"}"), local, false);
+        assertEquals(10, s.view().speculativeResult().asInt());
+        log.advance(Long.MAX_VALUE);
+        await(s);
+
+        assertEquals(6, coordinator.value("rs").asInt());
+        assertEquals(Speculation.Status.REEXECUTED, s.view().status(), s.view().toString());
+        assertEquals(6, s.view().result().asInt(), "the result that committed, not the mirror's plan");
+    }
+
+    /** Key {@code key} set to 5, then incremented to 6 by another caller's commit under {@code id}; the version it read. */
+    private long incrementedElsewhere(String id, String key) throws Exception {
+        coordinator.put(key, 5);
+        long v = coordinator.snapshot(List.of(key)).versions().get(key);
+        coordinator.commit(new TxnSpec(id, List.of(new TxnSpec.Read(key, v)),
+                List.of(new TxnSpec.Write(key, "6".getBytes())), "m2", "6")).get();
+        return v;
     }
 
     @Test

@@ -34,6 +34,11 @@ final class ToyCoordinator implements Speculator.Coordinator {
     int loseAnswers;
     /** The next this many submissions get 503 without being looked at. */
     int unavailable;
+    /**
+     * The next this many commit answers come without their result, as the real coordinator's 200 does when
+     * its store cannot tell the result kept with the id in time (mid-rebuild, or slow).
+     */
+    int resultlessAnswers;
     /** The next this many reads of the latest data fail. */
     int latestFailures;
     /** Submissions held in flight (received, not decided yet), by id. */
@@ -104,6 +109,10 @@ final class ToyCoordinator implements Speculator.Coordinator {
         if (answer instanceof CoordinatorAnswer.Committed && loseAnswers > 0) {
             loseAnswers--;
             return CompletableFuture.failedFuture(new java.io.IOException("connection reset"));
+        }
+        if (answer instanceof CoordinatorAnswer.Committed c && resultlessAnswers > 0) {
+            resultlessAnswers--;
+            return CompletableFuture.completedFuture(new CoordinatorAnswer.Committed(c.timestamp(), c.adjusted(), c.sequence(), null));
         }
         return CompletableFuture.completedFuture(answer);
     }
