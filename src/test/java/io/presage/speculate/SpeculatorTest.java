@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -152,7 +153,7 @@ class SpeculatorTest {
         speculator.procedure(s, INCREMENT, args("{\"key\":\"rs\"}"), local, false);
         assertEquals(10, s.view().speculativeResult().asInt());
         log.advance(Long.MAX_VALUE);
-        await(s);
+        finished.await(s);
 
         assertEquals(6, coordinator.value("rs").asInt());
         assertEquals(Speculation.Status.REEXECUTED, s.view().status(), s.view().toString());
