@@ -557,10 +557,11 @@ public class CoordinatorEngine {
         // One namespace (API.md: the same id again returns the first outcome): a procedure call under
         // this id commits as its attempts "<id>#n", and once one has, a plain transaction under the id
         // is that call again. It used to commit beside it, and from then on the call's retries and
-        // GET /v1/transactions/{id} answered the plain commit instead of the call's.
-        List<String> callAttempts = io.presage.proc.Attempts.ids(id);
-        for (String a : callAttempts) {
-            CommitOutcome.Committed c = committedInMemory(a);
+        // GET /v1/transactions/{id} answered the plain commit instead of the call's. Memory holds the
+        // attempts under their own ids; the store holds a committed attempt under its call's id as well
+        // (see Applier), so its lookup of the id below finds the call.
+        for (int n = 0; n < io.presage.proc.Attempts.MAX; n++) {
+            CommitOutcome.Committed c = committedInMemory(io.presage.proc.Attempts.id(id, n));
             if (c != null) {
                 return Uni.createFrom().item(c);
             }
@@ -570,7 +571,6 @@ public class CoordinatorEngine {
         List<String> earlier = io.presage.proc.Attempts.earlier(id);
         List<String> lookup = new ArrayList<>(earlier);
         lookup.add(id);
-        lookup.addAll(callAttempts);
         return storedIds(lookup).onItem().transformToUni(found -> {
             if (found == null) {
                 return unavailable("STORE_SLOW", STORE_SLOW);
@@ -578,9 +578,6 @@ public class CoordinatorEngine {
             ItemStore.TxnRecord rec = found.get(id);
             for (int i = 0; rec == null && i < earlier.size(); i++) {
                 rec = found.get(earlier.get(i));
-            }
-            for (int i = 0; rec == null && i < callAttempts.size(); i++) {
-                rec = found.get(callAttempts.get(i));
             }
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))

@@ -29,6 +29,19 @@ public final class Attempts {
     }
 
     /**
+     * The call whose attempt {@code attemptId} is ({@code "<id>#n"}, 0 ≤ n < {@link #MAX}: {@code "<id>"}),
+     * or null for an id that is not an attempt's.
+     */
+    public static String callOf(String attemptId) {
+        int hash = attemptId.lastIndexOf('#');
+        if (hash <= 0 || hash != attemptId.length() - 2) {
+            return null;
+        }
+        int n = attemptId.charAt(hash + 1) - '0';
+        return n >= 0 && n < MAX ? attemptId.substring(0, hash) : null;
+    }
+
+    /**
      * For attempt {@code n} of a call ({@code "<id>#n"}, n ≥ 1), the ids of its attempts before it,
      * {@code "<id>#0"} to {@code "<id>#(n-1)"}; otherwise (attempt 0, or not an attempt id) none.
      */

@@ -165,6 +165,44 @@ class ApplierReplayTest {
         }
     }
 
+    /**
+     * Ids share one namespace: a committed attempt {@code "<id>#n"} of a procedure call is stored under the
+     * call's id {@code "<id>"} too, so a later transaction under the call's id finds the call with one
+     * lookup. An id stored before (a plain transaction under it) keeps its own outcome, and ids that only
+     * look like attempts ({@code #8}, {@code #12}) are stored as they are. Migration V7 adds the call rows
+     * for attempts stored before it; run again here over a row taken out, it puts it back.
+     */
+    @Test
+    void aCommittedAttemptIsStoredUnderItsCallsIdTooUnlessThatIdCommittedFirst() throws Throwable {
+        try (JetStreamLog writer = writer()) {
+            long plainTs = hlc.next();
+            append(writer, txn(plainTs, "ns-plain", null));
+            long callTs = hlc.next();
+            long ts2 = hlc.next();
+            long ts3 = hlc.next();
+            long ts4 = hlc.next();
+            long seq = append(writer, txn(callTs, "ns-call#2", "{\"r\":1}"), txn(ts2, "ns-plain#0", "{\"r\":2}"),
+                    txn(ts3, "ns-big#8", null), txn(ts4, "ns-big#12", null));
+            await(() -> applier.appliedSequence() >= seq, "applied up to " + seq);
+            String calls = "select txn_id, ts, result, seq from txn_ids where txn_id like 'ns-%' and txn_id not like '%#%' order by txn_id";
+            try (Connection c = connection(); Statement s = c.createStatement()) {
+                List<String> expected = List.of("ns-call|" + callTs + "|{\"r\":1}|" + seq, "ns-plain|" + plainTs + "||" + (seq - 1));
+                assertEquals(expected, rows(s, calls.replace("result", "coalesce(result, '')")));
+                assertEquals(List.of("6"), rows(s, "select count(*) from txn_ids where txn_id like 'ns-%'"), "no call row for #8 or #12");
+
+                s.executeUpdate("delete from txn_ids where txn_id = 'ns-call'");
+                try (var in = getClass().getResourceAsStream("/db/migration/V7__txn_ids_call_rows.sql")) {
+                    s.executeUpdate(new String(in.readAllBytes(), UTF_8));
+                }
+                assertEquals(expected, rows(s, calls.replace("result", "coalesce(result, '')")), "the migration's rows are the applier's");
+            }
+        }
+    }
+
+    private LogTxn txn(long ts, String id, String result) {
+        return new LogTxn(ts, id, false, "writer", List.of(LogWrite.put(id, json("1"))), Map.of("writer", ts), List.of(), result);
+    }
+
     @Test
     void aGapWhoseMessagesTheStreamNoLongerHoldsFailsInsteadOfBeingSkipped() throws Throwable {
         Config config = ConfigProvider.getConfig();

@@ -70,6 +70,12 @@ class ForgottenIdsTest {
         assertEquals(200, status.statusCode(), status.asString());
         assertEquals(committed.timestamp(), status.jsonPath().getLong("timestamp"));
         assertEquals(committed.timestamp(), Http.version("forgot-k"), "attempt 1 wrote nothing");
+
+        // A plain transaction under the call's id is the call again (one namespace). Memory holds no commit
+        // of the call now (attempt 0 forgotten, then claimed as aborted): the store answers, by its row for
+        // the call's id.
+        assertEquals(committed, commit(write("forgot-call", "forgot-k", 3)), "the call's commit, from the store");
+        assertEquals(committed.timestamp(), Http.version("forgot-k"), "the plain transaction wrote nothing");
     }
 
     private CommitOutcome commit(TxnSpec spec) throws Throwable {
