@@ -8,16 +8,19 @@ import jakarta.ws.rs.NotAllowedException;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.NotSupportedException;
 import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 import io.presage.apply.ItemStore;
+import io.vertx.core.http.HttpServerRequest;
 
 /** Every failure leaves as the API's JSON error: never a stack trace, never a 500 for bad input. */
 public class ErrorMappers {
     private static final Logger LOG = Logger.getLogger(ErrorMappers.class);
+    private static final AllowedMethods ALLOWED = new AllowedMethods(NodeResource.class);
 
     @ServerExceptionMapper
     public Response api(ApiException e) {
@@ -40,8 +43,11 @@ public class ErrorMappers {
     }
 
     @ServerExceptionMapper
-    public Response notAllowed(NotAllowedException e) {
-        return Bodies.json(405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "method not allowed here"));
+    public Response notAllowed(NotAllowedException e, HttpServerRequest request) {
+        Response r = Bodies.json(405, Map.of("error", "METHOD_NOT_ALLOWED", "message", "method not allowed here"));
+        String allow = ALLOWED.allow(request.path());
+        // HTTP requires it on a 405, and the router does not say
+        return allow.isEmpty() ? r : Response.fromResponse(r).header(HttpHeaders.ALLOW, allow).build();
     }
 
     @ServerExceptionMapper

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,6 +49,23 @@ class CoordinatorApiTest {
     @BeforeEach
     void ready() {
         Http.awaitReady(Duration.ofSeconds(60));
+    }
+
+    /** HTTP requires a 405 to say which methods the resource has (Allow); the body is the API's JSON error. */
+    @Test
+    void aWrongMethodIsAnswered405WithTheMethodsThePathAllows() {
+        Map<String, Set<String>> cases = Map.of(
+                "/v1/kv/allow-k", Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PUT"),
+                "/v1/transactions", Set.of("OPTIONS", "POST"),
+                "/v1/status", Set.of("GET", "HEAD", "OPTIONS"),
+                "/v1/kv/_batch", Set.of("OPTIONS", "POST"));
+        for (Map.Entry<String, Set<String>> c : cases.entrySet()) {
+            Response r = given().contentType(ContentType.JSON).body("{}").patch(c.getKey());
+            assertEquals(405, r.statusCode(), c.getKey() + ": " + r.asString());
+            assertEquals("METHOD_NOT_ALLOWED", r.jsonPath().getString("error"), r.asString());
+            String allow = r.header("Allow");
+            assertEquals(c.getValue(), allow == null ? Set.of() : Set.of(allow.split(",\\s*")), c.getKey());
+        }
     }
 
     @Test
