@@ -605,7 +605,12 @@ public class CoordinatorEngine {
      * commit it holds is the id's outcome, and the claim stands only if it holds none.
      */
     private static boolean superseded(CompletableFuture<CommitOutcome> f) {
-        return f.isDone() && !f.isCompletedExceptionally() && f.getNow(null) == SUPERSEDED;
+        return decided(f) == SUPERSEDED;
+    }
+
+    /** {@code f}'s outcome once it has one; null while it is being decided (or if it failed). */
+    private static CommitOutcome decided(CompletableFuture<CommitOutcome> f) {
+        return f.isDone() && !f.isCompletedExceptionally() ? f.getNow(null) : null;
     }
 
     /**
@@ -713,8 +718,7 @@ public class CoordinatorEngine {
     /** The commit this process holds for {@code id}, or null (unknown, aborted, or still being decided). */
     private CommitOutcome.Committed committedInMemory(String id) {
         CompletableFuture<CommitOutcome> f = ids.get(id);
-        return f != null && f.isDone() && !f.isCompletedExceptionally()
-                && f.getNow(null) instanceof CommitOutcome.Committed c ? c : null;
+        return f != null && decided(f) instanceof CommitOutcome.Committed c ? c : null;
     }
 
     private Uni<CommitOutcome> submit(TxnSpec spec, IdLookupStamp lookedUpAt) {
@@ -749,8 +753,7 @@ public class CoordinatorEngine {
             // answers this attempt, one being decided is waited for.
             for (String e : io.presage.proc.Attempts.earlier(spec.id())) {
                 CompletableFuture<CommitOutcome> prior = ids.claim(e, CompletableFuture.completedFuture(SUPERSEDED), null);
-                if (prior != null && !(prior.isDone() && !prior.isCompletedExceptionally()
-                        && prior.getNow(null) instanceof CommitOutcome.Aborted)) {
+                if (prior != null && !(decided(prior) instanceof CommitOutcome.Aborted)) {
                     return bounded(prior).flatMap(o -> o instanceof CommitOutcome.Aborted ? submit(spec, lookedUpAt)
                             : Uni.createFrom().item(o));
                 }

@@ -33,12 +33,17 @@ public final class Attempts {
      * or null for an id that is not an attempt's.
      */
     public static String callOf(String attemptId) {
-        int hash = attemptId.lastIndexOf('#');
-        if (hash <= 0 || hash != attemptId.length() - 2) {
-            return null;
+        return number(attemptId) >= 0 ? attemptId.substring(0, attemptId.length() - 2) : null;
+    }
+
+    /** n for an attempt id {@code "<id>#n"} (0 ≤ n < {@link #MAX}, {@code <id>} not empty); else -1. */
+    private static int number(String id) {
+        int hash = id.lastIndexOf('#');
+        if (hash <= 0 || hash != id.length() - 2) {
+            return -1;
         }
-        int n = attemptId.charAt(hash + 1) - '0';
-        return n >= 0 && n < MAX ? attemptId.substring(0, hash) : null;
+        int n = id.charAt(hash + 1) - '0';
+        return n >= 0 && n < MAX ? n : -1;
     }
 
     /**
@@ -46,16 +51,11 @@ public final class Attempts {
      * {@code "<id>#0"} to {@code "<id>#(n-1)"}; otherwise (attempt 0, or not an attempt id) none.
      */
     public static List<String> earlier(String attemptId) {
-        int hash = attemptId.lastIndexOf('#');
-        if (hash <= 0 || hash != attemptId.length() - 2) {
+        int n = number(attemptId);
+        if (n < 1) {
             return List.of();
         }
-        char d = attemptId.charAt(hash + 1);
-        int n = d - '0';
-        if (n < 1 || n >= MAX) {
-            return List.of();
-        }
-        String call = attemptId.substring(0, hash);
+        String call = attemptId.substring(0, attemptId.length() - 2);
         List<String> ids = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
             ids.add(id(call, k));
