@@ -31,7 +31,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.presage.coord.Tokens;
 import io.presage.api.NodeResource;
 import io.presage.testing.NatsTestServer;
-import io.presage.testing.PostgresTestServer;
 
 /**
  * A mirror forwarding to, and reconciling with, a live coordinator: both are the packaged application
@@ -43,6 +42,7 @@ class MirrorForwardingIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/mirror-it");
 
+    private static CoordinatorAndMirror nodes;
     private static NatsTestServer nats;
     private static NodeProcess coordinator;
     private static NodeProcess mirror;
@@ -51,26 +51,20 @@ class MirrorForwardingIT {
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsTestServer.start();
-        PostgresTestServer pg = PostgresTestServer.get();
         // A 200 kB answer budget (presage.limits.batch-bytes) at both, for the order-2 budget test.
-        coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS,
-                Map.of("PRESAGE_LIMITS_BATCH_BYTES", "200000"));
         // Prediction prefetches any predicted key whose confidence is below 1 (order 11), not only below 0.99.
-        mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, pg.createDatabase(), LOGS,
-                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s", "PRESAGE_LIMITS_BATCH_BYTES", "200000",
+        nodes = CoordinatorAndMirror.start(LOGS, READY_TIMEOUT, Map.of("PRESAGE_LIMITS_BATCH_BYTES", "200000"),
+                db -> Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s", "PRESAGE_LIMITS_BATCH_BYTES", "200000",
                         "PRESAGE_MIRROR_PREDICTION_BELOW_CONFIDENCE", "1.0"));
-        coordinator.start();
-        mirror.start();
-        coordinator.awaitReady(READY_TIMEOUT);
-        mirror.awaitReady(READY_TIMEOUT);
+        nats = nodes.nats;
+        coordinator = nodes.coordinator;
+        mirror = nodes.mirror;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        NodeProcess.stopAll(mirror, coordinator);
-        if (nats != null) {
-            nats.close();
+        if (nodes != null) {
+            nodes.close();
         }
     }
 

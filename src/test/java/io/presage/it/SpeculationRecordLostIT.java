@@ -36,6 +36,7 @@ class SpeculationRecordLostIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(300);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-record-lost-it");
 
+    private static CoordinatorAndMirror nodes;
     private static NatsTestServer nats;
     private static PostgresTestServer pg;
     private static String mirrorDb;
@@ -45,27 +46,23 @@ class SpeculationRecordLostIT {
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsTestServer.start();
-        pg = PostgresTestServer.get();
-        mirrorDb = pg.createDatabase();
-        proxy = new ReplyLosingPgProxy(pg.port());
-        coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS, Map.of());
-        mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, mirrorDb, LOGS,
-                Map.of("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + proxy.port() + "/" + mirrorDb));
-        coordinator.start();
-        mirror.start();
-        coordinator.awaitReady(READY_TIMEOUT);
-        mirror.awaitReady(READY_TIMEOUT);
+        proxy = new ReplyLosingPgProxy(PostgresTestServer.get().port());
+        nodes = CoordinatorAndMirror.start(LOGS, READY_TIMEOUT, Map.of(),
+                db -> Map.of("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + proxy.port() + "/" + db));
+        nats = nodes.nats;
+        pg = nodes.pg;
+        mirrorDb = nodes.mirrorDb;
+        coordinator = nodes.coordinator;
+        mirror = nodes.mirror;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        NodeProcess.stopAll(mirror, coordinator);
+        if (nodes != null) {
+            nodes.close();
+        }
         if (proxy != null) {
             proxy.close();
-        }
-        if (nats != null) {
-            nats.close();
         }
     }
 

@@ -38,6 +38,7 @@ class SpeculationReviewIT {
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-review-it");
     private static final long HOLD = 4242;
 
+    private static CoordinatorAndMirror nodes;
     private static NatsTestServer nats;
     private static PostgresTestServer pg;
     private static String mirrorDb;
@@ -46,23 +47,18 @@ class SpeculationReviewIT {
 
     @BeforeAll
     static void start() throws Exception {
-        nats = NatsTestServer.start();
-        pg = PostgresTestServer.get();
-        coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), LOGS, Map.of());
-        mirrorDb = pg.createDatabase();
-        mirror = NodeProcess.mirror("mirror1", coordinator, nats, pg, mirrorDb, LOGS,
-                Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
-        coordinator.start();
-        mirror.start();
-        coordinator.awaitReady(READY_TIMEOUT);
-        mirror.awaitReady(READY_TIMEOUT);
+        nodes = CoordinatorAndMirror.start(LOGS, READY_TIMEOUT, Map.of(), db -> Map.of("PRESAGE_MIRROR_FORWARD_TIMEOUT", "3s"));
+        nats = nodes.nats;
+        pg = nodes.pg;
+        mirrorDb = nodes.mirrorDb;
+        coordinator = nodes.coordinator;
+        mirror = nodes.mirror;
     }
 
     @AfterAll
     static void stop() throws Exception {
-        NodeProcess.stopAll(mirror, coordinator);
-        if (nats != null) {
-            nats.close();
+        if (nodes != null) {
+            nodes.close();
         }
     }
 
