@@ -132,10 +132,10 @@ public class CoordinatorApi implements NodeApi {
         if (!(o instanceof CommitOutcome.Committed)) {
             return Uni.createFrom().item(Bodies.outcome(o, Map.of()));
         }
-        // An attempt id is answered with its call's commit, which may be an earlier attempt's (see CoordinatorEngine.commit).
-        List<String> ids = new ArrayList<>(List.of(id));
-        ids.addAll(0, Attempts.earlier(id));
-        return engine.committedAny(ids).map(known -> Bodies.outcome(o,
+        // An attempt id is answered with its call's commit, which may be another attempt's, or a plain
+        // transaction's under the call's id (see CoordinatorEngine.commit).
+        String call = Attempts.callOf(id);
+        return engine.committedAny(Attempts.committedIds(call == null ? id : call)).map(known -> Bodies.outcome(o,
                 known == null || known.result() == null ? Map.of() : Map.of("result", new RawValue(known.result()))));
     }
 

@@ -46,6 +46,7 @@ import io.presage.log.LogDecodeException;
 import io.presage.log.LogMessage;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
+import io.presage.proc.Attempts;
 import io.presage.apply.ReadCache;
 import io.presage.node.LogConnection;
 import io.nats.client.JetStreamApiException;
@@ -554,35 +555,40 @@ public class CoordinatorEngine {
             return bounded(known);
         }
         String id = spec.id();
-        // One namespace (API.md: the same id again returns the first outcome): a procedure call under
-        // this id commits as its attempts "<id>#n", and once one has, a plain transaction under the id
-        // is that call again. It used to commit beside it, and from then on the call's retries and
-        // GET /v1/transactions/{id} answered the plain commit instead of the call's. Memory holds the
-        // attempts under their own ids; the store holds a committed attempt under its call's id as well
-        // (see Applier), so its lookup of the id below finds the call.
-        for (int n = 0; n < io.presage.proc.Attempts.MAX; n++) {
-            CommitOutcome.Committed c = committedInMemory(io.presage.proc.Attempts.id(id, n));
-            if (c != null) {
-                return Uni.createFrom().item(c);
-            }
+        String call = Attempts.callOf(id);
+        // One namespace (API.md: the same id again returns the first outcome): a procedure call x commits
+        // as its attempts "x#n", and once one has, a plain transaction "x" is that call again, and any
+        // attempt of x is answered by the commit, whichever attempt made it (the call commits once: the
+        // coordinator's runner and mirrors may run it side by side, and a restart forgets the aborts that
+        // keep a late attempt from committing); a plain "x" that committed first answers the call. Memory
+        // holds the attempts under their own ids; the store holds a committed attempt under its call's id
+        // as well (see Applier), so a lookup of the call's id finds any of them.
+        CommitOutcome.Committed c = committedInNamespace(call == null ? id : call);
+        if (c != null) {
+            return Uni.createFrom().item(c);
         }
-        // Attempt n of a procedure call: the call commits once, so an earlier attempt of it that committed
-        // (the coordinator's runner, another mirror) answers this one too; see submit for those in flight.
-        List<String> earlier = io.presage.proc.Attempts.earlier(id);
-        List<String> lookup = new ArrayList<>(earlier);
-        lookup.add(id);
+        List<String> lookup = call == null ? List.of(id) : List.of(id, call);
         return storedIds(lookup).onItem().transformToUni(found -> {
             if (found == null) {
                 return unavailable("STORE_SLOW", STORE_SLOW);
             }
             ItemStore.TxnRecord rec = found.get(id);
-            for (int i = 0; rec == null && i < earlier.size(); i++) {
-                rec = found.get(earlier.get(i));
+            if (rec == null && call != null) {
+                rec = found.get(call);
             }
             return rec != null
                     ? Uni.createFrom().item((CommitOutcome) new CommitOutcome.Committed(rec.timestamp(), rec.adjusted(), rec.sequence()))
                     : submitAsRead(spec, lookedUpAt);
         });
+    }
+
+    /** The commit this process holds for plain transaction {@code call} or any attempt of call {@code call}. */
+    private CommitOutcome.Committed committedInNamespace(String call) {
+        CommitOutcome.Committed c = committedInMemory(call);
+        for (int n = 0; c == null && n < Attempts.MAX; n++) {
+            c = committedInMemory(Attempts.id(call, n));
+        }
+        return c;
     }
 
     /**
@@ -751,7 +757,7 @@ public class CoordinatorEngine {
             // process does not hold is claimed as aborted (a restart forgets aborts, and a walk that skipped
             // an id left it open), so a later run of the call that tries it goes on past it; one committed
             // answers this attempt, one being decided is waited for.
-            for (String e : io.presage.proc.Attempts.earlier(spec.id())) {
+            for (String e : Attempts.earlier(spec.id())) {
                 CompletableFuture<CommitOutcome> prior = ids.claim(e, CompletableFuture.completedFuture(SUPERSEDED), null);
                 if (prior != null && !(decided(prior) instanceof CommitOutcome.Aborted)) {
                     return bounded(prior).flatMap(o -> o instanceof CommitOutcome.Aborted ? submit(spec, lookedUpAt)
@@ -774,12 +780,89 @@ public class CoordinatorEngine {
                 return unavailable("IDS_FORGOTTEN", refused);
             }
         }
+        if (spec.id() != null) {
+            CompletableFuture<CommitOutcome> rival = rivalClaim(spec.id());
+            if (rival != null) {
+                return Attempts.callOf(spec.id()) == null ? yieldTo(rival, spec, answer) : after(rival, r, spec, answer);
+            }
+        }
+        return certify(r, spec, answer);
+    }
+
+    private Uni<CommitOutcome> certify(Running r, TxnSpec spec, CompletableFuture<CommitOutcome> answer) {
         GroupCommit.Answer callback = answer::complete;
         if (!r.loop().submit(toRequest(spec), spec, callback)) {
             answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded (or rebuilding its state); retry"));
         }
         answer.thenAccept(this::count);
         return bounded(answer);
+    }
+
+    // ---- one namespace: a plain transaction "x" against procedure call x's attempts "x#n" -----------
+    //
+    // Each side claims its own id, then looks at the other's: plain "x" at "x#0".."x#7", attempt "x#n" at
+    // "x". The claims and looks are operations on one concurrent map, so of two racing, at least one sees
+    // the other's claim. Both used to look only at what had committed, in memory or the store, before
+    // claiming; two sent at once each found nothing, and both committed.
+    //
+    // The tie is broken one way, so that two never wait on each other: the plain transaction yields (drops
+    // its claim, then waits for the attempt), the attempt waits with its claim held for the plain one it
+    // saw. The attempt's wait ends at once if that plain transaction yielded; it goes on if the plain one
+    // committed, then answering with that commit.
+
+    /** What a yielding plain transaction's claim is completed with: undecided, so the id is dropped. */
+    private static final CommitOutcome YIELDED = new CommitOutcome.Unavailable(
+            "a procedure call under this id was being decided; retry with the same id");
+
+    /** The other side's claim of {@code id}'s namespace, in flight or committed; null if none. */
+    private CompletableFuture<CommitOutcome> rivalClaim(String id) {
+        String call = Attempts.callOf(id);
+        if (call != null) {
+            CompletableFuture<CommitOutcome> f = ids.get(call);
+            return live(f) ? f : null;
+        }
+        for (int n = 0; n < Attempts.MAX; n++) {
+            CompletableFuture<CommitOutcome> f = ids.get(Attempts.id(id, n));
+            if (live(f)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /** In flight, or committed: an abort or an undecided end (its claim dropped) leaves the id free. */
+    private static boolean live(CompletableFuture<CommitOutcome> f) {
+        return f != null && (!f.isDone() || decided(f) instanceof CommitOutcome.Committed);
+    }
+
+    /**
+     * A plain transaction that met an attempt of the call under its id: the id is dropped first (an
+     * attempt waiting for it goes on at once), then the attempt is waited for. Its commit is this
+     * transaction's answer; after an abort the transaction starts over, and finds the call's next attempt,
+     * or none, and commits.
+     */
+    private Uni<CommitOutcome> yieldTo(CompletableFuture<CommitOutcome> attempt, TxnSpec spec,
+            CompletableFuture<CommitOutcome> own) {
+        own.complete(YIELDED);
+        return bounded(attempt).flatMap(o -> o instanceof CommitOutcome.Aborted || o instanceof CommitOutcome.Unavailable
+                ? commit(spec) : Uni.createFrom().item(o));
+    }
+
+    /**
+     * An attempt that met a plain transaction under its call's id, in flight or committed: that one is
+     * waited for, this attempt's claim held. Its commit is the call's first outcome, which this attempt
+     * then answers with, its own claim dropped, uncommitted; anything else leaves the call free to
+     * commit, and this attempt goes on to certification.
+     */
+    private Uni<CommitOutcome> after(CompletableFuture<CommitOutcome> plain, Running r, TxnSpec spec,
+            CompletableFuture<CommitOutcome> own) {
+        return bounded(plain).flatMap(o -> {
+            if (o instanceof CommitOutcome.Aborted || o instanceof CommitOutcome.Unavailable) {
+                return certify(r, spec, own);
+            }
+            own.complete(YIELDED); // committed, or not known in time (then the client retries)
+            return Uni.createFrom().item(o);
+        });
     }
 
     /**

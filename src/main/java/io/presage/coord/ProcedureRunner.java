@@ -157,16 +157,30 @@ public final class ProcedureRunner {
                     return pause.flatMap(v -> attempt(p, args, keys, id, n + 1, lookedUpAt));
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
-                    // The id may have been committed by an earlier call that this one, a retry, raced:
-                    // then the answer is that commit's, result included, not this plan's. Our own
-                    // commit holds our own text, which needs no parsing back.
-                    return engine.committedAny(List.of(attemptId)).map(k -> new Ran(o,
-                            k == null || k.result() == null || k.result().equals(result) ? plan.result()
-                                    : parse(k.result().getBytes(StandardCharsets.UTF_8))));
+                    // The call may have been committed by another run of it that this one raced (a retry,
+                    // a mirror's speculation), or a plain transaction under its id first: then the answer
+                    // is that commit's, result included, not this plan's.
+                    return engine.committedAny(Attempts.committedIds(id)).map(k -> new Ran(o, resultOf(k, result, plan)));
                 }
                 return Uni.createFrom().item(new Ran(o, o instanceof CommitOutcome.Committed ? plan.result() : null));
             });
         });
+    }
+
+    /**
+     * The result to answer for a call that committed, given {@code first}, the first commit under its id
+     * (null, or not a commit, when that could not be told: then this run's own). Our own commit holds our
+     * own text, which needs no parsing back; a commit without a result, where this plan has one, is a
+     * plain transaction's under the call's id.
+     */
+    private JsonNode resultOf(CoordinatorEngine.Known first, String ownText, Procedure.Plan plan) {
+        if (first == null || !(first.outcome() instanceof CommitOutcome.Committed)) {
+            return plan.result();
+        }
+        if (first.result() == null) {
+            return null;
+        }
+        return first.result().equals(ownText) ? plan.result() : parse(first.result().getBytes(StandardCharsets.UTF_8));
     }
 
     private JsonNode parse(byte[] b) {

@@ -41,6 +41,14 @@
  * share one query ({@link io.presage.coord.IdLookups}), and no answer within the commit timeout
  * means 503, never a commit whose id might already be taken.
  *
+ * <p>Ids share one namespace: procedure call {@code x} commits as one of its attempts {@code x#0..x#7},
+ * and a plain transaction {@code x}, or any attempt of {@code x}, is answered by the commit the call or
+ * a plain {@code x} made first. Memory is asked for all nine ids, the store for the call's id (which
+ * holds a committed attempt too). Two sides running at once each claim their own id, then look at the
+ * other's claims; the plain transaction yields to an attempt it sees, the attempt waits for a plain
+ * transaction it sees, so at most one commits and neither waits on the other
+ * ({@code CoordinatorEngine.rivalClaim}).
+ *
  * <h2>Procedures</h2>
  * A procedure runs at the coordinator as one optimistic transaction: read its keys at the read
  * position, plan, certify with the versions read. Alone, optimism loses to itself on a hot key: a

@@ -15,9 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -297,6 +301,45 @@ class CoordinatorApiTest {
                 .body("timestamp", equalTo(ts)).body("result", equalTo(5));
     }
 
+    /**
+     * A plain transaction and a procedure call sent at the same moment under one id: one of them commits,
+     * and both are answered that commit (one namespace). Each used to look the id up, find nothing, and
+     * claim only its own id ("x", or the call's attempt "x#0"), so both committed.
+     */
+    @Test
+    void aPlainTransactionAndACallRacingUnderOneIdCommitOnlyOne() {
+        int pairs = 60;
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<CompletableFuture<Response>> plain = new ArrayList<>();
+        List<CompletableFuture<Response>> call = new ArrayList<>();
+        try {
+            for (int i = 0; i < pairs; i++) {
+                String id = "race-" + i;
+                String plainBody = "{\"id\":\"" + id + "\",\"writes\":[{\"key\":\"race-plain-" + i + "\",\"value\":1}]}";
+                String callBody = "{\"key\":\"race-call-" + i + "\",\"by\":1}";
+                plain.add(CompletableFuture.supplyAsync(() -> post("/v1/transactions", plainBody), pool));
+                call.add(CompletableFuture.supplyAsync(() -> post("/v1/procedures/increment?id=" + id, callBody), pool));
+            }
+            CompletableFuture.allOf(plain.toArray(CompletableFuture[]::new)).join();
+            CompletableFuture.allOf(call.toArray(CompletableFuture[]::new)).join();
+        } finally {
+            pool.shutdownNow();
+        }
+        for (int i = 0; i < pairs; i++) {
+            Response p = plain.get(i).join();
+            Response c = call.get(i).join();
+            assertEquals(200, p.statusCode(), p.asString());
+            assertEquals(200, c.statusCode(), c.asString());
+            assertEquals(p.jsonPath().getLong("timestamp"), c.jsonPath().getLong("timestamp"),
+                    "race-" + i + ": both answered, but not the same commit: " + p.asString() + " / " + c.asString());
+            boolean plainRan = get("race-plain-" + i).statusCode() == 200;
+            boolean callRan = get("race-call-" + i).statusCode() == 200;
+            assertTrue(plainRan != callRan, "race-" + i + ": plain ran " + plainRan + ", call ran " + callRan);
+            // The call's answer carries a result only if the call is what committed.
+            assertEquals(callRan, c.jsonPath().get("result") != null, c.asString());
+        }
+    }
+
     /** How a mirror's procedure attempts keep their result: a retry of the call anywhere answers it. */
     @Test
     void aResultSentWithATransactionIsKeptWithItsIdAndAnsweredToItsCallsRetries() {
@@ -310,6 +353,27 @@ class CoordinatorApiTest {
         given().queryParam("id", "kept").contentType(ContentType.JSON).body("{\"key\":\"kept-k\"}")
                 .post("/v1/procedures/increment").then().statusCode(200).body("result.n", equalTo(3));
         assertEquals(3, Integer.parseInt(get("kept-k").jsonPath().getString("value")), "the retried call did not run again");
+    }
+
+    /**
+     * A mirror's attempt of a call that committed already, under any of its ids, is answered with that
+     * commit and the result kept with it: a plain transaction's under the call's id (none), or a later
+     * attempt's. A late attempt 0 after attempt 2 used to commit as well, when nothing in memory held
+     * attempt 2's claims of the attempts before it (after a restart; see ForgottenIdsTest).
+     */
+    @Test
+    void anAttemptOfACallThatCommittedUnderAnotherIdIsAnsweredThatCommitAndItsResult() {
+        long plainTs = post("/v1/transactions", "{\"id\":\"plain-first\",\"writes\":[{\"key\":\"pf-a\",\"value\":1}]}")
+                .then().statusCode(200).extract().jsonPath().getLong("timestamp");
+        post("/v1/transactions", "{\"id\":\"plain-first#0\",\"writes\":[{\"key\":\"pf-b\",\"value\":2}],\"result\":{\"n\":2}}")
+                .then().statusCode(200).body("timestamp", equalTo(plainTs)).body("result", nullValue());
+        get("pf-b").then().statusCode(404);
+
+        long ts = post("/v1/transactions", "{\"id\":\"late#2\",\"writes\":[{\"key\":\"late-a\",\"value\":3}],\"result\":{\"n\":3}}")
+                .then().statusCode(200).extract().jsonPath().getLong("timestamp");
+        post("/v1/transactions", "{\"id\":\"late#0\",\"writes\":[{\"key\":\"late-b\",\"value\":9}],\"result\":{\"n\":9}}")
+                .then().statusCode(200).body("timestamp", equalTo(ts)).body("result.n", equalTo(3));
+        get("late-b").then().statusCode(404);
     }
 
     @Test

@@ -78,6 +78,29 @@ class ForgottenIdsTest {
         assertEquals(committed.timestamp(), Http.version("forgot-k"), "the plain transaction wrote nothing");
     }
 
+    /**
+     * A call committed at its attempt 2 (attempts 0 and 1 aborted at a mirror, say), and everything about
+     * it forgotten from memory, as after a restart: the aborts, and attempt 2's claims of attempts 0 and 1
+     * as aborted. A late attempt 0 of the same call (another mirror running it, a retry that lagged) was
+     * looked up only under its own id and the ones before it, found nothing, and committed: the call was
+     * applied twice. The store's row for the call's id answers it now.
+     */
+    @Test
+    void aLateEarlierAttemptOfACallThatCommittedIsAnsweredByThatCommitOnceForgotten() throws Throwable {
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
+        CommitOutcome.Committed committed = assertInstanceOf(CommitOutcome.Committed.class,
+                commit(write("late-call#2", "late-k", 1)));
+        awaitApplied(committed.sequence());
+        for (int i = 0; i < 8; i++) {
+            CommitOutcome o = commit(write("late-filler-" + i, "late-filler-" + i, i));
+            awaitApplied(assertInstanceOf(CommitOutcome.Committed.class, o, "filler " + i).sequence());
+        }
+        assertFalse(engine.knowsId("late-call#2") || engine.knowsId("late-call#0"), "the call forgotten from memory");
+
+        assertEquals(committed, commit(write("late-call#0", "late-other-k", 2)), "attempt 0 gets the call's commit");
+        assertEquals(404, Http.get("late-other-k").statusCode(), "attempt 0 wrote nothing");
+    }
+
     private CommitOutcome commit(TxnSpec spec) throws Throwable {
         return VertxContextSupport.subscribeAndAwait(() -> engine.commit(spec));
     }
