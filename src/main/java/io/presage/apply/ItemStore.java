@@ -45,6 +45,12 @@ public interface ItemStore {
     /** The outcomes recorded for those of these idempotency ids the store holds, by id. */
     Uni<Map<String, TxnRecord>> findTxns(List<String> ids);
 
+    /**
+     * Deletes at most {@code limit} of the idempotency ids committed before timestamp {@code before},
+     * oldest first; how many it deleted.
+     */
+    Uni<Integer> forgetIdsBefore(long before, int limit);
+
     record Snapshot(List<StoredItem> items, long appliedSequence) {
     }
 

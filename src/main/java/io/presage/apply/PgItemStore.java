@@ -59,6 +59,8 @@ public class PgItemStore implements ItemStore {
     private static final int HUNG_LOOKUP_MILLIS = 30_000;
     private static final int LOOKUP_QUERY_TIMEOUT_SECONDS = 10;
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
+    private static final String FORGET_IDS = "delete from txn_ids where txn_id in "
+            + "(select txn_id from txn_ids where ts < $1 order by ts limit $2)";
 
     @Inject
     Mutiny.SessionFactory sessions;
@@ -169,6 +171,11 @@ public class PgItemStore implements ItemStore {
             }
             return found;
         });
+    }
+
+    @Override
+    public Uni<Integer> forgetIdsBefore(long before, int limit) {
+        return pool.preparedQuery(FORGET_IDS).execute(Tuple.of(before, limit)).map(RowSet::rowCount);
     }
 
     private static byte[] utf8(String s) {

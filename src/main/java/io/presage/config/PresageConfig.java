@@ -261,6 +261,16 @@ public interface PresageConfig {
         @WithDefault("0ms")
         @DurationMin(nanos = 0)
         java.time.Duration gather();
+
+        /**
+         * How long the store keeps a committed transaction's idempotency id (its outcome and procedure
+         * result), by commit time; 0 keeps them for ever. Without a bound, {@code txn_ids} grows by a
+         * row for every commit under an id, for ever. A retry under an id older than this is a new
+         * transaction.
+         */
+        @WithDefault("7d")
+        @DurationMin(nanos = 0)
+        java.time.Duration idRetention();
     }
 
     interface Mirror {

@@ -57,6 +57,8 @@ class ApplierReplayTest {
 
     @Inject
     Applier applier;
+    @Inject
+    ItemStore store;
 
     private final Hlc hlc = new Hlc();
     private final BatchCodec codec = new BatchCodec();
@@ -276,6 +278,29 @@ class ApplierReplayTest {
             assertTrue(widest <= chunk, "no transaction applied more than " + chunk + " messages: " + positions);
             assertTrue(positions.stream().filter(p -> p > before).count() >= 4, "the gap took several: " + positions);
         }
+    }
+
+    /**
+     * The retention's delete (IdRetention): only ids committed before the given timestamp, the oldest
+     * first, at most the limit per call, so a sweep of a large backlog is many short transactions.
+     */
+    @Test
+    void forgettingIdsDeletesOnlyThoseCommittedBeforeTheTimeOldestFirstAtMostTheLimit() throws Throwable {
+        long t = Hlc.fromUnixMillis(System.currentTimeMillis() + TimeUnit.DAYS.toMillis(1)); // after every real row
+        long older;
+        try (Connection c = connection(); Statement s = c.createStatement()) {
+            s.execute("insert into txn_ids (txn_id, ts, adjusted, seq) values ('keep-3', " + (t + 3) + ", false, 1), "
+                    + "('gone-1', " + (t + 1) + ", false, 1), ('gone-2', " + (t + 2) + ", false, 1)");
+            older = Long.parseLong(rows(s, "select count(*) from txn_ids where ts < " + (t + 1)).get(0));
+        }
+        assertEquals((int) older + 1, store.forgetIdsBefore(t + 3, (int) older + 1).await().atMost(Duration.ofSeconds(10)));
+        try (Connection c = connection(); Statement s = c.createStatement()) {
+            assertEquals(List.of("gone-2", "keep-3"), rows(s, "select txn_id from txn_ids order by ts"),
+                    "the oldest went first, up to the limit");
+        }
+        assertEquals(1, store.forgetIdsBefore(t + 3, 10).await().atMost(Duration.ofSeconds(10)));
+        assertEquals(0, store.forgetIdsBefore(t + 3, 10).await().atMost(Duration.ofSeconds(10)), "nothing before it left");
+        assertEquals(t + 3, store.findTxn("keep-3").await().atMost(Duration.ofSeconds(10)).timestamp(), "the row at the time stays");
     }
 
     // ---- helpers ------------------------------------------------------------------------------

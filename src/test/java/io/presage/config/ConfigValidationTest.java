@@ -67,6 +67,7 @@ class ConfigValidationTest {
         assertEquals(4, config.groupCommit().maxInflight());
         assertEquals(Duration.ofMillis(500), config.certification().coldLookupTimeout());
         assertEquals(100_000, config.groupCommit().rememberedIds());
+        assertEquals(Duration.ofDays(7), config.apply().idRetention());
     }
 
     @Test
@@ -79,14 +80,16 @@ class ConfigValidationTest {
                 "presage.group-commit.timeout", "0s",
                 "presage.limits.value-bytes", "-1",
                 "presage.group-commit.remembered-ids", "0",
+                "presage.apply.id-retention", "-1s",
                 "presage.role", "primary")));
         String message = e.getMessage();
         for (String key : new String[] { "presage.group-commit.max-inflight", "presage.certification.floor-buckets",
                 "presage.mirror.calibration-sample-rate", "presage.nats.storage", "presage.group-commit.timeout",
-                "presage.limits.value-bytes", "presage.group-commit.remembered-ids", "presage.role" }) {
+                "presage.limits.value-bytes", "presage.group-commit.remembered-ids", "presage.apply.id-retention",
+                "presage.role" }) {
             assertTrue(message.contains(key), key + " not named in: " + message);
         }
-        assertEquals(8, e.getProblemCount(), message);
+        assertEquals(9, e.getProblemCount(), message);
         assertTrue(message.contains("must be a power of two"), message);
         assertTrue(message.contains("must be file or memory"), message);
     }
@@ -99,8 +102,10 @@ class ConfigValidationTest {
                 "presage.certification.floor-buckets", "1",
                 "presage.mirror.calibration-sample-rate", "1",
                 "presage.nats.storage", "MEMORY",
-                "presage.apply.gather", "0s")).getConfigMapping(PresageConfig.class);
+                "presage.apply.gather", "0s",
+                "presage.apply.id-retention", "0")).getConfigMapping(PresageConfig.class);
         assertEquals(0, config.groupCommit().retries());
+        assertEquals(Duration.ZERO, config.apply().idRetention(), "0: kept for ever");
         assertEquals("MEMORY", config.nats().storage());
     }
 }

@@ -1,0 +1,98 @@
+package io.presage.apply;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.presage.certify.Hlc;
+import io.presage.config.PresageConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
+import io.vertx.core.Vertx;
+
+/**
+ * Deletes idempotency ids from the store once they are older than {@code presage.apply.id-retention}
+ * (by commit timestamp), on every node: each applier writes a row for every commit under an id, and
+ * nothing else ever removes one. A chunk at a time, so no sweep holds a long transaction or many
+ * locks beside the applier's inserts; the next chunk follows at once while chunks come back full.
+ *
+ * <p>What a deleted id costs: a retry under it is a new transaction. Memory keeps answering for the ids
+ * it still holds ({@code presage.group-commit.remembered-ids}, the newest), so only a retry of an id
+ * both forgotten from memory and older than the retention can commit twice.
+ */
+@ApplicationScoped
+public class IdRetention {
+    private static final Logger LOG = Logger.getLogger(IdRetention.class);
+    static final int CHUNK = 10_000;
+
+    @Inject
+    PresageConfig config;
+    @Inject
+    ItemStore store;
+    @Inject
+    Vertx vertx;
+    @Inject
+    MeterRegistry registry;
+
+    private Counter forgotten;
+    private long timer = -1;
+    private volatile boolean sweeping;
+    private volatile String lastFailure;
+
+    void onStart(@Observes StartupEvent ev) {
+        Duration retention = config.apply().idRetention();
+        if (retention.isZero()) {
+            return; // kept for ever
+        }
+        forgotten = registry.counter("presage_ids_forgotten_total");
+        timer = vertx.setPeriodic(periodMillis(retention), t -> sweep(retention));
+    }
+
+    void onStop(@Observes ShutdownEvent ev) {
+        if (timer >= 0) {
+            vertx.cancelTimer(timer);
+        }
+    }
+
+    /** A tenth of the retention, between 100 ms and a minute: an id outlives it by at most that much. */
+    static long periodMillis(Duration retention) {
+        return Math.max(100, Math.min(60_000, retention.toMillis() / 10));
+    }
+
+    private void sweep(Duration retention) {
+        if (sweeping) {
+            return; // the last sweep is still deleting: one at a time
+        }
+        sweeping = true;
+        long before = Hlc.fromUnixMillis(System.currentTimeMillis() - retention.toMillis());
+        forget(before, 0).subscribe().with(n -> {
+            sweeping = false;
+            lastFailure = null;
+            if (n > 0) {
+                LOG.debugf("forgot %,d idempotency ids older than %s", n, retention);
+            }
+        }, e -> {
+            sweeping = false;
+            String why = String.valueOf(e.getMessage());
+            if (!Objects.equals(why, lastFailure)) { // once per kind of failure, not every period (a database down)
+                LOG.warnf("could not delete idempotency ids older than %s: %s; trying again", retention, why);
+            }
+            lastFailure = why;
+        });
+    }
+
+    private Uni<Long> forget(long before, long sofar) {
+        return store.forgetIdsBefore(before, CHUNK).flatMap(n -> {
+            forgotten.increment(n);
+            return n < CHUNK ? Uni.createFrom().item(sofar + n) : forget(before, sofar + n);
+        });
+    }
+}
