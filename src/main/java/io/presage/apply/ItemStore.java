@@ -32,6 +32,17 @@ public interface ItemStore {
     Uni<Long> maxCommitTimestamp();
 
     /**
+     * The log messages the applier parked as undecodable and an operator has not dealt with yet (their
+     * rows still in {@code dead_letters}). A row is written in the transaction that moves the applied
+     * position past its message, so one read after {@link #appliedSequence} covers every message up to it.
+     */
+    Uni<DeadLetters> deadLetters();
+
+    /** {@code count} parked messages, the lowest of them at {@code firstSequence} (0 when none). */
+    record DeadLetters(long count, long firstSequence) {
+    }
+
+    /**
      * Blocking lookup of a key's current version (0 if absent), for the certifier's cold-key
      * question; called from the certifier thread, rarely.
      */

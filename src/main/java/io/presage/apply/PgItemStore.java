@@ -143,6 +143,15 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
+    public Uni<DeadLetters> deadLetters() {
+        return pool.preparedQuery("select count(*), coalesce(min(seq), 0) from dead_letters").execute()
+                .map(rows -> {
+                    Row r = rows.iterator().next();
+                    return new DeadLetters(r.getLong(0), r.getLong(1));
+                });
+    }
+
+    @Override
     public long currentVersionBlocking(String key) {
         try (Connection c = jdbc.getConnection();
              PreparedStatement ps = c.prepareStatement("select version from items where item_key = ?")) {

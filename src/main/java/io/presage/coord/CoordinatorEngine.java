@@ -62,6 +62,8 @@ import io.smallrye.mutiny.Uni;
  * <p>Recovery (DESIGN §10): load the store's applied position, replay the log from there into the
  * certifier (writes exactly, reads conservatively) and into the recent-writes map (the store does
  * not have those values yet), then open for writes. Until then writes get 503 and readiness is down.
+ * A message it cannot decode, in the replay or parked by the applier, holds it there until an operator
+ * has dealt with it (see {@link #replay}).
  * The same procedure runs again whenever group commit finds the log ahead of the certifier.
  */
 @ApplicationScoped
@@ -128,6 +130,11 @@ public class CoordinatorEngine {
      * the claim looks. So an id looked up under one count is claimed only under the same.
      */
     private volatile long rebuilds;
+    /**
+     * The sequence of an undecodable log message recovery is refusing on, 0 when none
+     * ({@code presage_coordinator_undecodable_sequence}): see {@link #replay}.
+     */
+    private volatile long undecodable;
     private Timer publishTimer;
     private Timer delayTimer;
     private DistributionSummary batchTxns;
@@ -152,6 +159,9 @@ public class CoordinatorEngine {
                 .description("bytes per log message").register(registry);
         resyncs = Counter.builder("presage_coordinator_resyncs_total")
                 .description("rebuilds of the certifier from the log after a failed append").register(registry);
+        io.micrometer.core.instrument.Gauge.builder("presage_coordinator_undecodable_sequence", this, e -> e.undecodable)
+                .description("the log message recovery cannot decode and waits on an operator for (0: none)")
+                .register(registry);
         registry.gauge("presage_recent_writes", recent, RecentWrites::size);
         registry.gauge("presage_recent_writes_bytes", recent, RecentWrites::bytes);
         // Lookups per query: how much the coalescing saves the database (1 = nothing).
@@ -311,6 +321,7 @@ public class CoordinatorEngine {
         }
         JetStreamLog log = logs.get();
         long applied = awaitStore(() -> store.appliedSequence());
+        refuseWhileParked(awaitStore(() -> store.deadLetters())); // after the position: see ItemStore.deadLetters
         // Bounds every write the replay below will not show: the store's largest commit timestamp, kept
         // in one row by the applier (it was max(items.version), a scan of the whole table on every
         // rebuild). It also covers read-only transactions, which write no item, so that no timestamp
@@ -424,16 +435,28 @@ public class CoordinatorEngine {
         return a.sequence();
     }
 
-    private void replay(Certifier certifier, LogMessage m) {
+    /**
+     * Why a message that cannot be decoded stops recovery instead of being replayed as a dead letter
+     * and gone past: nothing here can tell what it wrote. It may be garbage from a foreign writer, but
+     * it may as well hold commits that were acknowledged (a coordinator of a newer format, a damaged
+     * batch). Certifying without them would commit over versions this coordinator never saw (a lost
+     * update: a read of the version before it counts as current, since neither the replay nor the
+     * store has anything newer) and commit the retry of one of its ids a second time. No floor makes
+     * that safe: the keys are unknown, so it would have to be every key, refusing nearly every read.
+     * Only an operator can tell which it is, so this coordinator takes no commit (readiness down, the
+     * state detail saying which message) until one has: the applier parks the message in
+     * {@code dead_letters} and on the dead-letter subject, and deleting its row there (once looked at,
+     * or after upgrading to a version that reads it) lets recovery go on without it.
+     */
+    private void replay(Certifier certifier, LogMessage m) throws LogDecodeException {
         LogBatch batch;
         try {
             batch = codec.decode(m.data());
         } catch (LogDecodeException e) {
-            // We cannot know what it wrote: treat every key as possibly written now (conservative).
-            LOG.errorf("log message %d cannot be decoded (%s); certification treats all keys as written",
-                    m.sequence(), e.getMessage());
-            certifier.beginRecovery(clock.current());
-            return;
+            undecodable = m.sequence();
+            throw new LogDecodeException("log message " + m.sequence() + " cannot be decoded (" + e.getMessage()
+                    + "); no commit is taken until an operator has looked at it: once this node's applier has "
+                    + "parked it in dead_letters, delete its row there to go on without its writes", e);
         }
         for (LogTxn t : batch.txns()) {
             String[] keys = new String[t.writes().size()];
@@ -448,6 +471,22 @@ public class CoordinatorEngine {
                 ids.remember(t.id(), new CommitOutcome.Committed(t.timestamp(), t.adjusted(), m.sequence()), t.result());
             }
         }
+    }
+
+    /**
+     * Messages this node's applier parked are ones recovery can no longer replay (the store's position
+     * is past them) but could not have decoded either: the same reasons as in {@link #replay} hold
+     * until an operator has dealt with them. The check also closes the race in which the applier
+     * parks a message just before recovery reads the position, so that the replay never meets it.
+     */
+    private void refuseWhileParked(ItemStore.DeadLetters parked) {
+        if (parked.count() > 0) {
+            undecodable = parked.firstSequence();
+            throw new IllegalStateException(parked.count() + " log message(s) from sequence " + parked.firstSequence()
+                    + " could not be decoded and are parked in dead_letters; no commit is taken until an operator "
+                    + "has looked at them and deleted their rows there (their writes are then gone)");
+        }
+        undecodable = 0;
     }
 
     private GroupCommit.Events events() {

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -83,7 +84,7 @@ import io.restassured.response.Response;
  * sent many times at once, and an undecodable message in the log.
  *
  * <p>The tests share one application and one log, so they run in a fixed order; the dead-letter test
- * is last because a parked message keeps readiness down for good (by design: an operator must look).
+ * plays the operator at its end (a parked message holds commits and readiness until one has looked).
  */
 @QuarkusTest
 @QuarkusTestResource(value = RealServers.class, restrictToAnnotatedClass = true,
@@ -97,7 +98,7 @@ class CoordinatorFailuresTest {
     @Inject
     ItemStore store;
 
-    /** Recovered and taking commits; readiness itself stays down after the dead-letter case, which parks one. */
+    /** Recovered and taking commits. */
     @BeforeEach
     void ready() {
         awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
@@ -523,7 +524,7 @@ class CoordinatorFailuresTest {
         assertNull(AppDatabase.storedValue("held-" + committed), "the refused one is nowhere");
     }
 
-    // ---- dead letters (last: readiness stays down) -------------------------------------------
+    // ---- dead letters -------------------------------------------------------------------------
 
     @Test
     @Order(6)
@@ -558,17 +559,26 @@ class CoordinatorFailuresTest {
             }
             assertEquals(1.0, metric("presage_dead_letters_total"));
 
-            // The coordinator keeps running: fenced by the foreign message, it rebuilds (treating
-            // the undecodable message conservatively) and commits again, after the garbage.
+            // Fenced by the foreign message, the coordinator rebuilds, and takes no commit while the
+            // message is parked: it cannot know what the message wrote (CoordinatorEngine.replay).
             assertUnavailable(put("dl-after", "7"));
+            awaitStatus(s -> s.getString("detail").contains("parked in dead_letters;"), "recovery waiting on the parked message");
+            assertNotEquals("READY", status().getString("state"));
+            assertUnavailable(put("dl-after", "7"));
+            assertEquals((double) garbageSeq, metric("presage_coordinator_undecodable_sequence"));
+            // An operator has looked at it (garbage) and deletes its row: commits go on, after the garbage.
+            try (Connection db = AppDatabase.connect(); Statement s = db.createStatement()) {
+                assertEquals(1, s.executeUpdate("delete from dead_letters where seq = " + garbageSeq));
+            }
             awaitStatus(s -> "READY".equals(s.getString("state")) && s.getLong("committedSequence") >= garbageSeq,
                     "the coordinator READY past the garbage");
+            assertEquals(0.0, metric("presage_coordinator_undecodable_sequence"));
             Response after = put("dl-after", "7");
             assertEquals(200, after.statusCode(), after.asString());
             assertTrue(sequenceOf(after) > garbageSeq);
             awaitApplied(sequenceOf(after));
             assertEquals("7", AppDatabase.storedValue("dl-after"));
-            assertEquals(1, status().getLong("deadLetters"), "parked once");
+            awaitStatus(s -> s.getLong("deadLetters") == 0, "the applier's count of parked messages recounted");
         }
     }
 

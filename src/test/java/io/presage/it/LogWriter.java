@@ -2,7 +2,9 @@ package io.presage.it;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -17,6 +19,7 @@ import io.presage.log.LogBatch;
 import io.presage.log.LogConfig;
 import io.presage.log.LogTxn;
 import io.presage.log.LogWrite;
+import io.presage.log.proto.Batch;
 
 /**
  * Appends committed batches to the application's log in the real format, standing in for the
@@ -41,8 +44,31 @@ final class LogWriter implements AutoCloseable {
 
     /** A committed transaction at a fresh timestamp, as the coordinator "coordinator" writes it. */
     LogTxn txn(LogWrite... writes) {
+        return txn(null, writes);
+    }
+
+    /** The same under idempotency id {@code id}. */
+    LogTxn txn(String id, LogWrite... writes) {
         long ts = hlc.next();
-        return new LogTxn(ts, null, false, "coordinator", List.of(writes), Map.of("coordinator", ts), List.of());
+        return new LogTxn(ts, id, false, "coordinator", List.of(writes), Map.of("coordinator", ts), List.of());
+    }
+
+    /**
+     * A message holding {@code txn} that this code cannot decode: a batch format version it does not
+     * know, as written by a coordinator upgraded before this node.
+     */
+    static byte[] newerFormat(LogTxn txn) throws Exception {
+        byte[] bytes = new BatchCodec().encode(LogBatch.of("coordinator", 1, 0, 999_999, List.of(txn)));
+        if (bytes[5] != BatchCodec.COMPRESSION_NONE) {
+            throw new IllegalArgumentException("a transaction small enough to stay uncompressed");
+        }
+        Batch b = Batch.parseFrom(Arrays.copyOfRange(bytes, BatchCodec.HEADER_BYTES, bytes.length));
+        byte[] v2 = b.toBuilder().setFormatVersion(BatchCodec.FORMAT_VERSION + 1).build().toByteArray();
+        byte[] msg = new byte[BatchCodec.HEADER_BYTES + v2.length];
+        System.arraycopy(bytes, 0, msg, 0, BatchCodec.HEADER_BYTES);
+        ByteBuffer.wrap(msg, 6, 4).putInt(v2.length);
+        System.arraycopy(v2, 0, msg, BatchCodec.HEADER_BYTES, v2.length);
+        return msg;
     }
 
     static LogWrite put(String key, String json) {

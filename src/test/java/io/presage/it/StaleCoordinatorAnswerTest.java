@@ -10,11 +10,8 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,10 +27,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import io.presage.coord.Tokens;
-import io.presage.log.BatchCodec;
-import io.presage.log.LogBatch;
 import io.presage.log.LogTxn;
-import io.presage.log.proto.Batch;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.response.Response;
@@ -254,7 +248,7 @@ class StaleCoordinatorAnswerTest {
                     .body("{\"keys\":[\"dl-w\"],\"consistency\":\"causal\",\"after\":\"" + Tokens.of(token)
                             + "\",\"timeoutMs\":10000}").post("/v1/kv/_batch"));
             Http.awaitStatus(s -> s.getInt("causalWaiters") >= 2, "both reads waiting");
-            assertEquals(token, log.appendRaw(undecodable(written)));
+            assertEquals(token, log.appendRaw(LogWriter.newerFormat(written)));
             Response c = causal.get(20, TimeUnit.SECONDS);
             Response b = batch.get(20, TimeUnit.SECONDS);
             assertAll(
@@ -285,7 +279,7 @@ class StaleCoordinatorAnswerTest {
                     .queryParam("timeoutMs", "4000").get("/v1/kv/{k}", "dl-t"));
             Http.awaitStatus(s -> s.getInt("causalWaiters") >= 1, "the read waiting");
             Thread.sleep(3000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-            assertEquals(token, log.appendRaw(undecodable(log.txn(put("dl-t", "2")))));
+            assertEquals(token, log.appendRaw(LogWriter.newerFormat(log.txn(put("dl-t", "2")))));
             Response c = causal.get(20, TimeUnit.SECONDS);
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
             assertEquals(504, c.statusCode(), c.asString());
@@ -317,7 +311,7 @@ class StaleCoordinatorAnswerTest {
     private static Parked parkedOver(String key) throws Exception {
         Http.awaitApplied(log.append(log.txn(put(key, "1"))));
         LogTxn written = log.txn(put(key, "2"));
-        return new Parked(written, log.appendRaw(undecodable(written)));
+        return new Parked(written, log.appendRaw(LogWriter.newerFormat(written)));
     }
 
     /** {@code /v1/reconcile}'s answer for one key at {@code sequence}, as a coordinator gives it. */
@@ -325,21 +319,5 @@ class StaleCoordinatorAnswerTest {
         return "{\"items\":[{\"key\":\"" + key + "\",\"value\":" + value + ",\"version\":" + version
                 + ",\"vclock\":{\"coordinator\":" + version + "},\"sequence\":" + sequence + "}],\"sequence\":"
                 + sequence + "}";
-    }
-
-    /**
-     * A message holding {@code txn} that this mirror cannot decode: a batch format version it does not
-     * know (as from a coordinator upgraded before it), so it is parked.
-     */
-    private static byte[] undecodable(LogTxn txn) throws Exception {
-        byte[] bytes = new BatchCodec().encode(LogBatch.of("coordinator", 1, 0, 999_999, List.of(txn)));
-        assertEquals(0, bytes[5], "uncompressed");
-        Batch b = Batch.parseFrom(Arrays.copyOfRange(bytes, BatchCodec.HEADER_BYTES, bytes.length));
-        byte[] v2 = b.toBuilder().setFormatVersion(2).build().toByteArray();
-        byte[] msg = new byte[BatchCodec.HEADER_BYTES + v2.length];
-        System.arraycopy(bytes, 0, msg, 0, BatchCodec.HEADER_BYTES);
-        ByteBuffer.wrap(msg, 6, 4).putInt(v2.length);
-        System.arraycopy(v2, 0, msg, BatchCodec.HEADER_BYTES, v2.length);
-        return msg;
     }
 }
