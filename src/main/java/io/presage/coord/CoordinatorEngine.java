@@ -376,6 +376,7 @@ public class CoordinatorEngine {
                             + " (the next it holds is " + m.sequence() + "), which this coordinator's database has not applied"
                             + " (applied up to " + applied + "): restore the stream or the database (no commit is taken until then)");
                 }
+                awaitRoomToReplay(m.sequence() - 1);
                 replay(certifier, m);
                 next = m.sequence() + 1;
                 replayed++;
@@ -433,6 +434,28 @@ public class CoordinatorEngine {
                     + (a.duplicate() ? " as a duplicate" : "") + ", not " + (last + 1));
         }
         return a.sequence();
+    }
+
+    /**
+     * Waits, before replaying the message after {@code replayed}, while the values and ids replayed so
+     * far fill what commits are allowed to hold unapplied ({@code max-unapplied-bytes}, twice the
+     * remembered ids) and this node's applier has not reached {@code replayed}: each of its chunks
+     * takes what it applied out of memory. The replay kept every value past the database's position
+     * whatever the size, so a backlog larger than the heap (an empty or restored database under a long
+     * stream, PostgreSQL held up while the log grew) ran the coordinator out of memory, and again at
+     * every restart. Commits would be refused (DATABASE_BEHIND) at that size anyway, so the wait costs
+     * no availability; nothing is served meanwhile.
+     */
+    private void awaitRoomToReplay(long replayed) {
+        while ((recent.bytes() > maxUnappliedBytes || ids.backlogged()) && applier.appliedSequence() < replayed) {
+            if (stopping) {
+                throw new IllegalStateException("stopping");
+            }
+            stateDetail = "replaying the log: waiting for the database to apply up to " + replayed + " (it is at "
+                    + applier.appliedSequence() + ") before holding more unapplied writes in memory";
+            sleep(20);
+        }
+        stateDetail = "replaying the log";
     }
 
     /**

@@ -4,6 +4,7 @@ import static io.presage.it.Http.awaitApplied;
 import static io.presage.it.Http.post;
 import static io.presage.it.Http.put;
 import static io.presage.it.Http.sequenceOf;
+import static io.presage.it.Http.metric;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,14 +99,5 @@ class ColdLookupTest {
 
     private static long coldLookups() {
         return given().get("/v1/status").jsonPath().getLong("certification.coldLookups");
-    }
-
-    private static double metric(String name) {
-        for (String line : given().get("/q/metrics").asString().split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        throw new AssertionError(name + " not in /q/metrics");
     }
 }

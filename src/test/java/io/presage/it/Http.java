@@ -79,6 +79,16 @@ final class Http {
         awaitStatus(s -> s.getLong("appliedSequence") >= sequence, "applied up to " + sequence);
     }
 
+    /** The first sample of metric {@code name} in {@code /q/metrics}. */
+    static double metric(String name) {
+        for (String line : given().get("/q/metrics").asString().split("\n")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError(name + " not in /q/metrics");
+    }
+
     /** The log sequence of a committed answer, from its token. */
     static long sequenceOf(Response committed) {
         return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);

@@ -1,5 +1,6 @@
 package io.presage.it;
 
+import static io.presage.it.Http.metric;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,15 +64,6 @@ class RecreatedStreamTest {
         Response read = given().get("/v1/kv/{k}", "rc-a");
         read.then().statusCode(200);
         assertEquals(0.0, read.jsonPath().getDouble("confidence"), "its copy may be stale: " + read.asString());
-    }
-
-    private static double metric(String name) {
-        for (String line : given().get("/q/metrics").asString().split("\n")) {
-            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
-                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        throw new AssertionError(name + " not in /q/metrics");
     }
 
     private static void await(BooleanSupplier c, String what) throws InterruptedException {
