@@ -451,8 +451,10 @@ public class CoordinatorEngine {
             if (stopping) {
                 throw new IllegalStateException("stopping");
             }
+            String error = applier.lastError();
             stateDetail = "replaying the log: waiting for the database to apply up to " + replayed + " (it is at "
-                    + applier.appliedSequence() + ") before holding more unapplied writes in memory";
+                    + applier.appliedSequence() + (error == null ? "" : "; the applier: " + error)
+                    + ") before holding more unapplied writes in memory";
             sleep(20);
         }
         stateDetail = "replaying the log";
