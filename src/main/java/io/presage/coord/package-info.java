@@ -62,6 +62,8 @@
  * <h2>Recovery</h2>
  * On start, and after a rebuild: the store's applied sequence, the log replayed from there into
  * the certifier (writes exactly, reads conservatively) and into recent writes; until then writes
- * get 503 and readiness is down.
+ * get 503 and readiness is down. The replay holds no more unapplied values than commits may (it waits
+ * for the applier), and a message it cannot decode, or one the applier parked, stops it until an
+ * operator has dealt with that message: the certifier cannot know what it wrote.
  */
 package io.presage.coord;
