@@ -41,11 +41,14 @@ public final class Speculator {
      * but one lost certification, round after round: with 8 clients speculating transfers between two
      * keys, 872 of 1,011 speculations were rolled back after their last attempt. The turn is taken by a
      * speculation's first re-execution and kept until it is decided. At most this long is spent waiting
-     * for the ones ahead: one whose coordinator is away must not hold the others for good.
+     * for the ones ahead while the coordinator answers (see {@link #awaitTurn}): one stuck for another reason
+     * must not hold the others for good.
      */
     private static final long TURN_WAIT_MS = 10_000;
     private final KeyTurns turns = new KeyTurns();
     private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
+    /** When a call to the coordinator last went unanswered (nanoTime); long ago at first. */
+    private volatile long lastUnavailableNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
     private volatile boolean stopped;
 
     /** The coordinator, as speculations need it. Futures may fail; a failure counts as unavailable. */
@@ -254,6 +257,7 @@ public final class Speculator {
     private void committedBefore(Speculation s, long backoffMs, Consumer<CoordinatorAnswer.Committed> then) {
         coordinator.committed(s.id()).whenComplete((c, e) -> {
             if (e != null) {
+                coordinatorAway();
                 s.waiting("could not ask the coordinator what became of it (" + describe(e) + "); asking again");
                 later(backoffMs, () -> committedBefore(s, next(backoffMs), then));
             } else {
@@ -287,11 +291,11 @@ public final class Speculator {
             // so that the coordinator's latest data already holds what they wrote.
             KeyTurns.Turn turn = turns.enter(keys);
             turnOf.put(s.id(), turn);
-            CompletableFuture<Void> ready = turn.readyWithin(TURN_WAIT_MS); // past it, they are stuck (the coordinator away)
+            CompletableFuture<Void> ready = turn.ready();
             if (!ready.isDone()) {
                 s.waiting("waiting for this mirror's earlier re-executions on the same keys");
             }
-            ready.thenRun(() -> latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n)));
+            awaitTurn(turn, ready, () -> latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n)));
             return;
         }
         // Losers of one conflict would otherwise all read the same new version and collide again, one
@@ -299,6 +303,39 @@ public final class Speculator {
         long bound = Math.min(maxBackoffMs, firstBackoffMs << (n - 1));
         later(ThreadLocalRandom.current().nextLong(bound + 1),
                 () -> latest(s, keys, firstRetryMs, data -> replan(s, p, args, keys, data, n)));
+    }
+
+    /**
+     * Runs {@code go} once the re-executions ahead of {@code turn} are decided ({@code ready}), or once they
+     * have been waited for {@link #TURN_WAIT_MS} while the coordinator answered: only then are they taken as
+     * stuck and overtaken. A coordinator that is away holds the ones ahead as much as this one, and the wall
+     * clock alone took a pause of more than the wait for a stuck queue: every re-execution queued went ahead
+     * at once when the coordinator came back, they all read the same version, and round after round all but
+     * one lost, until many were rolled back after their last attempt (TOO_MANY_CONFLICTS) although each could
+     * have committed in its turn.
+     */
+    private void awaitTurn(KeyTurns.Turn turn, CompletableFuture<Void> ready, Runnable go) {
+        if (ready.isDone()) {
+            go.run();
+            return;
+        }
+        ready.orTimeout(TURN_WAIT_MS, TimeUnit.MILLISECONDS).whenComplete((x, e) -> {
+            if (e == null) {
+                go.run();
+            } else if (stopped) {
+                return; // the node is stopping: resumed from the store by the next start
+            } else if (System.nanoTime() - lastUnavailableNanos < TimeUnit.MILLISECONDS.toNanos(TURN_WAIT_MS)) {
+                awaitTurn(turn, turn.ready(), go); // the coordinator was away meanwhile: the ones ahead are not stuck
+            } else {
+                turn.stopWaiting();
+                go.run();
+            }
+        });
+    }
+
+    /** The coordinator did not answer a speculation's call (see {@link #awaitTurn}). */
+    private void coordinatorAway() {
+        lastUnavailableNanos = System.nanoTime();
     }
 
     /** Attempt {@code n} on newer data: plan again, and submit unless the procedure now refuses. */
@@ -369,6 +406,7 @@ public final class Speculator {
         coordinator.commit(txn).whenComplete((a, e) -> {
             CoordinatorAnswer answer = e != null ? new CoordinatorAnswer.Unavailable(describe(e)) : a;
             if (answer instanceof CoordinatorAnswer.Unavailable u) {
+                coordinatorAway();
                 s.waiting("the coordinator did not answer (" + u.message() + "); sending attempt " + txn.id() + " again");
                 later(backoffMs, () -> submit(s, txn, next(backoffMs), then));
             } else {
@@ -380,6 +418,7 @@ public final class Speculator {
     private void latest(Speculation s, List<String> keys, long backoffMs, Consumer<Snapshot> then) {
         coordinator.latest(keys).whenComplete((data, e) -> {
             if (e != null) {
+                coordinatorAway();
                 s.waiting("the coordinator's latest data could not be read (" + describe(e) + "); asking again");
                 later(backoffMs, () -> latest(s, keys, next(backoffMs), then));
             } else {
