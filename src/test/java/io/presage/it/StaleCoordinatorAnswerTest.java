@@ -6,13 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -23,7 +18,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import io.presage.coord.Tokens;
@@ -59,45 +53,14 @@ class StaleCoordinatorAnswerTest {
     }
 
     /** Real NATS and PostgreSQL, and a fake coordinator that answers reconcile with System property {@link #ANSWER}. */
-    public static class Servers extends RealServers {
-        private HttpServer fake;
-
+    public static class Servers extends StandInCoordinatorServers {
         @Override
-        public Map<String, String> start() {
-            Map<String, String> cfg = super.start();
-            try {
-                fake = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            fake.createContext("/v1/ping", ex -> answer(ex, 200, "{}"));
-            fake.createContext("/v1/reconcile", ex -> {
+        protected void contexts(HttpServer server) {
+            server.createContext("/v1/reconcile", ex -> {
                 ex.getRequestBody().readAllBytes();
                 String body = System.getProperty(ANSWER);
                 answer(ex, body == null ? 503 : 200, body == null ? "{\"error\":\"UNAVAILABLE\",\"message\":\"x\"}" : body);
             });
-            fake.start();
-            cfg.put("presage.node-id", "mirror1");
-            cfg.put("presage.mirror.coordinator-url", "http://127.0.0.1:" + fake.getAddress().getPort());
-            cfg.put("presage.mirror.forward-timeout", "2s");
-            return cfg;
-        }
-
-        private static void answer(HttpExchange ex, int status, String body) throws IOException {
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().add("Content-Type", "application/json");
-            ex.sendResponseHeaders(status, b.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(b);
-            }
-        }
-
-        @Override
-        public void stop() {
-            if (fake != null) {
-                fake.stop(0);
-            }
-            super.stop();
         }
     }
 
