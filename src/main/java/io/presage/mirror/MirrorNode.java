@@ -123,7 +123,8 @@ public class MirrorNode implements ApplyHook {
         reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys(), 2 * m.forwardTimeout().toMillis(), 10_000);
         prefetcher = m.prediction().enabled() ? newPrefetcher(m.prediction()) : null;
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
-                coordinator, reconciler, waiters, new SpeculationStore(pool), json, registry);
+                coordinator, reconciler, new AppliedHere(waiters, applier, pool)::applied, new SpeculationStore(pool), json,
+                registry);
         speculations.recover(new RequestParser(json, limits), config.nodeId());
         sampleCounters = new Counter[10][2];
         for (int d = 0; d < 10; d++) {

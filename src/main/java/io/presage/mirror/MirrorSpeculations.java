@@ -7,6 +7,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.LongFunction;
 
 import org.jboss.logging.Logger;
 
@@ -20,7 +21,6 @@ import io.presage.api.ApiException;
 import io.presage.api.RequestParser;
 import io.presage.coord.Tokens;
 import io.presage.coord.TxnSpec;
-import io.presage.log.PositionWaiters;
 import io.presage.proc.Procedure;
 import io.presage.proc.Procedures;
 import io.presage.speculate.Resumptions;
@@ -65,8 +65,9 @@ final class MirrorSpeculations {
     private final Map<Speculation.Status, Counter> outcomes = new EnumMap<>(Speculation.Status.class);
     private volatile long lastForgotMillis;
 
+    /** {@code applied}: completes once this mirror has applied a log message (see {@link AppliedHere}). */
     MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, CoordinatorClient client,
-            ReconcileBatcher reconciler, PositionWaiters waiters, SpeculationStore store, ObjectMapper json,
+            ReconcileBatcher reconciler, LongFunction<CompletableFuture<?>> applied, SpeculationStore store, ObjectMapper json,
             MeterRegistry registry) {
         this.table = new SpeculationTable(maxPending, MAX_FINISHED_KEPT, retentionMillis);
         this.store = store;
@@ -81,7 +82,7 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
-        this.speculator = new Speculator(commits, journal(), waiters::await, json, nodeId, this::finished);
+        this.speculator = new Speculator(commits, journal(), applied, json, nodeId, this::finished);
     }
 
     /**

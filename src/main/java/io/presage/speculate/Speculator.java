@@ -100,7 +100,8 @@ public final class Speculator {
     private final long maxBackoffMs;
 
     /**
-     * @param applied completes once this mirror has applied the given log sequence
+     * @param applied completes once this mirror has applied the given log sequence; fails if it passed over
+     *        it without applying it (tried again later)
      * @param finished told once when a speculation has finished: its outcome recorded in the journal, and shown
      */
     public Speculator(Coordinator coordinator, Journal journal, LongFunction<CompletableFuture<?>> applied,
@@ -427,7 +428,6 @@ public final class Speculator {
         });
     }
 
-    /** Committed: confirmed once this mirror has applied the commit's log message. */
     /**
      * Attempt {@code n} of a procedure call is committed under its id, but not necessarily as this mirror
      * planned it: the same call (the client's id) speculated at another mirror, or sent to the
@@ -467,8 +467,30 @@ public final class Speculator {
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
         releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
         s.logged(c.timestamp(), c.adjusted(), c.sequence());
-        applied.apply(c.sequence()).whenComplete((x, e) -> {
-            finish(s, s.committed(reexecuted));
+        appliedHere(s, c.sequence(), firstRetryMs, () -> finish(s, s.committed(reexecuted)));
+    }
+
+    /**
+     * Runs {@code then} once this mirror has applied log message {@code sequence}. A failure says it was
+     * passed over, not applied (parked as undecodable, say): the commit stands, so the speculation stays
+     * SPECULATIVE, its token shown and the message saying why, and is asked about again. It used to be
+     * reported COMMITTED all the same, while a read at this mirror right after did not show its write.
+     */
+    private void appliedHere(Speculation s, long sequence, long backoffMs, Runnable then) {
+        CompletableFuture<?> f;
+        try {
+            f = applied.apply(sequence);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((x, e) -> {
+            if (e == null) {
+                then.run();
+                return;
+            }
+            s.waiting("committed at log sequence " + sequence + ", but " + describe(e) + "; it is confirmed once this "
+                    + "mirror has it (a read with its token is answered by the coordinator meanwhile)");
+            later(backoffMs, () -> appliedHere(s, sequence, next(backoffMs), then));
         });
     }
 

@@ -1,0 +1,150 @@
+package io.presage.it;
+
+import static io.presage.it.LogWriter.put;
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import io.presage.coord.Tokens;
+import io.presage.log.LogTxn;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.TestProfile;
+import io.restassured.path.json.JsonPath;
+
+/**
+ * A speculation is reported COMMITTED only once this mirror has applied its commit's log message, not
+ * once its applied position has passed it: a message the mirror cannot decode is parked and passed over,
+ * and its writes are not here. Which message a commit lands in, and that this one cannot be decoded here
+ * (a newer batch format, as from a coordinator upgraded before the mirror), cannot be arranged with a real
+ * coordinator, so the coordinator is a stand-in HTTP server that appends the commit's message to the real
+ * log itself and answers with its token; NATS and PostgreSQL are real.
+ */
+@QuarkusTest
+@TestProfile(ParkedSpeculationCommitTest.Profile.class)
+class ParkedSpeculationCommitTest {
+
+    /** The {@code mirror} configuration profile on this class's {@link Servers}. */
+    public static class Profile extends MirrorProfile {
+        public Profile() {
+            super(ParkedSpeculationCommitTest.Servers.class);
+        }
+    }
+
+    /** The log the stand-in coordinator appends commits to (set once the application is up). */
+    private static volatile LogWriter log;
+    /** Whether the stand-in coordinator's next commit messages are undecodable here. */
+    private static volatile boolean parkCommits;
+
+    /** Real NATS and PostgreSQL, and a coordinator that commits every transaction it is sent, blindly. */
+    public static class Servers extends StandInCoordinatorServers {
+        @Override
+        protected void contexts(HttpServer server) {
+            server.createContext("/v1/transactions", ParkedSpeculationCommitTest::commit);
+        }
+    }
+
+    /** Commits the transaction (its writes are the test's: key {@code pk-<id>} = 2) in a message of its own. */
+    private static void commit(HttpExchange ex) throws IOException {
+        String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+        String id = JsonHttp.tree(body).path("id").asText();
+        try {
+            LogTxn txn = log.txn(put("pk-" + id, "2"));
+            long seq = parkCommits ? log.appendRaw(LogWriter.undecodable(txn)) : log.append(txn);
+            StandInCoordinatorServers.answer(ex, 200, "{\"status\":\"COMMITTED\",\"timestamp\":" + txn.timestamp()
+                    + ",\"adjusted\":false,\"token\":\"" + Tokens.of(seq) + "\"}");
+        } catch (Exception e) {
+            StandInCoordinatorServers.answer(ex, 503, "{\"error\":\"UNAVAILABLE\",\"message\":\""
+                    + e.getClass().getSimpleName() + "\"}");
+        }
+    }
+
+    @BeforeAll
+    static void connect() {
+        log = new LogWriter();
+    }
+
+    @AfterAll
+    static void disconnect() {
+        log.close();
+    }
+
+    /**
+     * The commit's message is parked here: the speculation stays SPECULATIVE (with its token, and a message
+     * saying why) while a read at this mirror does not show its write, and a speculation committed meanwhile
+     * in a message that is applied is COMMITTED as usual. Once an operator has dealt with the parked message
+     * (deleted its row), the parked one is COMMITTED too.
+     */
+    @Test
+    void aSpeculationWhoseCommitMessageIsParkedHereIsNotReportedCommitted() throws Exception {
+        Http.awaitReady(Duration.ofSeconds(60));
+        Http.awaitApplied(log.append(log.txn(put("pk-parked", "1"))));
+
+        parkCommits = true;
+        speculate("parked");
+        JsonPath waiting = awaitLogged("parked");
+        long sequence = Long.parseLong(waiting.getString("token").substring(3), 36);
+        Http.awaitApplied(sequence); // passed over: parked
+        Http.awaitStatus(s -> s.getLong("deadLetters") > 0, "the commit's message parked");
+        parkCommits = false;
+        speculate("applied");
+        assertEquals("COMMITTED", awaitDecided("applied").getString("status"),
+                "a commit applied here is confirmed while another message is parked");
+
+        Thread.sleep(3000); // past the retries a confirmation takes
+        JsonPath parked = outcome("parked");
+        JsonPath read = given().get("/v1/kv/{k}", "pk-parked").jsonPath();
+        assertEquals(1, read.getInt("value"), "the mirror's read does not show the parked write");
+        assertEquals("SPECULATIVE", parked.getString("status"), "reported " + parked.getString("status")
+                + " while this mirror's read of its key still answers the value before it: " + parked.prettify());
+        assertTrue(parked.getString("message").contains("parked"), parked.prettify());
+        assertEquals(waiting.getString("token"), parked.getString("token"), "the commit's token is shown meanwhile");
+
+        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("delete from dead_letters");
+        }
+        assertEquals("COMMITTED", awaitDecided("parked").getString("status"), "once the operator has dealt with it");
+    }
+
+    private static void speculate(String id) {
+        given().contentType("application/json").queryParam("speculative", "true")
+                .body("{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"pk-" + id + "\",\"value\":2}]}")
+                .post("/v1/transactions").then().statusCode(202);
+    }
+
+    private static JsonPath outcome(String id) {
+        return given().get("/v1/transactions/{id}", id).then().statusCode(200).extract().jsonPath();
+    }
+
+    /** The speculation once the coordinator has answered its commit (its token shown). */
+    private static JsonPath awaitLogged(String id) throws InterruptedException {
+        return await(id, o -> o.getString("token") != null, "committed at the coordinator");
+    }
+
+    private static JsonPath awaitDecided(String id) throws InterruptedException {
+        return await(id, o -> !"SPECULATIVE".equals(o.getString("status")), "decided");
+    }
+
+    private static JsonPath await(String id, java.util.function.Predicate<JsonPath> done, String what)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        JsonPath o = outcome(id);
+        while (!done.test(o)) {
+            assertTrue(System.nanoTime() < deadline, "speculation " + id + " not " + what + " in 30 s: " + o.prettify());
+            Thread.sleep(20);
+            o = outcome(id);
+        }
+        return o;
+    }
+}
