@@ -117,7 +117,10 @@ final class SpeculationCommits implements Speculator.Coordinator {
         return out.toByteArray();
     }
 
-    /** 200 committed, 409 aborted, 5xx unknown (sent again), any other status a definite refusal. */
+    /**
+     * 200 committed, 409 aborted, 5xx unknown (sent again), any other status a definite refusal; an answer
+     * without a JSON body is unknown too when it is a success.
+     */
     CoordinatorAnswer answer(CoordinatorClient.Answer a) {
         JsonNode root;
         try {
@@ -126,7 +129,10 @@ final class SpeculationCommits implements Speculator.Coordinator {
             root = null;
         }
         if (root == null || !root.isObject()) {
-            return a.status() >= 500 ? new CoordinatorAnswer.Unavailable("HTTP " + a.status() + " without a JSON body")
+            // A success says the attempt went through, not what became of it (its body lost or mangled on the
+            // way): taken for a refusal, a commit was reported ROLLED_BACK. Asked again under its id instead.
+            boolean unknown = a.status() >= 500 || a.status() / 100 == 2;
+            return unknown ? new CoordinatorAnswer.Unavailable("HTTP " + a.status() + " without a JSON body")
                     : new CoordinatorAnswer.Refused(a.status(), "UNREADABLE", "an answer that is not JSON");
         }
         return switch (a.status()) {
