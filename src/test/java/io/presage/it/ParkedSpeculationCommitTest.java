@@ -61,7 +61,7 @@ class ParkedSpeculationCommitTest {
         String id = JsonHttp.tree(body).path("id").asText();
         try {
             LogTxn txn = log.txn(put("pk-" + id, "2"));
-            long seq = parkCommits ? log.appendRaw(LogWriter.undecodable(txn)) : log.append(txn);
+            long seq = parkCommits ? log.appendRaw(LogWriter.newerFormat(txn)) : log.append(txn);
             StandInCoordinatorServers.answer(ex, 200, "{\"status\":\"COMMITTED\",\"timestamp\":" + txn.timestamp()
                     + ",\"adjusted\":false,\"token\":\"" + Tokens.of(seq) + "\"}");
         } catch (Exception e) {
