@@ -302,9 +302,12 @@ public class CoordinatorEngine {
             try {
                 recover();
                 return;
-            } catch (Exception e) {
-                stateDetail = "recovery failed, retrying: " + e.getMessage();
-                LOG.warn(stateDetail);
+            } catch (Exception | Error e) {
+                // An Error too (out of memory, a stack overflow in a decoder): this runs as an executor's
+                // task, which keeps what it throws in a Future nobody reads, so the coordinator stayed
+                // "replaying the log" for good, with nothing logged and no retry.
+                stateDetail = "recovery failed, retrying: " + (e instanceof Error ? e.toString() : e.getMessage());
+                LOG.warn(stateDetail, e instanceof Error ? e : null);
                 sleep(1_000);
             }
         }
