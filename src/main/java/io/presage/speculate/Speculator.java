@@ -11,6 +11,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -47,8 +49,8 @@ public final class Speculator {
     private static final long TURN_WAIT_MS = 10_000;
     private final KeyTurns turns = new KeyTurns();
     private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
-    /** When a call to the coordinator last went unanswered (nanoTime); long ago at first. */
-    private volatile long lastUnavailableNanos = System.nanoTime() - TimeUnit.DAYS.toNanos(1);
+    /** Whether the coordinator has been away lately (see {@link #awaitTurn}). */
+    private final CoordinatorWatch watch = new CoordinatorWatch();
     private volatile boolean stopped;
 
     /** The coordinator, as speculations need it. Futures may fail; a failure counts as unavailable. */
@@ -256,9 +258,8 @@ public final class Speculator {
     }
 
     private void committedBefore(Speculation s, long backoffMs, Consumer<CoordinatorAnswer.Committed> then) {
-        coordinator.committed(s.id()).whenComplete((c, e) -> {
+        call(() -> coordinator.committed(s.id()), c -> true).whenComplete((c, e) -> {
             if (e != null) {
-                coordinatorAway();
                 s.waiting("could not ask the coordinator what became of it (" + describe(e) + "); asking again");
                 later(backoffMs, () -> committedBefore(s, next(backoffMs), then));
             } else {
@@ -325,7 +326,7 @@ public final class Speculator {
                 go.run();
             } else if (stopped) {
                 return; // the node is stopping: resumed from the store by the next start
-            } else if (System.nanoTime() - lastUnavailableNanos < TimeUnit.MILLISECONDS.toNanos(TURN_WAIT_MS)) {
+            } else if (watch.awayWithin(TURN_WAIT_MS, System.nanoTime())) {
                 awaitTurn(turn, turn.ready(), go); // the coordinator was away meanwhile: the ones ahead are not stuck
             } else {
                 turn.stopWaiting();
@@ -334,9 +335,25 @@ public final class Speculator {
         });
     }
 
-    /** The coordinator did not answer a speculation's call (see {@link #awaitTurn}). */
-    private void coordinatorAway() {
-        lastUnavailableNanos = System.nanoTime();
+    /**
+     * One call of a speculation to the coordinator, watched ({@link CoordinatorWatch}): it completes once the
+     * watch has counted it, answered if {@code answer} says so of its value, unanswered if it failed.
+     */
+    private <T> CompletableFuture<T> call(Supplier<CompletableFuture<T>> send, Predicate<T> answer) {
+        watch.sent();
+        CompletableFuture<T> f;
+        try {
+            f = send.get();
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        return f.whenComplete((v, e) -> {
+            if (e == null && answer.test(v)) {
+                watch.answered();
+            } else {
+                watch.unanswered();
+            }
+        });
     }
 
     /** Attempt {@code n} on newer data: plan again, and submit unless the procedure now refuses. */
@@ -404,10 +421,9 @@ public final class Speculator {
 
     /** Sends {@code txn} until the answer is definite; the same id each time, so at most one commits. */
     private void submit(Speculation s, TxnSpec txn, long backoffMs, Consumer<CoordinatorAnswer> then) {
-        coordinator.commit(txn).whenComplete((a, e) -> {
+        call(() -> coordinator.commit(txn), a -> !(a instanceof CoordinatorAnswer.Unavailable)).whenComplete((a, e) -> {
             CoordinatorAnswer answer = e != null ? new CoordinatorAnswer.Unavailable(describe(e)) : a;
             if (answer instanceof CoordinatorAnswer.Unavailable u) {
-                coordinatorAway();
                 s.waiting("the coordinator did not answer (" + u.message() + "); sending attempt " + txn.id() + " again");
                 later(backoffMs, () -> submit(s, txn, next(backoffMs), then));
             } else {
@@ -417,9 +433,8 @@ public final class Speculator {
     }
 
     private void latest(Speculation s, List<String> keys, long backoffMs, Consumer<Snapshot> then) {
-        coordinator.latest(keys).whenComplete((data, e) -> {
+        call(() -> coordinator.latest(keys), data -> true).whenComplete((data, e) -> {
             if (e != null) {
-                coordinatorAway();
                 s.waiting("the coordinator's latest data could not be read (" + describe(e) + "); asking again");
                 later(backoffMs, () -> latest(s, keys, next(backoffMs), then));
             } else {
