@@ -197,9 +197,14 @@ public final class Speculator {
      * restart it answered none that is remembered).
      */
     private void confirmEarlierCall(Speculation s, CoordinatorAnswer.Committed earlier) {
-        JsonNode speculated = s.view().speculativeResult();
         s.committedBefore(earlier.result());
-        confirm(s, earlier, earlier.result() == null || speculated == null || !speculated.equals(SAME_NUMBER, earlier.result()));
+        confirmOtherRun(s, earlier);
+    }
+
+    /** Confirms a commit of the call made by another run of it: COMMITTED only with the result the 202 answered. */
+    private void confirmOtherRun(Speculation s, CoordinatorAnswer.Committed other) {
+        JsonNode speculated = s.view().speculativeResult();
+        confirm(s, other, other.result() == null || speculated == null || !speculated.equals(SAME_NUMBER, other.result()));
     }
 
     /**
@@ -362,13 +367,32 @@ public final class Speculator {
         try {
             plan = p.plan(args, data.values());
         } catch (ProcedureException e) {
-            finish(s, s.rolledBack(e.reason(), List.of(), e.getMessage()));
+            refused(s, e.reason(), e.getMessage());
             return;
         } catch (RuntimeException e) {
-            finish(s, s.rolledBack("PROCEDURE_FAILED", List.of(), "the procedure failed: " + e));
+            refused(s, "PROCEDURE_FAILED", "the procedure failed: " + e);
             return;
         }
         submitPlan(s, p, args, keys, data, plan, n);
+    }
+
+    /**
+     * The call refused on the latest data: rolled back, unless it committed under its id meanwhile from
+     * another run (the client's retry at the coordinator, whose runner took this mirror's aborted attempt for
+     * aborted and committed the next; another mirror; a plain transaction under the id). Its own commit is
+     * then often why it refuses now (the money already moved), and the coordinator answers the id with that
+     * commit: reported ROLLED_BACK, "nothing committed", a client sent the call again under a new id and it
+     * took effect twice. Asked only on a refusal, not on the way to a commit.
+     */
+    private void refused(Speculation s, String reason, String message) {
+        committedBefore(s, firstRetryMs, other -> {
+            if (other == null) {
+                finish(s, s.rolledBack(reason, List.of(), message));
+                return;
+            }
+            s.committedResult(other.result());
+            confirmOtherRun(s, other);
+        });
     }
 
     private void submitPlan(Speculation s, Procedure p, JsonNode args, List<String> keys, Snapshot data,
