@@ -10,11 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.ResultSet;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,7 +75,7 @@ class SpeculationReviewIT {
     void aCallSpeculatedAtTheMirrorAndRetriedAtTheCoordinatorIsAppliedOnce() throws Exception {
         speculateBehind("rv-dc", "\"not a number yet\"", "rv-dc-call", "new.id = 'rv-dc-call'", (accepted, attempts) -> {
             assertFalse(accepted.has("result"), "refused on the mirror's copy: " + accepted);
-            awaitBlockedOnHold(attempts);
+            AdvisoryHold.awaitWaiter(attempts, HOLD, "the mirror's attempt record");
 
             JsonNode atCoordinator = json(send(coordinator, "POST", "/v1/procedures/increment?id=rv-dc-call",
                     "{\"key\":\"rv-dc\"}"), 200);
@@ -134,7 +132,7 @@ class SpeculationReviewIT {
     void aCallWhoseFirstAttemptAbortedBeforeACoordinatorRestartIsAppliedOnce() throws Exception {
         speculateBehind("rv-rs", "1", "rv-rs-call", "new.id = 'rv-rs-call' and new.attempt = 1", (accepted, attempts) -> {
             assertEquals(2, accepted.path("result").asInt(), "planned on the mirror's copy: " + accepted);
-            awaitBlockedOnHold(attempts); // #0 aborted, #1 waits for its record
+            AdvisoryHold.awaitWaiter(attempts, HOLD, "the mirror's attempt record"); // #0 aborted, #1 waits for its record
 
             coordinator.stop();
             coordinator.start();
@@ -190,21 +188,5 @@ class SpeculationReviewIT {
 
     private static Connection db() throws Exception {
         return DriverManager.getConnection(pg.jdbcUrl(mirrorDb), pg.username(), pg.password());
-    }
-
-    /** Waits until some session waits for the advisory lock the test holds (the mirror recording its attempt). */
-    private static void awaitBlockedOnHold(Statement s) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            try (ResultSet rs = s.executeQuery("select count(*) from pg_locks where locktype = 'advisory' and not granted "
-                    + "and objid = " + HOLD)) {
-                rs.next();
-                if (rs.getLong(1) > 0) {
-                    return;
-                }
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("the mirror's attempt record never waited on the test's lock");
     }
 }
