@@ -15,8 +15,9 @@
  *     then; {@code result} is the new result, {@code speculativeResult} the one first answered.</li>
  * <li><b>ROLLED_BACK</b>: nothing was committed. A plain transaction cannot be re-run (the client
  *     computed its writes), so its abort is final; a procedure is rolled back when it refuses on the
- *     latest data (insufficient funds, say) or after {@link io.presage.speculate.Speculator#MAX_ATTEMPTS}
- *     attempts.</li>
+ *     latest data (insufficient funds, say) and nothing committed under its id meanwhile (another run of
+ *     the call that did is reported instead, as an earlier call's commit is), or after
+ *     {@link io.presage.speculate.Speculator#MAX_ATTEMPTS} attempts.</li>
  * </ul>
  *
  * <h2>Re-executions take turns</h2>
