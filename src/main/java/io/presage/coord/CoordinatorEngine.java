@@ -857,12 +857,17 @@ public class CoordinatorEngine {
     }
 
     private Uni<CommitOutcome> certify(Running r, TxnSpec spec, CompletableFuture<CommitOutcome> answer) {
+        toCertifier(r, spec, answer);
+        return bounded(answer);
+    }
+
+    /** Hands {@code spec} to the certifier; {@code answer} completes with its outcome, counted once. */
+    private void toCertifier(Running r, TxnSpec spec, CompletableFuture<CommitOutcome> answer) {
         GroupCommit.Answer callback = answer::complete;
         if (!r.loop().submit(toRequest(spec), spec, callback)) {
             answer.complete(new CommitOutcome.Unavailable("the coordinator is overloaded (or rebuilding its state); retry"));
         }
         answer.thenAccept(this::count);
-        return bounded(answer);
     }
 
     // ---- one namespace: a plain transaction "x" against procedure call x's attempts "x#n" -----------
@@ -923,14 +928,28 @@ public class CoordinatorEngine {
      */
     private Uni<CommitOutcome> after(CompletableFuture<CommitOutcome> plain, Running r, TxnSpec spec,
             CompletableFuture<CommitOutcome> own) {
-        return bounded(plain).flatMap(o -> {
-            if (o instanceof CommitOutcome.Aborted || o instanceof CommitOutcome.Unavailable) {
-                return certify(r, spec, own);
-            }
-            own.complete(YIELDED); // committed, or not known in time (then the client retries)
-            return Uni.createFrom().item(o);
-        });
+        // The claim held is settled on the futures, not in the client's Uni: a client that goes away
+        // cancels its Uni, and a claim settled in a stage of it stayed in flight for ever (every resend
+        // of the attempt answered 504, the id never forgotten, nor the ids claimed after it). null: the
+        // attempt went on to certification, and its own claim is the answer.
+        CompletableFuture<CommitOutcome> decided = new CompletableFuture<>();
+        plain.copy().completeOnTimeout(PLAIN_NOT_KNOWN, config.groupCommit().timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((o, e) -> {
+                    if (o instanceof CommitOutcome.Aborted || o instanceof CommitOutcome.Unavailable) {
+                        toCertifier(r, spec, own);
+                        decided.complete(null);
+                        return;
+                    }
+                    own.complete(YIELDED); // committed, or not known in time (then the client retries)
+                    decided.complete(o == null ? PLAIN_NOT_KNOWN : o);
+                });
+        return Uni.createFrom().completionStage(decided.copy())
+                .flatMap(o -> o == null ? bounded(own) : Uni.createFrom().item(o));
     }
+
+    /** An attempt's answer when the plain transaction it waited for was not decided in time. */
+    private static final CommitOutcome PLAIN_NOT_KNOWN = new CommitOutcome.Unknown("a transaction under the call's id "
+            + "was not decided in time: it may still commit; retry under the same id");
 
     /**
      * Waits for an outcome at most the commit timeout: a client never hangs, it gets 503 and retries.

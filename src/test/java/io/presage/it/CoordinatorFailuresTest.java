@@ -204,6 +204,50 @@ class CoordinatorFailuresTest {
     }
 
     /**
+     * A mirror's attempt "x#0" that meets a plain transaction "x" in flight waits for it with its own
+     * claim held. Its client giving up (the mirror's request timing out while the log is slow) must
+     * not leave that claim in flight for ever: the plain one commits, and the mirror's resend of the
+     * attempt is answered with that commit. The claim used to be completed only by the waiting
+     * request's own continuation, which the hang-up cancelled: the id stayed in flight, every resend
+     * of it was answered 504 after the commit timeout, and the cache could never forget it.
+     */
+    @Test
+    @Order(1)
+    void anAttemptWhoseClientHangsUpWhileWaitingForAPlainTransactionLeavesItsIdFree() throws Exception {
+        String call = "idem-hangup-ns";
+        String plain = "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-hangup-ns-a\",\"value\":1}]}";
+        String attempt = "{\"id\":\"" + call + "#0\",\"reads\":[],\"writes\":[{\"key\":\"idem-hangup-ns-b\",\"value\":2}],"
+                + "\"result\":{\"n\":2}}";
+        int port = io.restassured.RestAssured.port;
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Future<Response> first;
+        nats.pause(); // the plain transaction's append waits for its ack (well within the publish timeout)
+        try {
+            first = pool.submit(() -> post("/v1/transactions", plain));
+            Thread.sleep(300); // claimed and appending
+            RawHttp.hangUp(port, "POST /v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + attempt.getBytes(UTF_8).length + "\r\n\r\n" + attempt, 300);
+            Thread.sleep(200); // the server sees the connection closed and cancels that request's wait
+        } finally {
+            nats.resume();
+        }
+        long ts;
+        try {
+            Response r = first.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.asString());
+            ts = r.jsonPath().getLong("timestamp");
+        } finally {
+            pool.shutdownNow();
+        }
+        Response resent = post("/v1/transactions", attempt);
+        assertEquals(200, resent.statusCode(), "the attempt's id is free again: " + resent.asString());
+        assertEquals(ts, resent.jsonPath().getLong("timestamp"), "answered with the plain commit");
+        assertNull(resent.jsonPath().get("result"), "a plain commit has no result: " + resent.asString());
+        assertEquals(0, version("idem-hangup-ns-b"), "the attempt did not commit");
+    }
+
+    /**
      * A rebuild forgets the ids in memory and puts back only those past what the store applied. An id
      * whose store lookup was under way meanwhile may have been applied after the lookup's snapshot, and
      * would then be nowhere the claim looks: such a lookup's "not found" is not trusted. (The lookup is
