@@ -11,7 +11,6 @@ import org.jboss.logging.Logger;
 
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.presage.certify.Hlc;
 import io.presage.config.PresageConfig;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -20,8 +19,9 @@ import io.vertx.core.Vertx;
 
 /**
  * Deletes idempotency ids from the store once they are older than {@code presage.apply.id-retention}
- * (by commit timestamp), on every node: each applier writes a row for every commit under an id, and
- * nothing else ever removes one. A chunk at a time, so no sweep holds a long transaction or many
+ * (since they were stored, by the database's clock: an adjusted commit's timestamp may lie far in the
+ * past), on every node: each applier writes a row for every commit under an id, and nothing else ever
+ * removes one. A chunk at a time, so no sweep holds a long transaction or many
  * locks beside the applier's inserts; the next chunk follows at once while chunks come back full.
  *
  * <p>What a deleted id costs: a retry under it is a new transaction. Memory keeps answering for the ids
@@ -72,8 +72,7 @@ public class IdRetention {
             return; // the last sweep is still deleting: one at a time
         }
         sweeping = true;
-        long before = Hlc.fromUnixMillis(System.currentTimeMillis() - retention.toMillis());
-        forget(before, 0).subscribe().with(n -> {
+        forget(retention, 0).subscribe().with(n -> {
             sweeping = false;
             lastFailure = null;
             if (n > 0) {
@@ -89,10 +88,10 @@ public class IdRetention {
         });
     }
 
-    private Uni<Long> forget(long before, long sofar) {
-        return store.forgetIdsBefore(before, CHUNK).flatMap(n -> {
+    private Uni<Long> forget(Duration retention, long sofar) {
+        return store.forgetIdsStoredBefore(retention, CHUNK).flatMap(n -> {
             forgotten.increment(n);
-            return n < CHUNK ? Uni.createFrom().item(sofar + n) : forget(before, sofar + n);
+            return n < CHUNK ? Uni.createFrom().item(sofar + n) : forget(retention, sofar + n);
         });
     }
 }

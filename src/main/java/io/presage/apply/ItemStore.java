@@ -1,5 +1,6 @@
 package io.presage.apply;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -57,10 +58,11 @@ public interface ItemStore {
     Uni<Map<String, TxnRecord>> findTxns(List<String> ids);
 
     /**
-     * Deletes at most {@code limit} of the idempotency ids committed before timestamp {@code before},
-     * oldest first; how many it deleted.
+     * Deletes at most {@code limit} of the idempotency ids stored longer than {@code age} ago (by the
+     * database's clock), oldest first; how many it deleted. Not by commit timestamp: an adjusted
+     * commit's lies in the past, and its id went at once.
      */
-    Uni<Integer> forgetIdsBefore(long before, int limit);
+    Uni<Integer> forgetIdsStoredBefore(Duration age, int limit);
 
     record Snapshot(List<StoredItem> items, long appliedSequence) {
     }

@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -59,8 +60,9 @@ public class PgItemStore implements ItemStore {
     private static final int HUNG_LOOKUP_MILLIS = 30_000;
     private static final int LOOKUP_QUERY_TIMEOUT_SECONDS = 10;
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
-    private static final String FORGET_IDS = "delete from txn_ids where txn_id in "
-            + "(select txn_id from txn_ids where ts < $1 order by ts limit $2)";
+    /** By the database's clock, which stamps stored_at too (V9). */
+    private static final String FORGET_IDS = "delete from txn_ids where txn_id in (select txn_id from txn_ids "
+            + "where stored_at < now() - $1 * interval '1 millisecond' order by stored_at limit $2)";
 
     @Inject
     Mutiny.SessionFactory sessions;
@@ -183,8 +185,8 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<Integer> forgetIdsBefore(long before, int limit) {
-        return pool.preparedQuery(FORGET_IDS).execute(Tuple.of(before, limit)).map(RowSet::rowCount);
+    public Uni<Integer> forgetIdsStoredBefore(Duration age, int limit) {
+        return pool.preparedQuery(FORGET_IDS).execute(Tuple.of(age.toMillis(), limit)).map(RowSet::rowCount);
     }
 
     private static byte[] utf8(String s) {

@@ -264,7 +264,7 @@ public interface PresageConfig {
 
         /**
          * How long the store keeps a committed transaction's idempotency id (its outcome and procedure
-         * result), by commit time; 0 keeps them for ever. Without a bound, {@code txn_ids} grows by a
+         * result), from when it was stored; 0 keeps them for ever. Without a bound, {@code txn_ids} grows by a
          * row for every commit under an id, for ever. A retry under an id older than this is a new
          * transaction.
          */

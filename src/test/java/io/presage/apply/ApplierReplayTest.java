@@ -281,26 +281,34 @@ class ApplierReplayTest {
     }
 
     /**
-     * The retention's delete (IdRetention): only ids committed before the given timestamp, the oldest
-     * first, at most the limit per call, so a sweep of a large backlog is many short transactions.
+     * The retention's delete (IdRetention): only ids stored longer ago than the age, by when they were
+     * stored (not their commit timestamps: an adjusted commit's lies in the past), the oldest first, at
+     * most the limit per call, so a sweep of a large backlog is many short transactions.
      */
     @Test
-    void forgettingIdsDeletesOnlyThoseCommittedBeforeTheTimeOldestFirstAtMostTheLimit() throws Throwable {
-        long t = Hlc.fromUnixMillis(System.currentTimeMillis() + TimeUnit.DAYS.toMillis(1)); // after every real row
+    void forgettingIdsDeletesOnlyThoseStoredBeforeTheAgeOldestFirstAtMostTheLimit() throws Throwable {
+        Duration age = Duration.ofDays(1);
         long older;
         try (Connection c = connection(); Statement s = c.createStatement()) {
-            s.execute("insert into txn_ids (txn_id, ts, adjusted, seq) values ('keep-3', " + (t + 3) + ", false, 1), "
-                    + "('gone-1', " + (t + 1) + ", false, 1), ('gone-2', " + (t + 2) + ", false, 1)");
-            older = Long.parseLong(rows(s, "select count(*) from txn_ids where ts < " + (t + 1)).get(0));
+            // gone-1 and gone-2 were stored 3 and 2 days ago; keep-3 just now, at a commit timestamp far
+            // older than theirs (an adjusted one).
+            s.execute("insert into txn_ids (txn_id, ts, adjusted, seq, stored_at) values "
+                    + "('keep-3', 1, true, 1, now()), "
+                    + "('gone-2', 3, false, 1, now() - interval '2 days'), "
+                    + "('gone-1', 2, false, 1, now() - interval '3 days')");
+            older = Long.parseLong(rows(s, "select count(*) from txn_ids "
+                    + "where stored_at < (select stored_at from txn_ids where txn_id = 'gone-1')").get(0));
         }
-        assertEquals((int) older + 1, store.forgetIdsBefore(t + 3, (int) older + 1).await().atMost(Duration.ofSeconds(10)));
+        assertEquals((int) older + 1, store.forgetIdsStoredBefore(age, (int) older + 1).await().atMost(Duration.ofSeconds(10)));
         try (Connection c = connection(); Statement s = c.createStatement()) {
-            assertEquals(List.of("gone-2", "keep-3"), rows(s, "select txn_id from txn_ids order by ts"),
+            assertEquals(List.of("gone-2", "keep-3"),
+                    rows(s, "select txn_id from txn_ids where txn_id in ('gone-1', 'gone-2', 'keep-3') order by stored_at"),
                     "the oldest went first, up to the limit");
         }
-        assertEquals(1, store.forgetIdsBefore(t + 3, 10).await().atMost(Duration.ofSeconds(10)));
-        assertEquals(0, store.forgetIdsBefore(t + 3, 10).await().atMost(Duration.ofSeconds(10)), "nothing before it left");
-        assertEquals(t + 3, store.findTxn("keep-3").await().atMost(Duration.ofSeconds(10)).timestamp(), "the row at the time stays");
+        assertEquals(1, store.forgetIdsStoredBefore(age, 10).await().atMost(Duration.ofSeconds(10)));
+        assertEquals(0, store.forgetIdsStoredBefore(age, 10).await().atMost(Duration.ofSeconds(10)), "nothing older left");
+        assertEquals(1, store.findTxn("keep-3").await().atMost(Duration.ofSeconds(10)).timestamp(),
+                "the id stored within the age stays, however old its commit timestamp");
     }
 
     // ---- helpers ------------------------------------------------------------------------------

@@ -71,6 +71,32 @@ class IdRetentionTest {
         assertTrue(Http.get("ret-k").asString().contains("\"value\":2"), Http.get("ret-k").asString());
     }
 
+    /**
+     * The retention counts from when the id was committed, not from its commit timestamp: a stale read
+     * commits at an adjusted timestamp placed in the past, as far back as the versions it read, and
+     * its id was deleted at the next sweep, moments after its commit, when that timestamp was older
+     * than the retention (here 3 s old against 1 s). Once memory forgot it too (a restart, a failover,
+     * busy ids), a retry committed a second time.
+     */
+    @Test
+    void anIdCommittedAtAnAdjustedTimestampOlderThanTheRetentionIsKeptForTheRetentionAfterItsCommit() throws Throwable {
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
+        long a1 = Http.put("ret-adj-a", "1").jsonPath().getLong("timestamp");
+        long b1 = Http.put("ret-adj-b", "1").jsonPath().getLong("timestamp");
+        Http.sleep(3_000); // the versions read become older than the retention
+        long a2 = Http.put("ret-adj-a", "2").jsonPath().getLong("timestamp");
+        TxnSpec stale = new TxnSpec("ret-adjusted", List.of(new TxnSpec.Read("ret-adj-a", a1), new TxnSpec.Read("ret-adj-b", b1)),
+                List.of(new TxnSpec.Write("ret-adj-c", "3".getBytes(UTF_8))), "coordinator");
+        CommitOutcome.Committed c = assertInstanceOf(CommitOutcome.Committed.class, commit(stale));
+        assertTrue(c.adjusted() && c.timestamp() > b1 && c.timestamp() < a2, "placed in the past, 3 s back: " + c);
+        awaitApplied(c.sequence());
+        long applied = System.nanoTime();
+        assertNotNull(find("ret-adjusted"), "stored once applied");
+        Http.sleep(500); // five sweeps (every 100 ms), still within the retention of the id's commit
+        assertTrue(System.nanoTime() - applied < Duration.ofSeconds(1).toNanos(), "the check ran within the retention");
+        assertNotNull(find("ret-adjusted"), "kept for the retention after its commit");
+    }
+
     private ItemStore.TxnRecord find(String id) {
         return store.findTxn(id).await().atMost(Duration.ofSeconds(10));
     }
