@@ -619,7 +619,7 @@ public class CoordinatorEngine {
         }
         CompletableFuture<CommitOutcome> known = ids.get(spec.id());
         if (known != null && !superseded(known)) {
-            return bounded(known);
+            return awaitClaim(known, spec);
         }
         String id = spec.id();
         String call = Attempts.callOf(id);
@@ -836,7 +836,7 @@ public class CoordinatorEngine {
         if (spec.id() != null) {
             CompletableFuture<CommitOutcome> prior = ids.claim(spec.id(), answer, spec.result());
             if (prior != null) {
-                return bounded(prior);
+                return awaitClaim(prior, spec);
             }
             if (ids.forgotCommittedAfter(lookedUpAt.applied())) {
                 // Checked after claiming: an id forgotten between a check and the claim would be missed.
@@ -881,6 +881,21 @@ public class CoordinatorEngine {
     // its claim, then waits for the attempt), the attempt waits with its claim held for the plain one it
     // saw. The attempt's wait ends at once if that plain transaction yielded; it goes on if the plain one
     // committed, then answering with that commit.
+
+    /**
+     * The outcome of another request's claim of {@code spec}'s id (a repeat of this one in flight). A
+     * claim that yielded decided nothing: the other side of the namespace has committed or is being
+     * decided, and this request looks again, as its claimant did, rather than answer 503 for it.
+     */
+    private Uni<CommitOutcome> awaitClaim(CompletableFuture<CommitOutcome> claim, TxnSpec spec) {
+        return bounded(claim).flatMap(o -> {
+            if (o != YIELDED) {
+                return Uni.createFrom().item(o);
+            }
+            ids.dropUndecided(spec.id(), claim); // else this may run first and meet the yielded claim again, for ever
+            return commit(spec);
+        });
+    }
 
     /** What a yielding plain transaction's claim is completed with: undecided, so the id is dropped. */
     private static final CommitOutcome YIELDED = new CommitOutcome.Unavailable(

@@ -90,6 +90,18 @@ final class IdempotencyCache {
     }
 
     /**
+     * Drops {@code f}'s claim of {@code id} if it ended undecided, as its completion does: for one who
+     * waited on it and acts at once, whose callback may run before the cache's (dependents of a future
+     * run in no set order), and would otherwise find the claim still there.
+     */
+    void dropUndecided(String id, CompletableFuture<CommitOutcome> f) {
+        CommitOutcome o = f.isDone() && !f.isCompletedExceptionally() ? f.getNow(null) : null;
+        if (o instanceof CommitOutcome.Unavailable || o instanceof CommitOutcome.Unknown) {
+            byId.remove(id, f);
+        }
+    }
+
+    /**
      * Forgets the oldest ids while more than {@code capacity} are held, stopping at the first the store
      * cannot answer for yet. Ids are claimed about in commit order, so the oldest is the first to be
      * applied, and the ones behind it wait with it.

@@ -214,10 +214,8 @@ class CoordinatorFailuresTest {
     @Test
     @Order(1)
     void anAttemptWhoseClientHangsUpWhileWaitingForAPlainTransactionLeavesItsIdFree() throws Exception {
-        String call = "idem-hangup-ns";
-        String plain = "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"idem-hangup-ns-a\",\"value\":1}]}";
-        String attempt = "{\"id\":\"" + call + "#0\",\"reads\":[],\"writes\":[{\"key\":\"idem-hangup-ns-b\",\"value\":2}],"
-                + "\"result\":{\"n\":2}}";
+        String plain = plainUnder("idem-hangup-ns");
+        String attempt = attemptOf("idem-hangup-ns");
         int port = io.restassured.RestAssured.port;
         NatsTestServer nats = RealServers.nats;
         ExecutorService pool = Executors.newSingleThreadExecutor();
@@ -245,6 +243,56 @@ class CoordinatorFailuresTest {
         assertEquals(ts, resent.jsonPath().getLong("timestamp"), "answered with the plain commit");
         assertNull(resent.jsonPath().get("result"), "a plain commit has no result: " + resent.asString());
         assertEquals(0, version("idem-hangup-ns-b"), "the attempt did not commit");
+    }
+
+    /**
+     * A repeat of an attempt (a mirror sending "x#0" again) that waits for the first send, which
+     * itself waits for a plain transaction "x" in flight, is answered with the plain one's commit, as
+     * the first send is. It used to get the first send's yielded claim, a 503 saying a procedure call
+     * was being decided, though nothing was left to decide.
+     */
+    @Test
+    @Order(1)
+    void aRepeatedAttemptWaitingOnOneThatYieldedToAPlainCommitIsAnsweredThatCommit() throws Exception {
+        String plain = plainUnder("idem-repeat-ns");
+        String attempt = attemptOf("idem-repeat-ns");
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        List<Future<Response>> answers = new ArrayList<>();
+        nats.pause(); // the plain transaction's append waits for its ack (well within the publish timeout)
+        try {
+            answers.add(pool.submit(() -> post("/v1/transactions", plain)));
+            Thread.sleep(300); // claimed and appending
+            answers.add(pool.submit(() -> post("/v1/transactions", attempt))); // waits for the plain one
+            Thread.sleep(300);
+            answers.add(pool.submit(() -> post("/v1/transactions", attempt))); // waits for the first send
+            Thread.sleep(300);
+        } finally {
+            nats.resume();
+        }
+        try {
+            Set<Long> timestamps = new HashSet<>();
+            for (Future<Response> f : answers) {
+                Response r = f.get(30, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.asString());
+                timestamps.add(r.jsonPath().getLong("timestamp"));
+            }
+            assertEquals(1, timestamps.size(), "one commit answers all three: " + timestamps);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(0, version("idem-repeat-ns-b"), "the attempt did not commit");
+    }
+
+    /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
+    private static String plainUnder(String call) {
+        return "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-a\",\"value\":1}]}";
+    }
+
+    /** A mirror's attempt 0 of call {@code call} (its id {@code <call>#0}, with a result), writing {@code <call>-b}. */
+    private static String attemptOf(String call) {
+        return "{\"id\":\"" + call + "#0\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-b\",\"value\":2}],"
+                + "\"result\":{\"n\":2}}";
     }
 
     /**
