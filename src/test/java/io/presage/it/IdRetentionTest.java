@@ -92,8 +92,8 @@ class IdRetentionTest {
         awaitApplied(c.sequence());
         long applied = System.nanoTime();
         assertNotNull(find("ret-adjusted"), "stored once applied");
-        Http.sleep(500); // five sweeps (every 100 ms), still within the retention of the id's commit
-        assertTrue(System.nanoTime() - applied < Duration.ofSeconds(1).toNanos(), "the check ran within the retention");
+        Http.sleep(300); // three sweeps (every 100 ms), well within the retention of the id's commit
+        assertTrue(System.nanoTime() - applied < Duration.ofMillis(700).toNanos(), "the check ran within the retention");
         assertNotNull(find("ret-adjusted"), "kept for the retention after its commit");
     }
 
