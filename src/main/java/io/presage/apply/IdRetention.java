@@ -32,6 +32,7 @@ import io.vertx.core.Vertx;
 public class IdRetention {
     private static final Logger LOG = Logger.getLogger(IdRetention.class);
     static final int CHUNK = 10_000;
+    private static final Duration CHUNK_TIMEOUT = Duration.ofMinutes(2);
 
     @Inject
     PresageConfig config;
@@ -89,7 +90,9 @@ public class IdRetention {
     }
 
     private Uni<Long> forget(Duration retention, long sofar) {
-        return store.forgetIdsStoredBefore(retention, CHUNK).flatMap(n -> {
+        // Bounded: the reactive client sets no timeout of its own, and a delete that never answered (a
+        // connection cut without a reset) left `sweeping` set, so that no sweep ran again.
+        return store.forgetIdsStoredBefore(retention, CHUNK).ifNoItem().after(CHUNK_TIMEOUT).fail().flatMap(n -> {
             forgotten.increment(n);
             return n < CHUNK ? Uni.createFrom().item(sofar + n) : forget(retention, sofar + n);
         });

@@ -60,7 +60,7 @@ public class PgItemStore implements ItemStore {
     private static final int HUNG_LOOKUP_MILLIS = 30_000;
     private static final int LOOKUP_QUERY_TIMEOUT_SECONDS = 10;
     private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
-    /** By the database's clock, which stamps stored_at too (V9). */
+    /** By the database's clock, which stamps stored_at too (V8). */
     private static final String FORGET_IDS = "delete from txn_ids where txn_id in (select txn_id from txn_ids "
             + "where stored_at < now() - $1 * interval '1 millisecond' order by stored_at limit $2)";
 
