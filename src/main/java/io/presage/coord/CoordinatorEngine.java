@@ -768,9 +768,13 @@ public class CoordinatorEngine {
             return Uni.createFrom().item(new Known(notReady(), null));
         }
         for (String id : candidates) {
+            // The result first: an id is forgotten from memory before its result is, so a result read
+            // first is still there if the commit then is. The other way round, an id forgotten between
+            // the two reads answered a committed call without its result, which reads as a plain commit.
+            String result = ids.result(id);
             CommitOutcome.Committed c = committedInMemory(id);
             if (c != null) {
-                return Uni.createFrom().item(new Known(c, ids.result(id)));
+                return Uni.createFrom().item(new Known(c, result));
             }
         }
         return storedIds(candidates).map(found -> {
