@@ -118,10 +118,15 @@ final class SpeculationCommits implements Speculator.Coordinator {
     }
 
     /**
-     * 200 committed, 409 aborted, 5xx unknown (sent again), any other status a definite refusal; an answer
+     * 200 committed, 409 aborted, 5xx, 408, 425 and 429 unknown (sent again), any other status a definite refusal; an answer
      * without a JSON body is unknown too when it is a success.
      */
     CoordinatorAnswer answer(CoordinatorClient.Answer a) {
+        if (isTryLater(a.status())) {
+            // A proxy or the server saying "not now" (time-out waiting for the request, rate limit, too early):
+            // the attempt was not judged, so it is sent again under its id, never taken for a final refusal.
+            return new CoordinatorAnswer.Unavailable("HTTP " + a.status() + ": try later");
+        }
         JsonNode root;
         try {
             root = json.readTree(a.body());
@@ -149,5 +154,10 @@ final class SpeculationCommits implements Speculator.Coordinator {
                     : new CoordinatorAnswer.Refused(a.status(), root.path("error").asText("HTTP " + a.status()),
                             root.path("message").asText(""));
         };
+    }
+
+    /** 408 Request Timeout, 425 Too Early, 429 Too Many Requests: a request not judged, to repeat later. */
+    private static boolean isTryLater(int status) {
+        return status == 408 || status == 425 || status == 429;
     }
 }

@@ -30,6 +30,15 @@ class SpeculationCommitsTest {
     }
 
     @Test
+    void aRateLimitOrRequestTimeoutIsAskedAgainNotTakenForARefusal() {
+        assertInstanceOf(CoordinatorAnswer.Unavailable.class, answer(429, "Too Many Requests"));
+        assertInstanceOf(CoordinatorAnswer.Unavailable.class, answer(408, "<html>Request Timeout</html>"));
+        assertInstanceOf(CoordinatorAnswer.Unavailable.class,
+                answer(429, "{\"error\":\"RATE_LIMITED\",\"message\":\"slow down\"}"));
+        assertInstanceOf(CoordinatorAnswer.Unavailable.class, answer(425, ""));
+    }
+
+    @Test
     void aClientErrorThatIsNotTheCoordinatorsJsonIsStillAFinalRefusal() {
         assertInstanceOf(CoordinatorAnswer.Refused.class, answer(413, "Request Entity Too Large"));
         assertInstanceOf(CoordinatorAnswer.Unavailable.class, answer(502, "<html>Bad Gateway</html>"));
