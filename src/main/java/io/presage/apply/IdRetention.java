@@ -53,7 +53,10 @@ public class IdRetention {
         if (retention.isZero()) {
             return; // kept for ever
         }
-        forgotten = registry.counter("presage_ids_forgotten_total");
+        // Counts ids, not transactions: a call's committed attempt is kept under two ids (its own and the call's).
+        forgotten = Counter.builder("presage_ids_forgotten_total")
+                .description("idempotency ids deleted from txn_ids after the retention; a call's attempt counts twice")
+                .register(registry);
         timer = vertx.setPeriodic(periodMillis(retention), t -> sweep(retention));
     }
 
