@@ -29,7 +29,12 @@ final class ReplyLosingPgProxy implements AutoCloseable {
         /** The statement never reaches the server. */
         STATEMENT,
         /** As {@link #STATEMENT}, once {@link #release} is called: until then the call waits on it. */
-        HELD_STATEMENT
+        HELD_STATEMENT,
+        /**
+         * As {@link #STATEMENT}, the application's connection reset (RST) rather than closed: what a
+         * PostgreSQL stopped mid-statement, or a network in between, gives ("Connection reset").
+         */
+        RESET
     }
 
     private final ServerSocket listener;
@@ -116,6 +121,9 @@ final class ReplyLosingPgProxy implements AutoCloseable {
                         lost.incrementAndGet();
                         if (loss == Loss.HELD_STATEMENT) {
                             released.await();
+                        }
+                        if (loss == Loss.RESET) {
+                            client.setSoLinger(true, 0); // close() then sends RST instead of FIN
                         }
                         if (loss != Loss.REPLY) {
                             cut();

@@ -1,0 +1,87 @@
+package io.presage.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.presage.it.JsonHttp.Answer;
+import io.presage.it.ReplyLosingPgProxy.Loss;
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+
+/**
+ * A packaged coordinator whose PostgreSQL connection is reset (RST) under a statement, as stopping the
+ * server under load does (the launcher's PostgreSQL stopped with {@code pg_ctl stop -m fast} while
+ * transfers ran gave four clients a 500 {@code INTERNAL} and a stack trace each in the log, all from
+ * {@code java.net.SocketException: Connection reset}). It is an outage like a refused connection: 503,
+ * retry, and the retry under the same id commits once. Real NATS and PostgreSQL, the coordinator reaching
+ * its database through a {@link ReplyLosingPgProxy}. Logs in target/store-connection-reset-it/.
+ */
+class StoreConnectionResetIT {
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(300);
+    private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/store-connection-reset-it");
+
+    private static NatsTestServer nats;
+    private static ReplyLosingPgProxy proxy;
+    private static NodeProcess coordinator;
+
+    @BeforeAll
+    static void start() throws Exception {
+        nats = NatsTestServer.start();
+        PostgresTestServer pg = PostgresTestServer.get();
+        proxy = new ReplyLosingPgProxy(pg.port());
+        String db = pg.createDatabase();
+        coordinator = NodeProcess.coordinator("coordinator", nats, pg, db, LOGS,
+                Map.of("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + proxy.port() + "/" + db));
+        coordinator.start();
+        coordinator.awaitReady(READY_TIMEOUT);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        NodeProcess.stopAll(coordinator);
+        if (nats != null) {
+            nats.close();
+        }
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    @Test
+    void aConnectionResetUnderAnIdLookupIs503AndTheRetryCommitsOnce() throws Exception {
+        put("reset-from", "100");
+        put("reset-to", "0");
+        String id = "reset-call";
+        int lostBefore = proxy.lost.get();
+        // A call under a new id asks the database whether the id committed before: that statement is reset.
+        proxy.arm(id, 1, Loss.RESET);
+        Answer first = transfer(id);
+        assertEquals(lostBefore + 1, proxy.lost.get(), "the id lookup went through the proxy and was reset");
+        assertEquals(503, first.status(), first.toString());
+        assertEquals("UNAVAILABLE", first.json().path("error").asText(), first.toString());
+
+        Answer retry = transfer(id);
+        assertEquals(200, retry.status(), retry.toString());
+        Answer again = transfer(id);
+        assertEquals(200, again.status(), again.toString());
+        assertEquals("90", JsonHttp.send(JsonHttp.get(coordinator.uri("/v1/kv/reset-from"))).json().path("value").asText(),
+                "moved once");
+    }
+
+    private static void put(String key, String json) {
+        Answer a = JsonHttp.send(JsonHttp.put(coordinator.uri("/v1/kv/" + key), json));
+        assertEquals(200, a.status(), a.toString());
+    }
+
+    private static Answer transfer(String id) {
+        return JsonHttp.send(JsonHttp.post(coordinator.uri("/v1/procedures/transfer?id=" + id),
+                "{\"from\":\"reset-from\",\"to\":\"reset-to\",\"amount\":10}"));
+    }
+}
