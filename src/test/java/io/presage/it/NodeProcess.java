@@ -108,6 +108,11 @@ final class NodeProcess {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
+    /** The log of the node's current (or last) run. */
+    synchronized Path log() {
+        return logDir.resolve(name + "-" + generation + ".log");
+    }
+
     /** Starts the node (again: same port, database and NATS). */
     synchronized void start() throws IOException {
         assertTrue(Files.isRegularFile(JAR), JAR + " is missing: this test runs after package (./mvnw verify)");
@@ -118,7 +123,7 @@ final class NodeProcess {
                 "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-jar", JAR.toString())
                 .directory(BASE_DIR.toFile())
                 .redirectErrorStream(true)
-                .redirectOutput(logDir.resolve(name + "-" + generation + ".log").toFile());
+                .redirectOutput(log().toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("QUARKUS_") || k.startsWith("PRESAGE_"));
         pb.environment().putAll(env);
         process = pb.start();
