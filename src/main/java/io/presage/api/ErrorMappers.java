@@ -1,6 +1,7 @@
 package io.presage.api;
 
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 
@@ -21,6 +22,7 @@ import io.vertx.core.http.HttpServerRequest;
 public class ErrorMappers {
     private static final Logger LOG = Logger.getLogger(ErrorMappers.class);
     private static final AllowedMethods ALLOWED = new AllowedMethods(NodeResource.class);
+    private static final ThrottledWarning STORE_DOWN = new ThrottledWarning(LOG, 10, TimeUnit.SECONDS);
 
     @ServerExceptionMapper
     public Response api(ApiException e) {
@@ -84,7 +86,7 @@ public class ErrorMappers {
     @ServerExceptionMapper
     public Response unexpected(Throwable e) {
         if (StoreOutage.is(e)) {
-            LOG.warnf("a read needed the database, which is unavailable: %s", e.toString());
+            STORE_DOWN.warn("a read needed the database, which is unavailable: " + e);
             return Bodies.json(503, Map.of("error", "UNAVAILABLE", "message", "this node's database is unavailable; retry"));
         }
         if (e instanceof java.io.IOException && "Request too large".equals(e.getMessage())) {
