@@ -72,6 +72,34 @@ class CoordinatorApiTest {
         }
     }
 
+    /**
+     * OPTIONS says what a path answers, as a 405 does: it answered 200 with every method of the API for any
+     * path (POST for a key, DELETE for /v1/transactions), also for a path that does not exist.
+     */
+    @Test
+    void optionsListsThePathsOwnMethodsAndAnUnknownPathIs404() {
+        Map<String, Set<String>> cases = Map.of(
+                "/v1/kv/opt-k", Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PUT"),
+                "/v1/kv/a%2Fb", Set.of("DELETE", "GET", "HEAD", "OPTIONS", "PUT"),
+                "/v1/transactions", Set.of("OPTIONS", "POST"),
+                "/v1/transactions/some-id", Set.of("GET", "HEAD", "OPTIONS"),
+                "/v1/kv/_batch", Set.of("OPTIONS", "POST"),
+                "/v1/procedures/increment", Set.of("OPTIONS", "POST"));
+        for (Map.Entry<String, Set<String>> c : cases.entrySet()) {
+            Response r = given().urlEncodingEnabled(false).options(c.getKey());
+            assertEquals(200, r.statusCode(), c.getKey() + ": " + r.asString());
+            String allow = r.header("Allow");
+            assertEquals(c.getValue(), allow == null ? Set.of() : Set.of(allow.split(",\\s*")), c.getKey());
+        }
+        for (String unknown : List.of("/v1/nothing-here", "/v2/kv/a", "/v1/procedures/")) {
+            Response r = given().options(unknown);
+            assertEquals(404, r.statusCode(), unknown + ": " + r.asString());
+            assertEquals("NOT_FOUND", r.jsonPath().getString("error"), unknown);
+        }
+        // Not the API's: health and the like keep their own answers.
+        assertTrue(given().options("/q/health/live").statusCode() < 500);
+    }
+
     @Test
     void aWriteIsCommittedAfterTheLogAckAndReadBackAtOnce() {
         Response w = put("api-a", "{\"n\":1}");
