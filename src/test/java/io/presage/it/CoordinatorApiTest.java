@@ -650,6 +650,93 @@ class CoordinatorApiTest {
         given().get("/q/openapi").then().statusCode(200);
     }
 
+    /**
+     * /q/openapi describes API.md: it was generated from the resource's signatures alone, so every body was
+     * "binary" of any type, every operation answered only 200 (no 404 with version 0, no 409, no 202 of a
+     * speculation, no error body), and a procedure call's {@code ?id=} was missing.
+     */
+    @Test
+    void theOpenApiDocumentDescribesTheContract() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(given().queryParam("format", "json").get("/q/openapi").then().statusCode(200).extract().asString());
+        Map<String, Map<String, Set<String>>> statuses = new java.util.LinkedHashMap<>();
+        statuses.put("/v1/kv/{key}", Map.of("get", Set.of("200", "400", "404", "503", "504"),
+                "put", Set.of("200", "202", "400", "413", "503", "504"), "delete", Set.of("200", "202", "400", "503", "504")));
+        statuses.put("/v1/kv/_batch", Map.of("post", Set.of("200", "400", "413", "503", "504")));
+        statuses.put("/v1/transactions", Map.of("post", Set.of("200", "202", "400", "409", "413", "503", "504")));
+        statuses.put("/v1/transactions/{id}", Map.of("get", Set.of("200", "400", "404")));
+        statuses.put("/v1/procedures/{name}", Map.of("post", Set.of("200", "202", "400", "404", "409", "413", "503", "504")));
+        statuses.put("/v1/status", Map.of("get", Set.of("200")));
+        statuses.put("/v1/reconcile/{key}", Map.of("get", Set.of("200", "400", "404")));
+        statuses.put("/v1/reconcile", Map.of("post", Set.of("200", "400", "404", "413")));
+        for (var path : statuses.entrySet()) {
+            for (var op : path.getValue().entrySet()) {
+                com.fasterxml.jackson.databind.JsonNode o = doc.path("paths").path(path.getKey()).path(op.getKey());
+                String where = op.getKey().toUpperCase(java.util.Locale.ROOT) + " " + path.getKey();
+                assertTrue(o.isObject(), where + " is described");
+                Set<String> documented = new java.util.TreeSet<>();
+                o.path("responses").fieldNames().forEachRemaining(documented::add);
+                assertTrue(documented.containsAll(op.getValue()), where + " documents " + op.getValue() + ", not only " + documented);
+                for (String status : documented) {
+                    Set<String> fields = fields(doc, schema(doc, path.getKey(), op.getKey(), status));
+                    assertTrue(!fields.isEmpty(), where + " " + status + " has a JSON body schema");
+                    if (status.startsWith("4") || status.startsWith("5")) {
+                        assertTrue(fields.containsAll(Set.of("error", "message")), where + " " + status + ": " + fields);
+                    }
+                }
+                com.fasterxml.jackson.databind.JsonNode body = o.path("requestBody").path("content");
+                if (!body.isMissingNode()) {
+                    List<String> types = new ArrayList<>();
+                    body.fieldNames().forEachRemaining(types::add);
+                    assertEquals(List.of("application/json"), types, where + "'s body is JSON");
+                }
+            }
+        }
+        // The fields a client relies on, by name.
+        assertTrue(fields(doc, schema(doc, "/v1/kv/{key}", "get", "404")).containsAll(Set.of("error", "message", "version", "confidence", "token")));
+        assertTrue(fields(doc, schema(doc, "/v1/kv/{key}", "get", "200"))
+                .containsAll(Set.of("key", "value", "version", "vclock", "confidence", "token", "source")));
+        assertTrue(fields(doc, schema(doc, "/v1/transactions", "post", "409")).containsAll(Set.of("error", "status", "reason", "conflicts")));
+        assertTrue(fields(doc, schema(doc, "/v1/transactions", "post", "200")).containsAll(Set.of("status", "timestamp", "adjusted", "token")));
+        assertTrue(fields(doc, schema(doc, "/v1/procedures/{name}", "post", "202")).containsAll(Set.of("status", "id", "result")));
+        assertTrue(fields(doc, doc.at("/paths/~1v1~1transactions/post/requestBody/content/application~1json/schema"))
+                .containsAll(Set.of("id", "reads", "writes")));
+        Set<String> params = new java.util.TreeSet<>();
+        doc.at("/paths/~1v1~1procedures~1{name}/post/parameters").forEach(p -> params.add(param(doc, p)));
+        assertTrue(params.containsAll(Set.of("path:name", "query:id", "query:speculative")), "procedure parameters: " + params);
+        params.clear();
+        doc.at("/paths/~1v1~1kv~1{key}/parameters").forEach(p -> params.add(param(doc, p))); // the path's, for every method
+        doc.at("/paths/~1v1~1kv~1{key}/get/parameters").forEach(p -> params.add(param(doc, p)));
+        assertTrue(params.containsAll(Set.of("path:key", "query:consistency", "query:minConfidence", "query:after", "query:timeoutMs")),
+                "read parameters: " + params);
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode schema(com.fasterxml.jackson.databind.JsonNode doc, String path, String op,
+            String status) {
+        com.fasterxml.jackson.databind.JsonNode response = doc.path("paths").path(path).path(op).path("responses").path(status);
+        if (response.has("$ref")) { // a shared response, under components
+            response = doc.at(response.get("$ref").asText().substring(1));
+        }
+        return response.path("content").path("application/json").path("schema");
+    }
+
+    /** {@code in:name} of a parameter, shared ones (a {@code $ref}) included. */
+    private static String param(com.fasterxml.jackson.databind.JsonNode doc, com.fasterxml.jackson.databind.JsonNode p) {
+        com.fasterxml.jackson.databind.JsonNode q = p.has("$ref") ? doc.at(p.get("$ref").asText().substring(1)) : p;
+        return q.path("in").asText() + ":" + q.path("name").asText();
+    }
+
+    /** The property names of an OpenAPI schema, through {@code $ref}s and {@code allOf}. */
+    private static Set<String> fields(com.fasterxml.jackson.databind.JsonNode doc, com.fasterxml.jackson.databind.JsonNode schema) {
+        Set<String> names = new java.util.TreeSet<>();
+        if (schema.has("$ref")) {
+            return fields(doc, doc.at(schema.get("$ref").asText().substring(1)));
+        }
+        schema.path("properties").fieldNames().forEachRemaining(names::add);
+        schema.path("allOf").forEach(s -> names.addAll(fields(doc, s)));
+        return names;
+    }
+
     // ---- bad input: the API's JSON errors, never a 500 ------------------------------------
 
     @Test
