@@ -16,6 +16,10 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
 
     public enum Consistency { PREDICTIVE, CAUSAL, STRONG }
 
+    /** A decimal number as clients write one: optional sign, digits with an optional point, optional exponent. */
+    private static final java.util.regex.Pattern DECIMAL =
+            java.util.regex.Pattern.compile("[+-]?(?:[0-9]+\\.?[0-9]*|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?");
+
     public boolean hasMinConfidence() {
         return !Double.isNaN(minConfidence);
     }
@@ -83,10 +87,9 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
         }
         double min = Double.NaN;
         if (minConfidence != null) {
-            try {
+            // A decimal number only: Double.parseDouble also takes Java's own forms (0x1p-1, 0.5d, 1f, " .5").
+            if (DECIMAL.matcher(minConfidence).matches()) {
                 min = Double.parseDouble(minConfidence);
-            } catch (NumberFormatException e) {
-                min = Double.NaN;
             }
             if (!(min >= 0 && min <= 1)) {
                 throw ApiException.badRequest("minConfidence must be a number from 0 to 1, not '" + minConfidence + "'");

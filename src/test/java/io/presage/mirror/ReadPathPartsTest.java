@@ -46,6 +46,22 @@ class ReadPathPartsTest {
         assertEquals("the connection failed", CoordinatorClient.why(new java.io.IOException(" ")));
     }
 
+    /**
+     * minConfidence is a decimal number: Java's double syntax took {@code 0x1p-1} (hex), {@code 0.5d}, {@code 1f}
+     * and {@code " .5"} (spaces trimmed) too, which no client means and another implementation would refuse.
+     */
+    @Test
+    void minConfidenceIsADecimalNumberNotJavasDoubleSyntax() {
+        for (String bad : List.of("0x1p-1", "0.5d", "0.5D", "1f", " .5", "0.5 ", "0.5\t", "Infinity", "+.", "1e", "0..5")) {
+            ApiException e = assertThrows(ApiException.class, () -> ReadOptions.parse(null, bad, null, null, 5000, 60000), bad);
+            assertEquals(400, e.status(), bad);
+            assertTrue(e.getMessage().contains("minConfidence"), bad);
+        }
+        for (String good : List.of("0", "1", "0.5", ".5", "1.", "5e-1", "5E-1", "0.50", "+0.5", "1.0e0")) {
+            assertEquals(Double.parseDouble(good), ReadOptions.parse(null, good, null, null, 5000, 60000).minConfidence(), good);
+        }
+    }
+
     @Test
     void readOptionsParseAndRefuseBadValuesWith400() {
         ReadOptions d = ReadOptions.parse(null, null, null, null, 5000, 60000);
