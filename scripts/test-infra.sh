@@ -162,7 +162,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for p in "$PRESAGE_NATS_PORT" "$PRESAGE_NATS_HTTP_PORT" "$PRESAGE_PG_PORT" "$node_port1" "$node_port2" "$node_port3" "$node_port4"; do
+# A copy of the launcher (in a folder with a space in its name) runs `up` on these, to see it refuse a
+# port taken by another program: its coordinator on PostgreSQL's port, or on the one before it.
+copy_nats_port=$((base + 223))
+copy_nats_http_port=$((base + 4223))
+copy_pg_port=$((base + 1433))
+for p in "$PRESAGE_NATS_PORT" "$PRESAGE_NATS_HTTP_PORT" "$PRESAGE_PG_PORT" "$node_port1" "$node_port2" "$node_port3" "$node_port4" \
+    "$copy_nats_port" "$copy_nats_http_port" "$copy_pg_port" $((PRESAGE_PG_PORT - 1)); do
     if _infra_port_open "$p"; then
         echo "port $p is in use; run with another TEST_PORT_BASE" >&2
         exit 2
@@ -569,6 +575,47 @@ fails "infra_start_nats on a port already taken fails clearly" \
     env PRESAGE_HOME="$tmp/other" PRESAGE_NATS_PORT="$PRESAGE_PG_PORT" bash -c 'source "$1"; infra_start_nats' _ "$script_dir/infra.sh"
 check "... naming the port" out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for NATS) is already in use"
 check "... and the variable to change" out_has "PRESAGE_NATS_PORT"
+
+# ./presage up in a copy of the launcher whose ports are taken by this test's PostgreSQL: it must
+# refuse before building or starting anything, naming the port and PRESAGE_PORT. Its ./mvnw is a
+# stand-in that counts its runs and fails, and it has no jar: getting as far as the build is a failure.
+copy="$tmp/launcher copy"
+mkdir -p "$copy"
+cp -r "$script_dir/../presage" "$script_dir" "$copy/"
+printf '#!/bin/sh\necho run >>"%s"\necho "stand-in maven: BUILD FAILURE"\nexit 1\n' "$tmp/copy-mvn-runs" >"$copy/mvnw"
+chmod +x "$copy/mvnw"
+in_copy() {
+    PRESAGE_NATS_PORT=$copy_nats_port PRESAGE_NATS_HTTP_PORT=$copy_nats_http_port PRESAGE_PG_PORT=$copy_pg_port \
+        "$copy/presage" "$@"
+}
+t0=$SECONDS
+PRESAGE_PORT="$PRESAGE_PG_PORT" fails "./presage up with the coordinator's port taken by another program fails" \
+    in_copy up --mirrors 1
+check "... naming the port" out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for the coordinator) is already in use"
+check "... and PRESAGE_PORT, the way out" out_has "set PRESAGE_PORT to a free port"
+check "... at once" between "$((SECONDS - t0))" 0 10
+check "... before building anything" test ! -e "$tmp/copy-mvn-runs"
+check "... or starting NATS and PostgreSQL" test ! -e "$copy/.presage/pids/nats.pid" -a ! -e "$copy/.presage/pids/postgres.pid"
+# --mirrors 09: nine mirrors (it was taken for 9 by test, and for a bad octal number by arithmetic).
+PRESAGE_PORT=$((PRESAGE_PG_PORT - 1)) fails "./presage up with a mirror's port taken fails" in_copy up --mirrors 09
+check "... naming the mirror and how its port follows PRESAGE_PORT" \
+    out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for mirror1) is already in use by another program; stop it or set PRESAGE_PORT (mirror i takes PRESAGE_PORT + i"
+check "... before building anything" test ! -e "$tmp/copy-mvn-runs"
+PRESAGE_PORT="0$PRESAGE_PG_PORT" fails "a PRESAGE_PORT with a leading zero is the same port" in_copy up
+check "... in the error too" out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for the coordinator)"
+# Bad numbers: a clear refusal each time, never bash's own complaint, and nothing started.
+fails "./presage up --mirrors '' is refused, not taken for the last up's count" in_copy up --mirrors ''
+check "... saying it needs a number" out_has "--mirrors needs a number"
+fails "./presage up --mirrors with 20 digits is refused" in_copy up --mirrors 99999999999999999999
+check "... saying at most 16" out_has "--mirrors: at most 16 on one machine"
+check "... without bash's 'integer expression expected'" not out_has "integer expression"
+fails "./presage demo --seconds with 20 digits is refused" in_copy demo --seconds 99999999999999999999
+check "... saying what it takes" out_has "--seconds must be a whole number from 5 to 86400"
+check "... without bash's 'integer expression expected'" not out_has "integer expression"
+PRESAGE_PORT=99999999999999999999 fails "a PRESAGE_PORT with 20 digits is refused" in_copy up
+check "... saying what it takes" out_has "PRESAGE_PORT must be a TCP port"
+check "... without bash's 'integer expression expected'" not out_has "integer expression"
+check "... and nothing was built" test ! -e "$tmp/copy-mvn-runs"
 
 # --------------------------------------------------------------------------
 echo "== wipe"
