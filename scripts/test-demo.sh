@@ -8,7 +8,8 @@
 # (it fails on its own when the bank total differs at some node, a causal read misses its write, or
 # nothing commits) and its report holds what the README promises.
 #
-# Then the demo is interrupted, three times, each in a copy and on ports of its own: Ctrl-C (SIGINT
+# Then the benchmarks, with no cluster up, must fail at once and name the ports up uses
+# (PRESAGE_PORT), and the demo is interrupted, three times, each in a copy and on ports of its own: Ctrl-C (SIGINT
 # to its process group, as a terminal sends it) while the workload runs, SIGTERM to the launcher's
 # pid alone (`kill PID`) while the workload runs, and Ctrl-C while the cluster is still starting.
 # Each time it must say "demo interrupted", stop everything it started (no process left from its pid
@@ -138,6 +139,24 @@ if ((failed > 0)); then
     echo "---- the demo's output ----"
     cat "$out"
 fi
+
+# The benchmarks right after the demo, with no cluster up: each fails at once and says where it looked,
+# which must be where up puts the nodes (PRESAGE_PORT, and the port after it for a mirror). They
+# ignored PRESAGE_PORT and looked at :8080 and :8081, another program's ports perhaps.
+bench_without_cluster() {
+    local what=$1 url=$2 bout="$tmp/bench-$1.txt" bstatus=0 t0=$SECONDS
+    timeout 120 "$project/presage" bench "$what" --seconds 1 >"$bout" 2>&1 || bstatus=$?
+    if [[ $bstatus -ne 0 && $bstatus -ne 124 ]] && grep -qF -- "cannot reach the $3 at $url " "$bout"; then
+        printf 'ok     bench %s with no cluster up fails (exit %s, %s s), naming %s\n' "$what" "$bstatus" "$((SECONDS - t0))" "$url"
+    else
+        printf 'FAILED bench %s with no cluster up: exit status %s, no "cannot reach the %s at %s" in its output\n' \
+            "$what" "$bstatus" "$3" "$url"
+        sed 's/^/       | /' "$bout"
+        failed=$((failed + 1))
+    fi
+}
+bench_without_cluster commit "http://127.0.0.1:$PRESAGE_PORT" coordinator
+bench_without_cluster read "http://127.0.0.1:$((PRESAGE_PORT + 1))" mirror
 
 # port_open PORT: something accepts TCP connections on 127.0.0.1:PORT.
 port_open() {
