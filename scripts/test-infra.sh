@@ -626,6 +626,46 @@ check "... .presage/ is gone" test ! -e "$PRESAGE_HOME/.presage"
 check "... the processes are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid"
 check "infra_stop_all --wipe with nothing left succeeds" run infra_stop_all --wipe
 fails "infra_stop_all rejects an unknown option" infra_stop_all --bogus
+
+# --------------------------------------------------------------------------
+echo "== ./presage up interrupted"
+# Ctrl-C while up waits for a coordinator that never gets ready (a stand-in): up must say it was
+# interrupted, what it left running and how to go on; then down stops all of it.
+if ((have_java_tools)); then
+    upcopy="$tmp/up interrupted"
+    mkdir -p "$upcopy/target/quarkus-app"
+    cp -r "$script_dir/../presage" "$script_dir" "$upcopy/"
+    cp "$tmp/stub/stub.jar" "$upcopy/target/quarkus-app/quarkus-run.jar"
+    in_upcopy() {
+        PRESAGE_PORT=$node_port2 PRESAGE_NATS_PORT=$copy_nats_port PRESAGE_NATS_HTTP_PORT=$copy_nats_http_port \
+            PRESAGE_PG_PORT=$copy_pg_port "$upcopy/presage" "$@"
+    }
+    : >"$tmp/up-interrupted.txt"
+    # A job of its own (set -m): a process group, as from a terminal, and SIGINT not ignored.
+    set -m
+    STUB_MODE=never in_upcopy up >"$tmp/up-interrupted.txt" 2>&1 &
+    up_pid=$!
+    set +m
+    for ((i = 0; i < 600; i++)); do
+        grep -qF "waiting for node coordinator" "$tmp/up-interrupted.txt" && break
+        sleep 0.1
+    done
+    kill -INT -- "-$up_pid" 2>/dev/null || true
+    up_status=0
+    wait "$up_pid" || up_status=$?
+    cp "$tmp/up-interrupted.txt" "$out"
+    sed 's/^/       > /' "$out"
+    check "./presage up interrupted by Ctrl-C exits 130" eq "$up_status" 130
+    check "... saying so, what it left running and what to run next" out_has \
+        "presage: up interrupted; left running: coordinator, nats, postgres; ./presage up finishes starting the cluster, ./presage down stops it"
+    left_pids=$(cat "$upcopy/.presage/pids/"*.pid 2>/dev/null | tr '\n' ' ')
+    check "... (three of them: NATS, PostgreSQL, the coordinator)" eq "$(wc -w <<<"$left_pids")" 3
+    check "./presage down then stops what it started" run in_upcopy down
+    # shellcheck disable=SC2086 # one pid per word
+    check "... all of it" all_gone $left_pids
+else
+    skip "./presage up interrupted (no javac/jar for the stand-in)"
+fi
 # The launcher checks its own options first (it named infra_stop_all in its error); nothing is stopped.
 fails "./presage down rejects an unknown option" "$script_dir/../presage" down --wiped
 check "... naming it and what it takes" out_has "unknown option for down: --wiped (only --wipe)"
