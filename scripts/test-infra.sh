@@ -584,9 +584,11 @@ mkdir -p "$copy"
 cp -r "$script_dir/../presage" "$script_dir" "$copy/"
 printf '#!/bin/sh\necho run >>"%s"\necho "stand-in maven: BUILD FAILURE"\nexit 1\n' "$tmp/copy-mvn-runs" >"$copy/mvnw"
 chmod +x "$copy/mvnw"
-in_copy() {
+in_copy() { in_copy_as "$copy/presage" "$@"; }
+# in_copy_as LAUNCHER ARG...: runs LAUNCHER (the copy, or a link to it) on the copy's ports.
+in_copy_as() {
     PRESAGE_NATS_PORT=$copy_nats_port PRESAGE_NATS_HTTP_PORT=$copy_nats_http_port PRESAGE_PG_PORT=$copy_pg_port \
-        "$copy/presage" "$@"
+        "$@"
 }
 t0=$SECONDS
 PRESAGE_PORT="$PRESAGE_PG_PORT" fails "./presage up with the coordinator's port taken by another program fails" \
@@ -603,6 +605,12 @@ check "... naming the mirror and how its port follows PRESAGE_PORT" \
 check "... before building anything" test ! -e "$tmp/copy-mvn-runs"
 PRESAGE_PORT="0$PRESAGE_PG_PORT" fails "a PRESAGE_PORT with a leading zero is the same port" in_copy up
 check "... in the error too" out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for the coordinator)"
+# Through a symbolic link (the launcher put on PATH): it works in the folder the link points to.
+mkdir -p "$tmp/bin"
+ln -s "$copy/presage" "$tmp/bin/presage"
+PRESAGE_PORT="$PRESAGE_PG_PORT" fails "./presage up through a symbolic link runs the launcher it points to" \
+    in_copy_as "$tmp/bin/presage" up
+check "... (it got as far as the copy's port check)" out_has "port $PRESAGE_PG_PORT on 127.0.0.1 (for the coordinator)"
 # Bad numbers: a clear refusal each time, never bash's own complaint, and nothing started.
 fails "./presage up --mirrors '' is refused, not taken for the last up's count" in_copy up --mirrors ''
 check "... saying it needs a number" out_has "--mirrors needs a number"
