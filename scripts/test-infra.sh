@@ -517,7 +517,8 @@ check "... the unrelated process behind a stale pid file was left alone" alive "
 check "... and reported as not ours" out_has "decoy: pid $decoy_pid now belongs to another program"
 if ((have_java_tools)); then
     check "... the node ignoring SIGTERM got SIGKILL after 10 s" out_has "n4 (pid $n4_pid) did not stop within 10 s"
-    check "... so stopping took 10 to 30 s" between "$stop_secs" 10 30
+    # The upper bound only proves stop does not wait for ever; under a loaded machine 30 s was too tight.
+    check "... so stopping took 10 to 60 s" between "$stop_secs" 10 60
     check "... the other nodes stopped on SIGTERM (shutdown hook ran)" grep -qF "stub stopping" "$PRESAGE_HOME/.presage/logs/n1.log"
 fi
 kill "$decoy_pid" 2>/dev/null || true
