@@ -86,6 +86,10 @@ public class Applier implements ApplyProgress {
     private volatile boolean stopping;
     /** The stream's last sequence when an empty pull found it below {@link #applied}; -1 otherwise. */
     private volatile long streamEndBehindStore = -1;
+    /** The identity of the log stream this node's data was applied from (0: not known yet); see JetStreamLog.End. */
+    private volatile long appliedLog;
+    /** The identity of the stream now under the log's name when it is not {@link #appliedLog}, else 0. */
+    private volatile long replacedBy;
     private Thread thread;
     private Timer applyTimer;
     private Counter deadLetterCounter;
@@ -99,7 +103,7 @@ public class Applier implements ApplyProgress {
                 .description("log messages that could not be decoded and were parked").register(registry);
         registry.gauge("presage_applied_sequence", this, a -> a.applied);
         registry.gauge("presage_apply_lag_seconds", this, Applier::lagSeconds);
-        registry.gauge("presage_log_behind_store", this, a -> a.streamEndBehindStore >= 0 ? 1 : 0);
+        registry.gauge("presage_log_behind_store", this, a -> a.streamEndBehindStore >= 0 || a.replacedBy != 0 ? 1 : 0);
         thread = new Thread(this::run, "presage-applier");
         thread.setDaemon(true);
         thread.start();
@@ -158,6 +162,18 @@ public class Applier implements ApplyProgress {
         return streamEndBehindStore;
     }
 
+    /**
+     * Whether the log stream under the log's name is another than the one this node's data was applied
+     * from: deleted and made again (a wiped NATS, a stream deleted by hand), whatever its length. Its
+     * sequences number other commits, so nothing is applied from it: this node's data would be the old
+     * log's up to its position and the new one's after it, and the new one's first messages never
+     * applied. Nothing repairs this by itself: the same stream restored from a backup (it keeps its
+     * identity) lets the applier go on; otherwise the node's database has to be rebuilt from the new log.
+     */
+    public boolean logReplaced() {
+        return replacedBy != 0;
+    }
+
     /** Age of the last applied message when it was applied; 0 when caught up. */
     public double lagSeconds() {
         if (caughtUp || lastMessageMillis == 0) {
@@ -174,12 +190,18 @@ public class Applier implements ApplyProgress {
             try {
                 if (follower == null) {
                     applied = await(() -> store.appliedSequence());
+                    appliedLog = await(() -> store.appliedLog());
                     countDeadLetters(System.nanoTime());
                     started = true;
                     if (hook != null) {
                         hook.starting(applied);
                     }
+                    awaitSameStream();
                     follower = logs.get().follower("apply-" + config.nodeId(), applied + 1);
+                    // The stream may have been replaced between the look and the bind, and the follower
+                    // then made on the new one: looked at again, now that a later replacement would take
+                    // the follower's consumer with it (and fail the next pull).
+                    requireSameStream(logs.get().end());
                 }
                 recountDeadLettersIfDue();
                 List<LogMessage> page = gathered(follower, follower.next(config.apply().batchMessages(), Duration.ofMillis(500)));
@@ -243,7 +265,9 @@ public class Applier implements ApplyProgress {
     private boolean filledBehindQuietLog() throws Throwable {
         long last;
         try {
-            last = logs.get().lastSequence();
+            JetStreamLog.End end = logs.get().end();
+            requireSameStream(end);
+            last = end.lastSequence();
         } catch (LogUnavailableException e) {
             return false; // the log out of reach: as before this check, the pull's answer stands
         }
@@ -268,6 +292,53 @@ public class Applier implements ApplyProgress {
             LOG.infof("applier: the log stream reaches %d again (this node has applied %d)", last, applied);
             streamEndBehindStore = -1;
         }
+    }
+
+    /**
+     * Waits while the stream under the log's name is not the one this node's data was applied from,
+     * looking again every second (a stream restored from a backup is the same one again). A node with
+     * nothing applied, or whose database does not say (written by an earlier build), takes the stream
+     * it finds: the latter as such a build did, with the stream's end still checked against its position.
+     */
+    private void awaitSameStream() {
+        while (!stopping) {
+            JetStreamLog.End end = logs.get().end();
+            if (sameStream(end)) {
+                return;
+            }
+            sleep(1_000);
+        }
+        throw new IllegalStateException("stopping");
+    }
+
+    /** Throws when the stream is another than this node's (see {@link #logReplaced}): the follower is dropped. */
+    private void requireSameStream(JetStreamLog.End end) {
+        if (!sameStream(end)) {
+            throw new IllegalStateException("the log stream was replaced (deleted and made again): this node's data "
+                    + "is from another stream; nothing is applied from this one");
+        }
+    }
+
+    private boolean sameStream(JetStreamLog.End end) {
+        long mine = appliedLog;
+        if (mine == 0 || mine == end.identity()) {
+            appliedLog = end.identity();
+            if (replacedBy != 0) {
+                LOG.infof("applier: the log stream this node applied from is back (restored); applying again");
+            }
+            replacedBy = 0;
+            io.presage.coord.Tokens.streams(end.identity(), end.identity());
+            return true;
+        }
+        if (replacedBy != end.identity()) {
+            LOG.errorf("applier: the log stream was deleted and made again (created at %d µs, this node's data is from "
+                    + "the one created at %d µs, applied up to %d): its sequences number other commits, so nothing is "
+                    + "applied from it; rebuild this node's database from the new log, or restore the old stream",
+                    end.identity(), mine, applied);
+        }
+        replacedBy = end.identity();
+        io.presage.coord.Tokens.streams(mine, end.identity());
+        return false;
     }
 
     private void fillGapTo(long gapEnd) throws Throwable {
@@ -364,6 +435,9 @@ public class Applier implements ApplyProgress {
                 next = m.sequence() + 1;
             }
         }
+        // Read by sequence from whatever stream has the name now: one made again since would hand over
+        // its own messages at these numbers.
+        requireSameStream(log.end());
         return out;
     }
 
@@ -437,8 +511,8 @@ public class Applier implements ApplyProgress {
                 .chain(() -> insertIds(s, ids))
                 .chain(() -> insertDeadLetters(s, parked))
                 .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, max_ts = greatest(max_ts, :ts), "
-                        + "updated_at = now() where id = 1 and last_seq < :seq").setParameter("seq", last)
-                        .setParameter("ts", chunkMaxTs).executeUpdate())));
+                        + "log_id = :log, updated_at = now() where id = 1 and last_seq < :seq").setParameter("seq", last)
+                        .setParameter("ts", chunkMaxTs).setParameter("log", appliedLog).executeUpdate())));
         if (!parked.isEmpty()) {
             deadLetters.addAndGet(parked.size());
             deadLetterCounter.increment(parked.size());

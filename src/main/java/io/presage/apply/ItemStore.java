@@ -27,6 +27,12 @@ public interface ItemStore {
     Uni<Long> appliedSequence();
 
     /**
+     * The identity of the log stream that sequence counts in ({@link io.presage.log.JetStreamLog.End#identity}),
+     * 0 when not recorded (nothing applied yet, or applied by a build that did not record it).
+     */
+    Uni<Long> appliedLog();
+
+    /**
      * The largest commit timestamp of any transaction applied, read-only ones included (0: none): at
      * least every item version in the store, so it bounds every write the log replay won't show.
      */

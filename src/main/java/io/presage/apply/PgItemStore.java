@@ -139,6 +139,12 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
+    public Uni<Long> appliedLog() {
+        return pool.preparedQuery("select log_id from apply_state where id = 1").execute()
+                .map(rows -> rows.iterator().next().getLong(0));
+    }
+
+    @Override
     public Uni<Long> maxCommitTimestamp() {
         return pool.preparedQuery("select max_ts from apply_state where id = 1").execute()
                 .map(rows -> rows.iterator().next().getLong(0));

@@ -333,7 +333,20 @@ public class CoordinatorEngine {
         clock.observe(base);
         Certifier certifier = new Certifier(config.certification().toCore(), clock, coldVersions(), true);
         certifier.beginRecovery(base);
-        long last = log.lastSequence();
+        JetStreamLog.End end = log.end();
+        long last = end.lastSequence();
+        long appliedLog = awaitStore(() -> store.appliedLog());
+        if (applied > 0 && appliedLog != 0 && appliedLog != end.identity()) {
+            // The stream was deleted and made again, and has grown (another coordinator, with an empty
+            // database, appended to it): its sequences number other commits than this database's. Replaying
+            // from this database's position would certify against a mixture of two logs.
+            throw new IllegalStateException("the log " + config.nats().stream() + " is another stream than the one this "
+                    + "coordinator's database was applied from (made again since; it ends at " + last + ", the database "
+                    + "applied the old one up to " + applied + "): rebuild the database from the new log, or restore the "
+                    + "old stream (no commit is taken until then)");
+        }
+        // Every token given from here on names this stream (the applier says the same once it has looked).
+        Tokens.streams(end.identity(), end.identity());
         if (last < applied) {
             // The stream ends before what this database applied from it: it was lost and created again
             // empty (memory storage and a restart, NATS data lost, deleted by hand). Commits appended

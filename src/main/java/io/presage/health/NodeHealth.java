@@ -48,13 +48,17 @@ public class NodeHealth {
             long parked = applier.deadLetters();
             long streamEnd = applier.streamEndBehindStore();
             HealthCheckResponseBuilder b = HealthCheckResponse.named("applier")
-                    .status(applier.started() && parked == 0 && streamEnd < 0)
+                    .status(applier.started() && parked == 0 && streamEnd < 0 && !applier.logReplaced())
                     .withData("appliedSequence", applier.appliedSequence())
                     .withData("deadLetters", parked)
                     .withData("lagSeconds", String.format(java.util.Locale.ROOT, "%.3f", applier.lagSeconds()));
             if (streamEnd >= 0) {
                 b.withData("logEndsAt", streamEnd)
                         .withData("logProblem", "the log stream ends before what this node applied: re-created or purged");
+            }
+            if (applier.logReplaced()) {
+                b.withData("logProblem", "the log stream was deleted and made again: this node's data is from the old "
+                        + "one, and nothing is applied from the new one; rebuild its database, or restore the stream");
             }
             if (applier.lastError() != null) {
                 b.withData("lastError", applier.lastError());

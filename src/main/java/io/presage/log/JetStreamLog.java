@@ -364,13 +364,32 @@ public final class JetStreamLog implements AutoCloseable {
      * @throws LogUnavailableException if not connected or no answer within the publish timeout
      */
     public long lastSequence() {
+        return end().lastSequence();
+    }
+
+    /**
+     * Where the stream ends, and which stream it is: its creation time in microseconds since the epoch.
+     * A stream deleted and made again under the same name numbers from 1 again, so a sequence means
+     * something only together with this identity; JetStream keeps it across server restarts, in a
+     * cluster, and when a stream is restored from a backup (the same log again).
+     *
+     * @throws LogUnavailableException if not connected or no answer within the publish timeout
+     */
+    public End end() {
         Session s = liveSession();
         try {
-            return s.jsm().getStreamInfo(config.streamName()).getStreamState().getLastSequence();
+            io.nats.client.api.StreamInfo info = s.jsm().getStreamInfo(config.streamName());
+            java.time.Instant created = info.getCreateTime().toInstant();
+            return new End(info.getStreamState().getLastSequence(),
+                    Math.max(1, created.getEpochSecond() * 1_000_000 + created.getNano() / 1_000));
         } catch (IOException | JetStreamApiException | RuntimeException e) {
-            throw new LogUnavailableException("cannot read the last sequence of " + config.streamName()
+            throw new LogUnavailableException("cannot read the state of " + config.streamName()
                     + ": " + e.getMessage(), false, e);
         }
+    }
+
+    /** The stream's last sequence, and its identity (creation time, µs; never 0, which means "not known"). */
+    public record End(long lastSequence, long identity) {
     }
 
     /**

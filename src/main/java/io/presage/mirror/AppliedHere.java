@@ -51,9 +51,9 @@ final class AppliedHere {
     /** Completes once message {@code sequence} is applied here; fails with {@link NotApplied} if it was passed over. */
     CompletableFuture<Void> applied(long sequence) {
         return waiters.await(sequence).thenCompose(x -> {
-            if (applier.streamEndBehindStore() >= 0) {
+            if (applier.streamEndBehindStore() >= 0 || applier.logReplaced()) {
                 return CompletableFuture.failedFuture(new NotApplied("this mirror's copy does not match the log (the log "
-                        + "stream ends before what it applied: made again, or purged; see /v1/status)"));
+                        + "stream was made again, or ends before what it applied; see /v1/status)"));
             }
             if (applier.deadLetters() == 0) {
                 // Counted before the position moves past a parked message: none parked, none to look up.

@@ -375,12 +375,13 @@ public class MirrorNode implements ApplyHook {
      * Whether this mirror's copy cannot be matched with the log: a log message it could not decode is
      * parked (a dead letter: the applier went on past it, but its writes are missing here, and which
      * keys they were is not known), or the log stream ends before what it applied (made again or
-     * purged: what is appended now at sequences it has passed is never applied). Any copy may be
+     * purged: what is appended now at sequences it has passed is never applied), or the stream is
+     * another than the one it applied from (made again, whatever its length: nothing is applied from it). Any copy may be
      * stale, so none is taken for current, and an {@code after} token cannot be honoured from here
      * (see MirrorApi), until an operator has dealt with it.
      */
     public boolean logIncomplete() {
-        return applier.deadLetters() > 0 || applier.streamEndBehindStore() >= 0;
+        return applier.deadLetters() > 0 || applier.streamEndBehindStore() >= 0 || applier.logReplaced();
     }
 
     private boolean ratesUnknownWhileBehind() {

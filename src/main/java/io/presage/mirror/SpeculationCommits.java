@@ -142,7 +142,7 @@ final class SpeculationCommits implements Speculator.Coordinator {
         }
         return switch (a.status()) {
             case 200 -> new CoordinatorAnswer.Committed(root.path("timestamp").asLong(), root.path("adjusted").asBoolean(),
-                    Tokens.position(root.path("token").asText()), root.hasNonNull("result") ? root.get("result") : null);
+                    Tokens.anyPosition(root.path("token").asText()), root.hasNonNull("result") ? root.get("result") : null);
             case 409 -> {
                 List<String> conflicts = new ArrayList<>();
                 root.path("conflicts").forEach(c -> conflicts.add(c.asText()));

@@ -91,7 +91,7 @@ final class Http {
 
     /** The log sequence of a committed answer, from its token. */
     static long sequenceOf(Response committed) {
-        return Long.parseLong(committed.jsonPath().getString("token").substring(3), 36);
+        return io.presage.coord.Tokens.anyPosition(committed.jsonPath().getString("token"));
     }
 
     /** 503 UNAVAILABLE as JSON, with a message. */

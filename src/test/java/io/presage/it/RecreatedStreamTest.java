@@ -59,14 +59,14 @@ class RecreatedStreamTest {
 
         await(() -> given().get("/q/health/ready").statusCode() == 503, "readiness down");
         Response health = given().get("/q/health/ready");
-        assertTrue(health.asString().contains("logEndsAt"), health.asString());
+        assertTrue(health.asString().contains("logProblem"), health.asString());
         assertEquals(1, metric("presage_log_behind_store"));
         Response read = given().get("/v1/kv/{k}", "rc-a");
         read.then().statusCode(200);
         assertEquals(0.0, read.jsonPath().getDouble("confidence"), "its copy may be stale: " + read.asString());
     }
 
-    private static void await(BooleanSupplier c, String what) throws InterruptedException {
+    static void await(BooleanSupplier c, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!c.getAsBoolean()) {
             assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
