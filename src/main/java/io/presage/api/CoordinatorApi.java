@@ -62,13 +62,13 @@ public class CoordinatorApi implements NodeApi {
         String k = parse.key(key);
         ReadOptions o = checked(p);
         readable();
-        return acknowledgedUpTo(o).flatMap(x -> engine.read(k))
+        return afterAcknowledged(o, () -> engine.read(k))
                 .map(r -> Bodies.item(k, r.item(), 1.0, r.position(), Map.of()));
     }
 
     /**
      * A mirror's read options, checked: every read here is strong, so only {@code after} matters (see
-     * {@link #acknowledgedUpTo}). Checked so that a typo ({@code consistency=stron}) is a 400 at either
+     * {@link #afterAcknowledged}). Checked so that a typo ({@code consistency=stron}) is a 400 at either
      * role, not silently accepted here and refused at a mirror. Null when none is given.
      */
     private ReadOptions checked(ReadParams p) {
@@ -87,11 +87,12 @@ public class CoordinatorApi implements NodeApi {
      * position and could miss the write the token stands for. The usual read, with no token or one
      * already reached, does not wait.
      */
-    private Uni<Void> acknowledgedUpTo(ReadOptions o) {
+    private <T> Uni<T> afterAcknowledged(ReadOptions o, java.util.function.Supplier<Uni<T>> read) {
         if (o == null || o.after() <= engine.readPosition()) {
-            return Uni.createFrom().voidItem();
+            return read.get(); // the usual read: no wait, and no stage added on the benchmark's hot path
         }
-        return AckWait.until(engine::readPosition, o.after(), System.currentTimeMillis() + o.timeoutMs());
+        return AckWait.until(engine::readPosition, o.after(), System.currentTimeMillis() + o.timeoutMs())
+                .onItem().transformToUni(x -> read.get());
     }
 
     @Override
@@ -116,7 +117,7 @@ public class CoordinatorApi implements NodeApi {
         ReadOptions o = ReadOptions.parseBatch(root, p.consistency(), p.minConfidence(), p.after(), p.timeoutMs(),
                 config.mirror().causalTimeout().toMillis(), config.mirror().maxTimeoutMs());
         readable();
-        return acknowledgedUpTo(o).flatMap(x -> engine.readAll(keys)).map(reads -> {
+        return afterAcknowledged(o, () -> engine.readAll(keys)).map(reads -> {
             withinBatchBudget(reads);
             List<Object> items = new ArrayList<>(keys.size());
             for (int i = 0; i < keys.size(); i++) {
