@@ -86,6 +86,24 @@ public final class Keys {
         return null;
     }
 
+    /** The first of {@code names} that the raw query string has more than once (names decoded); null if none. */
+    public static String repeatedQueryName(String query, java.util.List<String> names) {
+        boolean[] seen = new boolean[names.size()];
+        for (String pair : query.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            String rawName = eq < 0 ? pair : pair.substring(0, eq);
+            for (int i = 0; i < names.size(); i++) {
+                if (nameIs(rawName, names.get(i))) {
+                    if (seen[i]) {
+                        return names.get(i);
+                    }
+                    seen[i] = true;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Whether a query parameter's raw name is {@code name}, as the framework decodes names too ({@code %69d} is {@code id}). */
     private static boolean nameIs(String rawName, String name) {
         if (rawName.equals(name)) {

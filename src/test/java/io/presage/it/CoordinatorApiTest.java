@@ -873,6 +873,36 @@ class CoordinatorApiTest {
         assertEquals("NOT_ACCEPTABLE", r.jsonPath().getString("error"), r.asString());
     }
 
+    /**
+     * A query parameter of the API given twice is 400 naming it, at every endpoint that reads one, also
+     * with equal values and with an escaped name: the framework kept the first copy silently, so
+     * {@code consistency=predictive&consistency=strong} was a predictive read and {@code id=a&id=b} ran under a.
+     */
+    @Test
+    void aQueryParameterGivenTwiceIs400NamingItAtEveryEndpoint() {
+        String[][] cases = {
+                {"GET", "/v1/kv/twice-k?consistency=predictive&consistency=strong", "", "consistency"},
+                {"GET", "/v1/kv/twice-k?minConfidence=0.5&timeoutMs=5&minConfidence=0.5", "", "minConfidence"},
+                {"GET", "/v1/kv/twice-k?consisten%63y=strong&after=p2.1&consistency=strong", "", "consistency"},
+                {"POST", "/v1/kv/_batch?timeoutMs=1&timeoutMs=2", "{\"keys\":[\"twice-k\"]}", "timeoutMs"},
+                {"PUT", "/v1/kv/twice-k?speculative=false&speculative=true", "1", "speculative"},
+                {"DELETE", "/v1/kv/twice-k?speculative=false&speculative=false", "", "speculative"},
+                {"POST", "/v1/transactions?speculative=false&speculative=true",
+                        "{\"writes\":[{\"key\":\"twice-k\",\"value\":1}]}", "speculative"},
+                {"POST", "/v1/procedures/increment?id=twice-a&id=twice-b", "{\"key\":\"twice-k\"}", "id"}};
+        for (String[] c : cases) {
+            Response r = given().urlEncodingEnabled(false).contentType(ContentType.JSON).body(c[2]).request(c[0], c[1]);
+            assertEquals(400, r.statusCode(), c[1] + ": " + r.asString());
+            assertEquals("BAD_REQUEST", r.jsonPath().getString("error"), c[1]);
+            assertTrue(r.jsonPath().getString("message").startsWith("query parameter " + c[3] + " is given more than once"),
+                    c[1] + ": " + r.asString());
+        }
+        get("twice-k").then().statusCode(404); // nothing was written, by the PUT, the transaction or the call
+        given().get("/v1/transactions/{id}", "twice-a").then().statusCode(404);
+        // Once each, and a parameter the API does not read, however often: as before.
+        given().urlEncodingEnabled(false).get("/v1/kv/twice-k?consistency=strong&timeoutMs=5&x=1&x=2").then().statusCode(404);
+    }
+
     @Test
     void aUrlThatCannotBeDecodedARequestWithoutHostOrABodyOverTheServersLimitGetsTheApisJsonError() throws Exception {
         int port = io.restassured.RestAssured.port;

@@ -321,6 +321,13 @@ class MirrorApiTest {
                 .body("{\"keys\":[\"m-a\"],\"consistency\":\"predictive\"}").post("/v1/kv/_batch")
                 .then().statusCode(200);
         get("").then().statusCode(400).body("error", equalTo("INVALID_KEY")); // API.md: an empty key
+        // A parameter given twice: the first copy won silently, so this was a predictive read.
+        for (String path : List.of("/v1/kv/m-a?consistency=predictive&consistency=strong", "/v1/kv/_batch?after=p2.1&after=p2.1",
+                "/v1/transactions?speculative=true&speculative=false")) {
+            given().urlEncodingEnabled(false).contentType("application/json").body("{\"keys\":[\"m-a\"]}")
+                    .request(path.startsWith("/v1/kv/m-a") ? "GET" : "POST", path).then().statusCode(400)
+                    .body("error", equalTo("BAD_REQUEST")).body("message", startsWith("query parameter "));
+        }
     }
 
     // ---- the coordinator is down -------------------------------------------------------------
