@@ -15,9 +15,10 @@ import jakarta.inject.Singleton;
 
 /**
  * The application's mapper reads numbers exactly: fractions and exponents as decimals, trailing
- * zeros kept. Values travel as JSON text, and every place that parses one (a mirror's
- * reconciliation reply, the values a procedure reads, a speculation resumed after a crash) must hand
- * it on unchanged: read as a double, {@code 1e400} became the string {@code "Infinity"}. See
+ * zeros kept, a negative zero with its sign ({@link ExactTree}). Values travel as JSON text, and
+ * every place that parses one (a mirror's reconciliation reply, the values a procedure reads, a
+ * speculation resumed after a crash) must hand it on unchanged: read as a double, {@code 1e400}
+ * became the string {@code "Infinity"}, and {@code -0} read as an int became {@code 0}. See
  * {@link RequestParser}, which does the same for request bodies with whatever mapper it is given.
  */
 @Singleton
@@ -36,6 +37,7 @@ public class ExactNumbers implements ObjectMapperCustomizer {
     public void customize(ObjectMapper mapper) {
         mapper.enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
         mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
+        mapper.registerModule(ExactTree.MODULE); // -0 stays -0 (see ExactTree)
         nesting(mapper.getFactory(), WRAPPED_DEPTH);
     }
 
@@ -53,6 +55,7 @@ public class ExactNumbers implements ObjectMapperCustomizer {
      */
     public static ObjectReader treeReader(ObjectMapper mapper) {
         ObjectMapper requests = mapper.copy(); // held to REQUEST_DEPTH, whatever the mapper allows
+        requests.registerModule(ExactTree.MODULE);
         nesting(requests.getFactory(), REQUEST_DEPTH);
         return requests.readerFor(JsonNode.class)
                 .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)

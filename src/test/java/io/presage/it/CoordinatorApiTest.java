@@ -1037,6 +1037,31 @@ class CoordinatorApiTest {
     }
 
     /**
+     * Values come back as written, by a PUT and by a transaction, in a read and a batch read: numbers with
+     * their sign, digits and scale (a value -0 came back as 0, -0.0 as 0.0), beyond a long and a double.
+     * Exponents come back in one form (1e3 as 1E+3), the same number.
+     */
+    @Test
+    void numbersComeBackAsWrittenNegativeZeroIncludedByEveryWriteAndRead() {
+        String[][] cases = {{"-0", "-0"}, {"-0.0", "-0.0"}, {"-0.00", "-0.00"}, {"-0e5", "-0E+5"}, {"0.0", "0.0"},
+                {"1.10", "1.10"}, {"1e3", "1E+3"}, {"-1E-400", "-1E-400"}, {"18446744073709551616", "18446744073709551616"},
+                {"-9223372036854775809", "-9223372036854775809"}, {"3.14159265358979323846264338327950288", "3.14159265358979323846264338327950288"},
+                {"[-0,{\"a\":-0.0,\"b\":{\"c\":[-0]}}]", "[-0,{\"a\":-0.0,\"b\":{\"c\":[-0]}}]"}};
+        for (int i = 0; i < cases.length; i++) {
+            String sent = cases[i][0], kept = cases[i][1], put = "fid-put-" + i, txn = "fid-txn-" + i;
+            put(put, sent).then().statusCode(200);
+            post("/v1/transactions", "{\"writes\":[{\"key\":\"" + txn + "\",\"value\":" + sent + "}]}").then().statusCode(200);
+            for (String key : List.of(put, txn)) {
+                String body = get(key).asString();
+                assertTrue(body.contains("\"value\":" + kept + ",\"version\""), sent + " read back: " + body);
+            }
+            String batch = post("/v1/kv/_batch", "{\"keys\":[\"" + put + "\",\"" + txn + "\"]}").asString();
+            assertEquals(2, batch.split(java.util.regex.Pattern.quote("\"value\":" + kept + ",\"version\""), -1).length - 1,
+                    sent + " in a batch read: " + batch);
+        }
+    }
+
+    /**
      * A mirror can apply a log message moments before its ack reaches the coordinator, and give out a
      * token for it; a read here with that token was answered at once, at the acknowledged position, and
      * could miss the write the token stands for. It now waits for the ack (504 TIMEOUT after timeoutMs),
