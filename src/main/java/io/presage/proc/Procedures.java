@@ -1,5 +1,6 @@
 package io.presage.proc;
 
+import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,10 +76,11 @@ public final class Procedures {
             if (by == null || by.isNull()) {
                 return BigInteger.ONE;
             }
-            if (!by.isIntegralNumber()) {
-                throw ProcedureException.badInput("by must be an integer");
+            BigInteger n = integer(by);
+            if (n == null) {
+                throw ProcedureException.badInput("by must be an integer of at most " + MAX_DIGITS + " digits (1000, 1e3 and 1.0 are)");
             }
-            return by.bigIntegerValue();
+            return n;
         }
     }
 
@@ -94,11 +96,37 @@ public final class Procedures {
     }
 
     static BigInteger positive(JsonNode args, String field) {
-        JsonNode n = args.get(field);
-        if (n == null || !n.isIntegralNumber() || n.bigIntegerValue().signum() <= 0) {
-            throw ProcedureException.badInput(field + " must be a positive integer");
+        BigInteger n = integer(args.get(field));
+        if (n == null || n.signum() <= 0) {
+            throw ProcedureException.badInput(field + " must be a positive integer of at most " + MAX_DIGITS
+                    + " digits (1000, 1e3 and 1.0 are)");
         }
-        return n.bigIntegerValue();
+        return n;
+    }
+
+    /**
+     * A JSON number that is an exact integer, in whatever form it was written: {@code 1000}, {@code 1e3},
+     * {@code 1000.0} (JSON has one number type, and a client's serializer may pick any of them; 1e3 was
+     * refused as "not an integer"). Null for anything else: not a number, a fraction, or more than
+     * {@link #MAX_DIGITS} digits (counted before any expansion, so that {@code 1e999999999} is not
+     * written out to be refused).
+     */
+    static BigInteger integer(JsonNode n) {
+        if (n == null || !n.isNumber()) {
+            return null;
+        }
+        if (n.isIntegralNumber()) {
+            return n.bigIntegerValue();
+        }
+        BigDecimal d = n.decimalValue();
+        if (d.signum() == 0) {
+            return BigInteger.ZERO;
+        }
+        d = d.stripTrailingZeros();
+        if (d.scale() > 0 || d.precision() - d.scale() > MAX_DIGITS) {
+            return null;
+        }
+        return d.toBigIntegerExact();
     }
 
     /**
@@ -120,9 +148,10 @@ public final class Procedures {
         if (v == null || v.isNull()) {
             return BigInteger.ZERO;
         }
-        if (!v.isIntegralNumber()) {
+        BigInteger n = integer(v); // 1E+3, stored by a PUT of 1e3, is the integer 1000
+        if (n == null) {
             throw ProcedureException.refuse("NOT_A_NUMBER", key + " does not hold an integer");
         }
-        return v.bigIntegerValue();
+        return n;
     }
 }
