@@ -100,6 +100,12 @@ cleanup() {
 trap cleanup EXIT
 
 out="$tmp/demo.txt"
+# As if the user had run `./presage up --mirrors 3 --standby` (and down) here before: the demo must run its
+# own cluster (two mirrors, no standby) and leave that remembered for the next plain `up`. It wrote its
+# own 2 and ran with the remembered standby.
+mkdir -p "$project/.presage"
+printf '3\n' >"$project/.presage/mirrors"
+printf '1\n' >"$project/.presage/standby"
 started=$(date +%s)
 status=0
 env -u LANG -u LC_ALL -u LC_CTYPE -u LC_MESSAGES "$project/presage" demo --seconds 5 >"$out" 2>&1 || status=$?
@@ -129,6 +135,15 @@ expect "speculative increments are decided" "speculation: "
 expect "the mirrors' own calibration check is reported" "calibration error"
 expect "everything is stopped at the end" "everything is stopped"
 expect "the demo says it is done" "demo done"
+if [[ "$(cat "$project/.presage/mirrors" 2>&1)" == 3 && "$(cat "$project/.presage/standby" 2>&1)" == 1 ]] &&
+    ! grep -qE "started node standby|stopping standby" "$out"; then
+    printf 'ok     the demo runs without a standby and leaves what up remembered (3 mirrors, a standby) as it was\n'
+else
+    printf 'FAILED the demo leaves what up remembered as it was (mirrors: %s, standby: %s, want 3 and 1; a standby started: %s)\n' \
+        "$(cat "$project/.presage/mirrors" 2>&1)" "$(cat "$project/.presage/standby" 2>&1)" \
+        "$(grep -qE "started node standby|stopping standby" "$out" && echo yes || echo no)"
+    failed=$((failed + 1))
+fi
 if [[ $(grep -cF "✓ the write is there" "$out") -ne 3 ]]; then
     printf 'FAILED every causal read finds its write (%s of 3)\n' "$(grep -cF "✓ the write is there" "$out")"
     failed=$((failed + 1))
