@@ -1,6 +1,7 @@
 package io.presage.api;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Rules for the names the API stores as text (keys, transaction ids): UTF-8 text without control
@@ -87,7 +88,7 @@ public final class Keys {
     }
 
     /** The first of {@code names} that the raw query string has more than once (names decoded); null if none. */
-    public static String repeatedQueryName(String query, java.util.List<String> names) {
+    public static String repeatedQueryName(String query, List<String> names) {
         boolean[] seen = new boolean[names.size()];
         for (String pair : query.split("&", -1)) {
             int eq = pair.indexOf('=');
