@@ -174,6 +174,11 @@ public class Applier implements ApplyProgress {
         return replacedBy != 0;
     }
 
+    /** The identity of the log stream this node's data was applied from (0: not known yet). */
+    public long appliedLog() {
+        return appliedLog;
+    }
+
     /** Age of the last applied message when it was applied; 0 when caught up. */
     public double lagSeconds() {
         if (caughtUp || lastMessageMillis == 0) {

@@ -72,6 +72,14 @@ public final class Tokens {
         return parse(token)[0];
     }
 
+    /**
+     * The stream a token names (0: none, an older {@code p1} token), whatever this node's is: the caller
+     * compares it with the stream it applied from before taking the position for one it has passed.
+     */
+    public static long streamOf(String token) {
+        return parse(token)[1];
+    }
+
     /** {position, stream (0: not named)}, or 400. */
     static long[] parse(String token) {
         if (token != null && token.startsWith(V1) && token.length() <= 20) {

@@ -48,9 +48,20 @@ final class AppliedHere {
         this.pool = pool;
     }
 
-    /** Completes once message {@code sequence} is applied here; fails with {@link NotApplied} if it was passed over. */
-    CompletableFuture<Void> applied(long sequence) {
+    /**
+     * Completes once message {@code sequence} of log stream {@code stream} (0: not named) is applied here; fails
+     * with {@link NotApplied} if it was passed over, or is another stream's. A position means something only
+     * in its own stream: a mirror that has not yet noticed that its stream was replaced (it looks once a
+     * pull) has passed the new stream's low sequences in the old one, and took such a commit for applied.
+     */
+    CompletableFuture<Void> applied(long sequence, long stream) {
+        if (stream != 0 && applier.appliedLog() != 0 && stream != applier.appliedLog()) {
+            return CompletableFuture.failedFuture(otherStream(stream)); // not waited for: never applied from here
+        }
         return waiters.await(sequence).thenCompose(x -> {
+            if (stream != 0 && stream != applier.appliedLog()) {
+                return CompletableFuture.failedFuture(otherStream(stream));
+            }
             if (applier.streamEndBehindStore() >= 0 || applier.logReplaced()) {
                 return CompletableFuture.failedFuture(new NotApplied("this mirror's copy does not match the log (the log "
                         + "stream was made again, or ends before what it applied; see /v1/status)"));
@@ -64,6 +75,12 @@ final class AppliedHere {
                     : CompletableFuture.<Void>failedFuture(new NotApplied("this mirror could not decode that log "
                             + "message: it is parked as a dead letter (see /v1/status)")));
         });
+    }
+
+    private NotApplied otherStream(long stream) {
+        return new NotApplied("the coordinator committed it in another log stream (created at " + stream + " µs) than the "
+                + "one this mirror applied from (" + applier.appliedLog() + " µs): the stream was deleted and made again, "
+                + "and this mirror applies nothing from the new one (see /v1/status)");
     }
 
     /**

@@ -7,7 +7,6 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongFunction;
 
 import org.jboss.logging.Logger;
 
@@ -67,7 +66,7 @@ final class MirrorSpeculations {
 
     /** {@code applied}: completes once this mirror has applied a log message (see {@link AppliedHere}). */
     MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, CoordinatorClient client,
-            ReconcileBatcher reconciler, LongFunction<CompletableFuture<?>> applied, SpeculationStore store, ObjectMapper json,
+            ReconcileBatcher reconciler, Speculator.Applied applied, SpeculationStore store, ObjectMapper json,
             MeterRegistry registry) {
         this.table = new SpeculationTable(maxPending, MAX_FINISHED_KEPT, retentionMillis);
         this.store = store;

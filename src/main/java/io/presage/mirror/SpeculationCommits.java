@@ -141,8 +141,11 @@ final class SpeculationCommits implements Speculator.Coordinator {
                     : new CoordinatorAnswer.Refused(a.status(), "UNREADABLE", "an answer that is not JSON");
         }
         return switch (a.status()) {
-            case 200 -> new CoordinatorAnswer.Committed(root.path("timestamp").asLong(), root.path("adjusted").asBoolean(),
-                    Tokens.anyPosition(root.path("token").asText()), root.hasNonNull("result") ? root.get("result") : null);
+            case 200 -> {
+                String token = root.path("token").asText();
+                yield new CoordinatorAnswer.Committed(root.path("timestamp").asLong(), root.path("adjusted").asBoolean(),
+                        Tokens.anyPosition(token), Tokens.streamOf(token), root.hasNonNull("result") ? root.get("result") : null);
+            }
             case 409 -> {
                 List<String> conflicts = new ArrayList<>();
                 root.path("conflicts").forEach(c -> conflicts.add(c.asText()));

@@ -8,12 +8,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 public sealed interface CoordinatorAnswer {
 
     /**
-     * 200: in the log at {@code sequence}. {@code result}: the procedure result the coordinator keeps with
-     * the id, when its answer carries one ({@code GET /v1/transactions/{id}} does); else null.
+     * 200: in the log at {@code sequence} of log stream {@code stream} (its identity as its token names it;
+     * 0: the token names none). {@code result}: the procedure result the coordinator keeps with the id, when
+     * its answer carries one ({@code GET /v1/transactions/{id}} does); else null.
      */
-    record Committed(long timestamp, boolean adjusted, long sequence, JsonNode result) implements CoordinatorAnswer {
+    record Committed(long timestamp, boolean adjusted, long sequence, long stream, JsonNode result)
+            implements CoordinatorAnswer {
         public Committed(long timestamp, boolean adjusted, long sequence) {
-            this(timestamp, adjusted, sequence, null);
+            this(timestamp, adjusted, sequence, 0, null);
+        }
+
+        public Committed(long timestamp, boolean adjusted, long sequence, JsonNode result) {
+            this(timestamp, adjusted, sequence, 0, result);
         }
     }
 

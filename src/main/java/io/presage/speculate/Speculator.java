@@ -10,7 +10,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.LongFunction;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -86,13 +85,23 @@ public final class Speculator {
         CompletableFuture<?> decided(Speculation.View outcome, long recordedMillis);
     }
 
+    /** Whether this mirror has applied a commit's log message. */
+    @FunctionalInterface
+    public interface Applied {
+        /**
+         * Completes once this mirror has applied message {@code sequence} of log stream {@code stream} (0: not
+         * named); fails if it passed over it without applying it, or applies from another stream.
+         */
+        CompletableFuture<?> applied(long sequence, long stream);
+    }
+
     /** Values (null: absent or deleted) and versions (0: absent) of some keys at one log position. */
     public record Snapshot(Map<String, JsonNode> values, Map<String, Long> versions) {
     }
 
     private final Coordinator coordinator;
     private final Journal journal;
-    private final LongFunction<CompletableFuture<?>> applied;
+    private final Applied applied;
     private final ObjectMapper json;
     private final String origin;
     private final Consumer<Speculation> finished;
@@ -102,17 +111,17 @@ public final class Speculator {
     private final long maxBackoffMs;
 
     /**
-     * @param applied completes once this mirror has applied the given log sequence; fails if it passed over
-     *        it without applying it (tried again later)
+     * @param applied completes once this mirror has applied the given log message; fails if it passed over
+     *        it without applying it, or applies from another log stream (tried again later)
      * @param finished told once when a speculation has finished: its outcome recorded in the journal, and shown
      */
-    public Speculator(Coordinator coordinator, Journal journal, LongFunction<CompletableFuture<?>> applied,
+    public Speculator(Coordinator coordinator, Journal journal, Applied applied,
             ObjectMapper json, String origin, Consumer<Speculation> finished) {
         this(coordinator, journal, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,
                 MAX_BACKOFF_MS);
     }
 
-    Speculator(Coordinator coordinator, Journal journal, LongFunction<CompletableFuture<?>> applied, ObjectMapper json,
+    Speculator(Coordinator coordinator, Journal journal, Applied applied, ObjectMapper json,
             String origin, Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs,
             long maxBackoffMs) {
         this.coordinator = coordinator;
@@ -482,7 +491,7 @@ public final class Speculator {
             // for it; still not known, the commit is reported REEXECUTED without a result, never as planned.
             committedBefore(s, firstRetryMs, known -> {
                 if (known != null && known.result() != null) {
-                    confirmAttempt(s, new CoordinatorAnswer.Committed(c.timestamp(), c.adjusted(), c.sequence(),
+                    confirmAttempt(s, new CoordinatorAnswer.Committed(c.timestamp(), c.adjusted(), c.sequence(), c.stream(),
                             known.result()), n);
                 } else {
                     s.committedResult(null);
@@ -506,19 +515,20 @@ public final class Speculator {
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
         releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
         s.logged(c.timestamp(), c.adjusted(), c.sequence());
-        appliedHere(s, c.sequence(), firstRetryMs, () -> finish(s, s.committed(reexecuted)));
+        appliedHere(s, c.sequence(), c.stream(), firstRetryMs, () -> finish(s, s.committed(reexecuted)));
     }
 
     /**
-     * Runs {@code then} once this mirror has applied log message {@code sequence}. A failure says it was
-     * passed over, not applied (parked as undecodable, say): the commit stands, so the speculation stays
-     * SPECULATIVE, its token shown and the message saying why, and is asked about again. It used to be
-     * reported COMMITTED all the same, while a read at this mirror right after did not show its write.
+     * Runs {@code then} once this mirror has applied log message {@code sequence} of stream {@code stream}.
+     * A failure says it was passed over, not applied (parked as undecodable, say, or committed in another
+     * log stream than this mirror's): the commit stands, so the speculation stays SPECULATIVE, its token
+     * shown and the message saying why, and is asked about again. It used to be reported COMMITTED all the
+     * same, while a read at this mirror right after did not show its write.
      */
-    private void appliedHere(Speculation s, long sequence, long backoffMs, Runnable then) {
+    private void appliedHere(Speculation s, long sequence, long stream, long backoffMs, Runnable then) {
         CompletableFuture<?> f;
         try {
-            f = applied.apply(sequence);
+            f = applied.applied(sequence, stream);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
@@ -529,7 +539,7 @@ public final class Speculator {
             }
             s.waiting("committed at log sequence " + sequence + ", but " + describe(e) + "; it is confirmed once this "
                     + "mirror has it (a read with its token is answered by the coordinator meanwhile)");
-            later(backoffMs, () -> appliedHere(s, sequence, next(backoffMs), then));
+            later(backoffMs, () -> appliedHere(s, sequence, stream, next(backoffMs), then));
         });
     }
 

@@ -9,7 +9,9 @@
  * <li><b>COMMITTED</b>: the coordinator committed the transaction as speculated (the same reads, the
  *     same writes), and its log message has been applied at this mirror, so the mirror's own reads
  *     now show it. Passed over instead (parked as undecodable, say), it stays {@code SPECULATIVE}, its token
- *     shown, until this mirror has it.</li>
+ *     shown, until this mirror has it. So is a commit whose token names another log stream than the one
+ *     this mirror applied from (the stream made again, not yet noticed here): its sequence numbers another
+ *     stream's message, whatever position this mirror has passed in its own.</li>
  * <li><b>REEXECUTED</b>: the speculation lost (certification aborted it, or the procedure refused on
  *     local data), and the procedure was run again on the coordinator's latest data and committed
  *     then; {@code result} is the new result, {@code speculativeResult} the one first answered.</li>

@@ -55,10 +55,21 @@ class ParkedSpeculationCommitTest {
         }
     }
 
+    /**
+     * When not 0: the stand-in answers COMMITTED at log sequence 1 of a stream with this identity, appending
+     * nothing, as a coordinator answers from a stream made again that this mirror has not looked at yet.
+     */
+    private static volatile long otherStream;
+
     /** Commits the transaction (its writes are the test's: key {@code pk-<id>} = 2) in a message of its own. */
     private static void commit(HttpExchange ex) throws IOException {
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         String id = JsonHttp.tree(body).path("id").asText();
+        if (otherStream != 0) {
+            StandInCoordinatorServers.answer(ex, 200, "{\"status\":\"COMMITTED\",\"timestamp\":1,\"adjusted\":false,"
+                    + "\"token\":\"p2.1." + Long.toString(otherStream, 36) + "\"}");
+            return;
+        }
         try {
             LogTxn txn = log.txn(put("pk-" + id, "2"));
             long seq = parkCommits ? log.appendRaw(LogWriter.newerFormat(txn)) : log.append(txn);
@@ -152,6 +163,33 @@ class ParkedSpeculationCommitTest {
         // The applier counts the rows every 2 s (6), and the speculations' shared read is at most one a second
         // (12); one read each was 15 a second (180).
         assertTrue(scans <= 40, scans + " looks in dead_letters in 12 s by " + n + " speculations waiting on parked commits");
+    }
+
+    /**
+     * The log stream was made again and the coordinator commits into the new one, while this mirror has not
+     * looked at the stream since (it does once a pull, about half a second): a commit at a sequence this
+     * mirror has passed in its own stream was confirmed all the same, though its write is in no stream this
+     * mirror applies from. The token of the coordinator's answer names its stream; another than this
+     * mirror's is never confirmed by this mirror's position.
+     */
+    @Test
+    void aCommitInAnotherLogStreamIsNotConfirmedByThePositionThisMirrorPassedInItsOwn() throws Exception {
+        Http.awaitReady(Duration.ofSeconds(60));
+        log.append(log.txn(put("pk-before", "1")));
+        Http.awaitApplied(log.append(log.txn(put("pk-before", "2")))); // past sequence 1 of its stream
+        String mine = given().get("/v1/kv/{k}", "pk-before").jsonPath().getString("token");
+        long stream = Long.parseLong(mine.substring(mine.lastIndexOf('.') + 1), 36);
+        otherStream = stream + 1;
+        try {
+            speculate("other-stream");
+            awaitLogged("other-stream");
+            Thread.sleep(2_000); // past the retries a confirmation takes
+        } finally {
+            otherStream = 0;
+        }
+        JsonPath o = outcome("other-stream");
+        assertEquals("SPECULATIVE", o.getString("status"), "confirmed by a position of another log stream: " + o.prettify());
+        assertTrue(o.getString("message").contains("another log stream"), o.prettify());
     }
 
     /** Scans of {@code dead_letters} so far, as PostgreSQL's statistics count them (a moment late). */

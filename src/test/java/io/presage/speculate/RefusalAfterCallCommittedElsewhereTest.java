@@ -30,7 +30,7 @@ class RefusalAfterCallCommittedElsewhereTest {
     private final ToyCoordinator coordinator = new ToyCoordinator();
     private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
     private final Finished finished = new Finished();
-    private final Speculator speculator = new Speculator(coordinator, new AttemptJournal(), log::await, JSON, "m1",
+    private final Speculator speculator = new Speculator(coordinator, new AttemptJournal(), (seq, stream) -> log.await(seq), JSON, "m1",
             finished, 1, 4, 1, 8);
 
     @Test

@@ -31,9 +31,9 @@ class SharedCallIdTest {
     private final ToyCoordinator.AppliedLog log = new ToyCoordinator.AppliedLog();
     private final CountDownLatch doneA = new CountDownLatch(1);
     private final CountDownLatch doneB = new CountDownLatch(1);
-    private final Speculator mirrorA = new Speculator(coordinator, new AttemptJournal(), log::await, JSON, "mA",
+    private final Speculator mirrorA = new Speculator(coordinator, new AttemptJournal(), (seq, stream) -> log.await(seq), JSON, "mA",
             s -> doneA.countDown(), 1, 4, 1, 8);
-    private final Speculator mirrorB = new Speculator(coordinator, new AttemptJournal(), log::await, JSON, "mB",
+    private final Speculator mirrorB = new Speculator(coordinator, new AttemptJournal(), (seq, stream) -> log.await(seq), JSON, "mB",
             s -> doneB.countDown(), 1, 4, 1, 8);
 
     @Test

@@ -32,7 +32,7 @@ class SpeculationProperties {
         coordinator.loseAnswers = lostAnswers;
         coordinator.unavailable = outages;
         CountDownLatch done = new CountDownLatch(calls);
-        Speculator speculator = new Speculator(coordinator, new AttemptJournal(), log::await, JSON, "m1", s -> done.countDown(), 1, 4, 1, 8);
+        Speculator speculator = new Speculator(coordinator, new AttemptJournal(), (seq, stream) -> log.await(seq), JSON, "m1", s -> done.countDown(), 1, 4, 1, 8);
         List<Speculation> all = new ArrayList<>();
         ExecutorService clients = Executors.newFixedThreadPool(4);
         try {

@@ -32,7 +32,7 @@ class SpeculationReviewTest {
     private final AttemptJournal journal = new AttemptJournal();
 
     private Speculator speculator(Speculator.Coordinator c, Speculator.Journal j) {
-        return new Speculator(c, j, log::await, JSON, "m1", finished, 1, 4, 1, 8);
+        return new Speculator(c, j, (seq, stream) -> log.await(seq), JSON, "m1", finished, 1, 4, 1, 8);
     }
 
     /**

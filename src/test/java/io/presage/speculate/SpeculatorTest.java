@@ -33,7 +33,7 @@ class SpeculatorTest {
 
     /** A mirror's speculation driver; a new one with the same journal is the mirror after a restart. */
     private Speculator newSpeculator() {
-        return new Speculator(coordinator, journal, log::await, JSON, "m1", finished, 1, 4, 1, 8);
+        return new Speculator(coordinator, journal, (seq, stream) -> log.await(seq), JSON, "m1", finished, 1, 4, 1, 8);
     }
 
     @Test
@@ -256,7 +256,7 @@ class SpeculatorTest {
             public java.util.concurrent.CompletableFuture<CoordinatorAnswer.Committed> committed(String id) {
                 return coordinator.committed(id);
             }
-        }, journal, log::await, JSON, "m1", finished, 1, 4, 1, 8);
+        }, journal, (seq, stream) -> log.await(seq), JSON, "m1", finished, 1, 4, 1, 8);
         Speculation s = new Speculation("unlucky");
         coordinator.latestFailures = 1; // and the latest data cannot be read once: asked again
         busy.procedure(s, INCREMENT, args("{\"key\":\"hot\"}"), stale, false);
