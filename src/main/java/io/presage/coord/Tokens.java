@@ -42,7 +42,8 @@ public final class Tokens {
         return of(sequence, issuing);
     }
 
-    static String of(long sequence, long stream) {
+    /** A token of position {@code sequence} in stream {@code stream} (0: none named, an older {@code p1} token). */
+    public static String of(long sequence, long stream) {
         return stream == 0 ? V1 + Long.toString(sequence, 36)
                 : V2 + Long.toString(sequence, 36) + "." + Long.toString(stream, 36);
     }

@@ -341,7 +341,9 @@ final class MirrorSpeculations {
         if (v.sequence() > 0) {
             m.put("timestamp", v.timestamp());
             m.put("adjusted", v.adjusted());
-            m.put("token", Tokens.of(v.sequence()));
+            // The stream the coordinator named: a commit in a stream made again that this mirror has not noticed
+            // yet, shown with this mirror's stream, was a token this mirror took for reached at once.
+            m.put("token", v.stream() != 0 ? Tokens.of(v.sequence(), v.stream()) : Tokens.of(v.sequence()));
         }
         if (v.reason() != null) {
             m.put("reason", v.reason());

@@ -24,15 +24,16 @@ public final class Speculation {
      * What a client is told. {@code speculativeResult}: what the 202 answered (null for a plain
      * transaction, or when the procedure refused on local data); {@code result}: the result of the
      * attempt that committed. {@code attempts}: attempts submitted. {@code timestamp}, {@code adjusted},
-     * {@code sequence}: of the commit, once committed (0, false, 0 before). {@code reason},
+     * {@code sequence}: of the commit, once committed (0, false, 0 before); {@code stream}: the log stream the
+     * coordinator's token named for it (0: not known, as for an outcome read back from the store). {@code reason},
      * {@code conflicts}: why it was rolled back. {@code message}: the latest thing worth saying (why it
      * is waiting, why it was rolled back).
      */
     public record View(String id, Status status, JsonNode speculativeResult, JsonNode result, int attempts,
-            long timestamp, boolean adjusted, long sequence, String reason, List<String> conflicts, String message) {
+            long timestamp, boolean adjusted, long sequence, long stream, String reason, List<String> conflicts, String message) {
 
         View with(Status s, String why) {
-            return new View(id, s, speculativeResult, result, attempts, timestamp, adjusted, sequence, reason, conflicts, why);
+            return new View(id, s, speculativeResult, result, attempts, timestamp, adjusted, sequence, stream, reason, conflicts, why);
         }
     }
 
@@ -43,7 +44,7 @@ public final class Speculation {
 
     public Speculation(String id) {
         this.id = id;
-        this.view = new View(id, Status.SPECULATIVE, null, null, 0, 0, false, 0, null, List.of(), null);
+        this.view = new View(id, Status.SPECULATIVE, null, null, 0, 0, false, 0, 0, null, List.of(), null);
     }
 
     public String id() {
@@ -87,36 +88,36 @@ public final class Speculation {
     /** The first plan's result, answered in the 202. */
     void speculated(JsonNode result) {
         View v = view;
-        view = new View(id, v.status(), result, result, v.attempts(), 0, false, 0, null, List.of(), null);
+        view = new View(id, v.status(), result, result, v.attempts(), 0, false, 0, 0, null, List.of(), null);
     }
 
     /** Attempt {@code n} (0-based) is being submitted, with the result it will commit if it commits. */
     void submitting(int n, JsonNode result) {
         View v = view;
-        view = new View(id, v.status(), v.speculativeResult(), result, n + 1, 0, false, 0, null, List.of(), null);
+        view = new View(id, v.status(), v.speculativeResult(), result, n + 1, 0, false, 0, 0, null, List.of(), null);
     }
 
     /** An earlier call under this id committed, with {@code result} (null: not known); this one submits nothing. */
     void committedBefore(JsonNode result) {
         View v = view;
-        view = new View(id, v.status(), v.speculativeResult(), result, 0, 0, false, 0, null, List.of(), null);
+        view = new View(id, v.status(), v.speculativeResult(), result, 0, 0, false, 0, 0, null, List.of(), null);
     }
 
     /** What the coordinator committed under the id was {@code result}, not this speculation's plan. */
     void committedResult(JsonNode result) {
         View v = view;
-        view = new View(id, v.status(), v.speculativeResult(), result, v.attempts(), 0, false, 0, null, List.of(), null);
+        view = new View(id, v.status(), v.speculativeResult(), result, v.attempts(), 0, false, 0, 0, null, List.of(), null);
     }
 
     void waiting(String why) {
         view = view.with(Status.SPECULATIVE, why);
     }
 
-    /** The coordinator committed it at {@code sequence}; it stays speculative until applied here. */
-    void logged(long timestamp, boolean adjusted, long sequence) {
+    /** The coordinator committed it at {@code sequence} of {@code stream}; it stays speculative until applied here. */
+    void logged(long timestamp, boolean adjusted, long sequence, long stream) {
         View v = view;
         view = new View(id, v.status(), v.speculativeResult(), v.result(), v.attempts(), timestamp, adjusted, sequence,
-                null, List.of(), "committed at log sequence " + sequence + "; waiting for this mirror to apply it");
+                stream, null, List.of(), "committed at log sequence " + sequence + "; waiting for this mirror to apply it");
     }
 
     /**
@@ -130,7 +131,7 @@ public final class Speculation {
     /** As {@link #committed}, rolled back. */
     View rolledBack(String reason, List<String> conflicts, String message) {
         View v = view;
-        return new View(id, Status.ROLLED_BACK, v.speculativeResult(), null, v.attempts(), 0, false, 0, reason,
+        return new View(id, Status.ROLLED_BACK, v.speculativeResult(), null, v.attempts(), 0, false, 0, 0, reason,
                 List.copyOf(conflicts), message);
     }
 

@@ -514,7 +514,7 @@ public final class Speculator {
 
     private void confirm(Speculation s, CoordinatorAnswer.Committed c, boolean reexecuted) {
         releaseTurn(s); // decided: the coordinator's latest data holds it, so the next re-execution may read
-        s.logged(c.timestamp(), c.adjusted(), c.sequence());
+        s.logged(c.timestamp(), c.adjusted(), c.sequence(), c.stream());
         appliedHere(s, c.sequence(), c.stream(), firstRetryMs, () -> finish(s, s.committed(reexecuted)));
     }
 

@@ -190,6 +190,8 @@ class ParkedSpeculationCommitTest {
         JsonPath o = outcome("other-stream");
         assertEquals("SPECULATIVE", o.getString("status"), "confirmed by a position of another log stream: " + o.prettify());
         assertTrue(o.getString("message").contains("another log stream"), o.prettify());
+        // Shown with this mirror's stream, the token was one this mirror takes for reached at once.
+        assertEquals("p2.1." + Long.toString(stream + 1, 36), o.getString("token"), "the coordinator's stream is shown");
     }
 
     /** Scans of {@code dead_letters} so far, as PostgreSQL's statistics count them (a moment late). */
