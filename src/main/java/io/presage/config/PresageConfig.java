@@ -107,6 +107,14 @@ public interface PresageConfig {
         @WithDefault("2s")
         @DurationMin(millis = 10)
         Duration publishTimeout();
+
+        /**
+         * Readiness fails once NATS has not answered a request for the log stream's state (asked every
+         * second) for this long: a hung server keeps its connection open.
+         */
+        @WithDefault("5s")
+        @DurationMin(millis = 1000)
+        Duration unansweredAfter();
     }
 
     interface Certification {

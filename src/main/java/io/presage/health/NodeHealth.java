@@ -14,11 +14,12 @@ import io.presage.apply.Applier;
 import io.presage.config.PresageConfig;
 import io.presage.coord.CoordinatorEngine;
 import io.presage.mirror.MirrorNode;
+import io.presage.node.LogAnswers;
 import io.presage.node.LogConnection;
 
 /**
  * MicroProfile Health. The database check is Quarkus's own (datasource health); these add the log
- * connection, the applier, dead letters and, at the coordinator, recovery; at a mirror, the
+ * connection (connected, and answering: {@link LogAnswers}), the applier, dead letters and, at the coordinator, recovery; at a mirror, the
  * replication lag against its bound.
  */
 public class NodeHealth {
@@ -27,6 +28,8 @@ public class NodeHealth {
     PresageConfig config;
     @Inject
     LogConnection logs;
+    @Inject
+    LogAnswers answers;
     @Inject
     Applier applier;
     @Inject
@@ -37,8 +40,16 @@ public class NodeHealth {
     @Readiness
     @ApplicationScoped
     HealthCheck log() {
-        return () -> HealthCheckResponse.named("nats-jetstream").status(logs.connected())
-                .withData("url", config.nats().url()).withData("stream", config.nats().stream()).build();
+        return () -> {
+            String problem = answers.problem();
+            HealthCheckResponseBuilder b = HealthCheckResponse.named("nats-jetstream")
+                    .status(logs.connected() && problem == null)
+                    .withData("url", config.nats().url()).withData("stream", config.nats().stream());
+            if (problem != null) {
+                b.withData("problem", problem);
+            }
+            return b.build();
+        };
     }
 
     @Readiness
