@@ -684,7 +684,9 @@ public class MirrorApi implements NodeApi {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("role", "mirror");
         m.put("nodeId", config.nodeId());
-        m.put("appliedSequence", applier.appliedSequence());
+        // Unknown (null) until the applier has read apply_state: 0 would say "applied nothing" of a database
+        // that may hold the whole log, as at a mirror started while its PostgreSQL cannot be reached.
+        m.put("appliedSequence", applier.started() ? applier.appliedSequence() : null);
         m.put("deadLetters", applier.deadLetters());
         if (applier.lastError() != null) {
             m.put("applierError", applier.lastError());

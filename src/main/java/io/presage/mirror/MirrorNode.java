@@ -466,7 +466,7 @@ public class MirrorNode implements ApplyHook {
     public Map<String, Object> status() {
         Map<String, Object> m = new LinkedHashMap<>();
         Map<String, Object> lag = new LinkedHashMap<>();
-        lag.put("sequences", lagSequences());
+        lag.put("sequences", applier.started() ? lagSequences() : null); // as appliedSequence: not known yet
         lag.put("seconds", lagSeconds());
         lag.put("streamLastSequence", streamLast);
         lag.put("logReadable", logReadable);
