@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -95,6 +96,13 @@ public class Applier implements ApplyProgress {
     private Counter deadLetterCounter;
     /** The role's additions to the apply path (the mirror's); null at the coordinator. */
     private volatile ApplyHook hook;
+    /** Whether this process has looked for parked messages it can decode ({@link #reapplyParked}); applier thread only. */
+    private boolean parkedLookedAt;
+    /**
+     * Sequences of parked messages that are being applied again since this process started (see
+     * {@link #reapplyParked}) and have not been passed yet; applier thread only.
+     */
+    private final java.util.NavigableSet<Long> reapplying = new java.util.TreeSet<>();
 
     void onStart(@Observes @Priority(Integer.MAX_VALUE) StartupEvent ev) {
         applyTimer = Timer.builder("presage_apply_batch_seconds").description("one database transaction of the applier")
@@ -194,6 +202,10 @@ public class Applier implements ApplyProgress {
         while (!stopping) {
             try {
                 if (follower == null) {
+                    if (!parkedLookedAt) {
+                        reapplyParked();
+                        parkedLookedAt = true;
+                    }
                     applied = await(() -> store.appliedSequence());
                     appliedLog = await(() -> store.appliedLog());
                     countDeadLetters(System.nanoTime());
@@ -507,20 +519,39 @@ public class Applier implements ApplyProgress {
                 }
             }
         }
+        long first = messages.get(0).sequence();
         long last = messages.get(messages.size() - 1).sequence();
         long chunkMaxTs = maxTs;
+        java.util.Set<Long> parkedBefore = reapplying.isEmpty() ? Set.of() : Set.copyOf(reapplying.subSet(first, true, last, true));
+        List<Long> cleared = new ArrayList<>(parkedBefore.size());
+        for (int mi = 0; mi < messages.size(); mi++) {
+            if (batches.get(mi) != null && parkedBefore.contains(messages.get(mi).sequence())) {
+                cleared.add(messages.get(mi).sequence()); // parked once, decoded now: applied, its row goes
+            }
+        }
+        List<Object[]> newlyParked = new ArrayList<>(parked.size());
         for (Object[] p : parked) {
-            park(p);
+            if (!parkedBefore.contains((Long) p[0])) {
+                park(p);
+                newlyParked.add(p);
+            }
         }
         await(() -> sessions.withStatelessTransaction(s -> upsertItems(s, items)
                 .chain(() -> insertIds(s, ids))
-                .chain(() -> insertDeadLetters(s, parked))
+                .chain(() -> insertDeadLetters(s, newlyParked))
+                .chain(() -> clearDeadLetters(s, cleared))
                 .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, max_ts = greatest(max_ts, :ts), "
                         + "log_id = :log, updated_at = now() where id = 1 and last_seq < :seq").setParameter("seq", last)
                         .setParameter("ts", chunkMaxTs).setParameter("log", appliedLog).executeUpdate())));
-        if (!parked.isEmpty()) {
-            deadLetters.addAndGet(parked.size());
-            deadLetterCounter.increment(parked.size());
+        if (!newlyParked.isEmpty()) {
+            deadLetters.addAndGet(newlyParked.size());
+            deadLetterCounter.increment(newlyParked.size());
+        }
+        if (!parkedBefore.isEmpty()) {
+            reapplying.removeAll(parkedBefore);
+            countDeadLetters(System.nanoTime());
+            LOG.infof("applier: applied %d message(s) parked before this build (%s); %d parked message(s) left",
+                    cleared.size(), cleared, deadLetters.get());
         }
         return new Chunk(stored, applied);
     }
@@ -622,6 +653,14 @@ public class Applier implements ApplyProgress {
                 .executeUpdate();
     }
 
+    private static Uni<Integer> clearDeadLetters(Mutiny.StatelessSession s, List<Long> seqs) {
+        if (seqs.isEmpty()) {
+            return Uni.createFrom().item(0);
+        }
+        return s.createNativeQuery("delete from dead_letters where seq = any(cast(:s as bigint[]))")
+                .setParameter("s", seqs.toArray(new Long[0])).executeUpdate();
+    }
+
     private static Uni<Integer> insertDeadLetters(Mutiny.StatelessSession s, List<Object[]> parked) {
         return insertEach(s, "insert into dead_letters (seq, subject, reason, data) values (:p0, :p1, :p2, :p3) "
                 + "on conflict do nothing", parked);
@@ -640,6 +679,78 @@ public class Applier implements ApplyProgress {
             });
         }
         return u;
+    }
+
+    /**
+     * Once per process, before the applier reads its position: parked messages this build can decode are
+     * applied again, in log order. A message is parked when the node that read it could not decode it,
+     * typically one of a newer batch format written by a coordinator upgraded first; once this node runs
+     * a build that reads that format, its writes are no longer lost. The position is moved back to just
+     * before the lowest such message, in the database, and the applier goes on from there as it does for
+     * a database restored from a backup (the package's invariants hold: the messages after it are applied
+     * again in log order, which changes nothing, since an item is only replaced by a newer version and ids
+     * keep their first outcome, so every state a reader can see is still a prefix of the log). A parked
+     * message is then either applied, its row deleted in the same transaction, or (still not decodable)
+     * kept parked as it was. Nothing moves back when the log no longer holds that message as it was
+     * parked (cut by a retention limit, another stream under the name): the row stays, and readiness
+     * says so, as before.
+     */
+    private void reapplyParked() throws Throwable {
+        Long from = null;
+        long after = 0;
+        while (from == null) {
+            long cursor = after;
+            List<Object[]> rows = await(() -> sessions.withStatelessSession(s -> s.createNativeQuery(
+                    "select seq, data from dead_letters where seq > :a order by seq limit 64", Object[].class)
+                    .setParameter("a", cursor).getResultList()));
+            if (rows.isEmpty()) {
+                return; // nothing parked that this build can decode
+            }
+            for (Object[] r : rows) {
+                long seq = ((Number) r[0]).longValue();
+                after = seq;
+                if (decodes((byte[]) r[1]) && heldAsParked(seq, (byte[]) r[1])) {
+                    from = seq;
+                    break;
+                }
+            }
+        }
+        long seq = from;
+        List<Long> parkedFrom = await(() -> sessions.withStatelessSession(s -> s.createNativeQuery(
+                "select seq from dead_letters where seq >= :s order by seq", Long.class).setParameter("s", seq).getResultList()));
+        int moved = await(() -> sessions.withStatelessTransaction(s -> s.createNativeQuery(
+                "update apply_state set last_seq = :s - 1, updated_at = now() where id = 1 and last_seq >= :s")
+                .setParameter("s", seq).executeUpdate()));
+        if (moved == 1) {
+            reapplying.addAll(parkedFrom);
+            LOG.infof("applier: log message %d, parked as undecodable, can be decoded by this build: applying the log "
+                    + "again from it (%d parked message(s) from there)", seq, parkedFrom.size());
+        }
+    }
+
+    private boolean decodes(byte[] data) {
+        try {
+            codec.decode(data);
+            return true;
+        } catch (LogDecodeException e) {
+            return false;
+        }
+    }
+
+    /** Whether the log (the stream this node applied from) still holds message {@code seq} as it was parked. */
+    private boolean heldAsParked(long seq, byte[] data) throws Throwable {
+        JetStreamLog log = logs.get();
+        long mine = await(() -> store.appliedLog());
+        if (mine != 0 && mine != log.end().identity()) {
+            return false; // another stream now: awaitSameStream reports it
+        }
+        List<LogMessage> page = log.fetch(seq, 1, Duration.ofSeconds(5));
+        boolean held = !page.isEmpty() && page.get(0).sequence() == seq && java.util.Arrays.equals(page.get(0).data(), data);
+        if (!held) {
+            LOG.errorf("applier: log message %d, parked as undecodable, can be decoded by this build, but the log no "
+                    + "longer holds it as it was parked; it stays parked (its writes are missing here)", seq);
+        }
+        return held;
     }
 
     private void park(Object[] p) {

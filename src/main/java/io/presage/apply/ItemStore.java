@@ -39,11 +39,13 @@ public interface ItemStore {
     Uni<Long> maxCommitTimestamp();
 
     /**
-     * The log messages the applier parked as undecodable and an operator has not dealt with yet (their
-     * rows still in {@code dead_letters}). A row is written in the transaction that moves the applied
+     * The log messages up to {@code upTo} the applier parked as undecodable and nobody has dealt with yet
+     * (their rows still in {@code dead_letters}). A row is written in the transaction that moves the applied
      * position past its message, so one read after {@link #appliedSequence} covers every message up to it.
+     * Rows above it are messages the applier is applying again (a build that can now decode them
+     * started: see {@code Applier#reapplyParked}), which a replay from that position meets itself.
      */
-    Uni<DeadLetters> deadLetters();
+    Uni<DeadLetters> deadLetters(long upTo);
 
     /** {@code count} parked messages, the lowest of them at {@code firstSequence} (0 when none). */
     record DeadLetters(long count, long firstSequence) {

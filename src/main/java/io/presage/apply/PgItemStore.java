@@ -151,8 +151,9 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<DeadLetters> deadLetters() {
-        return pool.preparedQuery("select count(*), coalesce(min(seq), 0) from dead_letters").execute()
+    public Uni<DeadLetters> deadLetters(long upTo) {
+        return pool.preparedQuery("select count(*), coalesce(min(seq), 0) from dead_letters where seq <= $1")
+                .execute(Tuple.of(upTo))
                 .map(rows -> {
                     Row r = rows.iterator().next();
                     return new DeadLetters(r.getLong(0), r.getLong(1));

@@ -323,8 +323,9 @@ public class CoordinatorEngine {
             old.stop();
         }
         JetStreamLog log = logs.get();
+        awaitApplierStarted(); // it may first move the position back, to apply parked messages again
         long applied = awaitStore(() -> store.appliedSequence());
-        refuseWhileParked(awaitStore(() -> store.deadLetters())); // after the position: see ItemStore.deadLetters
+        refuseWhileParked(awaitStore(() -> store.deadLetters(applied))); // after the position: see ItemStore.deadLetters
         // Bounds every write the replay below will not show: the store's largest commit timestamp, kept
         // in one row by the applier (it was max(items.version), a scan of the whole table on every
         // rebuild). It also covers read-only transactions, which write no item, so that no timestamp
@@ -423,6 +424,23 @@ public class CoordinatorEngine {
         stateDetail = "ready";
         LOG.infof("coordinator %s ready: log at %d, store applied %d, %d messages replayed; batches compressed by %s",
                 config.nodeId(), last, applied, replayed, BatchCodec.compressorName());
+    }
+
+    /**
+     * Waits until the applier has read its position: on start it first moves that position back below
+     * the parked messages this build can decode ({@code Applier#reapplyParked}), and the replay must
+     * start from there, not from the position before.
+     */
+    private void awaitApplierStarted() {
+        while (!applier.started()) {
+            if (stopping) {
+                throw new IllegalStateException("stopping");
+            }
+            stateDetail = "replaying the log: waiting for the applier to start"
+                    + (applier.lastError() == null ? "" : " (" + applier.lastError() + ")");
+            sleep(20);
+        }
+        stateDetail = "replaying the log";
     }
 
     /**

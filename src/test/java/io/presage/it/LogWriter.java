@@ -32,9 +32,16 @@ final class LogWriter implements AutoCloseable {
     private long batches;
 
     LogWriter() {
-        Config config = ConfigProvider.getConfig();
-        log = JetStreamLog.connect(LogConfig.defaults(config.getValue("presage.nats.url", String.class))
-                .withStreamName(config.getValue("presage.nats.stream", String.class))
+        this(ConfigProvider.getConfig());
+    }
+
+    private LogWriter(Config config) {
+        this(config.getValue("presage.nats.url", String.class), config.getValue("presage.nats.stream", String.class));
+    }
+
+    /** For a test without the application in its JVM (nodes as processes): their NATS and stream. */
+    LogWriter(String natsUrl, String stream) {
+        log = JetStreamLog.connect(LogConfig.defaults(natsUrl).withStreamName(stream)
                 .withPublishTimeout(Duration.ofSeconds(5)));
     }
 

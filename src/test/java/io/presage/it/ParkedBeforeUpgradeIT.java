@@ -1,0 +1,89 @@
+package io.presage.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import io.presage.it.JsonHttp.Answer;
+import io.presage.testing.NatsTestServer;
+import io.presage.testing.PostgresTestServer;
+
+/**
+ * A message of a newer batch format (a coordinator upgraded first wrote it) is parked by a node of the
+ * build before; once that node runs a build that reads the format, it applies the message on start, in
+ * log order (before the later message that overwrote one of its keys), and goes on: nothing lost, no
+ * {@code apply_state.last_seq} set back by hand. The node is a coordinator, as packaged, in its own
+ * process; "the build that reads the newer format" is the same jar with the test seam
+ * {@code io.presage.test.reader-format-version=2} (see BatchCodec), since no format 2 exists yet.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class ParkedBeforeUpgradeIT {
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
+    /** The JVM option that makes the node the build that reads format 2. */
+    static final Map<String, String> UPGRADED = Map.of("JAVA_TOOL_OPTIONS", "-Dio.presage.test.reader-format-version=2");
+    private final Path logDir = NodeProcess.BASE_DIR.resolve("target/parked-upgrade-it");
+
+    @Test
+    void aNodeUpgradedToReadAParkedMessageAppliesItOnStartInLogOrder() throws Exception {
+        NatsTestServer nats = NatsTestServer.start();
+        NodeProcess old = null;
+        NodeProcess upgraded = null;
+        try (LogWriter writer = new LogWriter(nats.url(), "MIRROR_LOG")) {
+            PostgresTestServer pg = PostgresTestServer.get();
+            String db = pg.createDatabase();
+            old = NodeProcess.coordinator("coordinator", nats, pg, db, logDir, Map.of());
+            old.start();
+            old.awaitReady(READY_TIMEOUT);
+            Answer first = JsonHttp.send(JsonHttp.put(old.uri("/v1/kv/upg-a"), "1"));
+            assertEquals(200, first.status(), first.toString());
+
+            long parked = writer.appendRaw(LogWriter.newerFormat(writer.txn("upg-id",
+                    LogWriter.put("upg-a", "2"), LogWriter.put("upg-b", "2"))));
+            long later = writer.append(writer.txn(LogWriter.put("upg-a", "3")));
+            old.awaitAppliedUpTo(later, READY_TIMEOUT);
+            assertEquals(1, status(old).path("deadLetters").asLong(), "the old build parks message " + parked);
+            old.stop();
+
+            upgraded = NodeProcess.coordinator("coordinator", nats, pg, db, logDir, UPGRADED);
+            upgraded.start();
+            upgraded.awaitReady(READY_TIMEOUT);
+            assertEquals(0, status(upgraded).path("deadLetters").asLong(), "nothing parked once it can be read");
+            assertEquals(3, value(upgraded, "upg-a"), "the later message's write stays the key's value (log order)");
+            assertEquals(2, value(upgraded, "upg-b"), "the parked message's write is applied");
+            try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                    "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db, pg.username(), pg.password());
+                 java.sql.Statement st = c.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("select (select count(*) from dead_letters), "
+                         + "(select item_value from items where item_key = 'upg-b'), "
+                         + "(select count(*) from txn_ids where txn_id = 'upg-id')")) {
+                rs.next();
+                assertEquals(0, rs.getLong(1), "its dead_letters row is gone");
+                assertEquals("2", rs.getString(2), "in the node's own database, not only in its memory");
+                assertEquals(1, rs.getLong(3), "with its idempotency id");
+            }
+            Answer retry = JsonHttp.send(JsonHttp.post(upgraded.uri("/v1/transactions"),
+                    "{\"id\":\"upg-id\",\"reads\":[],\"writes\":[{\"key\":\"upg-b\",\"value\":9}]}"));
+            assertEquals(200, retry.status(), retry.toString());
+            assertEquals(2, value(upgraded, "upg-b"), "the parked commit's retry is answered by it, not committed again");
+        } finally {
+            NodeProcess.stopAll(old, upgraded);
+            nats.close();
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode status(NodeProcess n) {
+        return JsonHttp.send(JsonHttp.get(n.uri("/v1/status"))).json();
+    }
+
+    private static long value(NodeProcess n, String key) {
+        Answer r = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + key)));
+        assertEquals(200, r.status(), key + ": " + r);
+        return r.json().path("value").asLong();
+    }
+}
