@@ -187,9 +187,7 @@ public class CoordinatorEngine {
         if (config.lease().enabled()) {
             state = State.STANDBY;
             stateDetail = "standby: waiting for the coordinator lease";
-            Thread t = new Thread(this::standBy, "presage-standby");
-            t.setDaemon(true);
-            t.start();
+            standByFrom(0);
         } else {
             recovery.submit(this::recoverUntilDone);
         }
@@ -201,7 +199,20 @@ public class CoordinatorEngine {
      * process (exit code 3): it may have missed commits of the new holder, and a restarted coordinator
      * is a standby. Commits stop the moment the lease is not valid, before the exit.
      */
-    private void standBy() {
+    private void standByFrom(long passed) {
+        Thread t = new Thread(() -> standBy(passed), "presage-standby");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /**
+     * The lease is taken only while nothing is parked here, once this node's applier has passed {@code passed}
+     * (the message a recovery gave the lease up for: see {@link #standAside}). A coordinator holding
+     * the lease with a parked message could not serve (recovery refuses: see {@link #replay}), and held it
+     * so that no other could either, an upgraded one that reads the message say, until an operator found
+     * out why nothing served.
+     */
+    private void standBy(long passed) {
         CoordinatorLease l = null;
         while (!stopping && l == null) {
             try {
@@ -218,18 +229,76 @@ public class CoordinatorEngine {
         if (l == null) {
             return;
         }
-        String holder = l.currentHolder();
-        stateDetail = "standby: waiting for the coordinator lease" + (holder == null ? "" : ", held by " + holder);
         try {
-            if (!l.acquire(() -> stopping)) {
-                return;
-            }
+            do {
+                awaitNothingParked(passed);
+                String holder = l.currentHolder();
+                stateDetail = "standby: waiting for the coordinator lease" + (holder == null ? "" : ", held by " + holder);
+            } while (!l.acquire(() -> stopping || parkedHere(passed)) && !stopping);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
         }
+        if (stopping) {
+            l.close();
+            return;
+        }
         lease = l;
         recovery.submit(this::recoverUntilDone);
+    }
+
+    /** Whether this node may not take the lease now: see {@link #standBy}. */
+    private boolean parkedHere(long passed) {
+        return !applier.started() || applier.deadLetters() > 0 || applier.appliedSequence() < passed;
+    }
+
+    /** Waits (saying why and what to do, in the state's detail) while {@link #parkedHere}. */
+    private void awaitNothingParked(long passed) {
+        while (!stopping && parkedHere(passed)) {
+            if (!applier.started() || applier.appliedSequence() < passed) {
+                stateDetail = "standby: waiting for this node's applier to apply the log up to " + passed + " (at "
+                        + applier.appliedSequence() + ") before taking the coordinator lease";
+            } else {
+                try {
+                    ItemStore.DeadLetters p = awaitStore(() -> store.deadLetters(Long.MAX_VALUE));
+                    if (p.count() > 0) {
+                        undecodable = p.firstSequence();
+                        stateDetail = "standby: not taking the coordinator lease: " + parkedProblem(p);
+                    }
+                } catch (Exception e) {
+                    stateDetail = "standby: cannot read dead_letters (" + e.getMessage() + "); retrying";
+                }
+            }
+            sleep(1_000);
+        }
+        undecodable = 0; // recovery looks again once the lease is taken
+    }
+
+    /** What the parked messages mean for this coordinator, and what an operator does about them. */
+    private static String parkedProblem(ItemStore.DeadLetters p) {
+        return p.count() + " log message(s) from sequence " + p.firstSequence() + " could not be decoded by this "
+                + "build and are parked in dead_letters; its reason column says why (a newer batch format, say, "
+                + "from a coordinator upgraded first). Upgrade this node to a build that reads them: on start it "
+                + "applies them. Or, once you have looked at them, delete their rows there to go on without their "
+                + "writes. No commit is taken here until then";
+    }
+
+    /**
+     * Recovery of a lease holder met a log message it cannot decode (or one parked): it gives the lease up
+     * instead of holding it while serving nothing, and stands by again until its applier has passed that
+     * message (parking it) and nothing is parked (see {@link #standBy}). Another coordinator of the group
+     * that reads the message can then take over; if none can, the group waits for an operator, as one
+     * coordinator did, and every standby's state detail says why. Nothing was appended by this recovery
+     * (the barrier comes after the replay), so nothing it did needs the lease.
+     */
+    private void standAside(long sequence, String why) {
+        CoordinatorLease l = lease;
+        state = State.STANDBY; // before the lease goes: servesReads takes no lease as "not enabled"
+        stateDetail = "standby: gave the coordinator lease up: " + why;
+        LOG.error(stateDetail);
+        lease = null;
+        l.close();
+        standByFrom(sequence);
     }
 
     private void leaseLost() {
@@ -303,6 +372,11 @@ public class CoordinatorEngine {
                 recover();
                 return;
             } catch (Exception | Error e) {
+                long stuckAt = e instanceof LogDecodeException || e instanceof ParkedMessages ? undecodable : 0;
+                if (stuckAt != 0 && lease != null) {
+                    standAside(stuckAt, e.getMessage());
+                    return;
+                }
                 // An Error too (out of memory, a stack overflow in a decoder): this runs as an executor's
                 // task, which keeps what it throws in a Future nobody reads, so the coordinator stayed
                 // "replaying the log" for good, with nothing logged and no retry.
@@ -514,8 +588,9 @@ public class CoordinatorEngine {
         } catch (LogDecodeException e) {
             undecodable = m.sequence();
             throw new LogDecodeException("log message " + m.sequence() + " cannot be decoded (" + e.getMessage()
-                    + "); no commit is taken until an operator has looked at it: once this node's applier has "
-                    + "parked it in dead_letters, delete its row there to go on without its writes", e);
+                    + "); no commit is taken until an operator has looked at it: upgrade this node to a build that reads "
+                    + "it, or, once this node's applier has parked it in dead_letters, delete its row there to go on "
+                    + "without its writes", e);
         }
         for (LogTxn t : batch.txns()) {
             String[] keys = new String[t.writes().size()];
@@ -541,11 +616,16 @@ public class CoordinatorEngine {
     private void refuseWhileParked(ItemStore.DeadLetters parked) {
         if (parked.count() > 0) {
             undecodable = parked.firstSequence();
-            throw new IllegalStateException(parked.count() + " log message(s) from sequence " + parked.firstSequence()
-                    + " could not be decoded and are parked in dead_letters; no commit is taken until an operator "
-                    + "has looked at them and deleted their rows there (their writes are then gone)");
+            throw new ParkedMessages(parkedProblem(parked));
         }
         undecodable = 0;
+    }
+
+    /** Recovery refuses on messages this node's applier parked: see {@link #refuseWhileParked}. */
+    private static final class ParkedMessages extends IllegalStateException {
+        ParkedMessages(String message) {
+            super(message);
+        }
     }
 
     private GroupCommit.Events events() {

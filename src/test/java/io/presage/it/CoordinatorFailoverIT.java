@@ -148,20 +148,6 @@ class CoordinatorFailoverIT {
 
     /** Polls {@code /v1/status} until the node reports {@code state}. */
     private static void awaitState(NodeProcess n, String state) throws InterruptedException {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            try {
-                Answer s = JsonHttp.send(JsonHttp.get(n.uri("/v1/status")));
-                if (state.equals(s.json().path("state").asText())) {
-                    return;
-                }
-                last = s.toString();
-            } catch (UncheckedIOException e) {
-                last = e.getMessage();
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError(n.name + " never reported " + state + "; last: " + last);
+        n.awaitStatus(s -> state.equals(s.path("state").asText()), "reporting " + state, READY_TIMEOUT);
     }
 }

@@ -185,6 +185,25 @@ final class NodeProcess {
         throw new AssertionError(name + " did not apply up to sequence " + sequence + " in " + max + ": " + s);
     }
 
+    /** Polls {@code /v1/status} until {@code done} holds for it (for up to {@code max}); fails saying {@code what}. */
+    void awaitStatus(java.util.function.Predicate<JsonNode> done, String what, Duration max) throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            try {
+                JsonNode s = JsonHttp.send(JsonHttp.get(uri("/v1/status"))).json();
+                if (done.test(s)) {
+                    return;
+                }
+                last = s.toString();
+            } catch (java.io.UncheckedIOException e) {
+                last = e.getMessage();
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError(name + " not " + what + " in " + max + "; last: " + last);
+    }
+
     /** Sends a signal by name ({@code STOP}, {@code CONT}) to the node's process. */
     void signal(String name) throws IOException, InterruptedException {
         Process k = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
