@@ -722,6 +722,38 @@ public class CoordinatorEngine {
         if (spec.id() == null) {
             return submitAsRead(spec, null); // the stamp is for ids only: none taken on the hot path without one
         }
+        return withinCommitTimeout(spec);
+    }
+
+    /**
+     * A commit under an id answers within {@code presage.group-commit.timeout} as a whole, as the README
+     * says of every commit. Its steps are each bounded by that timeout (the store's lookup of the id, the
+     * wait for the certifier and the log, the wait for a rival claim of its namespace), and they used to
+     * add up: an id looked up for most of the timeout, then a log that did not answer, took twice the
+     * timeout, and a plain transaction that yielded to a procedure call's attempt three times. One timer
+     * from the start bounds them all. Its answer says what is known: while the store has not said whether
+     * the id committed before, nothing was submitted (503 {@code STORE_SLOW}, as the lookup's own bound
+     * answers); after that, the commit may still be made (504, retry under the id). The steps' own bounds
+     * stay: they end a wait of a step that began late, and every future they wait on is a copy, so the
+     * cancellation this timer brings leaves the claims the idempotency cache holds alone.
+     */
+    private Uni<CommitOutcome> withinCommitTimeout(TxnSpec spec) {
+        IdLookup lookup = new IdLookup();
+        return Uni.createFrom().deferred(() -> commitUnderId(spec, lookup))
+                .ifNoItem().after(config.groupCommit().timeout())
+                .recoverWithUni(() -> lookup.running ? unavailable("STORE_SLOW", STORE_SLOW)
+                        : Uni.createFrom().item(NOT_ANSWERED_IN_TIME));
+    }
+
+    /** Whether a commit's lookup of its id in the store is under way: see {@link #withinCommitTimeout}. */
+    private static final class IdLookup {
+        volatile boolean running;
+    }
+
+    private static final CommitOutcome NOT_ANSWERED_IN_TIME = new CommitOutcome.Unknown("no answer in time: the commit "
+            + "may still be made; retry under the same id");
+
+    private Uni<CommitOutcome> commitUnderId(TxnSpec spec, IdLookup lookup) {
         IdLookupStamp lookedUpAt = idLookupStamp(); // before the state check: a recovery begun after it changes it
         if (state != State.READY) {
             // Until recovery has replayed the log, the ids committed after the store's position are not
@@ -745,8 +777,10 @@ public class CoordinatorEngine {
         if (c != null) {
             return Uni.createFrom().item(c);
         }
-        List<String> lookup = call == null ? List.of(id) : List.of(id, call);
-        return storedIds(lookup).onItem().transformToUni(found -> {
+        List<String> candidates = call == null ? List.of(id) : List.of(id, call);
+        lookup.running = true;
+        return storedIds(candidates).onItem().transformToUni(found -> {
+            lookup.running = false;
             if (found == null) {
                 return unavailable("STORE_SLOW", STORE_SLOW);
             }

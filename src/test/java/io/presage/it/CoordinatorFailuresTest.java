@@ -440,16 +440,66 @@ class CoordinatorFailuresTest {
             assertEquals(1, landed, "the append the log never confirmed landed once the server resumed: a 503 would have lied");
         }
 
+        Response retry = retryOnceTheLogIsBack(body);
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once: " + retry.asString());
+        }
+        assertEquals(retry.jsonPath().getLong("timestamp"), version("unconfirmed-k"));
+    }
+
+    /**
+     * A commit under an id answers within the commit timeout as a whole, as the README says of every
+     * commit: here its id lookup waits behind a lock for most of the timeout, and the log it then goes
+     * to does not answer. Each step was bounded by the timeout on its own, so the answer came after
+     * both (about 1.8 times the timeout here). It is 504, not 503: the commit was submitted and may
+     * still land, and the retry under the id finds it once.
+     */
+    @Test
+    @Order(2)
+    void aCommitUnderAnIdAnswersWithinTheCommitTimeoutWhenItsLookupTookMostOfIt() throws Exception {
+        String id = "deadline-1";
+        String body = "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"deadline-k\",\"value\":1}]}";
+        Duration timeout = config().getValue("presage.group-commit.timeout", Duration.class);
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        Response first;
+        Duration took;
+        try (Connection hold = lockingConnection()) {
+            lock(hold, "lock table txn_ids in access exclusive mode"); // the id lookup waits behind it
+            long start = System.nanoTime();
+            Future<Response> answer = pool.submit(() -> post("/v1/transactions", body));
+            awaitLookupWaiting();
+            Http.sleep(Math.max(0, timeout.toMillis() * 4 / 5 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
+            nats.pause(); // before the lookup answers: the commit it lets through meets a log that does not answer
+            try {
+                hold.rollback();
+                first = answer.get(30, TimeUnit.SECONDS);
+                took = Duration.ofNanos(System.nanoTime() - start);
+            } finally {
+                nats.resume();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(504, first.statusCode(), first.asString());
+        assertEquals("TIMEOUT", first.jsonPath().getString("error"), first.asString());
+        assertTrue(took.compareTo(timeout.plusMillis(1500)) < 0, "answered in " + took + ", timeout " + timeout);
+
+        Response retry = retryOnceTheLogIsBack(body);
+        try (JetStreamLog log = secondWriter()) {
+            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once: " + retry.asString());
+        }
+    }
+
+    /** {@code body} posted again until it is not 503 (the coordinator recovers from the log's outage): 200. */
+    private static Response retryOnceTheLogIsBack(String body) {
         Response retry = null;
         for (int i = 0; i < 120 && (retry == null || retry.statusCode() == 503); i++) {
             awaitStatus(s -> "READY".equals(s.getString("state")), "READY after the log came back");
             retry = post("/v1/transactions", body);
         }
         assertEquals(200, retry.statusCode(), retry.asString());
-        try (JetStreamLog log = secondWriter()) {
-            assertEquals(1, logTxns(log).stream().filter(t -> id.equals(t.id())).count(), "committed once: " + retry.asString());
-        }
-        assertEquals(retry.jsonPath().getLong("timestamp"), version("unconfirmed-k"));
+        return retry;
     }
 
     // ---- the log refuses an append ------------------------------------------------------------
