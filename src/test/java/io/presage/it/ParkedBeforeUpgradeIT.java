@@ -43,30 +43,14 @@ class ParkedBeforeUpgradeIT {
             Answer first = JsonHttp.send(JsonHttp.put(old.uri("/v1/kv/upg-a"), "1"));
             assertEquals(200, first.status(), first.toString());
 
-            long parked = writer.appendRaw(LogWriter.newerFormat(writer.txn("upg-id",
-                    LogWriter.put("upg-a", "2"), LogWriter.put("upg-b", "2"))));
-            long later = writer.append(writer.txn(LogWriter.put("upg-a", "3")));
-            old.awaitAppliedUpTo(later, READY_TIMEOUT);
-            assertEquals(1, status(old).path("deadLetters").asLong(), "the old build parks message " + parked);
+            long later = parkedThenOverwritten(writer, old, "upg");
             old.stop();
 
             upgraded = NodeProcess.coordinator("coordinator", nats, pg, db, logDir, UPGRADED);
             upgraded.start();
             upgraded.awaitReady(READY_TIMEOUT);
-            assertEquals(0, status(upgraded).path("deadLetters").asLong(), "nothing parked once it can be read");
-            assertEquals(3, value(upgraded, "upg-a"), "the later message's write stays the key's value (log order)");
-            assertEquals(2, value(upgraded, "upg-b"), "the parked message's write is applied");
-            try (java.sql.Connection c = java.sql.DriverManager.getConnection(
-                    "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db, pg.username(), pg.password());
-                 java.sql.Statement st = c.createStatement();
-                 java.sql.ResultSet rs = st.executeQuery("select (select count(*) from dead_letters), "
-                         + "(select item_value from items where item_key = 'upg-b'), "
-                         + "(select count(*) from txn_ids where txn_id = 'upg-id')")) {
-                rs.next();
-                assertEquals(0, rs.getLong(1), "its dead_letters row is gone");
-                assertEquals("2", rs.getString(2), "in the node's own database, not only in its memory");
-                assertEquals(1, rs.getLong(3), "with its idempotency id");
-            }
+            appliedInLogOrder(upgraded, later, pg, db, "upg");
+            assertEquals("1", stored(pg, db, "select count(*) from txn_ids where txn_id = 'upg-id'"), "with its idempotency id");
             Answer retry = JsonHttp.send(JsonHttp.post(upgraded.uri("/v1/transactions"),
                     "{\"id\":\"upg-id\",\"reads\":[],\"writes\":[{\"key\":\"upg-b\",\"value\":9}]}"));
             assertEquals(200, retry.status(), retry.toString());
@@ -74,6 +58,79 @@ class ParkedBeforeUpgradeIT {
         } finally {
             NodeProcess.stopAll(old, upgraded);
             nats.close();
+        }
+    }
+
+    /**
+     * The same at a mirror, whose applier is the coordinator's with the mirror's hook on it: the coordinator
+     * was upgraded first and reads the newer format; the mirror of the build before parks the message, and
+     * once upgraded applies it on start, in log order, and serves its writes from its own database.
+     */
+    @Test
+    void aMirrorUpgradedToReadAParkedMessageAppliesItOnStartInLogOrder() throws Exception {
+        NatsTestServer nats = NatsTestServer.start();
+        NodeProcess coordinator = null;
+        NodeProcess old = null;
+        NodeProcess upgraded = null;
+        try (LogWriter writer = new LogWriter(nats.url(), "MIRROR_LOG")) {
+            PostgresTestServer pg = PostgresTestServer.get();
+            coordinator = NodeProcess.coordinator("coordinator", nats, pg, pg.createDatabase(), logDir, UPGRADED);
+            coordinator.start();
+            coordinator.awaitReady(READY_TIMEOUT);
+            Answer first = JsonHttp.send(JsonHttp.put(coordinator.uri("/v1/kv/mupg-a"), "1"));
+            assertEquals(200, first.status(), first.toString());
+            String db = pg.createDatabase();
+            old = NodeProcess.mirror("mirror1", coordinator, nats, pg, db, logDir);
+            old.start();
+            old.awaitReady(READY_TIMEOUT);
+
+            long later = parkedThenOverwritten(writer, old, "mupg");
+            old.stop();
+
+            upgraded = NodeProcess.mirror("mirror1", coordinator, nats, pg, db, logDir, UPGRADED);
+            upgraded.start();
+            upgraded.awaitReady(READY_TIMEOUT);
+            appliedInLogOrder(upgraded, later, pg, db, "mupg");
+        } finally {
+            NodeProcess.stopAll(upgraded, old, coordinator);
+            nats.close();
+        }
+    }
+
+    /**
+     * Appends a message of the newer format writing {@code prefix-a} and {@code prefix-b} = 2 under id
+     * {@code prefix-id}, then one writing {@code prefix-a} = 3; returns the later one's sequence, once
+     * {@code old} has applied it and parked the first.
+     */
+    private static long parkedThenOverwritten(LogWriter writer, NodeProcess old, String prefix) throws Exception {
+        long parked = writer.appendRaw(LogWriter.newerFormat(writer.txn(prefix + "-id",
+                LogWriter.put(prefix + "-a", "2"), LogWriter.put(prefix + "-b", "2"))));
+        long later = writer.append(writer.txn(LogWriter.put(prefix + "-a", "3")));
+        old.awaitAppliedUpTo(later, READY_TIMEOUT);
+        assertEquals(1, status(old).path("deadLetters").asLong(), "the old build parks message " + parked);
+        return later;
+    }
+
+    /** What {@link #parkedThenOverwritten} wrote, as {@code upgraded} holds it: both messages, in log order. */
+    private static void appliedInLogOrder(NodeProcess upgraded, long later, PostgresTestServer pg, String db, String prefix)
+            throws Exception {
+        upgraded.awaitAppliedUpTo(later, READY_TIMEOUT);
+        assertEquals(0, status(upgraded).path("deadLetters").asLong(), "nothing parked once it can be read");
+        assertEquals(3, value(upgraded, prefix + "-a"), "the later message's write stays the key's value (log order)");
+        assertEquals(2, value(upgraded, prefix + "-b"), "the parked message's write is applied");
+        assertEquals("0", stored(pg, db, "select count(*) from dead_letters"), "its dead_letters row is gone");
+        assertEquals("2", stored(pg, db, "select item_value from items where item_key = '" + prefix + "-b'"),
+                "in the node's own database, not only in its memory");
+    }
+
+    /** The one value {@code sql} selects from database {@code db}, as text. */
+    private static String stored(PostgresTestServer pg, String db, String sql) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(
+                "jdbc:postgresql://127.0.0.1:" + pg.port() + "/" + db, pg.username(), pg.password());
+             java.sql.Statement st = c.createStatement();
+             java.sql.ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
         }
     }
 
