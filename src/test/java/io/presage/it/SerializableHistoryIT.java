@@ -132,13 +132,15 @@ class SerializableHistoryIT {
                     Map.of("PRESAGE_APPLY_CACHE_BYTES", Long.toString(CACHE_BYTES), "PRESAGE_APPLY_GATHER", GATHER,
                             "PRESAGE_CERTIFICATION_PARTITIONS", Integer.toString(PARTITIONS),
                             "PRESAGE_CERTIFICATION_WINDOW_KEYS", Integer.toString(WINDOW_KEYS)));
+            mirror = NodeProcess.mirror("mirror", coordinator, nats, pg, pg.createDatabase(), logDir);
+            // Both start at once (one start-up instead of two in a row); the mirror follows the log, and
+            // is waited for below until it has applied the loaded keys.
             coordinator.start();
+            mirror.start();
             coordinator.awaitReady(READY_TIMEOUT);
             for (int k = 0; k < KEYS; k++) {
                 load(key(k));
             }
-            mirror = NodeProcess.mirror("mirror", coordinator, nats, pg, pg.createDatabase(), logDir);
-            mirror.start();
             mirror.awaitReady(READY_TIMEOUT);
             mirror.awaitAppliedUpTo(coordinator.awaitApplied(Duration.ofSeconds(30)).path("committedSequence").asLong(),
                     Duration.ofSeconds(30));
