@@ -750,8 +750,12 @@ public class CoordinatorEngine {
         volatile boolean running;
     }
 
+    /**
+     * A commit not answered within the timeout, by {@link #bounded} or {@link #withinCommitTimeout}: one
+     * instance, not one built for every commit on the hot path whether it times out or not.
+     */
     private static final CommitOutcome NOT_ANSWERED_IN_TIME = new CommitOutcome.Unknown("no answer in time: the commit "
-            + "may still be made; retry under the same id");
+            + "may still be made; retry under the same id, or read before retrying without one");
 
     private Uni<CommitOutcome> commitUnderId(TxnSpec spec, IdLookup lookup) {
         IdLookupStamp lookedUpAt = idLookupStamp(); // before the state check: a recovery begun after it changes it
@@ -1125,8 +1129,7 @@ public class CoordinatorEngine {
     private Uni<CommitOutcome> bounded(CompletableFuture<CommitOutcome> f) {
         return Uni.createFrom().completionStage(f.copy())
                 .ifNoItem().after(config.groupCommit().timeout())
-                .recoverWithItem(new CommitOutcome.Unknown("no answer from the log in time: the commit may still be "
-                        + "made; retry under the same id, or read before retrying without one"));
+                .recoverWithItem(NOT_ANSWERED_IN_TIME);
     }
 
     /**
