@@ -152,7 +152,7 @@ class ParkedSpeculationCommitTest {
         }
         Thread.sleep(4_000); // PostgreSQL's statistics show the scans of the last seconds late
         long before = deadLetterScans();
-        Thread.sleep(12_000);
+        Thread.sleep(6_000);
         long scans = deadLetterScans() - before;
         try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
             st.executeUpdate("delete from dead_letters");
@@ -160,9 +160,9 @@ class ParkedSpeculationCommitTest {
         for (int i = 0; i < n; i++) {
             assertEquals("COMMITTED", awaitDecided("many-" + i).getString("status"), "once the operator has dealt with it");
         }
-        // The applier counts the rows every 2 s (6), and the speculations' shared read is at most one a second
-        // (12); one read each was 15 a second (180).
-        assertTrue(scans <= 40, scans + " looks in dead_letters in 12 s by " + n + " speculations waiting on parked commits");
+        // The applier counts the rows every 2 s (3), and the speculations' shared read is at most one a second
+        // (6); one read each was 15 a second (90).
+        assertTrue(scans <= 20, scans + " looks in dead_letters in 6 s by " + n + " speculations waiting on parked commits");
     }
 
     /**

@@ -37,12 +37,21 @@ class CoordinatorLeaseTest {
     }
 
     private CoordinatorLease lease(String node, Duration ttl, Runnable onLost) throws Exception {
-        JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(nats.server().url()).withPublishTimeout(Duration.ofSeconds(3)));
+        return lease(node, ttl, Duration.ofSeconds(3), onLost);
+    }
+
+    private CoordinatorLease lease(String node, Duration ttl, Duration requestTimeout, Runnable onLost) throws Exception {
+        JetStreamLog log = JetStreamLog.connect(LogConfig.defaults(nats.server().url()).withPublishTimeout(requestTimeout));
         nats.closeAfter(log);
         CoordinatorLease l = new CoordinatorLease(log::connection, "lease_test", "coordinator", node, ttl, 1,
                 StorageType.File, onLost);
         nats.closeAfter(l);
         return l;
+    }
+
+    /** Longer than the lease lasts without a renewal: what a holder that stopped renewing would have lost by then. */
+    private static long pastTheTtl() {
+        return TTL.toMillis() + 1_000;
     }
 
     private static CompletableFuture<Boolean> acquireInBackground(CoordinatorLease l, AtomicBoolean stop) {
@@ -65,7 +74,7 @@ class CoordinatorLeaseTest {
         CoordinatorLease second = lease("b", () -> { });
         AtomicBoolean stop = new AtomicBoolean();
         CompletableFuture<Boolean> waiting = acquireInBackground(second, stop);
-        Thread.sleep(2 * TTL.toMillis()); // two lease lengths: the first renews, so it keeps the lease
+        Thread.sleep(pastTheTtl()); // the first renews, so it keeps the lease
         assertFalse(waiting.isDone(), "the standby waits while the holder renews");
         assertTrue(first.valid());
 
@@ -89,7 +98,7 @@ class CoordinatorLeaseTest {
             KeyValue kv = nc.keyValue("lease_test");
             kv.update("coordinator", holder.holder().getBytes(StandardCharsets.UTF_8), kv.get("coordinator").getRevision());
         }
-        Thread.sleep(2 * TTL.toMillis()); // several renewals: the first is refused for its stale revision
+        Thread.sleep(pastTheTtl()); // several renewals: the first is refused for its stale revision
         assertFalse(lost.get(), "the holder gave up a lease the entry still names it for");
         assertTrue(holder.valid());
         assertEquals(holder.holder(), holder.currentHolder());
@@ -97,23 +106,23 @@ class CoordinatorLeaseTest {
 
     @Test
     void aRenewalThatTimesOutButLandsIsFollowedAtOnceAndTheLeaseKept() throws Exception {
-        // A 15 s lease: renewals every 5 s, valid 12 s after the last one. The server frozen across the
-        // first renewal for longer than the client's request timeout (3 s here): the renewal times out,
-        // and lands when the server goes on, its reply lost. The next try must come soon, and renew
-        // from the revision it finds; a period later (at about 13 s) the lease would be gone.
-        Duration ttl = Duration.ofSeconds(15);
+        // A 7.5 s lease: renewals every 2.5 s, valid 6 s after the last one. The server frozen across the
+        // first renewal for longer than the client's request timeout (1.5 s here): the renewal times out
+        // (at about 4 s), and lands when the server goes on, its reply lost. The next try must come soon,
+        // and renew from the revision it finds; a period later (at about 6.5 s) the lease would be gone.
+        Duration ttl = Duration.ofMillis(7_500);
         AtomicBoolean lost = new AtomicBoolean();
-        CoordinatorLease holder = lease("a", ttl, () -> lost.set(true));
+        CoordinatorLease holder = lease("a", ttl, Duration.ofMillis(1_500), () -> lost.set(true));
         assertTrue(holder.acquire(() -> false));
         long acquired = System.nanoTime();
-        Thread.sleep(4_500); // the first renewal is due at about 5 s
+        Thread.sleep(2_250); // the first renewal is due at about 2.5 s
         nats.server().pause();
         try {
-            Thread.sleep(5_000);
+            Thread.sleep(2_500);
         } finally {
             nats.server().resume();
         }
-        Thread.sleep(13_500 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acquired)); // past the first validity
+        Thread.sleep(Math.max(0, 6_750 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - acquired))); // past the first validity
         assertFalse(lost.get(), "the holder lost a lease whose entry still names it");
         assertTrue(holder.valid());
         assertEquals(holder.holder(), holder.currentHolder());
@@ -148,7 +157,7 @@ class CoordinatorLeaseTest {
         CoordinatorLease standby = lease("b", () -> { });
         assertTrue(standby.acquire(() -> false), "the entry expired, so the standby can take it");
         assertEquals(standby.holder(), standby.currentHolder());
-        Thread.sleep(2 * TTL.toMillis());
+        Thread.sleep(pastTheTtl());
         assertFalse(holder.valid(), "a lost lease is not taken back");
         assertTrue(standby.valid(), "the new holder keeps it by renewing");
     }
