@@ -340,6 +340,14 @@ public interface PresageConfig {
         @DurationMin(millis = 1)
         Duration speculationRetention();
 
+        /**
+         * How long a speculation's re-execution waits for this mirror's earlier ones on its keys while the
+         * coordinator answers; then they are taken as stuck and overtaken.
+         */
+        @WithDefault("10s")
+        @DurationMin(millis = 1)
+        Duration speculationTurnWait();
+
         Prediction prediction();
     }
 

@@ -123,6 +123,7 @@ public class MirrorNode implements ApplyHook {
         reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys(), 2 * m.forwardTimeout().toMillis(), 10_000);
         prefetcher = m.prediction().enabled() ? newPrefetcher(m.prediction()) : null;
         speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
+                m.speculationTurnWait(),
                 coordinator, reconciler, new AppliedHere(waiters, applier, pool)::applied, new SpeculationStore(pool), json,
                 registry);
         speculations.recover(new RequestParser(json, limits), config.nodeId());

@@ -3,6 +3,7 @@ package io.presage.mirror;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -65,7 +66,7 @@ final class MirrorSpeculations {
     private volatile long lastForgotMillis;
 
     /** {@code applied}: completes once this mirror has applied a log message (see {@link AppliedHere}). */
-    MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, CoordinatorClient client,
+    MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, Duration turnWait, CoordinatorClient client,
             ReconcileBatcher reconciler, Speculator.Applied applied, SpeculationStore store, ObjectMapper json,
             MeterRegistry registry) {
         this.table = new SpeculationTable(maxPending, MAX_FINISHED_KEPT, retentionMillis);
@@ -81,7 +82,7 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
-        this.speculator = new Speculator(commits, journal(), applied, json, nodeId, this::finished);
+        this.speculator = new Speculator(commits, journal(), applied, json, nodeId, this::finished, turnWait);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.presage.speculate;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,9 +44,9 @@ public final class Speculator {
      * keys, 872 of 1,011 speculations were rolled back after their last attempt. The turn is taken by a
      * speculation's first re-execution and kept until it is decided. At most this long is spent waiting
      * for the ones ahead while the coordinator answers (see {@link #awaitTurn}): one stuck for another reason
-     * must not hold the others for good.
+     * must not hold the others for good ({@code presage.mirror.speculation-turn-wait}).
      */
-    private static final long TURN_WAIT_MS = 10_000;
+    public static final Duration DEFAULT_TURN_WAIT = Duration.ofSeconds(10);
     private final KeyTurns turns = new KeyTurns();
     private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
     /** Whether the coordinator has been away lately (see {@link #awaitTurn}). */
@@ -109,6 +110,7 @@ public final class Speculator {
     private final long maxRetryMs;
     private final long firstBackoffMs;
     private final long maxBackoffMs;
+    private final long turnWaitMs;
 
     /**
      * @param applied completes once this mirror has applied the given log message; fails if it passed over
@@ -117,13 +119,26 @@ public final class Speculator {
      */
     public Speculator(Coordinator coordinator, Journal journal, Applied applied,
             ObjectMapper json, String origin, Consumer<Speculation> finished) {
+        this(coordinator, journal, applied, json, origin, finished, DEFAULT_TURN_WAIT);
+    }
+
+    /** @param turnWait how long a re-execution waits for the ones ahead of it while the coordinator answers */
+    public Speculator(Coordinator coordinator, Journal journal, Applied applied,
+            ObjectMapper json, String origin, Consumer<Speculation> finished, Duration turnWait) {
         this(coordinator, journal, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,
-                MAX_BACKOFF_MS);
+                MAX_BACKOFF_MS, turnWait);
     }
 
     Speculator(Coordinator coordinator, Journal journal, Applied applied, ObjectMapper json,
             String origin, Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs,
             long maxBackoffMs) {
+        this(coordinator, journal, applied, json, origin, finished, firstRetryMs, maxRetryMs, firstBackoffMs,
+                maxBackoffMs, DEFAULT_TURN_WAIT);
+    }
+
+    private Speculator(Coordinator coordinator, Journal journal, Applied applied, ObjectMapper json,
+            String origin, Consumer<Speculation> finished, long firstRetryMs, long maxRetryMs, long firstBackoffMs,
+            long maxBackoffMs, Duration turnWait) {
         this.coordinator = coordinator;
         this.journal = journal;
         this.applied = applied;
@@ -134,6 +149,7 @@ public final class Speculator {
         this.maxRetryMs = maxRetryMs;
         this.firstBackoffMs = firstBackoffMs;
         this.maxBackoffMs = maxBackoffMs;
+        this.turnWaitMs = turnWait.toMillis();
     }
 
     /**
@@ -323,7 +339,7 @@ public final class Speculator {
 
     /**
      * Runs {@code go} once the re-executions ahead of {@code turn} are decided ({@code ready}), or once they
-     * have been waited for {@link #TURN_WAIT_MS} while the coordinator answered: only then are they taken as
+     * have been waited for {@code turnWait} while the coordinator answered: only then are they taken as
      * stuck and overtaken. A coordinator that is away holds the ones ahead as much as this one, and the wall
      * clock alone took a pause of more than the wait for a stuck queue: every re-execution queued went ahead
      * at once when the coordinator came back, they all read the same version, and round after round all but
@@ -335,12 +351,12 @@ public final class Speculator {
             go.run();
             return;
         }
-        ready.orTimeout(TURN_WAIT_MS, TimeUnit.MILLISECONDS).whenComplete((x, e) -> {
+        ready.orTimeout(turnWaitMs, TimeUnit.MILLISECONDS).whenComplete((x, e) -> {
             if (e == null) {
                 go.run();
             } else if (stopped) {
                 return; // the node is stopping: resumed from the store by the next start
-            } else if (watch.awayWithin(TURN_WAIT_MS, System.nanoTime())) {
+            } else if (watch.awayWithin(turnWaitMs, System.nanoTime())) {
                 awaitTurn(turn, turn.ready(), go); // the coordinator was away meanwhile: the ones ahead are not stuck
             } else {
                 turn.stopWaiting();

@@ -31,14 +31,17 @@ class SpeculationCoordinatorOutageIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(300);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-outage-it");
     private static final long HOLD = 4343;
+    private static final long TURN_WAIT_MS = 4_000;
 
     private static CoordinatorAndMirror nodes;
 
     @BeforeAll
     static void start() throws Exception {
-        // The mirror's own forward timeout (10 s): a frozen coordinator then leaves a call unanswered for as
-        // long as a turn is waited for, which a shorter one hid.
-        nodes = CoordinatorAndMirror.start(LOGS, READY_TIMEOUT, Map.of(), db -> Map.of());
+        // A turn is waited for 4 s here (10 s by default), and the forward timeout is as long: a frozen
+        // coordinator then leaves a call unanswered for as long as a turn is waited for, which a shorter
+        // one hid.
+        nodes = CoordinatorAndMirror.start(LOGS, READY_TIMEOUT, Map.of(), db -> Map.of(
+                "PRESAGE_MIRROR_SPECULATION_TURN_WAIT", TURN_WAIT_MS + "ms", "PRESAGE_MIRROR_FORWARD_TIMEOUT", TURN_WAIT_MS + "ms"));
     }
 
     @AfterAll
@@ -134,7 +137,7 @@ class SpeculationCoordinatorOutageIT {
             Back back = outage.begin();
             try {
                 hold.execute("select pg_advisory_unlock(" + HOLD + ")");
-                Thread.sleep(15_000); // longer than a re-execution waits for its turn (10 s)
+                Thread.sleep(TURN_WAIT_MS * 3 / 2); // longer than a re-execution waits for its turn
             } finally {
                 back.end();
             }
@@ -152,7 +155,7 @@ class SpeculationCoordinatorOutageIT {
         }
         JsonNode counter = json(send(nodes.coordinator, "GET", "/v1/kv/" + key, null), 200);
         assertTrue(rolledBack.isEmpty(), rolledBack.size() + " of " + calls + " speculations rolled back after a "
-                + "15 s coordinator outage, although nothing else wrote the key: " + rolledBack);
+                + (TURN_WAIT_MS * 3 / 2) + " ms coordinator outage, although nothing else wrote the key: " + rolledBack);
         assertEquals(calls, counter.path("value").asInt(), "every call committed once: " + counter);
     }
 
