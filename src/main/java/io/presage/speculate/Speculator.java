@@ -46,7 +46,7 @@ public final class Speculator {
      * for the ones ahead while the coordinator answers (see {@link #awaitTurn}): one stuck for another reason
      * must not hold the others for good ({@code presage.mirror.speculation-turn-wait}).
      */
-    public static final Duration DEFAULT_TURN_WAIT = Duration.ofSeconds(10);
+    private static final Duration DEFAULT_TURN_WAIT = Duration.ofSeconds(10);
     private final KeyTurns turns = new KeyTurns();
     private final Map<String, KeyTurns.Turn> turnOf = new ConcurrentHashMap<>();
     /** Whether the coordinator has been away lately (see {@link #awaitTurn}). */
