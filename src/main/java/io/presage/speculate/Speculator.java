@@ -116,13 +116,8 @@ public final class Speculator {
      * @param applied completes once this mirror has applied the given log message; fails if it passed over
      *        it without applying it, or applies from another log stream (tried again later)
      * @param finished told once when a speculation has finished: its outcome recorded in the journal, and shown
+     * @param turnWait how long a re-execution waits for the ones ahead of it while the coordinator answers
      */
-    public Speculator(Coordinator coordinator, Journal journal, Applied applied,
-            ObjectMapper json, String origin, Consumer<Speculation> finished) {
-        this(coordinator, journal, applied, json, origin, finished, DEFAULT_TURN_WAIT);
-    }
-
-    /** @param turnWait how long a re-execution waits for the ones ahead of it while the coordinator answers */
     public Speculator(Coordinator coordinator, Journal journal, Applied applied,
             ObjectMapper json, String origin, Consumer<Speculation> finished, Duration turnWait) {
         this(coordinator, journal, applied, json, origin, finished, FIRST_RETRY_MS, MAX_RETRY_MS, FIRST_BACKOFF_MS,

@@ -27,8 +27,9 @@
  * keys at one mirror used to re-execute at once, all read the same latest version, and all but one lost
  * again, until most of them were rolled back after their last attempt. Now a speculation's first
  * re-execution waits until this mirror's earlier re-executions on any of its keys are decided
- * ({@link io.presage.coord.KeyTurns}, at most {@code presage.mirror.speculation-turn-wait}, 10 s by default, of the coordinator answering: one away holds
- * the ones ahead too, and is waited out), so it reads what they wrote.
+ * ({@link io.presage.coord.KeyTurns}, at most {@code presage.mirror.speculation-turn-wait}, 10 s by
+ * default, of the coordinator answering: one away holds the ones ahead too, and is waited out), so it
+ * reads what they wrote.
  * Speculations from other mirrors and clients' own writes can still make it lose; then the random wait
  * and the attempt limit apply as before. Each re-execution costs a reconciliation, a recorded attempt
  * and a commit in turn, so one hot key's speculations are decided one after another, about a hundred a

@@ -32,6 +32,8 @@ class SpeculationCoordinatorOutageIT {
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/speculation-outage-it");
     private static final long HOLD = 4343;
     private static final long TURN_WAIT_MS = 4_000;
+    /** Longer than a re-execution waits for its turn. */
+    private static final long OUTAGE_MS = TURN_WAIT_MS * 3 / 2;
 
     private static CoordinatorAndMirror nodes;
 
@@ -137,7 +139,7 @@ class SpeculationCoordinatorOutageIT {
             Back back = outage.begin();
             try {
                 hold.execute("select pg_advisory_unlock(" + HOLD + ")");
-                Thread.sleep(TURN_WAIT_MS * 3 / 2); // longer than a re-execution waits for its turn
+                Thread.sleep(OUTAGE_MS);
             } finally {
                 back.end();
             }
@@ -155,7 +157,7 @@ class SpeculationCoordinatorOutageIT {
         }
         JsonNode counter = json(send(nodes.coordinator, "GET", "/v1/kv/" + key, null), 200);
         assertTrue(rolledBack.isEmpty(), rolledBack.size() + " of " + calls + " speculations rolled back after a "
-                + (TURN_WAIT_MS * 3 / 2) + " ms coordinator outage, although nothing else wrote the key: " + rolledBack);
+                + OUTAGE_MS + " ms coordinator outage, although nothing else wrote the key: " + rolledBack);
         assertEquals(calls, counter.path("value").asInt(), "every call committed once: " + counter);
     }
 
