@@ -83,7 +83,8 @@ class GroupCommitAckOrderTest {
         // second would time out at about 2.8 s. Continue the server in between: it stores and acks
         // the first message, then the second (an ack the client takes), then the resend (a duplicate).
         sleepUntil(t0, 2_400);
-        assertNull(first.getNow(null), "the first was answered while the server was frozen");
+        Seen early = first.getNow(null);
+        assertNull(early, "the first was answered while the server was frozen (frozen now: " + server.frozen() + ")");
         server.resume();
 
         Seen a = first.get(30, TimeUnit.SECONDS);

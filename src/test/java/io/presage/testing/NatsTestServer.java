@@ -119,6 +119,31 @@ public final class NatsTestServer implements AutoCloseable {
     public synchronized void pause() {
         signal("-STOP");
         paused = true;
+        // The kernel stops the process as it delivers the signal, which kill(2) does not wait for; tests
+        // that time what a frozen server does start their clocks now. Also says so if the signal went
+        // to a process that does not stop (a GroupCommitAckOrderTest run once saw an ack while "frozen").
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (!frozen()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("nats-server " + serverPid() + " not stopped 2 s after SIGSTOP: " + processState());
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** Whether the server process is stopped now, as the kernel reports it (state T in /proc/PID/stat). */
+    public synchronized boolean frozen() {
+        return processState().startsWith("T");
+    }
+
+    /** The state field of /proc/PID/stat (R, S, T, Z, ...), or why it could not be read. */
+    private String processState() {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(serverPid()), "stat"));
+            return stat.substring(stat.lastIndexOf(')') + 2).split(" ", 2)[0];
+        } catch (IOException | RuntimeException e) {
+            return "unknown (" + e + ")";
+        }
     }
 
     /** Continues a {@linkplain #pause() paused} server (SIGCONT); it then handles what queued up. */
