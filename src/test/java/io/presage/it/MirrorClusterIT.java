@@ -381,7 +381,7 @@ class MirrorClusterIT {
                 workers.add(pool.submit(() -> increments(calls, target, prefix, counter, stop, increments)));
             }
             Thread.sleep(2_500);
-            long appliedAtKill = status(mirror2).path("appliedSequence").asLong();
+            long appliedAtKill = mirror2.status().path("appliedSequence").asLong();
             mirror2.kill();
             Thread.sleep(2_000); // the log grows while mirror2 is down
             setAll(List.of(late), 2);
@@ -452,7 +452,7 @@ class MirrorClusterIT {
         }
         checks.add(() -> assertEquals(ACCOUNTS * INITIAL, accounts.stream().mapToLong(k -> rows.getOrDefault(k, 0L)).sum(),
                 "mirror2's database: the bank total"));
-        checks.add(() -> assertEquals(0, status(mirror2).path("deadLetters").asLong(), "mirror2 parked nothing"));
+        checks.add(() -> assertEquals(0, mirror2.status().path("deadLetters").asLong(), "mirror2 parked nothing"));
         System.out.printf("mirror IT, kill: %d increments and %d transfers answered COMMITTED; stream last sequence %d, "
                 + "mirror2's apply_state.last_seq %d; %d keys compared at all three nodes%n", committedIncrements,
                 outcomes.values().stream().filter(o -> o.kind() == Kind.COMMITTED).count(), lastSequence, appliedInDb, all.size());
@@ -555,10 +555,6 @@ class MirrorClusterIT {
             total += item.path("value").asLong();
         }
         return total;
-    }
-
-    private static JsonNode status(NodeProcess n) {
-        return JsonHttp.send(JsonHttp.get(n.uri("/v1/status"))).json();
     }
 
     /** A token for everything the coordinator has committed so far (a write after all of it). */

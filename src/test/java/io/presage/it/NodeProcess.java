@@ -190,6 +190,18 @@ final class NodeProcess {
         throw new AssertionError(name + " did not apply up to sequence " + sequence + " in " + max + ": " + s);
     }
 
+    /** {@code GET /v1/status}, as JSON. */
+    JsonNode status() {
+        return JsonHttp.send(JsonHttp.get(uri("/v1/status"))).json();
+    }
+
+    /** The value of {@code key}, a number, read here ({@code GET /v1/kv/{key}}); fails unless the read is 200. */
+    long number(String key) {
+        JsonHttp.Answer r = JsonHttp.send(JsonHttp.get(uri("/v1/kv/" + key)));
+        assertEquals(200, r.status(), name + ": " + key + ": " + r);
+        return r.json().path("value").asLong();
+    }
+
     /** Polls {@code /v1/status} until {@code done} holds for it (for up to {@code max}); fails saying {@code what}. */
     void awaitStatus(java.util.function.Predicate<JsonNode> done, String what, Duration max) throws InterruptedException {
         long deadline = System.nanoTime() + max.toNanos();

@@ -54,7 +54,7 @@ class ParkedBeforeUpgradeIT {
             Answer retry = JsonHttp.send(JsonHttp.post(upgraded.uri("/v1/transactions"),
                     "{\"id\":\"upg-id\",\"reads\":[],\"writes\":[{\"key\":\"upg-b\",\"value\":9}]}"));
             assertEquals(200, retry.status(), retry.toString());
-            assertEquals(2, value(upgraded, "upg-b"), "the parked commit's retry is answered by it, not committed again");
+            assertEquals(2, upgraded.number("upg-b"), "the parked commit's retry is answered by it, not committed again");
         } finally {
             NodeProcess.stopAll(old, upgraded);
             nats.close();
@@ -107,7 +107,7 @@ class ParkedBeforeUpgradeIT {
                 LogWriter.put(prefix + "-a", "2"), LogWriter.put(prefix + "-b", "2"))));
         long later = writer.append(writer.txn(LogWriter.put(prefix + "-a", "3")));
         old.awaitAppliedUpTo(later, READY_TIMEOUT);
-        assertEquals(1, status(old).path("deadLetters").asLong(), "the old build parks message " + parked);
+        assertEquals(1, old.status().path("deadLetters").asLong(), "the old build parks message " + parked);
         return later;
     }
 
@@ -115,9 +115,9 @@ class ParkedBeforeUpgradeIT {
     private static void appliedInLogOrder(NodeProcess upgraded, long later, PostgresTestServer pg, String db, String prefix)
             throws Exception {
         upgraded.awaitAppliedUpTo(later, READY_TIMEOUT);
-        assertEquals(0, status(upgraded).path("deadLetters").asLong(), "nothing parked once it can be read");
-        assertEquals(3, value(upgraded, prefix + "-a"), "the later message's write stays the key's value (log order)");
-        assertEquals(2, value(upgraded, prefix + "-b"), "the parked message's write is applied");
+        assertEquals(0, upgraded.status().path("deadLetters").asLong(), "nothing parked once it can be read");
+        assertEquals(3, upgraded.number(prefix + "-a"), "the later message's write stays the key's value (log order)");
+        assertEquals(2, upgraded.number(prefix + "-b"), "the parked message's write is applied");
         assertEquals("0", stored(pg, db, "select count(*) from dead_letters"), "its dead_letters row is gone");
         assertEquals("2", stored(pg, db, "select item_value from items where item_key = '" + prefix + "-b'"),
                 "in the node's own database, not only in its memory");
@@ -132,15 +132,5 @@ class ParkedBeforeUpgradeIT {
             rs.next();
             return rs.getString(1);
         }
-    }
-
-    private static com.fasterxml.jackson.databind.JsonNode status(NodeProcess n) {
-        return JsonHttp.send(JsonHttp.get(n.uri("/v1/status"))).json();
-    }
-
-    private static long value(NodeProcess n, String key) {
-        Answer r = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + key)));
-        assertEquals(200, r.status(), key + ": " + r);
-        return r.json().path("value").asLong();
     }
 }

@@ -58,7 +58,7 @@ class StandbyParkedMessageIT {
 
             a.kill();
             Thread.sleep(TTL.toMillis() * 3); // long past the lease's expiry
-            JsonNode atB = status(b);
+            JsonNode atB = b.status();
             assertEquals("STANDBY", atB.path("state").asText(), "took the lease it cannot serve with: " + atB);
             String detail = atB.path("detail").asText();
             assertTrue(detail.contains("from sequence " + parked) && detail.contains("Upgrade this node")
@@ -66,7 +66,7 @@ class StandbyParkedMessageIT {
 
             a.start(); // a coordinator that reads the message takes over instead of waiting behind b for good
             a.awaitReady(READY_TIMEOUT);
-            assertEquals(2, value(a, "sp-k"));
+            assertEquals(2, a.number("sp-k"));
 
             b.stop();
             bUpgraded = NodeProcess.coordinator("coord-b", nats, pg, dbB, logDir, upgraded);
@@ -75,7 +75,7 @@ class StandbyParkedMessageIT {
                     "standing by with the parked message applied", READY_TIMEOUT);
             a.stop(); // a clean stop hands the lease over at once
             bUpgraded.awaitReady(READY_TIMEOUT);
-            assertEquals(2, value(bUpgraded, "sp-k"), "the message it had parked, applied");
+            assertEquals(2, bUpgraded.number("sp-k"), "the message it had parked, applied");
             assertEquals(200, JsonHttp.send(JsonHttp.put(bUpgraded.uri("/v1/kv/sp-k"), "3")).status());
         } finally {
             NodeProcess.stopAll(a, b, bUpgraded);
@@ -95,15 +95,5 @@ class StandbyParkedMessageIT {
             Thread.sleep(100);
         } while (System.nanoTime() < deadline);
         throw new AssertionError(key + " not committed in 30 s; last: " + last);
-    }
-
-    private static JsonNode status(NodeProcess n) {
-        return JsonHttp.send(JsonHttp.get(n.uri("/v1/status"))).json();
-    }
-
-    private static long value(NodeProcess n, String key) {
-        Answer r = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + key)));
-        assertEquals(200, r.status(), key + ": " + r);
-        return r.json().path("value").asLong();
     }
 }
