@@ -1,11 +1,14 @@
 package io.presage.testing;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +32,9 @@ import io.nats.NatsServerRunner;
  * <p>The binary is {@code $nats_server_path} if set, else Debian's {@code /usr/sbin/nats-server}, else
  * {@code nats-server} on the PATH. It listens on 127.0.0.1 only ({@code --addr}); the store directory
  * is passed as {@code --store_dir} because jnats-server-runner 2.0.2 leaves JetStream's default
- * ({@code /tmp/nats/jetstream}), which every test server would share.
+ * ({@code /tmp/nats/jetstream}), which every test server would share. Each server is named after its
+ * store directory ({@code --server_name}), and a start counts only once the port answers with that
+ * name: another build on the machine may take a port between our choosing it and our server binding it.
  */
 public final class NatsTestServer implements AutoCloseable {
 
@@ -208,7 +213,7 @@ public final class NatsTestServer implements AutoCloseable {
                     .executablePath(binary())
                     .port(port)
                     .jetstream(true)
-                    .customArgs(new String[] {"--addr", "127.0.0.1", "--store_dir", storeDir.toString()})
+                    .customArgs(new String[] {"--addr", "127.0.0.1", "--store_dir", storeDir.toString(), "--server_name", serverName()})
                     .processCheckWait(20L)
                     .processCheckTries(50)
                     .connectCheckTries(0)
@@ -226,6 +231,7 @@ public final class NatsTestServer implements AutoCloseable {
         while (true) {
             try (Socket probe = new Socket()) {
                 probe.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 250);
+                ensureOurs(probe);
                 return;
             } catch (IOException notYet) {
                 if (System.nanoTime() > deadline) {
@@ -242,6 +248,29 @@ public final class NatsTestServer implements AutoCloseable {
                 throw new IllegalStateException("interrupted while waiting for nats-server", e);
             }
         }
+    }
+
+    /**
+     * Whether the server that answered on our port is the one we started: its first line (INFO) names
+     * it. The port was free when {@link #freeLoopbackPort} chose it, but another process (a second build
+     * on this machine) may have bound it before our server did; ours then fails to bind and exits, and
+     * the test would go on against the other process's server, which a pause() here does not freeze.
+     * Throwing makes {@link #start} try another port.
+     */
+    private void ensureOurs(Socket probe) throws IOException {
+        probe.setSoTimeout(5_000);
+        BufferedReader in = new BufferedReader(new InputStreamReader(probe.getInputStream(), StandardCharsets.UTF_8));
+        String info = in.readLine();
+        if (info == null || !info.contains("\"server_name\":\"" + serverName() + "\"")) {
+            stop();
+            throw new IllegalStateException("127.0.0.1:" + port + " is not the nats-server started here (" + serverName()
+                    + "): another process took the port first; it answered " + info);
+        }
+    }
+
+    /** Unique per server: the store directory's name. */
+    private String serverName() {
+        return "presage-test-" + storeDir.getFileName();
     }
 
     private static String binary() {
