@@ -37,7 +37,7 @@ import io.vertx.core.http.HttpMethod;
  * one). Commit latency is the POST's, of committed transactions; transaction latency also includes the
  * two reads.
  *
- * <p>Phases: warm-up (not measured; by default until the coordinator is warm, see
+ * <p>Phases: warm-up (not measured; by default until the coordinator is warm on this workload's path, see
  * {@link #warmEnough}), commit and ping ({@code GET /v1/ping}) for {@code seconds} each, then
  * JetStream sync publish (one at a time, each waiting for its ack) and async publish (up to
  * {@code --js-window} acks outstanding) for {@code min(seconds, 5)} each ({@link RawJetStream}). The coordinator's
@@ -352,35 +352,37 @@ public final class CommitBench {
         }
     }
 
-    /** {@code --warmup auto}: warm up until the coordinator is warm (see {@link #warmEnough}). */
+    /** {@code --warmup auto}: warm up until this workload's path is compiled (see {@link #warmEnough}). */
     static final int AUTO_WARMUP = -1;
     /**
-     * Transactions a coordinator commits before its JIT compiler has caught up with the commit path.
-     * Measured on this project's 2-core machine (2026-11-26, fresh coordinator, default workload, 1 s
-     * steps): throughput climbed from 108 to ~4,000 txn/s over the first ~35 s of load (100,000
-     * commits) and stayed there, noisy, for the next 115 s; 150,000 leaves a margin. Counted in work,
-     * not seconds, because the JIT compiles what has run often, not what has been up long: a
-     * coordinator idle for an hour is as cold as a fresh one.
+     * Transactions of one workload a coordinator commits before its JIT compiler has caught up with
+     * that workload's path. Measured on this project's 2-core machine: a fresh coordinator under the
+     * default workload (2026-11-26, 1 s steps) climbed from 108 to ~4,000 txn/s over its first ~35 s
+     * (100,000 commits) and stayed there; a coordinator warmed by 150,000 plain transactions, then given
+     * {@code transfer} procedures (2026-11-29, 128 clients), climbed from 1.6-9k to its plateau of
+     * 12-16k txn/s over another ~125,000, since the procedure path is code the plain one never ran.
+     * Counted in work, not seconds, because the JIT compiles what has run often, not what has been up
+     * long; and counted in this run's own commits, because the coordinator's total cannot tell which
+     * path its earlier commits took.
      */
     static final long WARM_COMMITS = 150_000;
     /** The auto warm-up's first step: connections open and the client's own code warms. */
     static final int WARMUP_MIN_SECONDS = 3;
-    /** The auto warm-up's later steps, after each of which the coordinator's count is read again. */
+    /** The auto warm-up's later steps, after each of which the count is looked at again. */
     static final int WARMUP_STEP_SECONDS = 5;
     /** The auto warm-up stops here even if the coordinator is slower than that (a loaded machine). */
     static final int WARMUP_MAX_SECONDS = 120;
 
     /**
-     * Whether the auto warm-up may stop, after {@code warmedSeconds} of it: once the coordinator has
-     * committed {@link #WARM_COMMITS} since it started (NaN: its metrics cannot tell, so do not wait on
-     * them), never before {@link #WARMUP_MIN_SECONDS}, always at {@link #WARMUP_MAX_SECONDS}.
+     * Whether the auto warm-up may stop, after {@code warmedSeconds} of it in which this run's workload
+     * committed {@code committedInWarmUp}: once that is {@link #WARM_COMMITS}, never before
+     * {@link #WARMUP_MIN_SECONDS}, always at {@link #WARMUP_MAX_SECONDS}.
      */
-    static boolean warmEnough(double committedSinceStart, int warmedSeconds) {
+    static boolean warmEnough(long committedInWarmUp, int warmedSeconds) {
         if (warmedSeconds < WARMUP_MIN_SECONDS) {
             return false;
         }
-        return Double.isNaN(committedSinceStart) || committedSinceStart >= WARM_COMMITS
-                || warmedSeconds >= WARMUP_MAX_SECONDS;
+        return committedInWarmUp >= WARM_COMMITS || warmedSeconds >= WARMUP_MAX_SECONDS;
     }
 
     /** The transactions the coordinator has committed since it started, from its metrics (NaN if absent). */
@@ -389,7 +391,7 @@ public final class CommitBench {
                 : metrics.get("presage_commits_total", "outcome", "committed").orElse(Double.NaN);
     }
 
-    /** Runs the warm-up; false (after saying why) if not one transaction committed in it. */
+    /** Runs the warm-up; false (after saying why) if not one transaction committed in a step of it. */
     private boolean warmUp(CommitReport r) throws InterruptedException {
         if (o.warmup == 0) {
             return true;
@@ -397,35 +399,41 @@ public final class CommitBench {
         if (o.warmup > 0) {
             System.out.printf("  warming up %d s (not measured)…%n", o.warmup);
             r.warmupSeconds = o.warmup;
-            return warmUpStep(o.warmup);
+            Phase w = warmUpStep(o.warmup);
+            r.warmupCommitted = w == null ? 0 : w.committed();
+            return w != null;
         }
-        System.out.printf(Locale.ROOT, "  warming up (not measured) until the coordinator has committed %,d transactions since it "
-                + "started, so that its JIT compiler has caught up; %d to %d s…%n", WARM_COMMITS, WARMUP_MIN_SECONDS, WARMUP_MAX_SECONDS);
+        System.out.printf(Locale.ROOT, "  warming up (not measured) until this workload has committed %,d transactions, so that "
+                + "the coordinator's JIT compiler has caught up with its path; %d to %d s…%n", WARM_COMMITS, WARMUP_MIN_SECONDS,
+                WARMUP_MAX_SECONDS);
         int warmed = 0;
-        double committed = Double.NaN;
+        long committed = 0;
         while (!warmEnough(committed, warmed)) {
             int step = warmed == 0 ? WARMUP_MIN_SECONDS : Math.min(WARMUP_STEP_SECONDS, WARMUP_MAX_SECONDS - warmed);
-            if (!warmUpStep(step)) {
+            Phase w = warmUpStep(step);
+            if (w == null) {
                 return false;
             }
             warmed += step;
-            committed = committedSinceStart(scrape());
-            if (!Double.isNaN(committed) && committed < WARM_COMMITS) {
-                System.out.printf(Locale.ROOT, "    warm-up %3d s: the coordinator has committed %,.0f%n", warmed, committed);
+            committed += w.committed();
+            if (committed < WARM_COMMITS) {
+                System.out.printf(Locale.ROOT, "    warm-up %3d s: %,d committed%n", warmed, committed);
             }
         }
         r.warmupSeconds = warmed;
+        r.warmupCommitted = committed;
         return true;
     }
 
-    private boolean warmUpStep(int seconds) throws InterruptedException {
+    /** One step of the warm-up; null (after saying why) if nothing committed and something failed. */
+    private Phase warmUpStep(int seconds) throws InterruptedException {
         Phase w = runPhase(new CommitClient.Run("warm-up", seconds, o.clients, false), CommitClient.Work.COMMIT, false);
         if (w.committed() == 0 && w.unavailable() + w.errors() > 0) {
             System.err.println("presage bench commit: error: no transaction committed during the warm-up; first error: "
                     + firstError.get());
-            return false;
+            return null;
         }
-        return true;
+        return w;
     }
 
     /**

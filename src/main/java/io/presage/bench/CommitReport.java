@@ -57,6 +57,8 @@ final class CommitReport {
     /** Transactions the coordinator had committed since it started, when the measured phase began. */
     double coordinatorCommittedBefore = Double.NaN;
     int warmupSeconds;
+    /** Transactions the warm-up committed (this run's workload, not measured). */
+    long warmupCommitted;
     boolean mirrors;
     long lagSamples;
     long lagTimeouts;
@@ -115,6 +117,7 @@ final class CommitReport {
         m.put("coordinator_uptime_s", r.coordinatorUptimeS);
         m.put("coordinator_committed_before", r.coordinatorCommittedBefore);
         m.put("warmup_s", r.warmupSeconds);
+        m.put("warmup_committed", r.warmupCommitted);
         m.put("coordinator_heap_used_mb", r.heapUsedMb);
         m.put("coordinator_live_data_mb", r.liveDataMb);
         m.put("group_commit_mean_txns", r.meanBatchTxns);
