@@ -41,7 +41,7 @@ class CoordinatorFailoverIT {
         NodeProcess mirror = null;
         try {
             PostgresTestServer pg = PostgresTestServer.get();
-            Map<String, String> lease = Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", TTL.toMillis() + "ms");
+            Map<String, String> lease = NodeProcess.leaseOn(TTL);
             a = NodeProcess.coordinator("coord-a", nats, pg, pg.createDatabase(), logDir, lease);
             b = NodeProcess.coordinator("coord-b", nats, pg, pg.createDatabase(), logDir, lease);
             a.start();

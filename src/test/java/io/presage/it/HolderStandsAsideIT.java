@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -42,9 +41,8 @@ class HolderStandsAsideIT {
         NodeProcess upgraded = null;
         try (LogWriter writer = new LogWriter(nats.url(), "MIRROR_LOG")) {
             PostgresTestServer pg = PostgresTestServer.get();
-            Map<String, String> lease = Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", TTL.toMillis() + "ms");
-            Map<String, String> newer = new HashMap<>(lease);
-            newer.putAll(ParkedBeforeUpgradeIT.UPGRADED);
+            Map<String, String> lease = NodeProcess.leaseOn(TTL);
+            Map<String, String> newer = ParkedBeforeUpgradeIT.upgraded(lease);
             old = NodeProcess.coordinator("coord-old", nats, pg, pg.createDatabase(), logDir, lease);
             old.start();
             old.awaitReady(READY_TIMEOUT);

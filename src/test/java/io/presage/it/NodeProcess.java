@@ -73,6 +73,11 @@ final class NodeProcess {
         return new NodeProcess(nodeId, port, e, logDir);
     }
 
+    /** The environment that switches the coordinator lease on with time-to-live {@code ttl}. */
+    static Map<String, String> leaseOn(Duration ttl) {
+        return Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", ttl.toMillis() + "ms");
+    }
+
     /** A mirror following {@code coordinator}, on a free loopback port, with its own database {@code db}. */
     static NodeProcess mirror(String nodeId, NodeProcess coordinator, NatsTestServer nats, PostgresTestServer pg, String db,
                               Path logDir) throws IOException {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -27,6 +28,13 @@ class ParkedBeforeUpgradeIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(60);
     /** The JVM option that makes the node the build that reads format 2. */
     static final Map<String, String> UPGRADED = Map.of("JAVA_TOOL_OPTIONS", "-Dio.presage.test.reader-format-version=2");
+
+    /** {@code env} and {@link #UPGRADED}: the build that reads the newer format, with more environment. */
+    static Map<String, String> upgraded(Map<String, String> env) {
+        Map<String, String> e = new HashMap<>(env);
+        e.putAll(UPGRADED);
+        return e;
+    }
     private final Path logDir = NodeProcess.BASE_DIR.resolve("target/parked-upgrade-it");
 
     @Test

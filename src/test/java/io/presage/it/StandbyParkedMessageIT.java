@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -41,9 +40,8 @@ class StandbyParkedMessageIT {
         NodeProcess bUpgraded = null;
         try (LogWriter writer = new LogWriter(nats.url(), "MIRROR_LOG")) {
             PostgresTestServer pg = PostgresTestServer.get();
-            Map<String, String> lease = Map.of("PRESAGE_LEASE_ENABLED", "true", "PRESAGE_LEASE_TTL", TTL.toMillis() + "ms");
-            Map<String, String> upgraded = new HashMap<>(lease);
-            upgraded.putAll(ParkedBeforeUpgradeIT.UPGRADED);
+            Map<String, String> lease = NodeProcess.leaseOn(TTL);
+            Map<String, String> upgraded = ParkedBeforeUpgradeIT.upgraded(lease);
             String dbB = pg.createDatabase();
             a = NodeProcess.coordinator("coord-a", nats, pg, pg.createDatabase(), logDir, upgraded);
             b = NodeProcess.coordinator("coord-b", nats, pg, dbB, logDir, lease);
