@@ -64,7 +64,9 @@ stray_pids() {
     local d
     local -a argv
     for d in /proc/[0-9]*; do
-        mapfile -d '' argv <"$d/cmdline" 2>/dev/null || continue
+        # 2>/dev/null first: redirections apply left to right, and a process gone since the glob would
+        # otherwise print "No such file or directory" from the failed <.
+        mapfile -d '' argv 2>/dev/null <"$d/cmdline" || continue
         [[ "${argv[*]}" == *"$1"* ]] && printf '%s\n' "${d#/proc/}"
     done
     return 0
