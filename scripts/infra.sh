@@ -982,11 +982,13 @@ _infra_duration() {
 # node working through a long log (a mirror that was down while the coordinator
 # committed, a coordinator replaying on restart) is not ready until it has
 # caught up, however long that takes, and says how far it has got every 10 s,
-# with the time left at the rate so far.
+# with the time left at the rate so far. A node whose readiness reports a
+# logProblem for 10 s (the log cut past what it applied, or replaced) fails at
+# once with that problem: only an operator repairs it.
 infra_wait_ready() {
     local name=${1:-} port=${2:-} timeout=${3:-}
     local state pidfile log code='' resp body deadline applied='' seen='' behind lag rate togo hinted=''
-    local since=$SECONDS from='' next_report
+    local since=$SECONDS from='' next_report problem problem_since=''
     if [[ -z "$name" || ! "$timeout" =~ ^[0-9]+$ ]]; then
         _infra_err "usage: infra_wait_ready NAME PORT TIMEOUT_SECONDS"
         return 1
@@ -1013,6 +1015,19 @@ infra_wait_ready() {
             return 0
         fi
         body=$(tr -d ' \t\r\n' <<<"${resp%$'\n'*}")
+        # A log problem (the stream cut past what the node applied, replaced, or ending before it) needs an
+        # operator: said at once (after 10 s, so that a passing state does not count), not after the timeout.
+        if [[ "$resp" =~ \"logProblem\"\ *:\ *\"([^\"]*)\" ]]; then
+            problem=${BASH_REMATCH[1]}
+            [[ -z "$problem_since" ]] && problem_since=$SECONDS
+            if ((SECONDS - problem_since >= 10)); then
+                _infra_err "node $name cannot get ready: $problem; see .presage/logs/$name.log"
+                _infra_tail "$log" 30
+                return 1
+            fi
+        else
+            problem_since=''
+        fi
         if [[ "$body" =~ \"appliedSequence\":([0-9]+) ]]; then
             applied=${BASH_REMATCH[1]}
             [[ -z "$from" ]] && from=$applied since=$SECONDS

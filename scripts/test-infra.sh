@@ -40,6 +40,7 @@ node_port3=$((base + 4083))
 node_port4=$((base + 4084))
 node_port5=$((base + 4085))
 node_port6=$((base + 4086))
+node_port7=$((base + 4087))
 mkdir -p "$PRESAGE_HOME"
 chmod 0700 "$tmp" "$PRESAGE_HOME"
 
@@ -216,15 +217,17 @@ public class Stub {
         long started = System.currentTimeMillis();
         server.createContext("/q/health/ready", ex -> {
             // catchup: works through 700 log messages at 100/s, then is ready; stuck: never moves.
+            // cut: stopped at a message the log no longer holds, as a mirror's applier says it.
             long applied = mode.equals("catchup") ? Math.min(700, (System.currentTimeMillis() - started) / 10)
-                    : mode.equals("stuck") ? 42 : -1;
+                    : mode.equals("stuck") ? 42 : mode.equals("cut") ? 0 : -1;
             int code = mode.equals("never") || (applied >= 0 && applied < 700) ? 503 : 200;
             String json = applied < 0 ? "{\"status\":\"UP\"}"
                     : "{\n    \"status\": \"" + (code == 200 ? "UP" : "DOWN") + "\",\n    \"checks\": [\n"
                     + "        { \"name\": \"replication-lag\", \"status\": \"DOWN\", \"data\": { \"lagSequences\": "
                     + (700 - applied) + " } },\n"
                     + "        { \"name\": \"applier\", \"status\": \"UP\", \"data\": { \"appliedSequence\": "
-                    + applied + " } }\n    ]\n}";
+                    + applied + (mode.equals("cut") ? ", \"logProblem\" : \"the log stream no longer holds message 1\"" : "")
+                    + " } }\n    ]\n}";
             byte[] body = json.getBytes(StandardCharsets.UTF_8);
             ex.sendResponseHeaders(code, body.length);
             ex.getResponseBody().write(body);
@@ -481,15 +484,22 @@ if ((have_java_tools)); then
     check "... after about 3 s" between "$((SECONDS - t0))" 3 10
     check "... saying there was no progress" out_has "without progress"
 
+    run infra_start_node n7 prod "$node_port7" STUB_MODE=cut || true
+    t0=$SECONDS
+    fails "infra_wait_ready gives up on a node whose readiness reports a log problem" infra_wait_ready n7 "$node_port7" 120
+    check "... after about 10 s, not the timeout" between "$((SECONDS - t0))" 9 30
+    check "... saying what the problem is" out_has "node n7 cannot get ready: the log stream no longer holds message 1"
+
     check "a node that ignores SIGTERM starts" run infra_start_node n4 prod "$node_port4" STUB_MODE=stubborn
     check "... and is ready" run infra_wait_ready n4 "$node_port4" 30
     n3_pid=$(pid_of n3) || n3_pid=0
     n4_pid=$(pid_of n4) || n4_pid=0
     n5_pid=$(pid_of n5) || n5_pid=0
     n6_pid=$(pid_of n6) || n6_pid=0
+    n7_pid=$(pid_of n7) || n7_pid=0
 else
     skip "infra_start_node / infra_wait_ready (no javac/jar for the stand-in)"
-    n1_pid=0 n3_pid=0 n4_pid=0 n5_pid=0 n6_pid=0
+    n1_pid=0 n3_pid=0 n4_pid=0 n5_pid=0 n6_pid=0 n7_pid=0
 fi
 fails "infra_wait_ready fails at once for a node that was never started" infra_wait_ready nosuch "$node_port4" 30
 
@@ -509,7 +519,7 @@ echo "== stop"
 t0=$SECONDS
 check "infra_stop_all stops everything" run infra_stop_all
 stop_secs=$((SECONDS - t0))
-check "... nats, postgres and every node are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid" "$n3_pid" "$n4_pid" "$n5_pid" "$n6_pid"
+check "... nats, postgres and every node are gone" all_gone "$nats_pid" "$pg_pid" "$n1_pid" "$n3_pid" "$n4_pid" "$n5_pid" "$n6_pid" "$n7_pid"
 check "... ports are closed" all_closed "$PRESAGE_NATS_PORT" "$PRESAGE_NATS_HTTP_PORT" "$PRESAGE_PG_PORT" "$node_port1" "$node_port3" "$node_port4"
 check "... no postgres process of ours remains" not pgrep -f -- "$PRESAGE_HOME/.presage/pg"
 check "... pid files removed" empty_dir "$PRESAGE_HOME/.presage/pids"
