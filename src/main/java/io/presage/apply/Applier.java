@@ -62,6 +62,21 @@ import io.smallrye.mutiny.Uni;
 public class Applier implements ApplyProgress {
     private static final Logger LOG = Logger.getLogger(Applier.class);
     static final long DEAD_LETTER_RECOUNT_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** How often an applier stopped at a message the stream no longer holds looks again (a restored stream). */
+    private static final long MISSING_RETRY_MILLIS = 5_000;
+
+    /** The stream no longer holds message {@code missing}, which this node has not applied: see {@link #missingFromLog}. */
+    static final class MissingMessage extends IllegalStateException {
+        final long missing;
+        final long nextHeld;
+
+        MissingMessage(long missing, long nextHeld) {
+            super("log message " + missing + " is missing from the stream (the next it holds is " + nextHeld
+                    + "); the applier stops rather than skip it");
+            this.missing = missing;
+            this.nextHeld = nextHeld;
+        }
+    }
 
     @Inject
     Mutiny.SessionFactory sessions;
@@ -91,6 +106,10 @@ public class Applier implements ApplyProgress {
     private volatile long appliedLog;
     /** The identity of the stream now under the log's name when it is not {@link #appliedLog}, else 0. */
     private volatile long replacedBy;
+    /** The message this node needs next that the stream no longer holds, 0 when none: see {@link #missingFromLog}. */
+    private volatile long missingFromLog;
+    /** With {@link #missingFromLog}: the first message the stream holds after it. */
+    private volatile long logResumesAt;
     private Thread thread;
     private Timer applyTimer;
     private Counter deadLetterCounter;
@@ -112,6 +131,7 @@ public class Applier implements ApplyProgress {
         registry.gauge("presage_applied_sequence", this, a -> a.applied);
         registry.gauge("presage_apply_lag_seconds", this, Applier::lagSeconds);
         registry.gauge("presage_log_behind_store", this, a -> a.streamEndBehindStore >= 0 || a.replacedBy != 0 ? 1 : 0);
+        registry.gauge("presage_log_missing_sequence", this, a -> a.missingFromLog);
         thread = new Thread(this::run, "presage-applier");
         thread.setDaemon(true);
         thread.start();
@@ -180,6 +200,23 @@ public class Applier implements ApplyProgress {
      */
     public boolean logReplaced() {
         return replacedBy != 0;
+    }
+
+    /**
+     * The next message this node has to apply when the stream no longer holds it, else 0: the stream's
+     * start was cut past this node's position (purged, or aged out by a {@code max_age} or
+     * {@code max_bytes} limit on the stream), or that message was deleted. The applier stops there
+     * rather than skip its writes, and looks again every few seconds (a stream restored from a backup
+     * holds it again). A node in this state cannot catch up from the log: its database has to be
+     * replaced by a copy of another node's (README: A mirror after the log was cut).
+     */
+    public long missingFromLog() {
+        return missingFromLog;
+    }
+
+    /** With {@link #missingFromLog}: the first message the stream holds after the missing one. */
+    public long logResumesAt() {
+        return logResumesAt;
     }
 
     /** The identity of the log stream this node's data was applied from (0: not known yet). */
@@ -257,7 +294,11 @@ public class Applier implements ApplyProgress {
                     return;
                 }
                 lastError = e.getClass().getSimpleName() + ": " + e.getMessage();
-                LOG.warnf("applier: %s; retrying", lastError);
+                if (e instanceof MissingMessage m) {
+                    noteMissing(m);
+                } else {
+                    LOG.warnf("applier: %s; retrying", lastError);
+                }
                 if (follower != null) {
                     try {
                         follower.close();
@@ -266,9 +307,25 @@ public class Applier implements ApplyProgress {
                     }
                     follower = null;
                 }
-                sleep(1_000);
+                sleep(e instanceof MissingMessage ? MISSING_RETRY_MILLIS : 1_000);
             }
         }
+    }
+
+    /**
+     * A message the stream no longer holds is said once, as an error with what to do, not once a retry:
+     * nothing but an operator repairs it (readiness and {@code /v1/status} keep saying it meanwhile).
+     */
+    private void noteMissing(MissingMessage m) {
+        if (missingFromLog != m.missing) {
+            LOG.errorf("applier: the log stream no longer holds message %d, which this node has not applied (applied up "
+                    + "to %d; the next message it holds is %d): it was purged, aged out by a limit on the stream, or "
+                    + "deleted. This node cannot catch up from the log and applies nothing until it can: replace its "
+                    + "database with a copy of another node's (README: A mirror after the log was cut), or restore the "
+                    + "stream", m.missing, applied, m.nextHeld);
+        }
+        logResumesAt = m.nextHeld;
+        missingFromLog = m.missing;
     }
 
     /**
@@ -359,7 +416,9 @@ public class Applier implements ApplyProgress {
     }
 
     private void fillGapTo(long gapEnd) throws Throwable {
-        LOG.infof("applier: filling a gap of %d messages (%d..%d) by sequence", gapEnd - applied, applied + 1, gapEnd);
+        if (missingFromLog != applied + 1) { // not once every retry at a message the stream no longer holds
+            LOG.infof("applier: filling a gap of %d messages (%d..%d) by sequence", gapEnd - applied, applied + 1, gapEnd);
+        }
         while (applied < gapEnd) {
             applyChunk(fillGap(applied + 1, Math.min(gapEnd, applied + config.apply().batchMessages())));
         }
@@ -374,6 +433,11 @@ public class Applier implements ApplyProgress {
         LogMessage last = todo.get(todo.size() - 1);
         applied = last.sequence();
         lastMessageMillis = last.timestampMillis();
+        if (missingFromLog != 0 && applied >= missingFromLog) {
+            LOG.infof("applier: the log stream holds message %d again (restored); applied up to %d", missingFromLog, applied);
+            missingFromLog = 0;
+            logResumesAt = 0;
+        }
         if (hook != null) {
             hook.applied(applied, lastMessageMillis, chunk.items(), chunk.writes());
         }
@@ -445,8 +509,9 @@ public class Applier implements ApplyProgress {
                     break;
                 }
                 if (m.sequence() != next) {
-                    throw new IllegalStateException("log message " + next + " is missing from the stream (the next it holds is "
-                            + m.sequence() + "); the applier stops rather than skip it");
+                    // A stream made again since (its numbers start over) is that, not a hole in this one.
+                    requireSameStream(log.end());
+                    throw new MissingMessage(next, m.sequence());
                 }
                 out.add(m);
                 next = m.sequence() + 1;

@@ -58,14 +58,22 @@ public class NodeHealth {
         return () -> {
             long parked = applier.deadLetters();
             long streamEnd = applier.streamEndBehindStore();
+            long missing = applier.missingFromLog();
             HealthCheckResponseBuilder b = HealthCheckResponse.named("applier")
-                    .status(applier.started() && parked == 0 && streamEnd < 0 && !applier.logReplaced())
+                    .status(applier.started() && parked == 0 && streamEnd < 0 && missing == 0 && !applier.logReplaced())
                     .withData("appliedSequence", applier.appliedSequence())
                     .withData("deadLetters", parked)
                     .withData("lagSeconds", String.format(java.util.Locale.ROOT, "%.3f", applier.lagSeconds()));
             if (streamEnd >= 0) {
                 b.withData("logEndsAt", streamEnd)
                         .withData("logProblem", "the log stream ends before what this node applied: re-created or purged");
+            }
+            if (missing != 0) {
+                b.withData("missingSequence", missing).withData("logResumesAt", applier.logResumesAt())
+                        .withData("logProblem", "the log stream no longer holds message " + missing + ", which this node has "
+                                + "not applied (purged, or aged out by a limit on the stream): it cannot catch up from the log; "
+                                + "replace its database with a copy of another node's (README: A mirror after the log was cut), "
+                                + "or restore the stream");
             }
             if (applier.logReplaced()) {
                 b.withData("logProblem", "the log stream was deleted and made again: this node's data is from the old "

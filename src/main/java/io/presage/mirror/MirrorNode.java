@@ -445,11 +445,11 @@ public class MirrorNode implements ApplyHook {
             JetStreamLog log = logs.get();
             long last = log.lastSequence();
             long applied = applier.appliedSequence();
+            streamLast = last; // before the look below, which fails when that message is gone: the lag was then 0
             if (last > applied && oldestUnappliedSeq != applied + 1) {
-                oldestUnappliedMillis = log.messageTimestampMillis(applied + 1);
+                oldestUnappliedMillis = log.messageTimestampMillis(oldestHeld(applied + 1));
                 oldestUnappliedSeq = applied + 1;
             }
-            streamLast = last;
             logReadable = true;
         } catch (RuntimeException e) {
             logReadable = false;
@@ -461,6 +461,16 @@ public class MirrorNode implements ApplyHook {
             lastProbeMillis = now;
             coordinator.probe();
         }
+    }
+
+    /**
+     * {@code next}, or when the stream no longer holds it (see {@link Applier#missingFromLog}) the first
+     * message it holds after it: the lost one was committed before that, so the lag counted from there
+     * is less than the real one but no longer "none".
+     */
+    private long oldestHeld(long next) {
+        long missing = applier.missingFromLog();
+        return missing == next && applier.logResumesAt() > next ? applier.logResumesAt() : next;
     }
 
     /** The part of {@code /v1/status} only a mirror has. */
