@@ -377,12 +377,14 @@ public class MirrorNode implements ApplyHook {
      * parked (a dead letter: the applier went on past it, but its writes are missing here, and which
      * keys they were is not known), or the log stream ends before what it applied (made again or
      * purged: what is appended now at sequences it has passed is never applied), or the stream is
-     * another than the one it applied from (made again, whatever its length: nothing is applied from it). Any copy may be
-     * stale, so none is taken for current, and an {@code after} token cannot be honoured from here
-     * (see MirrorApi), until an operator has dealt with it.
+     * another than the one it applied from (made again, whatever its length: nothing is applied from it), or the
+     * stream no longer holds the next message to apply (its start cut past this mirror's position: nothing more
+     * is applied). Any copy may be stale, so none is taken for current, and an {@code after} token cannot be
+     * honoured from here (see MirrorApi), until an operator has dealt with it.
      */
     public boolean logIncomplete() {
-        return applier.deadLetters() > 0 || applier.streamEndBehindStore() >= 0 || applier.logReplaced();
+        return applier.deadLetters() > 0 || applier.streamEndBehindStore() >= 0 || applier.logReplaced()
+                || applier.missingFromLog() != 0;
     }
 
     private boolean ratesUnknownWhileBehind() {

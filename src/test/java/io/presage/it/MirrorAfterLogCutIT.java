@@ -55,8 +55,9 @@ class MirrorAfterLogCutIT {
             coordinator.awaitReady(READY_TIMEOUT);
             mirror1.awaitReady(READY_TIMEOUT);
 
+            String written = null;
             for (int i = 0; i < KEYS; i++) {
-                put(coordinator, "cut-" + i, i);
+                written = put(coordinator, "cut-" + i, i);
             }
             long last = coordinator.awaitApplied(Duration.ofSeconds(30)).path("appliedSequence").asLong();
             mirror1.awaitAppliedUpTo(last, Duration.ofSeconds(30));
@@ -83,6 +84,12 @@ class MirrorAfterLogCutIT {
             assertTrue(status.path("lag").path("seconds").asDouble() > 0, "not 'no lag': " + status);
             Answer local = JsonHttp.send(JsonHttp.get(mirror2.uri("/v1/kv/cut-3")));
             assertEquals(0.0, local.json().path("confidence").asDouble(), "a local read is not taken for current: " + local);
+            // Read-your-writes: the write is in no message this mirror will apply, so the coordinator answers
+            // (it waited out its timeout, 504, before).
+            Answer causal = JsonHttp.send(JsonHttp.get(mirror2.uri("/v1/kv/cut-" + (KEYS - 1)
+                    + "?consistency=causal&timeoutMs=5000&after=" + encode(written))));
+            assertEquals(200, causal.status(), "answered, by the coordinator: " + causal);
+            assertEquals(KEYS - 1, causal.json().path("value").asLong(), causal.toString());
 
             // The operator's repair: the stuck mirror's database replaced by a copy of mirror1's, made while
             // mirror1 is stopped (CREATE DATABASE ... TEMPLATE copies a database no one is connected to).
@@ -100,8 +107,8 @@ class MirrorAfterLogCutIT {
 
             String token = put(coordinator, "cut-after", 99);
             for (NodeProcess m : new NodeProcess[] {mirror1, mirror2}) {
-                Answer read = JsonHttp.send(JsonHttp.get(m.uri("/v1/kv/cut-after?consistency=causal&timeoutMs=20000&after="
-                        + java.net.URLEncoder.encode(token, java.nio.charset.StandardCharsets.UTF_8))));
+                Answer read = JsonHttp.send(
+                        JsonHttp.get(m.uri("/v1/kv/cut-after?consistency=causal&timeoutMs=20000&after=" + encode(token))));
                 assertEquals(200, read.status(), m + ": " + read);
                 assertEquals(99, read.json().path("value").asLong(), read.toString());
                 for (int i = 0; i < KEYS; i++) {
@@ -114,6 +121,10 @@ class MirrorAfterLogCutIT {
         } finally {
             NodeProcess.stopAll(mirror2, mirror1, coordinator);
         }
+    }
+
+    private static String encode(String token) {
+        return java.net.URLEncoder.encode(token, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /** {@code PUT /v1/kv/{key}} at {@code node}; returns the commit's token. */
