@@ -630,6 +630,7 @@ check "... saying at most 16" out_has "--mirrors: at most 16 on one machine"
 check "... without bash's 'integer expression expected'" not out_has "integer expression"
 fails "./presage demo --seconds with 20 digits is refused" in_copy demo --seconds 99999999999999999999
 check "... saying what it takes" out_has "--seconds must be a whole number from 5 to 86400"
+check "... and what it was given" out_has "not '99999999999999999999'"
 check "... without bash's 'integer expression expected'" not out_has "integer expression"
 PRESAGE_PORT=99999999999999999999 fails "a PRESAGE_PORT with 20 digits is refused" in_copy up
 check "... saying what it takes" out_has "PRESAGE_PORT must be a TCP port"
