@@ -247,15 +247,22 @@ public class CoordinatorEngine {
         recovery.submit(this::recoverUntilDone);
     }
 
-    /** Whether this node may not take the lease now: see {@link #standBy}. */
+    /**
+     * Whether this node may not take the lease now: see {@link #standBy}. Nor while its applier is stopped at
+     * a message the log no longer holds: its recovery could not replay past it either, and a holder that
+     * cannot serve keeps out the coordinator whose database is past the cut.
+     */
     private boolean parkedHere(long passed) {
-        return !applier.started() || applier.deadLetters() > 0 || applier.appliedSequence() < passed;
+        return !applier.started() || applier.deadLetters() > 0 || applier.missingFromLog() != 0
+                || applier.appliedSequence() < passed;
     }
 
     /** Waits (saying why and what to do, in the state's detail) while {@link #parkedHere}. */
     private void awaitNothingParked(long passed) {
         while (!stopping && parkedHere(passed)) {
-            if (!applier.started() || applier.appliedSequence() < passed) {
+            if (applier.missingFromLog() != 0) {
+                stateDetail = "standby: not taking the coordinator lease: " + holeProblem(applier.missingFromLog());
+            } else if (!applier.started() || applier.appliedSequence() < passed) {
                 stateDetail = "standby: waiting for this node's applier to apply the log up to " + passed + " (at "
                         + applier.appliedSequence() + ") before taking the coordinator lease";
             } else {
@@ -283,8 +290,17 @@ public class CoordinatorEngine {
                 + "writes. No commit is taken here until then";
     }
 
+    /** What a log that no longer holds message {@code sequence}, which this node needs, means here. */
+    private String holeProblem(long sequence) {
+        return "the log " + config.nats().stream() + " no longer holds sequence " + sequence + ", which this coordinator's "
+                + "database has not applied (purged, or aged out by a limit on the stream): replace the database with a copy "
+                + "of another node's (README: A mirror after the log was cut), or restore the stream; no commit is taken "
+                + "here until then";
+    }
+
     /**
-     * Recovery of a lease holder met a log message it cannot decode (or one parked): it gives the lease up
+     * Recovery of a lease holder met a log message it cannot decode (or one parked), or one the log no longer
+     * holds: it gives the lease up
      * instead of holding it while serving nothing, and stands by again until its applier has passed that
      * message (parking it) and nothing is parked (see {@link #standBy}). Another coordinator of the group
      * that reads the message can then take over; if none can, the group waits for an operator, as one
@@ -367,12 +383,14 @@ public class CoordinatorEngine {
     // ---- recovery ---------------------------------------------------------------------------
 
     private void recoverUntilDone() {
+        String logged = null; // the same failure again is not logged again: one that needs an operator repeats each second
         while (!stopping) {
             try {
                 recover();
                 return;
             } catch (Exception | Error e) {
-                long stuckAt = e instanceof LogDecodeException || e instanceof ParkedMessages ? undecodable : 0;
+                long stuckAt = e instanceof LogDecodeException || e instanceof ParkedMessages ? undecodable
+                        : e instanceof LogHole h ? h.sequence : 0;
                 if (stuckAt != 0 && lease != null) {
                     standAside(stuckAt, e.getMessage());
                     return;
@@ -380,8 +398,12 @@ public class CoordinatorEngine {
                 // An Error too (out of memory, a stack overflow in a decoder): this runs as an executor's
                 // task, which keeps what it throws in a Future nobody reads, so the coordinator stayed
                 // "replaying the log" for good, with nothing logged and no retry.
-                stateDetail = "recovery failed, retrying: " + (e instanceof Error ? e.toString() : e.getMessage());
-                LOG.warn(stateDetail, e instanceof Error ? e : null);
+                String detail = "recovery failed, retrying: " + (e instanceof Error ? e.toString() : e.getMessage());
+                stateDetail = detail;
+                if (e instanceof Error || !detail.equals(logged)) {
+                    LOG.warn(detail, e instanceof Error ? e : null);
+                    logged = detail;
+                }
                 sleep(1_000);
             }
         }
@@ -463,9 +485,8 @@ public class CoordinatorEngine {
                     // applied) would be skipped. Its commits were acknowledged; certifying without
                     // them could commit over versions this coordinator never saw, and its applier
                     // stops at the same hole. An operator has to restore the stream or the database.
-                    throw new IllegalStateException("the log " + config.nats().stream() + " no longer holds sequence " + next
-                            + " (the next it holds is " + m.sequence() + "), which this coordinator's database has not applied"
-                            + " (applied up to " + applied + "): restore the stream or the database (no commit is taken until then)");
+                    throw new LogHole(next, holeProblem(next) + " (the next it holds is " + m.sequence()
+                            + "; applied up to " + applied + ")");
                 }
                 awaitRoomToReplay(m.sequence() - 1);
                 replay(certifier, m);
@@ -625,6 +646,16 @@ public class CoordinatorEngine {
     private static final class ParkedMessages extends IllegalStateException {
         ParkedMessages(String message) {
             super(message);
+        }
+    }
+
+    /** Recovery refuses at a message the log no longer holds: see {@link #holeProblem}. */
+    private static final class LogHole extends IllegalStateException {
+        final long sequence;
+
+        LogHole(long sequence, String message) {
+            super(message);
+            this.sequence = sequence;
         }
     }
 

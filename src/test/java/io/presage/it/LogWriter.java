@@ -12,6 +12,9 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.Config;
 import org.eclipse.microprofile.config.ConfigProvider;
 
+import io.nats.client.JetStreamManagement;
+import io.nats.client.Nats;
+import io.nats.client.PurgeOptions;
 import io.presage.certify.Hlc;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
@@ -30,6 +33,21 @@ final class LogWriter implements AutoCloseable {
     private final Hlc hlc = new Hlc();
     private final BatchCodec codec = new BatchCodec();
     private long batches;
+
+    /**
+     * Purges every message of {@code stream} before {@code sequence}, as a retention limit on the stream
+     * would cut it, and checks that the stream now starts there.
+     */
+    static void purgeBefore(String natsUrl, String stream, long sequence) throws Exception {
+        try (io.nats.client.Connection nc = Nats.connect(natsUrl)) {
+            JetStreamManagement jsm = nc.jetStreamManagement();
+            jsm.purgeStream(stream, PurgeOptions.builder().sequence(sequence).build());
+            long first = jsm.getStreamInfo(stream).getStreamState().getFirstSequence();
+            if (first != sequence) {
+                throw new AssertionError("the stream starts at " + first + " after the purge, not " + sequence);
+            }
+        }
+    }
 
     LogWriter() {
         this(ConfigProvider.getConfig());
