@@ -381,7 +381,8 @@ public final class JetStreamLog implements AutoCloseable {
             io.nats.client.api.StreamInfo info = s.jsm().getStreamInfo(config.streamName());
             java.time.Instant created = info.getCreateTime().toInstant();
             return new End(info.getStreamState().getLastSequence(),
-                    Math.max(1, created.getEpochSecond() * 1_000_000 + created.getNano() / 1_000));
+                    Math.max(1, created.getEpochSecond() * 1_000_000 + created.getNano() / 1_000),
+                    info.getStreamState().getFirstSequence());
         } catch (IOException | JetStreamApiException | RuntimeException e) {
             throw new LogUnavailableException("cannot read the state of " + config.streamName()
                     + ": " + e.getMessage(), false, e);
@@ -389,7 +390,11 @@ public final class JetStreamLog implements AutoCloseable {
     }
 
     /** The stream's last sequence, and its identity (creation time, µs; never 0, which means "not known"). */
-    public record End(long lastSequence, long identity) {
+    /**
+     * {@code firstSequence}: the first message the stream still holds (above 1 once its start was purged
+     * or aged out by a limit; {@code lastSequence + 1} when it holds none).
+     */
+    public record End(long lastSequence, long identity, long firstSequence) {
     }
 
     /**

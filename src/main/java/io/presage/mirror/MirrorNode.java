@@ -445,11 +445,17 @@ public class MirrorNode implements ApplyHook {
     private void refresh() {
         try {
             JetStreamLog log = logs.get();
-            long last = log.lastSequence();
+            JetStreamLog.End end = log.end();
+            long last = end.lastSequence();
             long applied = applier.appliedSequence();
-            streamLast = last; // before the look below, which fails when that message is gone: the lag was then 0
-            if (last > applied && oldestUnappliedSeq != applied + 1) {
-                oldestUnappliedMillis = log.messageTimestampMillis(oldestHeld(applied + 1));
+            streamLast = last;
+            // The oldest unapplied message, or when the stream's start was cut past it (see
+            // Applier#missingFromLog) the first one it still holds: the lost one was committed before that,
+            // so the lag counted from there is less than the real one but no longer "none" (it was 0: the
+            // look at a message the stream no longer holds failed, every time).
+            long oldest = Math.max(applied + 1, end.firstSequence());
+            if (last > applied && oldest <= last && oldestUnappliedSeq != applied + 1) {
+                oldestUnappliedMillis = log.messageTimestampMillis(oldest);
                 oldestUnappliedSeq = applied + 1;
             }
             logReadable = true;
@@ -463,16 +469,6 @@ public class MirrorNode implements ApplyHook {
             lastProbeMillis = now;
             coordinator.probe();
         }
-    }
-
-    /**
-     * {@code next}, or when the stream no longer holds it (see {@link Applier#missingFromLog}) the first
-     * message it holds after it: the lost one was committed before that, so the lag counted from there
-     * is less than the real one but no longer "none".
-     */
-    private long oldestHeld(long next) {
-        long missing = applier.missingFromLog();
-        return missing == next && applier.logResumesAt() > next ? applier.logResumesAt() : next;
     }
 
     /** The part of {@code /v1/status} only a mirror has. */
