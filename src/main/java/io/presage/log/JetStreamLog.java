@@ -389,10 +389,10 @@ public final class JetStreamLog implements AutoCloseable {
         }
     }
 
-    /** The stream's last sequence, and its identity (creation time, µs; never 0, which means "not known"). */
     /**
-     * {@code firstSequence}: the first message the stream still holds (above 1 once its start was purged
-     * or aged out by a limit; {@code lastSequence + 1} when it holds none).
+     * The stream's last sequence, its identity (creation time, µs; never 0, which means "not known"), and
+     * the first message it still holds (above 1 once its start was purged or aged out by a limit;
+     * {@code lastSequence + 1} when it holds none).
      */
     public record End(long lastSequence, long identity, long firstSequence) {
     }
