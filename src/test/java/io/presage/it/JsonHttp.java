@@ -39,6 +39,11 @@ final class JsonHttp {
         }
     }
 
+    /** A token (or any value) as a query parameter's value. */
+    static String enc(String value) {
+        return java.net.URLEncoder.encode(value, StandardCharsets.UTF_8);
+    }
+
     static HttpRequest get(URI uri) {
         return HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build();
     }

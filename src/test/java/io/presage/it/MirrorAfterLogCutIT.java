@@ -63,7 +63,8 @@ class MirrorAfterLogCutIT {
             // A mirror added now, with an empty database: message 1 is gone.
             mirror2 = NodeProcess.mirror("mirror2", coordinator, nats, pg, db2, logDir);
             mirror2.start();
-            JsonNode applier = awaitApplierCheck(mirror2, c -> c.path("data").path("missingSequence").asLong() == 1);
+            JsonNode applier = mirror2.awaitReadinessCheck("applier", c -> c.path("data").path("missingSequence").asLong() == 1,
+                    READY_TIMEOUT);
             assertEquals("DOWN", applier.path("status").asText(), "not ready: " + applier);
             assertEquals(last, applier.path("data").path("logResumesAt").asLong(), applier.toString());
             String problem = applier.path("data").path("logProblem").asText();
@@ -80,7 +81,7 @@ class MirrorAfterLogCutIT {
             // Read-your-writes: the write is in no message this mirror will apply, so the coordinator answers
             // (it waited out its timeout, 504, before).
             Answer causal = JsonHttp.send(JsonHttp.get(mirror2.uri("/v1/kv/cut-" + (KEYS - 1)
-                    + "?consistency=causal&timeoutMs=5000&after=" + encode(written))));
+                    + "?consistency=causal&timeoutMs=5000&after=" + JsonHttp.enc(written))));
             assertEquals(200, causal.status(), "answered, by the coordinator: " + causal);
             assertEquals(KEYS - 1, causal.json().path("value").asLong(), causal.toString());
 
@@ -100,12 +101,12 @@ class MirrorAfterLogCutIT {
 
             String token = put(coordinator, "cut-after", 99);
             for (NodeProcess m : new NodeProcess[] {mirror1, mirror2}) {
-                Answer read = JsonHttp.send(
-                        JsonHttp.get(m.uri("/v1/kv/cut-after?consistency=causal&timeoutMs=20000&after=" + encode(token))));
-                assertEquals(200, read.status(), m + ": " + read);
+                Answer read = JsonHttp.send(JsonHttp.get(
+                        m.uri("/v1/kv/cut-after?consistency=causal&timeoutMs=20000&after=" + JsonHttp.enc(token))));
+                assertEquals(200, read.status(), m.name + ": " + read);
                 assertEquals(99, read.json().path("value").asLong(), read.toString());
                 for (int i = 0; i < KEYS; i++) {
-                    assertEquals(i, m.number("cut-" + i), "cut-" + i + " at " + m);
+                    assertEquals(i, m.number("cut-" + i), "cut-" + i + " at " + m.name);
                 }
             }
             long end = coordinator.awaitApplied(Duration.ofSeconds(30)).path("appliedSequence").asLong();
@@ -116,36 +117,10 @@ class MirrorAfterLogCutIT {
         }
     }
 
-    private static String encode(String token) {
-        return java.net.URLEncoder.encode(token, java.nio.charset.StandardCharsets.UTF_8);
-    }
-
     /** {@code PUT /v1/kv/{key}} at {@code node}; returns the commit's token. */
     private static String put(NodeProcess node, String key, long value) {
         Answer a = JsonHttp.send(JsonHttp.put(node.uri("/v1/kv/" + key), Long.toString(value)));
         assertEquals(200, a.status(), key + ": " + a);
         return a.json().path("token").asText();
-    }
-
-    /** Polls {@code node}'s readiness until its applier check satisfies {@code done}; returns that check. */
-    private static JsonNode awaitApplierCheck(NodeProcess node, java.util.function.Predicate<JsonNode> done)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        String last = "no answer";
-        while (System.nanoTime() < deadline) {
-            try {
-                Answer a = JsonHttp.send(JsonHttp.get(node.uri("/q/health/ready")));
-                last = a.toString();
-                for (JsonNode check : a.json().path("checks")) {
-                    if ("applier".equals(check.path("name").asText()) && done.test(check)) {
-                        return check;
-                    }
-                }
-            } catch (java.io.UncheckedIOException e) {
-                last = e.getMessage();
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError(node + ": the applier check never said so; last: " + last);
     }
 }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -184,7 +182,7 @@ class MirrorClusterIT {
             checks.add(() -> assertTrue(bad.isEmpty(), m.name + ": " + bad.size() + " of " + reads
                     + " batch reads did not hold the bank total, e.g. " + bad.subList(0, Math.min(3, bad.size()))));
             // After the load, with the last token: each account is 1000 plus its net of COMMITTED transfers.
-            JsonNode items = batch(m, accounts, "consistency=causal&after=" + enc(lastToken) + "&timeoutMs=20000").json().get("items");
+            JsonNode items = batch(m, accounts, "consistency=causal&after=" + JsonHttp.enc(lastToken) + "&timeoutMs=20000").json().get("items");
             for (int i = 0; i < ACCOUNTS; i++) {
                 long want = expected[i];
                 long got = items.get(i).get("value").asLong();
@@ -256,7 +254,7 @@ class MirrorClusterIT {
         String token = lastCommittedToken();
         List<Executable> checks = new ArrayList<>();
         for (NodeProcess n : List.of(coordinator, mirror1, mirror2)) {
-            Answer a = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + counter + "?consistency=causal&after=" + enc(token)
+            Answer a = JsonHttp.send(JsonHttp.get(n.uri("/v1/kv/" + counter + "?consistency=causal&after=" + JsonHttp.enc(token)
                     + "&timeoutMs=20000")));
             checks.add(() -> assertEquals(200, a.status(), n.name + ": " + a));
             checks.add(() -> assertEquals(committed.get(), a.json().path("value").asLong(),
@@ -280,7 +278,7 @@ class MirrorClusterIT {
             String token = w.json().get("token").asText();
             for (NodeProcess m : List.of(mirror1, mirror2)) {
                 // Right away, no sleep: the mirror waits for the token's log position itself.
-                Answer r = JsonHttp.send(JsonHttp.get(m.uri("/v1/kv/" + key + "?consistency=causal&after=" + enc(token)
+                Answer r = JsonHttp.send(JsonHttp.get(m.uri("/v1/kv/" + key + "?consistency=causal&after=" + JsonHttp.enc(token)
                         + "&timeoutMs=20000")));
                 assertEquals(200, r.status(), m.name + " causal read of " + key + ": " + r);
                 assertEquals(version, r.json().get("version").asLong(), m.name + ": the version just written");
@@ -309,7 +307,7 @@ class MirrorClusterIT {
 
         // mirror1's own later read with that token sees it.
         Answer own = JsonHttp.send(JsonHttp.get(mirror1.uri("/v1/kv/" + key + "?consistency=causal&after="
-                + enc(put.json().get("token").asText()) + "&timeoutMs=20000")));
+                + JsonHttp.enc(put.json().get("token").asText()) + "&timeoutMs=20000")));
         assertEquals(version, own.json().path("version").asLong(), "mirror1 reads its forwarded write: " + own);
 
         // A transaction through mirror2, reading what mirror1 wrote.
@@ -335,7 +333,7 @@ class MirrorClusterIT {
         Answer del = JsonHttp.send(JsonHttp.delete(mirror2.uri("/v1/kv/" + key)));
         assertEquals(200, del.status(), "DELETE at mirror2: " + del);
         Answer gone = JsonHttp.send(JsonHttp.get(mirror1.uri("/v1/kv/" + key + "?consistency=causal&after="
-                + enc(del.json().get("token").asText()) + "&timeoutMs=20000")));
+                + JsonHttp.enc(del.json().get("token").asText()) + "&timeoutMs=20000")));
         assertEquals(404, gone.status(), "the forwarded delete, read at the other mirror: " + gone);
     }
 
@@ -539,7 +537,7 @@ class MirrorClusterIT {
     /** Both mirrors have applied {@code token} (a causal read of {@code key} answers). */
     private void awaitCausal(String token, String key) {
         for (NodeProcess m : List.of(mirror1, mirror2)) {
-            Answer a = JsonHttp.send(JsonHttp.get(m.uri("/v1/kv/" + key + "?consistency=causal&after=" + enc(token) + "&timeoutMs=20000")));
+            Answer a = JsonHttp.send(JsonHttp.get(m.uri("/v1/kv/" + key + "?consistency=causal&after=" + JsonHttp.enc(token) + "&timeoutMs=20000")));
             assertEquals(200, a.status(), m.name + " did not apply " + token + ": " + a);
         }
     }
@@ -570,9 +568,5 @@ class MirrorClusterIT {
         try (io.nats.client.Connection c = Nats.connect(nats.url())) {
             return c.jetStreamManagement().getStreamInfo(STREAM).getStreamState().getLastSequence();
         }
-    }
-
-    private static String enc(String token) {
-        return URLEncoder.encode(token, StandardCharsets.UTF_8);
     }
 }

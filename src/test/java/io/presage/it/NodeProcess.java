@@ -164,6 +164,31 @@ final class NodeProcess {
     }
 
     /**
+     * Polls {@code /q/health/ready} until its check {@code name} satisfies {@code done} (whatever the overall
+     * status); returns that check.
+     */
+    JsonNode awaitReadinessCheck(String name, java.util.function.Predicate<JsonNode> done, Duration max)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        String last = "no answer";
+        while (System.nanoTime() < deadline) {
+            try {
+                JsonHttp.Answer a = JsonHttp.send(JsonHttp.get(uri("/q/health/ready")));
+                last = a.toString();
+                for (JsonNode check : a.json().path("checks")) {
+                    if (name.equals(check.path("name").asText()) && done.test(check)) {
+                        return check;
+                    }
+                }
+            } catch (java.io.UncheckedIOException e) {
+                last = e.getMessage();
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError(this.name + ": readiness check " + name + " not as awaited in " + max + "; last: " + last);
+    }
+
+    /**
      * Polls a coordinator's {@code /v1/status} until its applier has applied everything it committed;
      * returns that status.
      */
