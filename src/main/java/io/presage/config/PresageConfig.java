@@ -279,6 +279,15 @@ public interface PresageConfig {
         @WithDefault("7d")
         @DurationMin(nanos = 0)
         java.time.Duration idRetention();
+
+        /**
+         * How long a statement waits for one of the reactive pool's connections (all in use, or
+         * PostgreSQL slow to accept one) before it fails, and its request with it (503). Vert.x's default;
+         * Quarkus has no key for it ({@link io.presage.apply.StorePool}).
+         */
+        @WithDefault("30s")
+        @DurationMin(millis = 1)
+        java.time.Duration connectionWait();
     }
 
     interface Mirror {

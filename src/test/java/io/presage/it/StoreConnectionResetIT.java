@@ -36,6 +36,7 @@ import io.presage.testing.PostgresTestServer;
 class StoreConnectionResetIT {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(300);
     private static final Path LOGS = NodeProcess.BASE_DIR.resolve("target/store-connection-reset-it");
+    private static final Duration CONNECTION_WAIT = Duration.ofSeconds(2);
 
     private static NatsTestServer nats;
     private static ReplyLosingPgProxy proxy;
@@ -49,6 +50,9 @@ class StoreConnectionResetIT {
         String db = pg.createDatabase();
         coordinator = NodeProcess.coordinator("coordinator", nats, pg, db, LOGS,
                 Map.of("QUARKUS_DATASOURCE_REACTIVE_URL", "postgresql://127.0.0.1:" + proxy.port() + "/" + db,
+                        // A statement waits this long for a connection; the pool's timers fire that long after
+                        // their statements (Vert.x's default, 30 s, made this test wait half a minute).
+                        "PRESAGE_APPLY_CONNECTION_WAIT", CONNECTION_WAIT.toMillis() + "ms",
                         // Each echo the handler keeps out of the error log is still logged at DEBUG: the test
                         // waits for them instead of for a fixed time.
                         "quarkus.log.category.\"" + PoolTimeoutEchoes.class.getName() + "\".level", "DEBUG"));
@@ -91,8 +95,8 @@ class StoreConnectionResetIT {
 
     /**
      * The database refuses connections (the proxy closed: as PostgreSQL stopped). Each statement that found
-     * no connection was answered 503 at once, and then, when the reactive pool's 30 s connection timeout
-     * ran out, Vert.x logged an uncaught {@code IllegalStateException: Result is already complete} with its
+     * no connection was answered 503 at once, and then, when the reactive pool's connection timeout
+     * ({@code presage.apply.connection-wait}, 30 s by default) ran out, Vert.x logged an uncaught {@code IllegalStateException: Result is already complete} with its
      * stack at ERROR (vertx-sql-client#1706: the timer is not cancelled when the acquisition fails): 322 of
      * them, about 6,000 log lines, for a 25 s outage under load, each looking like a bug of ours. They are
      * echoes of failures already answered, and are no longer logged as errors. Nor is each refused request
@@ -106,13 +110,15 @@ class StoreConnectionResetIT {
             Answer a = transfer("refused-" + i);
             assertEquals(503, a.status(), a.toString());
         }
-        // Every statement's timer started before its 503: all have fired 30 s (the pool's connection
-        // timeout, Vert.x's default) after the last one, give or take the event loop's lag. The first echo,
-        // kept out of the error log (or not), shows that they do fire.
+        // Every statement's timer started before its 503: all have fired CONNECTION_WAIT after the last
+        // one, give or take the event loop's lag. The first echo, kept out of the error log (or not), shows
+        // that they do fire, and well before Vert.x's own 30 s: the configured wait is the pool's.
         long lastRefused = System.nanoTime();
-        awaitLog(l -> l.contains(ECHO_DEBUG) || l.contains("Result is already complete"), Duration.ofSeconds(60),
-                "no pool timeout echo, kept out of the error log or not");
-        Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(lastRefused + TimeUnit.SECONDS.toNanos(31) - System.nanoTime())));
+        awaitLog(l -> l.contains(ECHO_DEBUG) || l.contains("Result is already complete"), Duration.ofSeconds(20),
+                "no pool timeout echo, kept out of the error log or not (presage.apply.connection-wait is "
+                        + CONNECTION_WAIT + ", Vert.x's default 30 s)");
+        Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(
+                lastRefused + CONNECTION_WAIT.toNanos() + TimeUnit.SECONDS.toNanos(1) - System.nanoTime())));
         String log = Files.readString(coordinator.log());
         assertFalse(log.contains("Result is already complete"), "an echo of an answered failure logged as an error");
         assertFalse(log.contains("Uncaught exception"), "an uncaught exception in the log");
