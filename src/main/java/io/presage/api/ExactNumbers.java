@@ -1,6 +1,7 @@
 package io.presage.api;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamWriteConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -39,6 +40,10 @@ public class ExactNumbers implements ObjectMapperCustomizer {
         mapper.configure(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
         mapper.registerModule(ExactTree.MODULE); // -0 stays -0 (see ExactTree)
         nesting(mapper.getFactory(), WRAPPED_DEPTH);
+        // A character outside the BMP (an emoji) is written as its four UTF-8 bytes, as it was sent,
+        // not as the escaped surrogate pair "\uD83D\uDE00" Jackson writes by default (the same string
+        // to a JSON reader, but three times the bytes, and not what the client wrote).
+        mapper.getFactory().enable(JsonGenerator.Feature.COMBINE_UNICODE_SURROGATES_IN_UTF8);
     }
 
     /** Sets how deep {@code factory} reads and writes, its other constraints kept. */

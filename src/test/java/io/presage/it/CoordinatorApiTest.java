@@ -1037,6 +1037,24 @@ class CoordinatorApiTest {
     }
 
     /**
+     * A character outside the BMP (an emoji) comes back as the four UTF-8 bytes it is, whether it was sent so or
+     * as an escaped surrogate pair, in a value and in a key: Jackson's default wrote it back as the escape
+     * {@code \uD83D\uDE00}, the same string to a JSON reader but not what the client wrote, at three times the
+     * bytes. A lone surrogate, which no UTF-8 can carry, stays escaped.
+     */
+    @Test
+    void charactersOutsideTheBmpComeBackAsUtf8NotAsEscapedSurrogates() {
+        String emoji = new String(Character.toChars(0x1F600)); // 😀
+        put("api-emoji-" + emoji, "{\"sent\":\"" + emoji + "\",\"escaped\":\"\\ud83d\\ude00\",\"lone\":\"\\ud83d\"}")
+                .then().statusCode(200);
+        String body = get("api-emoji-" + emoji).asString();
+        assertTrue(body.contains("\"key\":\"api-emoji-" + emoji + "\""), body);
+        assertTrue(body.contains("\"value\":{\"sent\":\"" + emoji + "\",\"escaped\":\"" + emoji + "\",\"lone\":\"\\uD83D\"}"), body);
+        String batch = post("/v1/kv/_batch", "{\"keys\":[\"api-emoji-" + emoji + "\"]}").asString();
+        assertTrue(batch.contains("\"sent\":\"" + emoji + "\",\"escaped\":\"" + emoji + "\""), batch);
+    }
+
+    /**
      * Values come back as written, by a PUT and by a transaction, in a read and a batch read: numbers with
      * their sign, digits and scale (a value -0 came back as 0, -0.0 as 0.0), beyond a long and a double.
      * Exponents come back in one form (1e3 as 1E+3), the same number.
