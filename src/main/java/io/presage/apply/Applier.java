@@ -78,6 +78,20 @@ public class Applier implements ApplyProgress {
         }
     }
 
+    /**
+     * The database's {@code last_seq} was below the first message of the chunk about to be applied, less one:
+     * the database lost commits this applier made (restored from a backup, or failed over to a replica that
+     * had not received them) while the node ran. The chunk is not applied over the hole; the loop reads the
+     * position again and applies the log from there.
+     */
+    static final class StoreBehind extends IllegalStateException {
+        StoreBehind(long applied, long first) {
+            super("the database's applied position is behind this applier's (" + applied + ") at log message " + first
+                    + ": it lost commits while the node ran (restored, or failed over to a replica that had not "
+                    + "received them); applying the log again from the database's position");
+        }
+    }
+
     @Inject
     Mutiny.SessionFactory sessions;
     @Inject
@@ -296,6 +310,8 @@ public class Applier implements ApplyProgress {
                 lastError = e.getClass().getSimpleName() + ": " + e.getMessage();
                 if (e instanceof MissingMessage m) {
                     noteMissing(m);
+                } else if (e instanceof StoreBehind) {
+                    LOG.errorf("applier: %s", e.getMessage());
                 } else {
                     LOG.warnf("applier: %s; retrying", lastError);
                 }
@@ -587,6 +603,7 @@ public class Applier implements ApplyProgress {
         long first = messages.get(0).sequence();
         long last = messages.get(messages.size() - 1).sequence();
         long chunkMaxTs = maxTs;
+        long appliedBefore = this.applied; // for StoreBehind's message
         java.util.Set<Long> parkedBefore = reapplying.isEmpty() ? Set.of() : Set.copyOf(reapplying.subSet(first, true, last, true));
         List<Long> cleared = new ArrayList<>(parkedBefore.size());
         for (int mi = 0; mi < messages.size(); mi++) {
@@ -605,9 +622,19 @@ public class Applier implements ApplyProgress {
                 .chain(() -> insertIds(s, ids))
                 .chain(() -> insertDeadLetters(s, newlyParked))
                 .chain(() -> clearDeadLetters(s, cleared))
-                .chain(() -> s.createNativeQuery("update apply_state set last_seq = :seq, max_ts = greatest(max_ts, :ts), "
-                        + "log_id = :log, updated_at = now() where id = 1 and last_seq < :seq").setParameter("seq", last)
-                        .setParameter("ts", chunkMaxTs).setParameter("log", appliedLog).executeUpdate())));
+                // Never backwards (a replay of applied messages moves nothing), and never over a hole: a
+                // database below the chunk's first message lost commits this applier made (StoreBehind), and
+                // the whole transaction is rolled back rather than put the position past what it lacks.
+                .chain(() -> s.createNativeQuery("update apply_state set last_seq = greatest(last_seq, :seq), "
+                        + "max_ts = greatest(max_ts, :ts), log_id = case when last_seq < :seq then :log else log_id end, "
+                        + "updated_at = now() where id = 1 and last_seq >= :first - 1").setParameter("seq", last)
+                        .setParameter("first", first).setParameter("ts", chunkMaxTs).setParameter("log", appliedLog)
+                        .executeUpdate())
+                .invoke(moved -> {
+                    if (moved != 1) {
+                        throw new StoreBehind(appliedBefore, first);
+                    }
+                })));
         if (!newlyParked.isEmpty()) {
             deadLetters.addAndGet(newlyParked.size());
             deadLetterCounter.increment(newlyParked.size());

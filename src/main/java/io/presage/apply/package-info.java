@@ -5,7 +5,9 @@
  * <ol>
  * <li><b>Log order.</b> Messages are applied in stream-sequence order. The durable consumer's position
  *     is only a hint; the database's {@code apply_state.last_seq} is the truth, and a gap between
- *     them is filled by reading the log by sequence.</li>
+ *     them is filled by reading the log by sequence. A chunk moves {@code last_seq} only from just before
+ *     its first message: a database that lost commits under a running applier (restored, failed over)
+ *     refuses the chunk, and the applier reads the position again rather than apply over the hole.</li>
  * <li><b>Atomic and durable together.</b> One database transaction writes a chunk of messages' items,
  *     their idempotency ids, any dead letters and the new {@code last_seq}. The consumer is acked only
  *     after that commit. A crash anywhere leaves either all of it or none of it.</li>

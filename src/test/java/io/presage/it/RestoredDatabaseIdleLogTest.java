@@ -58,6 +58,46 @@ class RestoredDatabaseIdleLogTest {
         }
     }
 
+    /**
+     * The database loses the applier's last commits while the node runs (restored from a backup, or failed over
+     * to a replica that had not received them) and the applier, idle, does not notice until the next message.
+     * That message used to be applied over the hole: its chunk's update only asked that the position not go
+     * backwards, so {@code last_seq} went from the restored position to the new message, and the lost
+     * messages' writes were missing for good with nothing reported. Now the chunk is refused, and the applier
+     * reads the position again and applies the log from there.
+     */
+    @Test
+    void aDatabaseThatLostTheAppliersLastCommitsWhileItRanGetsThemBackAtTheNextMessage() throws Exception {
+        try (LogWriter log = new LogWriter(); Connection db = AppDatabase.connect(); Statement s = db.createStatement()) {
+            long kept = log.append(log.txn(LogWriter.put("lost-1", "1")));
+            log.append(log.txn(LogWriter.put("lost-2", "2")));
+            long lastLost = log.append(log.txn(LogWriter.put("lost-3", "3")));
+            await(() -> applier.appliedSequence() >= lastLost, "applied " + lastLost);
+            assertEquals("3", AppDatabase.storedValue("lost-3"));
+
+            // The database goes back to right after the first message; the applier, idle, goes on from its own.
+            s.execute("delete from items where item_key in ('lost-2', 'lost-3')");
+            s.execute("update apply_state set last_seq = " + kept + " where id = 1");
+
+            long next = log.append(log.txn(LogWriter.put("lost-4", "4")));
+            await(() -> "4".equals(storedValueNow("lost-4")), "the next message applied");
+            assertEquals("2", AppDatabase.storedValue("lost-2"), "a lost message's write applied again");
+            assertEquals("3", AppDatabase.storedValue("lost-3"), "a lost message's write applied again");
+            try (java.sql.ResultSet rs = s.executeQuery("select last_seq from apply_state where id = 1")) {
+                rs.next();
+                assertEquals(next, rs.getLong(1));
+            }
+        }
+    }
+
+    private static String storedValueNow(String key) {
+        try {
+            return AppDatabase.storedValue(key);
+        } catch (java.sql.SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!c.getAsBoolean()) {
