@@ -810,14 +810,15 @@ public class Applier implements ApplyProgress {
         long seq = from;
         List<Long> parkedFrom = await(() -> sessions.withStatelessSession(s -> s.createNativeQuery(
                 "select seq from dead_letters where seq >= :s order by seq", Long.class).setParameter("s", seq).getResultList()));
-        int moved = await(() -> sessions.withStatelessTransaction(s -> s.createNativeQuery(
-                "update apply_state set last_seq = :s - 1, updated_at = now() where id = 1 and last_seq >= :s")
+        // At most seq - 1, not only when past it: a start that set it back and was killed before it applied
+        // the message left it at seq - 1, and the rows from there are still to be cleared as they are applied
+        // (with "where last_seq >= seq" they were not, and readiness stayed down with nothing parked).
+        await(() -> sessions.withStatelessTransaction(s -> s.createNativeQuery(
+                "update apply_state set last_seq = least(last_seq, :s - 1), updated_at = now() where id = 1")
                 .setParameter("s", seq).executeUpdate()));
-        if (moved == 1) {
-            reapplying.addAll(parkedFrom);
-            LOG.infof("applier: log message %d, parked as undecodable, can be decoded by this build: applying the log "
-                    + "again from it (%d parked message(s) from there)", seq, parkedFrom.size());
-        }
+        reapplying.addAll(parkedFrom);
+        LOG.infof("applier: log message %d, parked as undecodable, can be decoded by this build: applying the log "
+                + "again from it (%d parked message(s) from there)", seq, parkedFrom.size());
     }
 
     private boolean decodes(byte[] data) {
