@@ -518,6 +518,14 @@ public class Applier implements ApplyProgress {
         while (next <= to) {
             List<LogMessage> page = log.fetch(next, (int) Math.min(256, to - next + 1), Duration.ofSeconds(5));
             if (page.isEmpty()) {
+                // Nothing at or after `next`: the stream emptied past it (a purge of everything, or a log
+                // quiet for longer than a max_age limit), a cut like any other, not a log that stopped
+                // answering, which was retried every second for good without saying what was wrong.
+                JetStreamLog.End end = log.end();
+                requireSameStream(end);
+                if (end.firstSequence() > next) {
+                    throw new MissingMessage(next, end.firstSequence());
+                }
                 throw new IllegalStateException("log messages " + next + ".." + to + " cannot be read");
             }
             for (LogMessage m : page) {

@@ -476,6 +476,14 @@ public class CoordinatorEngine {
         while (next <= last) {
             List<LogMessage> page = log.fetch(next, 256, Duration.ofSeconds(5));
             if (page.isEmpty()) {
+                long first = log.end().firstSequence();
+                if (first > next) {
+                    // The stream emptied past `next` (everything purged, or aged out of a quiet log): the
+                    // same hole as below, with no later message to show it. Holding the lease over it kept
+                    // out any coordinator that could serve.
+                    throw new LogHole(next, holeProblem(next) + " (the stream holds nothing before " + first
+                            + "; applied up to " + applied + ")");
+                }
                 throw new IllegalStateException("the log stopped answering at sequence " + next + " of " + last);
             }
             for (LogMessage m : page) {

@@ -18,8 +18,8 @@ import io.presage.testing.NatsTestServer;
 import io.presage.testing.PostgresTestServer;
 
 /**
- * A coordinator whose database is behind the start of the log (the stream's start purged, or aged out by a
- * limit on it) cannot recover: it could not replay the acknowledged commits the log no longer holds. With
+ * A coordinator whose database is behind the start of the log (the stream purged, or aged out by a limit on
+ * it: here all of it) cannot recover: it could not replay the acknowledged commits the log no longer holds. With
  * the lease on, it must not take the lease either, or it keeps out the coordinator that can serve: before,
  * such a standby took the lease once the holder died, then failed its recovery every second for good, and
  * the old holder, restarted with its database intact, stood by behind it. Here the only coordinator that
@@ -49,7 +49,10 @@ class StandbyBehindCutLogIT {
                 assertEquals(200, JsonHttp.send(JsonHttp.put(intact.uri("/v1/kv/sc-" + i), Integer.toString(i))).status());
             }
             long last = intact.awaitApplied(Duration.ofSeconds(30)).path("appliedSequence").asLong();
-            LogWriter.purgeBefore(nats.url(), STREAM, last); // every message before `last`, as a retention limit would
+            // Every message, as a max_age limit does to a log quiet for longer: nothing after the cut shows it
+            // (MirrorAfterLogCutIT cuts all but the last). Before, an applier found an empty stream "cannot be
+            // read", not a cut, and the standby took the lease and retried its recovery every second for good.
+            LogWriter.purgeBefore(nats.url(), STREAM, last + 1);
             intact.kill();
             Thread.sleep(TTL.toMillis() + 1_000); // the lease is free
 
