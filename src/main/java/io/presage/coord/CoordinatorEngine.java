@@ -310,6 +310,10 @@ public class CoordinatorEngine {
     private void standAside(long sequence, String why) {
         CoordinatorLease l = lease;
         state = State.STANDBY; // before the lease goes: servesReads takes no lease as "not enabled"
+        // Once the lease is given up another coordinator may commit, and this one's store and recent
+        // writes no longer cover every acknowledged commit: no reads until a recovery has replayed the
+        // log again, also while it recovers after taking the lease back (it answered from its cache).
+        caughtUp = false;
         stateDetail = "standby: gave the coordinator lease up: " + why;
         LOG.error(stateDetail);
         lease = null;

@@ -43,7 +43,8 @@ class HolderStandsAsideIT {
             PostgresTestServer pg = PostgresTestServer.get();
             Map<String, String> lease = NodeProcess.leaseOn(TTL);
             Map<String, String> newer = ParkedBeforeUpgradeIT.upgraded(lease);
-            old = NodeProcess.coordinator("coord-old", nats, pg, pg.createDatabase(), logDir, lease);
+            String oldDbName = pg.createDatabase();
+            old = NodeProcess.coordinator("coord-old", nats, pg, oldDbName, logDir, lease);
             old.start();
             old.awaitReady(READY_TIMEOUT);
             assertEquals(200, JsonHttp.send(JsonHttp.put(old.uri("/v1/kv/sa-k"), "1")).status());
@@ -69,6 +70,26 @@ class HolderStandsAsideIT {
             JsonNode still = old.status();
             assertTrue(old.alive(), "the old build stands by, it does not exit");
             assertEquals("STANDBY", still.path("state").asText(), "took the lease back it cannot serve with: " + still);
+
+            // The operator deals with the message at old (deletes its row) and the upgraded one goes away: old
+            // takes the lease back. It stood by while another coordinator committed, so it must not answer
+            // reads before it has replayed the log again; it did, from its cache, while it recovered. Its
+            // recovery is held at its database's position (locked) to look at it meanwhile.
+            try (java.sql.Connection oldDb = java.sql.DriverManager.getConnection(pg.jdbcUrl(oldDbName), pg.username(),
+                    pg.password()); java.sql.Statement st = oldDb.createStatement()) {
+                st.execute("delete from dead_letters");
+                old.awaitStatus(s -> s.path("deadLetters").asLong() == 0, "the row's deletion seen", READY_TIMEOUT);
+                oldDb.setAutoCommit(false);
+                st.execute("lock table apply_state in access exclusive mode");
+                upgraded.stop();
+                old.awaitStatus(s -> "RECOVERING".equals(s.path("state").asText()) && s.path("lease").path("held").asBoolean(),
+                        "taking the lease back", READY_TIMEOUT);
+                Answer early = JsonHttp.send(JsonHttp.get(old.uri("/v1/kv/sa-k")));
+                assertEquals(503, early.status(), "a read answered before the recovery that follows a stand-aside: " + early);
+                oldDb.rollback();
+            }
+            old.awaitReady(READY_TIMEOUT);
+            assertEquals(3, old.number("sa-k"), "the upgraded one's commit, once recovered");
         } finally {
             NodeProcess.stopAll(upgraded, old);
             nats.close();
