@@ -104,16 +104,41 @@ public final class ProcedureRunner {
         // the call ask: a transaction committed under any of them is this call's first outcome.
         return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> {
             if (known != null) {
-                return Uni.createFrom().item(new Ran(known.outcome(), // committed before, or unavailable
-                        known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8))));
+                return Uni.createFrom().item(ranAs(known)); // committed before, or unavailable
             }
             Refusal before = refusals.get(id);
             if (before != null) {
                 return Uni.createFrom().failure(before.exception());
             }
             return attempt(p, args, keys, id, 0, lookedUpAt)
-                    .onFailure(ProcedureException.class).invoke(e -> refused(id, (ProcedureException) e));
+                    .onFailure(ProcedureException.class).recoverWithUni(e -> refusedUnlessCommitted(id, (ProcedureException) e));
         });
+    }
+
+    /**
+     * A plan that refuses (insufficient funds, say) may have read the writes of this very call, committed
+     * under another of its ids (a mirror's speculation sends {@code id#0}, a plain transaction {@code id})
+     * while it was in flight when the look above found nothing, and acknowledged before the read: the
+     * plan then refuses because the call already ran. That commit is the call's outcome; answered with the
+     * refusal instead, the client would send the call again under a new id and pay twice. So a refusal is
+     * answered and remembered only once a second look finds no commit under the call's ids.
+     */
+    private Uni<Ran> refusedUnlessCommitted(String id, ProcedureException refusal) {
+        if (refusal.badInput()) {
+            return Uni.createFrom().failure(refusal);
+        }
+        return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> {
+            if (known != null) {
+                return Uni.createFrom().item(ranAs(known)); // committed after all, or unavailable
+            }
+            refused(id, refusal);
+            return Uni.createFrom().failure(refusal);
+        });
+    }
+
+    /** The call's answer when a look under its ids found {@code known}: that outcome, with its result. */
+    private Ran ranAs(CoordinatorEngine.Known known) {
+        return new Ran(known.outcome(), known.result() == null ? null : parse(known.result().getBytes(StandardCharsets.UTF_8)));
     }
 
     private void refused(String id, ProcedureException e) {

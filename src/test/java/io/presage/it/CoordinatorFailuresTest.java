@@ -284,6 +284,52 @@ class CoordinatorFailuresTest {
         assertEquals(0, version("idem-repeat-ns-b"), "the attempt did not commit");
     }
 
+    /**
+     * A call under an id whose plan refuses because another run of the same call committed while the call
+     * looked for it: a mirror's attempt {@code id#0}, in flight (undecided) when the call asked memory, and
+     * acknowledged before the call read. That commit is the call's answer. It was 409 INSUFFICIENT_FUNDS,
+     * remembered as the call's outcome, and a client told so would send the call again under a new id and
+     * pay twice. Held here: the attempt in flight with the log frozen, the call's store lookup behind a lock
+     * until the attempt has been acknowledged.
+     */
+    @Test
+    @Order(1)
+    void aCallThatRefusesBecauseAnotherRunOfItCommittedMeanwhileIsAnsweredThatCommit() throws Exception {
+        assertEquals(200, put("idem-paid-from", "100").statusCode());
+        assertEquals(200, put("idem-paid-to", "0").statusCode());
+        String otherRun = "{\"id\":\"idem-paid#0\",\"reads\":[],\"writes\":[{\"key\":\"idem-paid-from\",\"value\":0},"
+                + "{\"key\":\"idem-paid-to\",\"value\":100}],\"result\":{\"moved\":100}}";
+        String call = "{\"from\":\"idem-paid-from\",\"to\":\"idem-paid-to\",\"amount\":100}";
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Connection hold = lockingConnection()) {
+            Future<Response> other;
+            Future<Response> called;
+            nats.pause();
+            try {
+                other = pool.submit(() -> post("/v1/transactions", otherRun));
+                Thread.sleep(300); // looked up (absent), certified, appending: undecided
+                lock(hold, "lock table txn_ids in access exclusive mode");
+                called = pool.submit(() -> post("/v1/procedures/transfer?id=idem-paid", call));
+                awaitLookupWaiting(); // the call found nothing in memory and asks the store
+            } finally {
+                nats.resume();
+            }
+            Response first = other.get(30, TimeUnit.SECONDS);
+            assertEquals(200, first.statusCode(), first.asString());
+            hold.rollback(); // the call's lookup goes on, and finds nothing: the applier's row was behind the lock too
+            Response r = called.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), "the call committed, as idem-paid#0: " + r.asString());
+            assertEquals(first.jsonPath().getLong("timestamp"), r.jsonPath().getLong("timestamp"), r.asString());
+            assertEquals(100, r.jsonPath().getInt("result.moved"), "the commit's result: " + r.asString());
+        } finally {
+            pool.shutdownNow();
+        }
+        Response again = post("/v1/procedures/transfer?id=idem-paid", call);
+        assertEquals(200, again.statusCode(), "a retry is answered the same: " + again.asString());
+        assertEquals("100", get("idem-paid-to").jsonPath().getString("value"), "moved once");
+    }
+
     /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
     private static String plainUnder(String call) {
         return "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-a\",\"value\":1}]}";
