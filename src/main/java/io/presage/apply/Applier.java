@@ -259,6 +259,10 @@ public class Applier implements ApplyProgress {
                     }
                     applied = await(() -> store.appliedSequence());
                     appliedLog = await(() -> store.appliedLog());
+                    if (appliedLog != 0) {
+                        // Before the look at the stream below, which may wait for NATS while the node serves.
+                        io.presage.coord.Tokens.streamsIfUnknown(appliedLog);
+                    }
                     countDeadLetters(System.nanoTime());
                     started = true;
                     if (hook != null) {

@@ -38,6 +38,22 @@ public final class Tokens {
         honouring = honoured;
     }
 
+    /**
+     * Before the applier has looked at the stream under the name (the first moments of a start, or longer
+     * while NATS cannot be reached): the node's data is from stream {@code applied}, as its database says, and
+     * tokens are judged by that, not all honoured. A token of a stream made again since named a write this
+     * node's data never had, and a restarted mirror answered it from that data as if it had. Whatever the
+     * applier then finds ({@link #streams}) replaces this; a stream already known is left alone.
+     */
+    public static void streamsIfUnknown(long applied) {
+        synchronized (Tokens.class) {
+            if (honouring == 0 && issuing == 0) {
+                issuing = applied;
+                honouring = applied;
+            }
+        }
+    }
+
     public static String of(long sequence) {
         return of(sequence, issuing);
     }

@@ -57,6 +57,21 @@ class TokensTest {
         assertEquals(35, Tokens.position(Tokens.of(35, OTHER)));
     }
 
+    /**
+     * A node that has just started knows from its database which stream its data came from before its applier
+     * has looked at the stream under the name (it may wait for NATS): a token of another stream is refused
+     * meanwhile, not honoured as a position of this node's data; the applier's look then decides.
+     */
+    @Test
+    void beforeTheApplierHasLookedTokensAreJudgedByTheStreamTheDataCameFrom() {
+        Tokens.streamsIfUnknown(STREAM);
+        assertEquals(409, assertThrows(ApiException.class, () -> Tokens.position(Tokens.of(5, OTHER))).status());
+        assertEquals(5, Tokens.position(Tokens.of(5, STREAM)));
+        Tokens.streams(STREAM, OTHER); // the applier found the stream made again
+        Tokens.streamsIfUnknown(STREAM); // a later restart of its loop changes nothing known
+        assertEquals(5, Tokens.position(Tokens.of(5, OTHER)));
+    }
+
     @Test
     void malformedTokensAre400() {
         for (String t : new String[] {"p2.5", "p2.5.", "p2..5", "p2.5.0", "p2.5.-1", "p2.!.5", "p2.5.5.5", "p3.5",
