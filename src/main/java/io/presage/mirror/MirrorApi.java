@@ -130,9 +130,22 @@ public class MirrorApi implements NodeApi {
     private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, LongFunction<Uni<Response>> primary) {
         long deadlineMillis = System.currentTimeMillis() + o.timeoutMs();
         if (node.logIncomplete()) {
-            return primary.apply(deadlineMillis);
+            return within(primary.apply(deadlineMillis), o, deadlineMillis);
         }
-        return afterPosition(o).onItem().transformToUni(x -> node.logIncomplete() ? primary.apply(deadlineMillis) : local.get());
+        return afterPosition(o).onItem()
+                .transformToUni(x -> node.logIncomplete() ? within(primary.apply(deadlineMillis), o, deadlineMillis) : local.get());
+    }
+
+    /**
+     * The coordinator's answer to a read with {@code after} counts against its {@code timeoutMs} too: 504 once
+     * that runs out. The read used to wait for a slow coordinator as long as the reconcile batcher allows
+     * (twice {@code presage.mirror.forward-timeout}), and then got 503, whatever {@code timeoutMs} it gave.
+     */
+    private static Uni<Response> within(Uni<Response> answer, ReadOptions o, long deadlineMillis) {
+        long left = Math.max(1, deadlineMillis - System.currentTimeMillis());
+        return answer.ifNoItem().after(Duration.ofMillis(left)).failWith(() -> new ApiException(504, "TIMEOUT",
+                "the coordinator has not answered within timeoutMs (" + o.timeoutMs() + " ms), and this mirror's copy is "
+                        + "incomplete (see /v1/status)", Map.of("sequence", o.after())));
     }
 
     private Uni<Response> local(String k, ReadOptions o) {

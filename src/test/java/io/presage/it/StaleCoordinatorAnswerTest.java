@@ -43,6 +43,7 @@ import io.restassured.response.Response;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StaleCoordinatorAnswerTest {
     static final String ANSWER = "presage.test.reconcile-answer";
+    static final String DELAY = "presage.test.reconcile-delay-ms";
 
     /** The {@code mirror} configuration profile on this class's {@link Servers}. */
     public static class Profile extends MirrorProfile {
@@ -58,6 +59,14 @@ class StaleCoordinatorAnswerTest {
         protected void contexts(HttpServer server) {
             server.createContext("/v1/reconcile", ex -> {
                 ex.getRequestBody().readAllBytes();
+                long delay = Long.getLong(DELAY, 0);
+                if (delay > 0) {
+                    try {
+                        Thread.sleep(delay); // a coordinator slow to answer
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 String body = System.getProperty(ANSWER);
                 answer(ex, body == null ? 503 : 200, body == null ? "{\"error\":\"UNAVAILABLE\",\"message\":\"x\"}" : body);
             });
@@ -248,6 +257,32 @@ class StaleCoordinatorAnswerTest {
             assertEquals(504, c.statusCode(), c.asString());
             assertTrue(tookMs < 5500, "timeoutMs was 4000; the answer took " + tookMs + " ms: " + c.asString());
         } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /**
+     * A read with {@code after} that the coordinator answers (a message is parked here) and a coordinator slow to
+     * answer: 504 when the read's {@code timeoutMs} runs out. It waited for the coordinator's answer however
+     * long that took (up to twice {@code presage.mirror.forward-timeout}), here 200 after 3 s for a read that
+     * gave 500 ms.
+     */
+    @Test
+    @Order(6)
+    void aCausalReadTheCoordinatorIsSlowToAnswerIs504WhenItsTimeoutRunsOut() throws Exception {
+        Parked p = parkedOver("dl-slow");
+        System.setProperty(ANSWER, reconciled("dl-slow", 2, p.written().timestamp(), p.sequence()));
+        System.setProperty(DELAY, "3000");
+        try {
+            long start = System.nanoTime();
+            Response c = given().queryParam("consistency", "causal").queryParam("after", Tokens.of(p.sequence()))
+                    .queryParam("timeoutMs", "500").get("/v1/kv/{k}", "dl-slow");
+            long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertEquals(504, c.statusCode(), c.asString());
+            assertEquals("TIMEOUT", c.jsonPath().getString("error"), c.asString());
+            assertTrue(tookMs < 2500, "timeoutMs was 500; the answer took " + tookMs + " ms: " + c.asString());
+        } finally {
+            System.clearProperty(DELAY);
             System.clearProperty(ANSWER);
         }
     }
