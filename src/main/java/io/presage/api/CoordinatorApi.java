@@ -258,6 +258,9 @@ public class CoordinatorApi implements NodeApi {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("items", items);
             m.put("sequence", position);
+            // Names the stream the sequence counts in: a mirror whose data is from another one (the stream
+            // was made again, and it has not noticed yet) must not take its own copy for newer than this.
+            m.put("token", io.presage.coord.Tokens.of(position));
             return Bodies.ok(m);
         });
     }

@@ -301,9 +301,21 @@ public final class CoordinatorClient implements AutoCloseable {
                         value == null ? null : json.writeValueAsBytes(value), version, clock == null ? Map.of() : clock,
                         i.path("sequence").asLong(sequence)));
             }
-            return new ReconcileBatcher.Reconciled(items, sequence);
+            return new ReconcileBatcher.Reconciled(items, sequence, streamIn(root.get("token")));
         } catch (IOException | IllegalArgumentException e) {
             throw new Unreachable("the coordinator's reconcile answer is not understood: " + e.getMessage(), e);
+        }
+    }
+
+    /** The stream a reconcile answer's token names; 0 when it has none (a coordinator of an earlier build). */
+    private static long streamIn(JsonNode token) {
+        if (token == null || !token.isTextual()) {
+            return 0;
+        }
+        try {
+            return io.presage.coord.Tokens.streamOf(token.asText());
+        } catch (ApiException e) {
+            throw new Unreachable("the coordinator's reconcile answer is not understood: token " + token, e);
         }
     }
 

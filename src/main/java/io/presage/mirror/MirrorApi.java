@@ -194,13 +194,13 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> primary(String k, ReadOptions o, long deadlineMillis) {
         return reconcile(List.of(k)).onItem().transformToUni(r -> {
-            long floor = floor(o);
+            long floor = floor(o, r);
             if (r.sequence() >= floor) {
                 reads[o.consistency().ordinal()][1].increment();
                 return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, r.sequence(),
                         Map.of("source", PRIMARY, "sequence", r.sequence())));
             }
-            return newerHere(List.of(k), o, deadlineMillis, () -> primary(k, o, deadlineMillis), l -> {
+            return newerHere(List.of(k), o, r, deadlineMillis, () -> primary(k, o, deadlineMillis), l -> {
                 reads[o.consistency().ordinal()][1].increment();
                 return Bodies.item(k, l.items()[0], 1.0, l.position(), Map.of("source", PRIMARY, "sequence", l.position()));
             });
@@ -214,13 +214,25 @@ public class MirrorApi implements NodeApi {
      * ack, and a mirror can apply a message before its ack reaches the coordinator (acks in flight, an
      * append resent after a lost one): its answer is then older than this mirror's copy.
      */
-    private long floor(ReadOptions o) {
-        if (node.logIncomplete()) {
+    private long floor(ReadOptions o, ReconcileBatcher.Reconciled r) {
+        if (node.logIncomplete() || fromAnotherStream(r)) {
             // What this mirror applied is no floor then: its copy lacks what it could not apply (a parked
             // message, a stream made again), and the coordinator's answer, older in sequence, has it.
             return o.after();
         }
         return Math.max(o.after(), Math.max(node.cache().position(), storeAhead.get()));
+    }
+
+    /**
+     * Whether the coordinator answered at a position of another log stream than the one this mirror's data was
+     * applied from: the stream was made again and this mirror has not noticed yet (its applier notices at its
+     * next pull, or not while NATS cannot be reached). Its sequences then count other commits, and this
+     * mirror's copy, higher in its own numbering, is no floor for the answer: taken for newer, it was answered
+     * as "primary" with confidence 1.
+     */
+    private boolean fromAnotherStream(ReconcileBatcher.Reconciled r) {
+        long mine = applier.appliedLog();
+        return r.stream() != 0 && mine != 0 && r.stream() != mine;
     }
 
     /**
@@ -231,9 +243,9 @@ public class MirrorApi implements NodeApi {
      * Not while the copy is incomplete: the floor was then the client's {@code after} alone, and the
      * coordinator, behind it, is asked again ({@code again}) until its acks reach it.
      */
-    private Uni<Response> newerHere(List<String> keys, ReadOptions o, long deadlineMillis, Supplier<Uni<Response>> again,
-            Function<LocalState, Response> answer) {
-        if (node.logIncomplete()) {
+    private Uni<Response> newerHere(List<String> keys, ReadOptions o, ReconcileBatcher.Reconciled r, long deadlineMillis,
+            Supplier<Uni<Response>> again, Function<LocalState, Response> answer) {
+        if (node.logIncomplete() || fromAnotherStream(r)) {
             return coordinatorAgain(o, deadlineMillis, again);
         }
         // Only after can be ahead of this mirror: the local state read next is at or past what it applied.
@@ -337,7 +349,7 @@ public class MirrorApi implements NodeApi {
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o, long deadlineMillis) {
         return reconcile(keys).onItem().transformToUni(r -> {
-            long floor = floor(o);
+            long floor = floor(o, r);
             if (r.sequence() >= floor) {
                 // The coordinator checked each key once (the batcher asks for distinct keys); the answer
                 // repeats a value as often as its key was asked for.
@@ -347,7 +359,7 @@ public class MirrorApi implements NodeApi {
                 }
                 return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence()));
             }
-            return newerHere(keys, o, deadlineMillis, () -> primaryBatch(keys, o, deadlineMillis),
+            return newerHere(keys, o, r, deadlineMillis, () -> primaryBatch(keys, o, deadlineMillis),
                     l -> primaryBatchBody(keys, o, l.items(), l.position()));
         });
     }

@@ -35,7 +35,8 @@ import io.presage.apply.StoredItem;
 public final class ReconcileBatcher {
 
     /** The primary's answer: each key's latest committed state (null item: never written) at {@code sequence}. */
-    public record Reconciled(Map<String, StoredItem> items, long sequence) {
+    /** {@code stream}: the log stream {@code sequence} counts in, from the answer's token (0: not named). */
+    public record Reconciled(Map<String, StoredItem> items, long sequence, long stream) {
     }
 
     private record Request(List<String> keys, CompletableFuture<Reconciled> answer) {

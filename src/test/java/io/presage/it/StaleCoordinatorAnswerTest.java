@@ -288,6 +288,32 @@ class StaleCoordinatorAnswerTest {
     }
 
     /**
+     * The coordinator answers at a position of another log stream: the stream was deleted and made again, and this
+     * mirror has not noticed yet (its applier notices at its next pull, and not at all while NATS cannot be
+     * reached). That position counts other commits, so this mirror's copy, higher in its own stream's numbering, is
+     * not newer than the answer. It was taken for newer and answered as "primary" with confidence 1: the old copy.
+     */
+    @Test
+    @Order(7)
+    void aStrongReadAnsweredInAnotherLogStreamIsTheCoordinatorsAnswerNotTheMirrorsOldCopy() throws Exception {
+        nextMessageOver("gone-k"); // gone-k = 1 applied here, nothing parked
+        Http.awaitApplied(log.append(log.txn(put("gone-j", "1"))));
+        Response local = given().get("/v1/kv/{k}", "gone-k");
+        assertTrue(local.jsonPath().getLong("sequence") > 1, "this mirror is past the answer's position: " + local.asString());
+        long otherStream = Tokens.streamOf(local.jsonPath().getString("token")) + 1;
+        System.setProperty(ANSWER, reconciled("gone-k", 7, 5, 1).replaceFirst("}$",
+                ",\"token\":\"" + Tokens.of(1, otherStream) + "\"}"));
+        try {
+            Response strong = given().queryParam("consistency", "strong").get("/v1/kv/{k}", "gone-k");
+            assertEquals(200, strong.statusCode(), strong.asString());
+            assertEquals(7, strong.jsonPath().getInt("value"), "the mirror's copy of the old stream: " + strong.asString());
+            assertEquals("primary", strong.jsonPath().getString("source"), strong.asString());
+        } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /**
      * The operator has dealt with the messages parked before (nothing is parked when the reads come), and
      * {@code key} = 1 is applied; returns the next message's sequence: this test's stream has no other writer.
      */

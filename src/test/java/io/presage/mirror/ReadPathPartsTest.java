@@ -127,10 +127,10 @@ class ReadPathPartsTest {
         CompletableFuture<ReconcileBatcher.Reconciled> third = b.reconcile(List.of("c"));
         CompletableFuture<ReconcileBatcher.Reconciled> fourth = b.reconcile(List.of("d", "e"));
         assertEquals(List.of(List.of("a")), sent, "one request in flight");
-        answers.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1));
+        answers.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1, 0));
         assertEquals(1, first.get(1, TimeUnit.SECONDS).sequence());
         assertEquals(List.of("b", "c"), sent.get(1), "the waiting ones together, as many as fit in one POST");
-        answers.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2));
+        answers.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2, 0));
         assertEquals(2, second.get().sequence());
         assertEquals(2, third.get().sequence());
         assertEquals(List.of("d", "e"), sent.get(2));
@@ -159,12 +159,12 @@ class ReadPathPartsTest {
         CompletableFuture<ReconcileBatcher.Reconciled> small1 = b.reconcile(List.of("s1"));
         CompletableFuture<ReconcileBatcher.Reconciled> small2 = b.reconcile(List.of("s2"));
         CompletableFuture<ReconcileBatcher.Reconciled> big = b.reconcile(List.of("big"));
-        pending.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1)); // "first" answered: the three go out
+        pending.get(0).complete(new ReconcileBatcher.Reconciled(Map.of(), 1, 0)); // "first" answered: the three go out
         assertEquals(1, blocker.get(1, TimeUnit.SECONDS).sequence());
         assertEquals(List.of("s1", "s2", "big"), sent.get(1), "merged first");
         assertEquals(List.of(List.of("s1"), List.of("s2"), List.of("big")), sent.subList(2, 5), "then each alone");
-        pending.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2));
-        pending.get(2).complete(new ReconcileBatcher.Reconciled(Map.of(), 3));
+        pending.get(1).complete(new ReconcileBatcher.Reconciled(Map.of(), 2, 0));
+        pending.get(2).complete(new ReconcileBatcher.Reconciled(Map.of(), 3, 0));
         assertEquals(2, small1.get(1, TimeUnit.SECONDS).sequence(), "answered though its merge was refused");
         assertEquals(3, small2.get(1, TimeUnit.SECONDS).sequence());
         ExecutionException e = assertThrows(ExecutionException.class, big::get);
