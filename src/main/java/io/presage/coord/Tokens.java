@@ -33,7 +33,7 @@ public final class Tokens {
     }
 
     /** The node's data was applied from stream {@code issued}; tokens of stream {@code honoured} are honoured. */
-    public static void streams(long issued, long honoured) {
+    public static synchronized void streams(long issued, long honoured) {
         issuing = issued;
         honouring = honoured;
     }
@@ -45,12 +45,11 @@ public final class Tokens {
      * node's data never had, and a restarted mirror answered it from that data as if it had. Whatever the
      * applier then finds ({@link #streams}) replaces this; a stream already known is left alone.
      */
-    public static void streamsIfUnknown(long applied) {
-        synchronized (Tokens.class) {
-            if (honouring == 0 && issuing == 0) {
-                issuing = applied;
-                honouring = applied;
-            }
+    public static synchronized void streamsIfUnknown(long applied) {
+        // Synchronized with streams: the check and the set are one step, never between an applier's two fields.
+        if (honouring == 0 && issuing == 0) {
+            issuing = applied;
+            honouring = applied;
         }
     }
 

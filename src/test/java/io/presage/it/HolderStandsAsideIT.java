@@ -75,8 +75,7 @@ class HolderStandsAsideIT {
             // takes the lease back. It stood by while another coordinator committed, so it must not answer
             // reads before it has replayed the log again; it did, from its cache, while it recovered. Its
             // recovery is held at its database's position (locked) to look at it meanwhile.
-            try (java.sql.Connection oldDb = java.sql.DriverManager.getConnection(pg.jdbcUrl(oldDbName), pg.username(),
-                    pg.password()); java.sql.Statement st = oldDb.createStatement()) {
+            try (java.sql.Connection oldDb = pg.connect(oldDbName); java.sql.Statement st = oldDb.createStatement()) {
                 st.execute("delete from dead_letters");
                 old.awaitStatus(s -> s.path("deadLetters").asLong() == 0, "the row's deletion seen", READY_TIMEOUT);
                 oldDb.setAutoCommit(false);

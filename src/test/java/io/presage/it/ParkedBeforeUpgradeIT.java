@@ -175,7 +175,7 @@ class ParkedBeforeUpgradeIT {
     }
 
     private static void execute(PostgresTestServer pg, String db, String sql) throws Exception {
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(db), pg.username(), pg.password());
+        try (java.sql.Connection c = pg.connect(db);
              java.sql.Statement st = c.createStatement()) {
             assertEquals(1, st.executeUpdate(sql), sql);
         }
@@ -183,7 +183,7 @@ class ParkedBeforeUpgradeIT {
 
     /** The one value {@code sql} selects from database {@code db}, as text. */
     private static String stored(PostgresTestServer pg, String db, String sql) throws Exception {
-        try (java.sql.Connection c = java.sql.DriverManager.getConnection(pg.jdbcUrl(db), pg.username(), pg.password());
+        try (java.sql.Connection c = pg.connect(db);
              java.sql.Statement st = c.createStatement();
              java.sql.ResultSet rs = st.executeQuery(sql)) {
             rs.next();

@@ -71,6 +71,11 @@ public final class PostgresTestServer implements AutoCloseable {
         return postgres.getJdbcUrl(USER, database);
     }
 
+    /** A JDBC connection to {@code database}, as the test's own client (to look at or change a node's data). */
+    public Connection connect(String database) throws SQLException {
+        return java.sql.DriverManager.getConnection(jdbcUrl(database), USER, PASSWORD);
+    }
+
     /** The reactive client's form (Quarkus {@code quarkus.datasource.reactive.url}). */
     public String reactiveUrl(String database) {
         return "postgresql://localhost:" + postgres.getPort() + "/" + database;
