@@ -1044,6 +1044,10 @@ public class CoordinatorEngine {
             }
         }
         if (spec.id() != null) {
+            CompletableFuture<CommitOutcome> later = laterAttemptClaim(spec.id());
+            if (later != null) {
+                return behind(later, answer);
+            }
             CompletableFuture<CommitOutcome> rival = rivalClaim(spec.id());
             if (rival != null) {
                 return Attempts.callOf(spec.id()) == null ? yieldTo(rival, spec, answer) : after(rival, r, spec, answer);
@@ -1112,6 +1116,44 @@ public class CoordinatorEngine {
         }
         return null;
     }
+
+    /**
+     * A later attempt of the call whose attempt {@code id} is, in flight or committed; null if none. A
+     * later attempt claims the earlier ones as aborted before its own id, so an earlier one that could
+     * claim its id after that met a claim forgotten from memory (other ids filling it while the later one
+     * was being decided): the later one has the call, and this one must not commit it a second time.
+     */
+    private CompletableFuture<CommitOutcome> laterAttemptClaim(String id) {
+        for (String l : Attempts.later(id)) {
+            CompletableFuture<CommitOutcome> f = ids.get(l);
+            if (live(f)) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * An attempt that met a later attempt of its call: it is answered as that one is, and commits nothing.
+     * Waits go only from an earlier attempt to a later one, so two never wait on each other. Its claim ends
+     * aborted if the later one aborted (superseded, as the later one had claimed it); otherwise it is
+     * dropped, and the call's commit, or the later attempt's undecided outcome, is the answer. Settled on
+     * the futures, not in the client's Uni, for the reason {@link #after} gives.
+     */
+    private Uni<CommitOutcome> behind(CompletableFuture<CommitOutcome> later, CompletableFuture<CommitOutcome> own) {
+        CompletableFuture<CommitOutcome> decided = new CompletableFuture<>();
+        later.copy().completeOnTimeout(LATER_NOT_KNOWN, config.groupCommit().timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((o, e) -> {
+                    CommitOutcome answer = o == null ? LATER_NOT_KNOWN : o;
+                    own.complete(answer instanceof CommitOutcome.Aborted ? SUPERSEDED : YIELDED);
+                    decided.complete(answer instanceof CommitOutcome.Aborted ? SUPERSEDED : answer);
+                });
+        return Uni.createFrom().completionStage(decided.copy());
+    }
+
+    /** An attempt's answer when the later attempt of its call it waited for was not decided in time. */
+    private static final CommitOutcome LATER_NOT_KNOWN = new CommitOutcome.Unknown("a later attempt of the call was "
+            + "not decided in time: it may still commit; retry under the same id");
 
     /** In flight, or committed: an abort or an undecided end (its claim dropped) leaves the id free. */
     private static boolean live(CompletableFuture<CommitOutcome> f) {

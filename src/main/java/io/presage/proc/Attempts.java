@@ -63,6 +63,23 @@ public final class Attempts {
         return ids;
     }
 
+    /**
+     * For attempt {@code n} of a call ({@code "<id>#n"}), the ids of its attempts after it,
+     * {@code "<id>#(n+1)"} to {@code "<id>#(MAX-1)"}; otherwise (not an attempt id) none.
+     */
+    public static List<String> later(String attemptId) {
+        int n = number(attemptId);
+        if (n < 0) {
+            return List.of();
+        }
+        String call = attemptId.substring(0, attemptId.length() - 2);
+        List<String> ids = new ArrayList<>(MAX - 1 - n);
+        for (int k = n + 1; k < MAX; k++) {
+            ids.add(id(call, k));
+        }
+        return ids;
+    }
+
     /** Every id a transaction called {@code id} may have committed under: its own (a plain transaction's), then its attempts'. */
     public static List<String> committedIds(String id) {
         List<String> ids = new ArrayList<>(MAX + 1);

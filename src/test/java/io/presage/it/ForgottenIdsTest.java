@@ -9,7 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.inject.Inject;
 
@@ -99,6 +104,59 @@ class ForgottenIdsTest {
 
         assertEquals(committed, commit(write("late-call#0", "late-other-k", 2)), "attempt 0 gets the call's commit");
         assertEquals(404, Http.get("late-other-k").statusCode(), "attempt 0 wrote nothing");
+    }
+
+    /**
+     * Attempt 1 of a call in flight (the log slow to acknowledge) has claimed attempt 0 as aborted, and
+     * that claim is forgotten from memory while attempt 1 is still being decided (other ids in flight fill
+     * the memory). A late attempt 0 of the same call (another mirror running it, a retry that lagged)
+     * found neither claim nor commit, in memory or the store, and looked only at a plain transaction
+     * under the call's id as a rival: it committed too, and the call was applied twice. It now waits for
+     * the later attempt in flight and is answered with its commit.
+     */
+    @Test
+    void aLateEarlierAttemptWhileALaterOneIsInFlightIsAnsweredByItsCommit() throws Exception {
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        Future<Response> later;
+        Future<Response> late;
+        List<Future<Response>> fillers = new ArrayList<>();
+        RealServers.nats.pause(); // every append waits for its ack (well within the publish timeout)
+        try {
+            later = pool.submit(() -> Http.post("/v1/transactions", body("sib-call#1", "sib-k")));
+            Thread.sleep(300); // attempt 0 claimed as aborted, attempt 1 claimed and appending
+            for (int i = 0; i < 4; i++) {
+                String id = "sib-filler-" + i;
+                fillers.add(pool.submit(() -> Http.post("/v1/transactions", body(id, id))));
+            }
+            Thread.sleep(300); // four more claims in flight: the oldest decided one, attempt 0's, is forgotten
+            assertFalse(engine.knowsId("sib-call#0"), "attempt 0's claim forgotten from memory");
+            assertTrue(engine.knowsId("sib-call#1"), "attempt 1 still in flight");
+            late = pool.submit(() -> Http.post("/v1/transactions", body("sib-call#0", "sib-other-k")));
+            Thread.sleep(300);
+        } finally {
+            RealServers.nats.resume();
+        }
+        try {
+            Response r1 = later.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r1.statusCode(), r1.asString());
+            assertEquals("COMMITTED", r1.jsonPath().getString("status"), r1.asString());
+            for (Future<Response> f : fillers) {
+                assertEquals(200, f.get(30, TimeUnit.SECONDS).statusCode());
+            }
+            Response r0 = late.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r0.statusCode(), r0.asString());
+            assertEquals("COMMITTED", r0.jsonPath().getString("status"), r0.asString());
+            assertEquals(r1.jsonPath().getLong("timestamp"), r0.jsonPath().getLong("timestamp"),
+                    "attempt 0 is answered with attempt 1's commit: " + r0.asString());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(404, Http.get("sib-other-k").statusCode(), "attempt 0 wrote nothing: the call committed once");
+    }
+
+    private static String body(String id, String key) {
+        return "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"" + key + "\",\"value\":1}]}";
     }
 
     private CommitOutcome commit(TxnSpec spec) throws Throwable {

@@ -26,4 +26,13 @@ class AttemptsTest {
         assertEquals(List.of(), Attempts.earlier("c#8"));
         assertEquals(List.of(), Attempts.earlier("c"));
     }
+
+    @Test
+    void theAttemptsAfterAnAttemptAreItsCallsHigherNumbersBelowEight() {
+        assertEquals(List.of("c#6", "c#7"), Attempts.later("c#5"));
+        assertEquals(List.of(), Attempts.later("c#7"));
+        assertEquals(List.of("c#1", "c#2", "c#3", "c#4", "c#5", "c#6", "c#7"), Attempts.later("c#0"));
+        assertEquals(List.of(), Attempts.later("c#8"));
+        assertEquals(List.of(), Attempts.later("c"));
+    }
 }
