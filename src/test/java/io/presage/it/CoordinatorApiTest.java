@@ -11,6 +11,7 @@ import static org.hamcrest.Matchers.notNullValue;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -647,6 +648,10 @@ class CoordinatorApiTest {
                 "presage_apply_batch_seconds", "presage_dead_letters_total", "presage_commits_total")) {
             assertTrue(metrics.contains(m), m + " in /q/metrics");
         }
+        // The PostgreSQL client's counters are there; its per-connection gauges, which showed one connection
+        // of the pool under the pool's name, are not (PerConnectionGauges).
+        assertTrue(metrics.contains("postgresql_completed_total"), "postgresql_completed_total in /q/metrics");
+        assertFalse(metrics.contains("postgresql_queue_size") || metrics.contains("postgresql_current"), metrics);
         given().get("/q/openapi").then().statusCode(200);
     }
 
