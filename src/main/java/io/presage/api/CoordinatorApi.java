@@ -163,9 +163,12 @@ public class CoordinatorApi implements NodeApi {
         RequestParser.speculative(speculative);
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
+            // A plan refuses on what it read, and only the active coordinator's reads are current: a standby
+            // (or a holder whose lease lapsed) answered 409 INSUFFICIENT_FUNDS from its stale copy.
+            readable();
             return procedures.run(call.procedure(), call.args(), call.keys(), id)
                     .map(r -> Bodies.outcome(r.outcome(), r.result() == null ? Map.of() : Map.of("result", r.result())))
-                    .onFailure(ProcedureException.class).recoverWithItem(e -> refusal((ProcedureException) e));
+                    .onFailure(ProcedureException.class).recoverWithItem(e -> refusalIfCurrent((ProcedureException) e));
         } catch (ProcedureException e) {
             return Uni.createFrom().item(refusal(e));
         }
@@ -196,6 +199,14 @@ public class CoordinatorApi implements NodeApi {
         if (!engine.servesReads()) {
             throw ApiException.unavailable("this coordinator is not the active one (" + engine.stateDetail() + ")");
         }
+    }
+
+    /** A refusal read from data that may have gone stale while the call ran (the lease lapsed): 503 instead. */
+    private Response refusalIfCurrent(ProcedureException e) {
+        if (!e.badInput()) {
+            readable();
+        }
+        return refusal(e);
     }
 
     private static Response refusal(ProcedureException e) {

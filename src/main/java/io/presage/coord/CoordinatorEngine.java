@@ -859,6 +859,8 @@ public class CoordinatorEngine {
         return new CommitOutcome.Unavailable("the coordinator is not ready (" + stateDetail + "); retry");
     }
 
+    private static final CommitOutcome LEASE_LAPSED = new CommitOutcome.Unavailable("the coordinator lease has lapsed");
+
     /** What an earlier attempt id of the call whose attempt is being claimed is taken to have been: aborted. */
     private static final CommitOutcome SUPERSEDED = new CommitOutcome.Aborted(io.presage.certify.AbortReason.STALE_READ, List.of());
 
@@ -959,6 +961,12 @@ public class CoordinatorEngine {
         if (state != State.READY) {
             return Uni.createFrom().item(new Known(notReady(), null));
         }
+        CoordinatorLease l = lease;
+        if (l != null && !l.valid()) {
+            // Another coordinator may hold the lease and have committed one of these since: "none" from here
+            // would be a guess (GET /v1/transactions/{id} answered 404, a call ran again on stale data).
+            return Uni.createFrom().item(new Known(LEASE_LAPSED, null));
+        }
         for (String id : candidates) {
             // The result first: an id is forgotten from memory before its result is, so a result read
             // first is still there if the commit then is. The other way round, an id forgotten between
@@ -997,7 +1005,7 @@ public class CoordinatorEngine {
         }
         CoordinatorLease l = lease;
         if (l != null && !l.valid()) {
-            return unavailable("LEASE_LAPSED", new CommitOutcome.Unavailable("the coordinator lease has lapsed"));
+            return unavailable("LEASE_LAPSED", LEASE_LAPSED);
         }
         long unapplied = recent.bytes();
         if (unapplied > maxUnappliedBytes) {

@@ -89,6 +89,11 @@ class CoordinatorFailoverIT {
             a.start();
             awaitState(a, "STANDBY");
             assertUnavailable(JsonHttp.send(JsonHttp.put(a.uri("/v1/kv/fo-1"), "\"a, restarted\"")));
+            // Nor does it refuse a call on its copy (it answered 409 INSUFFICIENT_FUNDS from it), nor say that
+            // no transaction has an id.
+            assertUnavailable(JsonHttp.send(JsonHttp.post(a.uri("/v1/procedures/transfer"),
+                    "{\"from\":\"fo-empty\",\"to\":\"fo-empty-to\",\"amount\":5}")));
+            assertUnavailable(JsonHttp.send(JsonHttp.get(a.uri("/v1/transactions/fo-unknown"))));
 
             // Freeze the holder past its lease: the standby takes over and commits; the thawed one must not.
             b.signal("STOP");
