@@ -50,8 +50,13 @@ public final class Bodies {
 
     /** 200 with the item, or 404 NOT_FOUND with version 0 (and {@code deletedVersion} if it was deleted). */
     public static Response item(String key, StoredItem item, double confidence, long position, Map<String, Object> extra) {
+        return item(key, item, confidence, Tokens.of(position), extra);
+    }
+
+    /** {@link #item(String, StoredItem, double, long, Map)} with its token given (one of another log stream). */
+    public static Response item(String key, StoredItem item, double confidence, String token, Map<String, Object> extra) {
         Map<String, Object> m = itemFields(key, item, confidence);
-        m.put("token", Tokens.of(position));
+        m.put("token", token);
         m.putAll(extra);
         if (item == null || item.deleted()) {
             Map<String, Object> nf = new LinkedHashMap<>();

@@ -197,7 +197,7 @@ public class MirrorApi implements NodeApi {
             long floor = floor(o, r);
             if (r.sequence() >= floor) {
                 reads[o.consistency().ordinal()][1].increment();
-                return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, r.sequence(),
+                return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, tokenOf(r),
                         Map.of("source", PRIMARY, "sequence", r.sequence())));
             }
             return newerHere(List.of(k), o, r, deadlineMillis, () -> primary(k, o, deadlineMillis), l -> {
@@ -340,7 +340,7 @@ public class MirrorApi implements NodeApi {
             counted(o, LOCAL, c[i], keys.get(i), items[i], known[i], now);
             out.add(Bodies.itemFields(keys.get(i), items[i], c[i]));
         }
-        return Uni.createFrom().item(batchBody(out, position, LOCAL));
+        return Uni.createFrom().item(batchBody(out, position, Tokens.of(position), LOCAL));
     }
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
@@ -357,29 +357,38 @@ public class MirrorApi implements NodeApi {
                 for (int i = 0; i < items.length; i++) {
                     items[i] = r.items().get(keys.get(i));
                 }
-                return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence()));
+                return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence(), tokenOf(r)));
             }
             return newerHere(keys, o, r, deadlineMillis, () -> primaryBatch(keys, o, deadlineMillis),
-                    l -> primaryBatchBody(keys, o, l.items(), l.position()));
+                    l -> primaryBatchBody(keys, o, l.items(), l.position(), Tokens.of(l.position())));
         });
     }
 
     /** A batch answered with what the coordinator vouched for, held to the same budget as a local one. */
-    private Response primaryBatchBody(List<String> keys, ReadOptions o, StoredItem[] items, long position) {
+    private Response primaryBatchBody(List<String> keys, ReadOptions o, StoredItem[] items, long position, String token) {
         ItemStore.TooLarge.check(java.util.Arrays.asList(items), limits.batchBytes());
         List<Object> out = new ArrayList<>(keys.size());
         for (int i = 0; i < items.length; i++) {
             reads[o.consistency().ordinal()][1].increment();
             out.add(Bodies.itemFields(keys.get(i), items[i], 1.0));
         }
-        return batchBody(out, position, PRIMARY);
+        return batchBody(out, position, token, PRIMARY);
     }
 
-    private static Response batchBody(List<Object> items, long position, String source) {
+    /**
+     * The token of a coordinator's answer: of its position in the stream it names. Stamped with this mirror's
+     * stream, an answer from a stream made again that this mirror has not noticed yet carried a position of
+     * the old one, long passed here; read-your-writes with it was answered from the old copy.
+     */
+    private static String tokenOf(ReconcileBatcher.Reconciled r) {
+        return r.stream() != 0 ? Tokens.of(r.sequence(), r.stream()) : Tokens.of(r.sequence());
+    }
+
+    private static Response batchBody(List<Object> items, long position, String token, String source) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("items", items);
         m.put("sequence", position);
-        m.put("token", Tokens.of(position));
+        m.put("token", token);
         m.put("source", source);
         return Bodies.ok(m);
     }

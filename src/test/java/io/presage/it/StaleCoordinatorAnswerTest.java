@@ -308,6 +308,19 @@ class StaleCoordinatorAnswerTest {
             assertEquals(200, strong.statusCode(), strong.asString());
             assertEquals(7, strong.jsonPath().getInt("value"), "the mirror's copy of the old stream: " + strong.asString());
             assertEquals("primary", strong.jsonPath().getString("source"), strong.asString());
+            // Its token is of the stream the answer is from: stamped with this mirror's, it was a position of
+            // the old stream, long passed here, and read-your-writes with it came back to the old copy.
+            assertEquals(Tokens.of(1, otherStream), strong.jsonPath().getString("token"), strong.asString());
+            Response batch = given().queryParam("consistency", "strong").contentType("application/json")
+                    .body("{\"keys\":[\"gone-k\"]}").post("/v1/kv/_batch");
+            assertEquals(200, batch.statusCode(), batch.asString());
+            assertEquals(7, batch.jsonPath().getInt("items[0].value"), batch.asString());
+            assertEquals(Tokens.of(1, otherStream), batch.jsonPath().getString("token"), batch.asString());
+            // Given back here, that token names a stream this mirror has not applied: refused, not answered
+            // from the old copy as position 1.
+            Response after = given().queryParam("after", strong.jsonPath().getString("token")).get("/v1/kv/{k}", "gone-k");
+            assertEquals(409, after.statusCode(), after.asString());
+            assertEquals("LOG_REPLACED", after.jsonPath().getString("error"), after.asString());
         } finally {
             System.clearProperty(ANSWER);
         }
