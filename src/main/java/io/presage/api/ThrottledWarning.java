@@ -10,18 +10,18 @@ import org.jboss.logging.Logger;
  * once per interval, with how many were left out since the last one, so that an outage under load is a
  * few lines in the log rather than one per request (about 12 a second in a 25 s PostgreSQL outage).
  */
-final class ThrottledWarning {
+public final class ThrottledWarning {
     private final Logger log;
     private final long intervalNanos;
     private final AtomicLong nextAt = new AtomicLong(System.nanoTime());
     private final AtomicLong leftOut = new AtomicLong();
 
-    ThrottledWarning(Logger log, long interval, TimeUnit unit) {
+    public ThrottledWarning(Logger log, long interval, TimeUnit unit) {
         this.log = log;
         this.intervalNanos = unit.toNanos(interval);
     }
 
-    void warn(String message) {
+    public void warn(String message) {
         long now = System.nanoTime();
         long next = nextAt.get();
         if (now - next >= 0 && nextAt.compareAndSet(next, now + intervalNanos)) {

@@ -69,6 +69,7 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class CoordinatorEngine {
     private static final Logger LOG = Logger.getLogger(CoordinatorEngine.class);
+    private final io.presage.api.ThrottledWarning lookupFailures = new io.presage.api.ThrottledWarning(LOG, 10, TimeUnit.SECONDS);
     /** Longest wait on one store query that commits or recovery depend on. */
     private static final Duration STORE_QUERY_TIMEOUT = Duration.ofSeconds(30);
 
@@ -936,10 +937,17 @@ public class CoordinatorEngine {
     /**
      * Those of {@code candidates} the store holds, or null (the item) when it does not answer within
      * the commit timeout: a client gets 503 and retries, as when the log is slow, instead of hanging.
+     * A lookup that fails answers the same: only connection errors were mapped to 503, and any other
+     * failure (a statement timeout, the lookups' own bound when the commit timeout is longer, a busy
+     * pool) reached the client as 500.
      */
     private Uni<Map<String, ItemStore.TxnRecord>> storedIds(List<String> candidates) {
         return Uni.createFrom().completionStage(() -> idLookups.find(candidates))
-                .ifNoItem().after(config.groupCommit().timeout()).recoverWithItem(() -> null);
+                .ifNoItem().after(config.groupCommit().timeout()).recoverWithItem(() -> null)
+                .onFailure().recoverWithItem(e -> {
+                    lookupFailures.warn("an idempotency id lookup failed, answered 503: " + e);
+                    return null;
+                });
     }
 
     /** Whether this process has an outcome (or a commit under way) for idempotency id {@code id}. */

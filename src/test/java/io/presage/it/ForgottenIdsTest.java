@@ -155,6 +155,30 @@ class ForgottenIdsTest {
         assertEquals(404, Http.get("sib-other-k").statusCode(), "attempt 0 wrote nothing: the call committed once");
     }
 
+    /**
+     * A lookup of an id that fails with an error other than a lost connection (here the table is missing;
+     * a statement timeout or a busy pool alike) is answered 503, nothing submitted. Only connection errors
+     * were mapped to 503: this one reached the client as 500 "internal error".
+     */
+    @Test
+    void anIdLookupThatFailsIsAnswered503AndCommitsNothing() throws Exception {
+        awaitStatus(s -> "READY".equals(s.getString("state")), "the coordinator READY");
+        Response r;
+        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("alter table txn_ids rename to txn_ids_away");
+            try {
+                r = Http.post("/v1/transactions", body("lookup-fails-1", "lookup-fails-k"));
+            } finally {
+                st.executeUpdate("alter table txn_ids_away rename to txn_ids");
+            }
+        }
+        assertEquals(503, r.statusCode(), r.asString());
+        assertEquals("UNAVAILABLE", r.jsonPath().getString("error"), r.asString());
+        assertEquals(404, Http.get("lookup-fails-k").statusCode(), "nothing committed");
+        Response again = Http.post("/v1/transactions", body("lookup-fails-1", "lookup-fails-k"));
+        assertEquals(200, again.statusCode(), "the retry commits once the store answers: " + again.asString());
+    }
+
     private static String body(String id, String key) {
         return "{\"id\":\"" + id + "\",\"reads\":[],\"writes\":[{\"key\":\"" + key + "\",\"value\":1}]}";
     }
