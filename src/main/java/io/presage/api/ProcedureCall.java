@@ -4,6 +4,7 @@ import java.util.List;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.presage.proc.Attempts;
 import io.presage.proc.Procedure;
 import io.presage.proc.ProcedureException;
 import io.presage.proc.Procedures;
@@ -26,6 +27,12 @@ public record ProcedureCall(Procedure procedure, JsonNode args, List<String> key
         }
         if (id != null) {
             Keys.checkId(id, RequestParser.MAX_PROCEDURE_ID_CHARS, "id");
+            if (Attempts.callOf(id) != null) {
+                // Call x commits as x#0..x#7, also kept under x: a call "x#1" would be answered by call x's
+                // attempt 1 (and its own attempts kept under "x#1" answer call x), though it never ran.
+                throw ApiException.badRequest("a procedure call's id must not end in '#' and a digit 0-7: '" + id
+                        + "' is the id of an attempt of call '" + Attempts.callOf(id) + "'");
+            }
         }
         JsonNode args = parse.object(body, "the procedure's arguments");
         List<String> keys = p.keys(args);

@@ -637,6 +637,24 @@ class CoordinatorApiTest {
                 .body("items[0].version", equalTo(ts)).body("items[1].version", equalTo(0));
     }
 
+    /**
+     * Call x commits as its attempts x#0..x#7, kept under x as well: a call under "x#0" found call x's
+     * attempt 0 and was answered COMMITTED with x's result, though it never ran. Such ids are refused.
+     */
+    @Test
+    void aCallWhoseIdIsAnAttemptsIdIsRefusedNotAnsweredByAnotherCall() {
+        given().queryParam("id", "attempt-form").contentType(ContentType.JSON).body("{\"key\":\"attempt-form-ctr\",\"by\":2}")
+                .post("/v1/procedures/increment").then().statusCode(200).body("result", equalTo(2));
+        for (String id : List.of("attempt-form#0", "attempt-form#7")) {
+            given().queryParam("id", id).contentType(ContentType.JSON).body("{\"key\":\"attempt-form-other\"}")
+                    .post("/v1/procedures/increment").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        }
+        assertEquals(404, get("attempt-form-other").statusCode(), "no call ran");
+        // Not an attempt's id (8 is past the last attempt, 12 is two digits): an ordinary call.
+        given().queryParam("id", "attempt-form#12").contentType(ContentType.JSON).body("{\"key\":\"attempt-form-other\"}")
+                .post("/v1/procedures/increment").then().statusCode(200).body("result", equalTo(1));
+    }
+
     @Test
     void statusHealthMetricsAndOpenApiAreServed() {
         given().get("/v1/status").then().statusCode(200).body("role", equalTo("coordinator"))
