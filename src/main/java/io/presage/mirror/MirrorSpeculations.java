@@ -153,20 +153,43 @@ final class MirrorSpeculations {
     }
 
     private void resume(Speculation s, SpeculationStore.Recorded r) {
+        Runnable carryOn;
         try {
-            if (PROCEDURE.equals(r.kind())) {
-                TxnSpec sent = r.attemptTxn() == null ? null
-                        : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
-                JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
-                JsonNode speculated = r.speculated() == null ? null : json.readTree(r.speculated());
-                speculator.resume(s, Procedures.get(r.name()), json.readTree(r.body()), r.attempt(), sent, result, speculated);
-            } else {
-                speculator.transaction(s, parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin));
-            }
+            carryOn = readBack(s, r);
         } catch (IOException | RuntimeException e) {
+            // Its record does not read back as something this node can send (a transaction over the limits
+            // configured now, or one the coordinator refused as too deep or too large before the restart).
+            // Abandoned, it answered SPECULATIVE "being resumed" for ever: it is decided now, rolled back
+            // unless the coordinator holds a commit under its id.
+            LOG.errorf("speculation %s cannot be resumed (%s): rolled back unless the coordinator committed it",
+                    r.id(), e.toString());
+            speculator.unresumable(s, "the mirror restarted and could not send it again: " + e.getMessage(),
+                    !PROCEDURE.equals(r.kind()));
+            return;
+        }
+        try {
+            carryOn.run();
+        } catch (RuntimeException e) {
             table.abandon(s);
             LOG.errorf("speculation %s cannot be resumed: %s", r.id(), e.toString());
         }
+    }
+
+    /** The speculator's step that carries {@code r} on, from its record read back; throws if it cannot be. */
+    private Runnable readBack(Speculation s, SpeculationStore.Recorded r) throws IOException {
+        if (!PROCEDURE.equals(r.kind())) {
+            TxnSpec txn = parse.transaction(r.body().getBytes(StandardCharsets.UTF_8), origin);
+            return () -> speculator.transaction(s, txn);
+        }
+        TxnSpec sent = r.attemptTxn() == null ? null : parse.transaction(r.attemptTxn().getBytes(StandardCharsets.UTF_8), origin);
+        JsonNode result = r.attemptResult() == null ? null : json.readTree(r.attemptResult());
+        JsonNode speculated = r.speculated() == null ? null : json.readTree(r.speculated());
+        Procedure p = Procedures.get(r.name());
+        if (p == null) {
+            throw new IllegalStateException("no procedure named '" + r.name() + "' in this build");
+        }
+        JsonNode args = json.readTree(r.body());
+        return () -> speculator.resume(s, p, args, r.attempt(), sent, result, speculated);
     }
 
     /** The speculator's journal, in the store: each attempt's number, transaction and result, and the outcome. */

@@ -303,7 +303,7 @@ public final class Speculator {
             if (answer instanceof CoordinatorAnswer.Committed c) {
                 confirm(s, c, false);
             } else {
-                rollBack(s, answer);
+                rollBack(s, answer, true);
             }
         });
     }
@@ -404,14 +404,34 @@ public final class Speculator {
      * commit: reported ROLLED_BACK, "nothing committed", a client sent the call again under a new id and it
      * took effect twice. Asked only on a refusal, not on the way to a commit.
      */
+    /**
+     * A speculation interrupted by a restart that cannot be carried on (its record no longer reads as a
+     * request this node can send): decided as a refusal is, rolled back ({@code UNRESUMABLE}) unless the
+     * coordinator holds a commit under its id, from before the restart or another run.
+     */
+    public void unresumable(Speculation s, String message, boolean plain) {
+        rolledBackUnlessCommitted(s, "UNRESUMABLE", message, plain);
+    }
+
     private void refused(Speculation s, String reason, String message) {
+        rolledBackUnlessCommitted(s, reason, message, false);
+    }
+
+    /**
+     * Rolled back ({@code reason}) unless the coordinator holds a commit under the speculation's id: then
+     * that commit is reported, a plain transaction's as COMMITTED (its writes are the client's own), a call's
+     * as another run of it.
+     */
+    private void rolledBackUnlessCommitted(Speculation s, String reason, String message, boolean plain) {
         committedBefore(s, firstRetryMs, other -> {
             if (other == null) {
                 finish(s, s.rolledBack(reason, List.of(), message));
-                return;
+            } else if (plain) {
+                confirm(s, other, false);
+            } else {
+                s.committedResult(other.result());
+                confirmOtherRun(s, other);
             }
-            s.committedResult(other.result());
-            confirmOtherRun(s, other);
         });
     }
 
@@ -440,7 +460,7 @@ public final class Speculator {
                 // submitted as a plain transaction, so a 409 is certification's: run it on newer data
                 reexecute(s, p, args, keys, n + 1);
             } else {
-                rollBack(s, answer);
+                rollBack(s, answer, false);
             }
         });
     }
@@ -554,13 +574,20 @@ public final class Speculator {
         });
     }
 
-    private void rollBack(Speculation s, CoordinatorAnswer answer) {
+    /**
+     * An abort is the coordinator's answer to the id, and final. A refusal (4xx) is not about the id: a resend
+     * after a first send whose answer was lost can be refused (a proxy's page, a coordinator failed over to with
+     * lower limits) though that first send committed, so the coordinator is asked first, as for a procedure
+     * that refuses; it was reported ROLLED_BACK at once. {@code plain}: a plain transaction's, whose commit is
+     * its own writes (COMMITTED), not another run of a call.
+     */
+    private void rollBack(Speculation s, CoordinatorAnswer answer, boolean plain) {
         if (answer instanceof CoordinatorAnswer.Aborted a) {
             finish(s, s.rolledBack(a.reason(), a.conflicts(), a.message()));
-        } else {
-            CoordinatorAnswer.Refused r = (CoordinatorAnswer.Refused) answer;
-            finish(s, s.rolledBack(r.error(), List.of(), "the coordinator refused it with " + r.status() + ": " + r.message()));
+            return;
         }
+        CoordinatorAnswer.Refused r = (CoordinatorAnswer.Refused) answer;
+        rolledBackUnlessCommitted(s, r.error(), "the coordinator refused it with " + r.status() + ": " + r.message(), plain);
     }
 
     /** Records {@code outcome} in the journal (until it takes), then shows it: never the other way round. */

@@ -63,6 +63,11 @@ class ParkedSpeculationCommitTest {
 
     /** Commits the transaction (its writes are the test's: key {@code pk-<id>} = 2) in a message of its own. */
     private static void commit(HttpExchange ex) throws IOException {
+        if ("GET".equals(ex.getRequestMethod())) {
+            // GET /v1/transactions/{id}: this stand-in remembers no ids, so nothing ever committed under one
+            StandInCoordinatorServers.answer(ex, 404, "{\"error\":\"NOT_FOUND\",\"message\":\"no committed transaction has this id\"}");
+            return;
+        }
         String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
         String id = JsonHttp.tree(body).path("id").asText();
         if (otherStream != 0) {
@@ -192,6 +197,29 @@ class ParkedSpeculationCommitTest {
         assertTrue(o.getString("message").contains("another log stream"), o.prettify());
         // Shown with this mirror's stream, the token was one this mirror takes for reached at once.
         assertEquals("p2.1." + Long.toString(stream + 1, 36), o.getString("token"), "the coordinator's stream is shown");
+    }
+
+    /**
+     * A speculation recorded before a restart whose record no longer reads as a transaction this node can send
+     * (limits lowered since, or a value the coordinator refused as too deep): taken over (by a retry under its
+     * id here, as a restart's resumption does), it was abandoned with an ERROR line and answered SPECULATIVE
+     * "being resumed" for ever. It is rolled back now, the coordinator holding no commit under its id.
+     */
+    @Test
+    void aSpeculationWhoseRecordCannotBeSentAgainIsRolledBackNotLeftSpeculativeForEver() throws Exception {
+        Http.awaitReady(Duration.ofSeconds(60));
+        try (java.sql.Connection c = AppDatabase.connect(); java.sql.Statement st = c.createStatement()) {
+            st.executeUpdate("insert into speculations (id, kind, body, created_ms) values ('unsendable', 'transaction', "
+                    + "'{\"writes\":5}', " + System.currentTimeMillis() + ")");
+        }
+        int status = given().contentType("application/json").queryParam("speculative", "true")
+                .body("{\"id\":\"unsendable\",\"reads\":[],\"writes\":[{\"key\":\"pk-unsendable\",\"value\":2}]}")
+                .post("/v1/transactions").statusCode();
+        assertTrue(status == 200 || status == 202, "the retry is answered with the recorded speculation: " + status);
+        JsonPath o = awaitDecided("unsendable");
+        assertEquals("ROLLED_BACK", o.getString("status"), o.prettify());
+        assertEquals("UNRESUMABLE", o.getString("reason"), o.prettify());
+        assertEquals(404, given().get("/v1/kv/{k}", "pk-unsendable").statusCode(), "nothing written");
     }
 
     /** Scans of {@code dead_letters} so far, as PostgreSQL's statistics count them (a moment late). */

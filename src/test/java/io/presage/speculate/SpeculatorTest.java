@@ -232,6 +232,25 @@ class SpeculatorTest {
         assertEquals(1, coordinator.value("c").asInt());
     }
 
+    /**
+     * The first send commits and its answer is lost; the resend is refused (413: a coordinator failed over to
+     * with lower limits, or a proxy's page). A refusal is not the id's outcome: the coordinator is asked, and
+     * the commit reported. It was ROLLED_BACK at once, for a transaction that had committed.
+     */
+    @Test
+    void aResendRefusedAfterTheFirstSendCommittedIsReportedCommittedNotRolledBack() throws Exception {
+        coordinator.loseAnswers = 1;
+        coordinator.refuse = 1;
+        Speculation s = new Speculation("refused-resend");
+        speculator.transaction(s, new TxnSpec("refused-resend", List.of(),
+                List.of(new TxnSpec.Write("r", "1".getBytes(java.nio.charset.StandardCharsets.UTF_8))), "m"));
+        log.advance(Long.MAX_VALUE);
+        finished.await(s);
+        assertEquals(List.of("refused-resend", "refused-resend"), coordinator.submittedIds, "sent, then resent and refused");
+        assertEquals(Speculation.Status.COMMITTED, s.view().status(), "the first send committed: " + s.view());
+        assertEquals(List.of("refused-resend"), coordinator.committedIds);
+    }
+
     @Test
     void aProcedureThatKeepsLosingIsRolledBackAfterTheLastAttempt() throws Exception {
         coordinator.put("hot", 0);

@@ -35,6 +35,11 @@ final class ToyCoordinator implements Speculator.Coordinator {
     /** The next this many submissions get 503 without being looked at. */
     int unavailable;
     /**
+     * The next this many resends (submissions of an id sent before) get 413 without being looked at, as from
+     * a proxy's error page or a coordinator failed over to with lower limits.
+     */
+    int refuse;
+    /**
      * The next this many commit answers come without their result, as the real coordinator's 200 does when
      * its store cannot tell the result kept with the id in time (mid-rebuild, or slow).
      */
@@ -94,6 +99,10 @@ final class ToyCoordinator implements Speculator.Coordinator {
         if (unavailable > 0) {
             unavailable--;
             return CompletableFuture.completedFuture(new CoordinatorAnswer.Unavailable("log not writable"));
+        }
+        if (refuse > 0 && java.util.Collections.frequency(submittedIds, txn.id()) > 1) {
+            refuse--;
+            return CompletableFuture.completedFuture(new CoordinatorAnswer.Refused(413, "PAYLOAD_TOO_LARGE", "too large"));
         }
         if (!byId.containsKey(txn.id())) {
             // As the real coordinator: attempt n of a call commits only if no earlier attempt of it did, and
