@@ -81,12 +81,33 @@ public final class ProcedureRunner {
 
     /** {@code keys}: the procedure's keys for {@code args}, checked already ({@link io.presage.api.ProcedureCall}). */
     public Uni<Ran> run(Procedure p, JsonNode args, List<String> keys, String id) {
+        Submitted submitted = new Submitted();
         // Deferred: the turn is taken when the call is subscribed to, so every turn taken is finished
         // by onTermination, whether the call answers, fails (even while being assembled) or is cancelled.
         return Uni.createFrom().deferred(() -> {
             KeyTurns.Turn turn = turns.enter(keys);
-            return myTurn(turn).flatMap(v -> runInTurn(p, args, keys, id)).onTermination().invoke(turn::finish);
-        });
+            return myTurn(turn).flatMap(v -> runInTurn(p, args, keys, id, submitted)).onTermination().invoke(turn::finish);
+        }).ifNoItem().after(turnWait).recoverWithItem(() -> new Ran(notAnsweredInTime(submitted, id), null));
+    }
+
+    /**
+     * Whether a call has handed an attempt to the engine: past that, a call cut short by its deadline may
+     * still commit. Its steps are each bounded by the commit timeout (the turn, the id's lookup, each attempt,
+     * the look after a refusal), and they used to add up: a call behind another whose lookup the store did not
+     * answer waited a timeout for its turn and another for its own lookup, where a transaction under an id
+     * answers within one (CoordinatorEngine.withinCommitTimeout) and a mirror forwarding the call had given up.
+     */
+    private static final class Submitted {
+        volatile boolean any;
+    }
+
+    private static CommitOutcome notAnsweredInTime(Submitted submitted, String id) {
+        if (!submitted.any) {
+            return new CommitOutcome.Unavailable("the call did not get to run within the commit timeout (calls ahead of it on "
+                    + "the same keys, or the lookup of its id, were slow); nothing was committed: retry");
+        }
+        return new CommitOutcome.Unknown("the call was not answered within the commit timeout: it may still commit; "
+                + (id == null ? "read before calling again" : "retry under the same id"));
     }
 
     /** Usually nobody is ahead: then no stage and no timer. */
@@ -95,9 +116,9 @@ public final class ProcedureRunner {
         return ready.isDone() ? Uni.createFrom().voidItem() : Uni.createFrom().completionStage(ready);
     }
 
-    private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id) {
+    private Uni<Ran> runInTurn(Procedure p, JsonNode args, List<String> keys, String id, Submitted submitted) {
         if (id == null) {
-            return attempt(p, args, keys, null, 0, null);
+            return attempt(p, args, keys, null, 0, null, submitted);
         }
         IdLookupStamp lookedUpAt = engine.idLookupStamp();
         // Its attempts' ids and the id itself, as GET /v1/transactions/{id} and a mirror's speculation of
@@ -110,7 +131,7 @@ public final class ProcedureRunner {
             if (before != null) {
                 return Uni.createFrom().failure(before.exception());
             }
-            return attempt(p, args, keys, id, 0, lookedUpAt)
+            return attempt(p, args, keys, id, 0, lookedUpAt, submitted)
                     .onFailure(ProcedureException.class).recoverWithUni(e -> refusedUnlessCommitted(id, (ProcedureException) e));
         });
     }
@@ -151,7 +172,8 @@ public final class ProcedureRunner {
         refusals.put(id, new Refusal(e, System.nanoTime()));
     }
 
-    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, IdLookupStamp lookedUpAt) {
+    private Uni<Ran> attempt(Procedure p, JsonNode args, List<String> keys, String id, int n, IdLookupStamp lookedUpAt,
+            Submitted submitted) {
         return engine.readAll(keys).flatMap(reads -> {
             long readAt = reads.isEmpty() ? engine.readPosition() : reads.get(0).position();
             Map<String, JsonNode> values = new HashMap<>();
@@ -176,10 +198,11 @@ public final class ProcedureRunner {
                     : new String(bytes(plan.result()), StandardCharsets.UTF_8);
             // Under an id, runInTurn has just asked about every attempt id: none committed, so no second lookup.
             TxnSpec spec = new TxnSpec(attemptId, readSet, writes, origin, result);
+            submitted.any = true;
             return (attemptId == null ? engine.commit(spec) : engine.commitUnseen(spec, lookedUpAt)).flatMap(o -> {
                 if (o instanceof CommitOutcome.Aborted && n + 1 < Attempts.MAX) {
                     Uni<Void> pause = answeredBefore ? Uni.createFrom().voidItem() : engine.awaitReadsPast(readAt, RETRY_WAIT);
-                    return pause.flatMap(v -> attempt(p, args, keys, id, n + 1, lookedUpAt));
+                    return pause.flatMap(v -> attempt(p, args, keys, id, n + 1, lookedUpAt, submitted));
                 }
                 if (attemptId != null && o instanceof CommitOutcome.Committed) {
                     // The call may have been committed by another run of it that this one raced (a retry,

@@ -376,6 +376,34 @@ class CoordinatorFailuresTest {
     }
 
     /** Until the database shows a query on txn_ids waiting for a lock. */
+    /**
+     * A procedure call answers within the commit timeout (5 s here) as a whole, as a transaction under an id
+     * does. One that waited for its turn behind a call whose id lookup the store did not answer, then for its
+     * own lookup, took a timeout for each: 10 s, long after a mirror forwarding it had given up.
+     */
+    @Test
+    @Order(1)
+    void aCallBehindOneTheStoreIsSlowToLookUpIsAnsweredWithinTheCommitTimeout() throws Exception {
+        String body = "{\"key\":\"slow-turn-ctr\"}";
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Connection hold = lockingConnection()) {
+            lock(hold, "lock table txn_ids in access exclusive mode");
+            Future<Response> ahead = pool.submit(() -> post("/v1/procedures/increment?id=slow-turn-1", body));
+            awaitLookupWaiting(); // its turn taken, its lookup behind the lock
+            long start = System.nanoTime();
+            Response behind = pool.submit(() -> post("/v1/procedures/increment?id=slow-turn-2", body)).get(30, TimeUnit.SECONDS);
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            hold.rollback();
+            assertTrue(millis < 7_500, "answered " + millis + " ms after it was sent; the commit timeout is 5 s");
+            assertEquals(503, behind.statusCode(), behind.asString());
+            assertTrue(behind.jsonPath().getString("message").contains("nothing was committed"), behind.asString());
+            assertEquals(503, ahead.get(30, TimeUnit.SECONDS).statusCode());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(404, get("slow-turn-ctr").statusCode(), "neither call ran");
+    }
+
     private static void awaitLookupWaiting() throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (countRows("select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like '%txn_ids%'") == 0) {
