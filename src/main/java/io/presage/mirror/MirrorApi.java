@@ -128,7 +128,7 @@ public class MirrorApi implements NodeApi {
      * the time spent waiting here counts against its {@code timeoutMs}.
      */
     private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, LongFunction<Uni<Response>> primary) {
-        long deadlineMillis = System.currentTimeMillis() + o.timeoutMs();
+        long deadlineMillis = o.deadlineMillis();
         if (node.logIncomplete()) {
             return within(primary.apply(deadlineMillis), o, deadlineMillis);
         }
@@ -139,13 +139,21 @@ public class MirrorApi implements NodeApi {
     /**
      * The coordinator's answer to a read with {@code after} counts against its {@code timeoutMs} too: 504 once
      * that runs out. The read used to wait for a slow coordinator as long as the reconcile batcher allows
-     * (twice {@code presage.mirror.forward-timeout}), and then got 503, whatever {@code timeoutMs} it gave.
+     * (twice {@code presage.mirror.forward-timeout}), and then got 503, whatever {@code timeoutMs} it gave; so
+     * did a strong read with {@code after}, and one whose local copy, once {@code after} was applied, was below
+     * its {@code minConfidence} (which also started its {@code timeoutMs} again).
      */
-    private static Uni<Response> within(Uni<Response> answer, ReadOptions o, long deadlineMillis) {
+    private Uni<Response> within(Uni<Response> answer, ReadOptions o, long deadlineMillis) {
         long left = Math.max(1, deadlineMillis - System.currentTimeMillis());
         return answer.ifNoItem().after(Duration.ofMillis(left)).failWith(() -> new ApiException(504, "TIMEOUT",
-                "the coordinator has not answered within timeoutMs (" + o.timeoutMs() + " ms), and this mirror's copy is "
-                        + "incomplete (see /v1/status)", Map.of("sequence", o.after())));
+                "the coordinator has not answered within timeoutMs (" + o.timeoutMs() + " ms)" + (node.logIncomplete()
+                        ? ", and this mirror's copy is incomplete (see /v1/status)" : ""), Map.of("sequence", o.after())));
+    }
+
+    /** What the coordinator answers for a read: for one with {@code after}, by its {@code timeoutMs}. */
+    private Uni<Response> fromCoordinator(ReadOptions o, LongFunction<Uni<Response>> primary) {
+        Uni<Response> answer = primary.apply(o.deadlineMillis());
+        return o.after() < 0 ? answer : within(answer, o, o.deadlineMillis());
     }
 
     private Uni<Response> local(String k, ReadOptions o) {
@@ -189,7 +197,7 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primary(String k, ReadOptions o) {
-        return primary(k, o, System.currentTimeMillis() + o.timeoutMs());
+        return fromCoordinator(o, deadline -> primary(k, o, deadline));
     }
 
     private Uni<Response> primary(String k, ReadOptions o, long deadlineMillis) {
@@ -344,7 +352,7 @@ public class MirrorApi implements NodeApi {
     }
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o) {
-        return primaryBatch(keys, o, System.currentTimeMillis() + o.timeoutMs());
+        return fromCoordinator(o, deadline -> primaryBatch(keys, o, deadline));
     }
 
     private Uni<Response> primaryBatch(List<String> keys, ReadOptions o, long deadlineMillis) {

@@ -11,8 +11,10 @@ import io.presage.coord.Tokens;
  * @param minConfidence NaN when not given
  * @param after the log position of the {@code after} token, -1 when not given
  * @param timeoutMs how long to wait for {@code after}; above the configured maximum it is capped
+ * @param deadlineMillis when {@code timeoutMs} runs out, counted from when the options were read (the request's
+ *        arrival): every wait of a read with {@code after} counts against it, one after another
  */
-public record ReadOptions(Consistency consistency, double minConfidence, long after, long timeoutMs) {
+public record ReadOptions(Consistency consistency, double minConfidence, long after, long timeoutMs, long deadlineMillis) {
 
     public enum Consistency { PREDICTIVE, CAUSAL, STRONG }
 
@@ -109,6 +111,6 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
             }
             timeout = Math.min(timeout, maxTimeoutMs);
         }
-        return new ReadOptions(c, min, position, timeout);
+        return new ReadOptions(c, min, position, timeout, System.currentTimeMillis() + timeout);
     }
 }

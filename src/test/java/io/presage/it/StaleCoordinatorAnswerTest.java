@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -322,6 +323,42 @@ class StaleCoordinatorAnswerTest {
             assertEquals(409, after.statusCode(), after.asString());
             assertEquals("LOG_REPLACED", after.jsonPath().getString("error"), after.asString());
         } finally {
+            System.clearProperty(ANSWER);
+        }
+    }
+
+    /**
+     * Reads with {@code after} that the coordinator answers though nothing is parked: a strong read (single and
+     * batch), and a causal read whose local copy, once {@code after} is applied, is below its {@code minConfidence}.
+     * A slow coordinator's answer counts against {@code timeoutMs}: 504 in time. They waited for the reconcile
+     * batcher's bound (twice {@code presage.mirror.forward-timeout}) and got whatever came, here 200 after 3 s;
+     * the causal one started its {@code timeoutMs} again after the wait.
+     */
+    @Test
+    @Order(8)
+    void readsWithAfterThatTheCoordinatorIsSlowToAnswerAre504WhenTheirTimeoutRunsOut() throws Exception {
+        long applied = nextMessageOver("slow-strong") - 1;
+        String token = Tokens.of(applied);
+        System.setProperty(ANSWER, reconciled("slow-strong", 1, 1, applied));
+        System.setProperty(DELAY, "3000");
+        try {
+            Map<String, java.util.function.Supplier<Response>> reads = new java.util.LinkedHashMap<>();
+            reads.put("strong", () -> given().queryParam("consistency", "strong").queryParam("after", token)
+                    .queryParam("timeoutMs", "500").get("/v1/kv/{k}", "slow-strong"));
+            reads.put("strong batch", () -> given().queryParam("consistency", "strong").contentType("application/json")
+                    .body("{\"keys\":[\"slow-strong\"],\"after\":\"" + token + "\",\"timeoutMs\":500}").post("/v1/kv/_batch"));
+            reads.put("causal below minConfidence", () -> given().queryParam("after", token).queryParam("minConfidence", "1")
+                    .queryParam("timeoutMs", "500").get("/v1/kv/{k}", "slow-strong"));
+            for (Map.Entry<String, java.util.function.Supplier<Response>> read : reads.entrySet()) {
+                long start = System.nanoTime();
+                Response r = read.getValue().get();
+                long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                assertTrue(tookMs < 2500, read.getKey() + ": timeoutMs was 500; the answer took " + tookMs + " ms: " + r.asString());
+                assertEquals(504, r.statusCode(), read.getKey() + ": " + r.asString());
+                assertEquals("TIMEOUT", r.jsonPath().getString("error"), r.asString());
+            }
+        } finally {
+            System.clearProperty(DELAY);
             System.clearProperty(ANSWER);
         }
     }
