@@ -33,6 +33,13 @@ public class ExactNumbers implements ObjectMapperCustomizer {
      * failed every reconciliation it was part of at a mirror, other keys' strong reads with it.
      */
     public static final int WRAPPED_DEPTH = REQUEST_DEPTH + 64;
+    /**
+     * Deepest nesting of a transaction's body: a write's value sits three levels down (the body, its
+     * {@code writes}, the write), so a value as deep as a PUT accepts fits. At {@link #REQUEST_DEPTH}, a
+     * value 998–1000 deep that a PUT committed was refused in a transaction, and a mirror's speculative PUT
+     * of it, sent as one, was rolled back (and, recorded before a restart, could not be resumed).
+     */
+    public static final int TRANSACTION_DEPTH = REQUEST_DEPTH + 3;
 
     @Override
     public void customize(ObjectMapper mapper) {
@@ -59,9 +66,14 @@ public class ExactNumbers implements ObjectMapperCustomizer {
      * whose last copy used to win silently) are malformed.
      */
     public static ObjectReader treeReader(ObjectMapper mapper) {
-        ObjectMapper requests = mapper.copy(); // held to REQUEST_DEPTH, whatever the mapper allows
+        return treeReader(mapper, REQUEST_DEPTH);
+    }
+
+    /** {@link #treeReader(ObjectMapper)} for bodies that may nest as deep as {@code depth}. */
+    public static ObjectReader treeReader(ObjectMapper mapper, int depth) {
+        ObjectMapper requests = mapper.copy(); // held to depth, whatever the mapper allows
         requests.registerModule(ExactTree.MODULE);
-        nesting(requests.getFactory(), REQUEST_DEPTH);
+        nesting(requests.getFactory(), depth);
         return requests.readerFor(JsonNode.class)
                 .with(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
                 .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -40,6 +40,8 @@ public final class RequestParser {
      * BigInteger, whichever fits).
      */
     private final ObjectReader reader;
+    /** For transactions: {@link ExactNumbers#TRANSACTION_DEPTH}. */
+    private final ObjectReader txnReader;
     private final Limits limits;
     /** The log's largest message (NATS max_payload), 0 while unknown. */
     private final LongSupplier logMaxPayload;
@@ -58,6 +60,7 @@ public final class RequestParser {
     public RequestParser(ObjectMapper json, Limits limits, LongSupplier logMaxPayload) {
         this.json = json;
         this.reader = ExactNumbers.treeReader(json);
+        this.txnReader = ExactNumbers.treeReader(json, ExactNumbers.TRANSACTION_DEPTH);
         this.limits = limits;
         this.logMaxPayload = logMaxPayload;
     }
@@ -95,6 +98,10 @@ public final class RequestParser {
 
     /** {@code configured}: the configured limit that {@code maxBytes} may be lower than (see {@link #logRoom}). */
     private JsonNode parse(byte[] body, int maxBytes, int configured, String what) {
+        return parse(body, maxBytes, configured, what, reader);
+    }
+
+    private JsonNode parse(byte[] body, int maxBytes, int configured, String what, ObjectReader reader) {
         if (body == null || body.length == 0) {
             throw ApiException.badRequest(what + " is required in the request body");
         }
@@ -159,7 +166,7 @@ public final class RequestParser {
     static final int MAX_RESULT_BYTES = 16 * 1024;
 
     public TxnSpec transaction(byte[] body, String origin) {
-        JsonNode root = parse(body, txnLimit(), limits.txnBytes(), "a transaction");
+        JsonNode root = parse(body, txnLimit(), limits.txnBytes(), "a transaction", txnReader);
         requireObject(root, "the transaction");
         String id = null;
         JsonNode idNode = root.get("id");

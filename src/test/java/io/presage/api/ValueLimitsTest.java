@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.presage.coord.TxnSpec;
 import io.presage.testing.TestLimits;
 
 /** A value's limits hold for the value as stored, and what a request may bring the application can wrap. */
@@ -51,6 +52,14 @@ class ValueLimitsTest {
         ApiException tooDeep = assertThrows(ApiException.class,
                 () -> p.value(nested(ExactNumbers.REQUEST_DEPTH + 1).getBytes(StandardCharsets.UTF_8)));
         assertEquals("BAD_REQUEST", tooDeep.code());
+
+        // In a transaction's write, three levels down, it is accepted too: a value a PUT commits can be
+        // committed in a transaction (a mirror sends its speculative PUT as one); one deeper is not.
+        TxnSpec txn = p.transaction(("{\"writes\":[{\"key\":\"k\",\"value\":" + deepest + "}]}").getBytes(StandardCharsets.UTF_8), "c");
+        assertArrayEquals(stored, txn.writes().get(0).valueJson());
+        String deeper = nested(ExactNumbers.REQUEST_DEPTH + 1);
+        assertEquals("BAD_REQUEST", assertThrows(ApiException.class, () -> p.transaction(
+                ("{\"writes\":[{\"key\":\"k\",\"value\":" + deeper + "}]}").getBytes(StandardCharsets.UTF_8), "c")).code());
 
         // A reconciliation's answer puts it three levels down; a mirror reads it and writes the value again.
         String answer = "{\"items\":[{\"key\":\"k\",\"found\":true,\"value\":" + deepest + ",\"version\":1}],\"sequence\":1}";
