@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.presage.api.ThrottledWarning;
 import io.presage.apply.ApplyHook;
 import io.presage.apply.CacheLoader;
 import io.presage.apply.Applier;
@@ -69,7 +70,7 @@ import io.smallrye.mutiny.Uni;
 @ApplicationScoped
 public class CoordinatorEngine {
     private static final Logger LOG = Logger.getLogger(CoordinatorEngine.class);
-    private final io.presage.api.ThrottledWarning lookupFailures = new io.presage.api.ThrottledWarning(LOG, 10, TimeUnit.SECONDS);
+    private final ThrottledWarning lookupFailures = new ThrottledWarning(LOG, 10, TimeUnit.SECONDS);
     /** Longest wait on one store query that commits or recovery depend on. */
     private static final Duration STORE_QUERY_TIMEOUT = Duration.ofSeconds(30);
 

@@ -57,6 +57,15 @@ public final class Tokens {
         return of(sequence, issuing);
     }
 
+    /**
+     * A token of position {@code sequence} in the stream an answer from another node named ({@code stream}),
+     * or in this node's when it named none (0: a node of an earlier build). Stamped with this node's stream,
+     * a position from a stream made again that this node has not noticed yet was taken for one of the old.
+     */
+    public static String ofNamed(long sequence, long stream) {
+        return stream != 0 ? of(sequence, stream) : of(sequence);
+    }
+
     /** A token of position {@code sequence} in stream {@code stream} (0: none named, an older {@code p1} token). */
     public static String of(long sequence, long stream) {
         return stream == 0 ? V1 + Long.toString(sequence, 36)

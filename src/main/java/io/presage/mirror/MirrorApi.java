@@ -128,12 +128,10 @@ public class MirrorApi implements NodeApi {
      * the time spent waiting here counts against its {@code timeoutMs}.
      */
     private Uni<Response> causal(ReadOptions o, Supplier<Uni<Response>> local, LongFunction<Uni<Response>> primary) {
-        long deadlineMillis = o.deadlineMillis();
         if (node.logIncomplete()) {
-            return within(primary.apply(deadlineMillis), o, deadlineMillis);
+            return fromCoordinator(o, primary);
         }
-        return afterPosition(o).onItem()
-                .transformToUni(x -> node.logIncomplete() ? within(primary.apply(deadlineMillis), o, deadlineMillis) : local.get());
+        return afterPosition(o).onItem().transformToUni(x -> node.logIncomplete() ? fromCoordinator(o, primary) : local.get());
     }
 
     /**
@@ -205,7 +203,8 @@ public class MirrorApi implements NodeApi {
             long floor = floor(o, r);
             if (r.sequence() >= floor) {
                 reads[o.consistency().ordinal()][1].increment();
-                return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, tokenOf(r),
+                String token = Tokens.ofNamed(r.sequence(), r.stream()); // of the stream the answer is from
+                return Uni.createFrom().item(Bodies.item(k, r.items().get(k), 1.0, token,
                         Map.of("source", PRIMARY, "sequence", r.sequence())));
             }
             return newerHere(List.of(k), o, r, deadlineMillis, () -> primary(k, o, deadlineMillis), l -> {
@@ -365,7 +364,8 @@ public class MirrorApi implements NodeApi {
                 for (int i = 0; i < items.length; i++) {
                     items[i] = r.items().get(keys.get(i));
                 }
-                return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence(), tokenOf(r)));
+                String token = Tokens.ofNamed(r.sequence(), r.stream()); // of the stream the answer is from
+                return Uni.createFrom().item(primaryBatchBody(keys, o, items, r.sequence(), token));
             }
             return newerHere(keys, o, r, deadlineMillis, () -> primaryBatch(keys, o, deadlineMillis),
                     l -> primaryBatchBody(keys, o, l.items(), l.position(), Tokens.of(l.position())));
@@ -381,15 +381,6 @@ public class MirrorApi implements NodeApi {
             out.add(Bodies.itemFields(keys.get(i), items[i], 1.0));
         }
         return batchBody(out, position, token, PRIMARY);
-    }
-
-    /**
-     * The token of a coordinator's answer: of its position in the stream it names. Stamped with this mirror's
-     * stream, an answer from a stream made again that this mirror has not noticed yet carried a position of
-     * the old one, long passed here; read-your-writes with it was answered from the old copy.
-     */
-    private static String tokenOf(ReconcileBatcher.Reconciled r) {
-        return r.stream() != 0 ? Tokens.of(r.sequence(), r.stream()) : Tokens.of(r.sequence());
     }
 
     private static Response batchBody(List<Object> items, long position, String token, String source) {

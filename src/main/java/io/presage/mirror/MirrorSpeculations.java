@@ -367,7 +367,7 @@ final class MirrorSpeculations {
             m.put("adjusted", v.adjusted());
             // The stream the coordinator named: a commit in a stream made again that this mirror has not noticed
             // yet, shown with this mirror's stream, was a token this mirror took for reached at once.
-            m.put("token", v.stream() != 0 ? Tokens.of(v.sequence(), v.stream()) : Tokens.of(v.sequence()));
+            m.put("token", Tokens.ofNamed(v.sequence(), v.stream()));
         }
         if (v.reason() != null) {
             m.put("reason", v.reason());
