@@ -176,12 +176,14 @@ public class CoordinatorApi implements NodeApi {
 
     /**
      * Whether a transaction with this id committed: under the id itself, or as an attempt
-     * {@code "<id>#n"} of a procedure. 404 when it did not (unknown, aborted, or still running).
+     * {@code "<id>#n"} of a procedure. 404 when it did not (unknown or aborted); one still in flight here
+     * is waited for, so that 404 is not said of a transaction acknowledged a moment later (504 if it is
+     * not decided within the commit timeout).
      */
     @Override
     public Uni<Response> transactionOutcome(String id) {
         parse.transactionId(id);
-        return engine.committedAny(Attempts.committedIds(id)).map(known -> {
+        return engine.committedAnyOnceDecided(Attempts.committedIds(id)).map(known -> {
             CommitOutcome o = known == null ? null : known.outcome();
             if (o == null) {
                 throw ApiException.notFound("no committed transaction has id '" + id + "'");

@@ -1001,6 +1001,42 @@ public class CoordinatorEngine {
         });
     }
 
+    /**
+     * {@link #committedAny}, asked once every candidate this process has in flight is decided (waited for
+     * at most the commit timeout): for an answer that "none committed" must not be wrong about. The plain
+     * look skips a claim still in flight, so a call whose plan refused while another run of it was being
+     * appended (a mirror's attempt {@code id#0}, in memory but unacknowledged) was answered 409, the
+     * refusal remembered, and that run committed a moment later; {@code GET /v1/transactions/{id}} said 404
+     * for such an id, and whoever asked took the call for not run and ran it again. Still undecided at the
+     * bound, the answer is {@link #STILL_DECIDING}: it may yet commit.
+     */
+    public Uni<Known> committedAnyOnceDecided(List<String> candidates) {
+        List<CompletableFuture<CommitOutcome>> inFlight = null;
+        for (String id : candidates) {
+            CompletableFuture<CommitOutcome> f = ids.get(id);
+            if (f != null && !f.isDone()) {
+                if (inFlight == null) {
+                    inFlight = new ArrayList<>(2);
+                }
+                inFlight.add(f);
+            }
+        }
+        if (inFlight == null) {
+            return committedAny(candidates);
+        }
+        List<CompletableFuture<CommitOutcome>> waited = inFlight;
+        // On copies, for the reason bounded() gives: a stage Mutiny cancels must not be the cache's own.
+        CompletableFuture<Void> all = CompletableFuture.allOf(waited.stream().map(CompletableFuture::copy).toArray(CompletableFuture[]::new))
+                .completeOnTimeout(null, config.groupCommit().timeout().toMillis(), TimeUnit.MILLISECONDS)
+                .handle((v, e) -> null);
+        return Uni.createFrom().completionStage(all).flatMap(v -> waited.stream().allMatch(CompletableFuture::isDone)
+                ? committedAny(candidates)
+                : Uni.createFrom().item(new Known(STILL_DECIDING, null)));
+    }
+
+    private static final CommitOutcome STILL_DECIDING = new CommitOutcome.Unknown("a transaction under this id (or "
+            + "another run of its call) was not decided in time: it may still commit; ask again under the same id");
+
     /** The commit this process holds for {@code id}, or null (unknown, aborted, or still being decided). */
     private CommitOutcome.Committed committedInMemory(String id) {
         CompletableFuture<CommitOutcome> f = ids.get(id);

@@ -148,9 +148,10 @@ public final class ProcedureRunner {
         if (refusal.badInput()) {
             return Uni.createFrom().failure(refusal);
         }
-        return engine.committedAny(Attempts.committedIds(id)).flatMap(known -> {
+        // Runs of the call still in flight are waited for: one may be what this plan read, or may commit next.
+        return engine.committedAnyOnceDecided(Attempts.committedIds(id)).flatMap(known -> {
             if (known != null) {
-                return Uni.createFrom().item(ranAs(known)); // committed after all, or unavailable
+                return Uni.createFrom().item(ranAs(known)); // committed after all, unavailable, or still deciding
             }
             refused(id, refusal);
             return Uni.createFrom().failure(refusal);

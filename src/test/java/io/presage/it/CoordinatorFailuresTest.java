@@ -330,6 +330,56 @@ class CoordinatorFailuresTest {
         assertEquals("100", get("idem-paid-to").jsonPath().getString("value"), "moved once");
     }
 
+    /**
+     * A call whose plan refuses while another run of it is in flight here (a mirror's attempt {@code id#0},
+     * appended but not yet acknowledged) waits for that run: it commits, so the call ran, and its commit
+     * is the answer. The look after a refusal skipped claims in flight: the call was answered 409
+     * INSUFFICIENT_FUNDS and the refusal remembered, then the attempt committed, so a client told "refused"
+     * would pay again under a new id. {@code GET /v1/transactions/{id}} likewise said 404 for it while in
+     * flight; it waits for it too.
+     */
+    @Test
+    @Order(1)
+    void aCallThatRefusesWhileAnotherRunOfItIsInFlightIsAnsweredThatRunsCommit() throws Exception {
+        assertEquals(200, put("idem-inflight-from", "0").statusCode());
+        String otherRun = "{\"id\":\"idem-inflight#0\",\"reads\":[],\"writes\":[{\"key\":\"idem-inflight-to\",\"value\":5}],"
+                + "\"result\":{\"moved\":5}}";
+        String call = "{\"from\":\"idem-inflight-from\",\"to\":\"idem-inflight-to\",\"amount\":5}";
+        NatsTestServer nats = RealServers.nats;
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            Future<Response> other;
+            Future<Response> called;
+            Future<Response> asked;
+            nats.pause();
+            try {
+                other = pool.submit(() -> post("/v1/transactions", otherRun));
+                Thread.sleep(300); // certified, appending: undecided
+                assertTrue(engine.knowsId("idem-inflight#0"), "the other run is in flight");
+                called = pool.submit(() -> post("/v1/procedures/transfer?id=idem-inflight", call));
+                asked = pool.submit(() -> given().get("/v1/transactions/{id}", "idem-inflight"));
+                Thread.sleep(500); // the call's plan has refused (the balance is 0)
+                assertFalse(called.isDone(), "the call waits for the run in flight: " + (called.isDone() ? called.get().asString() : ""));
+                assertFalse(asked.isDone(), "the lookup waits for it too");
+            } finally {
+                nats.resume();
+            }
+            Response first = other.get(30, TimeUnit.SECONDS);
+            assertEquals(200, first.statusCode(), first.asString());
+            Response r = called.get(30, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), "the call committed, as idem-inflight#0: " + r.asString());
+            assertEquals(first.jsonPath().getLong("timestamp"), r.jsonPath().getLong("timestamp"), r.asString());
+            assertEquals(5, r.jsonPath().getInt("result.moved"), "that run's result: " + r.asString());
+            Response a = asked.get(30, TimeUnit.SECONDS);
+            assertEquals(200, a.statusCode(), "the id committed: " + a.asString());
+            assertEquals(first.jsonPath().getLong("timestamp"), a.jsonPath().getLong("timestamp"), a.asString());
+        } finally {
+            pool.shutdownNow();
+        }
+        Response again = post("/v1/procedures/transfer?id=idem-inflight", call);
+        assertEquals(200, again.statusCode(), "a retry is answered the same, no refusal remembered: " + again.asString());
+    }
+
     /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
     private static String plainUnder(String call) {
         return "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-a\",\"value\":1}]}";
