@@ -23,6 +23,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.presage.api.ApiException;
 import io.presage.api.ThrottledWarning;
 import io.presage.apply.ApplyHook;
 import io.presage.apply.CacheLoader;
@@ -694,12 +695,32 @@ public class CoordinatorEngine {
         };
     }
 
-    /** A cold key's exact version: from memory (recent writes are not in the store yet), else the store. */
+    /**
+     * A cold key's exact version: from memory (recent writes are not in the store yet), else the store;
+     * {@link ColdVersions#UNKNOWN} (the read aborts, HISTORY_TOO_SHORT) while the store is behind what
+     * memory has dropped. The database then lost commits it had applied (restored, failed over) and the
+     * applier, started again below them, reloaded the read cache from it: a key written in the lost
+     * range, out of the certifier's window, had its old version taken as current, and a transaction that
+     * read that version committed over an acknowledged write.
+     */
     private ColdVersions coldVersions() {
         return key -> {
             InMemory m = inMemory(key);
+            if (storeBehindMemory()) {
+                return ColdVersions.UNKNOWN;
+            }
             return m != null ? m.version() : storeVersions.currentVersion(key);
         };
+    }
+
+    /**
+     * Whether the store (and the read cache, which follows the applier) is below versions memory has
+     * dropped. Evicting follows the cache's move (the applier's hooks run in that order), so reading the
+     * eviction mark first and the cache's position second never sees a store that is merely moving.
+     */
+    private boolean storeBehindMemory() {
+        long dropped = recent.evictedUpTo();
+        return cache.position() < dropped;
     }
 
     /** What memory alone holds of a key: {@code item} null when the key is absent (or deleted). */
@@ -1340,20 +1361,45 @@ public class CoordinatorEngine {
         return readAll(List.of(key)).map(all -> all.get(0));
     }
 
-    /** Several keys at one consistent log position. */
+    /**
+     * Several keys at one consistent log position. A look that finds versions after the store's copy
+     * gone from memory meanwhile (the applier moved on) is made again at once; one that finds it again
+     * waits for the applier. That second case is a store behind what memory has dropped: the database
+     * lost commits it had applied (restored from a backup, failed over to a replica that lacked them)
+     * and the applier is applying them again. Until it has, the store's copy misses acknowledged
+     * commits, so the read waits for it, at most the commit timeout, then gets 503. It used to look
+     * again at once, for ever: on the read cache's path that recursed until the stack overflowed (500).
+     */
     public Uni<List<Read>> readAll(List<String> keys) {
-        ReadCache.Hits hits = cache.getAll(keys);
-        if (hits != null) {
-            Map<String, StoredItem> stored = new HashMap<>();
-            for (int i = 0; i < keys.size(); i++) {
-                if (hits.items()[i] != null) {
-                    stored.put(keys.get(i), hits.items()[i]);
-                }
-            }
-            List<Read> out = atOnePosition(keys, stored, hits.position());
-            return out != null ? Uni.createFrom().item(out) : readAll(keys);
+        List<Read> cached = fromCache(keys);
+        if (cached != null) {
+            return Uni.createFrom().item(cached); // the usual case, without a stage
         }
-        return store.getAll(keys).flatMap(snapshot -> {
+        return readAllOnce(keys).flatMap(out -> out != null ? Uni.createFrom().item(out)
+                : readAllOnce(keys).flatMap(again -> again != null ? Uni.createFrom().item(again)
+                        : readAllOnceStoreCaughtUp(keys, System.nanoTime() + config.groupCommit().timeout().toNanos())));
+    }
+
+    private Uni<List<Read>> readAllOnceStoreCaughtUp(List<String> keys, long deadlineNanos) {
+        if (System.nanoTime() - deadlineNanos > 0) {
+            return Uni.createFrom().failure(ApiException.unavailable(String.format(java.util.Locale.ROOT,
+                    "this coordinator's database is behind the commits it has applied before (at log sequence %d, "
+                            + "not %d: restored or failed over?) and is applying the log again; retry",
+                    cache.position(), recent.evictedUpTo())));
+        }
+        return Uni.createFrom().voidItem().onItem().delayIt().by(STORE_CATCH_UP_POLL).flatMap(v -> readAllOnce(keys))
+                .flatMap(out -> out != null ? Uni.createFrom().item(out) : readAllOnceStoreCaughtUp(keys, deadlineNanos));
+    }
+
+    private static final Duration STORE_CATCH_UP_POLL = Duration.ofMillis(10);
+
+    /** The keys at one position, or null (the item) if versions after the store's copy left memory meanwhile. */
+    private Uni<List<Read>> readAllOnce(List<String> keys) {
+        List<Read> cached = fromCache(keys);
+        if (cached != null) {
+            return Uni.createFrom().item(cached);
+        }
+        return store.getAll(keys).map(snapshot -> {
             Map<String, StoredItem> stored = new HashMap<>();
             for (StoredItem i : snapshot.items()) {
                 stored.put(i.key(), i);
@@ -1361,9 +1407,23 @@ public class CoordinatorEngine {
             for (String k : keys) {
                 cache.fill(k, stored.get(k), snapshot.appliedSequence());
             }
-            List<Read> out = atOnePosition(keys, stored, snapshot.appliedSequence());
-            return out != null ? Uni.createFrom().item(out) : readAll(keys);
+            return atOnePosition(keys, stored, snapshot.appliedSequence());
         });
+    }
+
+    /** The keys at one position from the read cache; null if it lacks one, or memory lacks versions after it. */
+    private List<Read> fromCache(List<String> keys) {
+        ReadCache.Hits hits = cache.getAll(keys);
+        if (hits == null) {
+            return null;
+        }
+        Map<String, StoredItem> stored = new HashMap<>();
+        for (int i = 0; i < keys.size(); i++) {
+            if (hits.items()[i] != null) {
+                stored.put(keys.get(i), hits.items()[i]);
+            }
+        }
+        return atOnePosition(keys, stored, hits.position());
     }
 
     /**
