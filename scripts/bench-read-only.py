@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # Latency of read-only transactions, with and without an idempotency id, against a running
-# coordinator on 127.0.0.1:8080 (./presage up --mirrors 0). See BENCHMARKS.md, "Read-only transactions".
-import http.client, json, time, statistics, sys
-c = http.client.HTTPConnection("127.0.0.1", 8080)
+# coordinator on 127.0.0.1:$PRESAGE_PORT (8080, as ./presage up --mirrors 0 puts it). See BENCHMARKS.md,
+# "Read-only transactions".
+import http.client, json, os, time, statistics, sys
+c = http.client.HTTPConnection("127.0.0.1", int(os.environ.get("PRESAGE_PORT", "8080"), 10))
 run_id = "%x" % time.time_ns()  # fresh ids on every invocation: a re-sent id is answered from memory
 def req(method, path, body=None):
     c.request(method, path, body=body, headers={"Content-Type": "application/json"})

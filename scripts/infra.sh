@@ -13,10 +13,11 @@
 #   pg/            PostgreSQL cluster (owned by the user PostgreSQL runs as)
 #   pg-socket/     PostgreSQL's unix socket directory
 #   logs/          nats.log, postgres.log, initdb.log, apt.log, build.log, <node>.log
-#   pids/          <name>.pid (the pid, one line) and <name>.cmdline (the exact
-#                  command line we launched, NUL-separated as in /proc/PID/cmdline);
-#                  nats.pid, postgres.pid, and one per node (any other name is a
-#                  node to infra_stop_all)
+#   pids/          <name>.pid (the pid, one line), <name>.cmdline (the exact
+#                  command line we launched, NUL-separated as in /proc/PID/cmdline)
+#                  and <name>.port (the port it was started on, for ./presage up to
+#                  see a changed PRESAGE_*PORT); nats.pid, postgres.pid, and one
+#                  per node (any other name is a node to infra_stop_all)
 #
 # Environment (read when a function runs, so the launcher may set them after
 # sourcing this file):
@@ -100,10 +101,13 @@ _infra_port_open() {
     timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# _infra_check_port PORT VARNAME: validates a port number from the environment.
+# _infra_check_port PORT VARNAME: validates a port number from the environment:
+# plain decimal, no leading zero. Bash's arithmetic reads 015432 as octal (6938)
+# and refuses 08080, and PostgreSQL reads "port = 015432" as octal too, while
+# the JDBC URL's 015432 is 15432: the nodes looked for PostgreSQL elsewhere.
 _infra_check_port() {
-    if [[ ! "$1" =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > 65535)); then
-        _infra_err "$2: '$1' is not a valid TCP port (1-65535)"
+    if [[ ! "$1" =~ ^[1-9][0-9]{0,4}$ ]] || (($1 > 65535)); then
+        _infra_err "$2: '$1' is not a valid TCP port (1-65535, without leading zeros)"
         return 1
     fi
 }
@@ -170,9 +174,9 @@ _infra_pid_alive() {
     [[ -n "$arg0" ]]
 }
 
-# _infra_remove_pidfile PIDFILE: removes the pid file and its recorded command line.
+# _infra_remove_pidfile PIDFILE: removes the pid file, its recorded command line and port.
 _infra_remove_pidfile() {
-    rm -f -- "$1" "${1%.pid}.cmdline"
+    rm -f -- "$1" "${1%.pid}.cmdline" "${1%.pid}.port"
 }
 
 # _infra_spawn HOME PIDFILE LOG NENV [NAME=VALUE ...] ARGV...
@@ -578,6 +582,7 @@ infra_start_nats() {
     # -a binds the client and the monitoring listeners to loopback only.
     pid=$(_infra_spawn "$state/.." "$pidfile" "$log" 0 \
         "$bin" -a 127.0.0.1 -p "$port" -m "$http" -js -sd "$state/nats" -l "$log") || return 1
+    printf '%s\n' "$port" >"$state/pids/nats.port" || return 1
 
     for ((i = 0; i < 200; i++)); do
         if ! infra_is_running "$pidfile"; then
@@ -628,6 +633,13 @@ _infra_as_pg() {
 # from / down to DIR (see the header for why and how).
 _infra_grant_traverse() {
     local user=$1 dir=$2 path='' comp
+    # Every check below runs through runuser: without it (/usr/sbin not on a
+    # root PATH, under cron or a plain su), "command not found" read as "cannot
+    # traverse", and others were granted search on every directory, /root too.
+    if ! command -v runuser >/dev/null 2>&1; then
+        _infra_err "runuser (util-linux, in /usr/sbin) is not on PATH, and PostgreSQL must run as user $user through it; put /usr/sbin on PATH (./presage does). Nothing was changed"
+        return 1
+    fi
     runuser -u "$user" -- test -x "$dir" 2>/dev/null && return 0
     local -a comps
     IFS=/ read -r -a comps <<<"${dir#/}"
@@ -742,9 +754,11 @@ _infra_pg_drop_stale_lock() {
 }
 
 # _infra_pg_record_pid STATE: writes the postmaster's pid (first line of
-# postmaster.pid) to .presage/pids/postgres.pid, with its command line.
+# postmaster.pid) to .presage/pids/postgres.pid, with its command line, and its
+# port to postgres.port: the one in presage.conf, written right before it
+# started (a cluster adopted after an interrupted up was not started here).
 _infra_pg_record_pid() {
-    local state=$1 pid
+    local state=$1 pid port
     if ! pid=$(_infra_read_pid "$state/pg/postmaster.pid"); then
         _infra_err "PostgreSQL started but $state/pg/postmaster.pid holds no pid"
         return 1
@@ -754,6 +768,8 @@ _infra_pg_record_pid() {
         return 1
     fi
     printf '%s\n' "$pid" >"$state/pids/postgres.pid"
+    port=$(sed -n 's/^port = \([0-9]*\)$/\1/p' "$state/pg/presage.conf" 2>/dev/null) || port=
+    if [[ -n "$port" ]]; then printf '%s\n' "$port" >"$state/pids/postgres.port"; else rm -f -- "$state/pids/postgres.port"; fi
     printf '%s\n' "$pid"
 }
 
@@ -960,6 +976,7 @@ infra_start_node() {
     printf '\n==== presage: node %s (profile %s, port %s) starting at %s ====\n' \
         "$name" "$profile" "$port" "$(date '+%Y-%m-%d %H:%M:%S')" >>"$log" || return 1
     pid=$(_infra_spawn "$home" "$pidfile" "$log" "${#envs[@]}" "${envs[@]}" "${argv[@]}") || return 1
+    printf '%s\n' "$port" >"$state/pids/$name.port" || return 1
     _infra_say "started node $name (profile $profile) on http://127.0.0.1:$port, pid $pid, log .presage/logs/$name.log"
 }
 

@@ -167,7 +167,9 @@ trap 'exit 143' TERM
 # port taken by another program: its coordinator on PostgreSQL's port, or on the one before it.
 copy_nats_port=$((base + 223))
 copy_nats_http_port=$((base + 4223))
-copy_pg_port=$((base + 1433))
+# Not base + 1433: up --mirrors 09 on PRESAGE_PORT = PRESAGE_PG_PORT - 1 (below) plans its mirrors on
+# base + 1432 to base + 1440, and PostgreSQL on one of them is refused before the ports are looked at.
+copy_pg_port=$((base + 1442))
 for p in "$PRESAGE_NATS_PORT" "$PRESAGE_NATS_HTTP_PORT" "$PRESAGE_PG_PORT" "$node_port1" "$node_port2" "$node_port3" "$node_port4" \
     "$copy_nats_port" "$copy_nats_http_port" "$copy_pg_port" $((PRESAGE_PG_PORT - 1)); do
     if _infra_port_open "$p"; then
@@ -182,6 +184,31 @@ echo "== prerequisites"
 check "infra_ensure_java finds Java 17+" run infra_ensure_java
 check "infra_ensure_packages: nats-server, PostgreSQL and curl present (installs if missing)" run infra_ensure_packages
 check "a directly executed infra.sh refuses to run" not bash "$script_dir/infra.sh" 2>/dev/null
+# A leading zero: octal to bash's arithmetic (015432 is 6938, 08080 an error) and to PostgreSQL's
+# "port = 015432", decimal to the nodes' JDBC URL.
+fails "_infra_check_port refuses a port with a leading zero" _infra_check_port 015432 PRESAGE_PG_PORT
+check "... saying so" out_has "PRESAGE_PG_PORT: '015432' is not a valid TCP port (1-65535, without leading zeros)"
+fails "... 08080 too" _infra_check_port 08080 PRESAGE_NATS_PORT
+check "... without bash's own complaint" not out_has "value too great"
+fails "_infra_check_port refuses 0" _infra_check_port 0 PRESAGE_PG_PORT
+fails "_infra_check_port refuses 65536" _infra_check_port 65536 PRESAGE_PG_PORT
+check "_infra_check_port accepts 1" run _infra_check_port 1 X
+check "_infra_check_port accepts 65535" run _infra_check_port 65535 X
+if ((EUID == 0)); then
+    # Root without /usr/sbin on PATH (cron, a plain su): runuser is not found. That was read as "the
+    # PostgreSQL user cannot traverse", and every folder up to / was given chmod o+x.
+    mkdir -p "$tmp/traverse/inner"
+    modes_before=$(stat -c %a "$tmp" "$tmp/traverse" "$tmp/traverse/inner" | tr '\n' ' ')
+    # shellcheck disable=SC2016 # $1 and $2 belong to the inner shell
+    fails "as root without runuser on PATH, _infra_grant_traverse refuses" \
+        env PATH=/usr/bin:/bin bash -c 'source "$1"; _infra_grant_traverse "$(_infra_pg_user)" "$2"' _ "$script_dir/infra.sh" "$tmp/traverse/inner"
+    check "... saying why" out_has "runuser (util-linux, in /usr/sbin) is not on PATH"
+    check "... and changes no permission" eq "$(stat -c %a "$tmp" "$tmp/traverse" "$tmp/traverse/inner" | tr '\n' ' ')" "$modes_before"
+    check "... granting nothing" not out_has "granted"
+    rm -rf "$tmp/traverse"
+else
+    skip "_infra_grant_traverse without runuser on PATH (only root runs it)"
+fi
 
 # --------------------------------------------------------------------------
 echo "== build (stand-in ./mvnw)"
@@ -316,6 +343,7 @@ run infra_start_nats || abort "infra_start_nats"
 ok "infra_start_nats starts nats-server"
 nats_pid=$(pid_of nats) || abort "no .presage/pids/nats.pid"
 check "infra_is_running accepts a pid file relative to PRESAGE_HOME" infra_is_running .presage/pids/nats.pid
+check "NATS's port is recorded in .presage/pids/nats.port" eq "$(cat "$PRESAGE_HOME/.presage/pids/nats.port")" "$PRESAGE_NATS_PORT"
 check "NATS runs with -js and its data dir in .presage/nats" grep -qF -- "-js" "$PRESAGE_HOME/.presage/pids/nats.cmdline"
 nats_info() {
     local line=''
@@ -387,6 +415,7 @@ check "... same pid" eq "$(pid_of postgres)" "$pg_pid"
 rm -f "$PRESAGE_HOME/.presage/pids/postgres.pid" "$PRESAGE_HOME/.presage/pids/postgres.cmdline"
 run infra_start_postgres || true
 check "infra_start_postgres adopts our running cluster when its pid file was lost" eq "$(pid_of postgres)" "$pg_pid"
+check "... recording the port it runs on in .presage/pids/postgres.port" eq "$(cat "$PRESAGE_HOME/.presage/pids/postgres.port")" "$PRESAGE_PG_PORT"
 
 check "infra_create_db creates a database" run infra_create_db presage_infratest
 check "... saying so" out_has "created database presage_infratest"
@@ -432,6 +461,7 @@ echo "== nodes (stand-in application)"
 if ((have_java_tools)); then
     check "infra_start_node starts a node" run infra_start_node n1 prod "$node_port1" STUB_MODE=ready EXTRA_VAR=extra
     check "infra_wait_ready sees it ready" run infra_wait_ready n1 "$node_port1" 30
+    check "node n1's port is recorded in .presage/pids/n1.port" eq "$(cat "$PRESAGE_HOME/.presage/pids/n1.port")" "$node_port1"
     n1_pid=$(pid_of n1) || n1_pid=0
     curl -sf --noproxy '*' "http://127.0.0.1:$node_port1/env" >"$tmp/env.txt" || true
     for kv in QUARKUS_PROFILE=prod "QUARKUS_HTTP_PORT=$node_port1" QUARKUS_HTTP_HOST=127.0.0.1 PRESAGE_NODE_ID=n1 \
@@ -632,6 +662,17 @@ fails "./presage demo --seconds with 20 digits is refused" in_copy demo --second
 check "... saying what it takes" out_has "--seconds must be a whole number from 5 to 86400"
 check "... and what it was given" out_has "not '99999999999999999999'"
 check "... without bash's 'integer expression expected'" not out_has "integer expression"
+# The copy's own ports, one changed (in_copy_as would set it back).
+copy_env() { env PRESAGE_NATS_PORT=$copy_nats_port PRESAGE_NATS_HTTP_PORT=$copy_nats_http_port PRESAGE_PG_PORT=$copy_pg_port "$@"; }
+fails "./presage up with PRESAGE_PG_PORT=0$copy_pg_port (a leading zero) is refused" \
+    copy_env PRESAGE_PG_PORT="0$copy_pg_port" "$copy/presage" up
+check "... naming the variable and why" out_has "PRESAGE_PG_PORT: '0$copy_pg_port' is not a valid TCP port (1-65535, without leading zeros)"
+check "... before building anything" test ! -e "$tmp/copy-mvn-runs"
+fails "./presage up with PRESAGE_PG_PORT on mirror2's port is refused" \
+    copy_env PRESAGE_PG_PORT="$node_port7" PRESAGE_PORT="$node_port5" "$copy/presage" up --mirrors 2
+check "... naming both" out_has "port $node_port7 is planned for both PostgreSQL (PRESAGE_PG_PORT) and mirror2 (PRESAGE_PORT + 2)"
+check "... before building anything" test ! -e "$tmp/copy-mvn-runs"
+check "... or starting NATS and PostgreSQL" test ! -e "$copy/.presage/pids/nats.pid" -a ! -e "$copy/.presage/pids/postgres.pid"
 PRESAGE_PORT=99999999999999999999 fails "a PRESAGE_PORT with 20 digits is refused" in_copy up
 check "... saying what it takes" out_has "PRESAGE_PORT must be a TCP port"
 check "... without bash's 'integer expression expected'" not out_has "integer expression"
@@ -656,9 +697,23 @@ if ((have_java_tools)); then
     mkdir -p "$upcopy/target/quarkus-app"
     cp -r "$script_dir/../presage" "$script_dir" "$upcopy/"
     cp "$tmp/stub/stub.jar" "$upcopy/target/quarkus-app/quarkus-run.jar"
+    # As root, with the PATH of cron or a plain su (no sbin folder, where runuser is): up finds it.
+    upcopy_path=$PATH
+    if ((EUID == 0)); then
+        upcopy_path=/usr/bin:/bin
+        for d in "$(dirname -- "$(_infra_java_bin)")" "$(dirname -- "$(command -v curl)")"; do
+            [[ ":$upcopy_path:" == *":$d:"* ]] || upcopy_path="$upcopy_path:$d"
+        done
+    fi
+    # in_upcopy [VAR=VALUE...] ARG...: the copy's launcher on its ports; a VAR=VALUE first moves one.
     in_upcopy() {
-        PRESAGE_PORT=$node_port2 PRESAGE_NATS_PORT=$copy_nats_port PRESAGE_NATS_HTTP_PORT=$copy_nats_http_port \
-            PRESAGE_PG_PORT=$copy_pg_port "$upcopy/presage" "$@"
+        local -a vars=()
+        while [[ "${1:-}" == *=* ]]; do
+            vars+=("$1")
+            shift
+        done
+        env PATH="$upcopy_path" PRESAGE_PORT="$node_port2" PRESAGE_NATS_PORT="$copy_nats_port" \
+            PRESAGE_NATS_HTTP_PORT="$copy_nats_http_port" PRESAGE_PG_PORT="$copy_pg_port" "${vars[@]}" "$upcopy/presage" "$@"
     }
     : >"$tmp/up-interrupted.txt"
     # A job of its own (set -m): a process group, as from a terminal, and SIGINT not ignored.
@@ -680,6 +735,27 @@ if ((have_java_tools)); then
         "presage: up interrupted; left running: coordinator, nats, postgres; ./presage up finishes starting the cluster, ./presage down stops it"
     left_pids=$(cat "$upcopy/.presage/pids/"*.pid 2>/dev/null | tr '\n' ' ')
     check "... (three of them: NATS, PostgreSQL, the coordinator)" eq "$(wc -w <<<"$left_pids")" 3
+    if ((EUID == 0)); then
+        check "... PostgreSQL started, as root with PATH=$upcopy_path" out_has "PostgreSQL is up on 127.0.0.1:$copy_pg_port"
+    fi
+    # up again with other ports while that runs: refused at once. It said "already running", then
+    # waited 120 s for a coordinator on the new port, or started nodes against a port nothing was on.
+    t0=$SECONDS
+    fails "./presage up with another PRESAGE_PORT while the coordinator runs is refused" in_upcopy PRESAGE_PORT="$node_port3" up
+    check "... at once" between "$((SECONDS - t0))" 0 10
+    check "... naming the port it runs on and the way out" \
+        out_has "coordinator is running on :$node_port2, not :$node_port3; run ./presage down first, or use the same PRESAGE_PORT"
+    t0=$SECONDS
+    fails "./presage up with another PRESAGE_PG_PORT while PostgreSQL runs is refused" \
+        in_upcopy PRESAGE_PG_PORT=$((copy_pg_port + 1)) up
+    check "... at once" between "$((SECONDS - t0))" 0 10
+    check "... naming the port and the variable" \
+        out_has "postgres is running on :$copy_pg_port, not :$((copy_pg_port + 1)); run ./presage down first, or use the same PRESAGE_PG_PORT"
+    fails "./presage up with another PRESAGE_NATS_PORT while NATS runs is refused" \
+        in_upcopy PRESAGE_NATS_PORT=$((copy_nats_port + 1)) up
+    check "... naming the port and the variable" \
+        out_has "nats is running on :$copy_nats_port, not :$((copy_nats_port + 1)); run ./presage down first, or use the same PRESAGE_NATS_PORT"
+    check "... and what ran is still running" eq "$(cat "$upcopy/.presage/pids/"*.pid 2>/dev/null | tr '\n' ' ')" "$left_pids"
     check "./presage down then stops what it started" run in_upcopy down
     # shellcheck disable=SC2086 # one pid per word
     check "... all of it" all_gone $left_pids
@@ -704,6 +780,33 @@ check "... saying why" out_has "another ./presage up, down or demo is running"
 kill "$holder" 2>/dev/null || true
 wait "$holder" 2>/dev/null || true
 check "./presage down once it has ended runs" run "$tmp/locked/presage" down
+
+# --------------------------------------------------------------------------
+echo "== ./presage bench jmh: the benchmarks it runs"
+# A copy with a stand-in ./mvnw (the benchmarks "compile") and a stand-in java (Java 17 to
+# infra_ensure_java; then it prints the arguments JMH's Main would get).
+jmhcopy="$tmp/jmh copy"
+mkdir -p "$jmhcopy/jdk/bin"
+cp -r "$script_dir/../presage" "$script_dir" "$jmhcopy/"
+printf '#!/bin/sh\nmkdir -p target && : >target/jmh.classpath\n' >"$jmhcopy/mvnw"
+# shellcheck disable=SC2016 # for the stand-in's shell
+printf '%s\n' '#!/bin/sh' \
+    'case "$*" in *-XshowSettings*) echo "    java.specification.version = 17" >&2; exit 0 ;; esac' \
+    'for a; do shift; [ "$a" = org.openjdk.jmh.Main ] && break; done' \
+    'echo "jmh got: $*"' >"$jmhcopy/jdk/bin/java"
+chmod +x "$jmhcopy/mvnw" "$jmhcopy/jdk/bin/java"
+# jmh_gets EXPECTED ARG...: ./presage bench jmh ARG... gives JMH exactly EXPECTED.
+jmh_gets() {
+    local expected=$1
+    shift
+    run env JAVA_HOME="$jmhcopy/jdk" "$jmhcopy/presage" bench jmh "$@" && grep -qxF -- "jmh got: $expected" "$out"
+}
+check "bench jmh runs CertifyBenchmark by default" jmh_gets "CertifyBenchmark"
+check "bench jmh -p zipf=0 (the usage's example) too, not every benchmark" jmh_gets "CertifyBenchmark -p zipf=0" -p zipf=0
+check "... with options and their values only, too" jmh_gets "CertifyBenchmark -f 1 -wi 2 -prof gc" -f 1 -wi 2 -prof gc
+check "bench jmh LogCodecBenchmark -prof gc runs the one named" jmh_gets "LogCodecBenchmark -prof gc" LogCodecBenchmark -prof gc
+check "... named after the options too" jmh_gets "-prof gc LogCodecBenchmark" -prof gc LogCodecBenchmark
+check "bench jmh -l lists every benchmark, as JMH does" jmh_gets "-l" -l
 check "no process of this test is left" eq "$(our_processes)" ""
 
 # --------------------------------------------------------------------------
