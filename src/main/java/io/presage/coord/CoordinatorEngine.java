@@ -428,6 +428,7 @@ public class CoordinatorEngine {
         JetStreamLog log = logs.get();
         awaitApplierStarted(); // it may first move the position back, to apply parked messages again
         long applied = awaitStore(() -> store.appliedSequence());
+        awaitCacheAt(applied);
         refuseWhileParked(awaitStore(() -> store.deadLetters(applied))); // after the position: see ItemStore.deadLetters
         // Bounds every write the replay below will not show: the store's largest commit timestamp, kept
         // in one row by the applier (it was max(items.version), a scan of the whole table on every
@@ -549,6 +550,32 @@ public class CoordinatorEngine {
             stateDetail = "replaying the log: waiting for the applier to start"
                     + (applier.lastError() == null ? "" : " (" + applier.lastError() + ")");
             sleep(20);
+        }
+        stateDetail = "replaying the log";
+    }
+
+    /**
+     * Waits until the read cache has reached {@code applied}, the store's position this recovery replays
+     * from: the replay puts only the commits after it in memory, and reads and cold-key versions take the
+     * rest from the cache. The cache lags the store when the applier's commit went through but its
+     * answer was lost (a connection reset at COMMIT): the applier, failed, restarts a second later from
+     * the store's position and reloads the cache there. A recovery in between answered reads without
+     * the commits of that chunk, acknowledged before, and certified over them. A cache not yet loaded
+     * (position -1, at start) holds nothing and is not waited for: its misses read the store.
+     */
+    private void awaitCacheAt(long applied) {
+        long deadline = System.nanoTime() + STORE_QUERY_TIMEOUT.toNanos();
+        for (long p = cache.position(); p >= 0 && p < applied; p = cache.position()) {
+            if (stopping) {
+                throw new IllegalStateException("stopping");
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("the read cache stayed at log sequence " + cache.position()
+                        + " while the database has applied up to " + applied + " (the applier: "
+                        + (applier.lastError() == null ? "no error" : applier.lastError()) + ")");
+            }
+            stateDetail = "replaying the log: waiting for the applier to reach " + applied;
+            sleep(10);
         }
         stateDetail = "replaying the log";
     }
