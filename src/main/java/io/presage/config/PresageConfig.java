@@ -19,6 +19,7 @@ import org.hibernate.validator.constraints.time.DurationMin;
 /** Every {@code presage.*} setting; the README's configuration reference lists them all. */
 @ConfigMapping(prefix = "presage")
 @ResendsWithinDuplicateWindow
+@MirrorHasItsOwnId
 public interface PresageConfig {
 
     /** {@code coordinator} or {@code mirror}; set by the profile of the same name. */
@@ -26,9 +27,12 @@ public interface PresageConfig {
     @Pattern(regexp = "coordinator|mirror", message = "must be coordinator or mirror")
     String role();
 
-    /** This node's id: names it in vector clocks, message ids and durable consumers. */
+    /**
+     * This node's id: names it in vector clocks, message ids and durable consumers, so it takes only what
+     * a NATS consumer's name can hold (a dot or a space in it failed at the applier's first bind).
+     */
     @WithDefault("coordinator")
-    @NotBlank
+    @Pattern(regexp = "[A-Za-z0-9_-]{1,50}", message = "must be 1 to 50 letters, digits, '_' or '-' (it names a NATS consumer)")
     String nodeId();
 
     /**
@@ -240,9 +244,14 @@ public interface PresageConfig {
         @Min(1)
         int batchMessages();
 
-        /** Dead-letter subject for messages that cannot be decoded. */
+        /**
+         * Dead-letter subject for messages that cannot be decoded. Not under the log's subjects
+         * ({@code mirror.log.>}): the stream would take each parked copy in as a log message, which
+         * every node parks again, and the log grows without end.
+         */
         @WithDefault("mirror.deadletter")
-        @NotBlank
+        @Pattern(regexp = "(?!mirror\\.log\\.)[^\\s*>]+", message = "must be a NATS subject without wildcards, "
+                + "outside the log's subjects mirror.log.>")
         String deadLetterSubject();
 
         /**

@@ -108,4 +108,37 @@ class ConfigValidationTest {
         assertEquals(Duration.ZERO, config.apply().idRetention(), "0: kept for ever");
         assertEquals("MEMORY", config.nats().storage());
     }
+
+    @Test
+    void aMirrorWithoutItsOwnNodeIdIsRefused() {
+        ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                "presage.role", "mirror")).getConfigMapping(PresageConfig.class));
+        assertTrue(e.getMessage().contains("a mirror needs its own presage.node-id"), e.getMessage());
+        assertEquals("mirror1", config(Map.of("presage.role", "mirror", "presage.node-id", "mirror1"))
+                .getConfigMapping(PresageConfig.class).nodeId());
+        assertEquals("coordinator", config(Map.of()).getConfigMapping(PresageConfig.class).nodeId(), "a coordinator may keep it");
+    }
+
+    @Test
+    void aNodeIdThatCannotNameAConsumerIsRefused() {
+        for (String bad : new String[] { "mirror.1", "mirror 1", "m>", "m*", "", "x".repeat(51) }) {
+            ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                    "presage.node-id", bad)).getConfigMapping(PresageConfig.class), bad);
+            assertTrue(e.getMessage().contains("presage.node-id"), e.getMessage());
+        }
+        config(Map.of("presage.node-id", "dc-east_2")).getConfigMapping(PresageConfig.class);
+    }
+
+    @Test
+    void aDeadLetterSubjectUnderTheLogsSubjectsIsRefused() {
+        for (String bad : new String[] { "mirror.log.dead", "mirror.log.0", "dead.*", "dead.>", "dead letters" }) {
+            ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                    "presage.apply.dead-letter-subject", bad)).getConfigMapping(PresageConfig.class), bad);
+            assertTrue(e.getMessage().contains("presage.apply.dead-letter-subject"), e.getMessage());
+        }
+        for (String good : new String[] { "mirror.deadletter", "mirror.logs.dead", "ops.presage.parked" }) {
+            assertEquals(good, config(Map.of("presage.apply.dead-letter-subject", good)).getConfigMapping(PresageConfig.class)
+                    .apply().deadLetterSubject());
+        }
+    }
 }
