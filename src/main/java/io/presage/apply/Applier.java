@@ -886,10 +886,15 @@ public class Applier implements ApplyProgress {
                 .getSingleResult());
     }
 
-    private static <T> T await(java.util.function.Supplier<Uni<T>> u) throws Throwable {
+    private <T> T await(java.util.function.Supplier<Uni<T>> u) throws Throwable {
         // Hibernate Reactive must run on a Vert.x context; this thread is not one, so the Uni is
-        // created and subscribed on a duplicated context and this thread waits for it.
-        return VertxContextSupport.subscribeAndAwait(u);
+        // created and subscribed on a duplicated context and this thread waits for it, bounded (see
+        // presage.apply.transaction-timeout). A chunk whose transaction committed after all is applied
+        // again from the database's position, which changes nothing.
+        java.time.Duration max = config.apply().transactionTimeout();
+        return VertxContextSupport.subscribeAndAwait(() -> u.get().ifNoItem().after(max).failWith(() ->
+                new java.util.concurrent.TimeoutException("the database did not answer within " + max.toSeconds()
+                        + " s (presage.apply.transaction-timeout); starting again on another connection")));
     }
 
     private static void sleep(long ms) {

@@ -290,6 +290,17 @@ public interface PresageConfig {
         java.time.Duration idRetention();
 
         /**
+         * Longest wait for one of the applier's database transactions or queries; past it the applier
+         * starts again from the position the database holds, on another connection. A connection whose
+         * peer went away without a reset (a network path that died, a server replaced behind the same
+         * address) never answers, and the applier waited on it for good: nothing applied, the
+         * coordinator's memory filling until every commit got 503, and readiness saying UP.
+         */
+        @WithDefault("60s")
+        @DurationMin(seconds = 1)
+        java.time.Duration transactionTimeout();
+
+        /**
          * How long a statement waits for one of the reactive pool's connections (all in use, or
          * PostgreSQL slow to accept one) before it fails, and its request with it (503). Vert.x's default;
          * Quarkus has no key for it ({@link io.presage.apply.StorePool}).
