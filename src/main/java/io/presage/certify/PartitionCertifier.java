@@ -164,10 +164,13 @@ final class PartitionCertifier {
         // The floor is a bound shared by the bucket: ask the store whether v is still current.
         coldLookups++;
         final long current = cold.currentVersion(key);
+        if (current == ColdVersions.UNKNOWN) {
+            return TOO_SHORT; // first: UNKNOWN is -1, and a read of version -1 was taken as current
+        }
         if (current == v) {
             return CURRENT;
         }
-        if (current == ColdVersions.UNKNOWN || current > v) {
+        if (current > v) {
             return TOO_SHORT;
         }
         return UNKNOWN;

@@ -587,7 +587,15 @@ public class MirrorApi implements NodeApi {
             boolean clientsId) {
         // Planned first, so that the result the 202 answers is recorded with the speculation: a restart that
         // loses it cannot tell a re-execution on other data from the speculation committed as answered.
-        io.presage.proc.Procedure.Plan plan = speculations().plan(s, call.procedure(), call.args(), local);
+        io.presage.proc.Procedure.Plan plan;
+        try {
+            plan = speculations().plan(s, call.procedure(), call.args(), local);
+        } catch (RuntimeException e) {
+            // A plan that fails other than by refusing is a bug; its claim must still go, or it held one of
+            // speculation-max-pending's slots until a restart (a huge number did, before it was refused).
+            speculations().abandon(s);
+            throw e;
+        }
         return speculations().record(s, MirrorSpeculations.PROCEDURE, name, call.args().toString())
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {

@@ -67,10 +67,11 @@ public record ReadOptions(Consistency consistency, double minConfidence, long af
     private static String plain(String n) {
         try {
             java.math.BigDecimal d = new java.math.BigDecimal(n).stripTrailingZeros();
-            // 1e999999999 written out plainly would be a billion digits; such a value is refused anyway.
-            return Math.abs(d.scale()) > 100 || d.precision() > 100 ? n : d.toPlainString();
-        } catch (NumberFormatException e) {
-            return n;
+            // 1e999999999 written out plainly would be a billion digits; such a value is refused anyway. In
+            // long: the scale of 10e2147483647 stripped is Integer.MIN_VALUE, whose int abs is negative.
+            return Math.abs((long) d.scale()) > 100 || d.precision() > 100 ? n : d.toPlainString();
+        } catch (NumberFormatException | ArithmeticException e) {
+            return n; // ArithmeticException: a scale past an int's range once its zeros are stripped
         }
     }
 

@@ -122,11 +122,17 @@ public final class Procedures {
         if (d.signum() == 0) {
             return BigInteger.ZERO;
         }
-        d = d.stripTrailingZeros();
-        if (d.scale() > 0 || d.precision() - d.scale() > MAX_DIGITS) {
-            return null;
+        try {
+            d = d.stripTrailingZeros();
+            // In long: precision - scale of 1e2147483647 overflows an int to a negative number, which
+            // passed the check, and the expansion below threw (500, and a leaked slot at a mirror).
+            if (d.scale() > 0 || (long) d.precision() - d.scale() > MAX_DIGITS) {
+                return null;
+            }
+            return d.toBigIntegerExact();
+        } catch (ArithmeticException e) {
+            return null; // a scale past an int's range (100e2147483647 stripped of its zeros): no integer here
         }
-        return d.toBigIntegerExact();
     }
 
     /**

@@ -192,6 +192,21 @@ class CertifierRulesTest {
         assertEquals(0, lookups[0], "a alone in its bucket: the floor is exact");
     }
 
+    /**
+     * A cold lookup that cannot answer says UNKNOWN, which is -1: a read of version -1 (no API sends one,
+     * but TxnRequest takes it) was compared with it first and certified as current.
+     */
+    @Test
+    void aColdReadTheStoreCannotAnswerAbortsWhateverVersionItClaims() {
+        Certifier c = new Certifier(CertifierConfig.DEFAULT.withWindow(2, 1), new Hlc(), ColdVersions.NONE, false);
+        c.certify(TxnRequest.blindWrite("a"));
+        for (int i = 0; i < 5; i++) {
+            c.certify(TxnRequest.blindWrite("k" + i));
+        }
+        Decision d = c.certify(txn(keys("a"), vs(ColdVersions.UNKNOWN), "a"));
+        assertEquals(AbortReason.HISTORY_TOO_SHORT, d.reason(), d.toString());
+    }
+
     @Test
     void anAmbiguousColdReadIsSettledByTheStoreOrAbortsSafelyWithoutOne() {
         Map<String, Long> store = new HashMap<>();

@@ -406,6 +406,23 @@ class MirrorApiTest {
         given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"from\":\"a\"}")
                 .post("/v1/procedures/transfer").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         given().get("/v1/transactions/{id}", "x".repeat(129)).then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        // An exponent whose digit count overflows an int was taken for a small number, then expanded: 500.
+        given().contentType(ContentType.JSON).queryParam("speculative", "true").body("{\"key\":\"k\",\"by\":1e2147483647}")
+                .post("/v1/procedures/increment").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        post("/v1/procedures/transfer", "{\"from\":\"a\",\"to\":\"b\",\"amount\":1e2147483647}").then().statusCode(400)
+                .body("error", equalTo("BAD_REQUEST"));
+        given().contentType(ContentType.JSON).queryParam("timeoutMs", "10e2147483647").body("{\"keys\":[\"a\"],\"timeoutMs\":5}")
+                .post("/v1/kv/_batch").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
+        // An empty Presage-Session header counts as absent, as README says (Vert.x gives no value for it).
+        try {
+            String answer = RawHttp.exchange(io.restassured.RestAssured.port, "GET /v1/kv/no-such-key HTTP/1.1\r\n"
+                    + "Host: 127.0.0.1\r\nPresage-Session:\r\nConnection: close\r\n\r\n");
+            assertTrue(answer.startsWith("HTTP/1.1 404"), "an empty session header is no session: " + answer);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        given().header("Presage-Session", "s".repeat(129)).get("/v1/kv/{k}", "no-such-key").then().statusCode(400)
+                .body("error", equalTo("BAD_REQUEST"));
     }
 
     @Test

@@ -110,6 +110,13 @@ class ReadPathPartsTest {
                 json.readTree("{\"minConfidence\":0.5}"), null, "0.6", null, null, 1000, 60_000), "different values");
         assertThrows(io.presage.api.ApiException.class, () -> ReadOptions.parseBatch(
                 json.readTree("{\"timeoutMs\":1e999999999}"), null, null, null, null, 1000, 60_000), "refused, not written out");
+        for (String huge : new String[] {"10e2147483647", "100e2147483647", "1e-2147483648"}) {
+            // In both the body and the query: compared as plain numbers, whose scale here is past an int's range.
+            assertThrows(io.presage.api.ApiException.class, () -> ReadOptions.parseBatch(json.readTree("{\"timeoutMs\":5}"),
+                    null, null, null, huge, 1000, 60_000), "timeoutMs " + huge);
+            assertThrows(io.presage.api.ApiException.class, () -> ReadOptions.parseBatch(
+                    json.readTree("{\"minConfidence\":0.5}"), null, huge, null, null, 1000, 60_000), "minConfidence " + huge);
+        }
     }
 
     @Test

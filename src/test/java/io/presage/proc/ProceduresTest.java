@@ -64,7 +64,8 @@ class ProceduresTest {
                 Map.of("a", number("1500"), "b", number("0"))).writes();
         assertEquals(BigInteger.valueOf(500), moved.get("a").bigIntegerValue());
         assertEquals(BigInteger.valueOf(1000), moved.get("b").bigIntegerValue());
-        for (String bad : new String[] {"1.5", "1e-3", "\"1\"", "true", "[1]", "1e1000", "1e999999999", "-1.0000000001"}) {
+        for (String bad : new String[] {"1.5", "1e-3", "\"1\"", "true", "[1]", "1e1000", "1e999999999", "-1.0000000001",
+                "1e2147483647", "10e2147483647", "100e2147483647", "-1e2147483647"}) {
             ProcedureException e = assertThrows(ProcedureException.class,
                     () -> increment.keys(exactArgs("{\"key\":\"k\",\"by\":" + bad + "}")), "by " + bad);
             assertEquals("BAD_REQUEST", e.reason(), "by " + bad);
@@ -93,6 +94,11 @@ class ProceduresTest {
         ProcedureException e = assertThrows(ProcedureException.class,
                 () -> increment.plan(exactArgs("{\"key\":\"k\"}"), Map.of("k", exactArgs("1.5"))));
         assertEquals("NOT_A_NUMBER", e.reason());
+        for (String huge : new String[] {"1e2147483647", "100e2147483647"}) { // a PUT stores them (1E+2147483647)
+            e = assertThrows(ProcedureException.class,
+                    () -> increment.plan(exactArgs("{\"key\":\"k\"}"), Map.of("k", exactArgs(huge))), huge);
+            assertEquals("NOT_A_NUMBER", e.reason(), huge);
+        }
     }
 
     @Test
