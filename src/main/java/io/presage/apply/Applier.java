@@ -238,7 +238,11 @@ public class Applier implements ApplyProgress {
         return appliedLog;
     }
 
-    /** Age of the last applied message when it was applied; 0 when caught up. */
+    /**
+     * While behind: the age of the last applied message or, if later, of the first one received since the
+     * log was drained. The oldest message not applied yet came at or after it, so this is the lag or a little
+     * more, never less. 0 when caught up.
+     */
     public double lagSeconds() {
         if (caughtUp || lastMessageMillis == 0) {
             return 0;
@@ -286,6 +290,12 @@ public class Applier implements ApplyProgress {
                         hook.drained(System.currentTimeMillis());
                     }
                     continue;
+                }
+                if (caughtUp) {
+                    // The lag is the age of what is not applied yet: after a quiet spell, this page's first
+                    // message's, not the last one applied before the spell (an hour's silence read as an hour
+                    // behind while the page was applied, and as long as applying it failed).
+                    lastMessageMillis = Math.max(lastMessageMillis, page.get(0).timestampMillis());
                 }
                 caughtUp = false;
                 List<LogMessage> todo = unapplied(page, applied);

@@ -31,4 +31,27 @@ final class AppDatabase {
             }
         }
     }
+
+    /**
+     * Until a session other than the caller's own waits on a lock in the application's database: the node's
+     * statement (the applier's, say) behind one a test holds. 30 s at most.
+     */
+    static void awaitSessionWaitingOnALock() throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+        try (Connection look = connect(); java.sql.Statement s = look.createStatement()) {
+            while (true) {
+                try (java.sql.ResultSet r = s.executeQuery("select count(*) from pg_stat_activity where wait_event_type = 'Lock' "
+                        + "and datname = current_database() and pid <> pg_backend_pid()")) {
+                    r.next();
+                    if (r.getLong(1) > 0) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("no statement of the node waited on the test's lock within 30 s");
+                }
+                Thread.sleep(10);
+            }
+        }
+    }
 }

@@ -47,7 +47,7 @@ class ApplierHoleTest {
                 s.execute("lock table apply_state in access exclusive mode");
             }
             long held = log.append(log.txn(LogWriter.put("hole-a", "2")));
-            awaitApplierWaitingOnTheLock(); // it has pulled `held` alone; pulled later, its page held them all
+            AppDatabase.awaitSessionWaitingOnALock(); // it has pulled `held` alone; pulled later, its page held them all
             long before = log.append(log.txn(LogWriter.put("hole-a", "3")));
             long missing = log.append(log.txn(LogWriter.put("hole-a", "4")));
             long after = log.append(log.txn(LogWriter.put("hole-a", "5")));
@@ -63,24 +63,6 @@ class ApplierHoleTest {
             assertTrue(ci.getAckFloor().getStreamSequence() < after, "acknowledged up to the hole only: " + ci.getAckFloor());
             assertEquals(1, ci.getNumAckPending(), "message " + after + " delivered, not acknowledged");
             assertEquals(held + 1, before);
-        }
-    }
-
-    /** Until a session other than the test's waits on a lock: the applier's, behind the one held. */
-    private static void awaitApplierWaitingOnTheLock() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        try (Connection look = AppDatabase.connect(); Statement s = look.createStatement()) {
-            while (true) {
-                try (java.sql.ResultSet r = s.executeQuery(
-                        "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and pid <> pg_backend_pid()")) {
-                    r.next();
-                    if (r.getLong(1) > 0) {
-                        return;
-                    }
-                }
-                assertTrue(System.nanoTime() < deadline, "the applier waits on the lock within 30 s");
-                Thread.sleep(20);
-            }
         }
     }
 
