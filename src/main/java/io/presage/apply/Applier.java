@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
@@ -901,9 +902,9 @@ public class Applier implements ApplyProgress {
         // created and subscribed on a duplicated context and this thread waits for it, bounded (see
         // presage.apply.transaction-timeout). A chunk whose transaction committed after all is applied
         // again from the database's position, which changes nothing.
-        java.time.Duration max = config.apply().transactionTimeout();
+        Duration max = config.apply().transactionTimeout();
         return VertxContextSupport.subscribeAndAwait(() -> u.get().ifNoItem().after(max).failWith(() ->
-                new java.util.concurrent.TimeoutException("the database did not answer within " + max.toSeconds()
+                new TimeoutException("the database did not answer within " + max.toSeconds()
                         + " s (presage.apply.transaction-timeout); starting again on another connection")));
     }
 

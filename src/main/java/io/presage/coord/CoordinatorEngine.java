@@ -1402,20 +1402,21 @@ public class CoordinatorEngine {
         if (cached != null) {
             return Uni.createFrom().item(cached); // the usual case, without a stage
         }
-        return readAllOnce(keys).flatMap(out -> out != null ? Uni.createFrom().item(out)
-                : readAllOnce(keys).flatMap(again -> again != null ? Uni.createFrom().item(again)
-                        : readAllOnceStoreCaughtUp(keys, System.nanoTime() + config.groupCommit().timeout().toNanos())));
+        return fromStore(keys).flatMap(out -> out != null ? Uni.createFrom().item(out)
+                : readAgain(keys, Duration.ZERO, System.nanoTime() + config.groupCommit().timeout().toNanos()));
     }
 
-    private Uni<List<Read>> readAllOnceStoreCaughtUp(List<String> keys, long deadlineNanos) {
+    /** {@link #readAll} once more after {@code pause}, and then every {@link #STORE_CATCH_UP_POLL} until the deadline. */
+    private Uni<List<Read>> readAgain(List<String> keys, Duration pause, long deadlineNanos) {
         if (System.nanoTime() - deadlineNanos > 0) {
             return Uni.createFrom().failure(ApiException.unavailable(String.format(java.util.Locale.ROOT,
                     "this coordinator's database is behind the commits it has applied before (at log sequence %d, "
                             + "not %d: restored or failed over?) and is applying the log again; retry",
                     cache.position(), recent.evictedUpTo())));
         }
-        return Uni.createFrom().voidItem().onItem().delayIt().by(STORE_CATCH_UP_POLL).flatMap(v -> readAllOnce(keys))
-                .flatMap(out -> out != null ? Uni.createFrom().item(out) : readAllOnceStoreCaughtUp(keys, deadlineNanos));
+        Uni<Void> waited = pause.isZero() ? Uni.createFrom().voidItem() : Uni.createFrom().voidItem().onItem().delayIt().by(pause);
+        return waited.flatMap(v -> readAllOnce(keys))
+                .flatMap(out -> out != null ? Uni.createFrom().item(out) : readAgain(keys, STORE_CATCH_UP_POLL, deadlineNanos));
     }
 
     private static final Duration STORE_CATCH_UP_POLL = Duration.ofMillis(10);
@@ -1423,9 +1424,11 @@ public class CoordinatorEngine {
     /** The keys at one position, or null (the item) if versions after the store's copy left memory meanwhile. */
     private Uni<List<Read>> readAllOnce(List<String> keys) {
         List<Read> cached = fromCache(keys);
-        if (cached != null) {
-            return Uni.createFrom().item(cached);
-        }
+        return cached != null ? Uni.createFrom().item(cached) : fromStore(keys);
+    }
+
+    /** The keys at the store's position (filling the cache), or null (the item) as {@link #atOnePosition} says. */
+    private Uni<List<Read>> fromStore(List<String> keys) {
         return store.getAll(keys).map(snapshot -> {
             Map<String, StoredItem> stored = new HashMap<>();
             for (StoredItem i : snapshot.items()) {

@@ -404,6 +404,10 @@ public final class Speculator {
      * commit: reported ROLLED_BACK, "nothing committed", a client sent the call again under a new id and it
      * took effect twice. Asked only on a refusal, not on the way to a commit.
      */
+    private void refused(Speculation s, String reason, String message) {
+        rolledBackUnlessCommitted(s, reason, message, false);
+    }
+
     /**
      * A speculation interrupted by a restart that cannot be carried on (its record no longer reads as a
      * request this node can send): decided as a refusal is, rolled back ({@code UNRESUMABLE}) unless the
@@ -411,10 +415,6 @@ public final class Speculator {
      */
     public void unresumable(Speculation s, String message, boolean plain) {
         rolledBackUnlessCommitted(s, "UNRESUMABLE", message, plain);
-    }
-
-    private void refused(Speculation s, String reason, String message) {
-        rolledBackUnlessCommitted(s, reason, message, false);
     }
 
     /**
