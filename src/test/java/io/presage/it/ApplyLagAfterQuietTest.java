@@ -33,7 +33,7 @@ class ApplyLagAfterQuietTest {
         Http.awaitReady(java.time.Duration.ofSeconds(60));
         try (LogWriter log = new LogWriter(); Connection hold = AppDatabase.connect(); Statement h = hold.createStatement()) {
             long a = log.append(log.txn(put("quiet-a", "1")));
-            await(() -> applier.appliedSequence() >= a, "applied " + a);
+            Http.await(() -> applier.appliedSequence() >= a, "applied " + a);
             Thread.sleep(3_000); // quiet
             hold.setAutoCommit(false);
             h.execute("select 1 from apply_state where id = 1 for update"); // the next chunk waits here
@@ -52,16 +52,8 @@ class ApplyLagAfterQuietTest {
             assertTrue(lag <= sinceAppend + 0.5, "message " + b + " was appended " + sinceAppend + " s ago, not " + lag
                     + " s (the age of message " + a + ", applied before the quiet spell)");
             hold.rollback();
-            await(() -> applier.appliedSequence() >= b, "applied " + b);
+            Http.await(() -> applier.appliedSequence() >= b, "applied " + b);
             assertEquals("2", AppDatabase.storedValue("quiet-b"));
-        }
-    }
-
-    private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
-            Thread.sleep(10);
         }
     }
 }

@@ -100,4 +100,13 @@ final class Http {
         assertEquals("UNAVAILABLE", r.jsonPath().getString("error"), r.asString());
         assertNotNull(r.jsonPath().getString("message"), r.asString());
     }
+
+    /** Until {@code c} holds, looked at every 10 ms; fails after 30 s saying what was awaited. */
+    static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!c.getAsBoolean()) {
+            org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
+            Thread.sleep(10);
+        }
+    }
 }

@@ -1,7 +1,6 @@
 package io.presage.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -35,7 +34,7 @@ class RestoredDatabaseIdleLogTest {
             long parked = log.appendRaw("not a batch".getBytes(StandardCharsets.UTF_8)); // deadLetters > 0: recounted every 2 s
             long a = log.append(log.txn(LogWriter.put("restore-a", "1")));
             long b = log.append(log.txn(LogWriter.put("restore-b", "2")));
-            await(() -> applier.appliedSequence() >= b, "applied " + b);
+            Http.await(() -> applier.appliedSequence() >= b, "applied " + b);
             assertEquals("2", AppDatabase.storedValue("restore-b"));
 
             // The database is restored to a backup taken right after the parked message (consumer stays ahead).
@@ -43,9 +42,9 @@ class RestoredDatabaseIdleLogTest {
             s.execute("update apply_state set last_seq = " + parked + " where id = 1");
             // The applier restarts (as after a process restart): its loop fails once, then reads its position again.
             s.execute("alter table dead_letters rename to dead_letters_away");
-            await(() -> applier.lastError() != null, "the applier failing once");
+            Http.await(() -> applier.lastError() != null, "the applier failing once");
             s.execute("alter table dead_letters_away rename to dead_letters");
-            await(() -> applier.appliedSequence() == parked, "the applier restarted from the restored position");
+            Http.await(() -> applier.appliedSequence() == parked, "the applier restarted from the restored position");
 
             // Nothing more is appended. The log holds a and b; the database must get them back.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -72,7 +71,7 @@ class RestoredDatabaseIdleLogTest {
             long kept = log.append(log.txn(LogWriter.put("lost-1", "1")));
             log.append(log.txn(LogWriter.put("lost-2", "2")));
             long lastLost = log.append(log.txn(LogWriter.put("lost-3", "3")));
-            await(() -> applier.appliedSequence() >= lastLost, "applied " + lastLost);
+            Http.await(() -> applier.appliedSequence() >= lastLost, "applied " + lastLost);
             assertEquals("3", AppDatabase.storedValue("lost-3"));
 
             // The database goes back to right after the first message; the applier, idle, goes on from its own.
@@ -80,7 +79,7 @@ class RestoredDatabaseIdleLogTest {
             s.execute("update apply_state set last_seq = " + kept + " where id = 1");
 
             long next = log.append(log.txn(LogWriter.put("lost-4", "4")));
-            await(() -> "4".equals(storedValueNow("lost-4")), "the next message applied");
+            Http.await(() -> "4".equals(storedValueNow("lost-4")), "the next message applied");
             assertEquals("2", AppDatabase.storedValue("lost-2"), "a lost message's write applied again");
             assertEquals("3", AppDatabase.storedValue("lost-3"), "a lost message's write applied again");
             try (java.sql.ResultSet rs = s.executeQuery("select last_seq from apply_state where id = 1")) {
@@ -95,14 +94,6 @@ class RestoredDatabaseIdleLogTest {
             return AppDatabase.storedValue(key);
         } catch (java.sql.SQLException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
-            Thread.sleep(20);
         }
     }
 }

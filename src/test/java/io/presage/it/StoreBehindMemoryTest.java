@@ -65,7 +65,7 @@ class StoreBehindMemoryTest {
             s.execute("insert into items select * from items_backup");
             s.execute("update apply_state set last_seq = " + backupAt + " where id = 1");
             assertEquals(200, put("sbm-next", "1").statusCode());
-            await(() -> String.valueOf(applier.lastError()).contains("StoreBehind"), "the applier refusing to apply over the hole");
+            Http.await(() -> String.valueOf(applier.lastError()).contains("StoreBehind"), "the applier refusing to apply over the hole");
             hold.setAutoCommit(false);
             h.execute("select 1 from apply_state where id = 1 for update"); // it applies again, and waits here
             // Restarted at the restored position, the read cache loaded from the database there.
@@ -94,14 +94,6 @@ class StoreBehindMemoryTest {
                     + "\"writes\":[{\"key\":\"sbm-k\",\"value\":10}]}";
             Response current = post("/v1/transactions", readsNew);
             assertEquals(200, current.statusCode(), "the acknowledged version is current: " + current.asString());
-        }
-    }
-
-    private static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
-            Thread.sleep(20);
         }
     }
 }
