@@ -292,14 +292,8 @@ public class Applier implements ApplyProgress {
                     }
                     continue;
                 }
-                if (caughtUp) {
-                    // The lag is the age of what is not applied yet: after a quiet spell, this page's first
-                    // message's, not the last one applied before the spell (an hour's silence read as an hour
-                    // behind while the page was applied, and as long as applying it failed).
-                    lastMessageMillis = Math.max(lastMessageMillis, page.get(0).timestampMillis());
-                }
-                caughtUp = false;
-                List<LogMessage> todo = unapplied(page, applied);
+                List<LogMessage> todo = unapplied(page, applied); // applyChunk says when the node is behind
+
                 if (!todo.isEmpty() && todo.get(0).sequence() > applied + 1) {
                     // A gap can be most of the stream (a consumer ahead of a restored database): it is
                     // read and applied a chunk at a time, each its own transaction, not held whole.
@@ -458,6 +452,14 @@ public class Applier implements ApplyProgress {
 
     /** Applies {@code todo} (consecutive, above the applied sequence) in one transaction and tells the hook and listeners. */
     private void applyChunk(List<LogMessage> todo) throws Throwable {
+        if (caughtUp || lastMessageMillis == 0) {
+            // The lag is the age of what is not applied yet: after a quiet spell, this chunk's first message's,
+            // not the last one applied before the spell (an hour's silence read as an hour behind while the
+            // chunk was applied, and as long as applying it failed). Here, not where a page is pulled: a
+            // message can also come by the gap fill of a quiet log, which left the lag at 0 while it waited.
+            lastMessageMillis = Math.max(lastMessageMillis, todo.get(0).timestampMillis());
+        }
+        caughtUp = false;
         long start = System.nanoTime();
         Chunk chunk = apply(todo);
         applyTimer.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
