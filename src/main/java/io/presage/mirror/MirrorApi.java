@@ -184,9 +184,11 @@ public class MirrorApi implements NodeApi {
             CompletableFuture<?> prefetch = mayWait ? node.prefetchWorthWaitingFor(k, o.minConfidence(), now) : null;
             if (prefetch != null) {
                 // A copy: the prefetch is shared by every read waiting for it, and Mutiny cancels the
-                // stage of a read whose client goes away.
-                return Uni.createFrom().completionStage(prefetch.copy()).onItemOrFailure()
-                        .transformToUni((x, e) -> local(k, o, false));
+                // stage of a read whose client goes away, or whose timeoutMs runs out. The prefetch is
+                // the coordinator's answer as much as the one primary() would ask for, so a read with
+                // after is held to its timeoutMs while it waits (it once waited out forward-timeout).
+                return fromCoordinator(o, deadline -> Uni.createFrom().completionStage(prefetch.copy()).onItemOrFailure()
+                        .transformToUni((x, e) -> local(k, o, false)));
             }
             return primary(k, o);
         }

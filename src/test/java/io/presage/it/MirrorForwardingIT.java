@@ -454,7 +454,57 @@ class MirrorForwardingIT {
         assertTrue(bad.body().contains(NodeResource.SESSION), bad.body());
     }
 
+    @Test
+    @Order(12)
+    void aReadWaitingForAPrefetchIsHeldToItsTimeoutMs() throws Exception {
+        coordinator.awaitReady(READY_TIMEOUT); // connected again to the NATS order 11 restarted
+        mirror.awaitReady(READY_TIMEOUT);
+        List<String> chain = List.of("pw/a", "pw/b");
+        String token = null;
+        for (int i = 0; i < 5; i++) {
+            for (String k : chain) {
+                token = json(send(coordinator, "PUT", "/v1/kv/" + k, "" + i), 200).path("token").asText();
+            }
+        }
+        json(send(mirror, "GET", "/v1/kv/pw/b?consistency=causal&after=" + token, null), 200);
+        nats.stop(); // as in order 11: S grows, so prefetches are worth it and pw/b's confidence falls
+        try {
+            Thread.sleep(1_500);
+            for (int session = 0; session < 3; session++) { // the model learns pw/a → pw/b
+                for (String k : chain) {
+                    json(sessionRead(k, "pw-" + session), 200);
+                }
+            }
+            Thread.sleep(1_000); // what the training's prefetches confirmed ages
+            double local = json(send(mirror, "GET", "/v1/kv/pw/b", null), 200).path("confidence").asDouble();
+            double bar = (local + 1) / 2; // above pw/b's copy, below a confirmation under way
+            long prefetched = prediction().path("prefetchedKeys").asLong();
+            coordinator.signal("STOP"); // the next prefetch stays under way for forward-timeout (3 s)
+            try {
+                json(sessionRead("pw/a", "pw-new"), 200); // predicts pw/b: its prefetch is sent now
+                assertTrue(prediction().path("prefetchedKeys").asLong() > prefetched, prediction().toString());
+                long start = System.nanoTime();
+                HttpResponse<String> r = send(mirror, "GET", "/v1/kv/pw/b?minConfidence=" + bar + "&after=" + token
+                        + "&timeoutMs=300", null);
+                long tookMs = (System.nanoTime() - start) / 1_000_000;
+                assertEquals(504, r.statusCode(), r.body());
+                assertEquals("TIMEOUT", JSON.readTree(r.body()).path("error").asText(), r.body());
+                // It waited for the prefetch, which answers (fails) at forward-timeout, 3 s: 3 s and more before.
+                assertTrue(tookMs < 2_000, "answered after " + tookMs + " ms with timeoutMs=300: " + r.body());
+            } finally {
+                coordinator.signal("CONT");
+            }
+        } finally {
+            nats.restart();
+        }
+    }
+
     // ---- helpers ------------------------------------------------------------------------------
+
+    private static JsonNode prediction() throws Exception {
+        return json(send(mirror, "GET", "/v1/status", null), 200).path("prediction");
+    }
+
 
     /** A predictive read at the mirror in a named session. */
     private static HttpResponse<String> sessionRead(String key, String session) throws Exception {
