@@ -286,6 +286,7 @@ public class Applier implements ApplyProgress {
                     if (filledBehindQuietLog()) {
                         continue;
                     }
+                    requireStoreNotBehindWhileQuiet();
                     caughtUp = true;
                     if (hook != null) {
                         hook.drained(System.currentTimeMillis());
@@ -881,6 +882,34 @@ public class Applier implements ApplyProgress {
      * operator who has dealt with the parked messages deletes their rows from {@code dead_letters}, and
      * readiness (down while any is parked) comes back without a restart.
      */
+    /**
+     * On a quiet log, a database that lost commits this applier made (restored, failed over to a replica
+     * that had not received them) went unnoticed until the next message: the node answered from its
+     * memory of a position the database no longer has, and the coordinator looked idempotency ids up in a
+     * database without them. Asked at most once a second while the log is quiet; throws {@link StoreBehind}
+     * so that the loop starts again from the database's position, as at a message. A database that does
+     * not answer is not this check's to report: the next message meets it.
+     */
+    private void requireStoreNotBehindWhileQuiet() {
+        long now = System.nanoTime();
+        if (now - storeLookedAtNanos < STORE_LOOK_INTERVAL_NANOS) {
+            return;
+        }
+        storeLookedAtNanos = now;
+        long stored;
+        try {
+            stored = await(() -> store.appliedSequence());
+        } catch (Throwable e) {
+            return;
+        }
+        if (stored < applied) {
+            throw new StoreBehind(applied, stored + 1);
+        }
+    }
+
+    private static final long STORE_LOOK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private long storeLookedAtNanos = System.nanoTime();
+
     private void recountDeadLettersIfDue() throws Throwable {
         long now = System.nanoTime();
         if (deadLetters.get() > 0 && now - deadLettersCountedAt >= DEAD_LETTER_RECOUNT_NANOS) {

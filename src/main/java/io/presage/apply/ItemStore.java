@@ -59,11 +59,14 @@ public interface ItemStore {
 
     /** The outcome recorded for an idempotency id, or null. */
     default Uni<TxnRecord> findTxn(String id) {
-        return findTxns(List.of(id)).map(found -> found.get(id));
+        return findTxns(List.of(id)).map(found -> found.found().get(id));
     }
 
-    /** The outcomes recorded for those of these idempotency ids the store holds, by id. */
-    Uni<Map<String, TxnRecord>> findTxns(List<String> ids);
+    /**
+     * The outcomes recorded for those of these idempotency ids the store holds, by id, with the log
+     * position the store had applied in the same snapshot: the ids it can answer for.
+     */
+    Uni<TxnLookup> findTxns(List<String> ids);
 
     /**
      * Deletes at most {@code limit} of the idempotency ids stored longer than {@code age} ago (by the
@@ -123,5 +126,9 @@ public interface ItemStore {
 
     /** {@code result}: a procedure attempt's result as JSON text, null if it has none. */
     record TxnRecord(String id, long timestamp, boolean adjusted, long sequence, String result) {
+    }
+
+    /** {@code appliedSequence}: the store's {@code apply_state.last_seq} in the lookup's snapshot. */
+    record TxnLookup(long appliedSequence, Map<String, TxnRecord> found) {
     }
 }

@@ -59,7 +59,9 @@ public class PgItemStore implements ItemStore {
             + "from items) r join items it using (item_key) where r.running <= $2 order by it.seq desc, it.item_key limit $1) i on true";
     private static final int HUNG_LOOKUP_MILLIS = 30_000;
     private static final int LOOKUP_QUERY_TIMEOUT_SECONDS = 10;
-    private static final String TXN = "select txn_id, ts, adjusted, seq, result from txn_ids where txn_id = any($1)";
+    /** With the applied position, in one snapshot: the coordinator trusts a "not there" only as far as that goes. */
+    private static final String TXN = "select s.last_seq, t.txn_id, t.ts, t.adjusted, t.seq, t.result from apply_state s "
+            + "left join txn_ids t on t.txn_id = any($1) where s.id = 1";
     /** By the database's clock, which stamps stored_at too (V8). */
     private static final String FORGET_IDS = "delete from txn_ids where txn_id in (select txn_id from txn_ids "
             + "where stored_at < now() - $1 * interval '1 millisecond' order by stored_at limit $2)";
@@ -181,13 +183,20 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public Uni<Map<String, TxnRecord>> findTxns(List<String> ids) {
+    public Uni<TxnLookup> findTxns(List<String> ids) {
         return pool.preparedQuery(TXN).execute(Tuple.of(ids.toArray(new String[0]))).map(rows -> {
             Map<String, TxnRecord> found = new HashMap<>();
+            long applied = -1;
             for (Row r : rows) {
-                found.put(r.getString(0), new TxnRecord(r.getString(0), r.getLong(1), r.getBoolean(2), r.getLong(3), r.getString(4)));
+                applied = r.getLong(0);
+                if (r.getString(1) != null) {
+                    found.put(r.getString(1), new TxnRecord(r.getString(1), r.getLong(2), r.getBoolean(3), r.getLong(4), r.getString(5)));
+                }
             }
-            return found;
+            if (applied < 0) {
+                throw new IllegalStateException("apply_state has no row: the schema was not migrated");
+            }
+            return new TxnLookup(applied, found);
         });
     }
 

@@ -107,7 +107,7 @@ public class CoordinatorEngine {
     private IdempotencyCache ids;
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
-            candidates -> store.findTxns(candidates).subscribeAsCompletionStage(), STORE_QUERY_TIMEOUT);
+            candidates -> store.findTxns(candidates).map(this::answerable).subscribeAsCompletionStage(), STORE_QUERY_TIMEOUT);
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "presage-recovery");
@@ -978,6 +978,22 @@ public class CoordinatorEngine {
     public IdLookupStamp idLookupStamp() {
         long r = rebuilds; // first: a recovery resets the applied position it is compared with
         return new IdLookupStamp(r, applier.appliedSequence());
+    }
+
+    /**
+     * A lookup's "not there" holds only for ids the store had applied: once the database has lost commits
+     * (restored, failed over to a replica that lacked them) it may lack an id that memory, counting on the
+     * store, has forgotten. The id then committed again (the call applied twice) until the applier
+     * noticed, at the next message. Now the lookup fails (503, retry) until the applier has applied the
+     * lost range again.
+     */
+    private Map<String, ItemStore.TxnRecord> answerable(ItemStore.TxnLookup l) {
+        if (ids.forgotCommittedAfter(l.appliedSequence())) {
+            throw new IllegalStateException("the database has applied the log only up to " + l.appliedSequence()
+                    + ", below idempotency ids this coordinator has forgotten: it lost commits (restored, or failed "
+                    + "over); the applier applies them again");
+        }
+        return l.found();
     }
 
     private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
