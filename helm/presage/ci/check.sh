@@ -127,6 +127,7 @@ refuse reserved-name "is taken by another object" --set 'mirrors.list[0].name=na
 refuse standby-name "is taken by another object" --set 'mirrors.list[0].name=coordinator-standby'
 refuse standby-same-node-id "is used twice" --set coordinator.standby.enabled=true --set coordinator.standby.nodeId=coordinator
 refuse bad-lease-ttl "leaseTtl" --set coordinator.leaseTtl=soon
+refuse short-lease-ttl "leaseTtl" --set coordinator.leaseTtl=200ms
 refuse bad-name "EU_West|mirrors[./]list[./]0[./]name" --set 'mirrors.list[0].name=EU_West'
 refuse reserved-config "is set by the chart itself" --set 'config.presage\.node-id=x'
 refuse negative-count "mirrors[./]count" --set mirrors.count=-1

@@ -55,7 +55,10 @@ public interface PresageConfig {
 
     Apply apply();
 
-    /** Settings of the mirror role; unused at the coordinator. */
+    /**
+     * Settings of the mirror role; the coordinator reads only {@code causal-timeout} and
+     * {@code max-timeout-ms}, for its own reads with {@code after}.
+     */
     Mirror mirror();
 
     /** The active coordinator's lease, for running a standby coordinator (DESIGN §10); unused at mirrors. */
@@ -170,7 +173,10 @@ public interface PresageConfig {
     }
 
     interface GroupCommit {
-        /** Largest log message, in bytes (JetStream's max payload must allow it). */
+        /**
+         * Estimated bytes at which a batch is split into several log messages (JetStream's max payload
+         * must allow it). Not a limit on one transaction: a larger one still goes alone in one message.
+         */
         @WithDefault("900000")
         @Min(1024)
         int maxBytes();
@@ -216,7 +222,11 @@ public interface PresageConfig {
         @Min(0)
         int retries();
 
-        /** A commit not answered within this gets 503 (retry is safe). */
+        /**
+         * A commit not answered within this gets 504 TIMEOUT: its outcome is not known, it may still be
+         * made, so retry under the same id (or read before retrying without one). One still waiting for
+         * its id's lookup in the store gets 503 instead, with nothing committed.
+         */
         @WithDefault("10s")
         @DurationMin(millis = 1)
         Duration timeout();
@@ -354,7 +364,7 @@ public interface PresageConfig {
         /** File that resolved calibration samples are appended to as JSON lines; none when unset. */
         Optional<String> calibrationLog();
 
-        /** Time constant of the decayed per-key write rates the confidence is computed from. */
+        /** Half-life of the decayed per-key write rates the confidence is computed from. */
         @WithDefault("60s")
         @DurationMin(millis = 1)
         Duration rateHalfLife();

@@ -149,7 +149,8 @@ public final class JetStreamLog implements AutoCloseable {
 
     /**
      * Connects to NATS and makes sure the stream exists: created with the configured storage, replicas
-     * and duplicate window if absent, left exactly as it is if present. From then on the log reconnects
+     * and duplicate window if absent; if present, left as it is but for a duplicate window shorter than
+     * the configured one, which is raised to it (see widenDuplicateWindow). From then on the log reconnects
      * by itself whenever the connection is lost.
      *
      * @throws LogUnavailableException if the server cannot be reached or the stream not checked/created
