@@ -1,6 +1,5 @@
 package io.presage.coord;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,23 +28,33 @@ class ResentPipelinedAppendTest {
         try (HeldPipeline p = new HeldPipeline(1)) { // one resend per message
             p.proxy.hold = true;
             CompletableFuture<CommitOutcome> a = p.submitBlind("a", "1");
-            Thread.sleep(50);
+            awaitTrue(() -> p.proxy.heldCount() >= 1, "m1 published and held");
             CompletableFuture<CommitOutcome> b = p.submitBlind("b", "2");
-            Thread.sleep(200);
-            assertEquals(2, p.proxy.heldCount(), "m1 and m2 both published (pipelined) and held");
+            awaitTrue(() -> p.proxy.heldCount() >= 2, "m1 and m2 both published (pipelined) and held");
             p.proxy.holdIf = frame -> frame.contains("Nats-Msg-Id:coordinator-1-1\r\n"); // from now on m1 only
 
             assertInstanceOf(CommitOutcome.Unknown.class, a.get(30, TimeUnit.SECONDS), "m1: no ack at all");
             CommitOutcome bOutcome = b.get(30, TimeUnit.SECONDS);
             p.proxy.release(); // the held originals reach the stream: m1, then m2
-            Thread.sleep(500);
-
             List<String> landed = new ArrayList<>();
-            p.landed().forEach(t -> t.writes().forEach(w -> landed.add(w.key())));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!landed.contains("b") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+                landed.clear();
+                p.landed().forEach(t -> t.writes().forEach(w -> landed.add(w.key())));
+            }
             assertTrue(landed.contains("b"), "the scenario: m2 landed after m1 (" + landed + ")");
             assertFalse(bOutcome instanceof CommitOutcome.Unavailable,
                     "b was answered " + bOutcome + " (a definite 'not committed'), yet it is in the log: " + landed);
             assertInstanceOf(CommitOutcome.Unknown.class, bOutcome);
+        }
+    }
+
+    private static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!c.getAsBoolean()) {
+            assertTrue(System.nanoTime() < deadline, "not " + what + " in 10 s");
+            Thread.sleep(5);
         }
     }
 }

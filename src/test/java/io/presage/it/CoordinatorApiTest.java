@@ -186,8 +186,9 @@ class CoordinatorApiTest {
     }
 
     @Test
-    void theAppliedCopyInPostgresCatchesUpWithTheLog() {
-        long seq = io.presage.coord.Tokens.anyPosition(put("api-applied", "\"x\"").jsonPath().getString("token"));
+    void theAppliedCopyInPostgresCatchesUpWithTheLog() throws Exception {
+        Response w = put("api-applied", "\"x\"");
+        long seq = io.presage.coord.Tokens.anyPosition(w.jsonPath().getString("token"));
         long deadline = System.currentTimeMillis() + 20_000;
         long applied = 0;
         while (System.currentTimeMillis() < deadline && applied < seq) {
@@ -195,7 +196,13 @@ class CoordinatorApiTest {
             Http.sleep(100);
         }
         assertTrue(applied >= seq, "applied " + applied + " < committed " + seq);
-        get("api-applied").then().statusCode(200).body(equalTo(get("api-applied").asString()));
+        // The row itself, read from PostgreSQL behind the node: the value and the commit's version.
+        assertEquals("\"x\"", AppDatabase.storedValue("api-applied"));
+        try (java.sql.Connection db = AppDatabase.connect(); java.sql.Statement st = db.createStatement();
+                java.sql.ResultSet rs = st.executeQuery("select version from items where item_key = 'api-applied'")) {
+            assertTrue(rs.next(), "a row for api-applied");
+            assertEquals(w.jsonPath().getLong("timestamp"), rs.getLong(1), "the committed version");
+        }
     }
 
     @Test
@@ -577,10 +584,14 @@ class CoordinatorApiTest {
             }
             done.set(true);
         });
+        java.util.concurrent.atomic.AtomicLong checked = new java.util.concurrent.atomic.AtomicLong();
         Runnable reader = () -> {
             boolean batch = false;
             while (!done.get()) {
                 long before = acked.get();
+                if (before > 0) {
+                    checked.incrementAndGet(); // a read after an ack, while the writer writes
+                }
                 long seen = batch
                         ? post("/v1/kv/_batch", "{\"keys\":[\"race-k\",\"race-other\"]}").jsonPath().getLong("items[0].version")
                         : version("race-k");
@@ -597,6 +608,7 @@ class CoordinatorApiTest {
         r2.get(30, java.util.concurrent.TimeUnit.SECONDS);
         pool.shutdown();
         assertTrue(acked.get() > 0, "the writer committed");
+        assertTrue(checked.get() >= 50, "reads raced the writer: only " + checked.get());
         assertTrue(violations.isEmpty(), violations.toString());
         // Quiet now, once the applier has caught up (a fill is refused while it moves): the first read
         // fills the cache, the next ones are served from it, still current.

@@ -223,7 +223,7 @@ class CoordinatorFailuresTest {
         nats.pause(); // the plain transaction's append waits for its ack (well within the publish timeout)
         try {
             first = pool.submit(() -> post("/v1/transactions", plain));
-            Thread.sleep(300); // claimed and appending
+            awaitClaimed("idem-hangup-ns"); // claimed and appending
             RawHttp.hangUp(port, "POST /v1/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + attempt.getBytes(UTF_8).length + "\r\n\r\n" + attempt, 300);
             Thread.sleep(200); // the server sees the connection closed and cancels that request's wait
@@ -262,7 +262,7 @@ class CoordinatorFailuresTest {
         nats.pause(); // the plain transaction's append waits for its ack (well within the publish timeout)
         try {
             answers.add(pool.submit(() -> post("/v1/transactions", plain)));
-            Thread.sleep(300); // claimed and appending
+            awaitClaimed("idem-repeat-ns"); // claimed and appending
             answers.add(pool.submit(() -> post("/v1/transactions", attempt))); // waits for the plain one
             Thread.sleep(300);
             answers.add(pool.submit(() -> post("/v1/transactions", attempt))); // waits for the first send
@@ -381,6 +381,11 @@ class CoordinatorFailuresTest {
     }
 
     /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
+    /** Until this coordinator holds a claim of {@code id} (a request sent on another thread got that far). */
+    private void awaitClaimed(String id) throws InterruptedException {
+        Http.await(() -> engine.knowsId(id), id + " claimed");
+    }
+
     private static String plainUnder(String call) {
         return "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-a\",\"value\":1}]}";
     }

@@ -124,16 +124,19 @@ class ForgottenIdsTest {
         RealServers.nats.pause(); // every append waits for its ack (well within the publish timeout)
         try {
             later = pool.submit(() -> Http.post("/v1/transactions", body("sib-call#1", "sib-k")));
-            Thread.sleep(300); // attempt 0 claimed as aborted, attempt 1 claimed and appending
+            // attempt 0 claimed as aborted, attempt 1 claimed and appending
+            Http.await(() -> engine.knowsId("sib-call#1") && engine.knowsId("sib-call#0"), "attempts 0 and 1 claimed");
             for (int i = 0; i < 4; i++) {
                 String id = "sib-filler-" + i;
                 fillers.add(pool.submit(() -> Http.post("/v1/transactions", body(id, id))));
             }
-            Thread.sleep(300); // four more claims in flight: the oldest decided one, attempt 0's, is forgotten
+            // four more claims in flight: the oldest decided one, attempt 0's, is forgotten
+            Http.await(() -> java.util.stream.IntStream.range(0, 4).allMatch(i -> engine.knowsId("sib-filler-" + i)),
+                    "the four fillers claimed");
             assertFalse(engine.knowsId("sib-call#0"), "attempt 0's claim forgotten from memory");
             assertTrue(engine.knowsId("sib-call#1"), "attempt 1 still in flight");
             late = pool.submit(() -> Http.post("/v1/transactions", body("sib-call#0", "sib-other-k")));
-            Thread.sleep(300);
+            Http.await(() -> engine.knowsId("sib-call#0"), "the late attempt 0 claimed, waiting for attempt 1");
         } finally {
             RealServers.nats.resume();
         }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;
 import java.util.List;
@@ -87,14 +88,16 @@ class IdRetentionTest {
         long a2 = Http.put("ret-adj-a", "2").jsonPath().getLong("timestamp");
         TxnSpec stale = new TxnSpec("ret-adjusted", List.of(new TxnSpec.Read("ret-adj-a", a1), new TxnSpec.Read("ret-adj-b", b1)),
                 List.of(new TxnSpec.Write("ret-adj-c", "3".getBytes(UTF_8))), "coordinator");
+        long sent = System.nanoTime(); // the id is stored after this: it is kept at least a second from here
         CommitOutcome.Committed c = assertInstanceOf(CommitOutcome.Committed.class, commit(stale));
         assertTrue(c.adjusted() && c.timestamp() > b1 && c.timestamp() < a2, "placed in the past, 3 s back: " + c);
         awaitApplied(c.sequence());
-        long applied = System.nanoTime();
         assertNotNull(find("ret-adjusted"), "stored once applied");
-        Http.sleep(300); // three sweeps (every 100 ms), well within the retention of the id's commit
-        assertTrue(System.nanoTime() - applied < Duration.ofMillis(700).toNanos(), "the check ran within the retention");
-        assertNotNull(find("ret-adjusted"), "kept for the retention after its commit");
+        Http.sleep(300); // three sweeps (every 100 ms), within the retention of the id's commit
+        boolean stored = find("ret-adjusted") != null;
+        // A machine stalled past the retention proves nothing either way (the id may rightly be gone then).
+        assumeTrue(System.nanoTime() - sent < Duration.ofMillis(900).toNanos(), "the check ran within the retention");
+        assertTrue(stored, "kept for the retention after its commit");
     }
 
     private ItemStore.TxnRecord find(String id) {

@@ -251,7 +251,7 @@ class StaleCoordinatorAnswerTest {
                     .queryParam("consistency", "causal").queryParam("after", Tokens.of(token))
                     .queryParam("timeoutMs", "4000").get("/v1/kv/{k}", "dl-t"));
             Http.awaitStatus(s -> s.getInt("causalWaiters") >= 1, "the read waiting");
-            Thread.sleep(3000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+            Thread.sleep(Math.max(0, 3000 - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
             assertEquals(token, log.appendRaw(LogWriter.newerFormat(log.txn(put("dl-t", "2")))));
             Response c = causal.get(20, TimeUnit.SECONDS);
             long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);

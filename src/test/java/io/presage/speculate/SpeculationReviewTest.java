@@ -144,11 +144,15 @@ class SpeculationReviewTest {
         coordinator.put("rs", 5); // the mirror has not applied this: its attempt #0 aborts
 
         CompletableFuture<Void> slowStore = new CompletableFuture<>();
+        java.util.concurrent.CountDownLatch secondPlanned = new java.util.concurrent.CountDownLatch(1);
         Speculator.Journal slowAfterFirst = new Speculator.Journal() {
             @Override
             public CompletableFuture<?> attempting(String id, int n, TxnSpec txn, JsonNode result) {
-                return n == 0 ? journal.attempting(id, n, txn, result)
-                        : slowStore.thenCompose(v -> journal.attempting(id, n, txn, result));
+                if (n == 0) {
+                    return journal.attempting(id, n, txn, result);
+                }
+                secondPlanned.countDown();
+                return slowStore.thenCompose(v -> journal.attempting(id, n, txn, result));
             }
 
             @Override
@@ -158,10 +162,9 @@ class SpeculationReviewTest {
         };
         Speculation s = new Speculation("rs-call");
         speculator(coordinator, slowAfterFirst).procedure(s, INCREMENT, args("{\"key\":\"rs\"}"), stale, true);
-        for (int i = 0; i < 500 && !coordinator.submittedIds.contains("rs-call#0"); i++) {
-            Thread.sleep(10);
-        }
-        Thread.sleep(50); // #0 answered ABORTED; #1 planned, waiting for its record
+        // #0 answered ABORTED; #1 planned, waiting for its record
+        assertTrue(secondPlanned.await(10, java.util.concurrent.TimeUnit.SECONDS), "attempt #1 planned after #0 aborted");
+        assertTrue(coordinator.submittedIds.contains("rs-call#0"), "#0 was sent: " + coordinator.submittedIds);
         coordinator.restart(); // forgets the abort of rs-call#0
 
         JsonNode atCoordinator = runAtCoordinator("rs-call", args("{\"key\":\"rs\"}"));
