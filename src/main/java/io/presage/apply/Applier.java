@@ -25,6 +25,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.presage.config.PresageConfig;
+import io.presage.log.ApplicableBatch;
 import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogBatch;
@@ -577,7 +578,7 @@ public class Applier implements ApplyProgress {
         List<LogBatch> batches = new ArrayList<>(messages.size()); // null where parked
         for (LogMessage m : messages) {
             try {
-                batches.add(codec.decode(m.data()));
+                batches.add(ApplicableBatch.check(codec.decode(m.data())));
             } catch (LogDecodeException e) {
                 batches.add(null);
                 parked.add(new Object[] {m.sequence(), m.subject(), e.getMessage(), m.data()});
@@ -849,7 +850,7 @@ public class Applier implements ApplyProgress {
 
     private boolean decodes(byte[] data) {
         try {
-            codec.decode(data);
+            ApplicableBatch.check(codec.decode(data));
             return true;
         } catch (LogDecodeException e) {
             return false;

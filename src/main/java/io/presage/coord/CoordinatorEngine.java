@@ -39,6 +39,7 @@ import io.presage.certify.TxnRequest;
 import io.presage.config.HeapShare;
 import io.presage.config.PresageConfig;
 import io.presage.lease.CoordinatorLease;
+import io.presage.log.ApplicableBatch;
 import io.presage.log.BatchCodec;
 import io.presage.log.Appended;
 import io.presage.log.JetStreamLog;
@@ -647,7 +648,7 @@ public class CoordinatorEngine {
     private void replay(Certifier certifier, LogMessage m) throws LogDecodeException {
         LogBatch batch;
         try {
-            batch = codec.decode(m.data());
+            batch = ApplicableBatch.check(codec.decode(m.data()));
         } catch (LogDecodeException e) {
             undecodable = m.sequence();
             throw new LogDecodeException("log message " + m.sequence() + " cannot be decoded (" + e.getMessage()

@@ -59,8 +59,8 @@ class RestoredDatabaseIdleLogTest {
 
     /**
      * The database loses the applier's last commits while the node runs (restored from a backup, or failed over
-     * to a replica that had not received them) and the applier, idle, does not notice until the next message.
-     * That message used to be applied over the hole: its chunk's update only asked that the position not go
+     * to a replica that had not received them), and the next message comes before or after the idle applier has
+     * noticed (it compares positions at most once a second). That message used to be applied over the hole: its chunk's update only asked that the position not go
      * backwards, so {@code last_seq} went from the restored position to the new message, and the lost
      * messages' writes were missing for good with nothing reported. Now the chunk is refused, and the applier
      * reads the position again and applies the log from there.
