@@ -879,11 +879,6 @@ public class Applier implements ApplyProgress {
     }
 
     /**
-     * While anything is parked, the count is read again every {@link #DEAD_LETTER_RECOUNT_NANOS}: an
-     * operator who has dealt with the parked messages deletes their rows from {@code dead_letters}, and
-     * readiness (down while any is parked) comes back without a restart.
-     */
-    /**
      * On a quiet log, a database that lost commits this applier made (restored, failed over to a replica
      * that had not received them) went unnoticed until the next message: the node answered from its
      * memory of a position the database no longer has, and the coordinator looked idempotency ids up in a
@@ -899,8 +894,13 @@ public class Applier implements ApplyProgress {
         storeLookedAtNanos = now;
         long stored;
         try {
-            stored = await(() -> store.appliedSequence());
+            // Bounded by a second, not by transaction-timeout: a hung database would otherwise hold an idle
+            // applier here, and a mirror's "drained" (its staleness) with it.
+            stored = VertxContextSupport.subscribeAndAwait(() -> store.appliedSequence().ifNoItem()
+                    .after(Duration.ofSeconds(1)).fail());
         } catch (Throwable e) {
+            // Its query may still hold a connection: not another one every second while the database hangs.
+            storeLookedAtNanos = now + STORE_LOOK_BACKOFF_NANOS;
             return;
         }
         if (stored < applied) {
@@ -909,8 +909,14 @@ public class Applier implements ApplyProgress {
     }
 
     private static final long STORE_LOOK_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long STORE_LOOK_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
     private long storeLookedAtNanos = System.nanoTime();
 
+    /**
+     * While anything is parked, the count is read again every {@link #DEAD_LETTER_RECOUNT_NANOS}: an
+     * operator who has dealt with the parked messages deletes their rows from {@code dead_letters}, and
+     * readiness (down while any is parked) comes back without a restart.
+     */
     private void recountDeadLettersIfDue() throws Throwable {
         long now = System.nanoTime();
         if (deadLetters.get() > 0 && now - deadLettersCountedAt >= DEAD_LETTER_RECOUNT_NANOS) {

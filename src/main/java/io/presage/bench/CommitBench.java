@@ -44,8 +44,9 @@ import io.vertx.core.http.HttpMethod;
  * {@code /q/metrics} is read around the commit phase for group-commit batching, publish latency, GC
  * and heap. With mirrors (given with {@code --mirror URL}, else the ones found running on the ports after
  * the coordinator's, see {@link MirrorDiscovery}; {@code --no-mirrors} skips them), a sample of commits is
- * polled at the mirrors until visible ({@code ?consistency=predictive}): commit ack to visible is the
- * replication lag, {@code lag_p50_ms} / {@code lag_p99_ms} in the result.
+ * read at the mirrors with {@code ?consistency=causal&after=TOKEN} (the commit's token): commit ack to the
+ * mirror's answer is the replication lag, {@code lag_p50_ms} / {@code lag_p99_ms} in the result (the answer's
+ * own round trip included; samples beyond the probes in flight are skipped and counted, see {@link LagProbes}).
  *
  * <p>Last line: {@code RESULT {json}} ({@link CommitReport}).
  */
@@ -300,6 +301,11 @@ public final class CommitBench {
             System.out.println("  first error: " + firstError.get());
         }
         System.out.println(ResultLine.of(CommitReport.resultFields(o, r)));
+        if (!(r.commitTps > 0)) {
+            System.err.println("presage bench commit: error: no transaction committed in the measured phase (see above): "
+                    + "its figures measure nothing");
+            return 1;
+        }
         return 0;
     }
 
@@ -553,6 +559,7 @@ public final class CommitBench {
             long[] lags = lag.sorted();
             r.lagSamples = lags.length;
             r.lagTimeouts = lag.timeouts();
+            r.lagSkipped = lag.skipped();
             r.lagP50 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.50);
             r.lagP99 = lags.length == 0 ? Double.NaN : LatencyLog.percentileMillis(lags, 0.99);
         }

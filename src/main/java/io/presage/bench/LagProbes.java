@@ -41,6 +41,11 @@ final class LagProbes {
     private final AtomicInteger inflight = new AtomicInteger();
     private final AtomicInteger nextMirror = new AtomicInteger();
     private final AtomicLong timeouts = new AtomicLong();
+    /**
+     * Samples not taken because {@link #MAX_PROBES} were in flight: that happens when the lag is long, so
+     * the percentiles then under-represent it, and the report says how many were skipped.
+     */
+    private final AtomicLong skipped = new AtomicLong();
     private final Map<URI, LatencyLog> lags = new LinkedHashMap<>(); // each log guarded by itself
 
     LagProbes(Vertx vertx, List<URI> mirrors, long sampleEveryNanos) {
@@ -65,6 +70,7 @@ final class LagProbes {
         }
         if (inflight.incrementAndGet() > MAX_PROBES) {
             inflight.decrementAndGet();
+            skipped.incrementAndGet();
             return;
         }
         OptionalLong version = JsonFields.topLevelLong(commitReply, "timestamp");
@@ -134,5 +140,10 @@ final class LagProbes {
     /** Commits not visible at their mirror within 10 s. */
     long timeouts() {
         return timeouts.get();
+    }
+
+    /** Samples due but not taken, {@link #MAX_PROBES} being in flight. */
+    long skipped() {
+        return skipped.get();
     }
 }

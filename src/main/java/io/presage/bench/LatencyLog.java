@@ -54,8 +54,12 @@ final class LatencyLog {
         return sorted[Math.max(0, Math.min(sorted.length, rank) - 1)];
     }
 
-    /** {@link #percentile} in milliseconds. */
+    /**
+     * {@link #percentile} in milliseconds; NaN for no values, which a report prints as {@code NaN} and the
+     * RESULT line as {@code null}: 0 ms read as a measurement (a p99 of 0 "under the 25 ms target")
+     * when a phase had measured nothing.
+     */
     static double percentileMillis(long[] sorted, double q) {
-        return percentile(sorted, q) / 1e6;
+        return sorted.length == 0 ? Double.NaN : percentile(sorted, q) / 1e6;
     }
 }

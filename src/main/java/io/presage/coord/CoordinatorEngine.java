@@ -108,7 +108,8 @@ public class CoordinatorEngine {
     private IdempotencyCache ids;
     /** The store's answers for ids this process does not know, one query at a time for all who ask. */
     private final IdLookups<ItemStore.TxnRecord> idLookups = new IdLookups<>(
-            candidates -> store.findTxns(candidates).map(this::answerable).subscribeAsCompletionStage(), STORE_QUERY_TIMEOUT);
+            candidates -> store.findTxns(candidates).map(l -> answerable(l, candidates)).subscribeAsCompletionStage(),
+            STORE_QUERY_TIMEOUT);
     private final BatchCodec codec = new BatchCodec();
     private final ExecutorService recovery = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "presage-recovery");
@@ -985,16 +986,38 @@ public class CoordinatorEngine {
      * A lookup's "not there" holds only for ids the store had applied: once the database has lost commits
      * (restored, failed over to a replica that lacked them) it may lack an id that memory, counting on the
      * store, has forgotten. The id then committed again (the call applied twice) until the applier
-     * noticed, at the next message. Now the lookup fails (503, retry) until the applier has applied the
-     * lost range again.
+     * noticed, at the next message. Every id asked for and not found is then answered {@link #STORE_BEHIND}
+     * instead, and a lookup that finds nothing but that is answered 503 ({@link #trusted}) until the applier
+     * has applied the lost range again. An id found is an answer all the same.
      */
-    private Map<String, ItemStore.TxnRecord> answerable(ItemStore.TxnLookup l) {
-        if (ids.forgotCommittedAfter(l.appliedSequence())) {
-            throw new IllegalStateException("the database has applied the log only up to " + l.appliedSequence()
-                    + ", below idempotency ids this coordinator has forgotten: it lost commits (restored, or failed "
-                    + "over); the applier applies them again");
+    private Map<String, ItemStore.TxnRecord> answerable(ItemStore.TxnLookup l, List<String> asked) {
+        if (!ids.forgotCommittedAfter(l.appliedSequence())) {
+            return l.found();
         }
-        return l.found();
+        Map<String, ItemStore.TxnRecord> m = new java.util.HashMap<>(l.found());
+        for (String id : asked) {
+            m.putIfAbsent(id, STORE_BEHIND);
+        }
+        return m;
+    }
+
+    /** Stands for "not found, and the store cannot say": compared by identity. */
+    private static final ItemStore.TxnRecord STORE_BEHIND = new ItemStore.TxnRecord("", 0, false, -1, null);
+
+    /** What a lookup found, or null (503) when it found nothing and the store could not answer for all it lacks. */
+    private Map<String, ItemStore.TxnRecord> trusted(Map<String, ItemStore.TxnRecord> found) {
+        if (!found.containsValue(STORE_BEHIND)) {
+            return found;
+        }
+        Map<String, ItemStore.TxnRecord> real = new java.util.HashMap<>(found);
+        real.values().removeIf(r -> r == STORE_BEHIND);
+        if (real.isEmpty()) {
+            lookupFailures.warn("an idempotency id lookup answered 503: the database has applied the log only below ids "
+                    + "this coordinator has forgotten (it lost commits: restored, or failed over, or the lookup raced its "
+                    + "applier); the applier applies them again");
+            return null;
+        }
+        return real;
     }
 
     private static final CommitOutcome STORE_SLOW = new CommitOutcome.Unavailable(
@@ -1008,7 +1031,7 @@ public class CoordinatorEngine {
      * pool) reached the client as 500.
      */
     private Uni<Map<String, ItemStore.TxnRecord>> storedIds(List<String> candidates) {
-        return Uni.createFrom().completionStage(() -> idLookups.find(candidates))
+        return Uni.createFrom().completionStage(() -> idLookups.find(candidates)).map(this::trusted)
                 .ifNoItem().after(config.groupCommit().timeout()).recoverWithItem(() -> null)
                 .onFailure().recoverWithItem(e -> {
                     lookupFailures.warn("an idempotency id lookup failed, answered 503: " + e);

@@ -122,6 +122,7 @@ class CommitBenchTest {
         assertEquals(1, LatencyLog.percentile(hundred, 0.0));
         assertEquals(7, LatencyLog.percentile(new long[] {7}, 0.99));
         assertEquals(0, LatencyLog.percentile(new long[0], 0.5));
+        assertTrue(Double.isNaN(LatencyLog.percentileMillis(new long[0], 0.99)), "nothing measured is not 0 ms");
         long[] ten = {1, 2, 3, 4, 5, 6, 7, 8, 9, 1000};
         assertEquals(1000, LatencyLog.percentile(ten, 0.99), "one slow request in ten is the p99");
         assertEquals(5, LatencyLog.percentile(ten, 0.5));

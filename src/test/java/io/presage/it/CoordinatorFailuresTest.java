@@ -380,12 +380,12 @@ class CoordinatorFailuresTest {
         assertEquals(200, again.statusCode(), "a retry is answered the same, no refusal remembered: " + again.asString());
     }
 
-    /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
     /** Until this coordinator holds a claim of {@code id} (a request sent on another thread got that far). */
     private void awaitClaimed(String id) throws InterruptedException {
         Http.await(() -> engine.knowsId(id), id + " claimed");
     }
 
+    /** A plain transaction under id {@code call}, writing {@code <call>-a}. */
     private static String plainUnder(String call) {
         return "{\"id\":\"" + call + "\",\"reads\":[],\"writes\":[{\"key\":\"" + call + "-a\",\"value\":1}]}";
     }
