@@ -2,7 +2,6 @@ package io.presage.certify;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -81,7 +80,6 @@ class CertifierLoopCloseTest {
             }
             assertEquals(threads * each, decided.get() + notCertified.get() + refused.get(),
                     "round " + round + ": decided " + decided + ", not certified " + notCertified + ", refused " + refused);
-            assertTrue(decided.get() + notCertified.get() + refused.get() > 0);
         }
     }
 }

@@ -253,7 +253,7 @@ class MirrorApiTest {
         try {
             Future<Response> waiting = ex.submit(() -> given().queryParam("consistency", "causal")
                     .queryParam("after", Tokens.of(current + 1)).queryParam("timeoutMs", 20_000).get("/v1/kv/{k}", "wait-k"));
-            Thread.sleep(300);
+            Http.awaitStatus(st -> st.getInt("causalWaiters") >= 1, "the read waiting");
             assertTrue(!waiting.isDone(), "the read waits for a position not applied yet");
             long appended = System.nanoTime();
             log.append(log.txn(put("wait-k", "\"here\"")));

@@ -73,16 +73,34 @@ class SuccessorsProperties {
         Random rnd = new Random(seed);
         Successors model = new Successors(HALF_LIFE, 8, 100, 0);
         long now = 5_000;
+        java.util.ArrayList<Obs> seen = new java.util.ArrayList<>();
         for (int i = 0; i < 200; i++) {
-            model.observe("a", "s" + rnd.nextInt(successors), now += rnd.nextInt(50));
+            Obs o = new Obs("a", "s" + rnd.nextInt(successors), now += rnd.nextInt(50));
+            model.observe(o.from(), o.to(), o.at());
+            seen.add(o);
+        }
+        // The oracle: each successor's exact decayed share (8 slots hold every one of at most 8 successors).
+        double tau = HALF_LIFE / Math.log(2);
+        Map<String, Double> exact = new HashMap<>();
+        double total = 0;
+        for (Obs o : seen) {
+            double w = Math.exp(-(now - o.at()) / tau);
+            exact.merge(o.to(), w, Double::sum);
+            total += w;
         }
         double threshold = rnd.nextDouble() * 0.6;
         List<Successors.Prediction> after = model.after("a", threshold, now);
         for (int s = 0; s < successors; s++) {
             String key = "s" + s;
-            double p = model.probability("a", key, now);
+            double share = exact.getOrDefault(key, 0.0) / total;
+            if (Math.abs(share - threshold) < 1e-9) {
+                continue; // on the threshold: rounding decides, either way is right
+            }
             boolean listed = after.stream().anyMatch(x -> x.key().equals(key));
-            assertEquals(p >= threshold, listed, key + " at " + p + " against " + threshold);
+            assertEquals(share >= threshold, listed, key + " at " + share + " against " + threshold);
+        }
+        for (Successors.Prediction x : after) {
+            assertEquals(exact.get(x.key()) / total, x.probability(), 1e-9, x.key() + "'s probability");
         }
         for (int i = 1; i < after.size(); i++) {
             assertTrue(after.get(i - 1).probability() >= after.get(i).probability(), after.toString());
