@@ -8,6 +8,7 @@ import java.util.Map;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Setup;
 
+import io.presage.log.ApplicableBatch;
 import io.presage.log.BatchCodec;
 import io.presage.log.LogBatch;
 import io.presage.log.LogDecodeException;
@@ -18,7 +19,8 @@ import io.presage.testing.NanosPerOpBenchmark;
 /**
  * The log codec on a typical group-commit message: 13 blind writes (the mean batch of the commit
  * bench at 128 clients), each with the one-entry vector clock the coordinator gives a commit.
- * {@code decode} is what every applier does per message; {@code build} is what group commit does per
+ * {@code decode} is what every applier does per message, and {@code check} what {@code ApplicableBatch}
+ * adds to it; {@code build} is what group commit does per
  * transaction before encoding. Run with the GC profiler to see bytes allocated per operation:
  * {@code ./presage bench jmh LogCodecBenchmark -prof gc}.
  */
@@ -27,6 +29,7 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
 
     private final BatchCodec codec = new BatchCodec();
     private byte[] message;
+    private LogBatch decoded;
     private List<LogWrite> writes;
     private List<String> reads;
     private long ts = 1_700_000_000_000_000L;
@@ -41,6 +44,11 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
                     Map.of("coordinator", t), List.of()));
         }
         message = codec.encode(LogBatch.of("coordinator", 1, 0, 42, txns));
+        try {
+            decoded = codec.decode(message);
+        } catch (LogDecodeException e) {
+            throw new IllegalStateException(e);
+        }
         writes = List.of(LogWrite.put("bench-k12345", "{\"n\":1}".getBytes(StandardCharsets.UTF_8)));
         reads = List.of();
     }
@@ -48,6 +56,12 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
     @Benchmark
     public LogBatch decode() throws LogDecodeException {
         return codec.decode(message);
+    }
+
+    /** What a node adds per message since the applier refuses batches no coordinator writes: the check alone. */
+    @Benchmark
+    public LogBatch check() throws LogDecodeException {
+        return ApplicableBatch.check(decoded);
     }
 
     @Benchmark
