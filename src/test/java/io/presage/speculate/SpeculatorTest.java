@@ -490,8 +490,18 @@ class SpeculatorTest {
         }
         assertTrue(coordinator.submittedIds.size() >= 3, "sent again and again while unavailable");
         speculator.stop();
-        Thread.sleep(50); // a retry already running when stopped may still send once
+        // A retry already running when stopped may still send once: until 100 ms pass without a send (5 s at most;
+        // still running, it sends every 4 ms at most here, and the check below fails).
         int sent = coordinator.submittedIds.size();
+        long quietSince = System.nanoTime();
+        long giveUp = quietSince + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() - quietSince < TimeUnit.MILLISECONDS.toNanos(100) && System.nanoTime() < giveUp) {
+            Thread.sleep(5);
+            if (coordinator.submittedIds.size() != sent) {
+                sent = coordinator.submittedIds.size();
+                quietSince = System.nanoTime();
+            }
+        }
         Thread.sleep(200); // running, it would send dozens more (retries every 4 ms at most here)
         assertEquals(sent, coordinator.submittedIds.size(), "nothing sent after the stop");
         assertEquals(Speculation.Status.SPECULATIVE, s.view().status(), "undecided: the next start resumes it");
