@@ -381,12 +381,24 @@ public class CoordinatorEngine {
         return "coordinator".equals(config.role());
     }
 
+    /**
+     * The state readiness and {@code /v1/status} report: READY only while this node may serve, so not by a
+     * holder whose lease has lapsed (every request is answered 503 from that moment, see {@link #servesReads}).
+     * It said READY until the renewer noticed, which with NATS hung comes only once its request has timed out.
+     */
     public State state() {
-        return state;
+        State s = state;
+        return s == State.READY && leaseLapsed() ? State.STANDBY : s;
     }
 
     public String stateDetail() {
-        return stateDetail;
+        return state == State.READY && leaseLapsed()
+                ? "stopping: the coordinator lease lapsed (not renewed within its ttl); nothing is served" : stateDetail;
+    }
+
+    private boolean leaseLapsed() {
+        CoordinatorLease l = lease;
+        return l != null && !l.valid();
     }
 
     // ---- recovery ---------------------------------------------------------------------------

@@ -112,6 +112,31 @@ class CoordinatorFailoverIT {
             assertEquals(atA.json().get("timestamp").asLong(), fo2.json().get("version").asLong());
             System.out.printf("failover IT: %d acknowledged commits kept; standby ready %d ms after the SIGKILL, "
                     + "%d ms after the SIGSTOP (lease ttl %d ms)%n", acked.size(), failoverMs, takeoverMs, TTL.toMillis());
+
+            // The holder's NATS hangs. Its lease lapses before its renewer, blocked in a request to the frozen
+            // server, notices: from that moment it answers every request 503, and its readiness must say so too
+            // (it said UP until the renewer gave up, while NATS's own check waits longer still).
+            nats.pause();
+            try {
+                int lapsedSeen = 0;
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (System.nanoTime() < until) {
+                    Answer read = sendOrRefused(JsonHttp.get(a.uri("/v1/kv/fo-2")));
+                    Answer ready = sendOrRefused(JsonHttp.get(a.uri("/q/health/ready")));
+                    if (read.status() == 0 || ready.status() == 0) {
+                        break; // exited
+                    }
+                    if (read.status() == 503) { // reads need only the lease here, not NATS
+                        lapsedSeen++;
+                        assertEquals(503, ready.status(), "serving nothing, yet ready: " + ready + "; the read: " + read);
+                    }
+                    Thread.sleep(20);
+                }
+                assertTrue(lapsedSeen > 0, "the lapsed holder was seen answering 503 before it exited");
+                assertEquals(3, a.awaitExit(Duration.ofSeconds(30)), "it stops, with exit code 3, once it knows");
+            } finally {
+                nats.resume();
+            }
         } finally {
             if (b != null && b.alive()) {
                 b.signal("CONT");
