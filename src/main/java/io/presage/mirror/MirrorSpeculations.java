@@ -103,8 +103,8 @@ final class MirrorSpeculations {
                 .onFailure().invoke(e -> LOG.warnf("the speculations a restart interrupted could not be read (%s); trying again",
                         e.toString()))
                 .onFailure().retry().withBackOff(UNDECIDED_RETRY_FIRST, UNDECIDED_RETRY_MAX).indefinitely()
-                .subscribe().with(rows -> {
-            resumptions.add(rows.stream().map(SpeculationStore.Recorded::id).toList());
+                .subscribe().with(ids -> {
+            resumptions.add(ids);
             int resumed = resumptions.retry();
             if (resumed > 0) {
                 LOG.infof("resumed %d speculations a restart had interrupted", resumed);

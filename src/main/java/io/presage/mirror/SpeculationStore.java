@@ -92,12 +92,16 @@ final class SpeculationStore {
                 .execute(Tuple.of(id)).map(rows -> rows.size() == 0 ? null : row(rows.iterator().next()));
     }
 
-    /** Every speculation still undecided, oldest first. */
-    Uni<List<Recorded>> undecided() {
-        return pool.preparedQuery("select " + COLUMNS + " from speculations "
-                + "where finished_ms is null order by created_ms").execute().map(rows -> {
-                    List<Recorded> out = new ArrayList<>(rows.size());
-                    rows.forEach(r -> out.add(row(r)));
+    /**
+     * The ids of every speculation still undecided, oldest first. Ids only: each is read whole when it is
+     * taken over, one at a time. Reading every row (bodies of up to a transaction's limit each) at once
+     * could fail a start after a crash with many large speculations under way, every time.
+     */
+    Uni<List<String>> undecided() {
+        return pool.preparedQuery("select id from speculations where finished_ms is null order by created_ms").execute()
+                .map(rows -> {
+                    List<String> out = new ArrayList<>(rows.size());
+                    rows.forEach(r -> out.add(r.getString(0)));
                     return out;
                 });
     }
