@@ -51,10 +51,6 @@ class ResentPipelinedAppendTest {
     }
 
     private static void awaitTrue(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "not " + what + " in 10 s");
-            Thread.sleep(5);
-        }
+        io.presage.testing.Await.until(c, what, 10, 5);
     }
 }

@@ -103,10 +103,6 @@ final class Http {
 
     /** Until {@code c} holds, looked at every 10 ms; fails after 30 s saying what was awaited. */
     static void await(java.util.function.BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.getAsBoolean()) {
-            org.junit.jupiter.api.Assertions.assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
-            Thread.sleep(10);
-        }
+        io.presage.testing.Await.until(c, what, 30, 10);
     }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -67,10 +66,6 @@ class RecreatedStreamTest {
     }
 
     static void await(BooleanSupplier c, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!c.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "not " + what + " in 30 s");
-            Thread.sleep(50);
-        }
+        io.presage.testing.Await.until(c, what, 30, 50);
     }
 }
