@@ -2,6 +2,8 @@ package io.presage.config;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.presage.log.BatchCodec;
+import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 
 /** Input limits ({@code presage.limits.*}); over them a request gets 400 INVALID_KEY or 413 TOO_LARGE. */
@@ -17,9 +19,13 @@ public interface Limits {
     @Min(1)
     int valueBytes();
 
-    /** Most keys one transaction may read plus write. */
+    /**
+     * Most keys one transaction may read plus write. At most {@link BatchCodec#MAX_TXN_KEYS}, so that
+     * every transaction fits one log message, which carries at most {@link BatchCodec#MAX_ELEMENTS}.
+     */
     @WithDefault("1000")
     @Min(1)
+    @Max(BatchCodec.MAX_TXN_KEYS)
     int txnKeys();
 
     /** Largest request body (a transaction's JSON), in bytes. */

@@ -116,6 +116,8 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private long pendingMark;
     private long pendingSince;
     private int pendingBytes;
+    /** Elements of the pending transactions ({@link BatchCodec#MAX_ELEMENTS}): a second bound on a message. */
+    private int pendingElements;
     private final int maxInflight;
     private final long minIntervalNanos;
     private final int spacingAfterTxns;
@@ -207,13 +209,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             }
             pending.add(c);
             pendingBytes += estimate((TxnSpec) c.attachment());
+            pendingElements += elements((TxnSpec) c.attachment());
         }
         flush(certifier, System.nanoTime());
     }
 
     /** Whether pending transactions should wait for the end of the interval since the last message. */
     private boolean spacing(long nowNanos) {
-        return lastMessageTxns >= spacingAfterTxns && pendingBytes < maxBytes
+        return lastMessageTxns >= spacingAfterTxns && pendingBytes < maxBytes && pendingElements < BatchCodec.MAX_ELEMENTS
                 && nowNanos - lastPublishNanos < minIntervalNanos;
     }
 
@@ -246,7 +249,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         List<CertifierLoop.Certified> all = pending;
         long partStart = pendingMark;
         long since = pendingSince;
-        boolean fitsOneMessage = pendingBytes <= maxBytes;
+        boolean fitsOneMessage = pendingBytes <= maxBytes && pendingElements <= BatchCodec.MAX_ELEMENTS;
         clearPending();
         lastPublishNanos = nowNanos;
         lastMessageTxns = all.size();
@@ -256,15 +259,19 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         }
         List<CertifierLoop.Certified> part = new ArrayList<>();
         int bytes = 0;
+        int elements = 0;
         for (CertifierLoop.Certified c : all) {
             int size = estimate((TxnSpec) c.attachment());
-            if (!part.isEmpty() && bytes + size > maxBytes) {
+            int count = elements((TxnSpec) c.attachment());
+            if (!part.isEmpty() && (bytes + size > maxBytes || elements + count > BatchCodec.MAX_ELEMENTS)) {
                 partStart = publish(certifier, part, partStart, since);
                 part = new ArrayList<>();
                 bytes = 0;
+                elements = 0;
             }
             part.add(c);
             bytes += size;
+            elements += count;
         }
         publish(certifier, part, partStart, since);
     }
@@ -430,6 +437,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
     private void clearPending() {
         pending = new ArrayList<>();
         pendingBytes = 0;
+        pendingElements = 0;
     }
 
     private void settleIfQuiet() {
@@ -530,6 +538,15 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
                     Map.of(spec.origin(), ts), reads, spec.result()));
         }
         return out;
+    }
+
+    /**
+     * The elements {@code spec} adds to a log batch, as the codec counts them: itself, its writes, its
+     * read keys and its one vector-clock entry ({@link #toLog}). At most {@link BatchCodec#MAX_TXN_KEYS}
+     * keys + 2, so a transaction alone always fits a message.
+     */
+    static int elements(TxnSpec spec) {
+        return 2 + spec.writes().size() + spec.reads().size();
     }
 
     /**

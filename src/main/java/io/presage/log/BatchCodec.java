@@ -1,7 +1,10 @@
 package io.presage.log;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.DiscardUnknownFieldsParser;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Parser;
 import io.presage.log.proto.Batch;
 import io.presage.log.proto.Txn;
 import io.presage.log.proto.Write;
@@ -59,9 +62,21 @@ public final class BatchCodec {
     public static final int HEADER_BYTES = 10;
     /** Largest uncompressed payload written or accepted: 64 MiB. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 20;
+    /**
+     * Most elements (transactions, writes, read keys, vector-clock entries) one message carries:
+     * written by no one, accepted from no one. It bounds the heap a message's decoding takes, which
+     * its bytes do not (see {@link BatchElements}). Group commit splits its messages here as it does at
+     * {@code presage.group-commit.max-bytes}, and one transaction can never reach it:
+     * {@code presage.limits.txn-keys} is at most {@link #MAX_TXN_KEYS}.
+     */
+    public static final int MAX_ELEMENTS = 1 << 16;
+    /** Most keys one transaction may read plus write: with itself and its clock entry, one message. */
+    public static final int MAX_TXN_KEYS = MAX_ELEMENTS - 2;
     /** Payloads up to this size are never compressed: too small to gain, not worth the CPU. */
     public static final int DEFAULT_COMPRESSION_THRESHOLD = 256;
 
+    /** Unknown fields are dropped: nothing reads them, and each kept one would be an object (BatchElements). */
+    private static final Parser<Batch> PARSER = DiscardUnknownFieldsParser.wrap(Batch.parser());
     private static final byte[] MAGIC = {'P', 'S', 'G', '1'};
     /** An LZ4 sequence turns at most one input byte into 255 output bytes; more is corruption. */
     private static final int LZ4_MAX_EXPANSION = 255;
@@ -122,13 +137,18 @@ public final class BatchCodec {
      * The message body for {@code batch}.
      *
      * @throws IllegalArgumentException if the batch cannot be represented: a format version this
-     *     code does not write, a string with an unpaired surrogate, or a payload over
-     *     {@link #MAX_PAYLOAD_BYTES}
+     *     code does not write, a string with an unpaired surrogate, a payload over
+     *     {@link #MAX_PAYLOAD_BYTES}, or more than {@link #MAX_ELEMENTS} elements
      */
     public byte[] encode(LogBatch batch) {
         if (batch.formatVersion() < 1 || batch.formatVersion() > FORMAT_VERSION) {
             throw new IllegalArgumentException("cannot write format_version " + batch.formatVersion()
                     + "; this code writes 1.." + FORMAT_VERSION);
+        }
+        long elements = BatchElements.of(batch);
+        if (elements > MAX_ELEMENTS) {
+            throw new IllegalArgumentException("batch of " + elements + " elements; a message carries at most "
+                    + MAX_ELEMENTS + " (split it)");
         }
         Scratch scratch = SCRATCH.get();
         BatchWriter writer = scratch.writer;
@@ -167,9 +187,13 @@ public final class BatchCodec {
     public LogBatch decode(byte[] message) throws LogDecodeException {
         Objects.requireNonNull(message, "message");
         ByteBuffer payload = payload(message);
+        BatchElements.check(payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
         Batch batch;
         try {
-            batch = Batch.parseFrom(payload);
+            CodedInputStream in = CodedInputStream.newInstance(
+                    payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
+            batch = PARSER.parseFrom(in);
+            in.checkLastTagWas(0); // a stray end-group tag ends the parse early; parseFrom(bytes) checks this
         } catch (InvalidProtocolBufferException e) {
             throw new LogDecodeException("payload is not a valid presage.log.v1.Batch: " + e.getMessage(), e);
         } catch (RuntimeException e) {

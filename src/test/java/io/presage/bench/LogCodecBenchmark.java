@@ -10,6 +10,7 @@ import org.openjdk.jmh.annotations.Setup;
 
 import io.presage.log.ApplicableBatch;
 import io.presage.log.BatchCodec;
+import io.presage.log.BatchElements;
 import io.presage.log.LogBatch;
 import io.presage.log.LogDecodeException;
 import io.presage.log.LogTxn;
@@ -19,8 +20,8 @@ import io.presage.testing.NanosPerOpBenchmark;
 /**
  * The log codec on a typical group-commit message: 13 blind writes (the mean batch of the commit
  * bench at 128 clients), each with the one-entry vector clock the coordinator gives a commit.
- * {@code decode} is what every applier does per message, and {@code check} what {@code ApplicableBatch}
- * adds to it; {@code build} is what group commit does per
+ * {@code decode} is what every applier does per message, {@code countElements} the part of it that
+ * bounds the objects a message decodes into, and {@code check} what {@code ApplicableBatch} adds to it; {@code build} is what group commit does per
  * transaction before encoding. Run with the GC profiler to see bytes allocated per operation:
  * {@code ./presage bench jmh LogCodecBenchmark -prof gc}.
  */
@@ -30,6 +31,8 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
     private final BatchCodec codec = new BatchCodec();
     private byte[] message;
     private LogBatch decoded;
+    /** The same batch's protobuf bytes, uncompressed, at {@link BatchCodec#HEADER_BYTES}. */
+    private byte[] raw;
     private List<LogWrite> writes;
     private List<String> reads;
     private long ts = 1_700_000_000_000_000L;
@@ -44,6 +47,7 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
                     Map.of("coordinator", t), List.of()));
         }
         message = codec.encode(LogBatch.of("coordinator", 1, 0, 42, txns));
+        raw = new BatchCodec(Integer.MAX_VALUE).encode(LogBatch.of("coordinator", 1, 0, 42, txns));
         try {
             decoded = codec.decode(message);
         } catch (LogDecodeException e) {
@@ -62,6 +66,12 @@ public class LogCodecBenchmark extends NanosPerOpBenchmark {
     @Benchmark
     public LogBatch check() throws LogDecodeException {
         return ApplicableBatch.check(decoded);
+    }
+
+    /** What decoding adds per message since it counts the elements before building them: the count alone. */
+    @Benchmark
+    public long countElements() throws LogDecodeException {
+        return BatchElements.check(raw, BatchCodec.HEADER_BYTES, raw.length - BatchCodec.HEADER_BYTES);
     }
 
     @Benchmark

@@ -110,6 +110,16 @@ class ConfigValidationTest {
     }
 
     @Test
+    void moreKeysPerTransactionThanOneLogMessageCarriesIsRefused() {
+        int most = io.presage.log.BatchCodec.MAX_TXN_KEYS;
+        assertEquals(most, config(Map.of("presage.limits.txn-keys", Integer.toString(most)))
+                .getConfigMapping(Limits.class).txnKeys());
+        ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
+                "presage.limits.txn-keys", Integer.toString(most + 1))).getConfigMapping(Limits.class));
+        assertTrue(e.getMessage().contains("presage.limits.txn-keys"), e.getMessage());
+    }
+
+    @Test
     void aMirrorWithoutItsOwnNodeIdIsRefused() {
         ConfigValidationException e = assertThrows(ConfigValidationException.class, () -> config(Map.of(
                 "presage.role", "mirror")).getConfigMapping(PresageConfig.class));

@@ -21,15 +21,18 @@ import io.presage.certify.CertifierLoop;
 import io.presage.certify.ColdVersions;
 import io.presage.certify.Hlc;
 import io.presage.certify.TxnRequest;
+import io.presage.log.BatchCodec;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
+import io.presage.log.LogMessage;
 import io.presage.testing.NatsTestServer;
 
 /**
  * Group commit's spacing of log messages ({@code presage.group-commit.min-interval} and
  * {@code min-interval-after}), against a real nats-server: the first commit after a quiet spell goes
  * out at once, commits that follow sooner than the interval wait for its end and share one message,
- * a message that is already full does not wait, and a client committing in sequence (each message
+ * a message that is already full does not wait, one over a message's element bound is split into
+ * messages that readers accept, and a client committing in sequence (each message
  * carrying one transaction) never waits. The intervals are long (seconds) so that each check is a bound the machine's speed cannot
  * blur: a commit that waited when it should not have takes longer than the interval itself.
  */
@@ -90,6 +93,18 @@ class GroupCommitSpacingTest {
         return assertInstanceOf(CommitOutcome.Committed.class, f.get(30, TimeUnit.SECONDS));
     }
 
+    /** The first and the last log position of commits that must all be committed. */
+    private static long[] committedSpan(List<CompletableFuture<CommitOutcome>> commits) throws Exception {
+        long first = Long.MAX_VALUE;
+        long last = 0;
+        for (CompletableFuture<CommitOutcome> f : commits) {
+            long s = committed(f).sequence();
+            first = Math.min(first, s);
+            last = Math.max(last, s);
+        }
+        return new long[] {first, last};
+    }
+
     private static long millisSince(long startNanos) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
@@ -131,16 +146,42 @@ class GroupCommitSpacingTest {
         for (int i = 0; i < 4; i++) {
             fill.add(submit("k" + i, 1_000));
         }
-        long firstSequence = Long.MAX_VALUE;
-        long lastSequence = 0;
-        for (CompletableFuture<CommitOutcome> f : fill) {
-            long s = committed(f).sequence();
-            firstSequence = Math.min(firstSequence, s);
-            lastSequence = Math.max(lastSequence, s);
-        }
+        long[] span = committedSpan(fill);
         assertTrue(millisSince(start) < NO_WAIT_BOUND_MS,
                 "a full message waited " + millisSince(start) + " ms for a 20 s interval");
-        assertEquals(firstSequence + 1, lastSequence, "4.4 kB of commits go out as two messages of at most 4 kB");
+        assertEquals(span[0] + 1, span[1], "4.4 kB of commits go out as two messages of at most 4 kB");
+    }
+
+    @Test
+    void pendingCommitsOverAMessagesElementBoundGoOutAsSeveralMessagesThatReadersAccept() throws Exception {
+        startGroupCommit(Duration.ofSeconds(20), 64 << 20); // bytes never split these: only elements can
+        committed(submit("a", 1));
+        // Three elements each (the transaction, its write, its clock entry): one more than a message holds.
+        int count = BatchCodec.MAX_ELEMENTS / 3 + 1;
+        List<CompletableFuture<CommitOutcome>> all = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            all.add(submitWaitingForRoom("k" + i));
+        }
+        long[] span = committedSpan(all);
+        assertEquals(span[0] + 1, span[1], count + " commits of 3 elements go out as two messages");
+        BatchCodec codec = new BatchCodec();
+        int decoded = 0;
+        for (LogMessage m : log.fetch(span[0], 2, Duration.ofSeconds(10))) {
+            decoded += codec.decode(m.data()).txns().size(); // a reader refuses a message over the bound
+        }
+        assertEquals(count, decoded);
+    }
+
+    /** Submits a blind write of a 1-byte value, waiting while the loop's queue is full. */
+    private CompletableFuture<CommitOutcome> submitWaitingForRoom(String key) {
+        TxnSpec spec = TxnSpec.blind(key, "1".getBytes(UTF_8), "coordinator");
+        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
+        GroupCommit.Answer callback = answer::complete;
+        TxnRequest request = new TxnRequest(new String[0], new long[0], new String[] {key});
+        while (!loop.submit(request, spec, callback)) {
+            Thread.onSpinWait();
+        }
+        return answer;
     }
 
     @Test
