@@ -72,6 +72,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
 
         /** A message was acknowledged: its size, how long its oldest transaction waited to be published, the append's latency. */
         void published(int txns, int bytes, long delayNanos, long publishNanos);
+
+        /**
+         * A message is being sent, {@code txns} transactions under {@code msgId}: its first attempt
+         * ({@code resend} false) or a resend after no ack. Lets a test know what is in flight instead of
+         * sleeping and hoping; the coordinator has no use for it.
+         */
+        default void sending(String msgId, int txns, boolean resend) {
+        }
     }
 
     private static final class Message {
@@ -299,7 +307,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long start = System.nanoTime();
         final long delay = start - since;
         CompletableFuture<Void> earlierSettled = settled;
-        settled = append(payload, msgId, expected, previousId, retries, false)
+        settled = append(payload, msgId, txns.size(), expected, previousId, retries, false)
                 .handle(AppendOutcome::new)
                 .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
                 .thenAcceptAsync(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start), offLoop)
@@ -373,8 +381,9 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
      * answers a resent id that got in with a duplicate ack before it checks the expected sequence (a
      * fence short of it does not: see lastFailure).
      */
-    private CompletableFuture<Appended> append(byte[] payload, String msgId, long expected, String previousId,
+    private CompletableFuture<Appended> append(byte[] payload, String msgId, int txns, long expected, String previousId,
                                                int attemptsLeft, boolean sentBefore) {
+        events.sending(msgId, txns, sentBefore);
         return log.append(subject, payload, msgId, expected, previousId).handle((ack, err) -> {
             if (err == null) {
                 return CompletableFuture.completedFuture(ack);
@@ -383,7 +392,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             boolean mayHaveLanded = cause instanceof LogUnavailableException u && u.mayHaveBeenAppended();
             if (attemptsLeft > 0 && mayHaveLanded) {
                 // Same id, same expectation: JetStream answers a duplicate ack if the first got in.
-                return append(payload, msgId, expected, previousId, attemptsLeft - 1, true);
+                return append(payload, msgId, txns, expected, previousId, attemptsLeft - 1, true);
             }
             return CompletableFuture.<Appended>failedFuture(lastFailure(cause, sentBefore));
         }).thenCompose(f -> f);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.time.Duration;
 import java.util.List;
@@ -21,6 +22,7 @@ import io.presage.certify.CertifierLoop;
 import io.presage.certify.TxnRequest;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
+import io.presage.testing.Await;
 import io.presage.testing.NatsTestServer;
 
 /**
@@ -41,13 +43,14 @@ class GroupCommitAckOrderTest {
     private CertifierLoop loop;
     private final RecentWrites recent = new RecentWrites();
     private final List<String> resyncs = new CopyOnWriteArrayList<>();
+    private final List<PipelineUnderTest.Sent> sent = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() {
         server = NatsTestServer.start();
         log = JetStreamLog.connect(LogConfig.defaults(server.url()).withPublishTimeout(PUBLISH_TIMEOUT));
         // One retry of an append whose ack did not come in time.
-        loop = PipelineUnderTest.start(log, log.lastSequence(), 1, recent, resyncs);
+        loop = PipelineUnderTest.start(log, log.lastSequence(), 1, recent, resyncs, 1024, sent);
     }
 
     @AfterEach
@@ -73,19 +76,26 @@ class GroupCommitAckOrderTest {
     void aLaterMessageAckedBeforeAnEarlierOnesResendIsAnsweredOnlyAfterIt() throws Exception {
         Seen warm = submit("warm", "none").get(30, TimeUnit.SECONDS);
         assertInstanceOf(CommitOutcome.Committed.class, warm.outcome());
+        sent.clear();
 
         server.pause();
-        long t0 = System.nanoTime();
         CompletableFuture<Seen> first = submit("a", "b");
+        Await.until(() -> sent.size() == 1, "the first message sent", 30, 5);
+        long t0 = System.nanoTime(); // its ack's deadline runs from about now
         sleepUntil(t0, 800);
         CompletableFuture<Seen> second = submit("b", "a");
+        Await.until(() -> sent.size() == 2, "the second message sent", 30, 5);
         // The first append times out at about 2.0 s and is resent (queued on the frozen socket); the
         // second would time out at about 2.8 s. Continue the server in between: it stores and acks
         // the first message, then the second (an ack the client takes), then the resend (a duplicate).
-        sleepUntil(t0, 2_400);
+        String firstId = sent.get(0).msgId();
+        Await.until(() -> sent.contains(new PipelineUnderTest.Sent(firstId, 1, true)), "the first message resent", 30, 5);
         Seen early = first.getNow(null);
         assertNull(early, "the first was answered while the server was frozen (frozen now: " + server.frozen() + ")");
+        List<PipelineUnderTest.Sent> beforeResume = List.copyOf(sent);
         server.resume();
+        assumeTrue(beforeResume.size() == 3, "the machine stalled past the second message's ack deadline too, "
+                + "so the server was not continued between the two resends: " + beforeResume);
 
         Seen a = first.get(30, TimeUnit.SECONDS);
         Seen b = second.get(30, TimeUnit.SECONDS);

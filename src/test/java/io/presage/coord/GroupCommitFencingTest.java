@@ -21,6 +21,7 @@ import io.presage.certify.TxnRequest;
 import io.presage.log.Appended;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
+import io.presage.testing.Await;
 import io.presage.testing.NatsTestServer;
 
 /**
@@ -37,6 +38,7 @@ class GroupCommitFencingTest {
     private JetStreamLog other;
     private CertifierLoop loop;
     private final List<String> resyncs = new CopyOnWriteArrayList<>();
+    private final List<PipelineUnderTest.Sent> sent = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() {
@@ -56,7 +58,7 @@ class GroupCommitFencingTest {
     }
 
     private void startGroupCommit(long lastSequence) {
-        loop = PipelineUnderTest.start(log, lastSequence, 0, new RecentWrites(), resyncs);
+        loop = PipelineUnderTest.start(log, lastSequence, 0, new RecentWrites(), resyncs, 1024, sent);
     }
 
     private CompletableFuture<CommitOutcome> submit(String key) {
@@ -76,22 +78,20 @@ class GroupCommitFencingTest {
         assertEquals(last + 1, foreign.sequence());
 
         // Two messages in flight before the server answers either: the first expects `last`, the second `last + 1`.
+        // The second is submitted once the first has been sent, so that it cannot share its message.
         server.pause();
         CompletableFuture<CommitOutcome> first = submit("a");
-        Thread.sleep(200);
+        Await.until(() -> sent.size() == 1, "the first message sent", 30, 5);
         CompletableFuture<CommitOutcome> second = submit("b");
-        Thread.sleep(200);
+        Await.until(() -> sent.size() == 2, "the second message sent", 30, 5);
         server.resume();
+        assertEquals(List.of(1, 1), sent.stream().map(PipelineUnderTest.Sent::txns).toList(), "one transaction each: " + sent);
 
         assertInstanceOf(CommitOutcome.Unavailable.class, first.get(30, TimeUnit.SECONDS), "the first is fenced");
         CommitOutcome o = second.get(30, TimeUnit.SECONDS);
         assertFalse(o instanceof CommitOutcome.Committed, "the second was stored after the other writer's message: " + o);
         assertEquals(last + 1, log.lastSequence(), "nothing of this coordinator's is in the log");
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (resyncs.isEmpty() && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
-        assertFalse(resyncs.isEmpty(), "the coordinator asks to rebuild from the log");
+        Await.until(() -> !resyncs.isEmpty(), "a rebuild from the log asked for", 30, 20);
     }
 
     @Test

@@ -33,6 +33,8 @@ final class HeldPipeline implements AutoCloseable {
     /** What reads at the coordinator would see (group commit puts acknowledged versions here). */
     final RecentWrites recent = new RecentWrites();
     final List<String> resyncs = new CopyOnWriteArrayList<>();
+    /** Every attempt to append a message, as group commit makes it. */
+    final List<PipelineUnderTest.Sent> sent = new CopyOnWriteArrayList<>();
 
     /** {@code retries}: resends of an append without an ack, as presage.group-commit.retries. */
     HeldPipeline(int retries) throws Exception {
@@ -41,7 +43,7 @@ final class HeldPipeline implements AutoCloseable {
         log = JetStreamLog.connect(LogConfig.defaults(proxy.url()).withPublishTimeout(Duration.ofMillis(1_000)));
         start = log.lastSequence();
         recent.reset(start);
-        loop = PipelineUnderTest.start(log, start, retries, recent, resyncs);
+        loop = PipelineUnderTest.start(log, start, retries, recent, resyncs, 1024, sent);
     }
 
     CompletableFuture<CommitOutcome> submit(TxnSpec spec, TxnRequest req) {

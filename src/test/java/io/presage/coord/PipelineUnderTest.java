@@ -1,6 +1,7 @@
 package io.presage.coord;
 
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.presage.certify.Certifier;
 import io.presage.certify.CertifierConfig;
@@ -11,18 +12,29 @@ import io.presage.log.JetStreamLog;
 
 /**
  * A certifier loop with group commit over a real log, as the coordinator runs it, for the tests of
- * the pipeline: no spacing between messages, up to four in flight, resyncs collected in a list.
+ * the pipeline: no spacing between messages, up to four in flight, resyncs collected in a list, and
+ * optionally every send of a message, so that a test waits for what it needs in flight.
  */
 final class PipelineUnderTest {
     private PipelineUnderTest() {
     }
 
+    /** One attempt to append a message ({@link GroupCommit.Events#sending}). */
+    record Sent(String msgId, int txns, boolean resend) {
+    }
+
     static CertifierLoop start(JetStreamLog log, long lastSequence, int retries, RecentWrites recent, List<String> resyncs) {
-        return start(log, lastSequence, retries, recent, resyncs, 1024);
+        return start(log, lastSequence, retries, recent, resyncs, 1024, new CopyOnWriteArrayList<>());
     }
 
     static CertifierLoop start(JetStreamLog log, long lastSequence, int retries, RecentWrites recent, List<String> resyncs,
             int queueCapacity) {
+        return start(log, lastSequence, retries, recent, resyncs, queueCapacity, new CopyOnWriteArrayList<>());
+    }
+
+    /** {@code sent}: a thread-safe list that each attempt to append a message is added to. */
+    static CertifierLoop start(JetStreamLog log, long lastSequence, int retries, RecentWrites recent, List<String> resyncs,
+            int queueCapacity, List<Sent> sent) {
         Certifier certifier = new Certifier(CertifierConfig.DEFAULT, new Hlc(), ColdVersions.NONE, true);
         GroupCommit gc = new GroupCommit(log, JetStreamLog.subjectFor(0), "coordinator", 1, 900_000, retries, 4, 0, 1,
                 lastSequence, recent, new GroupCommit.Events() {
@@ -33,6 +45,11 @@ final class PipelineUnderTest {
 
                     @Override
                     public void published(int txns, int bytes, long delayNanos, long publishNanos) {
+                    }
+
+                    @Override
+                    public void sending(String msgId, int txns, boolean resend) {
+                        sent.add(new Sent(msgId, txns, resend));
                     }
                 });
         CertifierLoop loop = new CertifierLoop(certifier, queueCapacity, 1024, gc);

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 import io.presage.certify.TxnRequest;
+import io.presage.testing.Await;
 
 /**
  * Review finding. A client told 504 (its append got no ack: "retry under the same id") retries at once.
@@ -47,7 +48,8 @@ class RetryAbortedWhileFirstAttemptLandsTest {
             AtomicInteger resyncsWhenRetried = new AtomicInteger(-1);
             p.proxy.hold = true;
             CompletableFuture<CommitOutcome> first = p.submit(x, xr);
-            Thread.sleep(200); // X's message is published (and held): z goes in a second one, chained to it
+            // Once X's message is sent (and held), z goes in a second one, chained to it.
+            Await.until(() -> p.sent.size() == 1, "X's message sent", 30, 5);
             CompletableFuture<CommitOutcome> other = p.submitBlind("z", "1"); // a second message in flight
             first.thenRun(() -> {
                 resyncsWhenRetried.set(p.resyncs.size()); // none yet: the engine is still READY
@@ -58,13 +60,21 @@ class RetryAbortedWhileFirstAttemptLandsTest {
             CommitOutcome retry = retried.get(30, TimeUnit.SECONDS).get(30, TimeUnit.SECONDS);
             assertInstanceOf(CommitOutcome.Unknown.class, other.get(30, TimeUnit.SECONDS), "z's message was in flight too");
             p.proxy.release(); // the first append lands after all
-            Thread.sleep(1_000);
+            Await.until(() -> commitsOf(p, "X") > 0, "X's first attempt landed", 30, 20);
 
-            long commitsOfX = p.landed().stream().filter(t -> "X".equals(t.id())).count();
+            long commitsOfX = commitsOf(p, "X");
             assertEquals(0, resyncsWhenRetried.get(), "the rebuild had not been asked for when the retry came");
             assertEquals(1, commitsOfX, "the first attempt of X landed");
             assertFalse(retry instanceof CommitOutcome.Aborted,
                     "X is committed in the log, yet its retry under the same id was answered " + retry);
+        }
+    }
+
+    private static long commitsOf(HeldPipeline p, String id) {
+        try {
+            return p.landed().stream().filter(t -> id.equals(t.id())).count();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
     }
 }
