@@ -374,6 +374,13 @@ public interface PresageConfig {
         @Min(1)
         int speculationMaxPending();
 
+        /**
+         * Estimated memory of the speculative transactions in flight at once, e.g. {@code 256M}; past it,
+         * more get 503 (one alone is always taken). Absent: a quarter of the maximum heap. The count alone
+         * let 10,000 transactions of up to {@code presage.limits.txn-bytes} each wait out a coordinator outage.
+         */
+        Optional<MemorySize> speculationMaxPendingBytes();
+
         /** How long a finished speculation's outcome stays at {@code GET /v1/transactions/{id}} (at most 100,000 kept). */
         @WithDefault("10m")
         @DurationMin(millis = 1)

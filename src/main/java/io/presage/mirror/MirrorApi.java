@@ -528,7 +528,8 @@ public class MirrorApi implements NodeApi {
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             if (speculate) {
-                return speculate(call, name, id == null ? speculations().newId() : id, id != null);
+                return speculate(call, name, id == null ? speculations().newId() : id, id != null,
+                        body == null ? 0 : body.length);
             }
         } catch (ProcedureException e) {
             if (e.badInput()) {
@@ -542,12 +543,13 @@ public class MirrorApi implements NodeApi {
 
     /** A plain transaction (its id set), speculatively: recorded, then 202 at once; the coordinator decides later. */
     private Uni<Response> speculate(TxnSpec txn) {
-        SpeculationTable.Claim c = claim(txn.id());
+        String body = speculations().body(txn);
+        SpeculationTable.Claim c = claim(txn.id(), SpeculationTable.weight(body.length()));
         if (!c.created()) {
             return known(c.speculation());
         }
         Speculation s = c.speculation();
-        return detached(s, speculations().record(s, MirrorSpeculations.TRANSACTION, null, speculations().body(txn))
+        return detached(s, speculations().record(s, MirrorSpeculations.TRANSACTION, null, body)
                 .onItem().transformToUni(recorded -> {
                     if (!recorded) {
                         return takeOver(s);
@@ -574,8 +576,8 @@ public class MirrorApi implements NodeApi {
      * A procedure, speculatively: planned on local data at one position, recorded, and answered 202 with
      * its result. Nothing is recorded or sent when the local read fails (503).
      */
-    private Uni<Response> speculate(ProcedureCall call, String name, String id, boolean clientsId) {
-        SpeculationTable.Claim c = claim(id);
+    private Uni<Response> speculate(ProcedureCall call, String name, String id, boolean clientsId, int bodyBytes) {
+        SpeculationTable.Claim c = claim(id, SpeculationTable.weight(bodyBytes));
         if (!c.created()) {
             return known(c.speculation());
         }
@@ -629,11 +631,12 @@ public class MirrorApi implements NodeApi {
         });
     }
 
-    private SpeculationTable.Claim claim(String id) {
-        SpeculationTable.Claim c = speculations().claim(id);
+    private SpeculationTable.Claim claim(String id, long bytes) {
+        SpeculationTable.Claim c = speculations().claim(id, bytes);
         if (c == null) {
-            throw ApiException.unavailable("too many speculative transactions are waiting for the coordinator ("
-                    + config.mirror().speculationMaxPending() + "); retry, or send it without speculative=true");
+            throw ApiException.unavailable("too many speculative transactions are waiting for the coordinator (at most "
+                    + config.mirror().speculationMaxPending() + ", and " + speculations().maxPendingBytes()
+                    + " bytes of them by estimate); retry, or send it without speculative=true");
         }
         return c;
     }

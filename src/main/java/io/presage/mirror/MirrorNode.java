@@ -122,7 +122,8 @@ public class MirrorNode implements ApplyHook {
         // coordinator that stopped answering.
         reconciler = new ReconcileBatcher(this::askCoordinator, limits.batchKeys(), 2 * m.forwardTimeout().toMillis(), 10_000);
         prefetcher = m.prediction().enabled() ? newPrefetcher(m.prediction()) : null;
-        speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(), m.speculationRetention().toMillis(),
+        speculations = new MirrorSpeculations(config.nodeId(), m.speculationMaxPending(),
+                HeapShare.orQuarterOfHeap(m.speculationMaxPendingBytes()), m.speculationRetention().toMillis(),
                 m.speculationTurnWait(),
                 coordinator, reconciler, new AppliedHere(waiters, applier, pool)::applied, new SpeculationStore(pool), json,
                 registry);

@@ -33,7 +33,7 @@ import io.smallrye.mutiny.Uni;
  * The mirror's speculative transactions (package {@link io.presage.speculate}): the table of known
  * speculations, the driver wired to this mirror's coordinator client and applied position, ids for
  * calls that bring none, and the metrics {@code presage_speculations_total{outcome}} and
- * {@code presage_speculations_pending}.
+ * {@code presage_speculations_pending} and {@code presage_speculations_pending_bytes}.
  */
 final class MirrorSpeculations {
     private static final int MAX_FINISHED_KEPT = 100_000;
@@ -62,14 +62,16 @@ final class MirrorSpeculations {
     private final ObjectMapper json;
     private final String idPrefix;
     private final long retentionMillis;
+    private final long maxPendingBytes;
     private final Map<Speculation.Status, Counter> outcomes = new EnumMap<>(Speculation.Status.class);
     private volatile long lastForgotMillis;
 
     /** {@code applied}: completes once this mirror has applied a log message (see {@link AppliedHere}). */
-    MirrorSpeculations(String nodeId, int maxPending, long retentionMillis, Duration turnWait, CoordinatorClient client,
-            ReconcileBatcher reconciler, Speculator.Applied applied, SpeculationStore store, ObjectMapper json,
-            MeterRegistry registry) {
-        this.table = new SpeculationTable(maxPending, MAX_FINISHED_KEPT, retentionMillis);
+    MirrorSpeculations(String nodeId, int maxPending, long maxPendingBytes, long retentionMillis, Duration turnWait,
+            CoordinatorClient client, ReconcileBatcher reconciler, Speculator.Applied applied, SpeculationStore store,
+            ObjectMapper json, MeterRegistry registry) {
+        this.table = new SpeculationTable(maxPending, maxPendingBytes, MAX_FINISHED_KEPT, retentionMillis);
+        this.maxPendingBytes = maxPendingBytes;
         this.store = store;
         this.json = json;
         this.retentionMillis = retentionMillis;
@@ -82,6 +84,7 @@ final class MirrorSpeculations {
             }
         }
         registry.gauge("presage_speculations_pending", table, SpeculationTable::pending);
+        registry.gauge("presage_speculations_pending_bytes", table, SpeculationTable::pendingBytes);
         this.speculator = new Speculator(commits, journal(), applied, json, nodeId, this::finished, turnWait);
     }
 
@@ -153,6 +156,7 @@ final class MirrorSpeculations {
     }
 
     private void resume(Speculation s, SpeculationStore.Recorded r) {
+        table.charge(s, SpeculationTable.weight(r.body() == null ? 0 : r.body().length()));
         Runnable carryOn;
         try {
             carryOn = readBack(s, r);
@@ -311,8 +315,13 @@ final class MirrorSpeculations {
     }
 
     /** See {@link SpeculationTable#claim}. */
-    SpeculationTable.Claim claim(String id) {
-        return table.claim(id);
+    /** The byte budget of the speculations in flight ({@code presage.mirror.speculation-max-pending-bytes}). */
+    long maxPendingBytes() {
+        return maxPendingBytes;
+    }
+
+    SpeculationTable.Claim claim(String id, long bytes) {
+        return table.claim(id, bytes);
     }
 
     void abandon(Speculation s) {
@@ -346,6 +355,7 @@ final class MirrorSpeculations {
     Map<String, Object> status() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("pending", table.pending());
+        m.put("pendingBytes", table.pendingBytes());
         outcomes.forEach((s, c) -> m.put(s.name().toLowerCase(java.util.Locale.ROOT), (long) c.count()));
         return m;
     }

@@ -41,6 +41,8 @@ public final class Speculation {
     private volatile View view;
     private volatile long finishedMillis;
     private final CompletableFuture<Void> setUp = new CompletableFuture<>();
+    /** What it is counted for in its table's byte budget while undecided, -1 once released ({@link SpeculationTable}). */
+    private volatile long bytes;
 
     public Speculation(String id) {
         this.id = id;
@@ -49,6 +51,14 @@ public final class Speculation {
 
     public String id() {
         return id;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    void bytes(long n) {
+        bytes = n;
     }
 
     public View view() {

@@ -3,10 +3,12 @@ package io.presage.speculate;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The speculations a mirror knows, by id: every one still speculative (at most {@code maxPending}, so
- * that a coordinator outage cannot grow memory without bound) and finished ones for
+ * The speculations a mirror knows, by id: every one still speculative (at most {@code maxPending}, and
+ * at most {@code maxPendingBytes} of them by their estimated size, so that a coordinator outage cannot
+ * grow memory without bound: 10,000 transactions of 8 MB each are 80 GB) and finished ones for
  * {@code retentionMillis}, at most {@code maxFinished} of them, oldest forgotten first.
  */
 public final class SpeculationTable {
@@ -18,22 +20,44 @@ public final class SpeculationTable {
     private final ConcurrentHashMap<String, Speculation> byId = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Speculation> finishedOrder = new ConcurrentLinkedQueue<>();
     private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicLong pendingBytes = new AtomicLong();
     private final AtomicInteger finishedKept = new AtomicInteger();
     private final int maxPending;
+    private final long maxPendingBytes;
     private final int maxFinished;
     private final long retentionMillis;
 
+    /** No byte budget: only the count bounds what is in flight. */
     public SpeculationTable(int maxPending, int maxFinished, long retentionMillis) {
+        this(maxPending, Long.MAX_VALUE, maxFinished, retentionMillis);
+    }
+
+    public SpeculationTable(int maxPending, long maxPendingBytes, int maxFinished, long retentionMillis) {
         this.maxPending = maxPending;
+        this.maxPendingBytes = maxPendingBytes;
         this.maxFinished = maxFinished;
         this.retentionMillis = retentionMillis;
     }
 
-    /**
-     * The speculation known under {@code id}, or a new one; null when {@code maxPending} are in flight
-     * already (the caller answers 503).
-     */
+    /** The estimated memory of an undecided speculation whose request is {@code textLength} chars of JSON. */
+    public static long weight(int textLength) {
+        // The recorded body text, the request parsed (a JSON tree or a transaction's values), and what is
+        // sent to the coordinator again: about three copies, plus the entry and its view.
+        return 1024 + 3L * textLength;
+    }
+
+    /** As {@link #claim(String, long)} for a speculation not yet counted in bytes (see {@link #charge}). */
     public Claim claim(String id) {
+        return claim(id, 0);
+    }
+
+    /**
+     * The speculation known under {@code id}, or a new one counted as {@code bytes}; null when
+     * {@code maxPending} are in flight already, or when these bytes would take the undecided ones past
+     * {@code maxPendingBytes} (the caller answers 503). One larger than the whole budget is taken when
+     * nothing else is in flight, so that any transaction the limits allow can be speculated.
+     */
+    public Claim claim(String id, long bytes) {
         Speculation known = byId.get(id);
         if (known != null) {
             return new Claim(known, false);
@@ -42,25 +66,46 @@ public final class SpeculationTable {
             pending.decrementAndGet();
             return null;
         }
+        long total = pendingBytes.addAndGet(bytes);
+        if (total > maxPendingBytes && total != bytes) {
+            pendingBytes.addAndGet(-bytes);
+            pending.decrementAndGet();
+            return null;
+        }
         Speculation mine = new Speculation(id);
+        mine.bytes(bytes);
         Speculation raced = byId.putIfAbsent(id, mine);
         if (raced != null) {
-            pending.decrementAndGet();
+            release(mine);
             return new Claim(raced, false);
         }
         return new Claim(mine, true);
     }
 
+    /**
+     * Counts {@code s}, claimed by {@link #claim(String)} before its size was known (a speculation resumed
+     * after a restart, whose record is read once its id is claimed), as {@code bytes} from now on. Never
+     * refused: what a restart interrupted was admitted under the budget before it.
+     */
+    public void charge(Speculation s, long bytes) {
+        synchronized (s) {
+            if (s.bytes() >= 0) { // not released already (finished, or abandoned)
+                pendingBytes.addAndGet(bytes - s.bytes());
+                s.bytes(bytes);
+            }
+        }
+    }
+
     /** A speculation that could not start (its local read failed): forgotten, as if never claimed. */
     public void abandon(Speculation s) {
         if (byId.remove(s.id(), s)) {
-            pending.decrementAndGet();
+            release(s);
         }
     }
 
     /** Called once when {@code s} has finished: kept for a while, then forgotten. */
     public void finished(Speculation s) {
-        pending.decrementAndGet();
+        release(s);
         finishedOrder.add(s);
         finishedKept.incrementAndGet();
         forgetOld(s.finishedMillis());
@@ -72,6 +117,19 @@ public final class SpeculationTable {
 
     public int pending() {
         return pending.get();
+    }
+
+    /** The estimated bytes of the speculations in flight. */
+    public long pendingBytes() {
+        return pendingBytes.get();
+    }
+
+    private void release(Speculation s) {
+        synchronized (s) {
+            pendingBytes.addAndGet(-Math.max(0, s.bytes()));
+            s.bytes(-1); // released: a late charge must not count it again
+        }
+        pending.decrementAndGet();
     }
 
     private void forgetOld(long nowMillis) {

@@ -386,6 +386,34 @@ class MirrorApiTest {
 
     @Test
     @Order(9)
+    void speculationsPastTheirByteBudgetGet503WhileTheCoordinatorIsOut() {
+        // MirrorProfile allows 64K of them by estimate; those of order 8 are still in flight.
+        long before = pendingSpeculationBytes();
+        assertTrue(before > 0, "speculations of order 8 in flight: " + before);
+        StringBuilder writes = new StringBuilder();
+        for (int i = 0; i < 10; i++) { // 10 values of 4 kB: about 120K by estimate
+            writes.append(i == 0 ? "" : ",").append("{\"key\":\"big-").append(i).append("\",\"value\":\"")
+                    .append("x".repeat(4_000)).append("\"}");
+        }
+        given().contentType(ContentType.JSON).queryParam("speculative", "true")
+                .body("{\"id\":\"big-1\",\"writes\":[" + writes + "]}").post("/v1/transactions")
+                .then().statusCode(503).body("error", equalTo("UNAVAILABLE"))
+                .body("message", containsString("bytes of them by estimate"));
+        assertEquals(before, pendingSpeculationBytes(), "the refused one is not counted");
+        given().get("/v1/transactions/{id}", "big-1").then().statusCode(503); // not known here: the coordinator is asked
+        // A small one still fits.
+        given().contentType(ContentType.JSON).queryParam("speculative", "true")
+                .body("{\"id\":\"small-1\",\"writes\":[{\"key\":\"small\",\"value\":1}]}").post("/v1/transactions")
+                .then().statusCode(202).body("status", equalTo("SPECULATIVE"));
+        assertTrue(pendingSpeculationBytes() > before);
+    }
+
+    private static long pendingSpeculationBytes() {
+        return ((Number) given().get("/v1/status").then().statusCode(200).extract().path("speculations.pendingBytes")).longValue();
+    }
+
+    @Test
+    @Order(9)
     void badWritesAreRefusedLocallyAsTheCoordinatorWould() {
         Http.put("fw-k", "{not json").then().statusCode(400).body("error", equalTo("BAD_REQUEST"));
         Http.put("fw-k", "\"" + "x".repeat(5000) + "\"").then().statusCode(413).body("error", equalTo("TOO_LARGE"));

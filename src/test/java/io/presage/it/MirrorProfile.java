@@ -59,6 +59,7 @@ public class MirrorProfile implements QuarkusTestProfile {
             cfg.put("presage.mirror.calibration-margin", "50ms");
             cfg.put("presage.mirror.calibration-log", CALIBRATION_LOG.toString());
             cfg.put("presage.apply.cache-keys", "64"); // small: eviction and refills happen in the tests
+            cfg.put("presage.mirror.speculation-max-pending-bytes", "64K"); // reached in MirrorApiTest
             return cfg;
         }
     }

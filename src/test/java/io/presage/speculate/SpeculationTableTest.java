@@ -74,4 +74,48 @@ class SpeculationTableTest {
         assertNull(t.get("old"));
         assertNotNull(t.get("next"));
     }
+
+    @Test
+    void theEstimatedBytesInFlightAreBoundedAndFinishingOrAbandoningOneMakesRoom() {
+        SpeculationTable t = new SpeculationTable(100, 3_000, 10, 60_000);
+        Speculation a = t.claim("a", 1_000).speculation();
+        Speculation b = t.claim("b", 1_500).speculation();
+        assertEquals(2_500, t.pendingBytes());
+        assertNull(t.claim("c", 1_000), "3,500 bytes in flight would pass the 3,000 allowed");
+        assertEquals(2_500, t.pendingBytes(), "a refused claim is not counted");
+        assertEquals(2, t.pending());
+        assertNotNull(t.claim("c", 500), "exactly the budget is allowed");
+        a.finish(a.rolledBack("X", List.of(), "no"), System.currentTimeMillis());
+        t.finished(a);
+        assertEquals(2_000, t.pendingBytes());
+        t.abandon(b);
+        assertEquals(500, t.pendingBytes());
+        assertTrue(t.claim("d", 2_500).created());
+    }
+
+    @Test
+    void oneLargerThanTheWholeBudgetIsTakenOnlyWhenNothingElseIsInFlight() {
+        SpeculationTable t = new SpeculationTable(100, 1_000, 10, 60_000);
+        Speculation big = t.claim("big", 5_000).speculation();
+        assertNotNull(big, "alone, it is taken: any transaction the limits allow can be speculated");
+        assertNull(t.claim("small", 10));
+        t.abandon(big);
+        assertNotNull(t.claim("small", 10));
+        assertNull(t.claim("big", 5_000), "not with another in flight");
+    }
+
+    @Test
+    void aResumedSpeculationIsChargedOnceItsSizeIsKnownAndNotAfterItIsReleased() {
+        SpeculationTable t = new SpeculationTable(100, 1_000, 10, 60_000);
+        Speculation r = t.claim("r").speculation();
+        assertEquals(0, t.pendingBytes());
+        t.charge(r, 800);
+        assertEquals(800, t.pendingBytes());
+        assertNull(t.claim("x", 300), "the charge counts against the budget");
+        r.finish(r.committed(false), System.currentTimeMillis());
+        t.finished(r);
+        assertEquals(0, t.pendingBytes());
+        t.charge(r, 800); // a late charge, after it finished
+        assertEquals(0, t.pendingBytes());
+    }
 }
