@@ -314,12 +314,12 @@ final class MirrorSpeculations {
         speculator.stop();
     }
 
-    /** See {@link SpeculationTable#claim}. */
     /** The byte budget of the speculations in flight ({@code presage.mirror.speculation-max-pending-bytes}). */
     long maxPendingBytes() {
         return maxPendingBytes;
     }
 
+    /** See {@link SpeculationTable#claim(String, long)}. */
     SpeculationTable.Claim claim(String id, long bytes) {
         return table.claim(id, bytes);
     }

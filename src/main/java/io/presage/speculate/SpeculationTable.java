@@ -46,7 +46,10 @@ public final class SpeculationTable {
         return 1024 + 3L * textLength;
     }
 
-    /** As {@link #claim(String, long)} for a speculation not yet counted in bytes (see {@link #charge}). */
+    /**
+     * As {@link #claim(String, long)} for a speculation not yet counted in bytes (see {@link #charge}): one
+     * a restart interrupted, refused only by {@code maxPending}, never by the bytes in flight.
+     */
     public Claim claim(String id) {
         return claim(id, 0);
     }
@@ -67,7 +70,7 @@ public final class SpeculationTable {
             return null;
         }
         long total = pendingBytes.addAndGet(bytes);
-        if (total > maxPendingBytes && total != bytes) {
+        if (bytes > 0 && total > maxPendingBytes && total != bytes) { // a claim of 0 bytes (a resumption) is never refused by bytes
             pendingBytes.addAndGet(-bytes);
             pending.decrementAndGet();
             return null;

@@ -112,9 +112,11 @@ class SpeculationTableTest {
         t.charge(r, 800);
         assertEquals(800, t.pendingBytes());
         assertNull(t.claim("x", 300), "the charge counts against the budget");
+        t.charge(r, 5_000); // over the budget on its own
+        assertNotNull(t.claim("resumed-too"), "a resumption is not refused by the bytes in flight");
         r.finish(r.committed(false), System.currentTimeMillis());
         t.finished(r);
-        assertEquals(0, t.pendingBytes());
+        assertEquals(0, t.pendingBytes(), "resumed-too is not charged yet");
         t.charge(r, 800); // a late charge, after it finished
         assertEquals(0, t.pendingBytes());
     }
