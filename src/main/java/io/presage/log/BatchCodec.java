@@ -63,13 +63,19 @@ public final class BatchCodec {
     /** Largest uncompressed payload written or accepted: 64 MiB. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 20;
     /**
-     * Most elements (transactions, writes, read keys, vector-clock entries) one message carries:
-     * written by no one, accepted from no one. It bounds the heap a message's decoding takes, which
-     * its bytes do not (see {@link BatchElements}). Group commit splits its messages here as it does at
+     * Most elements (transactions, writes, read keys, vector-clock entries) one message carries as this
+     * code writes it. Group commit splits its messages here as it does at
      * {@code presage.group-commit.max-bytes}, and one transaction can never reach it:
      * {@code presage.limits.txn-keys} is at most {@link #MAX_TXN_KEYS}.
      */
     public static final int MAX_ELEMENTS = 1 << 16;
+    /**
+     * Most elements a message may hold to be read: what bounds the heap its decoding takes, which its
+     * bytes do not (see {@link BatchElements}). Four times {@link #MAX_ELEMENTS}, because coordinators
+     * before that bound split by estimated bytes only: at the default {@code max-bytes} (900,000) their
+     * messages hold at most about 82,000 elements (a read key is at least 11 bytes by that estimate).
+     */
+    public static final int MAX_READ_ELEMENTS = 1 << 18;
     /** Most keys one transaction may read plus write: with itself and its clock entry, one message. */
     public static final int MAX_TXN_KEYS = MAX_ELEMENTS - 2;
     /** Payloads up to this size are never compressed: too small to gain, not worth the CPU. */

@@ -9,7 +9,7 @@ import io.presage.log.proto.Txn;
 import java.io.IOException;
 
 /**
- * The number of objects a batch decodes into, bounded by {@link BatchCodec#MAX_ELEMENTS}.
+ * The number of objects a batch decodes into, bounded by {@link BatchCodec#MAX_READ_ELEMENTS}.
  *
  * <p>Why: the payload's byte limit does not bound the heap its decoding takes. An empty transaction,
  * write or read key costs two bytes of protobuf and a few hundred bytes of objects, and LZ4 turns
@@ -45,7 +45,7 @@ public final class BatchElements {
     }
 
     /**
-     * Refuses a payload that would decode into more than {@link BatchCodec#MAX_ELEMENTS} elements,
+     * Refuses a payload that would decode into more than {@link BatchCodec#MAX_READ_ELEMENTS} elements,
      * without building any of them.
      *
      * @param payload holds the uncompressed protobuf {@code Batch} at {@code offset}, {@code length} bytes
@@ -66,10 +66,11 @@ public final class BatchElements {
                 int limit = in.pushLimit(in.readRawVarint32());
                 n += 1 + countTxnElements(in);
                 in.popLimit(limit);
-                if (n > BatchCodec.MAX_ELEMENTS) {
-                    throw new LogDecodeException("batch holds more than " + BatchCodec.MAX_ELEMENTS
-                            + " elements (transactions, writes, read keys, vector-clock entries);"
-                            + " no coordinator writes one");
+                if (n > BatchCodec.MAX_READ_ELEMENTS) {
+                    throw new LogDecodeException("batch holds more than " + BatchCodec.MAX_READ_ELEMENTS
+                            + " elements (transactions, writes, read keys, vector-clock entries),"
+                            + " where a coordinator writes at most " + BatchCodec.MAX_ELEMENTS
+                            + " (an older one, more only with a group-commit.max-bytes over 2.8 MB)");
                 }
             }
             return n;

@@ -28,13 +28,14 @@ import net.jpountz.lz4.LZ4Factory;
 import org.junit.jupiter.api.Test;
 
 /**
- * A message decodes into at most {@link BatchCodec#MAX_ELEMENTS} transactions, writes, read keys and
- * vector-clock entries: exactly that many decode, one more is refused as malformed before protobuf
- * builds any of them, and the encoder never writes more. The bytes of a message do not bound its
- * objects: LZ4 lets a few hundred kilobytes declare tens of millions of empty transactions.
+ * A message decodes into at most {@link BatchCodec#MAX_READ_ELEMENTS} transactions, writes, read keys
+ * and vector-clock entries: exactly that many decode, one more is refused as malformed before protobuf
+ * builds any of them. The encoder writes at most {@link BatchCodec#MAX_ELEMENTS}, and what coordinators
+ * wrote before that bound is still read. The bytes of a message do not bound its objects: LZ4 lets a
+ * few hundred kilobytes declare tens of millions of empty transactions.
  */
 class BatchElementBoundTest {
-    private static final int MAX = BatchCodec.MAX_ELEMENTS;
+    private static final int MAX = BatchCodec.MAX_READ_ELEMENTS;
     private final BatchCodec codec = new BatchCodec();
 
     private static Batch.Builder header() {
@@ -96,7 +97,7 @@ class BatchElementBoundTest {
     @Test
     void elementsAreCountedAcrossTransactions() {
         Batch.Builder b = header();
-        for (int i = 0; i < 4; i++) { // 4 × (1 + 16,383 writes + 1 read key) = MAX + 4
+        for (int i = 0; i < 4; i++) { // 4 × (1 + MAX / 4 - 1 writes + 1 read key) = MAX + 4
             Txn.Builder t = Txn.newBuilder().setTimestamp(1).addReadKeys("r");
             for (int w = 0; w < MAX / 4 - 1; w++) {
                 t.addWrites(Write.newBuilder().setKey("k").setValueJson(ByteString.copyFromUtf8("1")));
@@ -123,18 +124,36 @@ class BatchElementBoundTest {
     }
 
     @Test
-    void theEncoderWritesTheBoundAndRefusesMore() throws Exception {
+    void theEncoderWritesItsBoundAndRefusesMore() throws Exception {
+        int most = BatchCodec.MAX_ELEMENTS;
         List<LogTxn> txns = new ArrayList<>();
         // txn(...) has no read keys and no clock entries: one element, plus one per write.
-        for (int i = 0; i < MAX / 2; i++) {
+        for (int i = 0; i < most / 2; i++) {
             txns.add(txn(i + 1, null, LogWrite.put("k" + i, json("1"))));
         }
         LogBatch atBound = batch(txns.toArray(LogTxn[]::new));
-        assertEquals(MAX / 2, codec.decode(codec.encode(atBound)).txns().size());
-        txns.add(txn(MAX, null));
+        assertEquals(most / 2, codec.decode(codec.encode(atBound)).txns().size());
+        txns.add(txn(most, null));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> codec.encode(batch(txns.toArray(LogTxn[]::new))));
-        assertTrue(e.getMessage().contains("at most " + MAX), e.getMessage());
+        assertTrue(e.getMessage().contains("at most " + most), e.getMessage());
+    }
+
+    @Test
+    void aMessageACoordinatorWroteBeforeTheWritersBoundIsStillRead() throws Exception {
+        // Split by estimated bytes only (900,000 by default): 81 read-only transactions of 1,000 one-character
+        // read keys each are 81 × 11,136 estimated bytes, one message of 81,162 elements.
+        Batch.Builder b = header();
+        for (int i = 0; i < 81; i++) {
+            Txn.Builder t = Txn.newBuilder().setTimestamp(i + 1).setOrigin("mirror-1").putVclock("mirror-1", i + 1);
+            for (int k = 0; k < 1_000; k++) {
+                t.addReadKeys(String.valueOf((char) ('\u4e00' + k)));
+            }
+            b.addTxns(t);
+        }
+        LogBatch read = codec.decode(uncompressed(b.build().toByteArray()));
+        assertEquals(81, read.txns().size());
+        assertTrue(81 * 1_002 > BatchCodec.MAX_ELEMENTS, "more than this code writes in one message");
     }
 
     @Test
