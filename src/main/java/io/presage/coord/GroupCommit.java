@@ -284,6 +284,23 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         publish(certifier, part, partStart, since);
     }
 
+    /**
+     * The message body for these transactions, or null when the codec refuses them. Nothing it refuses
+     * gets this far (keys, values and sizes are checked before certification, and batches are cut at
+     * the codec's bounds), so this is a bug; but one thrown here would leave the transactions certified
+     * and their clients unanswered for good. Null goes the way of an append refused before it was sent:
+     * the certifier's state for them is undone and the clients get 503.
+     */
+    private byte[] encodeOrNull(long batchId, List<CertifierLoop.Certified> txns) {
+        try {
+            return codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "a batch of " + txns.size() + " transactions could not be encoded for the log;"
+                    + " they are undone and answered 503", e);
+            return null;
+        }
+    }
+
     /** Publishes one message; returns the undo position after it. */
     private long publish(Certifier certifier, List<CertifierLoop.Certified> txns, long markBefore, long since) {
         final long markAfter = txns.get(txns.size() - 1).markAfter();
@@ -293,7 +310,7 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
             return markAfter;
         }
         final long batchId = ++nextBatchId;
-        final byte[] payload = codec.encode(LogBatch.of(coordinatorId, epoch, 0, batchId, toLog(txns)));
+        final byte[] payload = encodeOrNull(batchId, txns);
         final String msgId = coordinatorId + "-" + epoch + "-" + batchId;
         final long expected = expectedLast++;
         // Chained to the message before it while that one is still in flight: if another writer's
@@ -307,10 +324,14 @@ final class GroupCommit implements CertifierLoop.BatchHandler {
         final long start = System.nanoTime();
         final long delay = start - since;
         CompletableFuture<Void> earlierSettled = settled;
-        settled = append(payload, msgId, txns.size(), expected, previousId, retries, false)
+        CompletableFuture<Appended> appended = payload != null ? append(payload, msgId, txns.size(), expected, previousId, retries, false)
+                : CompletableFuture.failedFuture(new LogUnavailableException(
+                        "the batch could not be encoded for the log (see the error logged)", false, null));
+        settled = appended
                 .handle(AppendOutcome::new)
                 .thenCombine(earlierSettled, (outcome, earlier) -> outcome)
-                .thenAcceptAsync(outcome -> settle(m, inPlace(outcome, expected), payload.length, delay, start), offLoop)
+                .thenAcceptAsync(outcome -> settle(m, inPlace(outcome, expected), payload == null ? 0 : payload.length,
+                        delay, start), offLoop)
                 .exceptionally(GroupCommit::logged);
         return markAfter;
     }

@@ -17,7 +17,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import io.presage.certify.CertifierLoop;
-import io.presage.certify.TxnRequest;
 import io.presage.log.Appended;
 import io.presage.log.JetStreamLog;
 import io.presage.log.LogConfig;
@@ -62,11 +61,7 @@ class GroupCommitFencingTest {
     }
 
     private CompletableFuture<CommitOutcome> submit(String key) {
-        TxnSpec spec = TxnSpec.blind(key, "1".getBytes(UTF_8), "coordinator");
-        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
-        GroupCommit.Answer callback = answer::complete;
-        assertTrue(loop.submit(new TxnRequest(new String[0], new long[0], new String[] {key}), spec, callback));
-        return answer;
+        return PipelineUnderTest.submitBlind(loop, key);
     }
 
     @Test

@@ -1,6 +1,10 @@
 package io.presage.coord;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.presage.certify.Certifier;
@@ -8,6 +12,7 @@ import io.presage.certify.CertifierConfig;
 import io.presage.certify.CertifierLoop;
 import io.presage.certify.ColdVersions;
 import io.presage.certify.Hlc;
+import io.presage.certify.TxnRequest;
 import io.presage.log.JetStreamLog;
 
 /**
@@ -55,5 +60,14 @@ final class PipelineUnderTest {
         CertifierLoop loop = new CertifierLoop(certifier, queueCapacity, 1024, gc);
         gc.attach(loop);
         return loop;
+    }
+
+    /** Submits a blind write of "1" to {@code key}, as the coordinator's own; asserts the loop took it. */
+    static CompletableFuture<CommitOutcome> submitBlind(CertifierLoop loop, String key) {
+        TxnSpec spec = TxnSpec.blind(key, "1".getBytes(UTF_8), "coordinator");
+        CompletableFuture<CommitOutcome> answer = new CompletableFuture<>();
+        GroupCommit.Answer callback = answer::complete;
+        assertTrue(loop.submit(new TxnRequest(new String[0], new long[0], new String[] {key}), spec, callback));
+        return answer;
     }
 }
