@@ -452,8 +452,42 @@ public class Applier implements ApplyProgress {
         LOG.infof("applier: filled the gap up to %d", gapEnd);
     }
 
-    /** Applies {@code todo} (consecutive, above the applied sequence) in one transaction and tells the hook and listeners. */
+    /**
+     * Most payload bytes, as the messages' envelopes declare them uncompressed, that one chunk decodes
+     * at once. Each message's elements are bounded ({@link BatchCodec#MAX_READ_ELEMENTS}), but a chunk is
+     * up to {@code batch-messages} of them, all decoded before any is applied: 64 messages at that bound
+     * would hold over a gigabyte. A decoded message holds at most about 25 times its declared bytes (two
+     * bytes of protobuf per empty transaction), so this bounds a chunk to some 400 MB whatever the log
+     * holds; at the default {@code max-bytes} a chunk still takes at least 18 messages.
+     */
+    static final long CHUNK_DECODE_BYTES = 16L << 20;
+
+    /**
+     * How many of {@code todo}'s first messages one chunk takes: those whose declared payloads add up to
+     * at most {@code budget}, and at least one.
+     */
+    static int withinDecodeBudget(List<LogMessage> todo, long budget) {
+        long declared = 0;
+        for (int i = 0; i < todo.size(); i++) {
+            declared += BatchCodec.declaredPayloadBytes(todo.get(i).data());
+            if (declared > budget && i > 0) {
+                return i;
+            }
+        }
+        return todo.size();
+    }
+
+    /**
+     * Applies {@code todo} (consecutive, above the applied sequence) in one transaction and tells the hook
+     * and listeners; in several, one after another, when it is more than {@link #CHUNK_DECODE_BYTES} to decode.
+     */
     private void applyChunk(List<LogMessage> todo) throws Throwable {
+        int fits = withinDecodeBudget(todo, CHUNK_DECODE_BYTES);
+        if (fits < todo.size()) {
+            applyChunk(todo.subList(0, fits));
+            applyChunk(todo.subList(fits, todo.size()));
+            return;
+        }
         if (caughtUp || lastMessageMillis == 0) {
             // The lag is the age of what is not applied yet: after a quiet spell, this chunk's first message's,
             // not the last one applied before the spell (an hour's silence read as an hour behind while the

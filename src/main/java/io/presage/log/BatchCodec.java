@@ -217,6 +217,19 @@ public final class BatchCodec {
         return toModel(batch);
     }
 
+    /**
+     * The uncompressed payload length {@code message}'s envelope declares, read without decoding: what
+     * decoding it will allocate and parse. A message whose envelope {@link #decode} refuses before
+     * allocating anything (too short, not Presage's, over {@link #MAX_PAYLOAD_BYTES}) counts as its own size.
+     */
+    public static long declaredPayloadBytes(byte[] message) {
+        if (message.length < HEADER_BYTES || !Arrays.equals(message, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            return message.length;
+        }
+        long declared = readUnsignedIntBigEndian(message, 6);
+        return declared > MAX_PAYLOAD_BYTES ? message.length : declared;
+    }
+
     /** Checks the envelope and returns the uncompressed protobuf bytes (a view when stored raw). */
     private static ByteBuffer payload(byte[] message) throws LogDecodeException {
         if (message.length < HEADER_BYTES) {
