@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -277,6 +278,51 @@ class ApplierReplayTest {
             assertEquals(end, previous);
             assertTrue(widest <= chunk, "no transaction applied more than " + chunk + " messages: " + positions);
             assertTrue(positions.stream().filter(p -> p > before).count() >= 4, "the gap took several: " + positions);
+        }
+    }
+
+    /**
+     * A page whose messages declare more than {@link Applier#CHUNK_DECODE_BYTES} of payload between them
+     * is applied in parts, each decoded and written on its own: three messages of 7.5 MB (a few kB each
+     * once compressed) that come in one page are applied as the first two, then the third. The applier is
+     * held on a lock while they are appended, so that they come in one page.
+     */
+    @Test
+    void aPageOfMoreDeclaredPayloadThanAChunkDecodesIsAppliedInParts() throws Throwable {
+        List<Long> positions = new CopyOnWriteArrayList<>();
+        applier.onApplied(positions::add);
+        String big = "\"" + "x".repeat(7_500_000) + "\"";
+        assertTrue(3L * big.length() > Applier.CHUNK_DECODE_BYTES && 2L * big.length() < Applier.CHUNK_DECODE_BYTES);
+        try (JetStreamLog writer = writer(); Connection hold = connection()) {
+            hold.setAutoCommit(false);
+            try (Statement s = hold.createStatement()) {
+                s.execute("lock table apply_state in access exclusive mode");
+            }
+            // The applier takes this one and waits on the lock; the three come in its next page.
+            long trigger = append(writer, txn(null, LogWrite.put("parts-trigger", json("1"))));
+            try (Connection c = connection(); Statement s = c.createStatement()) {
+                await(() -> waitingOnApplyState(s), "the applier waiting on the lock");
+            }
+            long first = append(writer, txn(null, LogWrite.put("parts-1", json(big))));
+            long second = append(writer, txn(null, LogWrite.put("parts-2", json(big))));
+            long third = append(writer, txn(null, LogWrite.put("parts-3", json(big))));
+            hold.rollback();
+            await(() -> applier.appliedSequence() >= third, "applied up to " + third);
+            List<Long> after = positions.stream().filter(p -> p > trigger).toList();
+            assumeTrue(!after.contains(first), "the three came in more than one page: " + positions);
+            assertEquals(List.of(second, third), after, "applied as the first two, then the third: " + positions);
+        }
+        try (Connection c = connection(); Statement s = c.createStatement()) {
+            assertEquals(List.of("parts-1|7500002", "parts-2|7500002", "parts-3|7500002"), rows(s,
+                    "select item_key, length(item_value) from items where item_key like 'parts-_' order by item_key"));
+        }
+    }
+
+    private static boolean waitingOnApplyState(Statement s) {
+        try {
+            return !rows(s, "select 1 from pg_locks where relation = 'apply_state'::regclass and not granted").isEmpty();
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
         }
     }
 
