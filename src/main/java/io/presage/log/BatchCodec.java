@@ -193,11 +193,13 @@ public final class BatchCodec {
     public LogBatch decode(byte[] message) throws LogDecodeException {
         Objects.requireNonNull(message, "message");
         ByteBuffer payload = payload(message);
-        BatchElements.check(payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
+        byte[] bytes = payload.array();
+        int offset = payload.arrayOffset() + payload.position();
+        int length = payload.remaining();
+        BatchElements.check(bytes, offset, length);
         Batch batch;
         try {
-            CodedInputStream in = CodedInputStream.newInstance(
-                    payload.array(), payload.arrayOffset() + payload.position(), payload.remaining());
+            CodedInputStream in = CodedInputStream.newInstance(bytes, offset, length);
             batch = PARSER.parseFrom(in);
             in.checkLastTagWas(0); // a stray end-group tag ends the parse early; parseFrom(bytes) checks this
         } catch (InvalidProtocolBufferException e) {
@@ -223,10 +225,10 @@ public final class BatchCodec {
      * allocating anything (too short, not Presage's, over {@link #MAX_PAYLOAD_BYTES}) counts as its own size.
      */
     public static long declaredPayloadBytes(byte[] message) {
-        if (message.length < HEADER_BYTES || !Arrays.equals(message, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+        if (message.length < HEADER_BYTES || !hasMagic(message)) {
             return message.length;
         }
-        long declared = readUnsignedIntBigEndian(message, 6);
+        long declared = declaredLength(message);
         return declared > MAX_PAYLOAD_BYTES ? message.length : declared;
     }
 
@@ -236,7 +238,7 @@ public final class BatchCodec {
             throw new LogDecodeException("message of " + message.length
                     + " bytes is shorter than the " + HEADER_BYTES + "-byte envelope header");
         }
-        if (!Arrays.equals(message, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+        if (!hasMagic(message)) {
             throw new LogDecodeException("not a Presage log batch: magic is "
                     + hex(message, 0, MAGIC.length) + ", expected 50534731 (\"PSG1\")");
         }
@@ -246,7 +248,7 @@ public final class BatchCodec {
                     + " (this reader supports " + ENVELOPE_VERSION + ")");
         }
         int compression = message[5] & 0xFF;
-        long declared = readUnsignedIntBigEndian(message, 6);
+        long declared = declaredLength(message);
         if (declared > MAX_PAYLOAD_BYTES) {
             throw new LogDecodeException("declared payload length " + declared
                     + " exceeds the limit of " + MAX_PAYLOAD_BYTES + " bytes");
@@ -314,6 +316,15 @@ public final class BatchCodec {
         out[8] = (byte) (length >>> 8);
         out[9] = (byte) length;
         return out;
+    }
+
+    private static boolean hasMagic(byte[] message) {
+        return Arrays.equals(message, 0, MAGIC.length, MAGIC, 0, MAGIC.length);
+    }
+
+    /** The envelope's uncompressed payload length (bytes 6–9), of a message at least {@link #HEADER_BYTES} long. */
+    private static long declaredLength(byte[] message) {
+        return readUnsignedIntBigEndian(message, 6);
     }
 
     private static long readUnsignedIntBigEndian(byte[] b, int at) {
