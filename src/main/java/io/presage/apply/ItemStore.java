@@ -53,9 +53,12 @@ public interface ItemStore {
 
     /**
      * Blocking lookup of a key's current version (0 if absent), for the certifier's cold-key
-     * question; called from the certifier thread, rarely.
+     * question; called from the certifier thread, rarely. {@link io.presage.certify.ColdVersions#UNKNOWN}
+     * when the store's applied position, read in the same statement, is below {@code atLeastSequence}:
+     * the database then lost commits it had applied, and the version it holds may be one an acknowledged
+     * commit overwrote.
      */
-    long currentVersionBlocking(String key);
+    long currentVersionBlocking(String key, long atLeastSequence);
 
     /** The outcome recorded for an idempotency id, or null. */
     default Uni<TxnRecord> findTxn(String id) {

@@ -163,9 +163,12 @@ public class PgItemStore implements ItemStore {
     }
 
     @Override
-    public long currentVersionBlocking(String key) {
+    public long currentVersionBlocking(String key, long atLeastSequence) {
+        // The position and the version in one statement, so one snapshot: a position read apart could be
+        // from before a restore and the version from after it.
         try (Connection c = jdbc.getConnection();
-             PreparedStatement ps = c.prepareStatement("select version from items where item_key = ?")) {
+             PreparedStatement ps = c.prepareStatement("select a.last_seq, i.version from apply_state a "
+                     + "left join items i on i.item_key = ? where a.id = 1")) {
             // The certifier waits for this at most presage.certification.cold-lookup-timeout (see
             // BoundedColdVersions); this bounds how long a lookup hung on a silent server keeps its thread.
             c.setNetworkTimeout(Runnable::run, HUNG_LOOKUP_MILLIS);
@@ -174,7 +177,10 @@ public class PgItemStore implements ItemStore {
             ps.setQueryTimeout(LOOKUP_QUERY_TIMEOUT_SECONDS);
             ps.setString(1, key);
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : 0L;
+                if (!rs.next() || rs.getLong(1) < atLeastSequence) {
+                    return io.presage.certify.ColdVersions.UNKNOWN;
+                }
+                return rs.getLong(2); // 0 when the key has no row (SQL null)
             }
         } catch (SQLException e) {
             // Unknown is safe: the certifier then refuses the read as HISTORY_TOO_SHORT.

@@ -174,7 +174,10 @@ public class CoordinatorEngine {
                 .description("idempotency ids looked up in the store (commits under an id not in memory)").register(registry);
         io.micrometer.core.instrument.FunctionCounter.builder("presage_id_lookup_queries_total", idLookups, IdLookups::queries)
                 .description("store queries that answered them").register(registry);
-        storeVersions = new BoundedColdVersions(store::currentVersionBlocking,
+        // The store must hold everything memory has dropped, asked in the lookup's own statement: checking
+        // the read cache's position alone (storeBehindMemory) missed a database restored under a running
+        // applier that had not noticed yet, and a lookup took an overwritten version for current.
+        storeVersions = new BoundedColdVersions(key -> store.currentVersionBlocking(key, recent.evictedUpTo()),
                 config.certification().coldLookupTimeout().toNanos(), config.certification().coldLookupPause().toNanos());
         io.micrometer.core.instrument.FunctionCounter.builder("presage_cold_lookups_refused_total", storeVersions,
                 BoundedColdVersions::refused)
@@ -742,7 +745,9 @@ public class CoordinatorEngine {
      * memory has dropped. The database then lost commits it had applied (restored, failed over) and the
      * applier, started again below them, reloaded the read cache from it: a key written in the lost
      * range, out of the certifier's window, had its old version taken as current, and a transaction that
-     * read that version committed over an acknowledged write.
+     * read that version committed over an acknowledged write. Before the applier has noticed the loss the
+     * cache still stands above it, so the store's lookup also checks the database's own position (see
+     * where {@link #storeVersions} is made).
      */
     private ColdVersions coldVersions() {
         return key -> {
