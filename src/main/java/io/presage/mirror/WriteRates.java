@@ -73,10 +73,14 @@ public final class WriteRates {
             // No write seen since this node started: nothing known of the rates. Taken as zero, every
             // confidence was exactly 1 however stale the mirror (a mirror started while NATS is
             // unreachable served everything as certain); one write per τ still lets it fall with S.
-            return 1000.0 / tauMillis;
+            return priorPerSecond();
         }
         Rate r = keys.get(key);
-        double average = globalRate(nowMillis) / Math.max(1, keys.size());
+        // The same prior under the overall rate: a few τ without writes decayed it to nothing, and a mirror
+        // that then lost its log answered every key with confidence 1.0 however long it stayed blind (after
+        // an hour's quiet, 0.99999999999997 ten hours blind). A quiet spell says little of what the next hour
+        // holds; one write per τ somewhere in the data set is lost in the rate of a busy one.
+        double average = (globalRate(nowMillis) + priorPerSecond()) / Math.max(1, keys.size());
         return r == null ? average : unbiased(r, nowMillis) + PRIOR_WEIGHT * average;
     }
 
@@ -88,6 +92,11 @@ public final class WriteRates {
      */
     public double rateKnown(String key, long nowMillis, double staleSeconds) {
         return rate(key, nowMillis - (long) Math.ceil(Math.max(0, staleSeconds) * 1000));
+    }
+
+    /** One write per τ: the rate assumed of the whole data set before, and beside, what the log shows. */
+    private double priorPerSecond() {
+        return 1000.0 / tauMillis;
     }
 
     /** Whether any write has been learned since this node started: until then {@link #rate} is only a prior. */
