@@ -166,7 +166,7 @@ public class CoordinatorApi implements NodeApi {
             // A plan refuses on what it read, and only the active coordinator's reads are current: a standby
             // (or a holder whose lease lapsed) answered 409 INSUFFICIENT_FUNDS from its stale copy.
             readable();
-            return procedures.run(call.procedure(), call.args(), call.keys(), id)
+            return procedures.run(call.procedure(), call.args(), call.keys(), call.id())
                     .map(r -> Bodies.outcome(r.outcome(), r.result() == null ? Map.of() : Map.of("result", r.result())))
                     .onFailure(ProcedureException.class).recoverWithItem(e -> refusalIfCurrent((ProcedureException) e));
         } catch (ProcedureException e) {

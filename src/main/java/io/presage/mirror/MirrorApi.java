@@ -528,7 +528,7 @@ public class MirrorApi implements NodeApi {
         try {
             ProcedureCall call = ProcedureCall.check(parse, name, id, body);
             if (speculate) {
-                return speculate(call, name, id == null ? speculations().newId() : id, id != null,
+                return speculate(call, name, call.id() == null ? speculations().newId() : call.id(), call.id() != null,
                         body == null ? 0 : body.length);
             }
         } catch (ProcedureException e) {

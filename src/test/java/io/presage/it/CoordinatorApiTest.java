@@ -455,6 +455,20 @@ class CoordinatorApiTest {
         get("ctr").then().body("value", equalTo(16));
     }
 
+    /** The id may travel in the arguments, as a transaction's does in its body: before, it was ignored and a retry ran again. */
+    @Test
+    void aProcedureCallsIdInItsArgumentsMakesItIdempotent() {
+        String call = "{\"key\":\"body-id-ctr\",\"by\":3,\"id\":\"body-id-1\"}";
+        Response first = post("/v1/procedures/increment", call);
+        first.then().statusCode(200).body("result", equalTo(3));
+        post("/v1/procedures/increment", call).then().statusCode(200).body("result", equalTo(3))
+                .body("timestamp", equalTo(first.jsonPath().getLong("timestamp")));
+        // The same id as ?id= is the same call.
+        post("/v1/procedures/increment?id=body-id-1", "{\"key\":\"body-id-ctr\",\"by\":3}").then().statusCode(200)
+                .body("result", equalTo(3)).body("timestamp", equalTo(first.jsonPath().getLong("timestamp")));
+        get("body-id-ctr").then().body("value", equalTo(3));
+    }
+
     /**
      * A call under a new id asks the store once whether any of its attempt ids committed before; its
      * attempt then commits without asking again. A retry is answered from memory.
@@ -831,6 +845,12 @@ class CoordinatorApiTest {
         cases.put("empty procedure id", new Object[] {"POST", "/v1/procedures/increment?id=", "{\"key\":\"api-empty-id\"}", 400, "BAD_REQUEST"});
         cases.put("procedure id too long", new Object[] {"POST", "/v1/procedures/increment?id=" + "i".repeat(121),
                 "{\"key\":\"api-long-id\"}", 400, "BAD_REQUEST"});
+        cases.put("procedure id in the arguments not a string", new Object[] {"POST", "/v1/procedures/increment",
+                "{\"key\":\"api-num-id\",\"id\":7}", 400, "BAD_REQUEST"});
+        cases.put("two different procedure ids", new Object[] {"POST", "/v1/procedures/increment?id=one",
+                "{\"key\":\"api-two-ids\",\"id\":\"two\"}", 400, "BAD_REQUEST"});
+        cases.put("procedure id in the arguments too long", new Object[] {"POST", "/v1/procedures/increment",
+                "{\"key\":\"api-long-id\",\"id\":\"" + "i".repeat(121) + "\"}", 400, "BAD_REQUEST"});
         cases.put("empty account in a transfer", new Object[] {"POST", "/v1/procedures/transfer",
                 "{\"from\":\"\",\"to\":\"b\",\"amount\":1}", 400, "INVALID_KEY"});
         cases.put("batch option of the wrong JSON type", new Object[] {"POST", "/v1/kv/_batch",

@@ -245,6 +245,13 @@ class MirrorForwardingIT {
         assertEquals("COMMITTED", atCoordinator.path("status").asText());
         assertEquals(outcome.path("timestamp").asLong(), atCoordinator.path("timestamp").asLong());
         assertEquals(60, json(send(coordinator, "GET", "/v1/kv/sp-a", null), 200).path("value").asInt(), "moved once");
+        // The id in the arguments is the same id, speculated here and forwarded to the coordinator alike.
+        String withId = "{\"from\":\"sp-a\",\"to\":\"sp-b\",\"amount\":40,\"id\":\"sp-t1\"}";
+        assertEquals("COMMITTED", json(send(mirror, "POST", "/v1/procedures/transfer?speculative=true", withId), 202)
+                .path("status").asText());
+        JsonNode forwarded = json(send(mirror, "POST", "/v1/procedures/transfer", withId), 200);
+        assertEquals(outcome.path("timestamp").asLong(), forwarded.path("timestamp").asLong(), forwarded.toString());
+        assertEquals(60, json(send(coordinator, "GET", "/v1/kv/sp-a", null), 200).path("value").asInt(), "still moved once");
     }
 
     @Test
