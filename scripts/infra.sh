@@ -579,9 +579,13 @@ infra_start_nats() {
     mkdir -p "$state/nats" || return 1
 
     _infra_say "starting NATS with JetStream on 127.0.0.1:$port (monitoring :$http, data .presage/nats)"
+    # max_payload has no command-line flag. NATS' default (1 MB) held one log message, so one transaction,
+    # under the 1 MiB value the node's limits allow by default (presage.limits.value-bytes); 8 MB is the
+    # most NATS recommends, and covers presage.limits.txn-bytes' 8 MiB less the message's framing.
+    printf 'max_payload: 8MB\n' >"$state/nats.conf" || return 1
     # -a binds the client and the monitoring listeners to loopback only.
     pid=$(_infra_spawn "$state/.." "$pidfile" "$log" 0 \
-        "$bin" -a 127.0.0.1 -p "$port" -m "$http" -js -sd "$state/nats" -l "$log") || return 1
+        "$bin" -c "$state/nats.conf" -a 127.0.0.1 -p "$port" -m "$http" -js -sd "$state/nats" -l "$log") || return 1
     printf '%s\n' "$port" >"$state/pids/nats.port" || return 1
 
     for ((i = 0; i < 200; i++)); do

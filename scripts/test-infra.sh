@@ -357,6 +357,9 @@ check "NATS client port listens on 127.0.0.1 only" listens_on_loopback_only "$PR
 check "NATS monitoring port listens on 127.0.0.1 only" listens_on_loopback_only "$PRESAGE_NATS_HTTP_PORT"
 healthz() { curl -sf --noproxy '*' "http://127.0.0.1:$PRESAGE_NATS_HTTP_PORT/healthz" | grep -q ok; }
 check "NATS monitoring /healthz says ok" healthz
+# 1 MB by default: under the 1 MiB value the node allows, which it then refused as over max_payload.
+max_payload() { curl -sf --noproxy '*' "http://127.0.0.1:$PRESAGE_NATS_HTTP_PORT/varz" | grep -q '"max_payload": 8388608'; }
+check "NATS takes messages of 8 MB (max_payload in .presage/nats.conf)" max_payload
 run infra_start_nats || true
 check "infra_start_nats again: already running" out_has "already running"
 check "... same pid" eq "$(pid_of nats)" "$nats_pid"
