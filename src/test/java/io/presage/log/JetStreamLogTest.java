@@ -81,13 +81,7 @@ class JetStreamLogTest {
     }
 
     private static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out waiting until " + what);
-            }
-            Thread.sleep(20);
-        }
+        io.presage.testing.Await.until(condition, what, timeout.toSeconds(), 20);
     }
 
     /** After a server restart: reconnected, and JetStream has recovered the stream. */
