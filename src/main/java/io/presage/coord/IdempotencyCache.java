@@ -120,11 +120,15 @@ final class IdempotencyCache {
                 continue;
             }
             if (byId.size() > capacity && forgettable(oldest.outcome())) {
-                if (dequeue(oldest) && byId.remove(oldest.id(), oldest.outcome())) {
+                if (dequeue(oldest)) {
+                    // Marked before the id leaves: a lookup that then misses it in memory must see that it
+                    // was forgotten (forgotCommittedAfter). Removed first, a lookup from before its commit
+                    // could claim the id in between, trust its miss, and commit the id again. Marked and
+                    // not removed (claimed again meanwhile) only makes such lookups more cautious.
                     if (oldest.outcome().getNow(null) instanceof CommitOutcome.Committed c) {
                         forgottenUpTo.accumulateAndGet(c.sequence(), Math::max);
                     }
-                    if (oldest.kept() != null) {
+                    if (byId.remove(oldest.id(), oldest.outcome()) && oldest.kept() != null) {
                         results.remove(oldest.id(), oldest.kept());
                     }
                 }

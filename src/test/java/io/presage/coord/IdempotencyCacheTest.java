@@ -42,6 +42,55 @@ class IdempotencyCacheTest {
         assertNull(c.result("y#0"));
     }
 
+    /**
+     * A lookup in the store that missed an id trusts its answer only while no id committed after the
+     * lookup's position has been forgotten. The id left memory before that mark was raised: a lookup whose
+     * snapshot predated the commit, claiming the id in between, found it in neither and committed it again.
+     * The forgetting thread is held at each look at the outcome it forgets, and the rule checked there.
+     */
+    @Test
+    void anIdLeavesMemoryOnlyOnceItsForgettingIsMarked() throws Exception {
+        IdempotencyCache c = new IdempotencyCache(1, () -> 10);
+        java.util.concurrent.Semaphore paused = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.Semaphore resume = new java.util.concurrent.Semaphore(0);
+        CompletableFuture<CommitOutcome> a = new CompletableFuture<>() {
+            @Override
+            public CommitOutcome getNow(CommitOutcome absent) {
+                if (Thread.currentThread().getName().equals("forgetter")) {
+                    paused.release();
+                    resume.acquireUninterruptibly();
+                }
+                return super.getNow(absent);
+            }
+        };
+        a.complete(committedAt(5)); // applied (10): forgettable
+        assertNull(c.claim("a", a, null));
+        Thread forgetter = new Thread(() -> c.claim("b", new CompletableFuture<>(), null), "forgetter");
+        forgetter.start();
+        int pauses = 0;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        try {
+            while (forgetter.isAlive() || paused.availablePermits() > 0) {
+                assertTrue(System.nanoTime() < deadline, "the forgetter finished in time");
+                if (!paused.tryAcquire(10, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    continue;
+                }
+                pauses++;
+                // What a lookup that began at position 4 (before the commit at 5) would see now.
+                boolean missing = c.get("a") == null;
+                assertTrue(!missing || c.forgotCommittedAfter(4), "'a' gone from memory at look " + pauses
+                        + " while a lookup from before its commit would still be trusted");
+                resume.release();
+            }
+        } finally {
+            resume.release(100); // a failed check does not leave the forgetter held
+        }
+        forgetter.join();
+        assertTrue(pauses > 0, "the forgetter looked at the outcome it forgot");
+        assertNull(c.get("a"), "forgotten: over capacity and applied");
+        assertTrue(c.forgotCommittedAfter(4));
+    }
+
     private static CommitOutcome committedAt(long sequence) {
         return new CommitOutcome.Committed(1_000 + sequence, false, sequence);
     }
