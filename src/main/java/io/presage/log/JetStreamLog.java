@@ -565,7 +565,8 @@ public final class JetStreamLog implements AutoCloseable {
         if (max <= 0) {
             return List.of();
         }
-        StreamContext stream = liveSession().stream();
+        Session session = liveSession();
+        StreamContext stream = session.stream();
         ConsumerConfiguration cc = ConsumerConfiguration.builder()
                 .ackPolicy(AckPolicy.None)
                 .deliverPolicy(DeliverPolicy.ByStartSequence)
@@ -580,7 +581,7 @@ public final class JetStreamLog implements AutoCloseable {
             throw new LogUnavailableException("cannot replay " + config.streamName() + ": " + e.getMessage(), false, e);
         }
         try {
-            return read(consumer, max, wait, m -> { });
+            return read(session, consumer, max, wait, m -> { });
         } finally {
             try {
                 stream.deleteConsumer(consumer.getConsumerName());
@@ -672,13 +673,34 @@ public final class JetStreamLog implements AutoCloseable {
         }
     }
 
+    /** What a pull asks for at most in bytes, unless the server's max_payload needs more (see {@link #pullBytes}). */
+    static final long PULL_BYTES = 16L << 20;
+    /** Room beside the largest payload for its subject and headers as delivered. */
+    private static final long PULL_MESSAGE_OVERHEAD = 64L << 10;
+
     /**
-     * One pull: up to {@code max} messages, returning as soon as some are there, else after
-     * {@code wait}. Messages received before a failure are returned; the failure surfaces on the next
-     * call.
+     * The bytes a pull asks for. A pull bounded by its message count alone was delivered whole, and
+     * nats-server closes a client with more than its {@code max_pending} (64 MB by default) unread: a
+     * page of 64 one-megabyte messages, or a replay's 256, cost a reconnect on every pull, and only the
+     * first dozen or so got through each time. At least one whole message of the server's
+     * {@code max_payload}: a pull whose bytes cannot hold the next message gets nothing, which would
+     * read as caught up.
      */
-    static List<LogMessage> read(ConsumerContext consumer, int max, Duration wait, Consumer<Message> onMessage) {
-        FetchConsumeOptions.Builder options = FetchConsumeOptions.builder().maxMessages(max);
+    static long pullBytes(Connection c) {
+        io.nats.client.api.ServerInfo info = c == null ? null : c.getServerInfo();
+        long maxPayload = info == null ? 0 : info.getMaxPayload();
+        return Math.max(PULL_BYTES, maxPayload + PULL_MESSAGE_OVERHEAD);
+    }
+
+    /**
+     * One pull: up to {@code max} messages and {@link #pullBytes} bytes, returning as soon as some are
+     * there, else after {@code wait}. Messages received before a failure are returned; the failure
+     * surfaces on the next call.
+     */
+    static List<LogMessage> read(Session session, ConsumerContext consumer, int max, Duration wait,
+            Consumer<Message> onMessage) {
+        long bytes = Math.min(Integer.MAX_VALUE, pullBytes(session.connection()));
+        FetchConsumeOptions.Builder options = FetchConsumeOptions.builder().max((int) bytes, max);
         long waitMillis = wait == null ? 0 : wait.toMillis();
         if (waitMillis <= 0) {
             options.noWait();

@@ -78,7 +78,7 @@ public final class LogFollower implements AutoCloseable {
             return List.of();
         }
         ConsumerContext current = currentConsumer();
-        List<LogMessage> messages = JetStreamLog.read(current, max, wait, unacked::addLast);
+        List<LogMessage> messages = JetStreamLog.read(session, current, max, wait, unacked::addLast);
         if (messages.isEmpty()) {
             try {
                 current.getConsumerInfo();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
@@ -385,6 +386,45 @@ class JetStreamLogTest {
         try (LogFollower reopened = reconnected.follower("applier-1", 1)) {
             assertEquals(List.of(), reopened.next(10, Duration.ZERO), "everything acknowledged");
         }
+    }
+
+    /**
+     * A pull was bounded by its message count only: 256 messages of a megabyte (a replay's page) were sent
+     * at once, past what nats-server buffers for a client (max_pending, 64 MB): a client that reads them
+     * slower than loopback delivers (40 of 8 MB in a review's probe: 11 got through) is closed as a slow
+     * consumer, and every pull of a catch-up through large transactions again. Now a pull also asks for
+     * at most PULL_BYTES; before, this pull took all 100.
+     */
+    @Test
+    void pullsOfLargeMessagesStayWithinWhatTheServerBuffersForAClient() throws Exception {
+        JetStreamLog log = open(config());
+        int count = 100;
+        byte[] large = new byte[1_000_000]; // under the server's default max_payload (1 MB) with its headers
+        for (int n = 1; n <= count; n++) {
+            large[0] = (byte) n;
+            assertEquals(n, log.append(JetStreamLog.subjectFor(0), large, "large-" + n, n - 1).get(30, TimeUnit.SECONDS).sequence());
+        }
+        io.nats.client.Connection connection = log.liveSession().connection();
+        int perPull = (int) (JetStreamLog.PULL_BYTES / large.length);
+
+        List<LogMessage> replayed = log.fetch(1, 256, Duration.ofSeconds(2));
+        assertEquals(io.nats.client.Connection.Status.CONNECTED, connection.getStatus(), "the replay's pull kept the connection");
+        assertTrue(!replayed.isEmpty() && replayed.size() <= perPull, "one pull of at most " + perPull + ": " + replayed.size());
+        assertEquals(1, replayed.get(0).sequence());
+
+        List<Long> followed = new java.util.ArrayList<>();
+        try (LogFollower follower = log.follower("large-applier", 1)) {
+            while (followed.size() < count) {
+                List<LogMessage> page = follower.next(64, Duration.ofSeconds(2));
+                assertFalse(page.isEmpty(), "caught up after " + followed.size() + " of " + count);
+                assertTrue(page.size() <= perPull, "a page of at most " + perPull + ": " + page.size());
+                followed.addAll(sequences(page));
+                follower.ackUpTo(page.get(page.size() - 1).sequence());
+                assertEquals(io.nats.client.Connection.Status.CONNECTED, connection.getStatus(), "the follower's pulls kept the connection");
+            }
+        }
+        assertEquals(java.util.stream.LongStream.rangeClosed(1, count).boxed().toList(), followed);
+        assertSame(connection, log.liveSession().connection(), "never reconnected");
     }
 
     @Test
