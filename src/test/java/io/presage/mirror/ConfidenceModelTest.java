@@ -137,22 +137,26 @@ class ConfidenceModelTest {
 
     @Test
     void aMirrorBlindAfterAQuietSpellLosesConfidenceAsItStaysBlind() {
-        WriteRates r = new WriteRates(60_000, 100); // τ ≈ 87 s
-        r.written("k", 1_000_000);
-        long quiet = 1_000_000 + 2 * 3_600_000L; // two hours without a write, then blind
-        double previous = 1.0;
-        for (int blindSeconds : new int[] {60, 600, 3_600, 36_000}) {
-            long now = quiet + blindSeconds * 1_000L;
-            double written = Confidence.of(false, r.rateKnown("k", now, blindSeconds), blindSeconds);
-            double never = Confidence.of(false, r.rateKnown("never-written", now, blindSeconds), blindSeconds);
-            assertTrue(written < previous, blindSeconds + " s blind: " + written + " not below " + previous);
-            assertTrue(never <= written, "a key with no writes of its own is no more certain: " + never);
-            previous = written;
+        for (int keys : new int[] {1, 10_000}) { // the prior once spread over the keys held for one key only
+            WriteRates r = new WriteRates(60_000, 20_000); // τ ≈ 87 s
+            for (int i = 0; i < keys; i++) {
+                r.written(i == 0 ? "k" : "other-" + i, 1_000_000);
+            }
+            long quiet = 1_000_000 + 2 * 3_600_000L; // two hours without a write, then blind
+            double previous = 1.0;
+            for (int blindSeconds : new int[] {60, 600, 3_600, 36_000}) {
+                long now = quiet + blindSeconds * 1_000L;
+                double written = Confidence.of(false, r.rateKnown("k", now, blindSeconds), blindSeconds);
+                double never = Confidence.of(false, r.rateKnown("never-written", now, blindSeconds), blindSeconds);
+                assertTrue(written < previous, keys + " keys, " + blindSeconds + " s blind: " + written + " not below " + previous);
+                assertTrue(never <= written, keys + " keys: a key with no writes of its own is no more certain: " + never);
+                previous = written;
+            }
+            assertTrue(Confidence.of(false, r.rateKnown("k", quiet + 3_600_000, 3_600), 3_600) < 0.05, keys + " keys, an hour blind");
+            assertTrue(Confidence.of(false, r.rateKnown("never-written", quiet + 3_600_000, 3_600), 3_600) < 0.05,
+                    keys + " keys, an hour blind, a key never written");
+            assertTrue(Confidence.of(false, r.rateKnown("k", quiet + 5, 0.005), 0.005) > 0.999, keys + " keys, caught up: confident");
         }
-        assertTrue(Confidence.of(false, r.rateKnown("k", quiet + 3_600_000, 3_600), 3_600) < 0.05, "an hour blind");
-        assertTrue(Confidence.of(false, r.rateKnown("never-written", quiet + 3_600_000, 3_600), 3_600) < 1e-6,
-                "an hour blind, a key never written");
-        assertTrue(Confidence.of(false, r.rateKnown("k", quiet + 5, 0.005), 0.005) > 0.999, "caught up: confident");
     }
 
     @Test
