@@ -181,9 +181,9 @@ public class CoordinatorEngine {
                 config.certification().coldLookupTimeout().toNanos(), config.certification().coldLookupPause().toNanos());
         io.micrometer.core.instrument.FunctionCounter.builder("presage_cold_lookups_refused_total", storeVersions,
                 BoundedColdVersions::refused)
-                .description("cold keys' versions the store did not give in time: timed out, failed, not asked "
-                        + "after such a lookup or past the second's lookup budget (their reads are refused as "
-                        + "HISTORY_TOO_SHORT)").register(registry);
+                .description("cold keys' versions the store did not give in time: timed out, failed, below what "
+                        + "memory has dropped (the database lost applied commits), not asked after such a lookup or "
+                        + "past the second's lookup budget (their reads are refused as HISTORY_TOO_SHORT)").register(registry);
         maxUnappliedBytes = HeapShare.orQuarterOfHeap(config.groupCommit().maxUnappliedBytes());
         cache = new ReadCache(config.apply().cacheKeys(), HeapShare.orQuarterOfHeap(config.apply().cacheBytes()));
         registry.gauge("presage_read_cache_keys", cache, ReadCache::size);
