@@ -9,7 +9,7 @@ import io.presage.apply.Eviction;
  *
  * <p>A rate is {@code Σ exp(-(t - tᵢ)/τ) / τ} over the writes at times {@code tᵢ} (writes per
  * second): a key written every {@code P} seconds (with {@code P ≪ τ}) converges to {@code 1/P}, a key
- * not written for a few {@code τ} decays towards 0. It is kept as (value, time of last update) and
+ * not written for a few {@code τ} decays towards 0, and {@link #rate} adds a floor under every key. It is kept as (value, time of last update) and
  * decayed on read, so neither a write nor a read touches more than one entry. Per-key entries are
  * bounded; an evicted key falls back to the prior (see {@link #rate}).
  *
@@ -67,6 +67,7 @@ public final class WriteRates {
      * plus a small share ({@value #PRIOR_WEIGHT}) of the average key's, so that a key written rarely
      * while the data set is busy is not taken as certainly quiet. A key without one (never written since
      * this node started, or evicted): the average key's rate, the overall rate spread over the keys seen.
+     * Either way plus a floor of {@value #PRIOR_WEIGHT} × one write per τ, however quiet the log has been.
      */
     public double rate(String key, long nowMillis) {
         if (global == null) {
@@ -96,7 +97,7 @@ public final class WriteRates {
         return rate(key, nowMillis - (long) Math.ceil(Math.max(0, staleSeconds) * 1000));
     }
 
-    /** One write per τ: the rate assumed of the whole data set before, and beside, what the log shows. */
+    /** One write per τ: each key's rate before any write is seen; a {@value #PRIOR_WEIGHT} share of it after. */
     private double priorPerSecond() {
         return 1000.0 / tauMillis;
     }

@@ -30,7 +30,8 @@
  * the pre-apply buffer's index). Otherwise {@code exp(-λ·S)} ({@link io.presage.mirror.Confidence}):
  * λ the key's decayed write rate learned from the log (corrected for the time since this node first
  * saw the key written, so a key that has just become busy is not taken as quiet) plus a prior from the
- * overall rate ({@link io.presage.mirror.WriteRates}), S how far behind the mirror's knowledge of the log is
+ * overall rate and a floor of a tenth of one write per τ, so that no rate decays to 0 in a quiet spell
+ * ({@link io.presage.mirror.WriteRates}), S how far behind the mirror's knowledge of the log is
  * ({@link io.presage.mirror.Staleness}), or, for a version that a reconciliation with the coordinator
  * confirmed more recently than that, the time since the confirmation's request was sent
  * ({@link io.presage.mirror.Confirmations}; prefetches of predicted keys are such reconciliations,
