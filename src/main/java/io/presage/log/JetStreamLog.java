@@ -687,9 +687,13 @@ public final class JetStreamLog implements AutoCloseable {
      * read as caught up.
      */
     static long pullBytes(Connection c) {
+        return Math.max(PULL_BYTES, maxPayload(c) + PULL_MESSAGE_OVERHEAD);
+    }
+
+    /** The server's {@code max_payload} (headers included) as {@code c} last heard it, or 0 when not known. */
+    public static long maxPayload(Connection c) {
         io.nats.client.api.ServerInfo info = c == null ? null : c.getServerInfo();
-        long maxPayload = info == null ? 0 : info.getMaxPayload();
-        return Math.max(PULL_BYTES, maxPayload + PULL_MESSAGE_OVERHEAD);
+        return info == null ? 0 : info.getMaxPayload();
     }
 
     /**

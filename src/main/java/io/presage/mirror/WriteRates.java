@@ -9,9 +9,10 @@ import io.presage.apply.Eviction;
  *
  * <p>A rate is {@code Σ exp(-(t - tᵢ)/τ) / τ} over the writes at times {@code tᵢ} (writes per
  * second): a key written every {@code P} seconds (with {@code P ≪ τ}) converges to {@code 1/P}, a key
- * not written for a few {@code τ} decays towards 0, and {@link #rate} adds a floor under every key. It is kept as (value, time of last update) and
- * decayed on read, so neither a write nor a read touches more than one entry. Per-key entries are
- * bounded; an evicted key falls back to the prior (see {@link #rate}).
+ * not written for a few {@code τ} decays towards 0, and {@link #rate} adds a floor under every key. It
+ * is kept as (value, time of last update) and decayed on read, so neither a write nor a read touches
+ * more than one entry. Per-key entries are bounded; an evicted key falls back to the prior (see
+ * {@link #rate}).
  *
  * <p>Written by the applier thread only; read by any thread. Entries are immutable and replaced, so a
  * reader never sees a value paired with the wrong time.

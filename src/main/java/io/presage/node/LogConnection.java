@@ -42,7 +42,7 @@ public class LogConnection {
             return 0;
         }
         try {
-            return l.connection().getServerInfo().getMaxPayload();
+            return JetStreamLog.maxPayload(l.connection());
         } catch (RuntimeException e) {
             return 0; // the connection went away meanwhile
         }
